@@ -1,0 +1,35 @@
+// The workload as the analyzer sees it: statements grouped by fingerprint, with timing and samples.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgopt::analyzer {
+
+struct QueryGroup {
+  uint64_t fingerprint = 0;
+  std::string normalized;            // constants as $1, $2 ... (never a literal from the log)
+  uint64_t calls = 0;
+  double total_ms = 0;               // sum of durations where the log had them
+  uint64_t timed_calls = 0;          // calls that carried a duration
+  double max_ms = 0;
+  std::vector<double> duration_reservoir;  // bounded uniform sample of durations, for p95
+  std::vector<std::string> samples;  // bounded uniform sample of real statements with literals
+  uint64_t sample_seen = 0;          // how many candidates the samples reservoir has seen
+  double mean_ms() const { return timed_calls ? total_ms / double(timed_calls) : 0; }
+  double p95_ms() const;
+};
+
+struct Workload {
+  std::map<uint64_t, QueryGroup> groups;  // by fingerprint
+  uint64_t statements = 0;
+  uint64_t parse_failures = 0;    // statements libpg_query could not parse
+  uint64_t unparsable_lines = 0;  // log lines that matched no known format
+  std::optional<std::string> first_timestamp, last_timestamp;
+  std::vector<std::string> sources;  // files read
+};
+
+}  // namespace pgopt::analyzer
