@@ -1,21 +1,175 @@
-// `pgopt analyze`: options parsing and the pipeline's top level.
+// `pgopt analyze`: options parsing and the pipeline's top level (workload -> catalog -> advisor ->
+// report).
 #include "analyzer/cli.hpp"
+
+#include <libpq-fe.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "analyzer/advisor/advisor.hpp"
+#include "analyzer/input.hpp"
+#include "analyzer/report/report.hpp"
 
 namespace pgopt::analyzer {
 namespace {
+
 int g_exit = 0;
+
+struct Options {
+  std::vector<std::string> logs;
+  std::string db, schema, log_format = "auto", log_line_prefix, format = "markdown", output, budget;
+  bool pg_stat_statements = false, show_samples = false;
+  size_t max_indexes = 10;
+  double min_improvement = 0.3;
+  int jobs = 1;
+};
+
+struct Conn {
+  PGconn* c = nullptr;
+  ~Conn() {
+    if (c) PQfinish(c);
+  }
+};
+
+void progress_line(const std::string& stage, size_t done, size_t total) {
+  static std::string last;
+  int pct = total ? int(100 * done / total) : 0;
+  std::string line = "\r" + stage + " [" + std::string(size_t(pct / 5), '#') + std::string(size_t(20 - pct / 5), ' ') +
+                     "] " + std::to_string(pct) + "%";
+  if (line == last) return;
+  last = line;
+  std::fputs(line.c_str(), stderr);
+  if (done >= total) std::fputs("\n", stderr);
 }
 
+int run(const Options& o) {
+  auto fail = [](const std::string& msg, int code) {
+    std::fprintf(stderr, "pgopt analyze: %s\n", msg.c_str());
+    return code;
+  };
+  if (o.logs.empty() && !o.pg_stat_statements) return fail("give log files (or - for stdin), or --pg-stat-statements", 2);
+  if (o.pg_stat_statements && o.db.empty()) return fail("--pg-stat-statements needs --db", 2);
+  if (o.db.empty() && o.schema.empty())
+    return fail("give --db CONNINFO (statistics, HypoPG) or --schema FILE.sql (tables and indexes)", 2);
+  if (o.format != "markdown" && o.format != "html" && o.format != "json" && o.format != "sql")
+    return fail("--format must be markdown, html, json or sql", 2);
+  advisor::AdvisorOptions ao;
+  if (!o.budget.empty() && !report::parse_size(o.budget, ao.selection.budget_bytes))
+    return fail("--budget: not a size: '" + o.budget + "' (examples: 2GB, 500MB)", 2);
+  if (o.min_improvement < 0 || o.min_improvement > 100) return fail("--min-improvement must be between 0 and 100", 2);
+  ao.selection.max_indexes = o.max_indexes;
+  ao.selection.min_improvement_pct = o.min_improvement;
+  ao.show_samples = o.show_samples;
+  bool tty = isatty(STDERR_FILENO);
+  if (tty) ao.progress = progress_line;
+
+  InputOptions in;
+  in.log_format = o.log_format;
+  in.log_line_prefix = o.log_line_prefix;
+  in.jobs = std::max(1, o.jobs);
+  in.progress = tty;
+  Workload workload;
+  if (!o.logs.empty()) {
+    InputResult r = read_logs(o.logs, in);
+    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
+    if (!r.errors.empty()) return 1;
+    workload = std::move(r.workload);
+  }
+  if (o.pg_stat_statements) {
+    InputResult r = read_pg_stat_statements(o.db, in);
+    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
+    if (!r.errors.empty()) return 1;
+    if (o.logs.empty()) {
+      workload = std::move(r.workload);
+    } else {
+      merge(workload, r.workload, in);
+    }
+  }
+
+  advisor::Catalog catalog;
+  Conn conn;
+  std::vector<std::string> notes;
+  if (!o.db.empty()) {
+    conn.c = PQconnectdb(o.db.c_str());
+    if (PQstatus(conn.c) != CONNECTION_OK) {
+      std::string m = PQerrorMessage(conn.c);
+      while (!m.empty() && m.back() == '\n') m.pop_back();
+      return fail("--db: " + m, 1);
+    }
+    advisor::CatalogLoad load = advisor::load_catalog(conn.c);
+    if (!load.error.empty()) return fail("--db: " + load.error, 1);
+    catalog = std::move(load.catalog);
+  } else {
+    std::ifstream f(o.schema);
+    if (!f) return fail("--schema: cannot read " + o.schema, 1);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    sql::SchemaDefinition def = sql::parse_schema(ss.str());
+    for (const auto& e : def.errors) std::fprintf(stderr, "%s:%s (statement skipped)\n", o.schema.c_str(), e.substr(5).c_str());
+    if (def.tables.empty()) return fail("--schema: no CREATE TABLE found in " + o.schema, 1);
+    catalog = advisor::catalog_from_schema(def);
+  }
+
+  std::unique_ptr<advisor::Evaluator> evaluator;
+  if (conn.c) {
+    evaluator = advisor::make_hypopg(conn.c);
+    if (!evaluator)
+      notes.push_back("HypoPG is not installed in this database (CREATE EXTENSION hypopg): costs come from pgopt's "
+                      "cost model instead of the planner");
+  }
+  if (!evaluator) evaluator = advisor::make_cost_model(catalog);
+
+  advisor::Advice advice = advisor::advise(workload, catalog, *evaluator, ao);
+  for (auto& n : workload.notes) advice.notes.insert(advice.notes.begin(), n);
+  for (auto& n : notes) advice.notes.insert(advice.notes.begin(), n);
+
+  std::string text = o.format == "json"   ? report::render_json(advice)
+                     : o.format == "html" ? report::render_html(advice)
+                     : o.format == "sql"  ? report::render_sql(advice)
+                                          : report::render_markdown(advice);
+  if (o.output.empty() || o.output == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  } else {
+    // Write beside the target and rename, so a failed run never leaves half a report.
+    std::string tmp = o.output + ".tmp";
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f || std::rename(tmp.c_str(), o.output.c_str()) != 0) {
+      std::remove(tmp.c_str());
+      return fail("--output: cannot write " + o.output, 1);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 void register_cli(CLI::App& app) {
+  auto opts = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("analyze", "Recommend indexes and partitioning from PostgreSQL logs");
-  cmd->allow_extras();
-  cmd->callback([] {
-    std::fprintf(stderr, "pgopt analyze: not built yet\n");
-    g_exit = 2;
-  });
+  cmd->add_option("LOG", opts->logs, "Log files, globs, or - for stdin (.gz and .zst are read directly)");
+  cmd->add_option("--db", opts->db, "Live database: schema, statistics, existing indexes, HypoPG what-if costs");
+  cmd->add_option("--schema", opts->schema, "Offline alternative: table and index DDL, no statistics");
+  cmd->add_flag("--pg-stat-statements", opts->pg_stat_statements, "Read the workload from pg_stat_statements on --db");
+  cmd->add_option("--log-format", opts->log_format, "auto|stderr|csvlog|jsonlog")
+      ->check(CLI::IsMember({"auto", "stderr", "csvlog", "jsonlog"}));
+  cmd->add_option("--log-line-prefix", opts->log_line_prefix, "log_line_prefix of stderr logs (default: detect)");
+  cmd->add_option("--format", opts->format, "markdown|html|json|sql")->check(CLI::IsMember({"markdown", "html", "json", "sql"}));
+  cmd->add_option("--output,-o", opts->output, "Output file (default stdout)");
+  cmd->add_option("--budget", opts->budget, "Total size of new indexes, e.g. 2GB");
+  cmd->add_option("--max-indexes", opts->max_indexes, "At most this many new indexes")->check(CLI::PositiveNumber);
+  cmd->add_option("--min-improvement", opts->min_improvement,
+                  "Stop when the next index saves less than this percentage of the current workload cost (default 0.3)");
+  cmd->add_option("--jobs,-j", opts->jobs, "Parallel log readers")->check(CLI::PositiveNumber);
+  cmd->add_flag("--show-samples", opts->show_samples, "Include real statements with literals in the report");
+  cmd->callback([opts] { g_exit = run(*opts); });
 }
 
 int cli_exit_code() { return g_exit; }

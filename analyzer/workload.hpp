@@ -19,7 +19,15 @@ struct QueryGroup {
   std::vector<double> duration_reservoir;  // bounded uniform sample of durations, for p95
   std::vector<std::string> samples;  // bounded uniform sample of real statements with literals
   uint64_t sample_seen = 0;          // how many candidates the samples reservoir has seen
+  // false when the group came only from pg_stat_statements: its text is already $n-normalized and
+  // `samples` is empty (no real literals to EXPLAIN with); true once a log contributed.
+  bool has_literal_samples = true;
+  bool from_pg_stat_statements = false;
+  uint64_t rows = 0;                 // rows retrieved or affected (pg_stat_statements only)
+  std::vector<int64_t> queryids;     // pg_stat_statements queryids folded into this group
   double mean_ms() const { return timed_calls ? total_ms / double(timed_calls) : 0; }
+  // Nearest-rank 95th percentile of duration_reservoir; mean_ms() when no single durations are
+  // known (pg_stat_statements gives totals only).
   double p95_ms() const;
 };
 
@@ -30,6 +38,10 @@ struct Workload {
   uint64_t unparsable_lines = 0;  // log lines that matched no known format
   std::optional<std::string> first_timestamp, last_timestamp;
   std::vector<std::string> sources;  // files read
+  std::vector<std::string> notes;    // what was detected per source (format, log_line_prefix) and
+                                     // anything lost on the way (truncated last line ...)
+  uint64_t bytes = 0;                // log text read (after decompression)
+  uint64_t entries = 0;              // log entries (a line with its continuation lines / a record)
 };
 
 }  // namespace pgopt::analyzer

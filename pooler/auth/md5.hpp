@@ -1,6 +1,7 @@
 // PostgreSQL's MD5 password scheme: "md5" + md5hex(password + user), salted per exchange.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 

@@ -1,1 +1,100 @@
-// placeholder: being written
+// Config's small pieces: enum names, effective per-database values, error text, reading the file.
+#include "pooler/config/config.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace pgopt::pooler {
+
+std::string_view to_string(PoolMode m) {
+  switch (m) {
+    case PoolMode::Session: return "session";
+    case PoolMode::Transaction: return "transaction";
+  }
+  return "?";
+}
+
+std::string_view to_string(AuthType a) {
+  switch (a) {
+    case AuthType::Trust: return "trust";
+    case AuthType::Md5: return "md5";
+    case AuthType::ScramSha256: return "scram-sha-256";
+  }
+  return "?";
+}
+
+std::string_view to_string(LogLevel l) {
+  switch (l) {
+    case LogLevel::Debug: return "debug";
+    case LogLevel::Info: return "info";
+    case LogLevel::Warning: return "warning";
+    case LogLevel::Error: return "error";
+  }
+  return "?";
+}
+
+int Config::pool_size(const DatabaseConfig& db) const {
+  return db.pool_size.value_or(pooler.default_pool_size);
+}
+
+int Config::min_pool_size(const DatabaseConfig& db) const {
+  return db.min_pool_size.value_or(pooler.min_pool_size);
+}
+
+PoolMode Config::pool_mode(const DatabaseConfig& db) const {
+  return db.pool_mode.value_or(pooler.pool_mode);
+}
+
+int Config::max_db_connections(const DatabaseConfig& db) const {
+  return db.max_db_connections.value_or(pooler.max_db_connections);
+}
+
+const DatabaseConfig* Config::find_database(std::string_view name) const {
+  // Case-sensitive on purpose: PostgreSQL database names are.
+  auto it = databases.find(std::string(name));
+  return it == databases.end() ? nullptr : &it->second;
+}
+
+std::string ConfigError::to_string() const {
+  std::string out = file;
+  if (line > 0) {
+    out += ':';
+    out += std::to_string(line);
+  }
+  out += ": ";
+  out += message;
+  return out;
+}
+
+std::string format_errors(const std::vector<ConfigError>& errors) {
+  std::string out;
+  for (const ConfigError& e : errors) {
+    out += e.to_string();
+    out += '\n';
+  }
+  return out;
+}
+
+ConfigResult load_config(const std::string& path) {
+  auto fail = [&path](int err) {
+    ConfigResult r;
+    r.errors.push_back({path, 0, std::string("cannot read config file: ") + std::strerror(err)});
+    return r;
+  };
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) return fail(errno);
+  std::string text;
+  char buf[16384];
+  for (;;) {
+    const size_t n = std::fread(buf, 1, sizeof buf, f.get());
+    text.append(buf, n);
+    if (n < sizeof buf) break;
+  }
+  // fopen succeeds on a directory; the read is what fails (EISDIR).
+  if (std::ferror(f.get())) return fail(errno);
+  return parse_config(text, path);
+}
+
+}  // namespace pgopt::pooler

@@ -6,7 +6,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pgopt::pooler {
@@ -83,10 +85,37 @@ struct ConfigResult {
   std::vector<ConfigError> errors;
 };
 
+// Each error's to_string(), one a line, each ending in '\n'.
+std::string format_errors(const std::vector<ConfigError>& errors);
+
+// Errors come sorted by line; those about the file as a whole (line 0) come last. `path` is only
+// used in messages and to resolve auth_file; nothing is read from disk.
 ConfigResult parse_config(std::string_view text, const std::string& path);
+// An unreadable file is one error with line 0 and strerror's text.
 ConfigResult load_config(const std::string& path);
 
+// The keys [pooler] and [databases.NAME] accept, in documentation order.
+std::span<const std::string_view> pooler_keys();
+std::span<const std::string_view> database_keys();
+
 // Keys that a running pooler can change on reload without a restart (docs/configuration.md).
+// Takes a bare key ("listen_port", "host") or a qualified one as changed_keys() returns it
+// ("pooler.listen_port", "databases.app.host", "databases.app"); unknown keys are not reloadable.
 bool reloadable(std::string_view key);
+
+// Qualified names of every setting that differs between two configs, in a stable order:
+// "pooler.<key>", "databases.<name>.<key>" (effective values compared, so an override equal to the
+// default is no change), and "databases.<name>" for a database added or removed. A reload can
+// apply the reloadable() ones and report the rest as needing a restart.
+std::vector<std::string> changed_keys(const Config& before, const Config& after);
+
+// A setting's effective value as TOML text: 6432, "transaction", "2min", "64MB". Empty for an
+// unknown key. For listings such as an admin SHOW CONFIG, and what changed_keys() compares.
+std::string pooler_value(const PoolerSettings& settings, std::string_view key);
+std::string database_value(const Config& config, const DatabaseConfig& db, std::string_view key);
+
+// The effective configuration as TOML: every [pooler] key, and every database with its overrides
+// resolved; parse_config() accepts it back (auth_file is printed as resolved).
+std::string dump_config(const Config& config);
 
 }  // namespace pgopt::pooler

@@ -69,6 +69,14 @@ struct CancelKey {
 };
 std::optional<CancelKey> parse_cancel_request(std::span<const uint8_t> payload);
 
+// Shape of a decoded startup-phase frame, mirroring what the server accepts: SSLRequest and
+// GSSENCRequest carry nothing after the code, CancelRequest exactly pid + secret, anything else
+// must be protocol major version 3 (any minor: the pooler answers newer minors with
+// NegotiateProtocolVersion) with a well-formed parameter list. Empty when valid.
+std::string validate_startup(const StartupFrame& f);
+inline uint16_t protocol_major(uint32_t version) { return static_cast<uint16_t>(version >> 16); }
+inline uint16_t protocol_minor(uint32_t version) { return static_cast<uint16_t>(version & 0xFFFF); }
+
 // Bounds-checked reader over a message body. Every getter returns a default and sets `failed()` on
 // overrun, so decoders check once at the end instead of after every field.
 class Reader {
@@ -100,7 +108,7 @@ class Writer {
   Writer& u8(uint8_t v);
   Writer& i16(int16_t v);
   Writer& i32(int32_t v);
-  Writer& cstr(std::string_view s);  // string + NUL
+  Writer& cstr(std::string_view s);  // string + NUL (cut at an embedded NUL: see framing.cpp)
   Writer& raw(std::string_view s);
   Writer& raw(std::span<const uint8_t> s);
   void end();
@@ -159,6 +167,84 @@ struct ParameterStatusMsg {
 };
 std::optional<ParameterStatusMsg> parse_parameter_status(std::span<const uint8_t> body);
 
+// Single-string bodies: Query ('Q'), PasswordMessage ('p' during cleartext/md5 auth), CopyFail
+// ('f'), CommandComplete ('C' from the server): exactly one NUL-terminated string, nothing after.
+std::optional<std::string_view> parse_query(std::span<const uint8_t> body);
+std::optional<std::string_view> parse_password(std::span<const uint8_t> body);
+std::optional<std::string_view> parse_copy_fail(std::span<const uint8_t> body);
+std::optional<std::string_view> parse_command_complete(std::span<const uint8_t> body);
+
+// SASLInitialResponse ('p' answering AuthenticationSASL). SASLResponse ('p' answering
+// AuthenticationSASLContinue) is the raw body and needs no parser.
+struct SaslInitialMsg {
+  std::string_view mechanism;
+  std::optional<std::span<const uint8_t>> data;  // nullopt when the length field is -1
+};
+std::optional<SaslInitialMsg> parse_sasl_initial(std::span<const uint8_t> body);
+
+// FunctionCall ('F'): fast-path call of a function by OID.
+struct FunctionCallMsg {
+  int32_t function_oid;
+  std::vector<int16_t> arg_formats;
+  std::vector<std::optional<std::span<const uint8_t>>> args;  // nullopt = SQL NULL
+  int16_t result_format;
+};
+std::optional<FunctionCallMsg> parse_function_call(std::span<const uint8_t> body);
+
+// Authentication request codes ('R' from the server; the int32 after the length).
+inline constexpr int32_t kAuthOk = 0;
+inline constexpr int32_t kAuthKerberosV5 = 2;
+inline constexpr int32_t kAuthCleartext = 3;
+inline constexpr int32_t kAuthMd5 = 5;
+inline constexpr int32_t kAuthGss = 7;
+inline constexpr int32_t kAuthGssContinue = 8;
+inline constexpr int32_t kAuthSspi = 9;
+inline constexpr int32_t kAuthSasl = 10;
+inline constexpr int32_t kAuthSaslContinue = 11;
+inline constexpr int32_t kAuthSaslFinal = 12;
+
+// Authentication request ('R'). Known codes are checked for their exact layout (Ok/cleartext carry
+// nothing, MD5 exactly a 4-byte salt, SASL a well-formed mechanism list, ...); unknown codes are
+// returned as-is so the caller can report "unsupported authentication method N".
+struct AuthRequest {
+  int32_t code;
+  std::span<const uint8_t> rest;  // bytes after the code: salt, mechanism list or SASL data
+};
+std::optional<AuthRequest> parse_authentication(std::span<const uint8_t> body);
+// Mechanism names of an AuthenticationSASL `rest` (NUL-terminated names, then an empty name).
+std::optional<std::vector<std::string_view>> parse_sasl_mechanisms(std::span<const uint8_t> rest);
+
+std::optional<CancelKey> parse_backend_key_data(std::span<const uint8_t> body);
+// ReadyForQuery ('Z'): 'I' idle, 'T' in a transaction block, 'E' in a failed transaction block.
+std::optional<char> parse_ready_for_query(std::span<const uint8_t> body);
+
+struct NotificationMsg {  // NotificationResponse ('A')
+  int32_t pid;
+  std::string_view channel, payload;
+};
+std::optional<NotificationMsg> parse_notification(std::span<const uint8_t> body);
+
+struct NegotiateProtocolVersionMsg {  // NegotiateProtocolVersion ('v')
+  int32_t newest_minor;
+  std::vector<std::string_view> unsupported_options;
+};
+std::optional<NegotiateProtocolVersionMsg> parse_negotiate_protocol_version(
+    std::span<const uint8_t> body);
+
+struct RowField {  // one column of RowDescription ('T')
+  std::string_view name;
+  int32_t table_oid;
+  int16_t column;
+  int32_t type_oid;
+  int16_t type_len;
+  int32_t type_mod;
+  int16_t format;
+};
+std::optional<std::vector<RowField>> parse_row_description(std::span<const uint8_t> body);
+// DataRow ('D'): one entry per column, nullopt = SQL NULL.
+std::optional<std::vector<std::optional<std::span<const uint8_t>>>> parse_data_row(
+    std::span<const uint8_t> body);
+
 // ---- Builders: each appends one complete message to `out` ---------------------------------------
 void error_response(std::string& out, std::string_view severity, std::string_view sqlstate,
                     std::string_view message, std::string_view detail = {});
@@ -178,10 +264,17 @@ void command_complete(std::string& out, std::string_view tag);
 void empty_query_response(std::string& out);
 void row_description(std::string& out, const std::vector<std::string>& text_columns);
 void data_row(std::string& out, const std::vector<std::optional<std::string>>& values);
+void parse_complete(std::string& out);
+void bind_complete(std::string& out);
+void close_complete(std::string& out);
+void no_data(std::string& out);
+void notification_response(std::string& out, int32_t pid, std::string_view channel,
+                           std::string_view payload);
 
 // Frontend-side builders (the pooler is a client of the server).
 void startup_message(std::string& out, const std::vector<std::pair<std::string, std::string>>& params);
 void cancel_request(std::string& out, CancelKey key);
+void ssl_request(std::string& out);
 void password_message(std::string& out, std::string_view password);  // also md5 response
 void sasl_initial_response(std::string& out, std::string_view mechanism, std::string_view data);
 void sasl_response(std::string& out, std::string_view data);

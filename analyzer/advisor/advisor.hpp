@@ -1,0 +1,78 @@
+// The advisor's pipeline: workload + catalog -> query models -> candidates -> what-if costs ->
+// workload-wide selection -> drops, partitioning, unserved queries. Produces the Advice that the
+// report writers render.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analyzer/advisor/candidates.hpp"
+#include "analyzer/advisor/drops.hpp"
+#include "analyzer/advisor/partitioning.hpp"
+#include "analyzer/advisor/selection.hpp"
+#include "analyzer/workload.hpp"
+
+namespace pgopt::analyzer::advisor {
+
+struct AdvisorOptions {
+  SelectionOptions selection;
+  bool show_samples = false;
+  size_t top_groups = 10;
+  std::function<void(const std::string& stage, size_t done, size_t total)> progress;
+};
+
+struct GroupSummary {
+  uint64_t fingerprint = 0;
+  std::string normalized;
+  uint64_t calls = 0;
+  double total_ms = 0, mean_ms = 0, max_ms = 0;
+  std::vector<std::string> samples;  // only with show_samples
+};
+
+struct Recommendation {
+  IndexSpec index;
+  std::string name;
+  std::string ddl;
+  double size_bytes = 0;
+  double benefit = 0;       // planner cost units saved per workload (net of write overhead)
+  double benefit_pct = 0;   // of the workload cost before
+  double write_overhead = 0;
+  std::vector<std::string> reasons;
+  std::vector<GroupCost> groups;
+  std::string kind;         // btree | partial | covering
+};
+
+struct UnservedQuery {
+  GroupSummary group;
+  std::string relation, column, why, suggestion;
+};
+
+struct Advice {
+  int schema_version = 1;
+  std::string evaluation;   // hypopg | cost_model | heuristic
+  std::string catalog_source;
+  // Summary of the workload.
+  std::optional<std::string> first_timestamp, last_timestamp;
+  uint64_t statements = 0, groups = 0, parse_failures = 0, unparsable_lines = 0;
+  uint64_t analysed_groups = 0, utility_groups = 0;
+  std::vector<std::string> sources;
+  std::vector<GroupSummary> top_groups;
+  // Results.
+  double cost_before = 0, cost_after = 0;
+  std::vector<Recommendation> recommendations;
+  std::vector<DropSuggestion> drops;
+  std::vector<PartitionAdvice> partitioning;
+  std::vector<UnservedQuery> unserved;
+  std::vector<std::string> notes;  // caveats the reader must know (missing stats, unknown tables ...)
+  size_t candidates = 0, evaluations = 0;
+  std::map<uint64_t, std::string> normalized;  // fingerprint -> normalized text, for reports
+};
+
+// `evaluator` decides what-if costs (HypoPG or the cost model); the catalog must outlive the call.
+Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evaluator, const AdvisorOptions& options);
+
+}  // namespace pgopt::analyzer::advisor

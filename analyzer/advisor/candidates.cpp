@@ -1,0 +1,278 @@
+// Candidate generation: equality columns first (most selective first), then one range or the
+// ORDER BY columns in the query's direction; prefixes for widening; INCLUDE and partial variants.
+#include "analyzer/advisor/candidates.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "analyzer/advisor/selectivity.hpp"
+
+namespace pgopt::analyzer::advisor {
+namespace {
+
+using K = sql::PredicateKind;
+
+constexpr double kPartialMaxShare = 0.2;    // a partial index must leave out most of the table
+constexpr double kIncludeMaxBytes = 64;     // INCLUDE only when the payload stays modest
+constexpr size_t kIncludeMaxColumns = 3;
+constexpr double kRangeTooWide = 0.3;       // beyond this share a sequential scan wins
+
+std::string pct(double f) {
+  char buf[32];
+  if (f < 0.001) return "<0.1%";
+  std::snprintf(buf, sizeof buf, f < 0.1 ? "%.1f%%" : "%.0f%%", f * 100);
+  return buf;
+}
+
+struct Column {
+  Column(std::string n, std::string r, bool d = false, std::string o = {})
+      : name(std::move(n)), reason(std::move(r)), desc(d), opclass(std::move(o)) {}
+  std::string name;
+  std::string reason;
+  bool desc = false;
+  std::string opclass;
+};
+
+class Generator {
+ public:
+  Generator(const Catalog& catalog, CandidateSet& out, const std::vector<QueryModel>& queries)
+      : catalog_(catalog), out_(out) {
+    for (const auto& q : queries)
+      for (const auto& w : q.writes)
+        for (const auto& c : w.set_columns) updated_.insert(w.table->qualified() + "." + c);
+  }
+
+  void access(const QueryModel& q, const AccessModel& a) {
+    const TableInfo& t = *a.table;
+    bool stats = catalog_.has_statistics;
+    std::vector<std::pair<double, Column>> eqs, ins;
+    std::vector<std::pair<double, Column>> ranges;
+    std::vector<const PredicateModel*> partials;
+    bool has_usable = false;
+    const PredicateModel* infix = nullptr;
+    const PredicateModel* wide_range = nullptr;
+    double wide_sel = 0;
+    for (const auto& p : a.predicates) {
+      if (p.pred.under_or || !t.column(p.pred.column)) continue;
+      double sel = selectivity(t, p);
+      const ColumnInfo* c = t.column(p.pred.column);
+      if (p.constant && stats && c->has_stats && sel <= kPartialMaxShare && !partial_predicate_sql(p).empty())
+        partials.push_back(&p);
+      switch (p.pred.kind) {
+        case K::Equal:
+        case K::IsNull:
+        case K::BoolTrue:
+        case K::BoolFalse:
+          eqs.push_back({sel, {p.pred.column, "equality (" + describe_sel(t, p, sel) + ")"}});
+          has_usable = true;
+          break;
+        case K::In:
+          ins.push_back({sel, {p.pred.column, "IN list (" + describe_sel(t, p, sel) + ")"}});
+          has_usable = true;
+          break;
+        case K::Range:
+          ranges.push_back({sel, {p.pred.column, "range " + p.pred.op + " (" + describe_sel(t, p, sel) + ")"}});
+          if (stats && c->has_stats && c->histogram.size() >= 2 && !p.sample_literals.empty() && sel > kRangeTooWide &&
+              sel > wide_sel) {
+            wide_range = &p;
+            wide_sel = sel;
+          }
+          has_usable = true;
+          break;
+        case K::LikePrefix: {
+          Column col{p.pred.column, "LIKE prefix (text_pattern_ops so LIKE can use it under any collation)"};
+          if (c->type.find("char") != std::string::npos || c->type == "text") col.opclass = c->type == "text" ? "text_pattern_ops" : "varchar_pattern_ops";
+          ranges.push_back({sel, col});
+          has_usable = true;
+          break;
+        }
+        case K::LikeInfix: infix = &p; break;
+        default: break;
+      }
+    }
+    auto by_sel = [](const auto& x, const auto& y) { return x.first < y.first; };
+    std::stable_sort(eqs.begin(), eqs.end(), by_sel);
+    std::stable_sort(ins.begin(), ins.end(), by_sel);
+    std::stable_sort(ranges.begin(), ranges.end(), by_sel);
+
+    std::vector<Column> eq_cols;
+    for (auto& e : eqs) eq_cols.push_back(e.second);
+    for (auto& e : ins) eq_cols.push_back(e.second);
+
+    std::vector<std::vector<Column>> variants;
+    if (!ranges.empty() && !(wide_range && ranges.front().second.name == wide_range->pred.column && eq_cols.empty())) {
+      auto v = eq_cols;
+      v.push_back(ranges.front().second);
+      variants.push_back(v);
+    }
+    if (!a.order_by.empty() && ins.empty()) {
+      auto v = eq_cols;
+      bool all_desc = std::all_of(a.order_by.begin(), a.order_by.end(), [](const auto& k) { return k.descending; });
+      bool ok = true;
+      for (const auto& k : a.order_by) {
+        if (!t.column(k.column)) ok = false;
+        if (std::any_of(v.begin(), v.end(), [&](const Column& c) { return c.name == k.column; })) continue;
+        // Uniform direction: a plain index scanned backwards serves DESC; mixed needs DESC keys.
+        v.push_back({k.column, std::string("ORDER BY ") + (k.descending ? "DESC" : "ASC") + (a.has_limit ? " with LIMIT: read in order, stop early" : ": no sort"),
+                     !all_desc && k.descending});
+      }
+      if (ok && v.size() > eq_cols.size()) variants.push_back(v);
+    }
+    if (!eq_cols.empty()) variants.push_back(eq_cols);
+    for (const auto& j : a.joins) {
+      if (!t.column(j.column)) continue;
+      variants.push_back({{j.column, "join key to " + j.other_relation + "." + j.other_column + " (nested-loop lookups)"}});
+      if (!eq_cols.empty() && std::none_of(eq_cols.begin(), eq_cols.end(), [&](const Column& c) { return c.name == j.column; })) {
+        auto v = eq_cols;
+        v.push_back({j.column, "join key to " + j.other_relation + "." + j.other_column});
+        variants.push_back(v);
+      }
+    }
+
+    for (const auto& v : variants) {
+      for (size_t len = 1; len <= v.size(); ++len) add(q, t, std::vector<Column>(v.begin(), v.begin() + long(len)), {}, nullptr);
+      if (!a.all_columns && !a.write_target) {
+        std::vector<std::string> extra;
+        double width = 0;
+        bool hot_killer = false;
+        for (const auto& c : a.columns) {
+          if (std::any_of(v.begin(), v.end(), [&](const Column& k) { return k.name == c; })) continue;
+          // An included column the workload UPDATEs would make those updates non-HOT.
+          if (updated_.count(t.qualified() + "." + c)) hot_killer = true;
+          if (const ColumnInfo* ci = t.column(c)) {
+            extra.push_back(c);
+            width += ci->avg_width;
+          }
+        }
+        if (!hot_killer && !extra.empty() && extra.size() <= kIncludeMaxColumns && width <= kIncludeMaxBytes)
+          add(q, t, v, extra, nullptr);
+      }
+      for (const PredicateModel* pp : partials) {
+        std::vector<Column> keys;
+        for (const auto& c : v)
+          if (c.name != pp->pred.column) keys.push_back(c);
+        if (keys.empty()) keys.push_back({pp->pred.column, "the filtered column itself (the WHERE does the work)"});
+        add(q, t, keys, {}, pp);
+      }
+    }
+    if (variants.empty() && !partials.empty()) {
+      // Only constant filters: index the filtered rows' ordering column or the column itself.
+      for (const PredicateModel* pp : partials) add(q, t, {{pp->pred.column, "the filtered column itself"}}, {}, pp);
+    }
+
+    if (infix && !has_usable) {
+      Unserved u;
+      u.fingerprint = q.fingerprint;
+      u.relation = t.qualified();
+      u.column = infix->pred.column;
+      u.why = infix->pred.op + " with a leading wildcard, ILIKE or a regular expression: a B-tree can only "
+              "serve a fixed prefix";
+      u.suggestion = "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX CONCURRENTLY ON " + t.qualified() +
+                     " USING gin (" + quote_ident(infix->pred.column) + " gin_trgm_ops);";
+      out_.unserved.push_back(u);
+    } else if (wide_range && eq_cols.empty()) {
+      Unserved u;
+      u.fingerprint = q.fingerprint;
+      u.relation = t.qualified();
+      u.column = wide_range->pred.column;
+      const ColumnInfo* c = t.column(wide_range->pred.column);
+      u.why = "the range on " + wide_range->pred.column + " keeps about " + pct(wide_sel) +
+              " of the rows: reading them through any index costs more than a sequential scan";
+      u.suggestion = (c && std::abs(c->correlation) > 0.9)
+                         ? "the column follows the physical order (correlation " + std::to_string(c->correlation).substr(0, 5) +
+                               "): a small BRIN index or RANGE partitioning on it would skip the rest"
+                         : "RANGE partitioning on " + wide_range->pred.column + ", or a summary table if the query aggregates";
+      out_.unserved.push_back(u);
+    }
+  }
+
+ private:
+  const Catalog& catalog_;
+  CandidateSet& out_;
+  std::map<std::string, size_t> index_of_;
+  std::set<std::string> updated_;  // "schema.table.column" the workload UPDATEs
+
+  std::string describe_sel(const TableInfo& t, const PredicateModel&, double sel) const {
+    if (!catalog_.has_statistics) return "no statistics";
+    double rows = std::max(1.0, std::round(t.rows() * sel));
+    return "~" + std::to_string((long long)rows) + " of " + std::to_string((long long)t.rows()) + " rows";
+  }
+
+  void add(const QueryModel& q, const TableInfo& t, const std::vector<Column>& keys, const std::vector<std::string>& include,
+           const PredicateModel* partial) {
+    IndexSpec s;
+    s.schema = t.schema;
+    s.table = t.name;
+    std::vector<std::string> reasons;
+    for (const auto& k : keys) {
+      s.columns.push_back(k.name);
+      s.descending.push_back(k.desc);
+      s.opclass.push_back(k.opclass);
+      reasons.push_back(k.name + ": " + k.reason);
+    }
+    s.include = include;
+    if (!include.empty()) {
+      std::string names;
+      for (const auto& c : include) names += (names.empty() ? "" : ", ") + c;
+      reasons.push_back("INCLUDE " + names + ": the query reads them too, so an index-only scan needs no heap visit");
+    }
+    double fraction = 1;
+    if (partial) {
+      s.where = partial_predicate_sql(*partial);
+      fraction = selectivity(t, *partial);
+      reasons.push_back("WHERE " + s.where + ": the query always filters on this constant and it keeps only " + pct(fraction) +
+                        " of the rows, so the index stays small");
+    }
+    for (const auto& e : t.indexes)
+      if (served_by(s, e)) return;
+    std::string key = s.key();
+    auto it = index_of_.find(key);
+    if (it != index_of_.end()) {
+      out_.candidates[it->second].sources.insert(q.fingerprint);
+      return;
+    }
+    Candidate c;
+    c.index = std::move(s);
+    c.table = &t;
+    c.partial_fraction = fraction;
+    c.size_bytes = estimate_index_bytes(c.index, t, fraction);
+    c.reasons = std::move(reasons);
+    c.sources.insert(q.fingerprint);
+    index_of_[key] = out_.candidates.size();
+    out_.candidates.push_back(std::move(c));
+  }
+};
+
+}  // namespace
+
+bool served_by(const IndexSpec& c, const IndexInfo& e) {
+  if (e.method != c.method || !e.valid) return false;
+  if (!e.where.empty() && e.where != c.where) return false;
+  if (c.columns.size() > e.columns.size()) return false;
+  int direction = 0;
+  for (size_t i = 0; i < c.columns.size(); ++i) {
+    if (c.columns[i] != e.columns[i]) return false;
+    bool ed = i < e.descending.size() && e.descending[i];
+    bool cd = i < c.descending.size() && c.descending[i];
+    int d = ed == cd ? 1 : -1;
+    if (direction && d != direction) return false;
+    direction = d;
+    if (i < c.opclass.size() && !c.opclass[i].empty()) return false;  // a pattern opclass is a different index
+  }
+  for (const auto& inc : c.include)
+    if (std::find(e.columns.begin(), e.columns.end(), inc) == e.columns.end() &&
+        std::find(e.include.begin(), e.include.end(), inc) == e.include.end())
+      return false;
+  return true;
+}
+
+CandidateSet generate_candidates(const std::vector<QueryModel>& queries, const Catalog& catalog) {
+  CandidateSet out;
+  Generator g(catalog, out, queries);
+  for (const auto& q : queries)
+    for (const auto& a : q.accesses) g.access(q, a);
+  return out;
+}
+
+}  // namespace pgopt::analyzer::advisor

@@ -1,0 +1,113 @@
+// Catalog lookups and the schema-file (no statistics) catalog.
+#include "analyzer/advisor/catalog.hpp"
+
+#include <algorithm>
+
+namespace pgopt::analyzer::advisor {
+
+const ColumnInfo* TableInfo::column(std::string_view col) const {
+  for (const auto& c : columns)
+    if (c.name == col) return &c;
+  return nullptr;
+}
+
+double TableInfo::rows() const {
+  if (reltuples >= 0) return std::max(1.0, reltuples);
+  // Never analysed: like the planner, assume a table of 10 pages of the row width.
+  double width = 24;
+  for (const auto& c : columns) width += c.avg_width;
+  double per_page = std::max(1.0, 8168.0 / (width + 4));
+  return std::max(1.0, std::max(relpages, 10.0) * per_page);
+}
+
+double TableInfo::pages() const { return std::max(1.0, relpages > 0 ? relpages : 10.0); }
+
+namespace {
+std::pair<std::string, std::string> split(std::string_view relation) {
+  auto dot = relation.find('.');
+  if (dot == std::string_view::npos) return {"", std::string(relation)};
+  return {std::string(relation.substr(0, dot)), std::string(relation.substr(dot + 1))};
+}
+}  // namespace
+
+const TableInfo* Catalog::find(std::string_view relation) const {
+  auto [schema, name] = split(relation);
+  if (!schema.empty()) {
+    for (const auto& t : tables)
+      if (t.schema == schema && t.name == name) return &t;
+    return nullptr;
+  }
+  for (const auto& s : search_path)
+    for (const auto& t : tables)
+      if (t.schema == s && t.name == name) return &t;
+  const TableInfo* only = nullptr;
+  for (const auto& t : tables) {
+    if (t.name != name) continue;
+    if (only) return nullptr;  // ambiguous outside the search path
+    only = &t;
+  }
+  return only;
+}
+
+TableInfo* Catalog::find(std::string_view relation) {
+  return const_cast<TableInfo*>(static_cast<const Catalog*>(this)->find(relation));
+}
+
+namespace {
+// Typical stored widths, so size estimates without statistics are still in the right range.
+double width_of(const std::string& type) {
+  if (type == "smallint") return 2;
+  if (type == "integer" || type == "real" || type == "date" || type == "serial") return 4;
+  if (type == "bigint" || type == "double precision" || type.rfind("timestamp", 0) == 0 || type == "bigserial" ||
+      type == "time without time zone")
+    return 8;
+  if (type == "boolean") return 1;
+  if (type == "uuid") return 16;
+  if (type == "numeric") return 8;
+  return 16;  // text-like
+}
+}  // namespace
+
+Catalog catalog_from_schema(const sql::SchemaDefinition& schema) {
+  Catalog cat;
+  cat.source = "schema file";
+  for (const auto& t : schema.tables) {
+    TableInfo ti;
+    auto [s, n] = split(t.relation);
+    ti.schema = s.empty() ? "public" : s;
+    ti.name = n;
+    ti.partition_by = t.partition_by;
+    for (const auto& c : t.columns) {
+      ColumnInfo ci;
+      ci.name = c.name;
+      ci.type = c.type;
+      ci.not_null = c.not_null;
+      ci.avg_width = width_of(c.type);
+      ti.columns.push_back(std::move(ci));
+    }
+    cat.tables.push_back(std::move(ti));
+  }
+  for (const auto& i : schema.indexes) {
+    TableInfo* t = cat.find(i.relation);
+    if (!t) continue;
+    IndexInfo ii;
+    ii.name = i.name;
+    ii.schema = t->schema;
+    ii.columns = i.columns;
+    ii.descending = i.descending;
+    ii.include = i.include;
+    ii.where = i.where;
+    ii.method = i.method;
+    ii.unique = i.unique;
+    ii.primary = i.primary;
+    ii.constraint = i.primary || (i.unique && i.name.size() > 4 && i.name.substr(i.name.size() - 4) == "_key");
+    // Unique single columns are as selective as it gets: record it the way pg_stats would.
+    if (i.unique && i.columns.size() == 1 && i.where.empty())
+      for (auto& c : t->columns)
+        if (c.name == i.columns[0]) c.n_distinct = -1;
+    t->indexes.push_back(std::move(ii));
+  }
+  return cat;
+}
+
+}  // namespace pgopt::analyzer::advisor

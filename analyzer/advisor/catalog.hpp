@@ -1,0 +1,90 @@
+// The database as the advisor sees it: tables, column statistics, existing indexes and write counts,
+// loaded from a live server (libpq) or from a schema file (no statistics).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sql/extract.hpp"
+
+typedef struct pg_conn PGconn;
+
+namespace pgopt::analyzer::advisor {
+
+struct ColumnInfo {
+  std::string name;
+  std::string type;
+  bool not_null = false;
+  bool has_stats = false;  // pg_stats row present
+  double avg_width = 8;    // bytes
+  double n_distinct = 0;   // pg_stats semantics: > 0 a count, < 0 minus a fraction of rows, 0 unknown
+  double null_frac = 0;
+  double correlation = 0;
+  std::vector<std::string> mcv;  // most common values, as text
+  std::vector<double> mcf;       // their frequencies
+  std::vector<std::string> histogram;  // histogram bounds, as text (used for time spans)
+};
+
+struct IndexInfo {
+  std::string name;      // unqualified
+  std::string schema;
+  std::vector<std::string> columns;  // key columns; expressions as "(expr)"
+  std::vector<bool> descending;
+  std::vector<std::string> include;
+  std::string where;     // partial predicate as SQL, empty when none
+  std::string method = "btree";
+  bool unique = false;
+  bool primary = false;
+  bool constraint = false;  // backs a PRIMARY KEY / UNIQUE / EXCLUDE constraint
+  bool valid = true;
+  double size_bytes = 0;
+  long long idx_scan = -1;  // -1: unknown (no statistics)
+  std::string definition;   // pg_get_indexdef or the DDL we built
+};
+
+struct TableInfo {
+  std::string schema = "public";
+  std::string name;
+  double reltuples = -1;  // -1: never analysed / unknown
+  double relpages = 0;
+  double total_bytes = 0;
+  std::vector<ColumnInfo> columns;
+  std::vector<IndexInfo> indexes;
+  // pg_stat_user_tables counters since the last statistics reset (-1: unknown)
+  double n_tup_ins = -1, n_tup_upd = -1, n_tup_hot_upd = -1, n_tup_del = -1;
+  std::string partition_by;  // non-empty for partitioned tables
+  bool is_partition = false;
+
+  std::string qualified() const { return schema + "." + name; }
+  const ColumnInfo* column(std::string_view name) const;
+  // Rows to assume when statistics are missing: the planner's own guess is similar (10 pages).
+  double rows() const;
+  double pages() const;
+};
+
+struct Catalog {
+  std::vector<TableInfo> tables;
+  bool has_statistics = false;   // pg_stats / reltuples available
+  std::string source;            // "database" or "schema file"
+  std::optional<std::string> stats_reset;  // when index usage counters started counting
+  std::optional<double> stats_age_days;
+  std::vector<std::string> search_path = {"public"};
+
+  // "orders" or "sales.orders" (as extracted) -> table; unqualified names follow search_path.
+  const TableInfo* find(std::string_view relation) const;
+  TableInfo* find(std::string_view relation);
+};
+
+// Builds a catalog from parsed DDL; with no statistics every table gets the planner's defaults.
+Catalog catalog_from_schema(const sql::SchemaDefinition& schema);
+
+struct CatalogLoad {
+  Catalog catalog;
+  std::string error;  // empty on success
+};
+// Reads user tables, pg_stats, indexes and usage counters over an open connection.
+CatalogLoad load_catalog(PGconn* conn);
+
+}  // namespace pgopt::analyzer::advisor

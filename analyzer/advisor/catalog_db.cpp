@@ -1,0 +1,192 @@
+// Loads the catalog from a live server: pg_class, pg_stats, pg_index and the usage statistics views.
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+
+#include "analyzer/advisor/catalog.hpp"
+#include "analyzer/advisor/pg_array.hpp"
+
+namespace pgopt::analyzer::advisor {
+namespace {
+
+struct Result {
+  PGresult* r = nullptr;
+  explicit Result(PGresult* res) : r(res) {}
+  ~Result() { PQclear(r); }
+  Result(const Result&) = delete;
+  Result& operator=(const Result&) = delete;
+  bool ok() const { return r && PQresultStatus(r) == PGRES_TUPLES_OK; }
+  int rows() const { return PQntuples(r); }
+  std::string s(int row, int col) const { return PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col); }
+  bool null(int row, int col) const { return PQgetisnull(r, row, col); }
+  double d(int row, int col, double dflt = 0) const { return null(row, col) ? dflt : std::strtod(PQgetvalue(r, row, col), nullptr); }
+  bool b(int row, int col) const { return s(row, col) == "t"; }
+};
+
+constexpr const char* kUserSchemas =
+    "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' "
+    "AND n.nspname NOT LIKE 'pg\\_temp%'";
+
+std::string error_of(PGconn* conn, const char* what) {
+  std::string msg = PQerrorMessage(conn);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return std::string(what) + ": " + msg;
+}
+
+}  // namespace
+
+CatalogLoad load_catalog(PGconn* conn) {
+  CatalogLoad out;
+  Catalog& cat = out.catalog;
+  cat.source = "database";
+  std::map<std::string, size_t> by_oid;
+
+  {
+    Result r(PQexec(conn, "SELECT current_schemas(false)::text"));
+    if (r.ok() && r.rows() == 1) cat.search_path = parse_pg_array(r.s(0, 0));
+  }
+  {
+    std::string q = std::string(
+        "SELECT c.oid, n.nspname, c.relname, c.reltuples, c.relpages, pg_total_relation_size(c.oid), "
+        "c.relispartition, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, s.n_tup_del, "
+        "CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, pg_relation_size(c.oid) "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
+        "WHERE c.relkind IN ('r', 'p') AND ") + kUserSchemas + " ORDER BY n.nspname, c.relname";
+    Result r(PQexec(conn, q.c_str()));
+    if (!r.ok()) {
+      out.error = error_of(conn, "reading tables");
+      return out;
+    }
+    for (int i = 0; i < r.rows(); ++i) {
+      TableInfo t;
+      t.schema = r.s(i, 1);
+      t.name = r.s(i, 2);
+      t.reltuples = r.d(i, 3, -1);
+      t.relpages = r.d(i, 4);
+      t.total_bytes = r.d(i, 5);
+      t.is_partition = r.b(i, 6);
+      t.n_tup_ins = r.d(i, 7, -1);
+      t.n_tup_upd = r.d(i, 8, -1);
+      t.n_tup_hot_upd = r.d(i, 9, -1);
+      t.n_tup_del = r.d(i, 10, -1);
+      t.partition_by = r.s(i, 11);
+      // Never analysed: the planner uses the heap's real size, and so do we.
+      if (t.reltuples < 0) t.relpages = std::max(t.relpages, r.d(i, 12) / 8192);
+      by_oid[r.s(i, 0)] = cat.tables.size();
+      cat.tables.push_back(std::move(t));
+    }
+  }
+  {
+    std::string q = std::string(
+        "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ") + kUserSchemas +
+        " ORDER BY a.attrelid, a.attnum";
+    Result r(PQexec(conn, q.c_str()));
+    if (!r.ok()) {
+      out.error = error_of(conn, "reading columns");
+      return out;
+    }
+    for (int i = 0; i < r.rows(); ++i) {
+      auto it = by_oid.find(r.s(i, 0));
+      if (it == by_oid.end()) continue;
+      ColumnInfo c;
+      c.name = r.s(i, 1);
+      c.type = r.s(i, 2);
+      c.not_null = r.b(i, 3);
+      cat.tables[it->second].columns.push_back(std::move(c));
+    }
+  }
+  {
+    // inherited = false first: for plain tables that is the only row; partitioned parents only
+    // have the inherited one.
+    Result r(PQexec(conn,
+                    "SELECT schemaname, tablename, attname, null_frac, avg_width, n_distinct, "
+                    "most_common_vals::text, most_common_freqs::text, histogram_bounds::text, correlation "
+                    "FROM pg_stats WHERE schemaname NOT IN ('pg_catalog', 'information_schema') "
+                    "ORDER BY inherited"));
+    if (r.ok()) {
+      for (int i = 0; i < r.rows(); ++i) {
+        TableInfo* t = cat.find(r.s(i, 0) + "." + r.s(i, 1));
+        if (!t) continue;
+        for (auto& c : t->columns) {
+          if (c.name != r.s(i, 2) || c.has_stats) continue;
+          c.has_stats = true;
+          c.null_frac = r.d(i, 3);
+          c.avg_width = r.d(i, 4, 8);
+          c.n_distinct = r.d(i, 5);
+          c.mcv = parse_pg_array(r.s(i, 6));
+          for (const auto& f : parse_pg_array(r.s(i, 7))) c.mcf.push_back(std::strtod(f.c_str(), nullptr));
+          if (c.mcf.size() != c.mcv.size()) c.mcv.clear(), c.mcf.clear();
+          c.histogram = parse_pg_array(r.s(i, 8));
+          c.correlation = r.d(i, 9);
+          cat.has_statistics = true;
+        }
+      }
+    }
+  }
+  {
+    std::string q = std::string(
+        "SELECT i.indrelid, ic.relname, n.nspname, am.amname, i.indisunique, i.indisprimary, i.indisvalid, "
+        "EXISTS (SELECT 1 FROM pg_constraint co WHERE co.conindid = i.indexrelid), "
+        "pg_relation_size(i.indexrelid), s.idx_scan, pg_get_indexdef(i.indexrelid), "
+        "pg_get_expr(i.indpred, i.indrelid), i.indnkeyatts, i.indkey::text, i.indoption::text, "
+        "ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnatts) k)::text "
+        "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+        "JOIN pg_namespace n ON n.oid = ic.relnamespace JOIN pg_am am ON am.oid = ic.relam "
+        "LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid WHERE ") + kUserSchemas +
+        " ORDER BY ic.relname";
+    Result r(PQexec(conn, q.c_str()));
+    if (!r.ok()) {
+      out.error = error_of(conn, "reading indexes");
+      return out;
+    }
+    for (int i = 0; i < r.rows(); ++i) {
+      auto it = by_oid.find(r.s(i, 0));
+      if (it == by_oid.end()) continue;
+      IndexInfo x;
+      x.name = r.s(i, 1);
+      x.schema = r.s(i, 2);
+      x.method = r.s(i, 3);
+      x.unique = r.b(i, 4);
+      x.primary = r.b(i, 5);
+      x.valid = r.b(i, 6);
+      x.constraint = r.b(i, 7);
+      x.size_bytes = r.d(i, 8);
+      x.idx_scan = r.null(i, 9) ? -1 : (long long)r.d(i, 9);
+      x.definition = r.s(i, 10);
+      x.where = r.s(i, 11);
+      int nkey = int(r.d(i, 12));
+      std::vector<std::string> attnums = parse_int_vector(r.s(i, 13));
+      std::vector<std::string> options = parse_int_vector(r.s(i, 14));
+      std::vector<std::string> cols = parse_pg_array(r.s(i, 15));
+      for (int k = 0; k < int(cols.size()); ++k) {
+        bool expression = k < int(attnums.size()) && attnums[size_t(k)] == "0";
+        std::string name = expression ? "(" + cols[size_t(k)] + ")" : cols[size_t(k)];
+        if (k < nkey) {
+          x.columns.push_back(name);
+          x.descending.push_back(k < int(options.size()) && (std::atoi(options[size_t(k)].c_str()) & 1));
+        } else {
+          x.include.push_back(name);
+        }
+      }
+      cat.tables[it->second].indexes.push_back(std::move(x));
+    }
+  }
+  {
+    Result r(PQexec(conn,
+                    "SELECT COALESCE(stats_reset, pg_postmaster_start_time())::text, "
+                    "extract(epoch FROM now() - COALESCE(stats_reset, pg_postmaster_start_time())) / 86400, "
+                    "stats_reset IS NULL FROM pg_stat_database WHERE datname = current_database()"));
+    if (r.ok() && r.rows() == 1) {
+      cat.stats_reset = r.s(0, 0) + (r.b(0, 2) ? " (server start; never reset)" : "");
+      cat.stats_age_days = r.d(0, 1);
+    }
+  }
+  return out;
+}
+
+}  // namespace pgopt::analyzer::advisor

@@ -1,0 +1,26 @@
+// Existing indexes worth reviewing for removal: exact duplicates, indexes that are a prefix of
+// another, unused ones (idx_scan = 0 since the statistics were reset), and ones a recommendation
+// supersedes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analyzer/advisor/catalog.hpp"
+#include "analyzer/advisor/model.hpp"
+
+namespace pgopt::analyzer::advisor {
+
+struct DropSuggestion {
+  std::string relation;
+  std::string index;       // schema-qualified index name
+  std::string definition;
+  std::string kind;        // duplicate | prefix | unused | superseded
+  std::string reason;
+  std::string ddl;         // DROP INDEX CONCURRENTLY ...;
+  double size_bytes = 0;
+};
+
+std::vector<DropSuggestion> find_drops(const Catalog& catalog, const std::vector<IndexSpec>& recommended);
+
+}  // namespace pgopt::analyzer::advisor

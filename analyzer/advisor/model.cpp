@@ -1,0 +1,305 @@
+// Index definitions (names, DDL, size) and the per-group query model built from the workload.
+#include "analyzer/advisor/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+namespace pgopt::analyzer::advisor {
+namespace {
+
+bool plain_identifier(const std::string& s) {
+  static const std::set<std::string> reserved = {
+      "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both", "case", "cast", "check",
+      "collate", "column", "constraint", "create", "current_date", "current_role", "current_time",
+      "current_timestamp", "current_user", "default", "deferrable", "desc", "distinct", "do", "else", "end",
+      "except", "false", "fetch", "for", "foreign", "from", "grant", "group", "having", "in", "initially",
+      "intersect", "into", "lateral", "leading", "limit", "localtime", "localtimestamp", "not", "null", "offset",
+      "on", "only", "or", "order", "placing", "primary", "references", "returning", "select", "session_user",
+      "some", "symmetric", "table", "then", "to", "trailing", "true", "union", "unique", "user", "using",
+      "variadic", "when", "where", "window", "with"};
+  if (s.empty() || !(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  for (char c : s)
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
+      return false;
+  return !reserved.count(s);
+}
+
+}  // namespace
+
+std::string quote_ident(const std::string& s) {
+  if (!s.empty() && s.front() == '(') return s;  // an expression key
+  if (plain_identifier(s)) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string IndexSpec::key() const {
+  std::string k = schema + "." + table + ":" + method + "(";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    k += columns[i];
+    if (i < descending.size() && descending[i]) k += " desc";
+    if (i < opclass.size() && !opclass[i].empty()) k += " " + opclass[i];
+    k += ",";
+  }
+  k += ")";
+  if (!include.empty()) {
+    std::vector<std::string> inc = include;
+    std::sort(inc.begin(), inc.end());
+    k += "+";
+    for (const auto& c : inc) k += c + ",";
+  }
+  if (!where.empty()) k += " where " + where;
+  return k;
+}
+
+std::string IndexSpec::describe() const {
+  std::string s = "(";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i) s += ", ";
+    s += quote_ident(columns[i]);
+    if (i < opclass.size() && !opclass[i].empty()) s += " " + opclass[i];
+    if (i < descending.size() && descending[i]) s += " DESC";
+  }
+  s += ")";
+  if (!include.empty()) {
+    s += " INCLUDE (";
+    for (size_t i = 0; i < include.size(); ++i) s += (i ? ", " : "") + quote_ident(include[i]);
+    s += ")";
+  }
+  if (!where.empty()) s += " WHERE " + where;
+  return s;
+}
+
+std::string IndexSpec::suggested_name() const {
+  std::string n = table;
+  for (const auto& c : columns) {
+    std::string part;
+    for (char ch : c)
+      if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_') part += char(std::tolower(static_cast<unsigned char>(ch)));
+    n += "_" + part;
+  }
+  if (!where.empty()) n += "_partial";
+  n += "_idx";
+  if (n.size() > 63) n = n.substr(0, 59) + "_idx";
+  return n;
+}
+
+std::string IndexSpec::ddl(const std::string& name, bool concurrently) const {
+  std::string s = "CREATE INDEX ";
+  if (concurrently) s += "CONCURRENTLY ";
+  if (!name.empty()) s += quote_ident(name) + " ";
+  s += "ON " + quote_ident(schema) + "." + quote_ident(table);
+  if (method != "btree") s += " USING " + method;
+  s += " " + describe();
+  return s;
+}
+
+double estimate_index_bytes(const IndexSpec& index, const TableInfo& table, double partial_fraction) {
+  auto align8 = [](double w) { return std::ceil(w / 8.0) * 8.0; };
+  double data = 0;
+  auto add = [&](const std::string& col) {
+    const ColumnInfo* c = table.column(col);
+    data += c ? std::max(1.0, c->avg_width) : 16.0;
+  };
+  for (const auto& c : index.columns) add(c);
+  for (const auto& c : index.include) add(c);
+  // IndexTupleData header (8) + data, MAXALIGNed, + a 4-byte line pointer.
+  double entry = align8(8 + data) + 4;
+  double rows = table.rows() * std::clamp(partial_fraction, 0.0, 1.0);
+  double per_leaf = std::floor((8192 - 24 - 16) * 0.9 / entry);  // default fillfactor 90
+  double leaves = std::max(1.0, std::ceil(rows / std::max(1.0, per_leaf)));
+  double upper = std::ceil(leaves / std::max(2.0, per_leaf));
+  return (1 + leaves + upper) * 8192;  // + the metapage
+}
+
+std::string partial_predicate_sql(const PredicateModel& p) {
+  std::string col = quote_ident(p.pred.column);
+  switch (p.pred.kind) {
+    case sql::PredicateKind::IsNull: return col + " IS NULL";
+    case sql::PredicateKind::IsNotNull: return col + " IS NOT NULL";
+    case sql::PredicateKind::BoolTrue: return col;
+    case sql::PredicateKind::BoolFalse: return "NOT " + col;
+    case sql::PredicateKind::Equal: return p.constant ? col + " = " + *p.constant : std::string();
+    default: return {};
+  }
+}
+
+bool QueryModel::touches(const std::string& relation) const {
+  for (const auto& a : accesses)
+    if (a.table->qualified() == relation) return true;
+  for (const auto& w : writes)
+    if (w.table->qualified() == relation) return true;
+  return false;
+}
+
+namespace {
+
+bool is_dml(const std::string& command) {
+  return command == "SELECT" || command == "INSERT" || command == "UPDATE" || command == "DELETE" || command == "COPY";
+}
+
+// System catalogs (psql's \d, drivers' metadata queries) are not the advisor's business.
+bool system_relation(const std::string& r) {
+  return r.rfind("pg_catalog.", 0) == 0 || r.rfind("information_schema.", 0) == 0 || r.rfind("pg_", 0) == 0;
+}
+
+bool same_shape(const sql::Extraction& a, const sql::Extraction& b) {
+  if (a.reads.size() != b.reads.size()) return false;
+  for (size_t i = 0; i < a.reads.size(); ++i) {
+    if (a.reads[i].relation != b.reads[i].relation || a.reads[i].predicates.size() != b.reads[i].predicates.size())
+      return false;
+    for (size_t k = 0; k < a.reads[i].predicates.size(); ++k)
+      if (a.reads[i].predicates[k].column != b.reads[i].predicates[k].column) return false;
+  }
+  return true;
+}
+
+std::string unquote(const std::string& lit) {
+  if (lit.size() >= 2 && lit.front() == '\'') {
+    auto end = lit.rfind('\'');
+    std::string out;
+    for (size_t i = 1; i < end; ++i) {
+      out += lit[i];
+      if (lit[i] == '\'' && i + 1 < end && lit[i + 1] == '\'') ++i;
+    }
+    return out;
+  }
+  return lit;
+}
+
+}  // namespace
+
+ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t max_explain_samples) {
+  ModelBuild out;
+  std::set<std::string> unknown;
+  auto owner = [&catalog](std::string_view rel, std::string_view col) {
+    const TableInfo* t = catalog.find(rel);
+    return t && t->column(col);
+  };
+  for (const auto& [fp, g] : workload.groups) {
+    sql::Extraction shape = sql::extract(g.normalized, owner);
+    if (!shape.ok && !g.samples.empty()) shape = sql::extract(g.samples.front(), owner);
+    if (!shape.ok) {
+      ++out.unparsable_groups;
+      continue;
+    }
+    if (!is_dml(shape.command)) {
+      ++out.utility_groups;
+      continue;
+    }
+    QueryModel q;
+    q.group = &g;
+    q.fingerprint = fp;
+    q.command = shape.command;
+    q.weight = double(std::max<uint64_t>(g.calls, 1));
+
+    std::vector<sql::Extraction> samples;
+    for (const auto& s : g.samples) {
+      sql::Extraction e = sql::extract(s, owner);
+      if (!e.ok || e.command != shape.command) continue;
+      if (q.explain_samples.size() < max_explain_samples && shape.command != "COPY") q.explain_samples.push_back(s);
+      if (same_shape(e, shape)) samples.push_back(std::move(e));
+    }
+    q.explainable = shape.command != "COPY";
+
+    for (size_t i = 0; i < shape.reads.size(); ++i) {
+      const auto& r = shape.reads[i];
+      const TableInfo* t = catalog.find(r.relation);
+      if (!t && system_relation(r.relation)) continue;
+      if (!t) {
+        q.unknown_tables.push_back(r.relation);
+        unknown.insert(r.relation);
+        continue;
+      }
+      AccessModel a;
+      a.table = t;
+      a.joins = r.joins;
+      for (auto& j : a.joins)
+        if (const TableInfo* o = catalog.find(j.other_relation)) j.other_relation = o->qualified();
+      a.order_by = r.order_by;
+      a.group_by = r.group_by;
+      a.has_limit = r.has_limit;
+      a.limit = r.limit;
+      a.columns = r.columns;
+      a.all_columns = r.all_columns;
+      a.write_target = r.write_target;
+      for (size_t k = 0; k < r.predicates.size(); ++k) {
+        PredicateModel p;
+        p.pred = r.predicates[k];
+        bool all_literal = !samples.empty();
+        std::optional<sql::PredicateKind> sample_kind;
+        bool kinds_agree = true;
+        bool all_wild = !samples.empty(), any_wild = false;
+        for (const auto& s : samples) {
+          const auto& sp = s.reads[i].predicates[k];
+          if (sample_kind && *sample_kind != sp.kind) kinds_agree = false;
+          sample_kind = sp.kind;
+          if (sp.value == sql::ValueKind::Literal && !sp.literals.empty()) {
+            p.sample_literals.push_back(sp.literals.front());
+            p.sample_values.push_back(sp.literals);
+            std::string pat = unquote(sp.literals.front());
+            bool wild = pat.empty() || pat[0] == '%' || pat[0] == '_';
+            all_wild = all_wild && wild;
+            any_wild = any_wild || wild;
+          } else {
+            all_literal = false;
+          }
+        }
+        if (sample_kind && kinds_agree && p.pred.value == sql::ValueKind::Parameter) p.pred.kind = *sample_kind;
+        if (r.predicates[k].kind == sql::PredicateKind::Like && !p.sample_literals.empty()) {
+          p.leading_wildcard = any_wild;
+          p.pred.kind = any_wild ? sql::PredicateKind::LikeInfix : sql::PredicateKind::LikePrefix;
+          (void)all_wild;
+        }
+        switch (p.pred.kind) {
+          case sql::PredicateKind::IsNull:
+          case sql::PredicateKind::IsNotNull:
+          case sql::PredicateKind::BoolTrue:
+          case sql::PredicateKind::BoolFalse:
+            if (p.pred.value == sql::ValueKind::None || p.pred.value == sql::ValueKind::Literal ||
+                (all_literal && samples.size() >= 2))
+              p.constant = "";
+            break;
+          case sql::PredicateKind::Equal:
+            if (p.pred.value == sql::ValueKind::Literal && p.pred.literals.size() == 1) {
+              p.constant = p.pred.literals.front();
+            } else if (all_literal && samples.size() >= 2 &&
+                       std::all_of(p.sample_literals.begin(), p.sample_literals.end(),
+                                   [&](const std::string& l) { return l == p.sample_literals.front(); })) {
+              p.constant = p.sample_literals.front();
+            }
+            break;
+          default: break;
+        }
+        a.predicates.push_back(std::move(p));
+      }
+      q.accesses.push_back(std::move(a));
+    }
+    for (const auto& w : shape.writes) {
+      const TableInfo* t = catalog.find(w.relation);
+      if (!t && system_relation(w.relation)) continue;
+      if (!t) {
+        q.unknown_tables.push_back(w.relation);
+        unknown.insert(w.relation);
+        continue;
+      }
+      WriteModel wm;
+      wm.table = t;
+      wm.kind = w.kind;
+      wm.set_columns = w.set_columns;
+      wm.rows_per_call = w.rows > 0 ? double(w.rows) : 1.0;
+      q.writes.push_back(std::move(wm));
+    }
+    if (q.accesses.empty() && q.writes.empty()) continue;
+    out.queries.push_back(std::move(q));
+  }
+  out.unknown_tables.assign(unknown.begin(), unknown.end());
+  return out;
+}
+
+}  // namespace pgopt::analyzer::advisor

@@ -1,0 +1,62 @@
+// Workload-wide index selection: Extend-style greedy (add an index or widen a chosen one by the best
+// benefit per byte, re-costing after every pick) under a size budget and an index count limit.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "analyzer/advisor/candidates.hpp"
+#include "analyzer/advisor/evaluator.hpp"
+
+namespace pgopt::analyzer::advisor {
+
+struct SelectionOptions {
+  double budget_bytes = 0;         // 0: unlimited
+  size_t max_indexes = 10;
+  // Stop when the best move saves less than this share of the current workload cost (Extend's
+  // published default, Kossmann et al. 2020).
+  double min_improvement_pct = 0.3;
+};
+
+// Planner cost units one index entry costs to write (descend a cached tree, dirty a leaf, WAL):
+// about one sequentially read page.
+inline constexpr double kIndexEntryWriteCost = 1.0;
+
+// Extra write cost per workload of adding `c` given the indexes already there (`chosen` + existing):
+// every INSERTed row gets an entry; an UPDATE of an indexed column loses HOT and then writes an
+// entry in every index of the table.
+double write_overhead(const Candidate& c, const std::vector<QueryModel>& queries,
+                      const std::vector<const Candidate*>& chosen);
+
+struct GroupCost {
+  uint64_t fingerprint = 0;
+  double calls = 0;
+  double before = 0;  // per call, existing indexes only
+  double after = 0;   // per call, with every recommendation
+};
+
+struct Selected {
+  const Candidate* candidate = nullptr;
+  double benefit = 0;         // cost units per workload the workload loses without it (leave-one-out)
+  double write_overhead = 0;  // included in benefit
+  std::vector<GroupCost> groups;  // groups whose cost it lowers
+  bool widened = false;       // replaced a narrower pick during the search
+};
+
+struct SelectionResult {
+  std::vector<Selected> selected;   // by benefit, highest first
+  double cost_before = 0;           // workload cost, existing indexes
+  double cost_after = 0;
+  std::map<uint64_t, GroupCost> group_costs;  // every costed group
+  std::vector<uint64_t> uncosted;             // groups the evaluator could not cost
+  size_t evaluations = 0;
+};
+
+using Progress = std::function<void(size_t done, size_t total)>;
+
+SelectionResult select_indexes(const std::vector<QueryModel>& queries, const std::vector<Candidate>& candidates,
+                               Evaluator& evaluator, const SelectionOptions& options, const Progress& progress = {});
+
+}  // namespace pgopt::analyzer::advisor

@@ -1,0 +1,156 @@
+// HypoPG what-if costing over one libpq connection (hypothetical indexes live in one backend).
+// Every statement goes through the extended protocol, which runs exactly one statement: a logged
+// sample can never smuggle a second command in, and EXPLAIN without ANALYZE executes nothing.
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "analyzer/advisor/evaluator.hpp"
+
+namespace pgopt::analyzer::advisor {
+namespace {
+
+class PgResult {
+ public:
+  explicit PgResult(PGresult* r) : r_(r) {}
+  ~PgResult() { PQclear(r_); }
+  PgResult(const PgResult&) = delete;
+  PgResult& operator=(const PgResult&) = delete;
+  PGresult* get() const { return r_; }
+  bool tuples() const { return r_ && PQresultStatus(r_) == PGRES_TUPLES_OK && PQntuples(r_) > 0; }
+  bool command_ok() const { return r_ && PQresultStatus(r_) == PGRES_COMMAND_OK; }
+  std::string value(int row = 0, int col = 0) const { return PQgetvalue(r_, row, col); }
+
+ private:
+  PGresult* r_;
+};
+
+std::optional<double> total_cost(const std::string& json) {
+  auto pos = json.find("\"Total Cost\":");
+  if (pos == std::string::npos) return std::nullopt;
+  return std::strtod(json.c_str() + pos + 13, nullptr);
+}
+
+int max_param(const std::string& sql) {
+  int best = 0;
+  for (size_t i = 0; i + 1 < sql.size(); ++i)
+    if (sql[i] == '$' && std::isdigit(static_cast<unsigned char>(sql[i + 1])))
+      best = std::max(best, std::atoi(sql.c_str() + i + 1));
+  return best;
+}
+
+class HypoPG : public Evaluator {
+ public:
+  explicit HypoPG(PGconn* conn) : conn_(conn) {}
+  std::string method() const override { return "hypopg"; }
+  std::string last_error() const override { return error_; }
+
+  std::optional<double> cost(const QueryModel& q, const std::vector<const IndexSpec*>& config) override {
+    if (!q.explainable || !sync(config)) return std::nullopt;
+    if (!q.explain_samples.empty()) {
+      double sum = 0;
+      int n = 0;
+      for (const auto& s : q.explain_samples) {
+        if (auto c = explain("EXPLAIN (FORMAT JSON) " + s)) {
+          sum += *c;
+          ++n;
+        }
+      }
+      if (n) return sum / n;
+      return std::nullopt;
+    }
+    return generic(q.group ? q.group->normalized : std::string());
+  }
+
+ private:
+  PGconn* conn_;
+  std::map<std::string, std::string> created_;  // IndexSpec::key -> hypothetical index oid
+  std::string error_;
+
+  void note_error() {
+    std::string m = PQerrorMessage(conn_);
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    error_ = m;
+  }
+
+  PgResult exec(const std::string& sql, int nparams = 0, const char* const* values = nullptr) {
+    return PgResult(PQexecParams(conn_, sql.c_str(), nparams, nullptr, values, nullptr, nullptr, 0));
+  }
+
+  // Makes exactly `config` the set of hypothetical indexes.
+  bool sync(const std::vector<const IndexSpec*>& config) {
+    std::map<std::string, const IndexSpec*> want;
+    for (const IndexSpec* s : config) want[s->key()] = s;
+    for (auto it = created_.begin(); it != created_.end();) {
+      if (want.count(it->first)) {
+        ++it;
+        continue;
+      }
+      const char* v[1] = {it->second.c_str()};
+      PgResult r = exec("SELECT hypopg_drop_index($1::oid)", 1, v);
+      if (!r.tuples()) {
+        note_error();
+        return false;
+      }
+      it = created_.erase(it);
+    }
+    for (const auto& [key, spec] : want) {
+      if (created_.count(key)) continue;
+      std::string ddl = spec->ddl("", false);
+      const char* v[1] = {ddl.c_str()};
+      PgResult r = exec("SELECT indexrelid FROM hypopg_create_index($1)", 1, v);
+      if (!r.tuples()) {
+        note_error();
+        return false;
+      }
+      created_[key] = r.value();
+    }
+    return true;
+  }
+
+  std::optional<double> explain(const std::string& sql) {
+    PgResult r = exec(sql);
+    if (!r.tuples()) {
+      note_error();
+      return std::nullopt;
+    }
+    return total_cost(r.value());
+  }
+
+  // No sample with literals (pg_stat_statements): the generic plan of the parameterized text.
+  std::optional<double> generic(const std::string& normalized) {
+    if (normalized.empty()) return std::nullopt;
+    PgResult p(PQprepare(conn_, "pgopt_whatif", normalized.c_str(), 0, nullptr));
+    if (!p.command_ok()) {
+      note_error();
+      return std::nullopt;
+    }
+    std::string args;
+    int n = max_param(normalized);
+    for (int i = 0; i < n; ++i) args += i ? ", NULL" : "NULL";
+    auto c = explain("EXPLAIN (FORMAT JSON) EXECUTE pgopt_whatif" + (n ? "(" + args + ")" : std::string()));
+    PgResult d(PQexec(conn_, "DEALLOCATE pgopt_whatif"));
+    return c;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Evaluator> make_hypopg(PGconn* conn) {
+  {
+    PgResult r(PQexec(conn, "SELECT extversion FROM pg_extension WHERE extname = 'hypopg'"));
+    if (!r.tuples()) return nullptr;
+  }
+  // A clean slate in this backend, generic plans for PREPAREd pg_stat_statements texts, and a
+  // bound on any single EXPLAIN (planning a pathological statement must not hang the run).
+  for (const char* s : {"SELECT hypopg_reset()", "SET plan_cache_mode = force_generic_plan", "SET statement_timeout = '30s'"}) {
+    PgResult r(PQexec(conn, s));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK && PQresultStatus(r.get()) != PGRES_COMMAND_OK) return nullptr;
+  }
+  return std::make_unique<HypoPG>(conn);
+}
+
+}  // namespace pgopt::analyzer::advisor

@@ -1,0 +1,176 @@
+// Statement accounting: which messages are calls, how durations pair with statements per session,
+// and the bounded samples kept per fingerprint.
+#include "analyzer/input/workload_builder.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "analyzer/input/message.hpp"
+#include "analyzer/input/reservoir.hpp"
+#include "analyzer/input/shape.hpp"
+
+namespace pgopt::analyzer::input {
+namespace {
+
+// Sessions remembered as "had activity" per unit; beyond this, pairing across unit borders is
+// given up (it only matters for log_duration without log_min_duration_statement).
+constexpr size_t kMaxTouched = size_t(1) << 20;
+// Sessions with a statement still waiting for its duration; log_statement=all without
+// log_duration leaves one per session forever, so this is bounded too.
+constexpr size_t kMaxPending = size_t(1) << 20;
+
+// %n writes Unix epoch seconds ("1714557600.123"); reports want a calendar time.
+std::string readable_timestamp(const std::string& ts) {
+  if (ts.empty() || ts.find_first_not_of("0123456789.") != std::string::npos) return ts;
+  char* end = nullptr;
+  double epoch = std::strtod(ts.c_str(), &end);
+  time_t secs = time_t(epoch);
+  struct tm tm {};
+  if (!gmtime_r(&secs, &tm)) return ts;
+  char buf[64];
+  int ms = int((epoch - double(secs)) * 1000.0 + 0.5);
+  if (ms > 999) ms = 999;
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return buf;
+}
+
+}  // namespace
+
+void add_duration(QueryGroup& g, double ms, const InputOptions& options) {
+  g.timed_calls++;
+  g.total_ms += ms;
+  if (ms > g.max_ms) g.max_ms = ms;
+  reservoir_offer(g.duration_reservoir, options.duration_samples, g.timed_calls,
+                  draw(options.seed, g.fingerprint ^ 0xd0ull, g.timed_calls), [ms] { return ms; });
+}
+
+WorkloadBuilder::WorkloadBuilder(FingerprintCache& cache, const InputOptions& options, uint64_t seed)
+    : cache_(cache), options_(options), seed_(seed) {}
+
+void WorkloadBuilder::touch(uint64_t session) {
+  if (!carry_.touched_complete) return;
+  if (carry_.touched.size() >= kMaxTouched) {
+    carry_.touched_complete = false;
+    carry_.touched.clear();
+    return;
+  }
+  carry_.touched.insert(session);
+}
+
+void WorkloadBuilder::on_event(const LogEvent& e) {
+  w_.entries++;
+  if (!e.timestamp.empty()) {
+    if (first_ts_.empty() || e.timestamp < std::string_view(first_ts_)) first_ts_.assign(e.timestamp);
+    if (e.timestamp > std::string_view(last_ts_)) last_ts_.assign(e.timestamp);
+  }
+  if (e.severity != Severity::log) {
+    if (e.severity == Severity::error || e.severity == Severity::fatal || e.severity == Severity::panic) {
+      // The statement failed: no duration will follow for it.
+      pending_.erase(e.session);
+      touch(e.session);
+    }
+    return;
+  }
+  ClassifiedMessage m = classify_message(e.message);
+  const double* ms = m.duration_ms ? &*m.duration_ms : nullptr;
+  switch (m.kind) {
+    case MessageKind::statement: statement(e, m.text, false, ms); break;
+    case MessageKind::execute: statement(e, m.text, true, ms); break;
+    case MessageKind::lone_duration: lone_duration(e.session, *m.duration_ms); break;
+    case MessageKind::disconnection:
+      pending_.erase(e.session);
+      touch(e.session);
+      break;
+    case MessageKind::parse_or_bind:
+    case MessageKind::other: break;
+  }
+}
+
+QueryGroup* WorkloadBuilder::group_for(std::string_view text, bool tabbed) {
+  if (!statement_shape(text, shape_)) {
+    w_.parse_failures++;  // an unterminated quote or comment cannot parse either
+    return nullptr;
+  }
+  std::string_view sql = text;
+  if (tabbed && text.find("\n\t") != std::string_view::npos) {
+    scratch_.clear();
+    append_detabbed(text, scratch_);
+    sql = scratch_;
+  }
+  const ShapeInfo& info = cache_.lookup(shape_, sql);
+  if (!info.ok) {
+    w_.parse_failures++;
+    return nullptr;
+  }
+  auto [it, fresh] = groups_.try_emplace(info.fingerprint);
+  QueryGroup& g = it->second;
+  if (fresh) {
+    g.fingerprint = info.fingerprint;
+    g.normalized = info.normalized;
+  }
+  return &g;
+}
+
+void WorkloadBuilder::statement(const LogEvent& e, std::string_view text, bool execute, const double* ms) {
+  w_.statements++;
+  touch(e.session);
+  QueryGroup* g = group_for(text, e.tabbed);
+  if (!g) {
+    pending_.erase(e.session);
+    return;
+  }
+  g->calls++;
+  if (ms) {
+    add_duration(*g, *ms, options_);
+    pending_.erase(e.session);
+  } else {
+    if (pending_.size() >= kMaxPending) pending_.clear();
+    pending_[e.session] = g->fingerprint;
+  }
+  g->sample_seen++;
+  reservoir_offer(g->samples, options_.samples_per_group, g->sample_seen,
+                  draw(seed_, g->fingerprint, g->sample_seen), [&] {
+                    std::string s;
+                    if (execute && !e.detail.empty() && parse_parameters(e.detail, params_))
+                      substitute_parameters(text, params_, e.tabbed, s);
+                    else if (e.tabbed)
+                      append_detabbed(text, s);
+                    else
+                      s.assign(text);
+                    return s;
+                  });
+}
+
+void WorkloadBuilder::lone_duration(uint64_t session, double ms) {
+  auto it = pending_.find(session);
+  if (it != pending_.end()) {
+    auto g = groups_.find(it->second);
+    if (g != groups_.end()) add_duration(g->second, ms, options_);
+    pending_.erase(it);
+    return;
+  }
+  // Parse/bind steps and statements logged before this unit also end in a lone duration; only the
+  // first one of a session in this unit can belong to a statement from the previous unit.
+  if (carry_.touched_complete && !carry_.touched.count(session)) {
+    carry_.orphan_durations.emplace_back(session, ms);
+  }
+  touch(session);
+}
+
+Workload WorkloadBuilder::finish(SessionCarry& carry) {
+  for (auto& [fp, g] : groups_) w_.groups.emplace(fp, std::move(g));
+  groups_.clear();
+  if (!first_ts_.empty()) w_.first_timestamp = readable_timestamp(first_ts_);
+  if (!last_ts_.empty()) w_.last_timestamp = readable_timestamp(last_ts_);
+  carry_.pending.assign(pending_.begin(), pending_.end());
+  pending_.clear();
+  carry = std::move(carry_);
+  carry_ = SessionCarry{};
+  Workload out = std::move(w_);
+  w_ = Workload{};
+  return out;
+}
+
+}  // namespace pgopt::analyzer::input

@@ -1,0 +1,70 @@
+// Turns log events into QueryGroups: per-session statement/duration pairing, shapes, reservoirs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "analyzer/input.hpp"
+#include "analyzer/input/fingerprint_cache.hpp"
+#include "analyzer/input/log_prefix.hpp"
+#include "analyzer/workload.hpp"
+
+namespace pgopt::analyzer::input {
+
+struct LogEvent {
+  std::string_view timestamp;
+  uint64_t session = 0;        // 0: unknown (all such events form one session)
+  Severity severity = Severity::log;
+  std::string_view message;
+  std::string_view detail;     // the entry's DETAIL (bind parameters), if any
+  bool tabbed = false;         // stderr: each newline inside message/detail is followed by a TAB
+};
+
+// What one unit (a file or a byte range of one) leaves for its neighbours, so that units read in
+// parallel add up to one sequential pass: a statement logged by log_statement near the end of a
+// range gets its "duration: X ms" (log_duration) from the start of the next one.
+struct SessionCarry {
+  std::vector<std::pair<uint64_t, double>> orphan_durations;  // lone durations seen before this unit
+                                                              // saw any statement of that session
+  std::vector<std::pair<uint64_t, uint64_t>> pending;         // session -> fingerprint still waiting
+                                                              // for its duration at the unit's end
+  std::unordered_set<uint64_t> touched;                       // sessions with activity in this unit
+  bool touched_complete = true;                               // false: `touched` hit its bound
+};
+
+class WorkloadBuilder {
+ public:
+  WorkloadBuilder(FingerprintCache& cache, const InputOptions& options, uint64_t seed);
+
+  void on_event(const LogEvent& e);
+  void on_unparsable(uint64_t lines) { w_.unparsable_lines += lines; }
+  void add_bytes(uint64_t n) { w_.bytes += n; }
+  Workload finish(SessionCarry& carry);
+
+ private:
+  void statement(const LogEvent& e, std::string_view text, bool execute, const double* ms);
+  void lone_duration(uint64_t session, double ms);
+  void touch(uint64_t session);
+  QueryGroup* group_for(std::string_view text, bool tabbed);
+
+  FingerprintCache& cache_;
+  const InputOptions& options_;
+  uint64_t seed_;
+  Workload w_;
+  std::unordered_map<uint64_t, QueryGroup> groups_;
+  std::unordered_map<uint64_t, uint64_t> pending_;  // session -> fingerprint awaiting a duration
+  SessionCarry carry_;
+  std::string shape_, scratch_;
+  std::vector<std::string_view> params_;
+  std::string first_ts_, last_ts_;
+};
+
+// Adds one duration to a group that has already been merged (carry reconciliation).
+void add_duration(QueryGroup& g, double ms, const InputOptions& options);
+
+}  // namespace pgopt::analyzer::input

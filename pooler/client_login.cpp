@@ -1,0 +1,313 @@
+// Client login: startup packet, SSL/GSS refusal, protocol negotiation, authentication, welcome.
+#include <fmt/format.h>
+
+#include <mutex>
+#include <random>
+
+#include "pooler/auth/md5.hpp"
+#include "pooler/auth/scram.hpp"
+#include "pooler/client_session.hpp"
+#include "pooler/log.hpp"
+
+namespace pgopt::pooler {
+
+namespace proto = pgopt::protocol;
+
+namespace {
+
+// Startup-phase messages are tiny; anything bigger is not a PostgreSQL client.
+constexpr uint32_t kMaxStartupPacket = 10000;
+
+// PBKDF2 with 4096 rounds costs milliseconds; a plaintext auth-file password is turned into a
+// verifier once per (user, password), not at every login.
+auth::ScramSecret scram_secret_for_plaintext(const std::string& user, const std::string& password) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::pair<std::string, auth::ScramSecret>> cache;
+  std::lock_guard lk(mu);
+  auto it = cache.find(user);
+  if (it != cache.end() && it->second.first == password) return it->second.second;
+  auto secret = auth::make_scram_secret(password, auth::random_bytes(16), 4096);
+  cache[user] = {password, secret};
+  return secret;
+}
+
+// "-c name=value" and "--name=value" items of the `options` startup parameter.
+bool parse_options(std::string_view opts, std::vector<std::pair<std::string, std::string>>& out, std::string& bad) {
+  std::vector<std::string> words;
+  std::string cur;
+  for (size_t i = 0; i < opts.size(); ++i) {
+    char c = opts[i];
+    if (c == '\\' && i + 1 < opts.size()) {
+      cur += opts[++i];
+    } else if (c == ' ' || c == '\t') {
+      if (!cur.empty()) words.push_back(std::move(cur)), cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) words.push_back(cur);
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string item;
+    if (words[i] == "-c" && i + 1 < words.size()) {
+      item = words[++i];
+    } else if (words[i].rfind("-c", 0) == 0 && words[i].size() > 2) {
+      item = words[i].substr(2);
+    } else if (words[i].rfind("--", 0) == 0) {
+      item = words[i].substr(2);
+    } else {
+      bad = words[i];
+      return false;
+    }
+    auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      bad = item;
+      return false;
+    }
+    std::string name = item.substr(0, eq);
+    for (auto& ch : name)
+      if (ch == '-') ch = '_';
+    out.emplace_back(name, item.substr(eq + 1));
+  }
+  return true;
+}
+
+}  // namespace
+
+void ClientSession::handle_cancel_request(std::span<const uint8_t> payload) {
+  auto key = proto::parse_cancel_request(payload);
+  if (!key) return;
+  auto target = rt_.cancels.find(*key);
+  if (!target) {
+    log::debug("cancel request from {} matches no client", peer_);
+    return;
+  }
+  asio::post(target->executor(), [target] { target->forward_cancel(); });
+}
+
+awaitable<bool> ClientSession::startup() {
+  auto cfg = rt_.config();
+  for (;;) {
+    auto r = proto::decode_startup(in_.readable(), kMaxStartupPacket);
+    if (r.status == proto::DecodeStatus::NeedMore) {
+      auto [ec, n] = co_await sock_.async_read_some(in_.prepare(), nothrow);
+      if (ec) {
+        disconnect("client closed the connection before login");
+        co_return false;
+      }
+      in_.commit(n);
+      continue;
+    }
+    if (r.status == proto::DecodeStatus::Malformed) {
+      disconnect("invalid startup packet: " + r.error, "08P01", "invalid startup packet: " + r.error);
+      co_return false;
+    }
+    const auto code = r.frame.code;
+    if (code == proto::kSslRequestCode || code == proto::kGssEncRequestCode) {
+      in_.consume(r.frame.size);
+      if (!in_.empty()) {
+        // Bytes after the request before our answer would be read as plaintext after a TLS
+        // negotiation in a real server (CVE-2021-23214): refuse them.
+        disconnect("data after SSL/GSS request", "08P01", "unexpected data after SSL/GSS encryption request");
+        co_return false;
+      }
+      if (!co_await send("N")) co_return false;
+      continue;
+    }
+    if (code == proto::kCancelRequestCode) {
+      handle_cancel_request(r.frame.payload);
+      disconnect("cancel request handled");
+      co_return false;
+    }
+    if ((code >> 16) != 3) {
+      disconnect(fmt::format("unsupported protocol {}.{}", code >> 16, code & 0xffff), "0A000",
+                 fmt::format("unsupported frontend protocol {}.{}: server supports 3.0 to 3.0", code >> 16,
+                             code & 0xffff));
+      co_return false;
+    }
+    std::string err;
+    auto params = proto::parse_startup_params(code, r.frame.payload, err);
+    in_.consume(r.frame.size);
+    if (!params) {
+      disconnect("invalid startup packet: " + err, "08P01", "invalid startup packet: " + err);
+      co_return false;
+    }
+    std::vector<std::string> unsupported;
+    for (auto& [k, v] : params->params) {
+      if (k == "user") {
+        user_ = v;
+      } else if (k == "database") {
+        database_ = v;
+      } else if (k == "replication") {
+        if (v != "false" && v != "0" && v != "off" && v != "no") {
+          disconnect("replication connection refused", "08P01", "pgopt does not pool replication connections");
+          co_return false;
+        }
+      } else if (k == "options") {
+        std::string bad;
+        if (!parse_options(v, startup_gucs_, bad)) {
+          disconnect("unsupported startup option", "08P01",
+                     fmt::format("unsupported startup option \"{}\": only -c name=value is accepted", bad));
+          co_return false;
+        }
+      } else if (k.rfind("_pq_.", 0) == 0) {
+        unsupported.push_back(k);
+      } else {
+        startup_gucs_.emplace_back(k, v);
+      }
+    }
+    if (user_.empty()) {
+      disconnect("no user in startup packet", "28000", "no PostgreSQL user name specified in startup packet");
+      co_return false;
+    }
+    if (database_.empty()) database_ = user_;
+    // A newer minor version or _pq_ options: answer with what we speak (3.0), as PostgreSQL does.
+    if ((code & 0xffff) != 0 || !unsupported.empty()) {
+      out_.clear();
+      proto::negotiate_protocol_version(out_, 0, unsupported);
+      if (!co_await send_out()) co_return false;
+    }
+    config_ = cfg;
+    db_ = cfg->find_database(database_);
+    if (!db_) {
+      disconnect(fmt::format("unknown database \"{}\"", database_), "3D000",
+                 fmt::format("database \"{}\" does not exist", database_));
+      co_return false;
+    }
+    mode_ = cfg->pool_mode(*db_);
+    co_return true;
+  }
+}
+
+awaitable<std::optional<std::string>> ClientSession::read_password_message() {
+  auto [ec, f] = co_await read_message(sock_, in_, kMaxStartupPacket);
+  if (ec) {
+    disconnect("client closed the connection during authentication");
+    co_return std::nullopt;
+  }
+  if (f.type != 'p') {
+    disconnect("expected a password message", "08P01",
+               fmt::format("expected password response, got message type '{}'", f.type));
+    co_return std::nullopt;
+  }
+  std::string body(reinterpret_cast<const char*>(f.body.data()), f.body.size());
+  in_.consume(f.size);
+  co_return body;
+}
+
+awaitable<bool> ClientSession::authenticate() {
+  const auto& pooler = config_->pooler;
+  auto fail = [&](const std::string& why) {
+    log::warn("{} authentication failed: {}", tag(), why);
+    disconnect("authentication failed", "28P01", fmt::format("password authentication failed for user \"{}\"", user_));
+  };
+  out_.clear();
+  if (pooler.auth_type == AuthType::Trust) {
+    proto::auth_ok(out_);
+    co_return co_await send_out();
+  }
+  auto users = rt_.users();
+  const auth::UserEntry* entry = users ? users->find(user_) : nullptr;
+  if (!entry) {
+    // Still run the exchange so a client cannot tell unknown users from wrong passwords by timing
+    // or message: the same 28P01 comes back either way.
+    uint8_t salt[4] = {1, 2, 3, 4};
+    proto::auth_md5(out_, salt);
+    if (!co_await send_out()) co_return false;
+    if (!co_await read_password_message()) co_return false;
+    fail("user is not in the auth file");
+    co_return false;
+  }
+  bool use_scram = pooler.auth_type == AuthType::ScramSha256 || entry->kind == auth::SecretKind::Scram;
+  if (use_scram && entry->kind == auth::SecretKind::Md5) {
+    fail("the auth file stores an md5 hash for this user; scram-sha-256 needs a plaintext password or a SCRAM verifier");
+    co_return false;
+  }
+  if (!use_scram) {
+    std::string salt_bytes = auth::random_bytes(4);
+    uint8_t salt[4];
+    std::memcpy(salt, salt_bytes.data(), 4);
+    proto::auth_md5(out_, salt);
+    if (!co_await send_out()) co_return false;
+    auto body = co_await read_password_message();
+    if (!body) co_return false;
+    std::string_view answer(body->data(), body->size());
+    if (!answer.empty() && answer.back() == '\0') answer.remove_suffix(1);
+    if (answer != auth::md5_salted_response(user_, entry->secret, salt)) {
+      fail("wrong password (md5)");
+      co_return false;
+    }
+  } else {
+    auth::ScramSecret secret = entry->kind == auth::SecretKind::Scram ? *entry->scram
+                                                                       : scram_secret_for_plaintext(user_, entry->secret);
+    auth::ScramServer scram(secret);
+    proto::auth_sasl(out_, {"SCRAM-SHA-256"});
+    if (!co_await send_out()) co_return false;
+    auto first = co_await read_password_message();
+    if (!first) co_return false;
+    proto::Reader rd({reinterpret_cast<const uint8_t*>(first->data()), first->size()});
+    auto mech = rd.cstr();
+    int32_t len = rd.i32();
+    auto data = rd.rest();
+    if (rd.failed() || mech != "SCRAM-SHA-256" || len < 0 || size_t(len) != data.size()) {
+      fail("malformed SASLInitialResponse or unsupported mechanism");
+      co_return false;
+    }
+    std::string err;
+    auto server_first = scram.client_first({reinterpret_cast<const char*>(data.data()), data.size()}, err);
+    if (!server_first) {
+      fail("SCRAM: " + err);
+      co_return false;
+    }
+    out_.clear();
+    proto::auth_sasl_continue(out_, *server_first);
+    if (!co_await send_out()) co_return false;
+    auto final_msg = co_await read_password_message();
+    if (!final_msg) co_return false;
+    auto server_final = scram.client_final(*final_msg, err);
+    if (!server_final) {
+      fail("SCRAM: " + err);
+      co_return false;
+    }
+    out_.clear();
+    proto::auth_sasl_final(out_, *server_final);
+    if (entry->kind == auth::SecretKind::Scram) scram_client_key_ = scram.client_key();
+  }
+  proto::auth_ok(out_);
+  co_return co_await send_out();
+}
+
+awaitable<bool> ClientSession::welcome() {
+  pool_ = &rt_.pools.get(database_, user_);
+  if (scram_client_key_) pool_->set_scram_client_key(*scram_client_key_);
+  auto defaults = pool_->defaults();
+  if (!defaults) {
+    // The first client of a pool: log in to a server once to learn what it reports.
+    if (!co_await attach()) co_return false;
+    ServerPtr s = std::move(server_);
+    co_await release(std::move(s));
+    defaults = pool_->defaults();
+    if (!defaults) {
+      disconnect("no server parameters", "08006", "could not obtain server parameters");
+      co_return false;
+    }
+  }
+  for (auto& [k, v] : *defaults) want_.set_reported(k, v);
+  for (auto& [k, v] : startup_gucs_) {
+    if (const GucEntry* e = want_.find(k); e && !e->replayed)
+      want_.set_reported(e->name, v);
+    else
+      want_.set_replayed(k, set_config_sql(k, v));
+  }
+  out_.clear();
+  for (auto& [k, e] : want_.entries())
+    if (!e.replayed) proto::parameter_status(out_, e.name, e.value);
+  cancel_key_ = rt_.cancels.add(shared_from_this(), id_);
+  registered_cancel_ = true;
+  proto::backend_key_data(out_, cancel_key_);
+  proto::ready_for_query(out_, 'I');
+  if (!co_await send_out()) co_return false;
+  log::info("{} login ok ({} pooling)", tag(), to_string(mode_));
+  co_return true;
+}
+
+}  // namespace pgopt::pooler

@@ -1,0 +1,613 @@
+// One client connection: relaying its traffic to a pooled server and back, and ending it cleanly.
+#include "pooler/client_session.hpp"
+
+#include <fmt/format.h>
+
+#include "pooler/log.hpp"
+
+namespace pgopt::pooler {
+
+namespace proto = pgopt::protocol;
+
+std::string_view to_string(ClientState s) {
+  switch (s) {
+    case ClientState::Login: return "login";
+    case ClientState::Idle: return "idle";
+    case ClientState::Waiting: return "waiting";
+    case ClientState::Active: return "active";
+    case ClientState::Closing: return "closing";
+  }
+  return "?";
+}
+
+ClientSession::ClientSession(Runtime& rt, Worker& worker, tcp::socket sock, uint64_t id)
+    : rt_(rt), worker_(worker), sock_(std::move(sock)), id_(id) {
+  error_code ec;
+  auto ep = sock_.remote_endpoint(ec);
+  peer_ = ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+  sock_.set_option(tcp::no_delay(true), ec);
+  rt_.clients.fetch_add(1, std::memory_order_relaxed);
+}
+
+ClientSession::~ClientSession() {
+  if (registered_cancel_) rt_.cancels.remove(cancel_key_);
+  rt_.clients.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::string ClientSession::tag() const {
+  if (user_.empty()) return fmt::format("C-{} {}", id_, peer_);
+  return fmt::format("C-{} {}/{}@{}", id_, database_, user_, peer_);
+}
+
+void ClientSession::set_state(ClientState s) {
+  if (state_ == ClientState::Closing) return;  // nothing revives a closing session
+  state_ = s;
+}
+
+awaitable<bool> ClientSession::send(const std::string& data) {
+  auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(data), nothrow);
+  (void)n;
+  if (ec) {
+    disconnect("client connection lost: " + ec.message());
+    co_return false;
+  }
+  co_return true;
+}
+
+awaitable<bool> ClientSession::send_out() {
+  bool ok = co_await send(out_);
+  out_.clear();
+  co_return ok;
+}
+
+void ClientSession::disconnect(std::string reason, std::string sqlstate, std::string client_message) {
+  if (state_ == ClientState::Closing) return;
+  bool was_login = state_ == ClientState::Login;
+  state_ = ClientState::Closing;
+  client_gone_ = true;
+  close_reason_ = std::move(reason);
+  if (!sqlstate.empty()) {
+    log::warn("{} closing: {} ({})", tag(), close_reason_, sqlstate);
+    std::string msg;
+    proto::error_response(msg, "FATAL", sqlstate, client_message.empty() ? close_reason_ : client_message);
+    // Best effort and non-blocking: a FATAL is small and the socket is closed right after, so there
+    // is no reason to wait for a client that may not be reading.
+    error_code ec;
+    sock_.non_blocking(true, ec);
+    ::send(sock_.native_handle(), msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  } else if (was_login) {
+    log::debug("{} closing: {}", tag(), close_reason_);
+  } else {
+    log::info("{} closing: {}", tag(), close_reason_);
+  }
+  error_code ec;
+  sock_.shutdown(tcp::socket::shutdown_both, ec);
+  sock_.close(ec);
+  if (server_) {
+    if (outstanding_ > 0) forward_cancel();  // stop a running query instead of letting it hold locks
+    server_->sock.cancel(ec);  // wakes server_loop, which decides between release and close
+  }
+}
+
+awaitable<void> ClientSession::run() {
+  if (!co_await startup()) co_return;
+  auto cfg = rt_.config();
+  if (rt_.clients.load(std::memory_order_relaxed) > cfg->pooler.max_client_conn) {
+    disconnect("max_client_conn reached", "53300", "no more connections allowed (max_client_conn)");
+    co_return;
+  }
+  if (rt_.shutting_down) {
+    disconnect("shutting down", "57P03", "pgopt is shutting down");
+    co_return;
+  }
+  if (!co_await authenticate()) co_return;
+  if (!co_await welcome()) co_return;
+  set_state(ClientState::Idle);
+  co_await client_loop();
+}
+
+// ---- client -> server ---------------------------------------------------------------------------
+
+void ClientSession::note_session_effects(std::string_view sql) {
+  if (!sql::may_have_session_effects(sql)) return;
+  auto fx = sql::session_effects(sql);
+  if (fx.dirty) {
+    server_->dirty = true;
+    server_->dirty_reason = fx.dirty_reasons.empty() ? "session state" : fx.dirty_reasons.front();
+  }
+  for (auto& g : fx.gucs) {
+    if (g.name == "session_authorization") {
+      server_->dirty = true;
+      server_->dirty_reason = "SET SESSION AUTHORIZATION";
+    } else {
+      pending_gucs_.push_back(std::move(g));
+    }
+  }
+  if (fx.discard_all) pending_discard_all_ = true;
+}
+
+// Bookkeeping for one client message about to go to the attached server.
+bool ClientSession::note_client_message(const proto::Frame& f) {
+  const bool txn = mode_ == PoolMode::Transaction;
+  switch (f.type) {
+    case 'Q': {
+      ++outstanding_;
+      if (txn) {
+        std::string_view q(reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1);
+        note_session_effects(q);
+      }
+      break;
+    }
+    case 'P': {
+      ++unsynced_;
+      if (txn) {
+        auto p = proto::parse_parse(f.body);
+        if (p && !p->name.empty()) {
+          // Named statements cannot follow the client to another server yet: keep no one else
+          // from seeing them.
+          server_->dirty = true;
+          server_->dirty_reason = "named prepared statement";
+        }
+        if (p) note_session_effects(p->query);
+      }
+      break;
+    }
+    case 'S':
+      ++outstanding_;
+      unsynced_ = 0;
+      break;
+    case 'F':
+      ++outstanding_;
+      break;
+    case 'B':
+    case 'D':
+    case 'E':
+    case 'C':
+    case 'H':
+      ++unsynced_;
+      break;
+    case 'd':
+    case 'c':
+    case 'f':
+      break;  // COPY data: part of the Query/Execute already counted
+    default:
+      disconnect(fmt::format("unexpected message '{}' after login", f.type), "08P01",
+                 fmt::format("unexpected message type '{}'", f.type));
+      return false;
+  }
+  return true;
+}
+
+awaitable<void> ClientSession::client_loop() {
+  const uint32_t max_len = config_->pooler.max_packet_size;
+  struct Item {
+    size_t offset, size;
+  };
+  std::vector<Item> items;
+  for (;;) {
+    auto data = in_.readable();
+    size_t ready = 0;
+    bool terminate = false;
+    items.clear();
+    for (;;) {
+      auto r = proto::decode_frame(data.subspan(ready), max_len);
+      if (r.status == proto::DecodeStatus::NeedMore) break;
+      if (r.status == proto::DecodeStatus::Malformed) {
+        disconnect("malformed message: " + r.error, "08P01", "invalid message: " + r.error);
+        co_return;
+      }
+      if (auto err = proto::validate_frontend(r.frame); !err.empty()) {
+        disconnect(fmt::format("malformed {} message: {}", proto::message_name(r.frame.type, false), err), "08P01",
+                   fmt::format("invalid {} message: {}", proto::message_name(r.frame.type, false), err));
+        co_return;
+      }
+      if (!proto::is_frontend_type(r.frame.type) || r.frame.type == 'p') {  // 'p' only during login
+        disconnect(fmt::format("unexpected message '{}' after login", r.frame.type), "08P01",
+                   fmt::format("unexpected message type '{}'", r.frame.type));
+        co_return;
+      }
+      if (r.frame.type == 'X') {
+        terminate = true;
+        break;
+      }
+      items.push_back({ready, r.frame.size});
+      ready += r.frame.size;
+    }
+    if (ready > 0) {
+      last_activity_ = Clock::now();
+      const bool fresh = !server_;
+      if (fresh && !co_await attach()) co_return;
+      for (const auto& it : items) {
+        auto r = proto::decode_frame(data.subspan(it.offset, it.size), max_len);
+        if (!note_client_message(r.frame)) {
+          // Nothing of this batch reached the server: it goes back as it came (or closed if dirty).
+          if (fresh && server_) {
+            ServerPtr back = std::move(server_);
+            outstanding_ = unsynced_ = 0;
+            co_await release(std::move(back));
+          }
+          co_return;
+        }
+      }
+      ServerPtr s = server_;
+      // Only now, with the batch counted: co_spawn may run the relay inline, and a relay that saw
+      // nothing outstanding would hand the server straight back.
+      if (fresh) asio::co_spawn(sock_.get_executor(), relay_server(shared_from_this(), s), asio::detached);
+      auto [ec, n] = co_await asio::async_write(s->sock, asio::buffer(data.data(), ready), nothrow);
+      (void)n;
+      if (ec) {
+        if (!client_gone_) {
+          log::warn("{} lost server {} while sending: {}", tag(), s->describe(), ec.message());
+          disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
+                     fmt::format("server connection lost ({}:{}): {}", s->target.host, s->target.port, ec.message()));
+        }
+        co_return;
+      }
+      in_.consume(ready);
+    }
+    if (terminate) {
+      disconnect("client sent Terminate");
+      co_return;
+    }
+    if (in_.empty()) in_.shrink();
+    auto [ec, n] = co_await sock_.async_read_some(in_.prepare(), nothrow);
+    if (ec) {
+      disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
+      co_return;
+    }
+    in_.commit(n);
+  }
+}
+
+// ---- server -> client ---------------------------------------------------------------------------
+
+bool ClientSession::releasable() const {
+  return outstanding_ == 0 && unsynced_ == 0 && tx_status_ == 'I';
+}
+
+void ClientSession::on_ready_for_query(char status) {
+  if (outstanding_ > 0) --outstanding_;
+  tx_status_ = status;
+  last_activity_ = Clock::now();
+  if (status != 'I') return;
+  // The transaction is over: its session-level SETs stand if it committed, and are gone if not.
+  if (!pending_gucs_.empty() || pending_discard_all_) {
+    if (!tx_error_ && !tx_rolled_back_) {
+      if (pending_discard_all_) {
+        want_.reset_all_replayed();
+        server_->state.reset_all_replayed();
+      }
+      for (const auto& g : pending_gucs_) {
+        const GucEntry* reported = want_.find(g.name);
+        if (reported && !reported->replayed) continue;  // ParameterStatus already told us
+        switch (g.kind) {
+          case sql::GucChange::Kind::Set:
+            want_.set_replayed(g.name, g.replay_sql);
+            server_->state.set_replayed(g.name, g.replay_sql);
+            break;
+          case sql::GucChange::Kind::Reset:
+            want_.reset(g.name);
+            server_->state.reset(g.name);
+            break;
+          case sql::GucChange::Kind::ResetAll:
+            want_.reset_all_replayed();
+            server_->state.reset_all_replayed();
+            break;
+        }
+      }
+    } else if (!pending_gucs_.empty()) {
+      // Rolled back, or partly (savepoints): we cannot know which SETs survived on this server.
+      server_->dirty = true;
+      server_->dirty_reason = "session settings in a failed transaction";
+    }
+    pending_gucs_.clear();
+    pending_discard_all_ = false;
+  }
+  tx_error_ = false;
+  tx_rolled_back_ = false;
+}
+
+awaitable<void> ClientSession::server_loop(ServerPtr s) {
+  Buffer& buf = s->buf;
+  size_t stream_left = 0;  // bytes of a large message being passed through without buffering it
+  for (;;) {
+    if (client_gone_) break;
+    if (mode_ == PoolMode::Transaction && releasable() && buf.empty() && stream_left == 0 &&
+        s->cancels_in_flight == 0) {
+      server_.reset();
+      set_state(ClientState::Idle);
+      co_await release(std::move(s));
+      if (shutdown_requested_) disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
+      co_return;
+    }
+    if (mode_ == PoolMode::Session && shutdown_requested_ && releasable() && buf.empty() && stream_left == 0) {
+      disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
+      break;
+    }
+    auto [ec, n] = co_await s->sock.async_read_some(buf.prepare(), nothrow);
+    if (ec) {
+      if (client_gone_) break;
+      if (ec == asio::error::operation_aborted) continue;  // woken to re-check (a cancel finished)
+      log::warn("{} server {} failed: {}", tag(), s->describe(), ec.message());
+      server_.reset();
+      if (pool_) pool_->discard(s);
+      disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
+                 fmt::format("server connection to {}:{} lost: {}", s->target.host, s->target.port,
+                             ec == asio::error::eof ? "server closed the connection" : ec.message()));
+      co_return;
+    }
+    buf.commit(n);
+    auto data = buf.readable();
+    size_t pos = std::min(stream_left, data.size());
+    stream_left -= pos;
+    bool protocol_error = false;
+    while (stream_left == 0 && data.size() - pos >= 5) {
+      const uint8_t* p = data.data() + pos;
+      const char type = char(p[0]);
+      const uint32_t len = uint32_t(p[1]) << 24 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 8 | uint32_t(p[4]);
+      if (len < 4) {
+        protocol_error = true;
+        break;
+      }
+      const size_t total = size_t(len) + 1;
+      const bool inspect = type == 'Z' || type == 'S' || type == 'E' || type == 'C';
+      if (data.size() - pos < total) {
+        if (!inspect) {
+          stream_left = total - (data.size() - pos);
+          pos = data.size();
+        }
+        break;
+      }
+      if (inspect) {
+        std::span<const uint8_t> body(p + 5, len - 4);
+        switch (type) {
+          case 'Z':
+            on_ready_for_query(body.empty() ? 'I' : char(body[0]));
+            break;
+          case 'E':
+            tx_error_ = true;
+            break;
+          case 'C':
+            if (body.size() >= 8 && std::memcmp(body.data(), "ROLLBACK", 8) == 0) tx_rolled_back_ = true;
+            break;
+          case 'S':
+            if (auto ps = proto::parse_parameter_status(body)) {
+              want_.set_reported(ps->name, ps->value);
+              s->state.set_reported(ps->name, ps->value);
+            }
+            break;
+        }
+      }
+      pos += total;
+    }
+    if (protocol_error) {
+      log::error("{} server {} sent an invalid message length", tag(), s->describe());
+      server_.reset();
+      if (pool_) pool_->discard(s);
+      disconnect("invalid data from server", "08P01", "invalid message from server");
+      co_return;
+    }
+    if (pos > 0) {
+      auto [wec, wn] = co_await asio::async_write(sock_, asio::buffer(data.data(), pos), nothrow);
+      (void)wn;
+      buf.consume(pos);
+      if (wec) {
+        disconnect("client connection lost: " + wec.message());
+        break;
+      }
+    }
+  }
+  // The client is gone while this server was attached.
+  server_.reset();
+  if (outstanding_ == 0 && unsynced_ == 0 && stream_left == 0 && buf.empty() && s->cancels_in_flight == 0) {
+    if (tx_status_ != 'I') {
+      // Idle in a transaction: roll it back here so its locks go now and the connection stays pooled.
+      auto r = co_await run_internal(*s, "ROLLBACK");
+      if (!r.ok || r.status != 'I') {
+        pool_->discard(s);
+        co_return;
+      }
+      if (!pending_gucs_.empty()) {
+        pending_gucs_.clear();
+      }
+    }
+    co_await release(std::move(s));
+  } else {
+    // Mid-query or mid-message: the connection's state is unknown. Closing it makes PostgreSQL
+    // roll back; the cancel sent by disconnect() stops a long query from holding locks meanwhile.
+    log::info("{} closing server {} left busy by the client", tag(), s->describe());
+    pool_->discard(s);
+  }
+}
+
+// Coroutine entry points take their owners as parameters: a lambda's captures would die with the
+// lambda object while the coroutine still runs.
+awaitable<void> ClientSession::relay_server(std::shared_ptr<ClientSession> self, ServerPtr s) { co_await self->server_loop(s); }
+
+awaitable<void> ClientSession::send_cancel(std::shared_ptr<ClientSession> self, ServerPtr s) {
+  auto exec = co_await asio::this_coro::executor;
+  tcp::socket c(exec);
+  error_code ec;
+  tcp::endpoint ep(asio::ip::make_address(s->target.host, ec), uint16_t(s->target.port));
+  if (ec) {
+    tcp::resolver res(exec);
+    auto [rec, eps] = co_await res.async_resolve(s->target.host, std::to_string(s->target.port), nothrow);
+    if (!rec && !eps.empty()) ep = eps.begin()->endpoint();
+  }
+  auto [cec] = co_await c.async_connect(ep, nothrow);
+  if (!cec) {
+    std::string msg;
+    proto::cancel_request(msg, s->backend_key);
+    co_await asio::async_write(c, asio::buffer(msg), nothrow);
+    // PostgreSQL closes the cancel connection once it has signalled the backend; waiting for
+    // that keeps this server from being handed to another client before the signal lands.
+    char b;
+    asio::steady_timer t(exec, std::chrono::seconds(5));
+    t.async_wait([&c](error_code e) {
+      if (!e) c.close(e);
+    });
+    co_await c.async_read_some(asio::buffer(&b, 1), nothrow);
+    t.cancel();
+  }
+  --s->cancels_in_flight;
+  error_code ignored;
+  if (self->server_ == s) s->sock.cancel(ignored);  // let server_loop re-check for release
+}
+
+// ---- attaching and releasing servers ------------------------------------------------------------
+
+awaitable<bool> ClientSession::attach() {
+  set_state(ClientState::Waiting);
+  auto cfg = rt_.config();
+  const DatabaseConfig* db = cfg->find_database(database_);
+  if (!db) db = db_;  // removed by a reload: existing clients keep their database
+  PoolLimits limits{cfg->pool_size(*db), cfg->max_db_connections(*db)};
+  auto got = co_await pool_->acquire(worker_.index, cfg->pooler.query_wait_timeout, limits);
+  if (client_gone_) {
+    if (got.server) pool_->release(std::move(got.server));
+    if (got.connect_needed) pool_->slot_freed();
+    co_return false;
+  }
+  if (!got.error.empty()) {
+    disconnect(got.error, got.sqlstate, got.error);
+    co_return false;
+  }
+  ServerPtr s = std::move(got.server);
+  if (got.connect_needed) {
+    ServerCredentials creds;
+    creds.user = user_;
+    if (auto users = rt_.users()) {
+      if (const auto* e = users->find(user_)) {
+        switch (e->kind) {
+          case auth::SecretKind::Plain: creds.password = e->secret; break;
+          case auth::SecretKind::Md5: creds.md5_hash = e->secret; break;
+          case auth::SecretKind::Scram:
+            creds.scram_client_key = pool_->scram_client_key();
+            creds.scram_server_key = e->scram->server_key;
+            break;
+        }
+      }
+    }
+    ServerTarget target{db->host, db->port, db->dbname.empty() ? db->name : db->dbname};
+    auto lr = co_await connect_server(target, creds, cfg->pooler.server_connect_timeout,
+                                      rt_.next_server_id.fetch_add(1, std::memory_order_relaxed));
+    if (!lr.server) {
+      pool_->slot_freed();
+      log::warn("{} {}", tag(), lr.error);
+      disconnect("server login failed", lr.sqlstate.empty() ? "08006" : lr.sqlstate, lr.error);
+      co_return false;
+    }
+    s = std::move(lr.server);
+    s->pool = pool_;
+    s->worker = worker_.index;
+    pool_->set_defaults(std::move(lr.parameters));
+    log::info("{} opened server connection {}", tag(), s->describe());
+    if (client_gone_) {
+      pool_->release(std::move(s));
+      co_return false;
+    }
+  }
+  if (!want_.entries().empty()) {
+    std::string sql = sync_sql(want_, s->state);
+    if (!sql.empty()) {
+      auto r = co_await run_internal(*s, sql);
+      if (!r.ok || r.status != 'I') {
+        log::warn("{} could not restore session settings on {}: {}", tag(), s->describe(), r.error);
+        pool_->discard(s);
+        disconnect("session settings could not be restored", "08006",
+                   "could not restore session settings on a pooled connection: " + r.error);
+        co_return false;
+      }
+      // The server's canonical spelling ("ISO, MDY" for "iso") is what the client has from now on.
+      for (auto& [k, v] : r.parameters)
+        if (const GucEntry* e = want_.find(k); e && !e->replayed) want_.set_reported(e->name, v);
+      s->state.reset_all_replayed();
+      for (const auto& [k, e] : want_.entries())
+        if (e.replayed) s->state.set_replayed(e.name, e.value);
+    }
+  }
+  s->last_client = id_;
+  server_ = s;
+  outstanding_ = unsynced_ = 0;
+  tx_status_ = 'I';
+  tx_error_ = tx_rolled_back_ = false;
+  set_state(ClientState::Active);
+  co_return true;
+}
+
+awaitable<void> ClientSession::release(ServerPtr s) {
+  auto cfg = rt_.config();
+  std::string reset;
+  if (mode_ == PoolMode::Session)
+    reset = cfg->pooler.server_reset_query;
+  else if (s->dirty)
+    reset = "DISCARD ALL";
+  if (!reset.empty()) {
+    auto r = co_await run_internal(*s, reset);
+    if (!r.ok || r.status != 'I') {
+      log::warn("{} reset of {} failed ({}), closing it", tag(), s->describe(), r.error);
+      pool_->discard(s);
+      co_return;
+    }
+    if (s->dirty) log::debug("{} reset {} ({})", tag(), s->describe(), s->dirty_reason);
+    s->state.reset_all_replayed();
+    s->dirty = false;
+    s->dirty_reason.clear();
+  }
+  const bool too_old = cfg->pooler.server_lifetime.count() > 0 && Clock::now() - s->created > cfg->pooler.server_lifetime;
+  if (too_old || rt_.shutting_down || !s->buf.empty()) {
+    pool_->discard(s);
+    co_return;
+  }
+  pool_->release(std::move(s));
+}
+
+// ---- cancel, timeouts, shutdown -----------------------------------------------------------------
+
+void ClientSession::forward_cancel() {
+  ServerPtr s = server_;
+  if (!s || (outstanding_ == 0 && unsynced_ == 0)) {
+    log::debug("{} cancel request: no query running", tag());
+    return;
+  }
+  log::info("{} forwarding cancel to {}", tag(), s->describe());
+  ++s->cancels_in_flight;
+  asio::co_spawn(sock_.get_executor(), send_cancel(shared_from_this(), s), asio::detached);
+}
+
+void ClientSession::check_timeouts(Clock::time_point now) {
+  auto cfg = rt_.config();
+  const auto& p = cfg->pooler;
+  const auto idle_for = now - last_activity_;
+  switch (state_) {
+    case ClientState::Login:
+      if (p.client_login_timeout.count() > 0 && idle_for > p.client_login_timeout)
+        disconnect("client_login_timeout", "08006", "login timeout (client_login_timeout)");
+      break;
+    case ClientState::Idle:
+      if (p.client_idle_timeout.count() > 0 && idle_for > p.client_idle_timeout)
+        disconnect("client_idle_timeout", "57P05", "terminating connection due to idle timeout (client_idle_timeout)");
+      break;
+    case ClientState::Active:
+      if (outstanding_ == 0 && unsynced_ == 0) {
+        if (tx_status_ != 'I' && p.idle_transaction_timeout.count() > 0 && idle_for > p.idle_transaction_timeout)
+          disconnect("idle_transaction_timeout", "25P03",
+                     "terminating connection due to idle-in-transaction timeout (idle_transaction_timeout)");
+        else if (tx_status_ == 'I' && p.client_idle_timeout.count() > 0 && idle_for > p.client_idle_timeout)
+          disconnect("client_idle_timeout", "57P05",
+                     "terminating connection due to idle timeout (client_idle_timeout)");
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void ClientSession::shutdown_when_idle() {
+  shutdown_requested_ = true;
+  if (state_ == ClientState::Login || state_ == ClientState::Idle ||
+      (state_ == ClientState::Active && mode_ == PoolMode::Session && releasable()))
+    disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
+}
+
+}  // namespace pgopt::pooler

@@ -1,0 +1,108 @@
+// One client connection: login, then relaying its traffic to a pooled server and back.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pooler/buffer.hpp"
+#include "pooler/guc_state.hpp"
+#include "pooler/net.hpp"
+#include "pooler/runtime.hpp"
+#include "pooler/server_conn.hpp"
+#include "sql/session_effects.hpp"
+
+namespace pgopt::pooler {
+
+// The states of a client connection, changed only by ClientSession::set_state():
+//   Login    startup packet, authentication, welcome messages
+//   Idle     logged in, no server attached (transaction mode between transactions)
+//   Waiting  needs a server and waits for the pool (query_wait_timeout applies)
+//   Active   a server is attached and traffic flows both ways
+//   Closing  the connection is ending; `close_reason` says why
+enum class ClientState { Login, Idle, Waiting, Active, Closing };
+std::string_view to_string(ClientState s);
+
+class ClientSession : public std::enable_shared_from_this<ClientSession> {
+ public:
+  ClientSession(Runtime& rt, Worker& worker, tcp::socket sock, uint64_t id);
+  ~ClientSession();
+
+  awaitable<void> run();
+
+  // All of these run on the client's own worker (post to it from elsewhere).
+  void forward_cancel();                             // a CancelRequest with our key arrived
+  void check_timeouts(Clock::time_point now);        // the worker's once-a-second sweep
+  void shutdown_when_idle();                         // graceful shutdown: close at the next idle point
+  // The one way a session ends: logs the reason, sends a FATAL to the client if there is a
+  // SQLSTATE, and closes the socket so both relay loops finish.
+  void disconnect(std::string reason, std::string sqlstate = {}, std::string client_message = {});
+
+  uint64_t id() const { return id_; }
+  ClientState state() const { return state_; }
+  const std::string& peer() const { return peer_; }
+  asio::any_io_executor executor() { return sock_.get_executor(); }
+
+ private:
+  // login (client_login.cpp)
+  awaitable<bool> startup();
+  awaitable<bool> authenticate();
+  awaitable<bool> welcome();
+  awaitable<std::optional<std::string>> read_password_message();
+  void handle_cancel_request(std::span<const uint8_t> payload);
+
+  // relay (client_session.cpp)
+  awaitable<void> client_loop();
+  awaitable<void> server_loop(ServerPtr server);
+  // Entry points for co_spawn: the owning pointers travel as coroutine parameters.
+  static awaitable<void> relay_server(std::shared_ptr<ClientSession> self, ServerPtr s);
+  static awaitable<void> send_cancel(std::shared_ptr<ClientSession> self, ServerPtr s);
+  awaitable<bool> attach();  // the caller starts the relay
+  awaitable<void> release(ServerPtr server);
+  bool note_client_message(const protocol::Frame& f);
+  void note_session_effects(std::string_view sql);
+  void on_ready_for_query(char status);
+  bool releasable() const;
+
+  awaitable<bool> send(const std::string& data);
+  awaitable<bool> send_out();  // sends out_ and empties it, so no message is ever sent twice
+  void set_state(ClientState s);
+  std::string tag() const;  // "C-12 app/alice@127.0.0.1:50001" for logs
+
+  Runtime& rt_;
+  Worker& worker_;
+  tcp::socket sock_;
+  uint64_t id_;
+  std::string peer_;
+  ClientState state_ = ClientState::Login;
+  std::string close_reason_;
+  Clock::time_point last_activity_ = Clock::now();
+
+  Buffer in_;
+  std::string out_;  // reused write buffer for client-bound bytes the pooler builds
+  std::string user_, database_;
+  std::shared_ptr<const Config> config_;  // as of login; limits are re-read from the live config
+  const DatabaseConfig* db_ = nullptr;    // points into config_
+  PoolMode mode_ = PoolMode::Transaction;
+  Pool* pool_ = nullptr;
+  std::vector<std::pair<std::string, std::string>> startup_gucs_;
+  GucState want_;  // the settings this client's session has, whichever server runs it
+  protocol::CancelKey cancel_key_{};
+  bool registered_cancel_ = false;
+  std::optional<auth::Key> scram_client_key_;
+
+  // Relay bookkeeping while a server is attached.
+  ServerPtr server_;
+  int outstanding_ = 0;    // Query/Sync/FunctionCall sent whose ReadyForQuery has not come back
+  int unsynced_ = 0;       // extended-protocol messages forwarded since the last Sync
+  char tx_status_ = 'I';   // from the last ReadyForQuery
+  bool tx_error_ = false;  // an ErrorResponse since the transaction began
+  bool tx_rolled_back_ = false;
+  std::vector<sql::GucChange> pending_gucs_;  // take effect when the transaction commits
+  bool pending_discard_all_ = false;
+  bool shutdown_requested_ = false;
+  bool client_gone_ = false;
+};
+
+}  // namespace pgopt::pooler

@@ -1,0 +1,68 @@
+// Config values back to TOML text: one setting at a time, or the whole effective configuration.
+#include <fmt/format.h>
+
+#include "pooler/config/config.hpp"
+#include "pooler/config/toml_text.hpp"
+#include "pooler/config/units.hpp"
+
+namespace pgopt::pooler {
+namespace {
+
+std::string quoted(std::string_view s) { return toml_quote(s); }
+std::string duration(Millis d) { return toml_quote(format_duration(d)); }
+
+}  // namespace
+
+std::string pooler_value(const PoolerSettings& s, std::string_view key) {
+  if (key == "listen_addr") return quoted(s.listen_addr);
+  if (key == "listen_port") return std::to_string(s.listen_port);
+  if (key == "workers") return std::to_string(s.workers);
+  if (key == "pool_mode") return quoted(to_string(s.pool_mode));
+  if (key == "default_pool_size") return std::to_string(s.default_pool_size);
+  if (key == "min_pool_size") return std::to_string(s.min_pool_size);
+  if (key == "max_client_conn") return std::to_string(s.max_client_conn);
+  if (key == "max_db_connections") return std::to_string(s.max_db_connections);
+  if (key == "auth_type") return quoted(to_string(s.auth_type));
+  if (key == "auth_file") return quoted(s.auth_file);
+  if (key == "max_packet_size") return quoted(format_size(s.max_packet_size));
+  if (key == "query_wait_timeout") return duration(s.query_wait_timeout);
+  if (key == "server_idle_timeout") return duration(s.server_idle_timeout);
+  if (key == "server_lifetime") return duration(s.server_lifetime);
+  if (key == "server_connect_timeout") return duration(s.server_connect_timeout);
+  if (key == "client_idle_timeout") return duration(s.client_idle_timeout);
+  if (key == "idle_transaction_timeout") return duration(s.idle_transaction_timeout);
+  if (key == "client_login_timeout") return duration(s.client_login_timeout);
+  if (key == "shutdown_timeout") return duration(s.shutdown_timeout);
+  if (key == "server_reset_query") return quoted(s.server_reset_query);
+  if (key == "log_level") return quoted(to_string(s.log_level));
+  return {};
+}
+
+std::string database_value(const Config& c, const DatabaseConfig& db, std::string_view key) {
+  if (key == "host") return quoted(db.host);
+  if (key == "port") return std::to_string(db.port);
+  if (key == "dbname") return quoted(db.dbname);
+  if (key == "pool_size") return std::to_string(c.pool_size(db));
+  if (key == "min_pool_size") return std::to_string(c.min_pool_size(db));
+  if (key == "pool_mode") return quoted(to_string(c.pool_mode(db)));
+  if (key == "max_db_connections") return std::to_string(c.max_db_connections(db));
+  return {};
+}
+
+std::string dump_config(const Config& config) {
+  std::string out = "[pooler]\n";
+  for (std::string_view key : pooler_keys()) {
+    // An unset auth_file is absence, not "": parse_config refuses an empty one.
+    if (key == "auth_file" && config.pooler.auth_file.empty()) continue;
+    out += fmt::format("{} = {}\n", key, pooler_value(config.pooler, key));
+  }
+  for (const auto& [name, db] : config.databases) {
+    out += fmt::format("\n[databases.{}]\n", toml_key(name));
+    for (std::string_view key : database_keys()) {
+      out += fmt::format("{} = {}\n", key, database_value(config, db, key));
+    }
+  }
+  return out;
+}
+
+}  // namespace pgopt::pooler

@@ -1,0 +1,589 @@
+// TOML text to a validated Config: every key checked for name, type and range, all errors kept.
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <type_traits>
+#include <utility>
+
+#include "pooler/config/config.hpp"
+#include "pooler/config/suggest.hpp"
+#include "pooler/config/toml_text.hpp"
+#include "pooler/config/units.hpp"
+
+namespace pgopt::pooler {
+namespace {
+
+template <class E>
+struct EnumName {
+  std::string_view name;
+  E value;
+};
+
+constexpr std::array<EnumName<PoolMode>, 2> kPoolModes{
+    {{"session", PoolMode::Session}, {"transaction", PoolMode::Transaction}}};
+constexpr std::array<EnumName<AuthType>, 3> kAuthTypes{
+    {{"trust", AuthType::Trust}, {"md5", AuthType::Md5}, {"scram-sha-256", AuthType::ScramSha256}}};
+constexpr std::array<EnumName<LogLevel>, 4> kLogLevels{{{"debug", LogLevel::Debug},
+                                                        {"info", LogLevel::Info},
+                                                        {"warning", LogLevel::Warning},
+                                                        {"error", LogLevel::Error}}};
+
+constexpr uint64_t kMinPacketSize = 1024;
+constexpr uint64_t kMaxPacketSize = 1024ULL * 1024 * 1024;
+
+std::string_view type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+  }
+  return "nothing";
+}
+
+int line_of(const toml::source_region& r) { return static_cast<int>(r.begin.line); }
+
+// Collects errors and converts TOML values; each read_* reports its own error and returns false.
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  void error(int line, std::string message) {
+    errors_.push_back({file_, line, std::move(message)});
+  }
+
+  std::vector<ConfigError> take_errors() {
+    // Line order reads like the file; whole-file errors (line 0) make sense last.
+    auto rank = [](const ConfigError& e) { return e.line == 0 ? INT_MAX : e.line; };
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [&](const ConfigError& a, const ConfigError& b) { return rank(a) < rank(b); });
+    return std::move(errors_);
+  }
+
+  void wrong_type(const toml::node& n, const std::string& key, std::string_view expected) {
+    error(line_of(n.source()), fmt::format("{}: expected {}, got {}", key, expected, type_name(n)));
+  }
+
+  bool read_int(const toml::node& n, const std::string& key, int64_t lo, int64_t hi, int& out) {
+    const auto* v = n.as_integer();
+    if (v == nullptr) {
+      wrong_type(n, key, "an integer");
+      return false;
+    }
+    const int64_t x = v->get();
+    if (x < lo || x > hi) {
+      const std::string range = hi == INT_MAX ? fmt::format("must be >= {}", lo)
+                                              : fmt::format("must be between {} and {}", lo, hi);
+      error(line_of(n.source()), fmt::format("{}: {} is out of range ({})", key, x, range));
+      return false;
+    }
+    out = static_cast<int>(x);
+    return true;
+  }
+
+  bool read_string(const toml::node& n, const std::string& key, bool allow_empty,
+                   std::string& out) {
+    const auto* v = n.as_string();
+    if (v == nullptr) {
+      wrong_type(n, key, "a string");
+      return false;
+    }
+    if (!allow_empty && v->get().empty()) {
+      error(line_of(n.source()),
+            fmt::format("{}: must not be empty (remove the key to use the default)", key));
+      return false;
+    }
+    out = v->get();
+    return true;
+  }
+
+  bool read_duration(const toml::node& n, const std::string& key, Millis& out) {
+    UnitResult<Millis> r;
+    if (const auto* i = n.as_integer()) {
+      r = duration_from_seconds(i->get());
+    } else if (const auto* f = n.as_floating_point()) {
+      r = duration_from_seconds(f->get());
+    } else if (const auto* s = n.as_string()) {
+      r = parse_duration(s->get());
+    } else {
+      wrong_type(n, key, "a duration (seconds as a number, or a string such as \"30s\")");
+      return false;
+    }
+    if (!r.value) {
+      error(line_of(n.source()), fmt::format("{}: {}", key, r.error));
+      return false;
+    }
+    out = *r.value;
+    return true;
+  }
+
+  bool read_size(const toml::node& n, const std::string& key, uint64_t lo, uint64_t hi,
+                 uint32_t& out) {
+    UnitResult<uint64_t> r;
+    std::string shown;
+    if (const auto* i = n.as_integer()) {
+      shown = fmt::format("{} bytes", i->get());
+      if (i->get() < 0) {
+        r.error = fmt::format("{} is negative; a size must be >= 0", i->get());
+      } else {
+        r.value = static_cast<uint64_t>(i->get());
+      }
+    } else if (const auto* s = n.as_string()) {
+      shown = fmt::format("\"{}\"", s->get());
+      r = parse_size(s->get());
+    } else {
+      wrong_type(n, key, "a size (bytes as an integer, or a string such as \"64MB\")");
+      return false;
+    }
+    if (!r.value) {
+      error(line_of(n.source()), fmt::format("{}: {}", key, r.error));
+      return false;
+    }
+    if (*r.value < lo || *r.value > hi) {
+      error(line_of(n.source()), fmt::format("{}: {} is out of range (must be between {} and {})",
+                                             key, shown, format_size(lo), format_size(hi)));
+      return false;
+    }
+    out = static_cast<uint32_t>(*r.value);
+    return true;
+  }
+
+  template <class E, size_t N>
+  bool read_enum(const toml::node& n, const std::string& key,
+                 const std::array<EnumName<E>, N>& names, E& out) {
+    const auto* v = n.as_string();
+    std::array<std::string_view, N> allowed;
+    for (size_t i = 0; i < N; ++i) allowed[i] = names[i].name;
+    const std::string list = fmt::format("\"{}\"", fmt::join(allowed, "\", \""));
+    if (v == nullptr) {
+      wrong_type(n, key, fmt::format("a string (one of {})", list));
+      return false;
+    }
+    for (const auto& e : names) {
+      if (e.name == v->get()) {
+        out = e.value;
+        return true;
+      }
+    }
+    std::string msg = fmt::format("{}: {} is not one of {}", key, toml_quote(v->get()), list);
+    if (auto near = closest_match(v->get(), allowed))
+      msg += fmt::format("; did you mean \"{}\"?", *near);
+    error(line_of(n.source()), std::move(msg));
+    return false;
+  }
+
+ private:
+  std::string file_;
+  std::vector<ConfigError> errors_;
+};
+
+// One reader per key kind, instantiated per field, so the key tables below stay one line a key.
+template <class T>
+struct MemberOf;
+template <class S, class F>
+struct MemberOf<F S::*> {
+  using type = S;
+};
+template <auto Member>
+using Owner = typename MemberOf<decltype(Member)>::type;
+
+template <class T>
+struct IsOptional : std::false_type {};
+template <class T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+
+// Assigns through a temporary so that an optional field stays unset when the value is refused.
+template <auto Member, class Read>
+bool read_into(Owner<Member>& s, Read read) {
+  auto& field = s.*Member;
+  if constexpr (IsOptional<std::remove_reference_t<decltype(field)>>::value) {
+    typename std::remove_reference_t<decltype(field)>::value_type v{};
+    if (!read(v)) return false;
+    field = v;
+    return true;
+  } else {
+    return read(field);
+  }
+}
+
+template <auto Member, int64_t Lo, int64_t Hi = INT_MAX>
+bool int_key(Reader& r, const toml::node& n, const std::string& k, Owner<Member>& s) {
+  return read_into<Member>(s, [&](int& out) { return r.read_int(n, k, Lo, Hi, out); });
+}
+
+template <auto Member, bool AllowEmpty = false>
+bool string_key(Reader& r, const toml::node& n, const std::string& k, Owner<Member>& s) {
+  return r.read_string(n, k, AllowEmpty, s.*Member);
+}
+
+template <auto Member>
+bool duration_key(Reader& r, const toml::node& n, const std::string& k, Owner<Member>& s) {
+  return r.read_duration(n, k, s.*Member);
+}
+
+template <auto Member, const auto& Names>
+bool enum_key(Reader& r, const toml::node& n, const std::string& k, Owner<Member>& s) {
+  return read_into<Member>(s, [&](auto& out) { return r.read_enum(n, k, Names, out); });
+}
+
+bool packet_size_key(Reader& r, const toml::node& n, const std::string& k, PoolerSettings& s) {
+  return r.read_size(n, k, kMinPacketSize, kMaxPacketSize, s.max_packet_size);
+}
+
+template <class S>
+struct Key {
+  std::string_view name;
+  bool (*read)(Reader&, const toml::node&, const std::string&, S&);
+};
+
+using P = PoolerSettings;
+// Documentation order; pooler_keys() and the unknown-key hints come from this table.
+constexpr std::array<Key<P>, 21> kPoolerKeys{{
+    {"listen_addr", string_key<&P::listen_addr>},
+    {"listen_port", int_key<&P::listen_port, 1, 65535>},
+    {"workers", int_key<&P::workers, 1, 64>},
+    {"pool_mode", enum_key<&P::pool_mode, kPoolModes>},
+    {"default_pool_size", int_key<&P::default_pool_size, 1>},
+    {"min_pool_size", int_key<&P::min_pool_size, 0>},
+    {"max_client_conn", int_key<&P::max_client_conn, 1>},
+    {"max_db_connections", int_key<&P::max_db_connections, 0>},
+    {"auth_type", enum_key<&P::auth_type, kAuthTypes>},
+    {"auth_file", string_key<&P::auth_file>},
+    {"max_packet_size", packet_size_key},
+    {"query_wait_timeout", duration_key<&P::query_wait_timeout>},
+    {"server_idle_timeout", duration_key<&P::server_idle_timeout>},
+    {"server_lifetime", duration_key<&P::server_lifetime>},
+    {"server_connect_timeout", duration_key<&P::server_connect_timeout>},
+    {"client_idle_timeout", duration_key<&P::client_idle_timeout>},
+    {"idle_transaction_timeout", duration_key<&P::idle_transaction_timeout>},
+    {"client_login_timeout", duration_key<&P::client_login_timeout>},
+    {"shutdown_timeout", duration_key<&P::shutdown_timeout>},
+    {"server_reset_query", string_key<&P::server_reset_query, true>},
+    {"log_level", enum_key<&P::log_level, kLogLevels>},
+}};
+
+using D = DatabaseConfig;
+constexpr std::array<Key<D>, 7> kDatabaseKeys{{
+    {"host", string_key<&D::host>},
+    {"port", int_key<&D::port, 1, 65535>},
+    {"dbname", string_key<&D::dbname>},
+    {"pool_size", int_key<&D::pool_size, 1>},
+    {"min_pool_size", int_key<&D::min_pool_size, 0>},
+    {"pool_mode", enum_key<&D::pool_mode, kPoolModes>},
+    {"max_db_connections", int_key<&D::max_db_connections, 0>},
+}};
+
+template <class K, size_t N>
+constexpr std::array<std::string_view, N> names_of(const std::array<K, N>& keys) {
+  std::array<std::string_view, N> out;
+  for (size_t i = 0; i < N; ++i) out[i] = keys[i].name;
+  return out;
+}
+
+constexpr std::array<std::string_view, kPoolerKeys.size()> kPoolerKeyNames = names_of(kPoolerKeys);
+constexpr std::array<std::string_view, kDatabaseKeys.size()> kDatabaseKeyNames =
+    names_of(kDatabaseKeys);
+constexpr std::array<std::string_view, 2> kTopLevelTables{"pooler", "databases"};
+
+bool contains(std::span<const std::string_view> keys, std::string_view key) {
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+// The hint after "unknown key ..." in [pooler], or empty.
+std::string pooler_key_hint(std::string_view key) {
+  if (auto near = closest_match(key, kPoolerKeyNames)) {
+    return fmt::format("; did you mean \"{}\"?", *near);
+  }
+  // "port" for "listen_port": a unique known key ending in "_<key>".
+  std::optional<std::string_view> suffix_match;
+  int matches = 0;
+  for (std::string_view k : kPoolerKeyNames) {
+    if (k.size() > key.size() + 1 && k.ends_with(key) && k[k.size() - key.size() - 1] == '_') {
+      suffix_match = k;
+      ++matches;
+    }
+  }
+  if (matches == 1) return fmt::format("; did you mean \"{}\"?", *suffix_match);
+  if (contains(kDatabaseKeyNames, key)) {
+    const std::string with_default = fmt::format("default_{}", key);
+    if (contains(kPoolerKeyNames, with_default)) {
+      return fmt::format(
+          "; \"{}\" is a per-database key (in [databases.NAME]); the [pooler] "
+          "default is \"{}\"",
+          key, with_default);
+    }
+    return fmt::format("; \"{}\" is a per-database key, it belongs in a [databases.NAME] table",
+                       key);
+  }
+  return {};
+}
+
+std::string database_key_hint(std::string_view key) {
+  if (auto near = closest_match(key, kDatabaseKeyNames)) {
+    return fmt::format("; did you mean \"{}\"?", *near);
+  }
+  if (key.starts_with("default_") && contains(kDatabaseKeyNames, key.substr(8))) {
+    return fmt::format("; did you mean \"{}\"?", key.substr(8));
+  }
+  if (contains(kPoolerKeyNames, key)) {
+    return fmt::format("; \"{}\" is a [pooler] setting", key);
+  }
+  return {};
+}
+
+std::string top_level_hint(std::string_view key, bool is_table) {
+  if (auto near = closest_match(key, kTopLevelTables)) {
+    return fmt::format("; did you mean [{}]?", *near);
+  }
+  if (!is_table && contains(kPoolerKeyNames, key)) return "; it belongs in [pooler]";
+  if (!is_table && contains(kDatabaseKeyNames, key)) {
+    return "; it belongs in a [databases.NAME] table";
+  }
+  return "; the known tables are [pooler] and [databases.NAME]";
+}
+
+class ConfigParser {
+ public:
+  explicit ConfigParser(const std::string& path) : path_(path), reader_(path) {}
+
+  ConfigResult run(std::string_view text) {
+    toml::table root;
+    try {
+      root = toml::parse(text, std::string_view(path_));
+    } catch (const toml::parse_error& e) {
+      // toml++ says "Error while parsing X: ..."; fold that into our own prefix.
+      std::string_view what = e.description();
+      constexpr std::string_view kTomlPrefix = "Error while ";
+      const std::string message =
+          what.starts_with(kTomlPrefix)
+              ? fmt::format("syntax error while {}", what.substr(kTomlPrefix.size()))
+              : fmt::format("syntax error: {}", what);
+      reader_.error(line_of(e.source()), message);
+      return finish();
+    }
+    for (auto&& [key, node] : root) {
+      const std::string name(key.str());
+      if (name == "pooler") {
+        read_pooler(node);
+      } else if (name == "databases") {
+        read_databases(node);
+      } else if (node.is_table() || node.is_array_of_tables()) {
+        const bool array = node.is_array_of_tables();
+        reader_.error(line_of(key.source()),
+                      fmt::format("unknown table {}{}{}{}", array ? "[[" : "[", toml_key(name),
+                                  array ? "]]" : "]", top_level_hint(name, true)));
+      } else {
+        reader_.error(line_of(key.source()),
+                      fmt::format("unknown top-level key {}{}", toml_quote(name),
+                                  top_level_hint(name, false)));
+      }
+    }
+    check_pooler();
+    check_databases();
+    return finish();
+  }
+
+ private:
+  void read_pooler(const toml::node& node) {
+    const toml::table* t = node.as_table();
+    if (t == nullptr) {
+      reader_.wrong_type(node, "pooler", "a table ([pooler])");
+      pooler_ok_ = false;
+      return;
+    }
+    pooler_line_ = line_of(t->source());
+    for (auto&& [key, value] : *t) {
+      const std::string_view name = key.str();
+      auto it = std::find_if(kPoolerKeys.begin(), kPoolerKeys.end(),
+                             [&](const Key<P>& k) { return k.name == name; });
+      if (it == kPoolerKeys.end()) {
+        reader_.error(line_of(key.source()), fmt::format("unknown key {} in [pooler]{}",
+                                                         toml_quote(name), pooler_key_hint(name)));
+        continue;
+      }
+      const std::string qualified = fmt::format("pooler.{}", name);
+      if (it->read(reader_, value, qualified, config_.pooler)) {
+        pooler_lines_[it->name] = line_of(value.source());
+      } else {
+        bad_pooler_keys_.insert(it->name);
+      }
+    }
+  }
+
+  void read_databases(const toml::node& node) {
+    const toml::table* t = node.as_table();
+    if (t == nullptr) {
+      reader_.wrong_type(node, "databases", "a table of [databases.NAME] tables");
+      databases_seen_ = true;
+      return;
+    }
+    databases_line_ = line_of(t->source());
+    for (auto&& [key, value] : *t) {
+      databases_seen_ = true;
+      read_database(std::string(key.str()), key.source(), value);
+    }
+  }
+
+  void read_database(const std::string& name, const toml::source_region& where,
+                     const toml::node& node) {
+    const std::string qualified = fmt::format("databases.{}", toml_key(name));
+    const toml::table* t = node.as_table();
+    if (t == nullptr) {
+      reader_.wrong_type(node, qualified, "a table ([" + qualified + "])");
+      return;
+    }
+    DatabaseConfig db;
+    db.name = name;
+    db.line = line_of(t->source());
+    if (db.line == 0) db.line = line_of(where);
+    bool ok = true;
+    if (name.empty()) {
+      reader_.error(db.line, "[databases.\"\"]: a database name must not be empty");
+      ok = false;
+    }
+    DatabaseLines lines;
+    for (auto&& [key, value] : *t) {
+      const std::string_view k = key.str();
+      auto it = std::find_if(kDatabaseKeys.begin(), kDatabaseKeys.end(),
+                             [&](const Key<D>& dk) { return dk.name == k; });
+      if (it == kDatabaseKeys.end()) {
+        reader_.error(line_of(key.source()), fmt::format("unknown key {} in [{}]{}", toml_quote(k),
+                                                         qualified, database_key_hint(k)));
+        ok = false;
+        continue;
+      }
+      if (it->read(reader_, value, fmt::format("{}.{}", qualified, k), db)) {
+        lines[it->name] = line_of(value.source());
+      } else {
+        ok = false;
+      }
+    }
+    if (db.dbname.empty()) db.dbname = name;
+    // Only fully valid databases take part in the cross-key checks, so one mistake is one error.
+    if (ok) databases_.push_back({std::move(db), std::move(lines)});
+  }
+
+  void check_pooler() {
+    PoolerSettings& s = config_.pooler;
+    const auto pooler_line = [&](std::string_view key) {
+      auto it = pooler_lines_.find(key);
+      return it != pooler_lines_.end() ? it->second : pooler_line_;
+    };
+    if (!bad("min_pool_size") && !bad("default_pool_size") &&
+        s.min_pool_size > s.default_pool_size) {
+      reader_.error(pooler_line("min_pool_size"),
+                    fmt::format("pooler.min_pool_size: {} exceeds default_pool_size {}",
+                                s.min_pool_size, s.default_pool_size));
+    }
+
+    if (!bad("auth_file") && !s.auth_file.empty()) {
+      std::filesystem::path file(s.auth_file);
+      if (file.is_relative()) {
+        file = (std::filesystem::path(path_).parent_path() / file).lexically_normal();
+      }
+      s.auth_file = file.string();
+    }
+    if (pooler_ok_ && !bad("auth_type") && !bad("auth_file") && s.auth_file.empty() &&
+        s.auth_type != AuthType::Trust) {
+      if (pooler_lines_.contains("auth_type")) {
+        reader_.error(pooler_line("auth_type"),
+                      fmt::format("pooler.auth_type = \"{}\" needs pooler.auth_file (the users "
+                                  "and their secrets)",
+                                  to_string(s.auth_type)));
+      } else {
+        reader_.error(pooler_line_,
+                      fmt::format("pooler.auth_file is not set, but auth_type defaults to \"{}\", "
+                                  "which needs it; set auth_file, or auth_type = \"trust\" to let "
+                                  "every client in without a password",
+                                  to_string(s.auth_type)));
+      }
+    }
+  }
+
+  void check_databases() {
+    if (!databases_seen_) {
+      reader_.error(databases_line_,
+                    "no [databases] defined: clients would have nothing to connect to");
+    }
+    const PoolerSettings& s = config_.pooler;
+    for (auto& [db, lines] : databases_) {
+      const std::string qualified = fmt::format("databases.{}", toml_key(db.name));
+      const bool own_min = db.min_pool_size.has_value(), own_size = db.pool_size.has_value();
+      // Without an override the [pooler] check already covered it; an inherited value that was
+      // itself invalid has had its error.
+      const bool inputs_valid =
+          (own_min || !bad("min_pool_size")) && (own_size || !bad("default_pool_size"));
+      if ((own_min || own_size) && inputs_valid) {
+        const int min = db.min_pool_size.value_or(s.min_pool_size);
+        const int size = db.pool_size.value_or(s.default_pool_size);
+        if (min > size) {
+          if (own_min) {
+            reader_.error(lines["min_pool_size"],
+                          fmt::format("{}.min_pool_size: {} exceeds pool_size {}{}", qualified, min,
+                                      size, own_size ? "" : " (pooler.default_pool_size)"));
+          } else {
+            reader_.error(lines["pool_size"],
+                          fmt::format("{}.pool_size: {} is less than min_pool_size {} "
+                                      "(pooler.min_pool_size)",
+                                      qualified, size, min));
+          }
+          continue;
+        }
+      }
+      config_.databases.emplace(db.name, std::move(db));
+    }
+  }
+
+  bool bad(std::string_view key) const { return bad_pooler_keys_.contains(key); }
+
+  ConfigResult finish() {
+    ConfigResult result;
+    result.errors = reader_.take_errors();
+    if (result.errors.empty()) {
+      config_.path = path_;
+      result.config = std::make_shared<const Config>(std::move(config_));
+    }
+    return result;
+  }
+
+  using DatabaseLines = std::map<std::string_view, int, std::less<>>;
+  struct PendingDatabase {
+    DatabaseConfig db;
+    DatabaseLines lines;
+  };
+
+  std::string path_;
+  Reader reader_;
+  Config config_;
+  bool pooler_ok_ = true;        // [pooler] was a table (or absent)
+  bool databases_seen_ = false;  // at least one entry under [databases], valid or not
+  int pooler_line_ = 0;
+  int databases_line_ = 0;
+  std::map<std::string_view, int, std::less<>> pooler_lines_;  // key -> line, valid keys only
+  std::set<std::string_view, std::less<>> bad_pooler_keys_;
+  std::vector<PendingDatabase> databases_;
+};
+
+}  // namespace
+
+ConfigResult parse_config(std::string_view text, const std::string& path) {
+  return ConfigParser(path).run(text);
+}
+
+std::span<const std::string_view> pooler_keys() { return kPoolerKeyNames; }
+std::span<const std::string_view> database_keys() { return kDatabaseKeyNames; }
+
+}  // namespace pgopt::pooler

@@ -1,0 +1,62 @@
+// What a reload may change on a running pooler, and what changed between two configs.
+#include <algorithm>
+#include <array>
+
+#include "pooler/config/config.hpp"
+
+namespace pgopt::pooler {
+namespace {
+
+// They shape the process itself: bound sockets, threads, and buffers sized at startup.
+constexpr std::array<std::string_view, 4> kRestartOnly{"listen_addr", "listen_port", "workers",
+                                                       "max_packet_size"};
+
+bool contains(std::span<const std::string_view> keys, std::string_view key) {
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+}  // namespace
+
+bool reloadable(std::string_view key) {
+  constexpr std::string_view kPooler = "pooler.", kDatabases = "databases.";
+  if (key.starts_with(kPooler))
+    key.remove_prefix(kPooler.size());
+  else if (key.starts_with(kDatabases)) {
+    // Everything about a database may change live: a database added or removed, or any of its
+    // keys (host, port and dbname apply to server connections opened after the reload).
+    return key.size() > kDatabases.size();
+  }
+  if (contains(kRestartOnly, key)) return false;
+  return contains(pooler_keys(), key) || contains(database_keys(), key);
+}
+
+std::vector<std::string> changed_keys(const Config& before, const Config& after) {
+  std::vector<std::string> out;
+  for (std::string_view key : pooler_keys()) {
+    if (pooler_value(before.pooler, key) != pooler_value(after.pooler, key)) {
+      out.push_back("pooler." + std::string(key));
+    }
+  }
+  // Both maps are sorted by name, so one merge pass finds added, removed and changed databases.
+  auto b = before.databases.begin(), a = after.databases.begin();
+  while (b != before.databases.end() || a != after.databases.end()) {
+    if (a == after.databases.end() || (b != before.databases.end() && b->first < a->first)) {
+      out.push_back("databases." + b->first);  // removed
+      ++b;
+    } else if (b == before.databases.end() || a->first < b->first) {
+      out.push_back("databases." + a->first);  // added
+      ++a;
+    } else {
+      for (std::string_view key : database_keys()) {
+        if (database_value(before, b->second, key) != database_value(after, a->second, key)) {
+          out.push_back("databases." + b->first + "." + std::string(key));
+        }
+      }
+      ++a;
+      ++b;
+    }
+  }
+  return out;
+}
+
+}  // namespace pgopt::pooler

@@ -1,0 +1,226 @@
+// The running pooler: workers, the listener, signals (reload, graceful shutdown) and the sweeper.
+#include "pooler/daemon.hpp"
+
+#include <fmt/format.h>
+
+#include <csignal>
+
+#include "pooler/client_session.hpp"
+#include "pooler/log.hpp"
+
+namespace pgopt::pooler {
+
+LoadedConfig load_all(const std::string& path) {
+  LoadedConfig out;
+  auto cr = load_config(path);
+  for (const auto& e : cr.errors) out.errors.push_back(e.to_string());
+  if (!cr.config) return out;
+  auto users = std::make_shared<auth::UserList>();
+  if (!cr.config->pooler.auth_file.empty()) {
+    auto ur = auth::load_userlist(cr.config->pooler.auth_file);
+    for (auto& e : ur.errors) out.errors.push_back(e);
+    if (!ur.list) return out;
+    *users = std::move(*ur.list);
+  }
+  out.config = cr.config;
+  out.users = std::move(users);
+  return out;
+}
+
+Daemon::Daemon(LoadedConfig loaded) : path_(loaded.config->path), rt_(loaded.config->pooler.workers) {
+  rt_.set_config(loaded.config);
+  rt_.set_users(loaded.users);
+  log::set_level(loaded.config->pooler.log_level);
+  for (int i = 0; i < loaded.config->pooler.workers; ++i) rt_.workers.push_back(std::make_unique<Worker>(i));
+}
+
+void Daemon::for_each_client(const std::function<void(const std::shared_ptr<ClientSession>&)>& fn) {
+  for (auto& w : rt_.workers) {
+    std::vector<std::shared_ptr<ClientSession>> live;
+    {
+      std::lock_guard lk(w->clients_mu);
+      for (auto& weak : w->clients)
+        if (auto c = weak.lock()) live.push_back(std::move(c));
+    }
+    // Sessions are single-threaded: touch each only on its own worker.
+    for (auto& c : live) asio::post(w->ctx, [c, fn] { fn(c); });
+  }
+}
+
+namespace {
+// The owner travels as a coroutine parameter: a lambda's captures would die with the lambda object
+// while the coroutine still runs.
+awaitable<void> run_session(std::shared_ptr<ClientSession> session) { co_await session->run(); }
+}  // namespace
+
+awaitable<void> Daemon::accept_loop() {
+  size_t next = 0;
+  for (;;) {
+    Worker& w = *rt_.workers[next++ % rt_.workers.size()];
+    // The socket is created on the target worker's io_context, so the session never migrates.
+    auto [ec, sock] = co_await acceptor_->async_accept(w.ctx, nothrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+      log::warn("accept failed: {}", ec.message());
+      if (ec == asio::error::no_descriptors) {
+        asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+        co_await t.async_wait(nothrow);
+      }
+      continue;
+    }
+    uint64_t id = rt_.next_client_id.fetch_add(1, std::memory_order_relaxed);
+    auto session = std::make_shared<ClientSession>(rt_, w, std::move(sock), id);
+    {
+      std::lock_guard lk(w.clients_mu);
+      w.clients.push_back(session);
+    }
+    asio::co_spawn(w.ctx, run_session(std::move(session)), asio::detached);
+  }
+}
+
+awaitable<void> Daemon::sweep_loop(Worker& w) {
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  while (!rt_.shutting_down) {
+    t.expires_after(std::chrono::seconds(1));
+    co_await t.async_wait(nothrow);
+    auto now = Clock::now();
+    std::vector<std::shared_ptr<ClientSession>> live;
+    {
+      std::lock_guard lk(w.clients_mu);
+      for (auto it = w.clients.begin(); it != w.clients.end();) {
+        if (auto c = it->lock()) {
+          live.push_back(std::move(c));
+          ++it;
+        } else {
+          it = w.clients.erase(it);
+        }
+      }
+    }
+    for (auto& c : live) c->check_timeouts(now);
+    auto cfg = rt_.config();
+    for (Pool* p : rt_.pools.all()) {
+      const DatabaseConfig* db = cfg->find_database(p->database);
+      int keep = db ? cfg->min_pool_size(*db) : 0;
+      for (auto& s : p->take_expired(w.index, now, cfg->pooler.server_idle_timeout, cfg->pooler.server_lifetime, keep)) {
+        log::debug("closing idle server {}", s->describe());
+        p->discard(s);
+      }
+    }
+  }
+}
+
+void Daemon::reload() {
+  log::info("SIGHUP: reloading {}", path_);
+  auto loaded = load_all(path_);
+  if (!loaded.config) {
+    for (auto& e : loaded.errors) log::error("{}", e);
+    log::error("reload failed: keeping the running configuration");
+    return;
+  }
+  auto old = rt_.config();
+  const auto& a = old->pooler;
+  const auto& b = loaded.config->pooler;
+  if (a.listen_addr != b.listen_addr || a.listen_port != b.listen_port || a.workers != b.workers ||
+      a.max_packet_size != b.max_packet_size)
+    log::warn("listen_addr, listen_port, workers and max_packet_size changes take effect after a restart");
+  // Servers of a database whose address changed must not be reused.
+  for (Pool* p : rt_.pools.all()) {
+    const auto* before = old->find_database(p->database);
+    const auto* after = loaded.config->find_database(p->database);
+    if (before && after &&
+        (before->host != after->host || before->port != after->port || before->dbname != after->dbname)) {
+      for (auto& s : p->take_all_idle()) p->discard(s);
+    }
+  }
+  rt_.set_config(loaded.config);
+  rt_.set_users(loaded.users);
+  log::set_level(b.log_level);
+  log::info("configuration reloaded: {} database(s)", loaded.config->databases.size());
+}
+
+awaitable<void> Daemon::shutdown() {
+  auto cfg = rt_.config();
+  log::info("shutting down: no new connections; waiting up to {} ms for transactions to finish",
+            cfg->pooler.shutdown_timeout.count());
+  rt_.shutting_down = true;
+  asio::post(rt_.workers[0]->ctx, [this] {
+    error_code ec;
+    acceptor_->close(ec);
+  });
+  for (Pool* p : rt_.pools.all()) p->fail_waiters("57P01", "pgopt is shutting down");
+  for_each_client([](const auto& c) { c->shutdown_when_idle(); });
+  asio::steady_timer t(main_);
+  auto deadline = Clock::now() + cfg->pooler.shutdown_timeout;
+  while (rt_.clients.load() > 0 && Clock::now() < deadline) {
+    t.expires_after(std::chrono::milliseconds(50));
+    co_await t.async_wait(nothrow);
+  }
+  if (rt_.clients.load() > 0) {
+    log::warn("shutdown_timeout reached with {} client(s) still connected: closing them", rt_.clients.load());
+    for_each_client([](const auto& c) {
+      c->disconnect("shutdown_timeout reached", "57P01", "terminating connection: pgopt is shutting down");
+    });
+    auto hard = Clock::now() + std::chrono::seconds(2);
+    while (rt_.clients.load() > 0 && Clock::now() < hard) {
+      t.expires_after(std::chrono::milliseconds(20));
+      co_await t.async_wait(nothrow);
+    }
+  }
+  for (auto& w : rt_.workers) w->ctx.stop();
+}
+
+awaitable<void> Daemon::signal_loop() {
+  asio::signal_set signals(main_, SIGHUP, SIGTERM, SIGINT);
+  for (;;) {
+    auto [ec, sig] = co_await signals.async_wait(nothrow);
+    if (ec) co_return;
+    if (sig == SIGHUP) {
+      reload();
+      continue;
+    }
+    log::info("received {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    co_await shutdown();
+    main_.stop();
+    co_return;
+  }
+}
+
+int Daemon::run() {
+  auto cfg = rt_.config();
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    auto addr = asio::ip::make_address(cfg->pooler.listen_addr);
+    tcp::endpoint ep(addr, uint16_t(cfg->pooler.listen_port));
+    acceptor_ = std::make_unique<tcp::acceptor>(rt_.workers[0]->ctx);
+    acceptor_->open(ep.protocol());
+    acceptor_->set_option(tcp::acceptor::reuse_address(true));
+    acceptor_->bind(ep);
+    acceptor_->listen(asio::socket_base::max_listen_connections);
+  } catch (const std::exception& e) {
+    log::error("cannot listen on {}:{}: {}", cfg->pooler.listen_addr, cfg->pooler.listen_port, e.what());
+    return 1;
+  }
+  log::info("pgopt {} listening on {}:{} with {} worker(s), {} database(s)", PGOPT_VERSION, cfg->pooler.listen_addr,
+            cfg->pooler.listen_port, cfg->pooler.workers, cfg->databases.size());
+  asio::co_spawn(rt_.workers[0]->ctx, accept_loop(), asio::detached);
+  for (auto& w : rt_.workers) asio::co_spawn(w->ctx, sweep_loop(*w), asio::detached);
+  asio::co_spawn(main_, signal_loop(), asio::detached);
+  for (auto& w : rt_.workers) {
+    w->thread = std::thread([&ctx = w->ctx] {
+      auto guard = asio::make_work_guard(ctx);
+      ctx.run();
+    });
+  }
+  main_.run();
+  for (auto& w : rt_.workers) {
+    w->ctx.stop();
+    if (w->thread.joinable()) w->thread.join();
+  }
+  // Every worker has stopped: nothing else touches the idle servers now.
+  for (Pool* p : rt_.pools.all())
+    for (auto& s : p->take_all_idle()) s->close();
+  log::info("pgopt stopped");
+  return exit_code_;
+}
+
+}  // namespace pgopt::pooler

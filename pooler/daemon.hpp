@@ -1,0 +1,39 @@
+// The running pooler: workers, the listener, signals (reload, graceful shutdown) and the sweeper.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "pooler/runtime.hpp"
+
+namespace pgopt::pooler {
+
+struct LoadedConfig {
+  std::shared_ptr<const Config> config;
+  std::shared_ptr<const auth::UserList> users;
+  std::vector<std::string> errors;  // "file:line: message", config and auth file together
+};
+// Reads the config file and the auth file it names; nothing is returned unless both are valid.
+LoadedConfig load_all(const std::string& path);
+
+class Daemon {
+ public:
+  explicit Daemon(LoadedConfig loaded);
+  int run();  // blocks until shut down; returns the process exit code
+
+ private:
+  awaitable<void> accept_loop();
+  awaitable<void> sweep_loop(Worker& w);
+  awaitable<void> signal_loop();
+  awaitable<void> shutdown();
+  void reload();
+  void for_each_client(const std::function<void(const std::shared_ptr<ClientSession>&)>& fn);
+
+  std::string path_;
+  Runtime rt_;
+  asio::io_context main_{1};
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  int exit_code_ = 0;
+};
+
+}  // namespace pgopt::pooler

@@ -1,0 +1,242 @@
+// Server pools per (database, user): limits, idle connections and waiting clients across all workers.
+#include "pooler/pool.hpp"
+
+#include <algorithm>
+
+namespace pgopt::pooler {
+
+bool DatabaseGroup::try_reserve(int limit) {
+  std::lock_guard lk(mu_);
+  if (limit > 0 && open_ >= limit) return false;
+  ++open_;
+  return true;
+}
+void DatabaseGroup::unreserve() {
+  std::lock_guard lk(mu_);
+  --open_;
+}
+int DatabaseGroup::open() const {
+  std::lock_guard lk(mu_);
+  return open_;
+}
+void DatabaseGroup::add(Pool* p) {
+  std::lock_guard lk(mu_);
+  pools_.push_back(p);
+}
+std::vector<Pool*> DatabaseGroup::pools() {
+  std::lock_guard lk(mu_);
+  return pools_;
+}
+
+Pool::Pool(std::string db, std::string u, int workers, DatabaseGroup* group)
+    : database(std::move(db)), user(std::move(u)), group_(group), idle_(size_t(workers)) {}
+
+ServerPtr Pool::pop_idle(int worker) {
+  auto& mine = idle_[size_t(worker)];
+  if (!mine.empty()) {
+    auto s = std::move(mine.back());
+    mine.pop_back();
+    return s;
+  }
+  for (auto& other : idle_) {
+    if (!other.empty()) {
+      auto s = std::move(other.back());
+      other.pop_back();
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+Pool::Acquired ready(ServerPtr s) {
+  Pool::Acquired a;
+  a.server = std::move(s);
+  return a;
+}
+Pool::Acquired failed(std::string error, std::string sqlstate) {
+  Pool::Acquired a;
+  a.error = std::move(error);
+  a.sqlstate = std::move(sqlstate);
+  return a;
+}
+}  // namespace
+
+void Pool::wake(const WaiterPtr& w) {
+  // The waiter's timer belongs to its own io_context; cancel it there. The shared_ptr keeps the
+  // waiter alive even if its coroutine has already left because the timeout fired at the same time.
+  asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+}
+
+awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wait_timeout, const PoolLimits& limits) {
+  auto exec = co_await asio::this_coro::executor;
+  for (;;) {
+    WaiterPtr w;
+    {
+      std::unique_lock lk(mu_);
+      if (ServerPtr s = pop_idle(worker)) {
+        lk.unlock();
+        if (!s->idle_healthy()) {
+          discard(s);
+          continue;
+        }
+        s->rebind(exec, worker);
+        co_return ready(std::move(s));
+      }
+      if (total_ < limits.pool_size && group_->try_reserve(limits.max_db_connections)) {
+        ++total_;
+        Acquired a;
+        a.connect_needed = true;
+        co_return a;
+      }
+      w = std::make_shared<Waiter>(exec);
+      if (wait_timeout.count() > 0)
+        w->timer.expires_after(wait_timeout);
+      else
+        w->timer.expires_at(asio::steady_timer::time_point::max());
+      waiters_.push_back(w);
+    }
+    co_await w->timer.async_wait(nothrow);
+    std::unique_lock lk(mu_);
+    if (w->granted) {
+      ServerPtr s = std::move(w->granted);
+      lk.unlock();
+      if (!s->idle_healthy()) {
+        discard(s);
+        continue;
+      }
+      s->rebind(exec, worker);
+      co_return ready(std::move(s));
+    }
+    if (!w->error.empty()) co_return failed(w->error, w->sqlstate);
+    if (w->retry) continue;
+    std::erase(waiters_, w);
+    co_return failed("no server connection became available within query_wait_timeout", "57014");
+  }
+}
+
+void Pool::release(ServerPtr s) {
+  s->last_used = Clock::now();
+  std::unique_lock lk(mu_);
+  if (!waiters_.empty()) {
+    auto w = std::move(waiters_.front());
+    waiters_.pop_front();
+    w->granted = std::move(s);
+    wake(w);
+    return;
+  }
+  idle_[size_t(s->worker)].push_back(std::move(s));
+}
+
+bool Pool::wake_retry_one() {
+  std::lock_guard lk(mu_);
+  if (waiters_.empty()) return false;
+  auto w = std::move(waiters_.front());
+  waiters_.pop_front();
+  w->retry = true;
+  wake(w);
+  return true;
+}
+
+void Pool::slot_freed() {
+  {
+    std::lock_guard lk(mu_);
+    --total_;
+  }
+  group_->unreserve();
+  // A freed slot may be what a waiter here, or in another pool of the database, was waiting for.
+  if (wake_retry_one()) return;
+  for (Pool* p : group_->pools())
+    if (p != this && p->wake_retry_one()) return;
+}
+
+void Pool::discard(const ServerPtr& s) {
+  s->close();
+  slot_freed();
+}
+
+std::vector<ServerPtr> Pool::take_expired(int worker, Clock::time_point now, std::chrono::milliseconds idle_timeout,
+                                          std::chrono::milliseconds lifetime, int keep_min) {
+  std::vector<ServerPtr> out;
+  std::lock_guard lk(mu_);
+  auto& list = idle_[size_t(worker)];
+  for (auto it = list.begin(); it != list.end();) {
+    const auto& s = *it;
+    bool idle_too_long = idle_timeout.count() > 0 && now - s->last_used > idle_timeout && total_ - int(out.size()) > keep_min;
+    bool too_old = lifetime.count() > 0 && now - s->created > lifetime;
+    if (idle_too_long || too_old || !s->idle_healthy()) {
+      out.push_back(std::move(*it));
+      it = list.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
+std::vector<ServerPtr> Pool::take_all_idle() {
+  std::vector<ServerPtr> out;
+  std::lock_guard lk(mu_);
+  for (auto& list : idle_) {
+    for (auto& s : list) out.push_back(std::move(s));
+    list.clear();
+  }
+  return out;
+}
+
+void Pool::fail_waiters(const std::string& sqlstate, const std::string& message) {
+  std::lock_guard lk(mu_);
+  for (auto& w : waiters_) {
+    w->error = message;
+    w->sqlstate = sqlstate;
+    wake(w);
+  }
+  waiters_.clear();
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> Pool::defaults() {
+  std::lock_guard lk(mu_);
+  return defaults_;
+}
+void Pool::set_defaults(std::vector<std::pair<std::string, std::string>> params) {
+  std::lock_guard lk(mu_);
+  if (!defaults_) defaults_ = std::move(params);
+}
+std::optional<auth::Key> Pool::scram_client_key() {
+  std::lock_guard lk(mu_);
+  return scram_client_key_;
+}
+void Pool::set_scram_client_key(const auth::Key& k) {
+  std::lock_guard lk(mu_);
+  scram_client_key_ = k;
+}
+
+Pool::Counts Pool::counts() {
+  std::lock_guard lk(mu_);
+  Counts c;
+  c.total = total_;
+  for (auto& l : idle_) c.idle += int(l.size());
+  c.waiting = int(waiters_.size());
+  return c;
+}
+
+Pool& PoolRegistry::get(const std::string& database, const std::string& user) {
+  std::lock_guard lk(mu_);
+  auto key = std::pair{database, user};
+  auto it = pools_.find(key);
+  if (it != pools_.end()) return *it->second;
+  auto& group = groups_[database];
+  if (!group) group = std::make_unique<DatabaseGroup>();
+  auto pool = std::make_unique<Pool>(database, user, workers_, group.get());
+  group->add(pool.get());
+  return *pools_.emplace(key, std::move(pool)).first->second;
+}
+
+std::vector<Pool*> PoolRegistry::all() {
+  std::lock_guard lk(mu_);
+  std::vector<Pool*> out;
+  for (auto& [k, p] : pools_) out.push_back(p.get());
+  return out;
+}
+
+}  // namespace pgopt::pooler

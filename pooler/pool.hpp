@@ -1,0 +1,118 @@
+// Server pools per (database, user): limits, idle connections and waiting clients across all workers.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pooler/auth/scram.hpp"
+#include "pooler/net.hpp"
+#include "pooler/server_conn.hpp"
+
+namespace pgopt::pooler {
+
+struct PoolLimits {
+  int pool_size = 20;
+  int max_db_connections = 0;  // 0: no database-wide limit
+};
+
+class Pool;
+
+// The pools of one database share `max_db_connections`.
+class DatabaseGroup {
+ public:
+  bool try_reserve(int limit);
+  void unreserve();
+  int open() const;
+  void add(Pool* p);
+  std::vector<Pool*> pools();
+
+ private:
+  mutable std::mutex mu_;
+  int open_ = 0;
+  std::vector<Pool*> pools_;
+};
+
+// Why one mutex per pool and not per-worker pools: the limits are the pool's, whatever thread a
+// client runs on (per-thread pools that each take the full limit is a known multi-thread pitfall).
+// Idle connections are kept per worker so a client usually gets one already registered with its
+// own io_context; otherwise the connection is moved (ServerConn::rebind).
+class Pool {
+ public:
+  Pool(std::string database, std::string user, int workers, DatabaseGroup* group);
+
+  const std::string database, user;
+
+  struct Acquired {
+    ServerPtr server;             // an idle connection, ready
+    bool connect_needed = false;  // a slot is reserved: connect, then release() or slot_freed()
+    std::string error;            // waited past query_wait_timeout, or shutting down
+    std::string sqlstate;
+  };
+  awaitable<Acquired> acquire(int worker, std::chrono::milliseconds wait_timeout, const PoolLimits& limits);
+  // Back to the pool (or straight to the longest-waiting client).
+  void release(ServerPtr s);
+  // A connection (or a reserved slot that failed to connect) is gone.
+  void slot_freed();
+  void discard(const ServerPtr& s);
+
+  // Idle connections on `worker` past server_idle_timeout or server_lifetime, keeping min_pool_size.
+  std::vector<ServerPtr> take_expired(int worker, Clock::time_point now, std::chrono::milliseconds idle_timeout,
+                                      std::chrono::milliseconds lifetime, int keep_min);
+  std::vector<ServerPtr> take_all_idle();
+  void fail_waiters(const std::string& sqlstate, const std::string& message);
+
+  // ParameterStatus values a fresh server sends at login, given to clients at their login.
+  std::optional<std::vector<std::pair<std::string, std::string>>> defaults();
+  void set_defaults(std::vector<std::pair<std::string, std::string>> params);
+  // SCRAM passthrough: the ClientKey a client proved, to log in to servers without a password.
+  std::optional<auth::Key> scram_client_key();
+  void set_scram_client_key(const auth::Key& k);
+
+  struct Counts {
+    int total = 0, idle = 0, waiting = 0;
+  };
+  Counts counts();
+
+ private:
+  struct Waiter {
+    explicit Waiter(asio::any_io_executor e) : timer(e) {}
+    asio::steady_timer timer;
+    ServerPtr granted;
+    bool retry = false;
+    std::string error, sqlstate;
+  };
+  using WaiterPtr = std::shared_ptr<Waiter>;
+  void wake(const WaiterPtr& w);  // caller holds mu_
+  ServerPtr pop_idle(int worker);  // caller holds mu_
+  bool wake_retry_one();
+
+  DatabaseGroup* group_;
+  std::mutex mu_;
+  std::vector<std::vector<ServerPtr>> idle_;  // per worker, most recently used last
+  int total_ = 0;                             // open connections plus connects in progress
+  std::deque<WaiterPtr> waiters_;
+  std::optional<std::vector<std::pair<std::string, std::string>>> defaults_;
+  std::optional<auth::Key> scram_client_key_;
+};
+
+// All pools, created on first use.
+class PoolRegistry {
+ public:
+  explicit PoolRegistry(int workers) : workers_(workers) {}
+  Pool& get(const std::string& database, const std::string& user);
+  std::vector<Pool*> all();
+
+ private:
+  int workers_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<Pool>> pools_;
+  std::map<std::string, std::unique_ptr<DatabaseGroup>> groups_;
+};
+
+}  // namespace pgopt::pooler

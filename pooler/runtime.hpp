@@ -1,0 +1,67 @@
+// State every connection shares: the live config and auth file, pools, workers, cancel keys, counters.
+#pragma once
+
+#include <atomic>
+#include <cstring>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "pooler/auth/userlist.hpp"
+#include "pooler/config/config.hpp"
+#include "pooler/net.hpp"
+#include "pooler/pool.hpp"
+#include "pooler/protocol/codec.hpp"
+
+namespace pgopt::pooler {
+
+class ClientSession;
+
+// One thread, one io_context. Clients live on the worker that accepted them.
+struct Worker {
+  explicit Worker(int i) : index(i) {}
+  int index;
+  asio::io_context ctx{1};  // concurrency hint 1: no locking inside Asio for a one-thread context
+  std::thread thread;
+  std::mutex clients_mu;  // guards `clients` (the admin and shutdown read it from other threads)
+  std::list<std::weak_ptr<ClientSession>> clients;
+};
+
+// Maps the BackendKeyData the pooler gave each client to that client, so a CancelRequest (which
+// arrives on a new connection, possibly on another worker) reaches the right session and no other.
+class CancelRegistry {
+ public:
+  protocol::CancelKey add(const std::shared_ptr<ClientSession>& c, uint64_t id);
+  void remove(const protocol::CancelKey& k);
+  std::shared_ptr<ClientSession> find(const protocol::CancelKey& k);
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<int32_t, std::pair<int32_t, std::weak_ptr<ClientSession>>> by_pid_;
+};
+
+struct Runtime {
+  explicit Runtime(int nworkers) : pools(nworkers) {}
+
+  std::shared_ptr<const Config> config() const { return config_.load(); }
+  void set_config(std::shared_ptr<const Config> c) { config_.store(std::move(c)); }
+  std::shared_ptr<const auth::UserList> users() const { return users_.load(); }
+  void set_users(std::shared_ptr<const auth::UserList> u) { users_.store(std::move(u)); }
+
+  PoolRegistry pools;
+  CancelRegistry cancels;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::atomic<int> clients{0};
+  std::atomic<uint64_t> next_client_id{1};
+  std::atomic<uint64_t> next_server_id{1};
+  std::atomic<bool> shutting_down{false};
+
+ private:
+  std::atomic<std::shared_ptr<const Config>> config_;
+  std::atomic<std::shared_ptr<const auth::UserList>> users_;
+};
+
+}  // namespace pgopt::pooler

@@ -1,0 +1,274 @@
+// One connection from the pooler to a PostgreSQL server: login as a client, and its pooled state.
+#include "pooler/server_conn.hpp"
+
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+
+#include "pooler/auth/md5.hpp"
+
+namespace pgopt::pooler {
+
+using namespace asio::experimental::awaitable_operators;
+namespace proto = pgopt::protocol;
+
+// Server messages during login are small; a bigger one means we are not talking to PostgreSQL.
+constexpr uint32_t kLoginMaxMessage = 1 << 20;
+
+ServerConn::ServerConn(tcp::socket s, ServerTarget t, uint64_t i) : sock(std::move(s)), target(std::move(t)), id(i) {}
+
+std::string ServerConn::describe() const { return fmt::format("S-{} {}:{}", id, target.host, target.port); }
+
+bool ServerConn::idle_healthy() const {
+  if (!sock.is_open()) return false;
+  uint8_t b;
+  ssize_t n = ::recv(const_cast<tcp::socket&>(sock).native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+void ServerConn::rebind(const asio::any_io_executor& exec, int worker_index) {
+  if (worker == worker_index) return;
+  error_code ec;
+  auto proto = sock.local_endpoint(ec).protocol();
+  int fd = sock.release(ec);
+  if (ec) {
+    sock.close(ec);
+    return;
+  }
+  sock = tcp::socket(exec, proto, fd);
+  worker = worker_index;
+}
+
+void ServerConn::close() {
+  error_code ec;
+  if (sock.is_open()) {
+    std::string bye;
+    proto::terminate(bye);
+    sock.non_blocking(true, ec);
+    ::send(sock.native_handle(), bye.data(), bye.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    sock.close(ec);
+  }
+}
+
+awaitable<std::pair<error_code, proto::Frame>> read_message(tcp::socket& sock, Buffer& buf, uint32_t max_len) {
+  for (;;) {
+    auto r = proto::decode_frame(buf.readable(), max_len);
+    if (r.status == proto::DecodeStatus::Frame) co_return std::pair{error_code{}, r.frame};
+    if (r.status == proto::DecodeStatus::Malformed)
+      co_return std::pair{make_error_code(boost::system::errc::protocol_error), proto::Frame{}};
+    auto [ec, n] = co_await sock.async_read_some(buf.prepare(), nothrow);
+    if (ec) co_return std::pair{ec, proto::Frame{}};
+    buf.commit(n);
+  }
+}
+
+namespace {
+
+awaitable<error_code> send_all(tcp::socket& sock, const std::string& data) {
+  auto [ec, n] = co_await asio::async_write(sock, asio::buffer(data), nothrow);
+  (void)n;
+  co_return ec;
+}
+
+std::string server_error_text(const proto::Frame& f, std::string* sqlstate) {
+  auto fields = proto::parse_error_fields(f.body);
+  if (!fields) return "malformed ErrorResponse";
+  if (sqlstate) *sqlstate = std::string(proto::error_field(*fields, 'C'));
+  return std::string(proto::error_field(*fields, 'M'));
+}
+
+// The login conversation after the StartupMessage is sent; fills `out` or sets out.error.
+awaitable<void> login(ServerConn& s, const ServerCredentials& creds, LoginResult& out) {
+  std::optional<auth::ScramClient> scram;
+  const std::string where = fmt::format("server {}:{}", s.target.host, s.target.port);
+  for (;;) {
+    auto [ec, f] = co_await read_message(s.sock, s.buf, kLoginMaxMessage);
+    if (ec) {
+      out.error = fmt::format("lost connection to {} during login: {}", where, ec.message());
+      co_return;
+    }
+    std::string body(reinterpret_cast<const char*>(f.body.data()), f.body.size());
+    char type = f.type;
+    s.buf.consume(f.size);  // `body` is a copy: replies below may reuse the buffer
+    std::span<const uint8_t> bspan(reinterpret_cast<const uint8_t*>(body.data()), body.size());
+    proto::Reader rd(bspan);
+    std::string msg;
+    switch (type) {
+      case 'R': {
+        int32_t code = rd.i32();
+        if (code == 0) break;  // AuthenticationOk
+        if (code == 3) {       // cleartext
+          if (!creds.password) {
+            out.error = fmt::format("{} asks for a cleartext password for user \"{}\" but the auth file has none",
+                                    where, creds.user);
+            co_return;
+          }
+          proto::password_message(msg, *creds.password);
+        } else if (code == 5) {  // md5
+          auto salt = rd.bytes(4);
+          const std::string* secret = creds.password ? &*creds.password : creds.md5_hash ? &*creds.md5_hash : nullptr;
+          if (rd.failed() || !secret) {
+            out.error = fmt::format("{} asks for md5 authentication for user \"{}\" but the auth file has "
+                                    "neither a password nor an md5 hash",
+                                    where, creds.user);
+            co_return;
+          }
+          proto::password_message(msg, auth::md5_salted_response(creds.user, *secret, salt.data()));
+        } else if (code == 10) {  // SASL: list of mechanisms
+          bool has_scram = false;
+          for (auto m = rd.cstr(); !rd.failed() && !m.empty(); m = rd.cstr()) has_scram |= (m == "SCRAM-SHA-256");
+          if (!has_scram) {
+            out.error = fmt::format("{} offers no SASL mechanism pgopt supports", where);
+            co_return;
+          }
+          if (creds.password) {
+            scram = auth::ScramClient::with_password(*creds.password);
+          } else if (creds.scram_client_key && creds.scram_server_key) {
+            scram = auth::ScramClient::with_keys(*creds.scram_client_key, *creds.scram_server_key);
+          } else {
+            out.error = fmt::format(
+                "{} requires SCRAM for user \"{}\": the auth file has no plaintext password, and no client "
+                "has logged in with SCRAM yet to allow passthrough",
+                where, creds.user);
+            co_return;
+          }
+          proto::sasl_initial_response(msg, "SCRAM-SHA-256", scram->client_first());
+        } else if (code == 11 || code == 12) {  // SASLContinue / SASLFinal
+          if (!scram) {
+            out.error = fmt::format("{} sent a SASL message out of order", where);
+            co_return;
+          }
+          auto data = rd.rest();
+          std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+          std::string err;
+          if (code == 11) {
+            auto final_msg = scram->server_first(text, err);
+            if (!final_msg) {
+              out.error = fmt::format("SCRAM with {} failed: {}", where, err);
+              co_return;
+            }
+            proto::sasl_response(msg, *final_msg);
+          } else if (!scram->server_final(text, err)) {
+            out.error = fmt::format("SCRAM with {} failed: {}", where, err);
+            co_return;
+          }
+        } else {
+          out.error = fmt::format("{} asks for an authentication method pgopt does not support (code {})", where, code);
+          co_return;
+        }
+        break;
+      }
+      case 'S': {
+        if (auto p = proto::parse_parameter_status(bspan)) {
+          out.parameters.emplace_back(std::string(p->name), std::string(p->value));
+          s.state.set_reported(p->name, p->value);
+        }
+        break;
+      }
+      case 'K':
+        s.backend_key.pid = rd.i32();
+        s.backend_key.secret = rd.i32();
+        break;
+      case 'Z':
+        co_return;  // logged in
+      case 'E':
+        out.error = fmt::format("{} refused login: {}", where,
+                                server_error_text(proto::Frame{type, bspan, 0}, &out.sqlstate));
+        co_return;
+      case 'N':
+      case 'v':  // NegotiateProtocolVersion: we only ask for 3.0, so nothing to adjust
+        break;
+      default:
+        out.error = fmt::format("{} sent unexpected message '{}' during login", where, type);
+        co_return;
+    }
+    if (!msg.empty()) {
+      if (auto wec = co_await send_all(s.sock, msg)) {
+        out.error = fmt::format("lost connection to {} during login: {}", where, wec.message());
+        co_return;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+awaitable<LoginResult> connect_server(const ServerTarget& target, const ServerCredentials& creds,
+                                      std::chrono::milliseconds timeout, uint64_t id) {
+  auto exec = co_await asio::this_coro::executor;
+  LoginResult out;
+  asio::steady_timer deadline(exec, timeout);
+  auto attempt = [&]() -> awaitable<void> {
+    tcp::resolver resolver(exec);
+    auto [rec, endpoints] = co_await resolver.async_resolve(target.host, std::to_string(target.port), nothrow);
+    if (rec) {
+      out.error = fmt::format("could not resolve server {}: {}", target.host, rec.message());
+      co_return;
+    }
+    tcp::socket sock(exec);
+    auto [cec, ep] = co_await asio::async_connect(sock, endpoints, nothrow);
+    (void)ep;
+    if (cec) {
+      out.error = fmt::format("could not connect to server {}:{}: {}", target.host, target.port, cec.message());
+      co_return;
+    }
+    sock.set_option(tcp::no_delay(true));
+    auto s = std::make_shared<ServerConn>(std::move(sock), target, id);
+    std::string startup;
+    proto::startup_message(startup, {{"user", creds.user}, {"database", target.dbname}});
+    if (auto wec = co_await send_all(s->sock, startup)) {
+      out.error = fmt::format("could not send startup to server {}:{}: {}", target.host, target.port, wec.message());
+      co_return;
+    }
+    co_await login(*s, creds, out);
+    if (out.error.empty()) out.server = std::move(s);
+  };
+  auto which = co_await (attempt() || deadline.async_wait(nothrow));
+  if (which.index() == 1) {
+    out.server.reset();
+    out.error = fmt::format("timed out after {} ms connecting to server {}:{} (server_connect_timeout)",
+                            timeout.count(), target.host, target.port);
+  }
+  co_return out;
+}
+
+awaitable<InternalResult> run_internal(ServerConn& s, const std::string& sql) {
+  InternalResult r;
+  std::string msg;
+  proto::query(msg, sql);
+  if (co_await send_all(s.sock, msg)) {
+    r.broken = true;
+    r.error = "connection lost";
+    co_return r;
+  }
+  for (;;) {
+    auto [ec, f] = co_await read_message(s.sock, s.buf, 1u << 30);
+    if (ec) {
+      r.broken = true;
+      r.error = "connection lost: " + ec.message();
+      co_return r;
+    }
+    switch (f.type) {
+      case 'E':
+        r.error = server_error_text(f, nullptr);
+        break;
+      case 'S':
+        if (auto p = proto::parse_parameter_status(f.body)) {
+          r.parameters.emplace_back(std::string(p->name), std::string(p->value));
+          s.state.set_reported(p->name, p->value);
+        }
+        break;
+      case 'Z':
+        r.status = f.body.empty() ? 'I' : char(f.body[0]);
+        r.ok = r.error.empty();
+        s.buf.consume(f.size);
+        co_return r;
+      default:
+        break;
+    }
+    s.buf.consume(f.size);
+  }
+}
+
+}  // namespace pgopt::pooler

@@ -1,0 +1,96 @@
+// One connection from the pooler to a PostgreSQL server: login as a client, and its pooled state.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pooler/auth/scram.hpp"
+#include "pooler/buffer.hpp"
+#include "pooler/guc_state.hpp"
+#include "pooler/net.hpp"
+#include "pooler/protocol/codec.hpp"
+
+namespace pgopt::pooler {
+
+using Clock = std::chrono::steady_clock;
+class Pool;
+
+// What the pooler knows to log in as a user. Which fields are set depends on the auth file entry:
+// plaintext gives every method; an md5 hash only md5; a SCRAM verifier only SCRAM, and only once a
+// client has proven the password so its ClientKey is known (passthrough).
+struct ServerCredentials {
+  std::string user;
+  std::optional<std::string> password;
+  std::optional<std::string> md5_hash;
+  std::optional<auth::Key> scram_client_key, scram_server_key;
+};
+
+struct ServerTarget {
+  std::string host;
+  int port = 5432;
+  std::string dbname;
+};
+
+class ServerConn {
+ public:
+  ServerConn(tcp::socket s, ServerTarget target, uint64_t id);
+
+  tcp::socket sock;
+  Buffer buf;
+  ServerTarget target;
+  uint64_t id;
+  protocol::CancelKey backend_key;
+  GucState state;  // what this server's session has now
+  // Session state that cannot be carried to another client (LISTEN, temp tables, ...): the
+  // connection is reset before anyone else gets it.
+  bool dirty = false;
+  std::string dirty_reason;
+  Clock::time_point created = Clock::now();
+  Clock::time_point last_used = Clock::now();
+  Pool* pool = nullptr;
+  int worker = 0;  // the worker whose io_context the socket is registered with
+  int cancels_in_flight = 0;
+  uint64_t last_client = 0;
+
+  std::string describe() const;  // "S-7 127.0.0.1:5432"
+  // For a connection sitting idle: any byte or EOF waiting means the server sent something
+  // unsolicited (usually a FATAL before closing), so it must not be handed out.
+  bool idle_healthy() const;
+  // Moves the socket to another worker's io_context. Only for idle connections (no pending I/O).
+  void rebind(const asio::any_io_executor& exec, int worker_index);
+  void close();
+};
+using ServerPtr = std::shared_ptr<ServerConn>;
+
+struct LoginResult {
+  ServerPtr server;
+  std::string error;  // set on failure: says what failed and where, for the client and the log
+  std::string sqlstate = "08006";
+  std::vector<std::pair<std::string, std::string>> parameters;  // ParameterStatus at login
+};
+
+// Connects, authenticates and waits for ReadyForQuery, all within `timeout`.
+awaitable<LoginResult> connect_server(const ServerTarget& target, const ServerCredentials& creds,
+                                      std::chrono::milliseconds timeout, uint64_t id);
+
+// Result of a statement the pooler runs for itself (state sync, reset, rollback).
+struct InternalResult {
+  bool ok = false;         // server answered with ReadyForQuery and no error
+  bool broken = false;     // the connection failed: close it
+  char status = 'I';
+  std::string error;
+  std::vector<std::pair<std::string, std::string>> parameters;  // ParameterStatus seen
+};
+// Sends `sql` as a simple Query and swallows everything up to ReadyForQuery.
+awaitable<InternalResult> run_internal(ServerConn& server, const std::string& sql);
+
+// Reads until one whole message is buffered in `buf`. On success the frame points into `buf`; the
+// caller consumes frame.size bytes when done with it.
+awaitable<std::pair<error_code, protocol::Frame>> read_message(tcp::socket& sock, Buffer& buf,
+                                                                uint32_t max_len);
+
+}  // namespace pgopt::pooler

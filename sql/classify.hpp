@@ -1,0 +1,97 @@
+// Read/write classification of SQL for read/write splitting: which statements may go to a replica.
+#pragma once
+
+#include <cstddef>
+#include <list>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace pgopt::sql {
+
+// Routing meaning (see sql/README.md for the full rules):
+//   Read               may run on a replica
+//   Write              must run on the primary (data, DDL, locks, sequences, unknown functions ...)
+//   TransactionControl BEGIN/COMMIT/...; `tx` says which
+//   SessionState       SET/RESET/LISTEN/DISCARD/PREPARE/DEALLOCATE/LOAD: the pooler's business
+//   Utility            VACUUM/ANALYZE/CHECKPOINT/REINDEX/CLUSTER: maintenance, runs on the primary
+enum class StatementKind { Read, Write, TransactionControl, SessionState, Utility };
+
+enum class TxControl {
+  None,
+  Begin,
+  BeginReadOnly,
+  Commit,
+  Rollback,
+  Savepoint,
+  Release,
+  RollbackTo,
+  SetTransactionReadOnly,
+  SetTransactionReadWrite,
+  Prepare2pc,
+  Other,  // SET TRANSACTION ISOLATION/SNAPSHOT, SET CONSTRAINTS, COMMIT/ROLLBACK PREPARED
+};
+
+struct Classification {
+  StatementKind kind = StatementKind::Read;
+  // For a multi-statement string: the last transaction-control statement, i.e. the one that
+  // decides the transaction state after the string has run.
+  TxControl tx = TxControl::None;
+  bool parse_failed = false;
+  // Short human reasons: "INSERT", "calls nextval()", "SELECT ... FOR UPDATE", "DML in CTE",
+  // "calls unknown function app.foo()". Empty for a plain read.
+  std::vector<std::string> reasons;
+};
+
+struct ClassifierOptions {
+  // Function names, "name" or "schema.name". A qualified entry matches calls with exactly that
+  // schema; an unqualified entry matches the name in any schema. For write_functions an
+  // unqualified call also matches a qualified entry of the same name (search_path may lead there).
+  std::vector<std::string> write_functions;      // always writes, even if the name is a built-in
+  std::vector<std::string> read_only_functions;  // user functions known to only read
+  bool unknown_functions_are_reads = false;      // default: a user function might write
+};
+
+// Classifies the whole string; with several statements the strongest kind wins
+// (Write > Utility > SessionState > TransactionControl > Read). A string that does not parse is a
+// Write with parse_failed set (the primary will report the error).
+Classification classify(std::string_view sql, const ClassifierOptions& options);
+
+std::string_view to_string(StatementKind kind);
+std::string_view to_string(TxControl tx);
+
+// Bounded LRU cache of classify() by exact statement text. Not thread-safe: one per worker thread.
+class ClassifierCache {
+ public:
+  explicit ClassifierCache(ClassifierOptions options, size_t capacity = 10000);
+  ClassifierCache(const ClassifierCache&) = delete;
+  ClassifierCache& operator=(const ClassifierCache&) = delete;
+
+  // The reference stays valid until the next classify() call on this cache.
+  const Classification& classify(std::string_view sql);
+
+  size_t hits() const { return hits_; }
+  size_t misses() const { return misses_; }
+  size_t size() const { return index_.size(); }
+  size_t capacity() const { return capacity_; }
+
+  // Statements longer than this are classified but not kept (they are rarely repeated verbatim
+  // and would crowd out the short ones).
+  static constexpr size_t kMaxCachedLength = 16 * 1024;
+
+ private:
+  struct Entry {
+    std::string sql;
+    Classification result;
+  };
+  ClassifierOptions options_;
+  size_t capacity_;
+  std::list<Entry> lru_;  // most recently used first; list nodes keep `sql` at a stable address
+  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;
+  Classification uncached_;
+  size_t hits_ = 0;
+  size_t misses_ = 0;
+};
+
+}  // namespace pgopt::sql

@@ -1,0 +1,145 @@
+// End to end against the real PG15 + HypoPG cluster: pgbench's schema without primary keys, its
+// default (TPC-B like) workload logged, then `pgopt analyze --db` must recommend exactly the three
+// key indexes; after applying its DDL a second run must recommend nothing.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace {
+
+std::map<std::string, std::string> cluster_env() {
+  std::map<std::string, std::string> env;
+  std::ifstream in(PGOPT_CLUSTER_ENV);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string v = line.substr(eq + 1);
+    if (v.size() >= 2 && v.front() == '\'') v = v.substr(1, v.size() - 2);
+    env[line.substr(0, eq)] = v;
+  }
+  return env;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int run(const std::string& cmd, std::string* out = nullptr) {
+  std::string full = cmd + (out ? " > /tmp/pgopt_advisor_it.out 2>&1" : " >/dev/null 2>&1");
+  int rc = std::system(full.c_str());
+  if (out) *out = slurp("/tmp/pgopt_advisor_it.out");
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+class AdvisorPgbench : public ::testing::Test {
+ protected:
+  static constexpr const char* kDb = "pgopt_advisor";
+  std::map<std::string, std::string> env_;
+  std::string port_, conninfo_;
+
+  void SetUp() override {
+    env_ = cluster_env();
+    ASSERT_FALSE(env_["PGOPT_PRIMARY_PORT"].empty()) << "no cluster env at " << PGOPT_CLUSTER_ENV;
+    port_ = env_["PGOPT_PRIMARY_PORT"];
+    conninfo_ = "host=127.0.0.1 port=" + port_ + " user=postgres dbname=" + kDb;
+    exec("postgres", std::string("DROP DATABASE IF EXISTS ") + kDb + " WITH (FORCE)");
+    exec("postgres", std::string("CREATE DATABASE ") + kDb);
+    // Logging for this database only: the rest of the cluster (other tests) is left alone.
+    exec("postgres", std::string("ALTER DATABASE ") + kDb + " SET log_min_duration_statement = 0");
+    exec(kDb, "CREATE EXTENSION hypopg");
+  }
+  void TearDown() override { exec("postgres", std::string("DROP DATABASE IF EXISTS ") + kDb + " WITH (FORCE)"); }
+
+  void exec(const std::string& db, const std::string& sql) {
+    PGconn* c = PQconnectdb(("host=127.0.0.1 port=" + port_ + " user=postgres dbname=" + db).c_str());
+    ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    PGresult* r = PQexec(c, sql.c_str());
+    auto st = PQresultStatus(r);
+    EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(c);
+    PQclear(r);
+    PQfinish(c);
+  }
+
+  std::string pgbench(const std::string& args) {
+    return env_["PGOPT_PG_BIN"] + "/pgbench -h 127.0.0.1 -p " + port_ + " -U postgres " + args + " " + kDb;
+  }
+
+  // Runs the workload and returns the part of the server log it produced.
+  std::string logged_workload() {
+    std::string log = env_["PGOPT_DATA_DIR"] + "/primary.log";
+    std::error_code ec;
+    auto start = std::filesystem::file_size(log, ec);
+    EXPECT_FALSE(ec) << log;
+    // -n: no pre-run VACUUM, so the tables keep the statistics of a fresh load (never analysed),
+    // the state this scenario is about; autovacuum is kept off them for the same reason.
+    EXPECT_EQ(run(pgbench("-n -c 2 -j 2 -t 150")), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the logger flush
+    std::string all = slurp(log);
+    std::string part = all.substr(std::min<size_t>(start, all.size()));
+    std::string path = std::string(::testing::TempDir()) + "pgopt_pgbench.log";
+    std::ofstream(path, std::ios::binary) << part;
+    return path;
+  }
+};
+
+std::vector<std::string> create_lines(const std::string& sql) {
+  std::vector<std::string> out;
+  std::istringstream in(sql);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("CREATE INDEX", 0) == 0) out.push_back(line);
+  return out;
+}
+
+TEST_F(AdvisorPgbench, RecommendsExactlyTheThreeKeyIndexesThenNothing) {
+  ASSERT_EQ(run(pgbench("-i -I dtg -s 1")), 0);
+  for (const char* t : {"pgbench_accounts", "pgbench_branches", "pgbench_tellers", "pgbench_history"})
+    exec(kDb, std::string("ALTER TABLE ") + t + " SET (autovacuum_enabled = off)");
+  std::string log = logged_workload();
+
+  std::string sql;
+  ASSERT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' --format sql " + log, &sql), 0) << sql;
+  auto lines = create_lines(sql);
+  ASSERT_EQ(lines.size(), 3u) << sql;
+  std::string joined;
+  for (const auto& l : lines) joined += l + "\n";
+  EXPECT_NE(joined.find("ON public.pgbench_accounts (aid);"), std::string::npos) << joined;
+  EXPECT_NE(joined.find("ON public.pgbench_branches (bid);"), std::string::npos) << joined;
+  EXPECT_NE(joined.find("ON public.pgbench_tellers (tid);"), std::string::npos) << joined;
+  EXPECT_NE(sql.find("costs: hypopg"), std::string::npos) << sql;
+
+  // The JSON report is valid JSON and names the evaluation method and the helped statements.
+  std::string json_path = std::string(::testing::TempDir()) + "pgopt_pgbench.json";
+  ASSERT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' --format json -o " + json_path + " " + log), 0);
+  EXPECT_EQ(run("python3 -m json.tool " + json_path), 0);
+  std::string json = slurp(json_path);
+  EXPECT_NE(json.find("\"evaluation\": \"hypopg\""), std::string::npos);
+  EXPECT_NE(json.find("UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2"), std::string::npos);
+  EXPECT_EQ(json.find("\"samples\""), std::string::npos);  // no literals without --show-samples
+
+  // Applying the DDL as printed works, and then nothing is left to recommend.
+  for (const auto& l : lines) exec(kDb, l.substr(0, l.size() - 1));
+  std::string again;
+  ASSERT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' --format sql " + log, &again), 0) << again;
+  EXPECT_TRUE(create_lines(again).empty()) << again;
+}
+
+TEST_F(AdvisorPgbench, BadConnectionIsAClearError) {
+  std::string out;
+  EXPECT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db 'host=127.0.0.1 port=1 dbname=x connect_timeout=2' /dev/null", &out), 1);
+  EXPECT_NE(out.find("--db:"), std::string::npos) << out;
+}
+
+}  // namespace

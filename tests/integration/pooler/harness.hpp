@@ -1,0 +1,267 @@
+// Test harness: the real cluster's coordinates, a pgopt child process per test, libpq helpers.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pgopt::test {
+
+// KEY=VALUE lines written by scripts/cluster.sh.
+struct ClusterEnv {
+  std::map<std::string, std::string> vars;
+  int primary_port = 0, replica_port = 0;
+  std::string get(const std::string& k) const {
+    auto it = vars.find(k);
+    return it == vars.end() ? std::string() : it->second;
+  }
+  static const ClusterEnv& instance() {
+    static ClusterEnv env = [] {
+      ClusterEnv e;
+      std::ifstream in(PGOPT_CLUSTER_ENV);
+      std::string line;
+      while (std::getline(in, line)) {
+        auto eq = line.find('=');
+        if (eq == std::string::npos) continue;
+        std::string v = line.substr(eq + 1);
+        if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
+        e.vars[line.substr(0, eq)] = v;
+      }
+      e.primary_port = std::atoi(e.get("PGOPT_PRIMARY_PORT").c_str());
+      e.replica_port = std::atoi(e.get("PGOPT_REPLICA_PORT").c_str());
+      return e;
+    }();
+    return env;
+  }
+  // Runs a cluster.sh subcommand (pgctl/psql) and returns its exit status.
+  int cluster(const std::string& args) const {
+    std::string cmd = "bash " + get("PGOPT_CLUSTER_SCRIPT") + " " + args;
+    return std::system(cmd.c_str());
+  }
+};
+
+inline int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+inline bool port_open(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+struct PoolerOptions {
+  std::string pool_mode = "transaction";
+  int pool_size = 4;
+  int workers = 2;
+  std::string auth_type = "trust";
+  std::string users;          // auth file contents
+  std::string pooler_extra;   // more [pooler] lines
+  std::string databases;      // [databases.*] tables; default: pgopt_test on the primary
+};
+
+// One `pgopt pool` process for one test, with its own port, config, auth file and log.
+class Pooler {
+ public:
+  explicit Pooler(PoolerOptions o = {}) : opts_(std::move(o)) {
+    dir_ = std::filesystem::temp_directory_path() / ("pgopt-it-" + std::to_string(::getpid()) + "-" +
+                                                      std::to_string(counter()++));
+    std::filesystem::create_directories(dir_);
+    port = free_port();
+    write_config(opts_);
+    start();
+  }
+  ~Pooler() { stop(); }
+  Pooler(const Pooler&) = delete;
+  Pooler& operator=(const Pooler&) = delete;
+
+  std::string config_text(const PoolerOptions& o) const {
+    const auto& env = ClusterEnv::instance();
+    std::ostringstream c;
+    c << "[pooler]\nlisten_addr = \"127.0.0.1\"\nlisten_port = " << port << "\nworkers = " << o.workers
+      << "\npool_mode = \"" << o.pool_mode << "\"\ndefault_pool_size = " << o.pool_size << "\nauth_type = \""
+      << o.auth_type << "\"\nauth_file = \"users.txt\"\nlog_level = \"debug\"\n"
+      << o.pooler_extra << "\n";
+    if (o.databases.empty())
+      c << "[databases.pgopt_test]\nhost = \"127.0.0.1\"\nport = " << env.primary_port << "\n";
+    else
+      c << o.databases;
+    return c.str();
+  }
+  void write_config(const PoolerOptions& o) {
+    std::ofstream(dir_ / "pgopt.toml") << config_text(o);
+    std::ofstream(dir_ / "users.txt") << o.users;
+  }
+  void write_raw_config(const std::string& text) { std::ofstream(dir_ / "pgopt.toml") << text; }
+
+  void start() {
+    log_path = (dir_ / "pgopt.log").string();
+    pid = ::fork();
+    if (pid == 0) {
+      int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::string cfg = (dir_ / "pgopt.toml").string();
+      ::execl(PGOPT_BINARY, PGOPT_BINARY, "pool", "--config", cfg.c_str(), nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200; ++i) {
+      if (port_open(port)) return;
+      int st;
+      if (::waitpid(pid, &st, WNOHANG) == pid) {
+        pid = -1;
+        FAIL() << "pgopt exited at startup:\n" << log();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    FAIL() << "pgopt did not listen on " << port << ":\n" << log();
+  }
+
+  // SIGTERM, then wait; SIGKILL by PID if it does not stop. Returns the exit status.
+  int stop(std::chrono::milliseconds patience = std::chrono::seconds(20)) {
+    if (pid <= 0) return exit_status;
+    ::kill(pid, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + patience;
+    int st = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (::waitpid(pid, &st, WNOHANG) == pid) {
+        pid = -1;
+        exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return exit_status;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &st, 0);
+    pid = -1;
+    exit_status = -1;
+    return exit_status;
+  }
+  void signal(int sig) const { ::kill(pid, sig); }
+  bool running() const {
+    int st;
+    return pid > 0 && ::waitpid(pid, &st, WNOHANG) == 0;
+  }
+
+  std::string log() const {
+    std::ifstream in(log_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  // Waits until the log contains `needle` (reload and shutdown are asynchronous).
+  bool wait_log(const std::string& needle, std::chrono::milliseconds patience = std::chrono::seconds(5)) const {
+    auto deadline = std::chrono::steady_clock::now() + patience;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (log().find(needle) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
+  std::string conninfo(const std::string& user = "postgres", const std::string& db = "pgopt_test",
+                       const std::string& extra = "") const {
+    return "host=127.0.0.1 port=" + std::to_string(port) + " dbname=" + db + " user=" + user +
+           " connect_timeout=10 " + extra;
+  }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  int port = 0;
+  pid_t pid = -1;
+  int exit_status = 0;
+  std::string log_path;
+
+ private:
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+  PoolerOptions opts_;
+  std::filesystem::path dir_;
+};
+
+struct PGconnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+using Conn = std::unique_ptr<PGconn, PGconnDeleter>;
+struct PGresultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Result = std::unique_ptr<PGresult, PGresultDeleter>;
+
+inline Conn connect(const std::string& conninfo) { return Conn(PQconnectdb(conninfo.c_str())); }
+
+inline Conn connect_ok(const std::string& conninfo) {
+  Conn c = connect(conninfo);
+  EXPECT_EQ(PQstatus(c.get()), CONNECTION_OK) << PQerrorMessage(c.get());
+  return c;
+}
+
+inline Conn direct(const std::string& db = "pgopt_test", const std::string& user = "postgres") {
+  return connect_ok("host=127.0.0.1 port=" + std::to_string(ClusterEnv::instance().primary_port) + " dbname=" + db +
+                    " user=" + user);
+}
+
+inline Result exec(PGconn* c, const std::string& sql) { return Result(PQexec(c, sql.c_str())); }
+
+// First column of the first row; fails the test on an error.
+inline std::string value(PGconn* c, const std::string& sql) {
+  Result r = exec(c, sql);
+  auto st = PQresultStatus(r.get());
+  EXPECT_TRUE(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) << sql << ": " << PQerrorMessage(c);
+  if (st != PGRES_TUPLES_OK || PQntuples(r.get()) == 0) return {};
+  return PQgetisnull(r.get(), 0, 0) ? "<null>" : PQgetvalue(r.get(), 0, 0);
+}
+
+inline void ok(PGconn* c, const std::string& sql) {
+  Result r = exec(c, sql);
+  auto st = PQresultStatus(r.get());
+  EXPECT_TRUE(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) << sql << ": " << PQerrorMessage(c);
+}
+
+inline std::string sqlstate(const PGresult* r) {
+  const char* s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  return s ? s : "";
+}
+
+// The SQLSTATE of a failing statement ("" when it succeeded).
+inline std::string error_of(PGconn* c, const std::string& sql) {
+  Result r = exec(c, sql);
+  auto st = PQresultStatus(r.get());
+  if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return "";
+  std::string s = sqlstate(r.get());
+  return s.empty() ? "connection:" + std::string(PQerrorMessage(c)) : s;
+}
+
+}  // namespace pgopt::test
