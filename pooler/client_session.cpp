@@ -474,21 +474,8 @@ awaitable<bool> ClientSession::attach() {
   }
   ServerPtr s = std::move(got.server);
   if (got.connect_needed) {
-    ServerCredentials creds;
-    creds.user = user_;
-    if (auto users = rt_.users()) {
-      if (const auto* e = users->find(user_)) {
-        switch (e->kind) {
-          case auth::SecretKind::Plain: creds.password = e->secret; break;
-          case auth::SecretKind::Md5: creds.md5_hash = e->secret; break;
-          case auth::SecretKind::Scram:
-            creds.scram_client_key = pool_->scram_client_key();
-            creds.scram_server_key = e->scram->server_key;
-            break;
-        }
-      }
-    }
-    ServerTarget target{db->host, db->port, db->dbname.empty() ? db->name : db->dbname};
+    ServerCredentials creds = server_credentials(rt_, *pool_);
+    ServerTarget target = server_target(*db);
     auto lr = co_await connect_server(target, creds, cfg->pooler.server_connect_timeout,
                                       rt_.next_server_id.fetch_add(1, std::memory_order_relaxed));
     if (!lr.server) {

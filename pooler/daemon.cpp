@@ -101,12 +101,35 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
     for (Pool* p : rt_.pools.all()) {
       const DatabaseConfig* db = cfg->find_database(p->database);
       int keep = db ? cfg->min_pool_size(*db) : 0;
+      // Worker 0 alone tops pools up to min_pool_size, so workers never race to over-fill one.
+      if (w.index == 0 && db && keep > 0 && !rt_.shutting_down) {
+        int n = p->reserve_to_min(keep, PoolLimits{cfg->pool_size(*db), cfg->max_db_connections(*db)});
+        for (int i = 0; i < n; ++i)
+          asio::co_spawn(w.ctx, warm_up(w.index, p, server_target(*db), server_credentials(rt_, *p),
+                                        cfg->pooler.server_connect_timeout),
+                         asio::detached);
+      }
       for (auto& s : p->take_expired(w.index, now, cfg->pooler.server_idle_timeout, cfg->pooler.server_lifetime, keep)) {
         log::debug("closing idle server {}", s->describe());
         p->discard(s);
       }
     }
   }
+}
+
+awaitable<void> Daemon::warm_up(int worker, Pool* p, ServerTarget target, ServerCredentials creds,
+                                std::chrono::milliseconds timeout) {
+  auto lr = co_await connect_server(target, creds, timeout, rt_.next_server_id.fetch_add(1, std::memory_order_relaxed));
+  if (!lr.server) {
+    p->slot_freed();
+    log::warn("{}/{}: min_pool_size connection failed: {}", p->database, p->user, lr.error);
+    co_return;
+  }
+  lr.server->pool = p;
+  lr.server->worker = worker;
+  p->set_defaults(std::move(lr.parameters));
+  log::info("{}/{}: opened server connection {} (min_pool_size)", p->database, p->user, lr.server->describe());
+  p->release(std::move(lr.server));
 }
 
 void Daemon::reload() {

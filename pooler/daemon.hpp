@@ -26,6 +26,8 @@ class Daemon {
   awaitable<void> sweep_loop(Worker& w);
   awaitable<void> signal_loop();
   awaitable<void> shutdown();
+  awaitable<void> warm_up(int worker, Pool* p, ServerTarget target, ServerCredentials creds,
+                          std::chrono::milliseconds timeout);
   void reload();
   void for_each_client(const std::function<void(const std::shared_ptr<ClientSession>&)>& fn);
 

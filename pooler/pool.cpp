@@ -115,6 +115,16 @@ awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wa
   }
 }
 
+int Pool::reserve_to_min(int min, const PoolLimits& limits) {
+  std::lock_guard lk(mu_);
+  int n = 0;
+  while (total_ < std::min(min, limits.pool_size) && group_->try_reserve(limits.max_db_connections)) {
+    ++total_;
+    ++n;
+  }
+  return n;
+}
+
 void Pool::release(ServerPtr s) {
   s->last_used = Clock::now();
   std::unique_lock lk(mu_);

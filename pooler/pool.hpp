@@ -57,6 +57,9 @@ class Pool {
   awaitable<Acquired> acquire(int worker, std::chrono::milliseconds wait_timeout, const PoolLimits& limits);
   // Back to the pool (or straight to the longest-waiting client).
   void release(ServerPtr s);
+  // Reserves connect slots to bring the pool up to `min` within its limits; returns how many. The
+  // caller opens that many connections and release()s them (or slot_freed() on failure).
+  int reserve_to_min(int min, const PoolLimits& limits);
   // A connection (or a reserved slot that failed to connect) is gone.
   void slot_freed();
   void discard(const ServerPtr& s);

@@ -30,4 +30,25 @@ std::shared_ptr<ClientSession> CancelRegistry::find(const protocol::CancelKey& k
   return it->second.second.lock();
 }
 
+ServerCredentials server_credentials(const Runtime& rt, Pool& pool) {
+  ServerCredentials creds;
+  creds.user = pool.user;
+  auto users = rt.users();
+  const auth::UserEntry* e = users ? users->find(pool.user) : nullptr;
+  if (!e) return creds;  // trust on the server side, or a clear auth error from it
+  switch (e->kind) {
+    case auth::SecretKind::Plain: creds.password = e->secret; break;
+    case auth::SecretKind::Md5: creds.md5_hash = e->secret; break;
+    case auth::SecretKind::Scram:
+      creds.scram_client_key = pool.scram_client_key();
+      creds.scram_server_key = e->scram->server_key;
+      break;
+  }
+  return creds;
+}
+
+ServerTarget server_target(const DatabaseConfig& db) {
+  return ServerTarget{db.host, db.port, db.dbname.empty() ? db.name : db.dbname};
+}
+
 }  // namespace pgopt::pooler

@@ -64,4 +64,9 @@ struct Runtime {
   std::atomic<std::shared_ptr<const auth::UserList>> users_;
 };
 
+// How pgopt logs in to a server for `pool`'s user: the auth file's secret, or for a SCRAM verifier
+// the ClientKey a client proved (passthrough).
+ServerCredentials server_credentials(const Runtime& rt, Pool& pool);
+ServerTarget server_target(const DatabaseConfig& db);
+
 }  // namespace pgopt::pooler

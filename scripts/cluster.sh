@@ -62,6 +62,8 @@ full_page_writes = off
 shared_preload_libraries = 'pg_stat_statements'
 log_line_prefix = '%m [%p] %q%u@%d '
 logging_collector = off
+timezone = 'Etc/UTC'
+datestyle = 'iso, mdy'
 EOF
   as_pg tee "$data/primary/pg_hba.conf" >/dev/null <<EOF
 local all all trust

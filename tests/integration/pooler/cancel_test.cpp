@@ -1,0 +1,89 @@
+// Cancel requests through the pooler: each client's key reaches only the server running its query.
+#include "harness.hpp"
+
+#include <future>
+
+namespace pgopt::test {
+namespace {
+
+class Cancel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Cancel, CancelStopsOnlyThatClientsQueryWithin57014) {
+  PoolerOptions o;
+  o.pool_mode = GetParam();
+  o.pool_size = 4;
+  Pooler p(o);
+  Conn victim = connect_ok(p.conninfo());
+  Conn bystander = connect_ok(p.conninfo());
+  ASSERT_EQ(PQsendQuery(victim.get(), "SELECT pg_sleep(30)"), 1);
+  ASSERT_EQ(PQsendQuery(bystander.get(), "SELECT pg_sleep(1.5), 'bystander'"), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  auto t0 = std::chrono::steady_clock::now();
+  PGcancel* cancel = PQgetCancel(victim.get());
+  char err[256];
+  ASSERT_EQ(PQcancel(cancel, err, sizeof err), 1) << err;
+  PQfreeCancel(cancel);
+  Result r(PQgetResult(victim.get()));
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(PQresultStatus(r.get()), PGRES_FATAL_ERROR);
+  EXPECT_EQ(sqlstate(r.get()), "57014");
+  EXPECT_LT(took, std::chrono::seconds(1));
+  while (PGresult* x = PQgetResult(victim.get())) PQclear(x);
+
+  Result b(PQgetResult(bystander.get()));
+  ASSERT_EQ(PQresultStatus(b.get()), PGRES_TUPLES_OK) << PQerrorMessage(bystander.get());
+  EXPECT_STREQ(PQgetvalue(b.get(), 0, 1), "bystander");
+  while (PGresult* x = PQgetResult(bystander.get())) PQclear(x);
+  // Both sessions stay usable after the cancel.
+  EXPECT_EQ(value(victim.get(), "SELECT 'again'"), "again");
+  EXPECT_EQ(value(bystander.get(), "SELECT 'fine'"), "fine");
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, Cancel, ::testing::Values("transaction", "session"));
+
+TEST(CancelTxn, CancelFromAnIdleClientDoesNotHitTheClientNowOnItsServer) {
+  // Transaction mode, one server: A's last server now runs B's query. A's cancel must not stop it.
+  PoolerOptions o;
+  o.pool_size = 1;
+  Pooler p(o);
+  Conn a = connect_ok(p.conninfo());
+  EXPECT_EQ(value(a.get(), "SELECT 1"), "1");
+  Conn b = connect_ok(p.conninfo());
+  ASSERT_EQ(PQsendQuery(b.get(), "SELECT pg_sleep(1), 'b done'"), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  PGcancel* cancel = PQgetCancel(a.get());
+  char err[256];
+  PQcancel(cancel, err, sizeof err);
+  PQfreeCancel(cancel);
+  Result r(PQgetResult(b.get()));
+  ASSERT_EQ(PQresultStatus(r.get()), PGRES_TUPLES_OK) << PQerrorMessage(b.get());
+  EXPECT_STREQ(PQgetvalue(r.get(), 0, 1), "b done");
+  while (PGresult* x = PQgetResult(b.get())) PQclear(x);
+}
+
+TEST(CancelTxn, ForgedCancelKeyIsIgnored) {
+  PoolerOptions o;
+  Pooler p(o);
+  Conn a = connect_ok(p.conninfo());
+  ASSERT_EQ(PQsendQuery(a.get(), "SELECT pg_sleep(1), 'a done'"), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // A CancelRequest with a made-up key, sent by hand.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(uint16_t(p.port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  uint32_t msg[4] = {htonl(16), htonl(80877102), htonl(12345), htonl(67890)};
+  ASSERT_EQ(::send(fd, msg, sizeof msg, 0), ssize_t(sizeof msg));
+  char buf[16];
+  EXPECT_EQ(::recv(fd, buf, sizeof buf, 0), 0);  // closed without a reply, like PostgreSQL
+  ::close(fd);
+  Result r(PQgetResult(a.get()));
+  ASSERT_EQ(PQresultStatus(r.get()), PGRES_TUPLES_OK) << PQerrorMessage(a.get());
+  while (PGresult* x = PQgetResult(a.get())) PQclear(x);
+}
+
+}  // namespace
+}  // namespace pgopt::test
