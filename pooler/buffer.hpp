@@ -2,49 +2,72 @@
 #pragma once
 
 #include <boost/asio/buffer.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
-#include <vector>
 
 namespace pgopt::pooler {
 
+// Storage is allocated on first use and never zero-filled: 10,000 idle clients should cost only
+// what they actually hold (see release()).
 class Buffer {
  public:
-  explicit Buffer(size_t initial = 16 * 1024) : data_(initial) {}
+  explicit Buffer(size_t initial = 0) {
+    if (initial) reserve_exact(initial);
+  }
 
-  std::span<const uint8_t> readable() const { return {data_.data() + begin_, end_ - begin_}; }
+  std::span<const uint8_t> readable() const { return {data_.get() + begin_, end_ - begin_}; }
   size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
+  size_t capacity() const { return cap_; }
   void consume(size_t n) {
     begin_ += n;
     if (begin_ == end_) begin_ = end_ = 0;  // cheap reset keeps the hot path at offset 0
   }
   // Space for at least `min` more bytes, moving unread bytes to the front before growing.
   boost::asio::mutable_buffer prepare(size_t min = 4096) {
-    if (data_.size() - end_ < min) {
+    if (cap_ - end_ < min) {
       if (begin_ > 0) {
-        std::memmove(data_.data(), data_.data() + begin_, end_ - begin_);
+        std::memmove(data_.get(), data_.get() + begin_, end_ - begin_);
         end_ -= begin_;
         begin_ = 0;
       }
-      if (data_.size() - end_ < min) data_.resize(std::max(data_.size() * 2, end_ + min));
+      if (cap_ - end_ < min) reserve_exact(std::max({cap_ * 2, end_ + min, kFirst}));
     }
-    return boost::asio::buffer(data_.data() + end_, data_.size() - end_);
+    return boost::asio::buffer(data_.get() + end_, cap_ - end_);
   }
   void commit(size_t n) { end_ += n; }
+  void append(const uint8_t* p, size_t n) {
+    auto space = prepare(n);
+    std::memcpy(space.data(), p, n);
+    commit(n);
+  }
   void clear() { begin_ = end_ = 0; }
-  // Give back memory after a huge message so 10,000 idle clients stay small.
+  // Give back memory after a huge message, keeping `keep` bytes for the next one.
   void shrink(size_t keep = 16 * 1024) {
-    if (empty() && data_.size() > keep) {
-      data_.resize(keep);
-      data_.shrink_to_fit();
+    if (empty() && cap_ > keep) {
+      data_.reset();
+      cap_ = 0;
+      if (keep) reserve_exact(keep);
     }
   }
+  // Give back all memory; only valid while no read into this buffer is pending.
+  void release() { shrink(0); }
 
  private:
-  std::vector<uint8_t> data_;
-  size_t begin_ = 0, end_ = 0;
+  static constexpr size_t kFirst = 4096;
+  void reserve_exact(size_t cap) {
+    std::unique_ptr<uint8_t[]> next(new uint8_t[cap]);
+    if (end_ > begin_) std::memcpy(next.get(), data_.get() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+    data_ = std::move(next);
+    cap_ = cap;
+  }
+  std::unique_ptr<uint8_t[]> data_;
+  size_t cap_ = 0, begin_ = 0, end_ = 0;
 };
 
 }  // namespace pgopt::pooler

@@ -249,13 +249,19 @@ awaitable<void> ClientSession::client_loop() {
       disconnect("client sent Terminate");
       co_return;
     }
-    if (in_.empty()) in_.shrink();
-    auto [ec, n] = co_await sock_.async_read_some(in_.prepare(), nothrow);
+    // Between messages the read lands in a small inline buffer, so in_ can be released while the
+    // client idles (check_timeouts) without a pending read pointing into it.
+    const bool small = in_.empty();
+    if (small) in_.shrink(kKeepInBuffer);
+    auto [ec, n] = co_await sock_.async_read_some(small ? asio::buffer(small_) : in_.prepare(), nothrow);
     if (ec) {
       disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
       co_return;
     }
-    in_.commit(n);
+    if (small)
+      in_.append(small_.data(), n);
+    else
+      in_.commit(n);
   }
 }
 
@@ -461,7 +467,7 @@ awaitable<bool> ClientSession::attach() {
   auto cfg = rt_.config();
   const DatabaseConfig* db = cfg->find_database(database_);
   if (!db) db = db_;  // removed by a reload: existing clients keep their database
-  PoolLimits limits{cfg->pool_size(*db), cfg->max_db_connections(*db)};
+  PoolLimits limits{cfg->pool_size(*db), cfg->max_db_connections(*db), cfg->pooler.server_check_delay};
   auto got = co_await pool_->acquire(worker_.index, cfg->pooler.query_wait_timeout, limits);
   if (client_gone_) {
     if (got.server) pool_->release(std::move(got.server));
@@ -566,6 +572,11 @@ void ClientSession::check_timeouts(Clock::time_point now) {
   auto cfg = rt_.config();
   const auto& p = cfg->pooler;
   const auto idle_for = now - last_activity_;
+  if (state_ == ClientState::Idle && in_.empty() && now - last_activity_ > std::chrono::seconds(1)) {
+    // An idle client keeps no buffers: its pending read targets small_, never in_.
+    in_.release();
+    std::string().swap(out_);
+  }
   switch (state_) {
     case ClientState::Login:
       if (p.client_login_timeout.count() > 0 && idle_for > p.client_login_timeout)

@@ -1,6 +1,7 @@
 // One client connection: login, then relaying its traffic to a pooled server and back.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,7 +80,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string close_reason_;
   Clock::time_point last_activity_ = Clock::now();
 
+  static constexpr size_t kKeepInBuffer = 16 * 1024;
   Buffer in_;
+  std::array<uint8_t, 512> small_;  // read target while in_ is empty (most messages fit)
   std::string out_;  // reused write buffer for client-bound bytes the pooler builds
   std::string user_, database_;
   std::shared_ptr<const Config> config_;  // as of login; limits are re-read from the live config

@@ -5,6 +5,10 @@
 
 namespace pgopt::pooler {
 
+namespace {
+constexpr auto kFairnessSlack = std::chrono::milliseconds(2);
+}
+
 bool DatabaseGroup::try_reserve(int limit) {
   std::lock_guard lk(mu_);
   if (limit > 0 && open_ >= limit) return false;
@@ -76,7 +80,7 @@ awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wa
       std::unique_lock lk(mu_);
       if (ServerPtr s = pop_idle(worker)) {
         lk.unlock();
-        if (!s->idle_healthy()) {
+        if (Clock::now() - s->last_used > limits.check_delay && !s->idle_healthy()) {
           discard(s);
           continue;
         }
@@ -89,7 +93,7 @@ awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wa
         a.connect_needed = true;
         co_return a;
       }
-      w = std::make_shared<Waiter>(exec);
+      w = std::make_shared<Waiter>(exec, worker);
       if (wait_timeout.count() > 0)
         w->timer.expires_after(wait_timeout);
       else
@@ -101,7 +105,7 @@ awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wa
     if (w->granted) {
       ServerPtr s = std::move(w->granted);
       lk.unlock();
-      if (!s->idle_healthy()) {
+      if (Clock::now() - s->last_used > limits.check_delay && !s->idle_healthy()) {
         discard(s);
         continue;
       }
@@ -129,8 +133,16 @@ void Pool::release(ServerPtr s) {
   s->last_used = Clock::now();
   std::unique_lock lk(mu_);
   if (!waiters_.empty()) {
-    auto w = std::move(waiters_.front());
-    waiters_.pop_front();
+    // Prefer a waiter on the server's own worker: handing it across threads costs a socket
+    // re-registration (epoll_ctl, ioctl, getsockname). Fairness still wins once the oldest waiter
+    // has waited a little, so no thread's clients can starve.
+    auto pick = waiters_.begin();
+    if ((*pick)->worker != s->worker && s->last_used - (*pick)->since < kFairnessSlack) {
+      auto same = std::find_if(waiters_.begin(), waiters_.end(), [&](const WaiterPtr& w) { return w->worker == s->worker; });
+      if (same != waiters_.end()) pick = same;
+    }
+    auto w = std::move(*pick);
+    waiters_.erase(pick);
     w->granted = std::move(s);
     wake(w);
     return;

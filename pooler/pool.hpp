@@ -19,6 +19,8 @@ namespace pgopt::pooler {
 struct PoolLimits {
   int pool_size = 20;
   int max_db_connections = 0;  // 0: no database-wide limit
+  // Idle servers younger than this skip the closed-socket check (a syscall per transaction).
+  std::chrono::milliseconds check_delay{1000};
 };
 
 class Pool;
@@ -84,8 +86,10 @@ class Pool {
 
  private:
   struct Waiter {
-    explicit Waiter(asio::any_io_executor e) : timer(e) {}
+    Waiter(asio::any_io_executor e, int w) : timer(e), worker(w) {}
     asio::steady_timer timer;
+    int worker;
+    Clock::time_point since = Clock::now();
     ServerPtr granted;
     bool retry = false;
     std::string error, sqlstate;

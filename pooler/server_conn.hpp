@@ -40,7 +40,7 @@ class ServerConn {
   ServerConn(tcp::socket s, ServerTarget target, uint64_t id);
 
   tcp::socket sock;
-  Buffer buf;
+  Buffer buf{32 * 1024};  // few of these; big enough that large results need few reads
   ServerTarget target;
   uint64_t id;
   protocol::CancelKey backend_key;

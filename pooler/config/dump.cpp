@@ -29,6 +29,7 @@ std::string pooler_value(const PoolerSettings& s, std::string_view key) {
   if (key == "server_idle_timeout") return duration(s.server_idle_timeout);
   if (key == "server_lifetime") return duration(s.server_lifetime);
   if (key == "server_connect_timeout") return duration(s.server_connect_timeout);
+  if (key == "server_check_delay") return duration(s.server_check_delay);
   if (key == "client_idle_timeout") return duration(s.client_idle_timeout);
   if (key == "idle_transaction_timeout") return duration(s.idle_transaction_timeout);
   if (key == "client_login_timeout") return duration(s.client_login_timeout);

@@ -251,7 +251,7 @@ struct Key {
 
 using P = PoolerSettings;
 // Documentation order; pooler_keys() and the unknown-key hints come from this table.
-constexpr std::array<Key<P>, 21> kPoolerKeys{{
+constexpr std::array<Key<P>, 22> kPoolerKeys{{
     {"listen_addr", string_key<&P::listen_addr>},
     {"listen_port", int_key<&P::listen_port, 1, 65535>},
     {"workers", int_key<&P::workers, 1, 64>},
@@ -267,6 +267,7 @@ constexpr std::array<Key<P>, 21> kPoolerKeys{{
     {"server_idle_timeout", duration_key<&P::server_idle_timeout>},
     {"server_lifetime", duration_key<&P::server_lifetime>},
     {"server_connect_timeout", duration_key<&P::server_connect_timeout>},
+    {"server_check_delay", duration_key<&P::server_check_delay>},
     {"client_idle_timeout", duration_key<&P::client_idle_timeout>},
     {"idle_transaction_timeout", duration_key<&P::idle_transaction_timeout>},
     {"client_login_timeout", duration_key<&P::client_login_timeout>},
