@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# pgopt's pooler against Debian's PgBouncer (and a direct connection as the limit), on one machine.
+#
+#   bench/pooler_bench.sh [options]          (as root on Debian 12, or as a normal user)
+#
+# 1. starts its own PostgreSQL 15 primary (scripts/cluster.sh; stopped again on exit) and loads
+#    pgbench data at scale SCALE (default 10: 1M accounts, ~160 MB, fits in shared_buffers + cache);
+# 2. starts `pgopt pool` and PgBouncer side by side in front of that primary: transaction pooling,
+#    the same pool size, md5 client auth from the same userlist, logs in the work directory;
+# 3. runs pgbench -S (select-only) with -M simple and -M extended at 10, 50 and 200 clients and
+#    TPC-B (pgbench's default script, -M simple) at 50 clients, -j 2, DURATION seconds each, against
+#    pgopt, PgBouncer and the primary directly, alternating targets (pgopt, PgBouncer, direct, then
+#    again: ROUNDS rounds); per run: TPS, average latency, failed transactions, aborted clients, and
+#    the pooler's CPU time (utime+stime of its process from /proc/PID/stat) per transaction;
+# 4. restarts both poolers and holds IDLE_CLIENTS idle logged-in clients on each (bench/idle_clients.py),
+#    reporting VmRSS before/after and per client;
+# 5. prints a Markdown report (also in WORK_DIR/report.md) for docs/benchmarks.md.
+#
+# Options (each also an environment variable):
+#   --duration S       DURATION      seconds per pgbench run (default 15)
+#   --rounds N         ROUNDS        times each (workload, target) is run, interleaved (default 2)
+#   --pool-size N      POOL_SIZE     server connections per pool, both poolers (default 20)
+#   --workers N        WORKERS       pgopt worker threads (default 2; PgBouncer has one thread)
+#   --idle-clients N   IDLE_CLIENTS  idle connections for the memory test (default 10000)
+#   --scale N          SCALE         pgbench scale factor (default 10)
+#   --only tps|idle    ONLY          run one half only
+#   --work-dir DIR     WORK_DIR      logs, configs, raw results (default /tmp/pgopt-pooler-bench.XXXXXX)
+#   PGOPT_BIN (default build/pgopt), PGBOUNCER_BIN (default /usr/sbin/pgbouncer)
+# Duration: about 7 x 3 x ROUNDS x (DURATION + 2) s plus 1-2 min for setup and the idle test
+# (~12 min with the defaults). Everything has a time bound; every process it starts is stopped by
+# PID on exit. Needs RLIMIT_NOFILE (hard) >= IDLE_CLIENTS + 100 for the idle test.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=${DURATION:-15}
+ROUNDS=${ROUNDS:-2}
+POOL_SIZE=${POOL_SIZE:-20}
+WORKERS=${WORKERS:-2}
+IDLE_CLIENTS=${IDLE_CLIENTS:-10000}
+SCALE=${SCALE:-10}
+ONLY=${ONLY:-}
+WORK_DIR=${WORK_DIR:-}
+PGOPT_BIN=${PGOPT_BIN:-$root/build/pgopt}
+PGBOUNCER_BIN=${PGBOUNCER_BIN:-/usr/sbin/pgbouncer}
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit "${1:-0}"; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) DURATION=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --pool-size) POOL_SIZE=$2; shift 2 ;;
+    --workers) WORKERS=$2; shift 2 ;;
+    --idle-clients) IDLE_CLIENTS=$2; shift 2 ;;
+    --scale) SCALE=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --work-dir) WORK_DIR=$2; shift 2 ;;
+    -h|--help) usage 0 ;;
+    *) echo "pooler_bench.sh: unknown option $1" >&2; usage 2 >&2 ;;
+  esac
+done
+for v in DURATION ROUNDS POOL_SIZE WORKERS IDLE_CLIENTS SCALE; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "pooler_bench.sh: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
+done
+case "$ONLY" in ""|tps|idle) ;; *) echo "pooler_bench.sh: --only takes tps or idle" >&2; exit 2 ;; esac
+[ -x "$PGOPT_BIN" ] || { echo "pooler_bench.sh: no pgopt at $PGOPT_BIN; build it (cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build --target pgopt) or set PGOPT_BIN" >&2; exit 1; }
+[ -x "$PGBOUNCER_BIN" ] || { echo "pooler_bench.sh: no PgBouncer at $PGBOUNCER_BIN (apt-get install pgbouncer)" >&2; exit 1; }
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+# File descriptors: each pooler holds IDLE_CLIENTS client sockets in the idle test, and so does the
+# Python client (a separate process). Loopback ephemeral ports (net.ipv4.ip_local_port_range) must
+# cover IDLE_CLIENTS per pooler; the two idle tests run one after the other.
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt $((IDLE_CLIENTS + 100)) ] && [ "$ONLY" != tps ]; then
+  echo "pooler_bench.sh: RLIMIT_NOFILE hard limit $hard is below IDLE_CLIENTS + 100 = $((IDLE_CLIENTS + 100))" >&2
+  exit 1
+fi
+ulimit -n "$hard"
+read -r port_lo port_hi </proc/sys/net/ipv4/ip_local_port_range
+if [ $((port_hi - port_lo)) -lt $((IDLE_CLIENTS + 1000)) ] && [ "$ONLY" != tps ]; then
+  echo "pooler_bench.sh: ip_local_port_range $port_lo-$port_hi is too small for $IDLE_CLIENTS clients" >&2
+  exit 1
+fi
+
+if [ -z "$WORK_DIR" ]; then WORK_DIR=$(mktemp -d /tmp/pgopt-pooler-bench.XXXXXX); fi
+mkdir -p "$WORK_DIR"
+work=$(cd "$WORK_DIR" && pwd)
+chmod 755 "$work"  # PgBouncer runs as another user and reads its ini from here
+RUN_USER=pgopt-test
+CLK_TCK=$(getconf CLK_TCK)
+PASSWORD=bench-password
+DB=bench
+export PGCONNECT_TIMEOUT=10
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+say() { echo "== $*" >&2; }
+
+# ---- processes we start, and stopping them ---------------------------------------------------
+pgopt_pid="" bouncer_pid="" cluster_started=""
+stop_pid() {  # PID NAME: SIGTERM, then SIGKILL after 10 s; only ever a PID this script started
+  local pid=$1 name=$2
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "pooler_bench.sh: $name (pid $pid) ignored SIGTERM for 10 s, killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+stop_poolers() {
+  stop_pid "$pgopt_pid" pgopt; pgopt_pid=""
+  stop_pid "$bouncer_pid" pgbouncer; bouncer_pid=""
+}
+cleanup() {
+  stop_poolers
+  [ -n "$cluster_started" ] && bash "$root/scripts/cluster.sh" stop "$work/cluster" >/dev/null 2>&1
+  return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- the primary and pgbench data ----------------------------------------------------------------
+say "starting a PostgreSQL 15 primary (scripts/cluster.sh) in $work/cluster"
+cluster_started=1
+bash "$root/scripts/cluster.sh" start "$work/cluster" >"$work/cluster.log" 2>&1 ||
+  { cat "$work/cluster.log" >&2; exit 1; }
+# shellcheck disable=SC1091
+. "$work/cluster/env"
+PGBENCH=$PGOPT_PG_BIN/pgbench
+psql_direct() { "$PGOPT_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGOPT_PRIMARY_PORT" -U postgres "$@"; }
+psql_direct -d postgres -c "CREATE DATABASE $DB"
+if [ "$ONLY" != idle ]; then
+  say "pgbench -i at scale $SCALE"
+  timeout 900 "$PGBENCH" -i -q -s "$SCALE" -h 127.0.0.1 -p "$PGOPT_PRIMARY_PORT" -U postgres "$DB" \
+    >"$work/pgbench-init.log" 2>&1 || { cat "$work/pgbench-init.log" >&2; exit 1; }
+  psql_direct -d "$DB" -c "VACUUM ANALYZE"
+fi
+
+# ---- the poolers ----------------------------------------------------------------------------------
+echo "\"postgres\" \"$PASSWORD\"" >"$work/users.txt"
+start_pgopt() {
+  local port; port=$(free_port)
+  mkdir -p "$work/pgopt"
+  cp "$work/users.txt" "$work/pgopt/users.txt"
+  cat >"$work/pgopt/pgopt.toml" <<TOML
+[pooler]
+listen_addr = "127.0.0.1"
+listen_port = $port
+workers = $WORKERS
+pool_mode = "transaction"
+default_pool_size = $POOL_SIZE
+max_client_conn = $((IDLE_CLIENTS + 1000))
+auth_type = "md5"
+auth_file = "users.txt"
+shutdown_timeout = "2s"
+
+[databases.$DB]
+host = "127.0.0.1"
+port = $PGOPT_PRIMARY_PORT
+TOML
+  "$PGOPT_BIN" pool --config "$work/pgopt/pgopt.toml" >>"$work/pgopt/pgopt.log" 2>&1 &
+  pgopt_pid=$!
+  pgopt_port=$port
+  wait_ready pgopt "$pgopt_pid" "$port" "$work/pgopt/pgopt.log"
+}
+start_pgbouncer() {
+  local port dir=$work/pgbouncer; port=$(free_port)
+  mkdir -p "$dir"
+  cp "$work/users.txt" "$dir/userlist.txt"
+  cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+$DB = host=127.0.0.1 port=$PGOPT_PRIMARY_PORT dbname=$DB
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = md5
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+default_pool_size = $POOL_SIZE
+max_client_conn = $((IDLE_CLIENTS + 1000))
+logfile = $dir/pgbouncer.log
+ignore_startup_parameters = extra_float_digits
+INI
+  touch "$dir/pgbouncer.log"
+  if [ "$(id -u)" -eq 0 ]; then
+    # PgBouncer refuses to run as root. setpriv execs in place (no fork, unlike runuser), so $! is
+    # PgBouncer's own PID, the one whose CPU and memory we read.
+    chown -R "$RUN_USER" "$dir"
+    setpriv --reuid="$RUN_USER" --regid="$RUN_USER" --init-groups -- \
+      "$PGBOUNCER_BIN" "$dir/pgbouncer.ini" >>"$dir/stderr.log" 2>&1 &
+  else
+    "$PGBOUNCER_BIN" "$dir/pgbouncer.ini" >>"$dir/stderr.log" 2>&1 &
+  fi
+  bouncer_pid=$!
+  bouncer_port=$port
+  wait_ready pgbouncer "$bouncer_pid" "$port" "$dir/pgbouncer.log"
+}
+wait_ready() {  # NAME PID PORT LOG
+  for _ in $(seq 1 100); do
+    if ! kill -0 "$2" 2>/dev/null; then
+      echo "pooler_bench.sh: $1 exited at start; log $4:" >&2; tail -20 "$4" >&2; exit 1
+    fi
+    "$PGOPT_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$3" -d "$DB" -U postgres && return 0
+    sleep 0.1
+  done
+  echo "pooler_bench.sh: $1 not accepting connections on port $3 after 10 s; log $4:" >&2
+  tail -20 "$4" >&2
+  exit 1
+}
+start_poolers() {
+  start_pgopt
+  start_pgbouncer
+  say "pgopt ($("$PGOPT_BIN" --version 2>/dev/null | head -1), pid $pgopt_pid) on port $pgopt_port, $("$PGBOUNCER_BIN" --version | head -1) (pid $bouncer_pid) on port $bouncer_port, primary on $PGOPT_PRIMARY_PORT"
+}
+
+cpu_ticks() {  # utime + stime of the whole process (all threads), in clock ticks
+  local s; s=$(cat "/proc/$1/stat") || return 1
+  s=${s##*) }  # the command name may contain spaces: fields after it start at #3 (state)
+  # shellcheck disable=SC2086
+  set -- $s
+  echo $(( ${12} + ${13} ))
+}
+
+# ---- throughput ---------------------------------------------------------------------------------
+results=$work/results.tsv
+errors_file=$work/errors.txt
+: >"$errors_file"
+
+# run_one WORKLOAD PROTOCOL CLIENTS TARGET ROUND
+run_one() {
+  local workload=$1 proto=$2 clients=$3 target=$4 round=$5 port pid="" script=()
+  case "$target" in
+    pgopt) port=$pgopt_port; pid=$pgopt_pid ;;
+    pgbouncer) port=$bouncer_port; pid=$bouncer_pid ;;
+    direct) port=$PGOPT_PRIMARY_PORT ;;
+  esac
+  [ "$workload" = select ] && script=(-S)
+  if [ "$workload" = tpcb ]; then
+    # What pgbench's own pre-run vacuum does, outside the measured run and never through a pooler.
+    psql_direct -d "$DB" -c "VACUUM pgbench_branches" -c "VACUUM pgbench_tellers" \
+      -c "TRUNCATE pgbench_history" >/dev/null
+  fi
+  if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+    echo "pooler_bench.sh: $target (pid $pid) is not running any more; see its log in $work" >&2
+    exit 1
+  fi
+  local tag=$workload-$proto-c$clients-$target-r$round out err before=0 after=0 rc=0
+  out=$work/runs/$tag.out; err=$work/runs/$tag.err
+  [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+  PGPASSWORD=$PASSWORD timeout -k 5 $((DURATION + 60)) "$PGBENCH" -n "${script[@]}" -M "$proto" \
+    -c "$clients" -j 2 -T "$DURATION" -h 127.0.0.1 -p "$port" -U postgres "$DB" >"$out" 2>"$err" || rc=$?
+  [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+  local tps lat txns failed aborted cpu_s="" us=""
+  tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out")
+  lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$out")
+  txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+  failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
+  aborted=$(grep -cE 'client [0-9]+ .*abort' "$err" || true)
+  if [ -z "$tps" ] || [ "${txns:-0}" -eq 0 ] || [ "$rc" -ne 0 ] || [ "$aborted" -gt 0 ] || [ "${failed:-0}" -gt 0 ]; then
+    { echo "$tag: pgbench exit $rc, ${txns:-no} transactions, ${failed:-?} failed, $aborted aborted clients"
+      # pgbench's -T clock includes opening the connections: 200 backends can take seconds.
+      [ "${txns:-0}" -eq 0 ] && [ "$rc" -eq 0 ] && echo "    (no transaction within ${DURATION}s: the connections took longer to open?)"
+      head -5 "$err" | sed 's/^/    /'; } | tee -a "$errors_file" >&2
+  fi
+  if [ -n "$pid" ] && [ -n "$txns" ] && [ "$txns" -gt 0 ]; then
+    cpu_s=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", t/hz}')
+    us=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$txns" 'BEGIN{printf "%.2f", t/hz*1e6/n}')
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$proto" "$clients" "$target" \
+    "$round" "${tps:-NA}" "${lat:-NA}" "${txns:-0}" "${failed:-NA}" "$aborted" "$rc" "${cpu_s:-NA}" "${us:-NA}" >>"$results"
+  printf '   %-34s tps %10s  lat %8s ms  failed %s  aborted %s  cpu %6s s  %s us/txn\n' "$tag" "${tps:-NA}" \
+    "${lat:-NA}" "${failed:-NA}" "$aborted" "${cpu_s:--}" "${us:--}" >&2
+}
+
+if [ "$ONLY" != idle ]; then
+  start_poolers
+  mkdir -p "$work/runs"
+  printf 'workload\tprotocol\tclients\ttarget\tround\ttps\tlatency_ms\ttransactions\tfailed\taborted_clients\texit\tpooler_cpu_s\tpooler_cpu_us_per_txn\n' >"$results"
+  configs=("select simple 10" "select simple 50" "select simple 200"
+           "select extended 10" "select extended 50" "select extended 200" "tpcb simple 50")
+  say "throughput: ${#configs[@]} workloads x 3 targets x $ROUNDS rounds x ${DURATION}s"
+  for cfg in "${configs[@]}"; do
+    read -r workload proto clients <<<"$cfg"
+    for round in $(seq 1 "$ROUNDS"); do
+      for target in pgopt pgbouncer direct; do
+        run_one "$workload" "$proto" "$clients" "$target" "$round"
+      done
+    done
+  done
+  stop_poolers
+fi
+
+# ---- idle connections ---------------------------------------------------------------------------
+idle_json=$work/idle.jsonl
+if [ "$ONLY" != tps ]; then
+  : >"$idle_json"
+  # Fresh processes: the baseline must not include what the throughput runs left in the allocator.
+  start_poolers
+  for target in pgopt pgbouncer; do
+    if [ "$target" = pgopt ]; then port=$pgopt_port pid=$pgopt_pid; else port=$bouncer_port pid=$bouncer_pid; fi
+    say "idle test: $IDLE_CLIENTS idle clients on $target (pid $pid)"
+    if out=$(timeout -k 5 900 "$PY" "$root/bench/idle_clients.py" --port "$port" --user postgres \
+               --password "$PASSWORD" --dbname "$DB" --pid "$pid" --clients "$IDLE_CLIENTS" --timeout 840); then
+      echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); d["target"]=sys.argv[1]; print(json.dumps(d))' \
+        "$target" | tee -a "$idle_json" >&2
+    else
+      echo "$target: idle test failed: $out" | tee -a "$errors_file" >&2
+    fi
+    kill -0 "$pid" 2>/dev/null || { echo "pooler_bench.sh: $target died during the idle test; see $work" >&2; exit 1; }
+    sleep 1  # let the pooler finish closing the clients before the next test
+  done
+  stop_poolers
+fi
+
+# ---- report ---------------------------------------------------------------------------------------
+{
+  echo "Machine: $(nproc) cores, $(lscpu | awk -F': *' '/Model name/ {print $2; exit}'), $(free -g | awk '/Mem:/ {print $2}') GB RAM; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "pgopt: $("$PGOPT_BIN" --version 2>/dev/null | head -1) (workers = $WORKERS); $("$PGBOUNCER_BIN" --version | head -1); PostgreSQL $("$PGOPT_PG_BIN/postgres" --version | awk '{print $3}')."
+  echo -n "Pool size $POOL_SIZE, transaction mode, md5 client auth"
+  [ "$ONLY" != idle ] && echo -n "; pgbench scale $SCALE, -j 2, ${DURATION}s per run, $ROUNDS round(s) interleaved"
+  [ "$ONLY" != tps ] && echo -n "; $IDLE_CLIENTS idle clients"
+  echo "."
+  echo
+  "$PY" "$root/bench/pooler_bench_report.py" "$results" "$idle_json"
+  if [ -s "$errors_file" ]; then
+    echo
+    echo "Errors during the runs:"
+    echo '```'
+    cat "$errors_file"
+    echo '```'
+  fi
+} | tee "$work/report.md"
+say "report in $work/report.md; raw results, pgbench output and pooler logs in $work"
