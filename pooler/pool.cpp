@@ -72,6 +72,15 @@ void Pool::wake(const WaiterPtr& w) {
   asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
 }
 
+bool Pool::usable(const ServerPtr& s, const asio::any_io_executor& exec, int worker, const PoolLimits& limits) {
+  if (Clock::now() - s->last_used > limits.check_delay && !s->idle_healthy()) {
+    discard(s);
+    return false;
+  }
+  s->rebind(exec, worker);
+  return true;
+}
+
 awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wait_timeout, const PoolLimits& limits) {
   auto exec = co_await asio::this_coro::executor;
   for (;;) {
@@ -80,11 +89,7 @@ awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wa
       std::unique_lock lk(mu_);
       if (ServerPtr s = pop_idle(worker)) {
         lk.unlock();
-        if (Clock::now() - s->last_used > limits.check_delay && !s->idle_healthy()) {
-          discard(s);
-          continue;
-        }
-        s->rebind(exec, worker);
+        if (!usable(s, exec, worker, limits)) continue;
         co_return ready(std::move(s));
       }
       if (total_ < limits.pool_size && group_->try_reserve(limits.max_db_connections)) {
@@ -105,11 +110,7 @@ awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wa
     if (w->granted) {
       ServerPtr s = std::move(w->granted);
       lk.unlock();
-      if (Clock::now() - s->last_used > limits.check_delay && !s->idle_healthy()) {
-        discard(s);
-        continue;
-      }
-      s->rebind(exec, worker);
+      if (!usable(s, exec, worker, limits)) continue;
       co_return ready(std::move(s));
     }
     if (!w->error.empty()) co_return failed(w->error, w->sqlstate);

@@ -97,6 +97,9 @@ class Pool {
   using WaiterPtr = std::shared_ptr<Waiter>;
   void wake(const WaiterPtr& w);  // caller holds mu_
   ServerPtr pop_idle(int worker);  // caller holds mu_
+  // An idle server about to be handed out: checked if it idled past check_delay (discarded when
+  // dead), then moved to the taker's worker. Caller does not hold mu_.
+  bool usable(const ServerPtr& s, const asio::any_io_executor& exec, int worker, const PoolLimits& limits);
   bool wake_retry_one();
 
   DatabaseGroup* group_;

@@ -13,15 +13,6 @@ void abort_socket(int fd) {
   ::shutdown(fd, SHUT_RDWR);
 }
 
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds patience = std::chrono::seconds(5)) {
-  auto deadline = std::chrono::steady_clock::now() + patience;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return cond();
-}
-
 class Failure : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Failure, ClientKilledMidTransactionLeavesNoLockAndNoTransaction) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -262,6 +263,27 @@ inline std::string error_of(PGconn* c, const std::string& sql) {
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return "";
   std::string s = sqlstate(r.get());
   return s.empty() ? "connection:" + std::string(PQerrorMessage(c)) : s;
+}
+
+// Polls `cond` until it holds or `patience` runs out (the pooler acts asynchronously).
+inline bool eventually(const std::function<bool()>& cond,
+                       std::chrono::milliseconds patience = std::chrono::seconds(5)) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return cond();
+}
+
+// Client backends on pgopt_test (all users, or one), seen from the primary over a direct connection.
+inline int server_connections(const std::string& user = "") {
+  Conn d = direct("postgres");
+  std::string sql =
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = 'pgopt_test' AND backend_type = 'client backend' "
+      "AND pid <> pg_backend_pid()";
+  if (!user.empty()) sql += " AND usename = '" + user + "'";
+  return std::atoi(value(d.get(), sql).c_str());
 }
 
 }  // namespace pgopt::test

@@ -20,13 +20,6 @@ std::string run(const std::string& cmd, int* status = nullptr) {
 
 std::string pg_bin(const std::string& tool) { return ClusterEnv::instance().get("PGOPT_PG_BIN") + "/" + tool; }
 
-int server_connections() {
-  Conn d = direct("postgres");
-  return std::atoi(
-      value(d.get(), "SELECT count(*) FROM pg_stat_activity WHERE datname = 'pgopt_test' AND pid <> pg_backend_pid()")
-          .c_str());
-}
-
 TEST(Reload, GoodFileAppliesPoolSizeAndNewDatabaseLive) {
   PoolerOptions o;
   o.pool_size = 1;

@@ -5,23 +5,6 @@
 namespace pgopt::test {
 namespace {
 
-int backends(const std::string& app_filter = "") {
-  Conn d = direct("postgres");
-  return std::atoi(value(d.get(), "SELECT count(*) FROM pg_stat_activity WHERE datname = 'pgopt_test' AND "
-                                  "backend_type = 'client backend' AND pid <> pg_backend_pid()" +
-                                      app_filter)
-                       .c_str());
-}
-
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds patience) {
-  auto deadline = std::chrono::steady_clock::now() + patience;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return cond();
-}
-
 TEST(ServerLifecycle, MinPoolSizeKeepsConnectionsOpenAndRefillsThem) {
   PoolerOptions o;
   o.pool_size = 5;
@@ -31,15 +14,15 @@ TEST(ServerLifecycle, MinPoolSizeKeepsConnectionsOpenAndRefillsThem) {
     Conn c = connect_ok(p.conninfo());  // the pool exists from its first client on
     EXPECT_EQ(value(c.get(), "SELECT 1"), "1");
   }
-  EXPECT_TRUE(eventually([] { return backends() == 3; }, std::chrono::seconds(5))) << backends();
+  EXPECT_TRUE(eventually([] { return server_connections() == 3; }, std::chrono::seconds(5))) << server_connections();
   // Idle timeout never takes the pool below its minimum.
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  EXPECT_EQ(backends(), 3);
+  EXPECT_EQ(server_connections(), 3);
   // Killed connections are replaced.
   Conn d = direct("postgres");
   ok(d.get(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'pgopt_test' AND "
               "backend_type = 'client backend' AND pid <> pg_backend_pid()");
-  EXPECT_TRUE(eventually([] { return backends() == 3; }, std::chrono::seconds(8))) << p.log();
+  EXPECT_TRUE(eventually([] { return server_connections() == 3; }, std::chrono::seconds(8))) << p.log();
   Conn c = connect_ok(p.conninfo());
   EXPECT_EQ(value(c.get(), "SELECT 'works'"), "works");
 }
@@ -56,8 +39,8 @@ TEST(ServerLifecycle, IdleServersCloseAfterServerIdleTimeout) {
     for (auto& c : cs)
       while (PGresult* r = PQgetResult(c.get())) PQclear(r);
   }
-  EXPECT_GE(backends(), 2);
-  EXPECT_TRUE(eventually([] { return backends() == 0; }, std::chrono::seconds(5)));
+  EXPECT_GE(server_connections(), 2);
+  EXPECT_TRUE(eventually([] { return server_connections() == 0; }, std::chrono::seconds(5)));
 }
 
 TEST(ServerLifecycle, ServerLifetimeReplacesOldConnections) {
