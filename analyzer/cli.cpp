@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -24,7 +25,7 @@ struct Options {
   std::vector<std::string> logs;
   std::string db, schema, log_format = "auto", log_line_prefix, format = "markdown", output, budget;
   bool pg_stat_statements = false, show_samples = false;
-  size_t max_indexes = 10;
+  size_t max_indexes = 20;
   double min_improvement = 0.3;
   int jobs = 1;
 };
@@ -36,15 +37,17 @@ struct Conn {
   }
 };
 
+// The advisor's stages on one terminal line, redrawn in place (cleared when the report is ready).
+// The greedy search reports each round from 0 to 100%: the bar refills once per chosen index.
 void progress_line(const std::string& stage, size_t done, size_t total) {
   static std::string last;
-  int pct = total ? int(100 * done / total) : 0;
+  int pct = total ? int(100 * std::min(done, total) / total) : 0;
   std::string line = "\r" + stage + " [" + std::string(size_t(pct / 5), '#') + std::string(size_t(20 - pct / 5), ' ') +
-                     "] " + std::to_string(pct) + "%";
+                     "] " + std::to_string(pct) + "%\033[K";
   if (line == last) return;
   last = line;
   std::fputs(line.c_str(), stderr);
-  if (done >= total) std::fputs("\n", stderr);
+  std::fflush(stderr);
 }
 
 int run(const Options& o) {
@@ -125,6 +128,7 @@ int run(const Options& o) {
   if (!evaluator) evaluator = advisor::make_cost_model(catalog);
 
   advisor::Advice advice = advisor::advise(workload, catalog, *evaluator, ao);
+  if (tty) std::fputs("\r\033[K", stderr);
   for (auto& n : workload.notes) advice.notes.insert(advice.notes.begin(), n);
   for (auto& n : notes) advice.notes.insert(advice.notes.begin(), n);
 
@@ -164,7 +168,7 @@ void register_cli(CLI::App& app) {
   cmd->add_option("--format", opts->format, "markdown|html|json|sql")->check(CLI::IsMember({"markdown", "html", "json", "sql"}));
   cmd->add_option("--output,-o", opts->output, "Output file (default stdout)");
   cmd->add_option("--budget", opts->budget, "Total size of new indexes, e.g. 2GB");
-  cmd->add_option("--max-indexes", opts->max_indexes, "At most this many new indexes")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-indexes", opts->max_indexes, "At most this many new indexes (default 20)")->check(CLI::PositiveNumber);
   cmd->add_option("--min-improvement", opts->min_improvement,
                   "Stop when the next index saves less than this percentage of the current workload cost (default 0.3)");
   cmd->add_option("--jobs,-j", opts->jobs, "Parallel log readers")->check(CLI::PositiveNumber);

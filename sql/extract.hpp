@@ -43,6 +43,13 @@ struct Predicate {
   bool lower_bound = false;  // Range: has a lower / upper bound
   bool upper_bound = false;
   bool under_or = false;     // part of an OR: not a conjunct an index condition can use alone
+  // The predicate compares an expression of a column rather than the column itself: the expression
+  // as SQL ("lower(email)", "date_trunc($1, created_at)"). When an expression index can serve it
+  // (lower/upper of one column: IMMUTABLE), `column` is the index key "(lower(email))" and
+  // `base_column` the column inside; otherwise `column` is the column, `kind` is Other and
+  // `base_column` is empty.
+  std::string expression;
+  std::string base_column;
 };
 
 struct JoinKey {

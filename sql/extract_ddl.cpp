@@ -11,11 +11,9 @@
 #include "sql/parse_tree.hpp"
 
 namespace pgopt::sql {
-namespace {
-using namespace detail;
 
-// Deparses one expression by wrapping it in `SELECT expr` (borrowing the node, not copying it).
-std::string deparse_expr(const Node* expr) {
+// Wraps the expression in `SELECT expr`, borrowing the node rather than copying it.
+std::string detail::deparse_expr(const Node* expr) {
   if (!expr) return {};
   PgQuery__ResTarget target = PG_QUERY__RES_TARGET__INIT;
   target.val = const_cast<Node*>(expr);
@@ -51,6 +49,9 @@ std::string deparse_expr(const Node* expr) {
   pg_query_free_deparse_result(d);
   return out;
 }
+
+namespace {
+using namespace detail;
 
 std::vector<std::string> names_of(PgQuery__Node* const* items, size_t n) {
   std::vector<std::string> out;

@@ -102,6 +102,9 @@ inline bool string_constant(const Node* n, std::string& out) {
   return false;
 }
 
+// One expression back to SQL text ("" when libpg_query cannot deparse it); extract_ddl.cpp.
+std::string deparse_expr(const Node* expr);
+
 inline bool is_param(const Node* n) {
   while (n && n->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && n->type_cast) n = n->type_cast->arg;
   return n && n->node_case == PG_QUERY__NODE__NODE_PARAM_REF;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 namespace pgopt::analyzer::advisor {
 namespace {
@@ -14,6 +15,7 @@ GroupSummary summarize(const QueryGroup& g, bool show_samples) {
   s.calls = g.calls;
   s.total_ms = g.total_ms;
   s.mean_ms = g.mean_ms();
+  s.p95_ms = g.p95_ms();
   s.max_ms = g.max_ms;
   if (show_samples) s.samples = g.samples;
   return s;
@@ -23,6 +25,23 @@ std::string kind_of(const IndexSpec& s) {
   if (!s.where.empty()) return "partial";
   if (!s.include.empty()) return "covering";
   return "btree";
+}
+
+std::string wider_reason(const Selected& s, double cost_before) {
+  char buf[160];
+  std::string text = "considered the wider " + s.wider->index.describe() + ": ";
+  if (s.wider_gain <= 1e-9 * std::max(1.0, cost_before)) {
+    bool more_keys = s.wider->index.columns.size() > s.candidate->index.columns.size();
+    text += more_keys ? "the planner estimates no cheaper plan with it for these queries (few rows per key: reading them "
+                        "all and sorting costs the same), so the smaller index is enough"
+                      : "the planner expects no cheaper index-only scan (few rows per lookup, or the table's visibility "
+                        "map is mostly unset until VACUUM runs), so the smaller index is enough";
+  } else {
+    std::snprintf(buf, sizeof buf, "it would save %.0f more cost units (%.2f%% of the workload) for %.0f kB more", s.wider_gain,
+                  cost_before > 0 ? 100.0 * s.wider_gain / cost_before : 0.0, s.wider_extra_bytes / 1024);
+    text += std::string(buf) + ", less per byte than this index or below --min-improvement";
+  }
+  return text;
 }
 
 }  // namespace
@@ -39,10 +58,22 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   adv.unparsable_lines = workload.unparsable_lines;
   adv.sources = workload.sources;
 
+  if (options.progress) options.progress("modelling", 0, 1);
+  ModelBuild models = build_models(workload, catalog);
+  adv.analysed_groups = models.queries.size();
+  adv.utility_groups = models.utility_groups;
+
+  // Top groups by total time, without utility statements (SET, BEGIN/COMMIT, a pooler's
+  // set_config calls): no index can change them and they would crowd out the queries that matter.
   std::vector<const QueryGroup*> by_time;
   for (const auto& [fp, g] : workload.groups) {
-    by_time.push_back(&g);
     adv.normalized[fp] = g.normalized;
+    if (models.utility.count(fp)) {
+      adv.utility_statements += g.calls;
+      adv.utility_ms += g.total_ms;
+      continue;
+    }
+    by_time.push_back(&g);
   }
   std::sort(by_time.begin(), by_time.end(), [](const QueryGroup* a, const QueryGroup* b) {
     return a->total_ms != b->total_ms ? a->total_ms > b->total_ms : a->calls > b->calls;
@@ -50,10 +81,6 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   for (size_t i = 0; i < by_time.size() && i < options.top_groups; ++i)
     adv.top_groups.push_back(summarize(*by_time[i], options.show_samples));
 
-  if (options.progress) options.progress("modelling", 0, 1);
-  ModelBuild models = build_models(workload, catalog);
-  adv.analysed_groups = models.queries.size();
-  adv.utility_groups = models.utility_groups;
   if (!models.unknown_tables.empty()) {
     std::string list;
     for (const auto& t : models.unknown_tables) list += (list.empty() ? "" : ", ") + t;
@@ -83,22 +110,40 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   }
 
   std::vector<IndexSpec> recommended;
+  std::set<std::string> names;  // schema.name: taken by existing indexes or earlier recommendations
+  for (const auto& t : catalog.tables)
+    for (const auto& i : t.indexes) names.insert(i.schema + "." + i.name);
   for (const auto& s : sel.selected) {
     Recommendation r;
     r.index = s.candidate->index;
     r.name = r.index.suggested_name();
+    for (int n = 2; names.count(r.index.schema + "." + r.name); ++n) {
+      std::string base = r.index.suggested_name();
+      std::string suffix = std::to_string(n);
+      r.name = base.substr(0, std::min(base.size() - 4, size_t(63 - 5 - suffix.size()))) + "_" + suffix + "_idx";
+    }
+    names.insert(r.index.schema + "." + r.name);
     r.ddl = r.index.ddl(r.name, true) + ";";
     r.size_bytes = s.candidate->size_bytes;
     r.benefit = s.benefit;
     r.benefit_pct = sel.cost_before > 0 ? 100.0 * s.benefit / sel.cost_before : 0;
     r.write_overhead = s.write_overhead;
     r.reasons = s.candidate->reasons;
+    if (s.wider) r.reasons.push_back(wider_reason(s, sel.cost_before));
     r.groups = s.groups;
     r.kind = kind_of(r.index);
     recommended.push_back(r.index);
     adv.recommendations.push_back(std::move(r));
   }
   adv.drops = find_drops(catalog, recommended);
+  if (catalog.source == "database" && catalog.stats_age_days && *catalog.stats_age_days < kUnusedMinDays) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "index usage statistics cover only %.1f days (since %s): unused indexes are not suggested for removal "
+                  "before %.0f days have been observed",
+                  *catalog.stats_age_days, catalog.stats_reset.value_or("?").c_str(), kUnusedMinDays);
+    adv.notes.push_back(buf);
+  }
   adv.partitioning = advise_partitioning(models.queries, catalog);
 
   // Unserved accesses, minus groups a recommendation already helps, heaviest first.

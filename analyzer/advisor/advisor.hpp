@@ -29,7 +29,7 @@ struct GroupSummary {
   uint64_t fingerprint = 0;
   std::string normalized;
   uint64_t calls = 0;
-  double total_ms = 0, mean_ms = 0, max_ms = 0;
+  double total_ms = 0, mean_ms = 0, p95_ms = 0, max_ms = 0;
   std::vector<std::string> samples;  // only with show_samples
 };
 
@@ -59,6 +59,8 @@ struct Advice {
   std::optional<std::string> first_timestamp, last_timestamp;
   uint64_t statements = 0, groups = 0, parse_failures = 0, unparsable_lines = 0;
   uint64_t analysed_groups = 0, utility_groups = 0;
+  uint64_t utility_statements = 0;  // calls of utility groups (left out of top_groups)
+  double utility_ms = 0;
   std::vector<std::string> sources;
   std::vector<GroupSummary> top_groups;
   // Results.

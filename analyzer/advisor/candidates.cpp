@@ -52,28 +52,35 @@ class Generator {
     bool has_usable = false;
     const PredicateModel* infix = nullptr;
     const PredicateModel* wide_range = nullptr;
+    const PredicateModel* function_of_column = nullptr;
     double wide_sel = 0;
     for (const auto& p : a.predicates) {
-      if (p.pred.under_or || !t.column(p.pred.column)) continue;
+      const ColumnInfo* c = t.column(key_column(p.pred.column));
+      if (p.pred.under_or || !c) continue;
+      if (p.pred.kind == K::Other && !p.pred.expression.empty()) function_of_column = &p;
+      // An expression key ("(lower(email))") has no statistics of its own: the column's do not apply.
+      bool expression = !p.pred.base_column.empty();
+      bool col_stats = stats && c->has_stats && !expression;
       double sel = selectivity(t, p);
-      const ColumnInfo* c = t.column(p.pred.column);
-      if (p.constant && stats && c->has_stats && sel <= kPartialMaxShare && !partial_predicate_sql(p).empty())
-        partials.push_back(&p);
+      if (p.constant && col_stats && sel <= kPartialMaxShare && !partial_predicate_sql(p).empty()) partials.push_back(&p);
+      std::string on = expression ? " on " + p.pred.expression + ": an expression index, since a plain index on " +
+                                        p.pred.base_column + " cannot serve a function of it"
+                                  : "";
       switch (p.pred.kind) {
         case K::Equal:
         case K::IsNull:
         case K::BoolTrue:
         case K::BoolFalse:
-          eqs.push_back({sel, {p.pred.column, "equality (" + describe_sel(t, p, sel) + ")"}});
+          eqs.push_back({sel, {p.pred.column, "equality" + on + " (" + describe_sel(t, p, sel) + ")"}});
           has_usable = true;
           break;
         case K::In:
-          ins.push_back({sel, {p.pred.column, "IN list (" + describe_sel(t, p, sel) + ")"}});
+          ins.push_back({sel, {p.pred.column, "IN list" + on + " (" + describe_sel(t, p, sel) + ")"}});
           has_usable = true;
           break;
         case K::Range:
-          ranges.push_back({sel, {p.pred.column, "range " + p.pred.op + " (" + describe_sel(t, p, sel) + ")"}});
-          if (stats && c->has_stats && c->histogram.size() >= 2 && !p.sample_literals.empty() && sel > kRangeTooWide &&
+          ranges.push_back({sel, {p.pred.column, "range " + p.pred.op + on + " (" + describe_sel(t, p, sel) + ")"}});
+          if (col_stats && c->histogram.size() >= 2 && !p.sample_literals.empty() && sel > kRangeTooWide &&
               sel > wide_sel) {
             wide_range = &p;
             wide_sel = sel;
@@ -161,13 +168,28 @@ class Generator {
       for (const PredicateModel* pp : partials) add(q, t, {{pp->pred.column, "the filtered column itself"}}, {}, pp);
     }
 
-    if (infix && !has_usable) {
+    if (function_of_column && !has_usable && !infix) {
+      Unserved u;
+      u.fingerprint = q.fingerprint;
+      u.relation = t.qualified();
+      u.column = function_of_column->pred.column;
+      const std::string& e = function_of_column->pred.expression;
+      u.why = "the filter compares " + e + ", an expression of " + u.column + ": a B-tree on " + u.column +
+              " cannot serve it (pgopt proposes expression indexes only for lower() and upper(), which are IMMUTABLE)";
+      u.suggestion = "rewrite the filter on " + u.column + " itself (e.g. a range instead of a truncated or cast value), or " +
+                     "CREATE INDEX CONCURRENTLY ON " + t.qualified() + " ((" + e +
+                     ")); if every function in it is IMMUTABLE (with the application's constants instead of $n)";
+      out_.unserved.push_back(u);
+    } else if (infix && !has_usable) {
       Unserved u;
       u.fingerprint = q.fingerprint;
       u.relation = t.qualified();
       u.column = infix->pred.column;
-      u.why = infix->pred.op + " with a leading wildcard, ILIKE or a regular expression: a B-tree can only "
-              "serve a fixed prefix";
+      const std::string& op = infix->pred.op;
+      u.why = (op.find("ILIKE") != std::string::npos ? op + " (case-insensitive matching)"
+               : op.find("LIKE") != std::string::npos ? op + " with a leading wildcard"
+                                                      : "a regular expression match (" + op + ")") +
+              ": a B-tree can only serve a fixed prefix";
       u.suggestion = "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX CONCURRENTLY ON " + t.qualified() +
                      " USING gin (" + quote_ident(infix->pred.column) + " gin_trgm_ops);";
       out_.unserved.push_back(u);
@@ -249,6 +271,12 @@ class Generator {
 bool served_by(const IndexSpec& c, const IndexInfo& e) {
   if (e.method != c.method || !e.valid) return false;
   if (!e.where.empty() && e.where != c.where) return false;
+  if (e.unique && !e.columns.empty() && e.columns.size() <= c.columns.size()) {
+    // Equality on a unique key finds at most one row: a candidate leading with all of its columns
+    // (in any order), whatever follows or is INCLUDEd, saves one heap visit at best.
+    std::vector<std::string> lead(c.columns.begin(), c.columns.begin() + long(e.columns.size()));
+    if (std::is_permutation(lead.begin(), lead.end(), e.columns.begin())) return true;
+  }
   if (c.columns.size() > e.columns.size()) return false;
   int direction = 0;
   for (size_t i = 0; i < c.columns.size(); ++i) {

@@ -36,7 +36,8 @@ struct CandidateSet {
 // B-tree's, with no or the same WHERE).
 CandidateSet generate_candidates(const std::vector<QueryModel>& queries, const Catalog& catalog);
 
-// True when `existing` serves every lookup `c` could (same leading columns).
+// True when `existing` serves every lookup `c` could: same leading columns, or `existing` is unique
+// and `c` starts with all of its columns (a point lookup either way).
 bool served_by(const IndexSpec& c, const IndexInfo& existing);
 
 }  // namespace pgopt::analyzer::advisor

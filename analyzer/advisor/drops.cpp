@@ -48,7 +48,7 @@ std::vector<DropSuggestion> find_drops(const Catalog& catalog, const std::vector
         }
       }
     }
-    if (catalog.source == "database" && catalog.stats_reset) {
+    if (catalog.source == "database" && catalog.stats_reset && catalog.stats_age_days.value_or(0) >= kUnusedMinDays) {
       char age[64];
       std::snprintf(age, sizeof age, "%.1f days", catalog.stats_age_days.value_or(0));
       for (const auto& i : t.indexes)

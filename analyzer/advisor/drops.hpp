@@ -21,6 +21,10 @@ struct DropSuggestion {
   double size_bytes = 0;
 };
 
+// Usage counters younger than this say little (a weekly job may not have run yet): unused indexes
+// are only suggested once the statistics cover at least this many days.
+inline constexpr double kUnusedMinDays = 7;
+
 std::vector<DropSuggestion> find_drops(const Catalog& catalog, const std::vector<IndexSpec>& recommended);
 
 }  // namespace pgopt::analyzer::advisor

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <set>
 
+#include "sql/session_effects.hpp"
+
 namespace pgopt::analyzer::advisor {
 namespace {
 
@@ -36,6 +38,35 @@ std::string quote_ident(const std::string& s) {
     out += c;
   }
   return out + "\"";
+}
+
+namespace {
+
+bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '"'; }
+
+}  // namespace
+
+bool key_uses(const std::string& key, const std::string& column) {
+  if (key == column) return true;
+  if (key.empty() || key.front() != '(' || column.empty()) return false;
+  for (size_t pos = key.find(column); pos != std::string::npos; pos = key.find(column, pos + 1)) {
+    bool before = pos > 0 && ident_char(key[pos - 1]) && key[pos - 1] != '"';
+    size_t end = pos + column.size();
+    bool after = end < key.size() && ident_char(key[end]) && key[end] != '"';
+    if (!before && !after) return true;
+  }
+  return false;
+}
+
+std::string key_column(const std::string& key) {
+  if (key.empty() || key.front() != '(') return key;
+  // "(f(col))" or "(f(\"Col\"))": the innermost parenthesised name.
+  auto close = key.find(')');
+  auto open = key.rfind('(', close);
+  if (close == std::string::npos || open == std::string::npos) return key;
+  std::string inner = key.substr(open + 1, close - open - 1);
+  if (inner.size() >= 2 && inner.front() == '"' && inner.back() == '"') inner = inner.substr(1, inner.size() - 2);
+  return inner;
 }
 
 std::string IndexSpec::key() const {
@@ -75,15 +106,34 @@ std::string IndexSpec::describe() const {
   return s;
 }
 
+namespace {
+
+// Lower-case words of `text` joined by '_' ("(lower(email))" -> "lower_email",
+// "status = 'paid'" -> "status_paid", "shipped_at IS NULL" -> "shipped_at_null").
+std::string name_words(const std::string& text) {
+  std::string out, word;
+  auto flush = [&] {
+    if (!word.empty() && word != "is") out += (out.empty() ? "" : "_") + word;
+    word.clear();
+  };
+  for (char ch : text) {
+    if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_') {
+      word += char(std::tolower(static_cast<unsigned char>(ch)));
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return out;
+}
+
+}  // namespace
+
 std::string IndexSpec::suggested_name() const {
   std::string n = table;
-  for (const auto& c : columns) {
-    std::string part;
-    for (char ch : c)
-      if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_') part += char(std::tolower(static_cast<unsigned char>(ch)));
-    n += "_" + part;
-  }
-  if (!where.empty()) n += "_partial";
+  for (const auto& c : columns) n += "_" + name_words(c);
+  // Partial indexes differ by their predicate: it goes into the name so two never collide.
+  if (!where.empty()) n += "_" + name_words(where);
   n += "_idx";
   if (n.size() > 63) n = n.substr(0, 59) + "_idx";
   return n;
@@ -103,7 +153,7 @@ double estimate_index_bytes(const IndexSpec& index, const TableInfo& table, doub
   auto align8 = [](double w) { return std::ceil(w / 8.0) * 8.0; };
   double data = 0;
   auto add = [&](const std::string& col) {
-    const ColumnInfo* c = table.column(col);
+    const ColumnInfo* c = table.column(key_column(col));
     data += c ? std::max(1.0, c->avg_width) : 16.0;
   };
   for (const auto& c : index.columns) add(c);
@@ -188,8 +238,10 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
       ++out.unparsable_groups;
       continue;
     }
-    if (!is_dml(shape.command)) {
+    if (!is_dml(shape.command) ||
+        (shape.reads.empty() && shape.writes.empty() && sql::session_effects(g.normalized).any())) {
       ++out.utility_groups;
+      out.utility.insert(fp);
       continue;
     }
     QueryModel q;

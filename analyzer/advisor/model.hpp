@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,12 @@ namespace pgopt::analyzer::advisor {
 
 // Double-quotes an identifier when PostgreSQL would need it ("(expr)" keys are returned as is).
 std::string quote_ident(const std::string& s);
+
+// True when index key `key` uses `column`: the column itself, or an expression key such as
+// "(lower(email))" that reads it (an UPDATE of the column then changes the key).
+bool key_uses(const std::string& key, const std::string& column);
+// The column an expression key "(lower(email))" reads ("email"); `key` itself for a plain column.
+std::string key_column(const std::string& key);
 
 struct IndexSpec {
   std::string schema = "public";
@@ -91,6 +98,9 @@ struct ModelBuild {
   std::vector<QueryModel> queries;
   uint64_t unparsable_groups = 0;
   uint64_t utility_groups = 0;
+  // Groups no index can matter for: SET/SHOW/BEGIN/COMMIT ... and table-less statements that only
+  // change session state (a pooler's or driver's `SELECT pg_catalog.set_config($1, $2, $3)`).
+  std::set<uint64_t> utility;
   std::vector<std::string> unknown_tables;
 };
 

@@ -14,7 +14,8 @@ namespace pgopt::analyzer::advisor {
 
 struct SelectionOptions {
   double budget_bytes = 0;         // 0: unlimited
-  size_t max_indexes = 10;
+  // A safety bound: the --min-improvement rule normally stops the search first.
+  size_t max_indexes = 20;
   // Stop when the best move saves less than this share of the current workload cost (Extend's
   // published default, Kossmann et al. 2020).
   double min_improvement_pct = 0.3;
@@ -43,6 +44,12 @@ struct Selected {
   double write_overhead = 0;  // included in benefit
   std::vector<GroupCost> groups;  // groups whose cost it lowers
   bool widened = false;       // replaced a narrower pick during the search
+  // The most useful candidate that extends this one (more key columns, e.g. the ORDER BY columns
+  // after the equality ones, or INCLUDE columns) and was not taken, with what swapping it in would
+  // add to the benefit (<= 0: nothing, the planner finds no cheaper plan) and cost in bytes.
+  const Candidate* wider = nullptr;
+  double wider_gain = 0;
+  double wider_extra_bytes = 0;
 };
 
 struct SelectionResult {

@@ -72,14 +72,29 @@ std::string render_html(const advisor::Advice& a) {
   o += "<tr><th>Log span</th><td>" + esc(a.first_timestamp.value_or("?")) + " to " + esc(a.last_timestamp.value_or("?")) + "</td></tr>";
   o += "<tr><th>Statements</th><td>" + std::to_string(a.statements) + "</td></tr>";
   o += "<tr><th>Distinct groups</th><td>" + std::to_string(a.groups) + "</td></tr>";
-  o += "<tr><th>Parse failures</th><td>" + std::to_string(a.parse_failures) + "</td></tr>";
+  if (a.utility_groups)
+    o += "<tr><th>Utility statements</th><td>" + std::to_string(a.utility_statements) + " calls in " +
+         std::to_string(a.utility_groups) + " groups, " + num(a.utility_ms) + " ms (not in the top groups)</td></tr>";
+  o += "<tr><th>Parse failures</th><td>" + std::to_string(a.parse_failures) + " statements, " +
+       std::to_string(a.unparsable_lines) + " unrecognised log lines</td></tr>";
   if (a.cost_before > 0)
     o += "<tr><th>Workload cost</th><td>" + num(a.cost_before, "%.0f") + " &rarr; " + num(a.cost_after, "%.0f") + "</td></tr>";
   o += "</table>\n";
   for (const auto& n : a.notes) o += "<p class=\"note\">" + esc(n) + "</p>\n";
+  if (a.cost_before > 0)
+    o += "<h3>Estimated workload cost</h3>\n" +
+         bar_chart({{"existing indexes", a.cost_before}, {"with the recommendations", a.cost_after}}, "cost units");
   std::vector<std::pair<std::string, double>> top;
   for (const auto& g : a.top_groups) top.push_back({g.normalized, g.total_ms});
-  if (!top.empty()) o += "<h3>Top statement groups by total time</h3>\n" + bar_chart(top, "ms");
+  if (!top.empty()) {
+    o += "<h3>Top statement groups by total time</h3>\n" + bar_chart(top, "ms");
+    o += "<table><tr><th>Query</th><th>Calls</th><th>Total ms</th><th>Mean ms</th><th>p95 ms</th><th>Max ms</th></tr>";
+    for (const auto& g : a.top_groups)
+      o += "<tr><td><code>" + esc(shorten(g.normalized, 200)) + "</code></td><td>" + std::to_string(g.calls) + "</td><td>" +
+           num(g.total_ms) + "</td><td>" + num(g.mean_ms, "%.3f") + "</td><td>" + num(g.p95_ms, "%.3f") + "</td><td>" +
+           num(g.max_ms, "%.3f") + "</td></tr>";
+    o += "</table>\n";
+  }
 
   o += "<h2>Recommended indexes</h2>\n";
   if (a.recommendations.empty()) o += "<p>No index is worth its cost for this workload.</p>\n";
@@ -104,13 +119,19 @@ std::string render_html(const advisor::Advice& a) {
     for (const auto& d : a.drops)
       o += "<tr><td>" + esc(d.index) + "</td><td>" + esc(d.kind) + "</td><td>" + esc(human_bytes(d.size_bytes)) + "</td><td>" +
            esc(d.reason) + "</td></tr>";
-    o += "</table>\n";
+    o += "</table>\n<pre>";
+    for (const auto& d : a.drops) o += esc("-- " + d.ddl) + "\n";
+    o += "</pre>\n";
   }
   if (!a.partitioning.empty()) {
     o += "<h2>Partitioning</h2>\n";
     for (const auto& p : a.partitioning) {
       o += "<h3>" + esc(p.relation + ": " + p.strategy + " on " + p.column + " (" + p.interval + ")") + "</h3>\n<p>" +
-           esc(p.reason) + ".</p>\n<pre>" + esc(p.ddl) + "</pre>\n<ol>";
+           esc(p.reason) + ". Table size " + esc(human_bytes(p.table_bytes)) + ".</p>\n";
+      o += "<table><tr><th>Query</th><th>Partitions pruned</th></tr>";
+      for (const auto& [fp, share] : p.pruned)
+        o += "<tr><td><code>" + esc(shorten(query_of(a, fp), 200)) + "</code></td><td>" + num(share * 100, "%.0f") + "%</td></tr>";
+      o += "</table>\n<pre>" + esc(p.ddl) + "</pre>\n<ol>";
       for (const auto& m : p.migration) o += "<li>" + esc(m) + "</li>";
       o += "</ol>\n";
     }

@@ -12,6 +12,7 @@ void group(JsonWriter& w, const advisor::GroupSummary& g) {
   w.field("calls", (unsigned long long)g.calls);
   w.field("total_ms", g.total_ms);
   w.field("mean_ms", g.mean_ms);
+  w.field("p95_ms", g.p95_ms);
   w.field("max_ms", g.max_ms);
   if (!g.samples.empty()) w.field("samples", g.samples);
 }
@@ -37,6 +38,9 @@ std::string render_json(const advisor::Advice& a) {
   w.field("statements", (unsigned long long)a.statements);
   w.field("groups", (unsigned long long)a.groups);
   w.field("analysed_groups", (unsigned long long)a.analysed_groups);
+  w.field("utility_groups", (unsigned long long)a.utility_groups);
+  w.field("utility_statements", (unsigned long long)a.utility_statements);
+  w.field("utility_ms", a.utility_ms);
   w.field("parse_failures", (unsigned long long)a.parse_failures);
   w.field("unparsable_lines", (unsigned long long)a.unparsable_lines);
   w.field("sources", a.sources);

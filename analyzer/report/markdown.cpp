@@ -1,5 +1,6 @@
 // The Markdown report: summary, ranked recommendations with DDL and reasons, drops, partitioning,
 // queries no index helps. Only normalized SQL appears unless samples were asked for.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -15,20 +16,55 @@ std::string num(double v, const char* f = "%.1f") {
   return b;
 }
 
-// Inline code in a table cell: no pipes or newlines, backticks avoided.
-std::string cell_sql(std::string s, size_t max = 160) {
-  for (auto& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+// Collapses whitespace runs (newlines and tabs included) to one space and shortens to `max` bytes
+// at a UTF-8 character boundary.
+std::string one_line(const std::string& s, size_t max) {
   std::string out;
   bool space = false;
   for (char c : s) {
-    if (c == ' ' && space) continue;
-    space = c == ' ';
-    out += c == '|' ? '/' : (c == '`' ? '\'' : c);
+    bool ws = c == ' ' || c == '\n' || c == '\r' || c == '\t';
+    if (ws && space) continue;
+    space = ws;
+    out += ws ? ' ' : c;
   }
-  if (out.size() > max) out = out.substr(0, max - 3) + "...";
-  return "`" + out + "`";
+  if (out.size() > max) {
+    size_t cut = max - 3;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out = out.substr(0, cut) + "...";
+  }
+  return out;
 }
+
+// A code span that shows `s` exactly: the fence is one backtick longer than any run inside, and
+// padded when the text starts or ends with a backtick (CommonMark code spans).
+std::string code_span(const std::string& s) {
+  size_t longest = 0, run = 0;
+  for (char c : s) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  std::string fence(longest + 1, '`');
+  bool pad = !s.empty() && (s.front() == '`' || s.back() == '`');
+  return fence + (pad ? " " : "") + s + (pad ? " " : "") + fence;
+}
+
+// Inside a table row a pipe ends the cell, even within a code span, unless escaped as \| (GFM);
+// the escape is removed when rendered, so `a || b` still reads `a || b`.
+std::string escape_pipes(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// SQL as inline code in a table cell.
+std::string cell_sql(const std::string& s, size_t max = 160) { return escape_pipes(code_span(one_line(s, max))); }
+// Plain text in a table cell.
+std::string cell_text(const std::string& s) { return escape_pipes(one_line(s, 4096)); }
+// SQL as inline code outside tables (list items), where a backslash would show.
+std::string inline_sql(const std::string& s, size_t max = 160) { return code_span(one_line(s, max)); }
 
 std::string query_of(const advisor::Advice& a, uint64_t fp) {
   auto it = a.normalized.find(fp);
@@ -53,6 +89,10 @@ std::string render_markdown(const advisor::Advice& a) {
   o += "| Statements | " + std::to_string(a.statements) + " |\n";
   o += "| Distinct statement groups | " + std::to_string(a.groups) + " (" + std::to_string(a.analysed_groups) +
        " analysed, " + std::to_string(a.utility_groups) + " utility) |\n";
+  if (a.utility_groups)
+    o += "| Utility statements | " + std::to_string(a.utility_statements) + " calls in " + std::to_string(a.utility_groups) +
+         " groups, " + num(a.utility_ms) + " ms (SET, BEGIN/COMMIT, set_config() ...: no index changes them, left out "
+         "of the top groups) |\n";
   o += "| Parse failures | " + std::to_string(a.parse_failures) + " statements, " + std::to_string(a.unparsable_lines) +
        " unrecognised log lines |\n";
   if (a.cost_before > 0)
@@ -62,11 +102,11 @@ std::string render_markdown(const advisor::Advice& a) {
        " what-if costings) |\n\n";
 
   if (!a.top_groups.empty()) {
-    o += "### Top statement groups by total time\n\n| # | Query | Calls | Total ms | Mean ms |\n|---|---|---|---|---|\n";
+    o += "### Top statement groups by total time\n\n| # | Query | Calls | Total ms | Mean ms | p95 ms |\n|---|---|---|---|---|---|\n";
     int i = 0;
     for (const auto& g : a.top_groups)
       o += "| " + std::to_string(++i) + " | " + cell_sql(g.normalized) + " | " + std::to_string(g.calls) + " | " +
-           num(g.total_ms) + " | " + num(g.mean_ms, "%.3f") + " |\n";
+           num(g.total_ms) + " | " + num(g.mean_ms, "%.3f") + " | " + num(g.p95_ms, "%.3f") + " |\n";
     o += "\n";
   }
   for (const auto& n : a.notes) o += "> Note: " + n + "\n";
@@ -95,7 +135,7 @@ std::string render_markdown(const advisor::Advice& a) {
   if (!a.drops.empty()) {
     o += "## Existing indexes to review for removal\n\n| Index | Kind | Size | Reason |\n|---|---|---|---|\n";
     for (const auto& d : a.drops)
-      o += "| " + d.index + " | " + d.kind + " | " + human_bytes(d.size_bytes) + " | " + d.reason + " |\n";
+      o += "| " + cell_text(d.index) + " | " + d.kind + " | " + human_bytes(d.size_bytes) + " | " + cell_text(d.reason) + " |\n";
     o += "\n```sql\n";
     for (const auto& d : a.drops) o += "-- " + d.ddl + "\n";
     o += "```\n\n";
@@ -118,9 +158,9 @@ std::string render_markdown(const advisor::Advice& a) {
   if (!a.unserved.empty()) {
     o += "## Queries no B-tree index helps\n\n";
     for (const auto& u : a.unserved) {
-      o += "- " + cell_sql(u.group.normalized) + " (" + std::to_string(u.group.calls) + " calls, " + num(u.group.total_ms) +
+      o += "- " + inline_sql(u.group.normalized) + " (" + std::to_string(u.group.calls) + " calls, " + num(u.group.total_ms) +
            " ms): " + u.why + ".\n  What would help: " + u.suggestion + "\n";
-      for (const auto& s : u.group.samples) o += "  - sample: " + cell_sql(s) + "\n";
+      for (const auto& s : u.group.samples) o += "  - sample: " + inline_sql(s, 400) + "\n";
     }
     o += "\n";
   }

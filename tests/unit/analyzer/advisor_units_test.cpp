@@ -1,10 +1,12 @@
-// Unit tests of the advisor's building blocks: arrays from libpq, index DDL, served-by, selectivity,
-// write overhead and the greedy search's limits (with a scripted evaluator).
+// Unit tests of the advisor's building blocks: arrays from libpq, index DDL and names, served-by,
+// selectivity, write overhead, the greedy search (limits, count-bound ranking, the wider candidate
+// it reports), unused-index drops, and utility statements kept out of the top groups.
 #include <gtest/gtest.h>
 
 #include "analyzer/advisor/advisor.hpp"
 #include "analyzer/advisor/pg_array.hpp"
 #include "analyzer/advisor/selectivity.hpp"
+#include "sql/extract.hpp"
 
 using namespace pgopt::analyzer::advisor;
 
@@ -201,4 +203,206 @@ TEST(WriteOverhead, InsertsAndNonHotUpdates) {
   // 200 inserted rows; the hits index also turns 10 HOT updates into updates of all 3 indexes.
   EXPECT_DOUBLE_EQ(write_overhead(on_other, qs, {}), 200 * kIndexEntryWriteCost);
   EXPECT_DOUBLE_EQ(write_overhead(on_hits, qs, {}), (200 + 30) * kIndexEntryWriteCost);
+}
+
+TEST(ServedBy, UniqueKeyServesAnyCandidateLeadingWithItsColumns) {
+  IndexInfo pk;
+  pk.columns = {"id"};
+  pk.descending = {false};
+  pk.unique = true;
+  IndexSpec c;
+  c.columns = {"id"};
+  c.descending = {false};
+  c.opclass = {""};
+  c.include = {"customer_id"};
+  EXPECT_TRUE(served_by(c, pk));  // (id) INCLUDE (...) next to the primary key: one heap visit saved at best
+  c.include.clear();
+  c.columns = {"id", "created_at"};
+  c.descending = {false, false};
+  c.opclass = {"", ""};
+  EXPECT_TRUE(served_by(c, pk));
+  c.columns = {"customer_id", "id"};
+  EXPECT_FALSE(served_by(c, pk));  // leads with another column: a different lookup
+  IndexInfo two = pk;
+  two.columns = {"a", "b"};
+  c.columns = {"b", "a", "x"};
+  c.descending = {false, false, false};
+  c.opclass = {"", "", ""};
+  EXPECT_TRUE(served_by(c, two));
+  pk.unique = false;
+  c.columns = {"id", "created_at"};
+  c.descending = {false, false};
+  c.opclass = {"", ""};
+  EXPECT_FALSE(served_by(c, pk));
+}
+
+TEST(Selection, ReportsTheWiderCandidateItDidNotTake) {
+  TableInfo t;
+  t.name = "t";
+  QueryModel q;
+  q.weight = 10;
+  q.fingerprint = 1;
+  AccessModel a;
+  a.table = &t;
+  q.accesses.push_back(a);
+  std::vector<QueryModel> qs = {q};
+  std::vector<Candidate> cands = {make(t, {"a"}, 8192), make(t, {"a", "b"}, 16384), make(t, {"c"}, 8192)};
+  for (auto& c : cands) c.sources = {1};
+  ScriptedEvaluator ev;
+  ev.with[cands[0].index.key()] = 10;
+  ev.with[cands[1].index.key()] = 10;  // the wider index finds no cheaper plan
+  auto r = select_indexes(qs, cands, ev, SelectionOptions{});
+  ASSERT_EQ(r.selected.size(), 1u);
+  EXPECT_EQ(r.selected[0].candidate, &cands[0]);
+  EXPECT_EQ(r.selected[0].wider, &cands[1]);
+  EXPECT_DOUBLE_EQ(r.selected[0].wider_gain, 0);
+  EXPECT_DOUBLE_EQ(r.selected[0].wider_extra_bytes, 8192);
+
+  ev.with[cands[1].index.key()] = 9.99;  // now it saves 0.1 per workload: below the 0.3% threshold
+  r = select_indexes(qs, cands, ev, SelectionOptions{});
+  ASSERT_EQ(r.selected.size(), 1u);
+  EXPECT_EQ(r.selected[0].candidate, &cands[0]);
+  EXPECT_NEAR(r.selected[0].wider_gain, 0.1, 1e-9);
+}
+
+TEST(Advise, UtilityStatementsStayOutOfTheTopGroups) {
+  auto def = pgopt::sql::parse_schema("CREATE TABLE t (id bigint PRIMARY KEY, a int);");
+  Catalog cat = catalog_from_schema(def);
+  pgopt::analyzer::Workload w;
+  auto add = [&](uint64_t fp, const std::string& sql, uint64_t calls, double ms) {
+    auto& g = w.groups[fp];
+    g.fingerprint = fp;
+    g.normalized = sql;
+    g.calls = g.timed_calls = calls;
+    g.total_ms = ms;
+    w.statements += calls;
+  };
+  add(1, "SELECT pg_catalog.set_config($1, $2, $3)", 5000, 900);
+  add(2, "BEGIN", 4000, 800);
+  add(3, "SELECT a FROM t WHERE a = $1", 100, 50);
+  add(4, "SELECT now()", 10, 1);
+  auto ev = make_cost_model(cat);
+  Advice adv = advise(w, cat, *ev, AdvisorOptions{});
+  ASSERT_EQ(adv.top_groups.size(), 2u);
+  EXPECT_EQ(adv.top_groups[0].fingerprint, 3u);
+  EXPECT_EQ(adv.top_groups[1].fingerprint, 4u);
+  EXPECT_EQ(adv.utility_groups, 2u);
+  EXPECT_EQ(adv.utility_statements, 9000u);
+  EXPECT_DOUBLE_EQ(adv.utility_ms, 1700);
+  for (const auto& r : adv.recommendations)
+    for (const auto& g : r.groups) EXPECT_NE(g.fingerprint, 1u);
+}
+
+TEST(Drops, UnusedIndexesNameTheStatisticsAgeAndSparePrimaryKeys) {
+  Catalog cat;
+  cat.source = "database";
+  cat.stats_reset = "2024-05-01 00:00:00+00";
+  cat.stats_age_days = 12.5;
+  TableInfo t;
+  t.name = "orders";
+  IndexInfo pk;
+  pk.name = "orders_pkey";
+  pk.schema = "public";
+  pk.columns = {"id"};
+  pk.unique = pk.primary = pk.constraint = true;
+  pk.idx_scan = 0;
+  IndexInfo unused;
+  unused.name = "orders_note_idx";
+  unused.schema = "public";
+  unused.columns = {"note"};
+  unused.idx_scan = 0;
+  IndexInfo used = unused;
+  used.name = "orders_customer_idx";
+  used.columns = {"customer_id"};
+  used.idx_scan = 42;
+  t.indexes = {pk, unused, used};
+  cat.tables.push_back(t);
+  auto drops = find_drops(cat, {});
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(drops[0].index, "public.orders_note_idx");
+  EXPECT_EQ(drops[0].kind, "unused");
+  EXPECT_NE(drops[0].reason.find("since 2024-05-01 00:00:00+00 (12.5 days"), std::string::npos) << drops[0].reason;
+  EXPECT_EQ(drops[0].ddl, "DROP INDEX CONCURRENTLY public.orders_note_idx;");
+  cat.stats_age_days = 2;  // too short a window: a weekly job may not have run yet
+  EXPECT_TRUE(find_drops(cat, {}).empty());
+  cat.stats_age_days = 12.5;
+  cat.stats_reset.reset();  // no statistics age known: usage counters are not trusted
+  EXPECT_TRUE(find_drops(cat, {}).empty());
+}
+
+TEST(Selection, UnderACountLimitTheBiggerSavingWinsOverBenefitPerByte) {
+  TableInfo t;
+  t.name = "t";
+  std::vector<QueryModel> qs;
+  for (uint64_t fp : {1, 2}) {
+    QueryModel q;
+    q.weight = 10;
+    q.fingerprint = fp;
+    AccessModel a;
+    a.table = &t;
+    q.accesses.push_back(a);
+    qs.push_back(q);
+  }
+  // (a) is small and saves little; (b) is large and saves much more. Per byte (a) ranks first.
+  std::vector<Candidate> cands = {make(t, {"a"}, 8192), make(t, {"b"}, 1e6)};
+  class PerQuery : public Evaluator {
+   public:
+    std::string a_key, b_key;
+    std::optional<double> cost(const QueryModel& q, const std::vector<const IndexSpec*>& config) override {
+      double c = 100;
+      for (const IndexSpec* s : config) {
+        if (q.fingerprint == 1 && s->key() == a_key) c = 90;
+        if (q.fingerprint == 2 && s->key() == b_key) c = 10;
+      }
+      return c;
+    }
+    std::string method() const override { return "scripted"; }
+  } ev;
+  ev.a_key = cands[0].index.key();
+  ev.b_key = cands[1].index.key();
+  SelectionOptions one;
+  one.max_indexes = 1;
+  auto r = select_indexes(qs, cands, ev, one);
+  ASSERT_EQ(r.selected.size(), 1u);
+  EXPECT_EQ(r.selected[0].candidate, &cands[1]);
+  EXPECT_DOUBLE_EQ(r.cost_after, 10 * 100 + 10 * 10);
+  auto unlimited = select_indexes(qs, cands, ev, SelectionOptions{});
+  EXPECT_EQ(unlimited.selected.size(), 2u);
+}
+
+TEST(IndexSpec, NamesCarryExpressionsAndPartialPredicates) {
+  IndexSpec s;
+  s.table = "orders";
+  s.columns = {"account_id"};
+  s.descending = {false};
+  s.opclass = {""};
+  s.where = "status = 'paid'";
+  IndexSpec t = s;
+  t.where = "shipped_at IS NULL";
+  EXPECT_EQ(s.suggested_name(), "orders_account_id_status_paid_idx");
+  EXPECT_EQ(t.suggested_name(), "orders_account_id_shipped_at_null_idx");
+  s.table = "customers";
+  s.columns = {"(lower(email))"};
+  s.where.clear();
+  EXPECT_EQ(s.suggested_name(), "customers_lower_email_idx");
+}
+
+TEST(Advise, RecommendedNamesNeverCollideWithExistingOnes) {
+  auto def = pgopt::sql::parse_schema(
+      "CREATE TABLE t (id bigint PRIMARY KEY, a int NOT NULL, b int NOT NULL, c text);\n"
+      "CREATE INDEX t_a_idx ON t (b);\n");
+  Catalog cat = catalog_from_schema(def);
+  cat.find("t")->reltuples = 1e6;
+  cat.find("t")->relpages = 10000;
+  pgopt::analyzer::Workload w;
+  auto& g = w.groups[1];
+  g.fingerprint = 1;
+  g.normalized = "SELECT * FROM t WHERE a = $1";
+  g.samples = {"SELECT * FROM t WHERE a = 5"};
+  g.calls = 1000;
+  auto ev = make_cost_model(cat);
+  Advice adv = advise(w, cat, *ev, AdvisorOptions{});
+  ASSERT_EQ(adv.recommendations.size(), 1u);
+  EXPECT_EQ(adv.recommendations[0].name, "t_a_2_idx");
+  EXPECT_EQ(adv.recommendations[0].ddl, "CREATE INDEX CONCURRENTLY t_a_2_idx ON public.t (a);");
 }

@@ -75,3 +75,84 @@ TEST(ReportFormat, MarkdownAndHtmlCarryTheRecommendation) {
   EXPECT_NE(json.find("\"fingerprint\": \"0000000000000007\""), std::string::npos);
   EXPECT_NE(json.find("\"schema_version\": 1"), std::string::npos);
 }
+
+TEST(ReportFormat, MarkdownEscapesPipesInCellsAndKeepsSqlIntact) {
+  auto a = sample_advice();
+  a.normalized[7] = "SELECT id FROM customers WHERE lower(email) = $1 || $2 || $3";
+  advisor::GroupSummary g;
+  g.fingerprint = 8;
+  g.normalized = "SELECT id FROM t WHERE a ~ $1 OR b = `x`";
+  g.calls = 3;
+  a.top_groups.push_back(g);
+  advisor::UnservedQuery u;
+  u.group.normalized = "SELECT id FROM users WHERE name || $1 LIKE $2";
+  u.relation = "public.users";
+  u.column = "name";
+  u.why = "leading wildcard";
+  u.suggestion = "pg_trgm";
+  a.unserved.push_back(u);
+  a.drops[0].reason = "0 scans | since reset";
+  std::string md = report::render_markdown(a);
+  // In a table a pipe must be escaped (GFM renders \| as |), never replaced by another character.
+  EXPECT_NE(md.find("| `SELECT id FROM customers WHERE lower(email) = $1 \\|\\| $2 \\|\\| $3` |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("$1 // $2"), std::string::npos);
+  // Backticks inside SQL get a longer fence instead of being rewritten.
+  EXPECT_NE(md.find("| `` SELECT id FROM t WHERE a ~ $1 OR b = `x` `` |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 0 scans \\| since reset |"), std::string::npos) << md;
+  // Outside tables a backslash would show: list items keep plain pipes.
+  EXPECT_NE(md.find("- `SELECT id FROM users WHERE name || $1 LIKE $2` (0 calls"), std::string::npos) << md;
+  // Every table row still has exactly its columns: count unescaped pipes in the drops row.
+  auto row = md.substr(md.find("| public.old_idx"));
+  row = row.substr(0, row.find('\n'));
+  size_t cells = 0;
+  for (size_t i = 0; i < row.size(); ++i)
+    if (row[i] == '|' && (i == 0 || row[i - 1] != '\\')) ++cells;
+  EXPECT_EQ(cells, 5u) << row;
+}
+
+TEST(ReportFormat, LongCellsAreCutAtCharacterBoundaries) {
+  auto a = sample_advice();
+  advisor::GroupSummary g;
+  g.fingerprint = 9;
+  g.normalized = "SELECT id FROM t WHERE name = $1 AND note = '" + std::string(107, 'x') + "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9'";
+  a.top_groups.push_back(g);
+  std::string md = report::render_markdown(a);
+  auto pos = md.find("| `SELECT id FROM t WHERE name");
+  ASSERT_NE(pos, std::string::npos);
+  std::string cell = md.substr(pos, md.find('\n', pos) - pos);
+  EXPECT_NE(cell.find("...`"), std::string::npos) << cell;
+  // The cut falls inside the third two-byte character: it goes back to its start instead of
+  // leaving half of it.
+  EXPECT_NE(cell.find("x\xc3\xa9\xc3\xa9...`"), std::string::npos) << cell;
+}
+
+TEST(ReportFormat, HtmlIsOnePageWithInlineSvgCharts) {
+  auto a = sample_advice();
+  a.cost_before = 1000;
+  a.cost_after = 100;
+  advisor::GroupSummary g;
+  g.fingerprint = 7;
+  g.normalized = "SELECT * FROM orders WHERE customer_id = $1";
+  g.calls = 100;
+  g.total_ms = 50;
+  g.p95_ms = 1.25;
+  a.top_groups.push_back(g);
+  advisor::PartitionAdvice p;
+  p.relation = "public.orders";
+  p.column = "created_at";
+  p.strategy = "RANGE";
+  p.interval = "1 month";
+  p.pruned.push_back({7, 0.9});
+  p.ddl = "CREATE TABLE ... PARTITION BY RANGE (created_at);";
+  a.partitioning.push_back(p);
+  std::string html = report::render_html(a);
+  size_t svgs = 0;
+  for (size_t pos = 0; (pos = html.find("<svg", pos)) != std::string::npos; ++pos) ++svgs;
+  EXPECT_GE(svgs, 2u);  // workload cost before/after and the top groups
+  for (const char* external : {"<script", "<link", "src=", "href=", "@import", "url("})
+    EXPECT_EQ(html.find(external), std::string::npos) << external;
+  EXPECT_NE(html.find("<td>1.250</td>"), std::string::npos);                 // p95 column
+  EXPECT_NE(html.find("<td>90%</td>"), std::string::npos);                   // partitions pruned per group
+  EXPECT_NE(html.find("-- DROP INDEX CONCURRENTLY public.old_idx;"), std::string::npos);
+  EXPECT_EQ(html.rfind("</html>\n"), html.size() - 8);
+}

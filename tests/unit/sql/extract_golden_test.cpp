@@ -44,6 +44,11 @@ std::string render(const Extraction& e) {
         case ValueKind::Expression: o << " expr"; break;
         case ValueKind::None: break;
       }
+      if (!p.base_column.empty()) {
+        o << " (expression of " << p.base_column << ")";
+      } else if (!p.expression.empty()) {
+        o << " on " << p.expression;
+      }
       if (p.under_or) o << " (or)";
       o << "\n";
     }
