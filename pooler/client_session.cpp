@@ -103,6 +103,8 @@ awaitable<void> ClientSession::run() {
   if (!co_await authenticate()) co_return;
   if (!co_await welcome()) co_return;
   set_state(ClientState::Idle);
+  if (mode_ == PoolMode::Transaction && cfg->pooler.max_prepared_statements > 0)
+    prepared_ = std::make_unique<prepared::Tracker>(rt_.statements);
   co_await client_loop();
 }
 
@@ -142,7 +144,7 @@ bool ClientSession::note_client_message(const proto::Frame& f) {
       ++unsynced_;
       if (txn) {
         auto p = proto::parse_parse(f.body);
-        if (p && !p->name.empty()) {
+        if (p && !p->name.empty() && !prepared_) {
           // Named statements cannot follow the client to another server yet: keep no one else
           // from seeing them.
           server_->dirty = true;
@@ -180,10 +182,7 @@ bool ClientSession::note_client_message(const proto::Frame& f) {
 
 awaitable<void> ClientSession::client_loop() {
   const uint32_t max_len = config_->pooler.max_packet_size;
-  struct Item {
-    size_t offset, size;
-  };
-  std::vector<Item> items;
+  std::vector<BatchItem> items;
   for (;;) {
     auto data = in_.readable();
     size_t ready = 0;
@@ -213,10 +212,16 @@ awaitable<void> ClientSession::client_loop() {
       items.push_back({ready, r.frame.size});
       ready += r.frame.size;
     }
+    if (ready > 0 && !server_ && prepared_ && answer_locally(data, items, max_len)) {
+      in_.consume(ready);
+      if (!co_await send_out()) co_return;
+      ready = 0;
+    }
     if (ready > 0) {
       last_activity_ = Clock::now();
       const bool fresh = !server_;
       if (fresh && !co_await attach()) co_return;
+      bool rewrite = false;
       for (const auto& it : items) {
         auto r = proto::decode_frame(data.subspan(it.offset, it.size), max_len);
         if (!note_client_message(r.frame)) {
@@ -228,12 +233,23 @@ awaitable<void> ClientSession::client_loop() {
           }
           co_return;
         }
+        if (prepared_ && !rewrite) rewrite = prepared::Tracker::needs_rewrite(r.frame);
       }
       ServerPtr s = server_;
+      // Only once the whole batch is known to go: the tracker records what the server will have.
+      if (prepared_) {
+        to_server_.clear();
+        for (const auto& it : items) {
+          auto raw = data.subspan(it.offset, it.size);
+          auto r = proto::decode_frame(raw, max_len);
+          prepared_->on_client_message(r.frame, raw, s->statements, prepared_capacity_, rewrite ? &to_server_ : nullptr);
+        }
+      }
       // Only now, with the batch counted: co_spawn may run the relay inline, and a relay that saw
       // nothing outstanding would hand the server straight back.
       if (fresh) asio::co_spawn(sock_.get_executor(), relay_server(shared_from_this(), s), asio::detached);
-      auto [ec, n] = co_await asio::async_write(s->sock, asio::buffer(data.data(), ready), nothrow);
+      auto out = rewrite ? asio::buffer(to_server_) : asio::buffer(data.data(), ready);
+      auto [ec, n] = co_await asio::async_write(s->sock, out, nothrow);
       (void)n;
       if (ec) {
         if (!client_gone_) {
@@ -263,6 +279,16 @@ awaitable<void> ClientSession::client_loop() {
     else
       in_.commit(n);
   }
+}
+
+bool ClientSession::answer_locally(std::span<const uint8_t> data, std::span<const BatchItem> items, uint32_t max_len) {
+  batch_frames_.clear();
+  for (const auto& it : items) batch_frames_.push_back(proto::decode_frame(data.subspan(it.offset, it.size), max_len).frame);
+  if (!prepared::Tracker::can_answer_locally(batch_frames_)) return false;
+  last_activity_ = Clock::now();
+  out_.clear();
+  prepared_->answer_locally(batch_frames_, out_);
+  return true;
 }
 
 // ---- server -> client ---------------------------------------------------------------------------
@@ -346,7 +372,15 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     auto data = buf.readable();
     size_t pos = std::min(stream_left, data.size());
     stream_left -= pos;
-    bool protocol_error = false;
+    bool protocol_error = false, desync = false;
+    // Replies the prepared-statement tracker drops or replaces turn this chunk into a copy.
+    bool copied = false;
+    size_t copied_upto = 0;
+    auto copy_upto = [&](size_t end) {
+      if (!copied) to_client_.clear();
+      copied = true;
+      to_client_.append(reinterpret_cast<const char*>(data.data()) + copied_upto, end - copied_upto);
+    };
     while (stream_left == 0 && data.size() - pos >= 5) {
       const uint8_t* p = data.data() + pos;
       const char type = char(p[0]);
@@ -356,16 +390,34 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         break;
       }
       const size_t total = size_t(len) + 1;
-      const bool inspect = type == 'Z' || type == 'S' || type == 'E' || type == 'C';
+      const bool inspect = type == 'Z' || type == 'S' || type == 'E' || type == 'C' ||
+                           (prepared_ && prepared::Tracker::needs_body(type));
       if (data.size() - pos < total) {
         if (!inspect) {
+          if (prepared_ && prepared_->on_server_message(type, {}, s->statements).action == prepared::ReplyAction::Desync) {
+            desync = true;
+            break;
+          }
           stream_left = total - (data.size() - pos);
           pos = data.size();
         }
         break;
       }
-      if (inspect) {
-        std::span<const uint8_t> body(p + 5, len - 4);
+      std::span<const uint8_t> body(p + 5, len - 4);
+      prepared::ReplyDecision decision;
+      if (prepared_) {
+        decision = prepared_->on_server_message(type, inspect ? body : std::span<const uint8_t>{}, s->statements);
+        if (decision.action == prepared::ReplyAction::Desync) {
+          desync = true;
+          break;
+        }
+        if (decision.action != prepared::ReplyAction::Forward) {
+          copy_upto(pos);
+          if (decision.action == prepared::ReplyAction::Replace) to_client_.append(decision.replacement);
+          copied_upto = pos + total;
+        }
+      }
+      if (inspect && decision.action != prepared::ReplyAction::Skip) {
         switch (type) {
           case 'Z':
             on_ready_for_query(body.empty() ? 'I' : char(body[0]));
@@ -386,15 +438,18 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       }
       pos += total;
     }
-    if (protocol_error) {
-      log::error("{} server {} sent an invalid message length", tag(), s->describe());
+    if (protocol_error || desync) {
+      log::error("{} server {} sent {}", tag(), s->describe(),
+                 desync ? "a reply nothing was waiting for" : "an invalid message length");
       server_.reset();
       if (pool_) pool_->discard(s);
       disconnect("invalid data from server", "08P01", "invalid message from server");
       co_return;
     }
+    if (copied) copy_upto(pos);
     if (pos > 0) {
-      auto [wec, wn] = co_await asio::async_write(sock_, asio::buffer(data.data(), pos), nothrow);
+      auto out = copied ? asio::buffer(to_client_) : asio::buffer(data.data(), pos);
+      auto [wec, wn] = co_await asio::async_write(sock_, out, nothrow);
       (void)wn;
       buf.consume(pos);
       if (wec) {
@@ -519,6 +574,10 @@ awaitable<bool> ClientSession::attach() {
         if (e.replayed) s->state.set_replayed(e.name, e.value);
     }
   }
+  if (prepared_) {
+    prepared_->detach();
+    prepared_capacity_ = size_t(std::max(1, cfg->pooler.max_prepared_statements));
+  }
   s->last_client = id_;
   server_ = s;
   outstanding_ = unsynced_ = 0;
@@ -544,6 +603,7 @@ awaitable<void> ClientSession::release(ServerPtr s) {
     }
     if (s->dirty) log::debug("{} reset {} ({})", tag(), s->describe(), s->dirty_reason);
     s->state.reset_all_replayed();
+    s->statements.clear();  // DISCARD ALL (or the reset query) took its prepared statements
     s->dirty = false;
     s->dirty_reason.clear();
   }

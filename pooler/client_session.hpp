@@ -10,6 +10,7 @@
 #include "pooler/buffer.hpp"
 #include "pooler/guc_state.hpp"
 #include "pooler/net.hpp"
+#include "pooler/prepared/tracker.hpp"
 #include "pooler/runtime.hpp"
 #include "pooler/server_conn.hpp"
 #include "sql/session_effects.hpp"
@@ -59,6 +60,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Entry points for co_spawn: the owning pointers travel as coroutine parameters.
   static awaitable<void> relay_server(std::shared_ptr<ClientSession> self, ServerPtr s);
   static awaitable<void> send_cancel(std::shared_ptr<ClientSession> self, ServerPtr s);
+  struct BatchItem {
+    size_t offset, size;  // of one message in the client's input buffer
+  };
+  // A batch that needs no server (named Parses and Syncs while idle): answered into out_.
+  bool answer_locally(std::span<const uint8_t> data, std::span<const BatchItem> items, uint32_t max_len);
   awaitable<bool> attach();  // the caller starts the relay
   awaitable<void> release(ServerPtr server);
   bool note_client_message(const protocol::Frame& f);
@@ -94,6 +100,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   protocol::CancelKey cancel_key_{};
   bool registered_cancel_ = false;
   std::optional<auth::Key> scram_client_key_;
+
+  // Transaction mode with max_prepared_statements > 0: the client's named statements, carried to
+  // whichever server runs its next transaction. Null otherwise (session mode keeps its server).
+  std::unique_ptr<prepared::Tracker> prepared_;
+  size_t prepared_capacity_ = 0;
+  std::string to_server_;  // a client batch with rewritten messages
+  std::string to_client_;  // a server chunk with replies dropped or replaced
+  std::vector<protocol::Frame> batch_frames_;
 
   // Relay bookkeeping while a server is attached.
   ServerPtr server_;

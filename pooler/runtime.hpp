@@ -14,6 +14,7 @@
 #include "pooler/config/config.hpp"
 #include "pooler/net.hpp"
 #include "pooler/pool.hpp"
+#include "pooler/prepared/statement_registry.hpp"
 #include "pooler/protocol/codec.hpp"
 
 namespace pgopt::pooler {
@@ -53,6 +54,7 @@ struct Runtime {
 
   PoolRegistry pools;
   CancelRegistry cancels;
+  prepared::StatementRegistry statements;
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<int> clients{0};
   std::atomic<uint64_t> next_client_id{1};

@@ -12,6 +12,7 @@
 #include "pooler/buffer.hpp"
 #include "pooler/guc_state.hpp"
 #include "pooler/net.hpp"
+#include "pooler/prepared/server_statements.hpp"
 #include "pooler/protocol/codec.hpp"
 
 namespace pgopt::pooler {
@@ -45,6 +46,7 @@ class ServerConn {
   uint64_t id;
   protocol::CancelKey backend_key;
   GucState state;  // what this server's session has now
+  prepared::ServerStatements statements;  // transaction mode: the shared statements prepared here
   // Session state that cannot be carried to another client (LISTEN, temp tables, ...): the
   // connection is reset before anyone else gets it.
   bool dirty = false;

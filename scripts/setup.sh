@@ -36,4 +36,27 @@ fi
 if ! id pgopt-test >/dev/null 2>&1; then
   useradd --system --create-home --shell /bin/bash pgopt-test
 fi
+
+# ---------------------------------------------------------------------------------------------------
+# node-postgres for the real-driver tests (tests/integration/pooler/drivers/node_prepared.js).
+# `pg` is not packaged by Debian, so npm installs it into its own prefix; the tests put
+# $PGOPT_NODE_PREFIX/node_modules on NODE_PATH. Node itself comes from Debian unless a node is present
+# already (NodeSource's nodejs bundles npm, and Debian's npm package conflicts with it).
+PGOPT_NODE_PREFIX=${PGOPT_NODE_PREFIX:-/opt/pgopt-node}
+node_pkgs=()
+command -v node >/dev/null 2>&1 || node_pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || node_pkgs+=(npm)
+if [ ${#node_pkgs[@]} -gt 0 ]; then
+  echo "setup.sh: installing ${node_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${node_pkgs[@]}" >/dev/null
+fi
+if [ ! -f "$PGOPT_NODE_PREFIX/node_modules/pg/package.json" ]; then
+  echo "setup.sh: installing node-postgres (pg@8) into $PGOPT_NODE_PREFIX"
+  mkdir -p "$PGOPT_NODE_PREFIX"
+  npm install --prefix "$PGOPT_NODE_PREFIX" --no-audit --no-fund --loglevel=error pg@8 >/dev/null
+fi
+# ---------------------------------------------------------------------------------------------------
+
 echo "setup.sh: ok"

@@ -57,6 +57,9 @@ struct PoolerSettings {
   Millis client_login_timeout{60'000};
   Millis shutdown_timeout{30'000};
   std::string server_reset_query = "DISCARD ALL";  // session mode, on release
+  // Server-side prepared statements kept per server connection in transaction mode (LRU); 0 turns
+  // tracking off, and a client's named statement then pins nothing: the server is reset after it.
+  int max_prepared_statements = 200;
   LogLevel log_level = LogLevel::Info;
 };
 

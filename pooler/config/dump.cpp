@@ -35,6 +35,7 @@ std::string pooler_value(const PoolerSettings& s, std::string_view key) {
   if (key == "client_login_timeout") return duration(s.client_login_timeout);
   if (key == "shutdown_timeout") return duration(s.shutdown_timeout);
   if (key == "server_reset_query") return quoted(s.server_reset_query);
+  if (key == "max_prepared_statements") return std::to_string(s.max_prepared_statements);
   if (key == "log_level") return quoted(to_string(s.log_level));
   return {};
 }

@@ -251,7 +251,7 @@ struct Key {
 
 using P = PoolerSettings;
 // Documentation order; pooler_keys() and the unknown-key hints come from this table.
-constexpr std::array<Key<P>, 22> kPoolerKeys{{
+constexpr std::array<Key<P>, 23> kPoolerKeys{{
     {"listen_addr", string_key<&P::listen_addr>},
     {"listen_port", int_key<&P::listen_port, 1, 65535>},
     {"workers", int_key<&P::workers, 1, 64>},
@@ -273,6 +273,7 @@ constexpr std::array<Key<P>, 22> kPoolerKeys{{
     {"client_login_timeout", duration_key<&P::client_login_timeout>},
     {"shutdown_timeout", duration_key<&P::shutdown_timeout>},
     {"server_reset_query", string_key<&P::server_reset_query, true>},
+    {"max_prepared_statements", int_key<&P::max_prepared_statements, 0, 100000>},
     {"log_level", enum_key<&P::log_level, kLogLevels>},
 }};
 

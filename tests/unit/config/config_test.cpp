@@ -42,6 +42,7 @@ const std::vector<std::string_view> kAllPoolerKeys = {"listen_addr",
                                                       "client_login_timeout",
                                                       "shutdown_timeout",
                                                       "server_reset_query",
+                                                      "max_prepared_statements",
                                                       "log_level"};
 const std::vector<std::string_view> kAllDatabaseKeys = {
     "host", "port", "dbname", "pool_size", "min_pool_size", "pool_mode", "max_db_connections"};
@@ -402,6 +403,7 @@ TEST(Reload, Classification) {
                           "client_login_timeout",
                           "shutdown_timeout",
                           "server_reset_query",
+                          "max_prepared_statements",
                           "log_level",
                           "host",
                           "port",

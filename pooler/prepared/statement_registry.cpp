@@ -1,0 +1,58 @@
+// The statements clients prepare, one shared server-side statement per (query text, parameter types).
+#include "pooler/prepared/statement_registry.hpp"
+
+#include "pooler/protocol/codec.hpp"
+
+namespace pgopt::pooler::prepared {
+namespace {
+
+std::string key_of(std::string_view query, std::span<const int32_t> types) {
+  std::string key;
+  key.reserve(query.size() + 4 * types.size() + 4);
+  uint32_t n = uint32_t(types.size());
+  key.append(reinterpret_cast<const char*>(&n), sizeof n);
+  key.append(reinterpret_cast<const char*>(types.data()), types.size() * sizeof(int32_t));
+  key.append(query);
+  return key;
+}
+
+StatementPtr make(uint64_t id, std::string_view query, std::span<const int32_t> types) {
+  auto s = std::make_shared<Statement>();
+  s->id = id;
+  s->server_name = "pgopt_" + std::to_string(id);
+  s->query.assign(query);
+  s->param_types.assign(types.begin(), types.end());
+  protocol::Writer w(s->parse_message);
+  w.begin('P').cstr(s->server_name).cstr(s->query).i16(int16_t(types.size()));
+  for (int32_t t : types) w.i32(t);
+  w.end();
+  return s;
+}
+
+}  // namespace
+
+StatementPtr StatementRegistry::intern(std::string_view query, std::span<const int32_t> types) {
+  std::string key = key_of(query, types);
+  std::lock_guard lock(mu_);
+  auto& slot = by_key_[key];
+  if (auto s = slot.lock(); s && !s->stale.load(std::memory_order_relaxed)) return s;
+  auto s = make(next_id_++, query, types);
+  slot = s;
+  if (by_key_.size() >= sweep_at_) {
+    std::erase_if(by_key_, [](const auto& kv) { return kv.second.expired(); });
+    sweep_at_ = std::max<size_t>(1024, by_key_.size() * 2);
+  }
+  return s;
+}
+
+StatementPtr StatementRegistry::refresh(const StatementPtr& old) {
+  old->stale.store(true, std::memory_order_relaxed);
+  return intern(old->query, old->param_types);
+}
+
+size_t StatementRegistry::size() {
+  std::lock_guard lock(mu_);
+  return by_key_.size();
+}
+
+}  // namespace pgopt::pooler::prepared

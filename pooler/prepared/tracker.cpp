@@ -1,0 +1,391 @@
+// One client's prepared statements in transaction mode: its names, the rewriting of its messages
+// onto the shared server-side statements, and the server replies that rewriting adds or changes.
+#include "pooler/prepared/tracker.hpp"
+
+#include "sql/prepared_commands.hpp"
+
+namespace pgopt::pooler::prepared {
+
+namespace proto = pgopt::protocol;
+
+namespace {
+
+// Never prepared on any server: messages naming it get PostgreSQL's own "does not exist" answer,
+// and a Close of it is a no-op that still replies CloseComplete.
+constexpr std::string_view kNoStatement = "pgopt_none";
+// A statement the server's parser rejects, to put the server into the error state PostgreSQL
+// would be in after a duplicate Parse.
+constexpr std::string_view kRejectedQuery = "pgopt: statement name already in use";
+
+void close_statement(std::string& out, std::string_view name) {
+  proto::Writer(out).begin('C').u8('S').cstr(name).end();
+}
+
+std::string sqlstate_of(std::span<const uint8_t> error_body) {
+  if (auto fields = proto::parse_error_fields(error_body)) return std::string(proto::error_field(*fields, 'C'));
+  return {};
+}
+
+}  // namespace
+
+std::string duplicate_statement_error(std::string_view name) {
+  std::string out;
+  proto::error_response(out, "ERROR", "42P05", "prepared statement \"" + std::string(name) + "\" already exists");
+  return out;
+}
+
+std::string missing_statement_error(std::string_view name) {
+  std::string out;
+  proto::error_response(out, "ERROR", "26000", "prepared statement \"" + std::string(name) + "\" does not exist");
+  return out;
+}
+
+bool Tracker::needs_rewrite(const proto::Frame& f) {
+  switch (f.type) {
+    case 'P':
+      return !f.body.empty() && f.body[0] != 0;  // the statement name comes first
+    case 'B': {
+      proto::Reader r(f.body);
+      r.cstr();
+      return !r.cstr().empty();
+    }
+    case 'D':
+    case 'C':
+      return f.body.size() >= 2 && f.body[0] == 'S' && f.body[1] != 0;
+    case 'Q': {
+      auto q = proto::parse_query(f.body);
+      return q && sql::may_be_prepared_command(*q);
+    }
+    default:
+      return false;
+  }
+}
+
+bool Tracker::can_answer_locally(std::span<const proto::Frame> batch) {
+  if (batch.empty() || batch.back().type != 'S') return false;
+  bool any_parse = false;
+  for (const auto& f : batch) {
+    if (f.type == 'P' && needs_rewrite(f))
+      any_parse = true;
+    else if (f.type != 'S')
+      return false;
+  }
+  return any_parse;
+}
+
+void Tracker::answer_locally(std::span<const proto::Frame> batch, std::string& reply) {
+  bool skipping = false;  // after an error PostgreSQL ignores everything up to the next Sync
+  for (const auto& f : batch) {
+    if (f.type == 'S') {
+      skipping = false;
+      proto::ready_for_query(reply, 'I');
+      continue;
+    }
+    if (skipping) continue;
+    auto p = proto::parse_parse(f.body);
+    if (!p) continue;
+    std::string name(p->name);
+    if (names_.contains(name)) {
+      reply += duplicate_statement_error(name);
+      skipping = true;
+      continue;
+    }
+    if (auto err = sql::check_preparable(p->query)) {
+      proto::Writer w(reply);
+      w.begin('E').u8('S').cstr("ERROR").u8('V').cstr("ERROR").u8('C').cstr(err->sqlstate).u8('M').cstr(err->message);
+      if (err->cursor > 0) w.u8('P').cstr(std::to_string(err->cursor));
+      w.u8(0).end();
+      skipping = true;
+      continue;
+    }
+    names_[name] = registry_.intern(p->query, p->param_types);
+    proto::parse_complete(reply);
+  }
+}
+
+StatementPtr Tracker::resolve(std::string_view name) {
+  auto it = names_.find(std::string(name));
+  if (it == names_.end()) return nullptr;
+  if (it->second->stale.load(std::memory_order_relaxed)) it->second = registry_.refresh(it->second);
+  return it->second;
+}
+
+void Tracker::add_to_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out) {
+  std::vector<StatementPtr> evicted;
+  server.add(s, capacity, evicted);
+  for (auto& old : evicted) {
+    close_statement(out, old->server_name);
+    pending_.push_back(Expect{.kind = Kind::Close, .on_success = ReplyAction::Skip, .stmt = std::move(old)});
+  }
+}
+
+void Tracker::ensure_on_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out) {
+  if (server.has(*s)) return;
+  add_to_server(s, server, capacity, out);
+  out += s->parse_message;
+  pending_.push_back(Expect{.kind = Kind::Parse, .on_success = ReplyAction::Skip, .stmt = s, .server_new = true});
+}
+
+void Tracker::on_client_message(const proto::Frame& f, std::span<const uint8_t> raw, ServerStatements& server,
+                                size_t capacity, std::string* out) {
+  auto pass = [&] {
+    if (out) out->append(reinterpret_cast<const char*>(raw.data()), raw.size());
+  };
+  switch (f.type) {
+    case 'P': {
+      if (!out || f.body.empty() || f.body[0] == 0) {
+        pending_.push_back(Expect{.kind = Kind::Parse});
+        return pass();
+      }
+      auto p = proto::parse_parse(f.body);
+      if (!p) return pass();  // validated before; cannot happen
+      std::string name(p->name);
+      if (names_.contains(name)) {
+        proto::Writer(*out).begin('P').cstr(kNoStatement).cstr(kRejectedQuery).i16(0).end();
+        pending_.push_back(Expect{.kind = Kind::Parse, .replacement = duplicate_statement_error(name), .replace_error = true});
+        return;
+      }
+      StatementPtr s = registry_.intern(p->query, p->param_types);
+      names_[name] = s;
+      if (server.has(*s)) {
+        close_statement(*out, kNoStatement);
+        std::string parse_complete;
+        proto::parse_complete(parse_complete);
+        pending_.push_back(Expect{.kind = Kind::Close, .on_success = ReplyAction::Replace,
+                                  .replacement = std::move(parse_complete), .stmt = s, .client_name = name});
+        return;
+      }
+      add_to_server(s, server, capacity, *out);
+      *out += s->parse_message;
+      pending_.push_back(Expect{.kind = Kind::Parse, .stmt = s, .server_new = true, .client_name = name});
+      return;
+    }
+    case 'B':
+    case 'D': {
+      const Kind kind = f.type == 'B' ? Kind::Bind : Kind::Describe;
+      if (!out || !needs_rewrite(f)) {
+        pending_.push_back(Expect{.kind = kind});
+        return pass();
+      }
+      proto::Reader r(f.body);
+      std::string_view portal, name;
+      if (kind == Kind::Bind) {
+        portal = r.cstr();
+        name = r.cstr();
+      } else {
+        r.u8();
+        name = r.cstr();
+      }
+      auto rest = r.rest();
+      StatementPtr s = resolve(name);
+      if (s) ensure_on_server(s, server, capacity, *out);
+      proto::Writer w(*out);
+      w.begin(f.type);
+      if (kind == Kind::Bind)
+        w.cstr(portal);
+      else
+        w.u8('S');
+      w.cstr(s ? std::string_view(s->server_name) : kNoStatement).raw(rest).end();
+      if (s)
+        pending_.push_back(Expect{.kind = kind, .stmt = s});
+      else
+        pending_.push_back(Expect{.kind = kind, .replacement = missing_statement_error(name), .replace_error = true});
+      return;
+    }
+    case 'C': {
+      if (!out || !needs_rewrite(f)) {
+        pending_.push_back(Expect{.kind = Kind::Close});
+        return pass();
+      }
+      proto::Reader r(f.body);
+      r.u8();
+      std::string name(r.cstr());
+      StatementPtr previous;
+      if (auto it = names_.find(name); it != names_.end()) {
+        previous = std::move(it->second);
+        names_.erase(it);
+      }
+      // The shared statement stays on the server for everyone else; the client still gets its
+      // CloseComplete, in order, from a Close that changes nothing.
+      close_statement(*out, kNoStatement);
+      pending_.push_back(Expect{.kind = Kind::Close, .client_name = std::move(name), .previous = std::move(previous)});
+      return;
+    }
+    case 'E':
+      pending_.push_back(Expect{.kind = Kind::Execute});
+      return pass();
+    case 'S':
+      pending_.push_back(Expect{.kind = Kind::Sync});
+      server.next_group();
+      return pass();
+    case 'F':
+      pending_.push_back(Expect{.kind = Kind::Call});
+      return pass();
+    case 'Q':
+      return on_client_query(f, raw, out);
+    default:  // Flush, COPY data: no reply of their own
+      return pass();
+  }
+}
+
+void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> raw, std::string* out) {
+  auto pass = [&] {
+    pending_.push_back(Expect{.kind = Kind::Query});
+    if (out) out->append(reinterpret_cast<const char*>(raw.data()), raw.size());
+  };
+  if (!out) return pass();
+  auto q = proto::parse_query(f.body);
+  if (!q || !sql::may_be_prepared_command(*q)) return pass();
+  auto cmd = sql::prepared_command(*q);
+  std::string reply;
+  switch (cmd.kind) {
+    case sql::PreparedCommand::Kind::Deallocate: {
+      auto it = names_.find(cmd.name);
+      if (it == names_.end()) {
+        // PostgreSQL's own error, state and all, with the client's name put back in.
+        proto::query(*out, "DEALLOCATE " + std::string(kNoStatement));
+        pending_.push_back(Expect{.kind = Kind::Query, .replacement = missing_statement_error(cmd.name), .replace_error = true});
+        return;
+      }
+      names_.erase(it);
+      proto::command_complete(reply, "DEALLOCATE");
+      break;
+    }
+    case sql::PreparedCommand::Kind::DeallocateAll:
+      names_.clear();
+      proto::command_complete(reply, "DEALLOCATE ALL");
+      break;
+    default:
+      return pass();
+  }
+  // Only the client's names go; the shared statements stay for everyone else. An empty query
+  // still takes a trip through the server so the reply keeps its place among the others.
+  proto::query(*out, "");
+  pending_.push_back(Expect{.kind = Kind::Query, .replacement = std::move(reply)});
+}
+
+void Tracker::abandoned(Expect& e, ServerStatements& server) {
+  switch (e.kind) {
+    case Kind::Parse:
+      if (e.server_new) server.remove(e.stmt->id);
+      if (!e.client_name.empty()) {
+        if (auto it = names_.find(e.client_name); it != names_.end() && it->second == e.stmt) names_.erase(it);
+      }
+      break;
+    case Kind::Close:
+      if (e.on_success == ReplyAction::Skip && e.stmt) {
+        // An eviction that never ran: the server still has the statement.
+        std::vector<StatementPtr> none;
+        server.add(e.stmt, SIZE_MAX, none);
+      } else if (e.on_success == ReplyAction::Replace && !e.client_name.empty()) {
+        // Stood in for a Parse that PostgreSQL would have skipped: the name was never made.
+        if (auto it = names_.find(e.client_name); it != names_.end() && it->second == e.stmt) names_.erase(it);
+      } else if (e.previous && !e.client_name.empty()) {
+        names_.try_emplace(e.client_name, std::move(e.previous));
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void Tracker::failed(Expect& e, ServerStatements& server, std::span<const uint8_t> error_body) {
+  switch (e.kind) {
+    case Kind::Parse:
+      abandoned(e, server);
+      // A statement prepared on first use (its Parse was answered before any server saw it) that
+      // the server refuses: the client's names for it go, so that preparing again works.
+      if (e.on_success == ReplyAction::Skip) std::erase_if(names_, [&](const auto& kv) { return kv.second == e.stmt; });
+      break;
+    case Kind::Close:
+      abandoned(e, server);
+      break;
+    case Kind::Bind:
+    case Kind::Describe:
+      // The table under a shared statement changed shape: nobody may use it again. Whoever binds
+      // this text next gets a fresh statement under a new name.
+      if (e.stmt && sqlstate_of(error_body) == "0A000") registry_.refresh(e.stmt);
+      break;
+    default:
+      break;
+  }
+}
+
+ReplyDecision Tracker::decide(Expect& e, ReplyAction success) {
+  if (success != ReplyAction::Replace) return {success, {}};
+  scratch_ = std::move(e.replacement);
+  return {ReplyAction::Replace, scratch_};
+}
+
+ReplyDecision Tracker::on_server_message(char type, std::span<const uint8_t> body, ServerStatements& server) {
+  if (type == 'N' || type == 'S' || type == 'A') return {};  // asynchronous: answer nothing
+  if (pending_.empty()) return {};                           // e.g. a FATAL before the server closes
+  Expect& head = pending_.front();
+  auto pop = [&](ReplyAction success) {
+    Expect e = std::move(pending_.front());
+    pending_.pop_front();
+    return decide(e, success);
+  };
+  switch (type) {
+    case 'E': {
+      if (head.kind == Kind::Query || head.kind == Kind::Call || head.kind == Kind::Sync) {
+        // Simple query: its ReadyForQuery still comes. Sync: an error ending the implicit
+        // transaction (a deferred constraint, say).
+        if (head.kind == Kind::Query && head.replace_error) return decide(head, ReplyAction::Replace);
+        return {};
+      }
+      Expect e = std::move(head);
+      pending_.pop_front();
+      failed(e, server, body);
+      // PostgreSQL ignores everything up to the next Sync.
+      while (!pending_.empty() && pending_.front().kind != Kind::Sync) {
+        abandoned(pending_.front(), server);
+        pending_.pop_front();
+      }
+      if (e.replace_error) return decide(e, ReplyAction::Replace);
+      return {};
+    }
+    case 'Z':
+      if (head.kind != Kind::Sync && head.kind != Kind::Query && head.kind != Kind::Call) return {ReplyAction::Desync, {}};
+      return pop(head.on_success);
+    case '1':
+      if (head.kind != Kind::Parse) return {ReplyAction::Desync, {}};
+      return pop(head.on_success);
+    case '2':
+      if (head.kind != Kind::Bind) return {ReplyAction::Desync, {}};
+      return pop(head.on_success);
+    case '3':
+      if (head.kind != Kind::Close) return {ReplyAction::Desync, {}};
+      return pop(head.on_success);
+    case 't':
+      if (head.kind != Kind::Describe) return {ReplyAction::Desync, {}};
+      return {};
+    case 'T':
+    case 'n':
+      if (head.kind == Kind::Describe) return pop(head.on_success);
+      return {};
+    case 'C': {
+      // Whatever way it came (a multi-statement string, an extended-protocol Execute), these
+      // emptied the server of every prepared statement, and the client of its names.
+      auto tag = proto::parse_command_complete(body);
+      if (tag && (*tag == "DISCARD ALL" || *tag == "DEALLOCATE ALL")) {
+        server.clear();
+        names_.clear();
+      }
+      if (head.kind == Kind::Execute) return pop(ReplyAction::Forward);
+      return {};
+    }
+    case 's':
+      if (head.kind == Kind::Execute) return pop(ReplyAction::Forward);
+      return {};
+    case 'I':
+      if (head.kind == Kind::Execute) return pop(ReplyAction::Forward);
+      if (head.kind == Kind::Query && !head.replace_error && !head.replacement.empty())
+        return decide(head, ReplyAction::Replace);
+      return {};
+    default:  // DataRow, COPY traffic, FunctionCallResponse, RowDescription within a query
+      return {};
+  }
+}
+
+}  // namespace pgopt::pooler::prepared

@@ -1,0 +1,123 @@
+// One client's prepared statements in transaction mode: its names, the rewriting of its messages
+// onto the shared server-side statements, and the server replies that rewriting adds or changes.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "pooler/prepared/server_statements.hpp"
+#include "pooler/prepared/statement_registry.hpp"
+#include "pooler/protocol/codec.hpp"
+
+namespace pgopt::pooler::prepared {
+
+// What the relay does with one server message.
+enum class ReplyAction {
+  Forward,  // pass it to the client as it is
+  Skip,     // an answer to something the pooler injected: the client never asked
+  Replace,  // send `replacement` instead
+  Desync,   // the server answered something nobody asked: close the server connection
+};
+struct ReplyDecision {
+  ReplyAction action = ReplyAction::Forward;
+  std::string_view replacement;
+};
+
+// Socket-free, like the codec: the client relay feeds it each message on its way to the server,
+// the server relay each reply on its way back, and it keeps the two in step.
+//
+// How replies stay exactly what the client expects, in order: the tracker never answers on the
+// server's behalf out of band. Every client message that needs an answer the server would not give
+// under the rewritten names becomes a real message whose reply is then swapped:
+//   - Parse of a statement the server already has  -> Close of a name that never exists, whose
+//     CloseComplete becomes the ParseComplete;
+//   - Close of a client's statement               -> the same harmless Close (the shared statement
+//     stays for everyone else), CloseComplete passed through;
+//   - Parse of a name the client already uses     -> a Parse the server rejects, whose error becomes
+//     PostgreSQL's 42P05;
+//   - Bind/Describe of a name the client never prepared -> the same message naming a statement
+//     that never exists, whose 26000 error is given the client's name;
+//   - DEALLOCATE name / DEALLOCATE ALL            -> an empty query whose EmptyQueryResponse
+//     becomes the command's CommandComplete.
+// Because these are real messages, PostgreSQL's own rules still decide what runs after an error
+// (skip to Sync) and what a failed transaction refuses, and the replies keep their order.
+class Tracker {
+ public:
+  explicit Tracker(StatementRegistry& registry) : registry_(registry) {}
+
+  // Does this client message need rewriting? False for everything about unnamed statements and
+  // portals, so clients that never name a statement relay their bytes untouched.
+  static bool needs_rewrite(const protocol::Frame& f);
+
+  // A client with no server that sends only named Parses and Syncs (libpq's PQprepare, pgbench -M
+  // prepared) is answered here: a server is needed only once a statement runs. Waiting for one
+  // instead could deadlock a client library that prepares synchronously while its other
+  // connections hold every server. PostgreSQL's grammar checks the text now (syntax errors come
+  // back at once, as from the server); errors that need the catalog come with the first Bind.
+  static bool can_answer_locally(std::span<const protocol::Frame> batch);
+  void answer_locally(std::span<const protocol::Frame> batch, std::string& reply);
+
+  // Appends what must go to the server for client message `f` (`raw` is its bytes) to `out`, and
+  // notes the replies to expect. With `out` null the caller sends `raw` itself (only allowed when
+  // needs_rewrite(f) is false). `capacity` is max_prepared_statements.
+  void on_client_message(const protocol::Frame& f, std::span<const uint8_t> raw, ServerStatements& server,
+                         size_t capacity, std::string* out);
+
+  // For each server message in order; `body` is the whole body for the types the relay must see
+  // complete (see needs_body()) and may be empty for the others.
+  ReplyDecision on_server_message(char type, std::span<const uint8_t> body, ServerStatements& server);
+  // Types whose decision needs the complete message (all are small).
+  static bool needs_body(char type) {
+    return type == 'E' || type == 'C' || type == 'Z' || type == '1' || type == '3' || type == 'I';
+  }
+
+  // The server connection is gone or was reset mid-flight: forget the replies still expected.
+  void detach() { pending_.clear(); }
+  bool idle() const { return pending_.empty(); }
+  // DISCARD ALL on the client's session: its names are gone (the server side is cleared by the
+  // caller when the command completes).
+  void forget_all() { names_.clear(); }
+  size_t name_count() const { return names_.size(); }
+
+ private:
+  enum class Kind : char {
+    Parse = 'P', Bind = 'B', Describe = 'D', Execute = 'E', Close = 'C', Sync = 'S', Query = 'Q', Call = 'F'
+  };
+  struct Expect {
+    Kind kind;
+    ReplyAction on_success = ReplyAction::Forward;
+    std::string replacement{};  // for Replace: of the success reply (or of the error if error_ set)
+    bool replace_error = false;
+    StatementPtr stmt{};       // Parse: the statement being created on the server; Bind: the one used
+    bool server_new = false;   // Parse: the server did not have it before
+    std::string client_name{};  // Parse or Close by the client: the name whose mapping changed
+    StatementPtr previous{};   // Close: the mapping it removed (restored if the Close never runs)
+  };
+
+  StatementPtr resolve(std::string_view name);
+  // Makes sure the server has `s` before a message that uses it, injecting its Parse (and Closes of
+  // evicted statements) into `out`.
+  void ensure_on_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out);
+  void add_to_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out);
+  void on_client_query(const protocol::Frame& f, std::span<const uint8_t> raw, std::string* out);
+  // A reply never comes for `e` (an earlier error made the server skip it): undo what it assumed.
+  void abandoned(Expect& e, ServerStatements& server);
+  void failed(Expect& e, ServerStatements& server, std::span<const uint8_t> error_body);
+  ReplyDecision finish(Expect& e, ServerStatements& server);
+  ReplyDecision decide(Expect& e, ReplyAction success);
+
+  StatementRegistry& registry_;
+  std::unordered_map<std::string, StatementPtr> names_;
+  std::deque<Expect> pending_;
+  std::string scratch_;  // holds the replacement handed out by the last decision
+};
+
+// Error text PostgreSQL uses, so clients see the messages they would see without a pooler.
+std::string duplicate_statement_error(std::string_view name);
+std::string missing_statement_error(std::string_view name);
+
+}  // namespace pgopt::pooler::prepared

@@ -1,0 +1,270 @@
+// The prepared-statement tracker on message sequences alone: what it sends for each client message
+// and what it does with each server reply, with no socket and no server.
+#include <gtest/gtest.h>
+
+#include "pooler/prepared/tracker.hpp"
+
+namespace pgopt::pooler::prepared {
+namespace {
+
+namespace proto = pgopt::protocol;
+
+std::string msg(char type, const std::string& body) {
+  std::string out;
+  proto::Writer(out).begin(type).raw(body).end();
+  return out;
+}
+std::string z(const std::string& s) { return s + '\0'; }
+std::string parse(const std::string& name, const std::string& q) { return msg('P', z(name) + z(q) + std::string(2, '\0')); }
+std::string bind(const std::string& name) { return msg('B', z("") + z(name) + std::string(6, '\0')); }
+std::string describe_stmt(const std::string& name) { return msg('D', "S" + z(name)); }
+std::string close_stmt(const std::string& name) { return msg('C', "S" + z(name)); }
+std::string execute() { return msg('E', z("") + std::string(4, '\0')); }
+std::string sync() { return msg('S', ""); }
+std::string query(const std::string& q) { return msg('Q', z(q)); }
+
+proto::Frame frame(const std::string& bytes) {
+  auto r = proto::decode_frame({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, 1 << 20);
+  EXPECT_EQ(r.status, proto::DecodeStatus::Frame);
+  return r.frame;
+}
+std::span<const uint8_t> bytes_of(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+
+// Message types in a byte stream, with statement names for P/B/D/C: "P(pgopt_1) B(pgopt_1) E S".
+std::string describe_stream(const std::string& out) {
+  std::string s;
+  size_t pos = 0;
+  while (pos < out.size()) {
+    auto r = proto::decode_frame(bytes_of(out).subspan(pos), 1 << 20);
+    if (r.status != proto::DecodeStatus::Frame) return s + " <bad>";
+    if (!s.empty()) s += ' ';
+    s += r.frame.type;
+    proto::Reader rd(r.frame.body);
+    if (r.frame.type == 'P') s += "(" + std::string(rd.cstr()) + ")";
+    if (r.frame.type == 'B') {
+      rd.cstr();
+      s += "(" + std::string(rd.cstr()) + ")";
+    }
+    if (r.frame.type == 'D' || r.frame.type == 'C') {
+      rd.u8();
+      s += "(" + std::string(rd.cstr()) + ")";
+    }
+    pos += r.frame.size;
+  }
+  return s;
+}
+
+struct PreparedTracker : ::testing::Test {
+  StatementRegistry registry;
+  ServerStatements server;
+  // Feeds client messages as one batch; returns what went to the server.
+  std::string send(Tracker& t, std::vector<std::string> msgs, size_t capacity = 200) {
+    std::string out;
+    for (const auto& m : msgs) t.on_client_message(frame(m), bytes_of(m), server, capacity, &out);
+    return out;
+  }
+  ReplyDecision reply(Tracker& t, char type, const std::string& body = {}) {
+    return t.on_server_message(type, bytes_of(body), server);
+  }
+  static std::string error_body(const std::string& code) {
+    std::string e;
+    proto::error_response(e, "ERROR", code, "boom");
+    return e.substr(5);
+  }
+};
+
+TEST_F(PreparedTracker, OnlyNamedStatementsNeedRewriting) {
+  EXPECT_TRUE(Tracker::needs_rewrite(frame(parse("s", "SELECT 1"))));
+  EXPECT_FALSE(Tracker::needs_rewrite(frame(parse("", "SELECT 1"))));
+  EXPECT_TRUE(Tracker::needs_rewrite(frame(bind("s"))));
+  EXPECT_FALSE(Tracker::needs_rewrite(frame(bind(""))));
+  EXPECT_TRUE(Tracker::needs_rewrite(frame(describe_stmt("s"))));
+  EXPECT_FALSE(Tracker::needs_rewrite(frame(msg('D', "P" + z("s")))));  // portals are per transaction
+  EXPECT_TRUE(Tracker::needs_rewrite(frame(close_stmt("s"))));
+  EXPECT_FALSE(Tracker::needs_rewrite(frame(execute())));
+  EXPECT_TRUE(Tracker::needs_rewrite(frame(query("DEALLOCATE s"))));
+  EXPECT_FALSE(Tracker::needs_rewrite(frame(query("SELECT 1"))));
+}
+
+TEST_F(PreparedTracker, ParseThenBindUseTheSharedNameAndRepliesPassThrough) {
+  Tracker t(registry);
+  std::string out = send(t, {parse("mine", "SELECT 1"), bind("mine"), execute(), sync()});
+  auto stmt = registry.intern("SELECT 1", {});
+  EXPECT_EQ(describe_stream(out), "P(" + stmt->server_name + ") B(" + stmt->server_name + ") E S");
+  EXPECT_EQ(reply(t, '1').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, '2').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'D').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'C', "SELECT 1\0").action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+  EXPECT_TRUE(t.idle());
+}
+
+TEST_F(PreparedTracker, SecondClientWithTheSameTextSharesTheStatement) {
+  Tracker a(registry), b(registry);
+  send(a, {parse("x", "SELECT 2"), sync()});
+  reply(a, '1');
+  reply(a, 'Z', "I");
+  // The server has it: b's Parse becomes a harmless Close whose reply turns into ParseComplete.
+  std::string out = send(b, {parse("y", "SELECT 2"), sync()});
+  EXPECT_EQ(describe_stream(out), "C(pgopt_none) S");
+  auto d = reply(b, '3');
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_EQ(std::string(d.replacement), msg('1', ""));
+  EXPECT_EQ(server.size(), 1u);
+}
+
+TEST_F(PreparedTracker, BindOnAServerWithoutTheStatementInjectsItsParse) {
+  Tracker t(registry);
+  send(t, {parse("s", "SELECT 3"), sync()});
+  reply(t, '1');
+  reply(t, 'Z', "I");
+  server.clear();  // as if the next transaction ran on another server
+  std::string out = send(t, {bind("s"), execute(), sync()});
+  auto stmt = registry.intern("SELECT 3", {});
+  EXPECT_EQ(describe_stream(out), "P(" + stmt->server_name + ") B(" + stmt->server_name + ") E S");
+  EXPECT_EQ(reply(t, '1').action, ReplyAction::Skip);  // the client never sent that Parse
+  EXPECT_EQ(reply(t, '2').action, ReplyAction::Forward);
+}
+
+TEST_F(PreparedTracker, UnknownNameGetsPostgresErrorWithTheClientsName) {
+  Tracker t(registry);
+  std::string out = send(t, {bind("nope"), execute(), sync()});
+  EXPECT_EQ(describe_stream(out), "B(pgopt_none) E S");
+  auto d = reply(t, 'E', error_body("26000"));
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_EQ(std::string(d.replacement), missing_statement_error("nope"));
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);  // the Execute was skipped with it
+  EXPECT_TRUE(t.idle());
+}
+
+TEST_F(PreparedTracker, DuplicateNameBecomesARejectedParse) {
+  Tracker t(registry);
+  send(t, {parse("s", "SELECT 1"), sync()});
+  reply(t, '1');
+  reply(t, 'Z', "I");
+  std::string out = send(t, {parse("s", "SELECT 9"), bind("s"), execute(), sync()});
+  EXPECT_EQ(describe_stream(out).substr(0, 14), "P(pgopt_none) ");
+  auto d = reply(t, 'E', error_body("42601"));
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_EQ(std::string(d.replacement), duplicate_statement_error("s"));
+  reply(t, 'Z', "I");
+  EXPECT_EQ(t.name_count(), 1u);
+}
+
+TEST_F(PreparedTracker, MessagesSkippedAfterAnErrorLeaveNoTrace) {
+  Tracker t(registry);
+  send(t, {parse("early", "SELECT 1"), bind("early"), execute(), parse("late", "SELECT 2"), sync()});
+  reply(t, '1');
+  reply(t, '2');
+  reply(t, 'E', error_body("22012"));  // the Execute failed: the Parse of "late" never ran
+  reply(t, 'Z', "I");
+  EXPECT_EQ(t.name_count(), 1u);
+  EXPECT_FALSE(server.has(*registry.intern("SELECT 2", {})));
+  EXPECT_TRUE(server.has(*registry.intern("SELECT 1", {})));
+}
+
+TEST_F(PreparedTracker, EvictionClosesTheOldestButNeverOneUsedSinceTheLastSync) {
+  Tracker t(registry);
+  for (int i = 0; i < 3; ++i) {
+    std::string out = send(t, {parse("s" + std::to_string(i), "SELECT " + std::to_string(i)), sync()}, 2);
+    if (i == 2) {
+      EXPECT_EQ(describe_stream(out), "C(pgopt_1) P(pgopt_3) S");
+      EXPECT_EQ(reply(t, '3').action, ReplyAction::Skip);  // the client never asked for that Close
+    }
+    EXPECT_EQ(reply(t, '1').action, ReplyAction::Forward);
+    EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+  }
+  EXPECT_EQ(server.size(), 2u);
+  EXPECT_EQ(server.evictions, 1u);
+  // Three statements in one sync group: none may go until the Sync, so the set grows past 2.
+  ServerStatements fresh;
+  std::vector<StatementPtr> evicted;
+  for (int i = 0; i < 3; ++i) fresh.add(registry.intern("SELECT 1" + std::to_string(i), {}), 2, evicted);
+  EXPECT_TRUE(evicted.empty());
+  EXPECT_EQ(fresh.size(), 3u);
+  fresh.next_group();
+  fresh.add(registry.intern("SELECT 99", {}), 2, evicted);
+  EXPECT_EQ(evicted.size(), 2u);
+}
+
+TEST_F(PreparedTracker, ResultTypeChangeRetiresTheStatement) {
+  Tracker t(registry);
+  send(t, {parse("s", "SELECT * FROM t"), sync()});
+  reply(t, '1');
+  reply(t, 'Z', "I");
+  auto before = registry.intern("SELECT * FROM t", {});
+  send(t, {bind("s"), execute(), sync()});
+  reply(t, 'E', error_body("0A000"));
+  reply(t, 'Z', "I");
+  std::string out = send(t, {bind("s"), execute(), sync()});
+  auto after = registry.intern("SELECT * FROM t", {});
+  EXPECT_NE(before->server_name, after->server_name);
+  EXPECT_EQ(describe_stream(out), "P(" + after->server_name + ") B(" + after->server_name + ") E S");
+}
+
+TEST_F(PreparedTracker, AReplyNobodyAskedForIsADesync) {
+  Tracker t(registry);
+  send(t, {parse("s", "SELECT 1"), sync()});
+  EXPECT_EQ(reply(t, '2').action, ReplyAction::Desync);
+}
+
+TEST_F(PreparedTracker, DiscardAllEmptiesServerAndNames) {
+  Tracker t(registry);
+  send(t, {parse("s", "SELECT 1"), sync()});
+  reply(t, '1');
+  reply(t, 'Z', "I");
+  send(t, {query("DISCARD ALL")});
+  reply(t, 'C', std::string("DISCARD ALL\0", 12));
+  reply(t, 'Z', "I");
+  EXPECT_EQ(server.size(), 0u);
+  EXPECT_EQ(t.name_count(), 0u);
+}
+
+TEST_F(PreparedTracker, DeallocateIsAnsweredForTheClientOnly) {
+  Tracker t(registry);
+  send(t, {parse("s", "SELECT 1"), sync()});
+  reply(t, '1');
+  reply(t, 'Z', "I");
+  std::string out = send(t, {query("DEALLOCATE s")});
+  EXPECT_EQ(out, query(""));
+  auto d = reply(t, 'I');
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  std::string tag;
+  proto::command_complete(tag, "DEALLOCATE");
+  EXPECT_EQ(std::string(d.replacement), tag);
+  reply(t, 'Z', "I");
+  EXPECT_EQ(t.name_count(), 0u);
+  EXPECT_EQ(server.size(), 1u);  // the shared statement stays for others
+}
+
+TEST_F(PreparedTracker, IdleParsesAreAnsweredLocallyWithGrammarErrors) {
+  Tracker t(registry);
+  std::vector<std::string> batch = {parse("a", "SELECT 1"), parse("b", "SELEC 1"), parse("c", "SELECT 2"), sync(),
+                                    parse("d", "SELECT 1; SELECT 2"), sync(), parse("a", "SELECT 5"), sync()};
+  std::vector<proto::Frame> frames;
+  for (const auto& m : batch) frames.push_back(frame(m));
+  ASSERT_TRUE(Tracker::can_answer_locally(frames));
+  std::string reply;
+  t.answer_locally(frames, reply);
+  // a ok; b a syntax error, so c is skipped up to the Sync; d is two statements; a is taken.
+  std::string types;
+  size_t pos = 0;
+  std::vector<std::string> codes;
+  while (pos < reply.size()) {
+    auto r = proto::decode_frame(bytes_of(reply).subspan(pos), 1 << 20);
+    types += r.frame.type;
+    if (r.frame.type == 'E') codes.emplace_back(proto::error_field(*proto::parse_error_fields(r.frame.body), 'C'));
+    pos += r.frame.size;
+  }
+  EXPECT_EQ(types, "1EZEZEZ");
+  EXPECT_EQ(codes, (std::vector<std::string>{"42601", "42601", "42P05"}));
+  EXPECT_EQ(t.name_count(), 1u);
+  // Anything else, or no Sync at the end, needs the server.
+  std::vector<proto::Frame> with_bind = {frame(parse("x", "SELECT 1")), frame(bind("x")), frame(sync())};
+  EXPECT_FALSE(Tracker::can_answer_locally(with_bind));
+  std::vector<proto::Frame> no_sync = {frame(parse("x", "SELECT 1"))};
+  EXPECT_FALSE(Tracker::can_answer_locally(no_sync));
+}
+
+}  // namespace
+}  // namespace pgopt::pooler::prepared
