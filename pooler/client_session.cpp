@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "pooler/log.hpp"
+#include "sql/prepared_commands.hpp"
 
 namespace pgopt::pooler {
 
@@ -113,7 +114,10 @@ awaitable<void> ClientSession::run() {
 void ClientSession::note_session_effects(std::string_view sql) {
   if (!sql::may_have_session_effects(sql)) return;
   auto fx = sql::session_effects(sql);
-  if (fx.dirty) {
+  // A lone SQL PREPARE is kept per client by the prepared-statement tracker, like a protocol Parse.
+  const bool tracked_prepare = prepared_ && fx.dirty_reasons.size() == 1 && fx.dirty_reasons[0] == "PREPARE" &&
+                               sql::prepared_command(sql).kind == sql::PreparedCommand::Kind::Prepare;
+  if (fx.dirty && !tracked_prepare) {
     server_->dirty = true;
     server_->dirty_reason = fx.dirty_reasons.empty() ? "session state" : fx.dirty_reasons.front();
   }
@@ -414,10 +418,16 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         if (decision.action != prepared::ReplyAction::Forward) {
           copy_upto(pos);
           if (decision.action == prepared::ReplyAction::Replace) to_client_.append(decision.replacement);
+          if (decision.action == prepared::ReplyAction::Retry) {
+            retry_.clear();
+            prepared_->replay({reinterpret_cast<const uint8_t*>(decision.replacement.data()), decision.replacement.size()},
+                              s->statements, prepared_capacity_, retry_);
+          }
           copied_upto = pos + total;
         }
       }
-      if (inspect && decision.action != prepared::ReplyAction::Skip) {
+      const bool dropped = decision.action == prepared::ReplyAction::Skip || decision.action == prepared::ReplyAction::Retry;
+      if (inspect && !dropped) {
         switch (type) {
           case 'Z':
             on_ready_for_query(body.empty() ? 'I' : char(body[0]));
@@ -455,6 +465,20 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       if (wec) {
         disconnect("client connection lost: " + wec.message());
         break;
+      }
+    }
+    if (!retry_.empty()) {
+      // The group failed only because its statement was retired; the client has seen none of it.
+      log::info("{} retrying on {} with a fresh prepared statement (result type changed)", tag(), s->describe());
+      auto [rec, rn] = co_await asio::async_write(s->sock, asio::buffer(retry_), nothrow);
+      (void)rn;
+      retry_.clear();
+      if (rec) {
+        server_.reset();
+        if (pool_) pool_->discard(s);
+        disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
+                   fmt::format("server connection to {}:{} lost: {}", s->target.host, s->target.port, rec.message()));
+        co_return;
       }
     }
   }

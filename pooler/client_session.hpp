@@ -108,6 +108,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string to_server_;  // a client batch with rewritten messages
   std::string to_client_;  // a server chunk with replies dropped or replaced
   std::vector<protocol::Frame> batch_frames_;
+  std::string retry_;  // a client group sent to the server again (prepared::ReplyAction::Retry)
 
   // Relay bookkeeping while a server is attached.
   ServerPtr server_;

@@ -29,14 +29,40 @@ StatementPtr make(uint64_t id, std::string_view query, std::span<const int32_t> 
   return s;
 }
 
+// SQL-level keys cannot collide with protocol-level ones: those start with a parameter count.
+constexpr std::string_view kSqlKeyTag{"\xff\xff\xff\xff", 4};
+
 }  // namespace
 
 StatementPtr StatementRegistry::intern(std::string_view query, std::span<const int32_t> types) {
-  std::string key = key_of(query, types);
+  return intern_key(key_of(query, types), query, types, {}, {});
+}
+
+StatementPtr StatementRegistry::intern_sql(std::string_view before_name, std::string_view after_name) {
+  std::string key(kSqlKeyTag);
+  key.append(before_name).push_back('\0');
+  key.append(after_name);
+  return intern_key(std::move(key), {}, {}, before_name, after_name);
+}
+
+StatementPtr StatementRegistry::intern_key(std::string key, std::string_view query, std::span<const int32_t> types,
+                                           std::string_view before_name, std::string_view after_name) {
   std::lock_guard lock(mu_);
   auto& slot = by_key_[key];
   if (auto s = slot.lock(); s && !s->stale.load(std::memory_order_relaxed)) return s;
-  auto s = make(next_id_++, query, types);
+  uint64_t id = next_id_++;
+  StatementPtr s;
+  if (before_name.empty() && after_name.empty()) {
+    s = make(id, query, types);
+  } else {
+    s = std::make_shared<Statement>();
+    s->id = id;
+    s->server_name = "pgopt_" + std::to_string(id);
+    s->query = std::string(before_name) + std::string(after_name);  // identifies it in logs only
+    s->prepare_sql = std::string(before_name) + s->server_name + std::string(after_name);
+    s->sql_before.assign(before_name);
+    s->sql_after.assign(after_name);
+  }
   slot = s;
   if (by_key_.size() >= sweep_at_) {
     std::erase_if(by_key_, [](const auto& kv) { return kv.second.expired(); });
@@ -47,6 +73,7 @@ StatementPtr StatementRegistry::intern(std::string_view query, std::span<const i
 
 StatementPtr StatementRegistry::refresh(const StatementPtr& old) {
   old->stale.store(true, std::memory_order_relaxed);
+  if (!old->prepare_sql.empty()) return intern_sql(old->sql_before, old->sql_after);
   return intern(old->query, old->param_types);
 }
 

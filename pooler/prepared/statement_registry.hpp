@@ -22,6 +22,10 @@ struct Statement {
   std::string query;
   std::vector<int32_t> param_types;
   std::string parse_message;  // the complete Parse message under server_name, ready to send
+  // SQL-level statements (PREPARE name AS ...): the PREPARE that creates it under server_name.
+  // Empty for protocol-level ones.
+  std::string prepare_sql;
+  std::string sql_before, sql_after;  // prepare_sql around the name, to make a fresh one
   // Set when the server said the statement's result type changed (0A000, "cached plan must not
   // change result type"): whoever uses it next gets a fresh statement under a new name instead.
   std::atomic<bool> stale{false};
@@ -33,12 +37,17 @@ using StatementPtr = std::shared_ptr<Statement>;
 class StatementRegistry {
  public:
   StatementPtr intern(std::string_view query, std::span<const int32_t> param_types);
+  // A SQL PREPARE, given as the text before and after its statement name.
+  StatementPtr intern_sql(std::string_view before_name, std::string_view after_name);
   // For a stale statement: the statement that replaces it (new id and name, same text and types).
   StatementPtr refresh(const StatementPtr& old);
   size_t size();
 
  private:
   std::mutex mu_;
+  StatementPtr intern_key(std::string key, std::string_view query, std::span<const int32_t> types,
+                          std::string_view before_name, std::string_view after_name);
+
   std::unordered_map<std::string, std::weak_ptr<Statement>> by_key_;
   uint64_t next_id_ = 1;
   size_t sweep_at_ = 1024;

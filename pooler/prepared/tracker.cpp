@@ -110,24 +110,68 @@ StatementPtr Tracker::resolve(std::string_view name) {
   return it->second;
 }
 
-void Tracker::add_to_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out) {
+bool Tracker::add_to_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out) {
   std::vector<StatementPtr> evicted;
   server.add(s, capacity, evicted);
   for (auto& old : evicted) {
     close_statement(out, old->server_name);
     pending_.push_back(Expect{.kind = Kind::Close, .on_success = ReplyAction::Skip, .stmt = std::move(old)});
   }
+  return !evicted.empty();
 }
 
-void Tracker::ensure_on_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out) {
+void Tracker::ensure_on_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out,
+                               bool before_query) {
   if (server.has(*s)) return;
   add_to_server(s, server, capacity, out);
-  out += s->parse_message;
-  pending_.push_back(Expect{.kind = Kind::Parse, .on_success = ReplyAction::Skip, .stmt = s, .server_new = true});
+  if (s->prepare_sql.empty()) {
+    out += s->parse_message;
+    pending_.push_back(Expect{.kind = Kind::Parse, .on_success = ReplyAction::Skip, .stmt = s, .server_new = true});
+  } else {
+    // A SQL-level statement is made by running its PREPARE. Through the unnamed statement and
+    // portal, so it fits among extended-protocol messages (and replaces an unnamed statement the
+    // client may have: the one liberty taken with the protocol, for a rare mix).
+    proto::Writer(out).begin('P').cstr("").cstr(s->prepare_sql).i16(0).end();
+    proto::Writer(out).begin('B').cstr("").cstr("").i16(0).i16(0).i16(0).end();
+    proto::Writer(out).begin('E').cstr("").i32(0).end();
+    pending_.push_back(Expect{.kind = Kind::Parse, .on_success = ReplyAction::Skip});
+    pending_.push_back(Expect{.kind = Kind::Bind, .on_success = ReplyAction::Skip});
+    pending_.push_back(Expect{.kind = Kind::Execute, .on_success = ReplyAction::Skip, .stmt = s, .server_new = true});
+  }
+  if (before_query) {
+    proto::sync(out);
+    pending_.push_back(Expect{.kind = Kind::Sync, .on_success = ReplyAction::Skip});
+  }
+}
+
+void Tracker::record(char type, std::span<const uint8_t> raw) {
+  if (replaying_ || names_.empty()) {
+    group_retryable_ = group_retryable_ && !replaying_;
+    return;
+  }
+  if (type == 'd' || type == 'c' || type == 'f' || group_.size() + raw.size() > kMaxRetryBytes) {
+    group_retryable_ = false;  // COPY data or a large group: not worth keeping a copy for a retry
+    group_.clear();
+    return;
+  }
+  if (group_retryable_) group_.append(reinterpret_cast<const char*>(raw.data()), raw.size());
+}
+
+void Tracker::replay(std::span<const uint8_t> messages, ServerStatements& server, size_t capacity, std::string& out) {
+  replaying_ = true;
+  size_t pos = 0;
+  while (pos < messages.size()) {
+    auto r = proto::decode_frame(messages.subspan(pos), UINT32_MAX);
+    if (r.status != proto::DecodeStatus::Frame) break;  // our own copy: cannot happen
+    on_client_message(r.frame, messages.subspan(pos, r.frame.size), server, capacity, &out);
+    pos += r.frame.size;
+  }
+  replaying_ = false;
 }
 
 void Tracker::on_client_message(const proto::Frame& f, std::span<const uint8_t> raw, ServerStatements& server,
                                 size_t capacity, std::string* out) {
+  if (f.type != 'Q') record(f.type, raw);
   auto pass = [&] {
     if (out) out->append(reinterpret_cast<const char*>(raw.data()), raw.size());
   };
@@ -214,21 +258,27 @@ void Tracker::on_client_message(const proto::Frame& f, std::span<const uint8_t> 
     case 'E':
       pending_.push_back(Expect{.kind = Kind::Execute});
       return pass();
-    case 'S':
-      pending_.push_back(Expect{.kind = Kind::Sync});
+    case 'S': {
+      Expect e{.kind = Kind::Sync};
+      if (group_retryable_ && !replaying_) e.retry = std::move(group_);
+      group_.clear();
+      group_retryable_ = true;
+      pending_.push_back(std::move(e));
       server.next_group();
       return pass();
+    }
     case 'F':
       pending_.push_back(Expect{.kind = Kind::Call});
       return pass();
     case 'Q':
-      return on_client_query(f, raw, out);
+      return on_client_query(f, raw, server, capacity, out);
     default:  // Flush, COPY data: no reply of their own
       return pass();
   }
 }
 
-void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> raw, std::string* out) {
+void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> raw, ServerStatements& server,
+                              size_t capacity, std::string* out) {
   auto pass = [&] {
     pending_.push_back(Expect{.kind = Kind::Query});
     if (out) out->append(reinterpret_cast<const char*>(raw.data()), raw.size());
@@ -255,10 +305,47 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
       names_.clear();
       proto::command_complete(reply, "DEALLOCATE ALL");
       break;
+    case sql::PreparedCommand::Kind::Prepare: {
+      if (names_.contains(cmd.name)) {
+        proto::query(*out, kRejectedQuery);
+        pending_.push_back(Expect{.kind = Kind::Query, .replacement = duplicate_statement_error(cmd.name), .replace_error = true});
+        return;
+      }
+      std::string_view text = *q;
+      StatementPtr s = registry_.intern_sql(text.substr(0, cmd.name_begin), text.substr(cmd.name_end));
+      names_[cmd.name] = s;
+      if (server.has(*s)) {
+        proto::command_complete(reply, "PREPARE");
+        break;
+      }
+      if (add_to_server(s, server, capacity, *out)) {
+        proto::sync(*out);
+        pending_.push_back(Expect{.kind = Kind::Sync, .on_success = ReplyAction::Skip});
+      }
+      proto::query(*out, s->prepare_sql);
+      pending_.push_back(Expect{.kind = Kind::Query, .stmt = s, .server_new = true, .client_name = cmd.name});
+      return;
+    }
+    case sql::PreparedCommand::Kind::Execute: {
+      std::string_view text = *q;
+      StatementPtr s = resolve(cmd.name);
+      if (!s) {
+        proto::query(*out, std::string(text.substr(0, cmd.name_begin)) + std::string(kNoStatement) +
+                               std::string(text.substr(cmd.name_end)));
+        pending_.push_back(Expect{.kind = Kind::Query, .replacement = missing_statement_error(cmd.name), .replace_error = true});
+        return;
+      }
+      ensure_on_server(s, server, capacity, *out, /*before_query=*/true);
+      proto::query(*out, std::string(text.substr(0, cmd.name_begin)) + s->server_name + std::string(text.substr(cmd.name_end)));
+      Expect e{.kind = Kind::Query, .stmt = s};
+      if (!replaying_ && raw.size() <= kMaxRetryBytes) e.retry.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
+      pending_.push_back(std::move(e));
+      return;
+    }
     default:
       return pass();
   }
-  // Only the client's names go; the shared statements stay for everyone else. An empty query
+  // Only the client's names change; the shared statements stay for everyone else. An empty query
   // still takes a trip through the server so the reply keeps its place among the others.
   proto::query(*out, "");
   pending_.push_back(Expect{.kind = Kind::Query, .replacement = std::move(reply)});
@@ -267,7 +354,9 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
 void Tracker::abandoned(Expect& e, ServerStatements& server) {
   switch (e.kind) {
     case Kind::Parse:
-      if (e.server_new) server.remove(e.stmt->id);
+    case Kind::Execute:
+    case Kind::Query:
+      if (e.server_new && e.stmt) server.remove(e.stmt->id);
       if (!e.client_name.empty()) {
         if (auto it = names_.find(e.client_name); it != names_.end() && it->second == e.stmt) names_.erase(it);
       }
@@ -292,10 +381,12 @@ void Tracker::abandoned(Expect& e, ServerStatements& server) {
 void Tracker::failed(Expect& e, ServerStatements& server, std::span<const uint8_t> error_body) {
   switch (e.kind) {
     case Kind::Parse:
+    case Kind::Execute:
       abandoned(e, server);
       // A statement prepared on first use (its Parse was answered before any server saw it) that
       // the server refuses: the client's names for it go, so that preparing again works.
-      if (e.on_success == ReplyAction::Skip) std::erase_if(names_, [&](const auto& kv) { return kv.second == e.stmt; });
+      if (e.on_success == ReplyAction::Skip && e.stmt)
+        std::erase_if(names_, [&](const auto& kv) { return kv.second == e.stmt; });
       break;
     case Kind::Close:
       abandoned(e, server);
@@ -317,9 +408,43 @@ ReplyDecision Tracker::decide(Expect& e, ReplyAction success) {
   return {ReplyAction::Replace, scratch_};
 }
 
+bool Tracker::hold_for_retry(std::span<const uint8_t> error_body) {
+  if (group_forwarded_ || sqlstate_of(error_body) != "0A000") return false;
+  // The retry happens at the group's end: its Sync, or the Query itself.
+  for (auto& e : pending_) {
+    if (e.kind == Kind::Sync || e.kind == Kind::Query || e.kind == Kind::Call) {
+      if (e.retry.empty() || e.kind == Kind::Call) return false;
+      e.held_error.clear();
+      proto::Writer(e.held_error).begin('E').raw(error_body).end();
+      return true;
+    }
+  }
+  return false;
+}
+
 ReplyDecision Tracker::on_server_message(char type, std::span<const uint8_t> body, ServerStatements& server) {
   if (type == 'N' || type == 'S' || type == 'A') return {};  // asynchronous: answer nothing
-  if (pending_.empty()) return {};                           // e.g. a FATAL before the server closes
+  if (type == 'Z' && !pending_.empty() && !pending_.front().held_error.empty()) {
+    Expect e = std::move(pending_.front());
+    pending_.pop_front();
+    group_forwarded_ = false;
+    // Outside a transaction block (the failed implicit transaction is gone), with nothing sent
+    // after this group, the same messages can simply run again with a fresh statement.
+    if (!body.empty() && body[0] == 'I' && pending_.empty()) {
+      scratch_ = std::move(e.retry);
+      return {ReplyAction::Retry, scratch_};
+    }
+    scratch_ = std::move(e.held_error);
+    proto::ready_for_query(scratch_, body.empty() ? 'I' : char(body[0]));
+    return {ReplyAction::Replace, scratch_};
+  }
+  ReplyDecision d = reply_for(type, body, server);
+  if (d.action == ReplyAction::Forward || d.action == ReplyAction::Replace) group_forwarded_ = type != 'Z';
+  return d;
+}
+
+ReplyDecision Tracker::reply_for(char type, std::span<const uint8_t> body, ServerStatements& server) {
+  if (pending_.empty()) return {};  // e.g. a FATAL before the server closes
   Expect& head = pending_.front();
   auto pop = [&](ReplyAction success) {
     Expect e = std::move(pending_.front());
@@ -332,6 +457,14 @@ ReplyDecision Tracker::on_server_message(char type, std::span<const uint8_t> bod
         // Simple query: its ReadyForQuery still comes. Sync: an error ending the implicit
         // transaction (a deferred constraint, say).
         if (head.kind == Kind::Query && head.replace_error) return decide(head, ReplyAction::Replace);
+        if (head.kind == Kind::Query && head.server_new) {
+          abandoned(head, server);  // a SQL PREPARE the server refused: no statement, no name
+          head.server_new = false;
+        }
+        if (head.kind == Kind::Query && head.stmt && sqlstate_of(body) == "0A000") {
+          registry_.refresh(head.stmt);
+          if (hold_for_retry(body)) return {ReplyAction::Skip, {}};
+        }
         return {};
       }
       Expect e = std::move(head);
@@ -343,6 +476,8 @@ ReplyDecision Tracker::on_server_message(char type, std::span<const uint8_t> bod
         pending_.pop_front();
       }
       if (e.replace_error) return decide(e, ReplyAction::Replace);
+      if ((e.kind == Kind::Bind || e.kind == Kind::Describe) && e.stmt && hold_for_retry(body))
+        return {ReplyAction::Skip, {}};
       return {};
     }
     case 'Z':
@@ -372,14 +507,14 @@ ReplyDecision Tracker::on_server_message(char type, std::span<const uint8_t> bod
         server.clear();
         names_.clear();
       }
-      if (head.kind == Kind::Execute) return pop(ReplyAction::Forward);
+      if (head.kind == Kind::Execute) return pop(head.on_success);
       return {};
     }
     case 's':
-      if (head.kind == Kind::Execute) return pop(ReplyAction::Forward);
+      if (head.kind == Kind::Execute) return pop(head.on_success);
       return {};
     case 'I':
-      if (head.kind == Kind::Execute) return pop(ReplyAction::Forward);
+      if (head.kind == Kind::Execute) return pop(head.on_success);
       if (head.kind == Kind::Query && !head.replace_error && !head.replacement.empty())
         return decide(head, ReplyAction::Replace);
       return {};

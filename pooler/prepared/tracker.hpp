@@ -21,6 +21,10 @@ enum class ReplyAction {
   Skip,     // an answer to something the pooler injected: the client never asked
   Replace,  // send `replacement` instead
   Desync,   // the server answered something nobody asked: close the server connection
+  // Drop this reply (a ReadyForQuery) and send the client's messages in `replacement` to the server
+  // again through replay(): their statement was retired ("cached plan must not change result
+  // type") before any reply reached the client, outside any transaction block.
+  Retry,
 };
 struct ReplyDecision {
   ReplyAction action = ReplyAction::Forward;
@@ -42,7 +46,9 @@ struct ReplyDecision {
 //   - Bind/Describe of a name the client never prepared -> the same message naming a statement
 //     that never exists, whose 26000 error is given the client's name;
 //   - DEALLOCATE name / DEALLOCATE ALL            -> an empty query whose EmptyQueryResponse
-//     becomes the command's CommandComplete.
+//     becomes the command's CommandComplete; so does PREPARE of a text the server already has.
+// SQL-level PREPARE and EXECUTE (single-statement queries) are rewritten onto the shared names too;
+// their statements share the client's name space with protocol-level ones, as in PostgreSQL.
 // Because these are real messages, PostgreSQL's own rules still decide what runs after an error
 // (skip to Sync) and what a failed transaction refuses, and the replies keep their order.
 class Tracker {
@@ -76,7 +82,14 @@ class Tracker {
   }
 
   // The server connection is gone or was reset mid-flight: forget the replies still expected.
-  void detach() { pending_.clear(); }
+  void detach() {
+    pending_.clear();
+    group_.clear();
+    group_retryable_ = true;
+    group_forwarded_ = false;
+  }
+  // For ReplyAction::Retry: feeds the client's messages again, appending what goes to the server.
+  void replay(std::span<const uint8_t> messages, ServerStatements& server, size_t capacity, std::string& out);
   bool idle() const { return pending_.empty(); }
   // DISCARD ALL on the client's session: its names are gone (the server side is cleared by the
   // caller when the command completes).
@@ -92,6 +105,10 @@ class Tracker {
     ReplyAction on_success = ReplyAction::Forward;
     std::string replacement{};  // for Replace: of the success reply (or of the error if error_ set)
     bool replace_error = false;
+    // Sync or Query: the client's messages of this group, kept while they may need a retry, and
+    // the 0A000 error held back meanwhile.
+    std::string retry{};
+    std::string held_error{};
     StatementPtr stmt{};       // Parse: the statement being created on the server; Bind: the one used
     bool server_new = false;   // Parse: the server did not have it before
     std::string client_name{};  // Parse or Close by the client: the name whose mapping changed
@@ -101,9 +118,14 @@ class Tracker {
   StatementPtr resolve(std::string_view name);
   // Makes sure the server has `s` before a message that uses it, injecting its Parse (and Closes of
   // evicted statements) into `out`.
-  void ensure_on_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out);
-  void add_to_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out);
-  void on_client_query(const protocol::Frame& f, std::span<const uint8_t> raw, std::string* out);
+  // `before_query`: a simple Query follows, so the injection ends with its own Sync (an error in it
+  // must not make the server skip the client's query).
+  void ensure_on_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out,
+                        bool before_query = false);
+  // Returns whether Close messages for evicted statements were added.
+  bool add_to_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out);
+  void on_client_query(const protocol::Frame& f, std::span<const uint8_t> raw, ServerStatements& server,
+                       size_t capacity, std::string* out);
   // A reply never comes for `e` (an earlier error made the server skip it): undo what it assumed.
   void abandoned(Expect& e, ServerStatements& server);
   void failed(Expect& e, ServerStatements& server, std::span<const uint8_t> error_body);
@@ -113,7 +135,19 @@ class Tracker {
   StatementRegistry& registry_;
   std::unordered_map<std::string, StatementPtr> names_;
   std::deque<Expect> pending_;
+  ReplyDecision reply_for(char type, std::span<const uint8_t> body, ServerStatements& server);
+  // On 0A000 before anything of its group reached the client: hold the error for a retry.
+  bool hold_for_retry(std::span<const uint8_t> error_body);
+  void record(char type, std::span<const uint8_t> raw);
+
   std::string scratch_;  // holds the replacement handed out by the last decision
+  // Client messages since the last Sync (only while the client has names: a retry can only be
+  // needed for a named statement), up to kMaxRetryBytes.
+  std::string group_;
+  bool group_retryable_ = true;
+  bool group_forwarded_ = false;  // some reply of the current group reached the client
+  bool replaying_ = false;
+  static constexpr size_t kMaxRetryBytes = 64 * 1024;
 };
 
 // Error text PostgreSQL uses, so clients see the messages they would see without a pooler.

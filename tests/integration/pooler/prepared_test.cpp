@@ -72,6 +72,12 @@ std::string error_message(const std::vector<RawMessage>& ms) {
   return "";
 }
 
+// Columns in a RowDescription.
+int proto_field_count(const RawMessage& m) {
+  if (m.type != 'T' || m.body.size() < 2) return -1;
+  return (uint8_t(m.body[0]) << 8) | uint8_t(m.body[1]);
+}
+
 std::unique_ptr<RawClient> client(const Pooler& p) {
   auto c = std::make_unique<RawClient>(p.port);
   EXPECT_TRUE(c->connected());
@@ -308,6 +314,22 @@ TEST(Prepared, ResultTypeChangeGivesAFreshStatementNextTransaction) {
   c->send_raw(bind_msg("s") + describe_msg('P', "") + execute_msg() + kSync);
   auto r = replies(*c);
   ASSERT_EQ(shape(r), "2 T D C Z");
+  // Outside a transaction, before anything reached the client: retried with a fresh statement,
+  // and the client never sees the error.
+  ok(d.get(), "ALTER TABLE prep_shape ADD COLUMN c int");
+  c->send_raw(bind_msg("s") + describe_msg('P', "") + execute_msg() + kSync);
+  r = replies(*c);
+  ASSERT_EQ(shape(r), "2 T D C Z");
+  auto fields = proto_field_count(r[1]);
+  EXPECT_EQ(fields, 3);
+  // The same for SQL EXECUTE.
+  c->send_raw(query_msg("PREPARE q AS SELECT * FROM prep_shape"));
+  replies(*c);
+  ok(d.get(), "ALTER TABLE prep_shape ADD COLUMN e int");
+  c->send_raw(query_msg("EXECUTE q"));
+  r = replies(*c);
+  ASSERT_EQ(shape(r), "T D C Z");
+  EXPECT_EQ(proto_field_count(r[0]), 4);
   ok(d.get(), "DROP TABLE prep_shape");
 }
 
@@ -368,6 +390,67 @@ TEST(Prepared, LibpqPrepareWorksWithManyClientsOnFewServers) {
       EXPECT_EQ(std::string(PQgetvalue(r.get(), 0, 0)), std::to_string((i * 10 + size_t(round)) * 2));
     }
   }
+}
+
+TEST(Prepared, SqlPrepareAndExecuteFollowTheClient) {
+  Pooler p(txn(2));
+  Conn d = direct();
+  ok(d.get(), "DROP TABLE IF EXISTS prep_sql");
+  auto a = client(p);
+  auto b = client(p);
+  a->send_raw(query_msg("PREPARE twice (int) AS SELECT $1 * 2"));
+  auto r = replies(*a);
+  ASSERT_EQ(shape(r), "C Z");
+  EXPECT_EQ(r[0].body, std::string("PREPARE\0", 8));
+  const std::string first = backend_pid(*a);
+  bool holding = false;
+  for (int i = 0; i < 20 && !holding; ++i) {
+    b->send_raw(query_msg("BEGIN"));
+    replies(*b);
+    if (backend_pid(*b) == first) {
+      holding = true;
+    } else {
+      b->send_raw(query_msg("COMMIT"));
+      replies(*b);
+    }
+  }
+  ASSERT_TRUE(holding);
+  a->send_raw(query_msg("EXECUTE twice(21)"));
+  EXPECT_EQ(values(replies(*a)), std::vector<std::string>{"42"});
+  EXPECT_NE(backend_pid(*a), first);
+  b->send_raw(query_msg("COMMIT"));
+  replies(*b);
+  // The same statement through the protocol, and a protocol statement through EXECUTE.
+  a->send_raw(bind_msg("twice", {"5"}) + execute_msg() + kSync);
+  EXPECT_EQ(values(replies(*a)), std::vector<std::string>{"10"});
+  a->send_raw(parse_msg("proto", "SELECT 'p' || $1") + kSync);
+  replies(*a);
+  a->send_raw(query_msg("EXECUTE proto('x')"));
+  EXPECT_EQ(values(replies(*a)), std::vector<std::string>{"px"});
+  // Other clients do not have a's names; PostgreSQL's errors, with the client's name.
+  b->send_raw(query_msg("EXECUTE twice(1)"));
+  r = replies(*b);
+  EXPECT_EQ(shape(r), "E26000 Z");
+  EXPECT_EQ(error_message(r), "prepared statement \"twice\" does not exist");
+  a->send_raw(query_msg("PREPARE twice AS SELECT 1"));
+  r = replies(*a);
+  EXPECT_EQ(shape(r), "E42P05 Z");
+  EXPECT_EQ(error_message(r), "prepared statement \"twice\" already exists");
+  // A PREPARE the server refuses leaves no name; after the fix it works.
+  a->send_raw(query_msg("PREPARE counted AS SELECT count(*) FROM prep_sql"));
+  EXPECT_EQ(shape(replies(*a)), "E42P01 Z");
+  ok(d.get(), "CREATE TABLE prep_sql (x int); INSERT INTO prep_sql VALUES (1), (2)");
+  a->send_raw(query_msg("PREPARE counted AS SELECT count(*) FROM prep_sql"));
+  EXPECT_EQ(shape(replies(*a)), "C Z");
+  for (int i = 0; i < 3; ++i) {
+    a->send_raw(query_msg("EXECUTE counted"));
+    EXPECT_EQ(values(replies(*a)), std::vector<std::string>{"2"});
+  }
+  a->send_raw(query_msg("DEALLOCATE counted"));
+  EXPECT_EQ(shape(replies(*a)), "C Z");
+  a->send_raw(query_msg("EXECUTE counted"));
+  EXPECT_EQ(shape(replies(*a)), "E26000 Z");
+  ok(d.get(), "DROP TABLE prep_sql");
 }
 
 }  // namespace

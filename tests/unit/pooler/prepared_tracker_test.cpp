@@ -266,5 +266,41 @@ TEST_F(PreparedTracker, IdleParsesAreAnsweredLocallyWithGrammarErrors) {
   EXPECT_FALSE(Tracker::can_answer_locally(no_sync));
 }
 
+TEST_F(PreparedTracker, ResultTypeChangeOutsideATransactionIsRetriedOnce) {
+  Tracker t(registry);
+  send(t, {parse("s", "SELECT * FROM t"), sync()});
+  reply(t, '1');
+  reply(t, 'Z', "I");
+  std::vector<std::string> group = {bind("s"), execute(), sync()};
+  send(t, group);
+  EXPECT_EQ(reply(t, 'E', error_body("0A000")).action, ReplyAction::Skip);  // held back
+  auto d = reply(t, 'Z', "I");
+  ASSERT_EQ(d.action, ReplyAction::Retry);
+  EXPECT_EQ(std::string(d.replacement), group[0] + group[1] + group[2]);
+  std::string again;
+  t.replay(bytes_of(std::string(d.replacement)), server, 200, again);
+  auto fresh = registry.intern("SELECT * FROM t", {});
+  EXPECT_EQ(describe_stream(again), "P(" + fresh->server_name + ") B(" + fresh->server_name + ") E S");
+  // A second failure of the retried group reaches the client: no retry loops.
+  EXPECT_EQ(reply(t, '1').action, ReplyAction::Skip);
+  EXPECT_EQ(reply(t, 'E', error_body("0A000")).action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+}
+
+TEST_F(PreparedTracker, ResultTypeChangeInsideATransactionReachesTheClient) {
+  Tracker t(registry);
+  send(t, {parse("s", "SELECT * FROM t"), sync()});
+  reply(t, '1');
+  reply(t, 'Z', "T");
+  send(t, {bind("s"), execute(), sync()});
+  EXPECT_EQ(reply(t, 'E', error_body("0A000")).action, ReplyAction::Skip);
+  auto d = reply(t, 'Z', "E");  // the transaction block failed: nothing may be re-run
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  std::string expected;
+  proto::error_response(expected, "ERROR", "0A000", "boom");
+  proto::ready_for_query(expected, 'E');
+  EXPECT_EQ(std::string(d.replacement), expected);
+}
+
 }  // namespace
 }  // namespace pgopt::pooler::prepared
