@@ -92,6 +92,19 @@ std::string backend_pid(RawClient& c) {
   return v.empty() ? "" : v[0];
 }
 
+// Leaves `holder` in an open transaction on the server with backend `pid` (retrying until the pool
+// hands it that one), so other clients must use another server.
+bool hold_server(RawClient& holder, const std::string& pid) {
+  for (int i = 0; i < 20; ++i) {
+    holder.send_raw(query_msg("BEGIN"));
+    replies(holder);
+    if (backend_pid(holder) == pid) return true;
+    holder.send_raw(query_msg("COMMIT"));
+    replies(holder);
+  }
+  return false;
+}
+
 PoolerOptions txn(int pool_size, const std::string& extra = {}) {
   PoolerOptions o;
   o.pool_size = pool_size;
@@ -121,18 +134,7 @@ TEST(Prepared, StatementFollowsTheClientAcrossServers) {
   EXPECT_EQ(values(replies(*a)), std::vector<std::string>{"a:0"});
   const std::string first = backend_pid(*a);
   // b holds the server a just used in an open transaction, so a must go to the other one.
-  bool holding = false;
-  for (int i = 0; i < 20 && !holding; ++i) {
-    b->send_raw(query_msg("BEGIN"));
-    replies(*b);
-    if (backend_pid(*b) == first) {
-      holding = true;
-    } else {
-      b->send_raw(query_msg("COMMIT"));
-      replies(*b);
-    }
-  }
-  ASSERT_TRUE(holding);
+  ASSERT_TRUE(hold_server(*b, first));
   for (int i = 1; i < 4; ++i) {
     a->send_raw(bind_msg("mine", {std::to_string(i)}) + execute_msg() + kSync);
     auto r = replies(*a);
@@ -403,18 +405,7 @@ TEST(Prepared, SqlPrepareAndExecuteFollowTheClient) {
   ASSERT_EQ(shape(r), "C Z");
   EXPECT_EQ(r[0].body, std::string("PREPARE\0", 8));
   const std::string first = backend_pid(*a);
-  bool holding = false;
-  for (int i = 0; i < 20 && !holding; ++i) {
-    b->send_raw(query_msg("BEGIN"));
-    replies(*b);
-    if (backend_pid(*b) == first) {
-      holding = true;
-    } else {
-      b->send_raw(query_msg("COMMIT"));
-      replies(*b);
-    }
-  }
-  ASSERT_TRUE(holding);
+  ASSERT_TRUE(hold_server(*b, first));
   a->send_raw(query_msg("EXECUTE twice(21)"));
   EXPECT_EQ(values(replies(*a)), std::vector<std::string>{"42"});
   EXPECT_NE(backend_pid(*a), first);

@@ -63,6 +63,12 @@ struct PreparedTracker : ::testing::Test {
     for (const auto& m : msgs) t.on_client_message(frame(m), bytes_of(m), server, capacity, &out);
     return out;
   }
+  // A named Parse and Sync, answered as by a server that lacked the statement.
+  void prepare(Tracker& t, const std::string& name, const std::string& sql) {
+    send(t, {parse(name, sql), sync()});
+    EXPECT_EQ(reply(t, '1').action, ReplyAction::Forward);
+    EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+  }
   ReplyDecision reply(Tracker& t, char type, const std::string& body = {}) {
     return t.on_server_message(type, bytes_of(body), server);
   }
@@ -139,9 +145,7 @@ TEST_F(PreparedTracker, UnknownNameGetsPostgresErrorWithTheClientsName) {
 
 TEST_F(PreparedTracker, DuplicateNameBecomesARejectedParse) {
   Tracker t(registry);
-  send(t, {parse("s", "SELECT 1"), sync()});
-  reply(t, '1');
-  reply(t, 'Z', "I");
+  prepare(t, "s", "SELECT 1");
   std::string out = send(t, {parse("s", "SELECT 9"), bind("s"), execute(), sync()});
   EXPECT_EQ(describe_stream(out).substr(0, 14), "P(pgopt_none) ");
   auto d = reply(t, 'E', error_body("42601"));
@@ -189,9 +193,7 @@ TEST_F(PreparedTracker, EvictionClosesTheOldestButNeverOneUsedSinceTheLastSync) 
 
 TEST_F(PreparedTracker, ResultTypeChangeRetiresTheStatement) {
   Tracker t(registry);
-  send(t, {parse("s", "SELECT * FROM t"), sync()});
-  reply(t, '1');
-  reply(t, 'Z', "I");
+  prepare(t, "s", "SELECT * FROM t");
   auto before = registry.intern("SELECT * FROM t", {});
   send(t, {bind("s"), execute(), sync()});
   reply(t, 'E', error_body("0A000"));
@@ -210,9 +212,7 @@ TEST_F(PreparedTracker, AReplyNobodyAskedForIsADesync) {
 
 TEST_F(PreparedTracker, DiscardAllEmptiesServerAndNames) {
   Tracker t(registry);
-  send(t, {parse("s", "SELECT 1"), sync()});
-  reply(t, '1');
-  reply(t, 'Z', "I");
+  prepare(t, "s", "SELECT 1");
   send(t, {query("DISCARD ALL")});
   reply(t, 'C', std::string("DISCARD ALL\0", 12));
   reply(t, 'Z', "I");
@@ -222,9 +222,7 @@ TEST_F(PreparedTracker, DiscardAllEmptiesServerAndNames) {
 
 TEST_F(PreparedTracker, DeallocateIsAnsweredForTheClientOnly) {
   Tracker t(registry);
-  send(t, {parse("s", "SELECT 1"), sync()});
-  reply(t, '1');
-  reply(t, 'Z', "I");
+  prepare(t, "s", "SELECT 1");
   std::string out = send(t, {query("DEALLOCATE s")});
   EXPECT_EQ(out, query(""));
   auto d = reply(t, 'I');
@@ -268,9 +266,7 @@ TEST_F(PreparedTracker, IdleParsesAreAnsweredLocallyWithGrammarErrors) {
 
 TEST_F(PreparedTracker, ResultTypeChangeOutsideATransactionIsRetriedOnce) {
   Tracker t(registry);
-  send(t, {parse("s", "SELECT * FROM t"), sync()});
-  reply(t, '1');
-  reply(t, 'Z', "I");
+  prepare(t, "s", "SELECT * FROM t");
   std::vector<std::string> group = {bind("s"), execute(), sync()};
   send(t, group);
   EXPECT_EQ(reply(t, 'E', error_body("0A000")).action, ReplyAction::Skip);  // held back

@@ -4,13 +4,11 @@ import sys
 
 sys.dont_write_bytecode = True  # the source tree stays clean when the tests import workload.py
 
-import threading  # noqa: E402
 
 from psycopg import pq  # noqa: E402
 
 from workload import (AUTOCOMMIT_ECHO, INSERT_ROW, SELECT_ROW, SUM_MINE, UPDATE_HITS,  # noqa: E402
-                      Mismatch, expect, fail, key, my_range, my_totals, new_id, new_n, parse_args,
-                      report, start_watchdog)
+                      Mismatch, expect, key, my_range, my_totals, new_id, new_n, run_threaded_clients)
 
 NAME = "prisma-style"
 STATEMENTS = (SELECT_ROW, UPDATE_HITS, INSERT_ROW, SUM_MINE, AUTOCOMMIT_ECHO)
@@ -100,20 +98,7 @@ class Client:
 
 
 def main():
-    args = parse_args("Prisma-style DEALLOCATE ALL / re-prepare workload on libpq")
-    start_watchdog(args.timeout, NAME)
-    stop = threading.Event()
-    clients = [Client(args, c, stop) for c in range(args.clients)]
-    threads = [threading.Thread(target=cl.run, name=f"client-{cl.c}") for cl in clients]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    for cl in clients:
-        if cl.error is not None:
-            fail(NAME, cl.error)
-    report(NAME, sum(cl.checks for cl in clients), sum(cl.transactions for cl in clients),
-           [cl.pids for cl in clients])
+    run_threaded_clients(NAME, "Prisma-style DEALLOCATE ALL / re-prepare workload on libpq", Client)
 
 
 if __name__ == "__main__":

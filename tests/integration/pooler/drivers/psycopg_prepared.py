@@ -5,13 +5,11 @@ import sys
 sys.dont_write_bytecode = True  # the source tree stays clean when the tests import workload.py
 
 import re  # noqa: E402
-import threading  # noqa: E402
 
 import psycopg  # noqa: E402
 
 from workload import (AUTOCOMMIT_ECHO, INSERT_ROW, SELECT_ROW, SUM_MINE, UPDATE_HITS,  # noqa: E402
-                      expect, fail, key, warmups, my_range, my_totals, new_id, new_n, parse_args, report,
-                      start_watchdog)
+                      expect, key, warmups, my_range, my_totals, new_id, new_n, run_threaded_clients)
 
 NAME = "psycopg"
 
@@ -83,20 +81,7 @@ class _NoTransaction:
 
 
 def main():
-    args = parse_args("psycopg 3 prepared-statement workload")
-    start_watchdog(args.timeout, NAME)
-    stop = threading.Event()
-    clients = [Client(args, c, stop) for c in range(args.clients)]
-    threads = [threading.Thread(target=cl.run, name=f"client-{cl.c}") for cl in clients]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    for cl in clients:
-        if cl.error is not None:
-            fail(NAME, cl.error)
-    report(NAME, sum(cl.checks for cl in clients), sum(cl.transactions for cl in clients),
-           [cl.pids for cl in clients])
+    run_threaded_clients(NAME, "psycopg 3 prepared-statement workload", Client)
 
 
 if __name__ == "__main__":

@@ -99,3 +99,22 @@ def report(name, checks, transactions, backends_per_client):
 def fail(name, err):
     print(f"FAIL: {name}: {type(err).__name__}: {err}", flush=True)
     sys.exit(1)
+
+
+def run_threaded_clients(name, description, client_class):
+    """main() of the thread-per-client drivers: run them all, fail on the first error, report."""
+    import threading
+    args = parse_args(description)
+    start_watchdog(args.timeout, name)
+    stop = threading.Event()
+    clients = [client_class(args, c, stop) for c in range(args.clients)]
+    threads = [threading.Thread(target=cl.run, name=f"client-{cl.c}") for cl in clients]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for cl in clients:
+        if cl.error is not None:
+            fail(name, cl.error)
+    report(name, sum(cl.checks for cl in clients), sum(cl.transactions for cl in clients),
+           [cl.pids for cl in clients])
