@@ -16,6 +16,14 @@
 #    reporting VmRSS before/after and per client;
 # 5. prints a Markdown report (also in WORK_DIR/report.md) for docs/benchmarks.md.
 #
+# --suite prepared (issue 4) replaces steps 3-4: pgbench -S with -M prepared, -M extended and -M simple
+# at 10, 50 and 200 clients, same targets, pools and interleaving. PgBouncer before 1.21 cannot keep
+# protocol-level prepared statements in transaction mode, so its -M prepared runs are left out there
+# (1.21 and later get max_prepared_statements = 200, pgopt's default). The report then checks
+# issue 4's target: pgopt -M prepared is the fastest pooled row at every client count and at least
+# 1.2x PgBouncer's best mode at 50 and 200 clients. About 24 x ROUNDS x (DURATION + 2) s plus setup
+# (~15 min with the defaults).
+#
 # Options (each also an environment variable):
 #   --duration S       DURATION      seconds per pgbench run (default 15)
 #   --rounds N         ROUNDS        times each (workload, target) is run, interleaved (default 2)
@@ -24,6 +32,7 @@
 #   --idle-clients N   IDLE_CLIENTS  idle connections for the memory test (default 10000)
 #   --scale N          SCALE         pgbench scale factor (default 10)
 #   --only tps|idle    ONLY          run one half only
+#   --suite S          SUITE         issue2 (default: the runs above) or prepared (implies --only tps)
 #   --work-dir DIR     WORK_DIR      logs, configs, raw results (default /tmp/pgopt-pooler-bench.XXXXXX)
 #   PGOPT_BIN (default build/pgopt), PGBOUNCER_BIN (default /usr/sbin/pgbouncer)
 # Duration: about 7 x 3 x ROUNDS x (DURATION + 2) s plus 1-2 min for setup and the idle test
@@ -39,6 +48,7 @@ WORKERS=${WORKERS:-2}
 IDLE_CLIENTS=${IDLE_CLIENTS:-10000}
 SCALE=${SCALE:-10}
 ONLY=${ONLY:-}
+SUITE=${SUITE:-issue2}
 WORK_DIR=${WORK_DIR:-}
 PGOPT_BIN=${PGOPT_BIN:-$root/build/pgopt}
 PGBOUNCER_BIN=${PGBOUNCER_BIN:-/usr/sbin/pgbouncer}
@@ -53,6 +63,7 @@ while [ $# -gt 0 ]; do
     --idle-clients) IDLE_CLIENTS=$2; shift 2 ;;
     --scale) SCALE=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
+    --suite) SUITE=$2; shift 2 ;;
     --work-dir) WORK_DIR=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "pooler_bench.sh: unknown option $1" >&2; usage 2 >&2 ;;
@@ -62,10 +73,22 @@ for v in DURATION ROUNDS POOL_SIZE WORKERS IDLE_CLIENTS SCALE; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "pooler_bench.sh: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
 case "$ONLY" in ""|tps|idle) ;; *) echo "pooler_bench.sh: --only takes tps or idle" >&2; exit 2 ;; esac
+case "$SUITE" in
+  issue2) ;;
+  prepared)
+    [ "$ONLY" = idle ] && { echo "pooler_bench.sh: --suite prepared has no idle test" >&2; exit 2; }
+    ONLY=tps ;;
+  *) echo "pooler_bench.sh: --suite takes issue2 or prepared" >&2; exit 2 ;;
+esac
 [ -x "$PGOPT_BIN" ] || { echo "pooler_bench.sh: no pgopt at $PGOPT_BIN; build it (cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build --target pgopt) or set PGOPT_BIN" >&2; exit 1; }
 [ -x "$PGBOUNCER_BIN" ] || { echo "pooler_bench.sh: no PgBouncer at $PGBOUNCER_BIN (apt-get install pgbouncer)" >&2; exit 1; }
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+# Protocol-level prepared statements in transaction mode arrived in PgBouncer 1.21 (max_prepared_statements).
+bouncer_version=$("$PGBOUNCER_BIN" --version | awk 'NR == 1 {print $2}')
+bouncer_prepared=""
+if printf '1.21\n%s\n' "$bouncer_version" | sort -V -C; then bouncer_prepared=1; fi
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # File descriptors: each pooler holds IDLE_CLIENTS client sockets in the idle test, and so does the
 # Python client (a separate process). Loopback ephemeral ports (net.ipv4.ip_local_port_range) must
@@ -183,6 +206,7 @@ default_pool_size = $POOL_SIZE
 max_client_conn = $((IDLE_CLIENTS + 1000))
 logfile = $dir/pgbouncer.log
 ignore_startup_parameters = extra_float_digits
+${bouncer_prepared:+max_prepared_statements = 200}
 INI
   touch "$dir/pgbouncer.log"
   if [ "$(id -u)" -eq 0 ]; then
@@ -247,7 +271,8 @@ run_one() {
     echo "pooler_bench.sh: $target (pid $pid) is not running any more; see its log in $work" >&2
     exit 1
   fi
-  local tag=$workload-$proto-c$clients-$target-r$round out err before=0 after=0 rc=0
+  local tag=$workload-$proto-c$clients-$target-r$round out err before=0 after=0 rc=0 load1
+  load1=$(cut -d' ' -f1 /proc/loadavg)  # the machine may be shared: keep what else ran alongside
   out=$work/runs/$tag.out; err=$work/runs/$tag.err
   [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   PGPASSWORD=$PASSWORD timeout -k 5 $((DURATION + 60)) "$PGBENCH" -n "${script[@]}" -M "$proto" \
@@ -269,8 +294,9 @@ run_one() {
     cpu_s=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", t/hz}')
     us=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$txns" 'BEGIN{printf "%.2f", t/hz*1e6/n}')
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$proto" "$clients" "$target" \
-    "$round" "${tps:-NA}" "${lat:-NA}" "${txns:-0}" "${failed:-NA}" "$aborted" "$rc" "${cpu_s:-NA}" "${us:-NA}" >>"$results"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$proto" "$clients" "$target" \
+    "$round" "${tps:-NA}" "${lat:-NA}" "${txns:-0}" "${failed:-NA}" "$aborted" "$rc" "${cpu_s:-NA}" "${us:-NA}" \
+    "$load1" >>"$results"
   printf '   %-34s tps %10s  lat %8s ms  failed %s  aborted %s  cpu %6s s  %s us/txn\n' "$tag" "${tps:-NA}" \
     "${lat:-NA}" "${failed:-NA}" "$aborted" "${cpu_s:--}" "${us:--}" >&2
 }
@@ -278,14 +304,22 @@ run_one() {
 if [ "$ONLY" != idle ]; then
   start_poolers
   mkdir -p "$work/runs"
-  printf 'workload\tprotocol\tclients\ttarget\tround\ttps\tlatency_ms\ttransactions\tfailed\taborted_clients\texit\tpooler_cpu_s\tpooler_cpu_us_per_txn\n' >"$results"
-  configs=("select simple 10" "select simple 50" "select simple 200"
-           "select extended 10" "select extended 50" "select extended 200" "tpcb simple 50")
+  printf 'workload\tprotocol\tclients\ttarget\tround\ttps\tlatency_ms\ttransactions\tfailed\taborted_clients\texit\tpooler_cpu_s\tpooler_cpu_us_per_txn\tload1_before\n' >"$results"
+  if [ "$SUITE" = prepared ]; then
+    configs=()
+    for c in 10 50 200; do configs+=("select prepared $c" "select extended $c" "select simple $c"); done
+  else
+    configs=("select simple 10" "select simple 50" "select simple 200"
+             "select extended 10" "select extended 50" "select extended 200" "tpcb simple 50")
+  fi
   say "throughput: ${#configs[@]} workloads x 3 targets x $ROUNDS rounds x ${DURATION}s"
   for cfg in "${configs[@]}"; do
     read -r workload proto clients <<<"$cfg"
     for round in $(seq 1 "$ROUNDS"); do
       for target in pgopt pgbouncer direct; do
+        # Without server-side support, pgbench's named statements would land on another client's
+        # server connection: "prepared statement P0_1 does not exist". Not a row worth measuring.
+        [ "$target" = pgbouncer ] && [ "$proto" = prepared ] && [ -z "$bouncer_prepared" ] && continue
         run_one "$workload" "$proto" "$clients" "$target" "$round"
       done
     done
@@ -317,14 +351,17 @@ fi
 
 # ---- report ---------------------------------------------------------------------------------------
 {
-  echo "Machine: $(nproc) cores, $(lscpu | awk -F': *' '/Model name/ {print $2; exit}'), $(free -g | awk '/Mem:/ {print $2}') GB RAM; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Machine: $(nproc) cores, $(lscpu | awk -F': *' '/Model name/ {print $2; exit}'), $(free -g | awk '/Mem:/ {print $2}') GB RAM; load average (1, 5, 15 min) at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "pgopt: $("$PGOPT_BIN" --version 2>/dev/null | head -1) (workers = $WORKERS); $("$PGBOUNCER_BIN" --version | head -1); PostgreSQL $("$PGOPT_PG_BIN/postgres" --version | awk '{print $3}')."
   echo -n "Pool size $POOL_SIZE, transaction mode, md5 client auth"
   [ "$ONLY" != idle ] && echo -n "; pgbench scale $SCALE, -j 2, ${DURATION}s per run, $ROUNDS round(s) interleaved"
   [ "$ONLY" != tps ] && echo -n "; $IDLE_CLIENTS idle clients"
   echo "."
+  if [ "$SUITE" = prepared ] && [ -z "$bouncer_prepared" ]; then
+    echo "PgBouncer $bouncer_version has no protocol-level prepared statements in transaction mode (1.21+), so it has no -M prepared rows."
+  fi
   echo
-  "$PY" "$root/bench/pooler_bench_report.py" "$results" "$idle_json"
+  "$PY" "$root/bench/pooler_bench_report.py" --suite "$SUITE" "$results" "$idle_json"
   if [ -s "$errors_file" ]; then
     echo
     echo "Errors during the runs:"

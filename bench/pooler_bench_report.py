@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Markdown report of pooler_bench.sh's raw results: per-target table, ratios, idle memory.
 
-  pooler_bench_report.py RESULTS_TSV IDLE_JSONL      (either file may be missing or empty)
+  pooler_bench_report.py [--suite issue2|prepared] RESULTS_TSV IDLE_JSONL   (either file may be missing or empty)
 
 Each (workload, clients, target) row aggregates its rounds: TPS and latency are means over the
 rounds, failed transactions and aborted clients are sums, pooler CPU per transaction is total CPU
-time over total transactions. Targets are the ones in issue 2.
+time over total transactions. The ratio table checks issue 2's targets (--suite issue2, default) or
+issue 4's (--suite prepared: pgopt -M prepared against every other pooled row, per client count).
 """
+import argparse
 import csv
 import json
 import os
-import sys
 from collections import defaultdict
 
 TARGETS = ("pgopt", "pgbouncer", "direct")
@@ -41,7 +42,7 @@ def workload_name(workload, protocol):
     return f"select-only (-S), {protocol}" if workload == "select" else f"TPC-B, {protocol}"
 
 
-def throughput(path):
+def throughput(path, suite):
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return
     rows = list(csv.DictReader(open(path), delimiter="\t"))
@@ -81,6 +82,52 @@ def throughput(path):
             print(f"| {workload_name(w, p)} | {c} | {LABEL[t]} | {runs} | {fmt(a['tps'])} | {fmt(a['lat'], 3)} "
                   f"| {a['failed']} | {aborted} | {fmt(a['cpu_us'], 1) if t != 'direct' else '-'} |")
 
+    loads = [num(r.get("load1_before")) for r in rows]
+    loads = [x for x in loads if x is not None]
+    if loads:
+        print()
+        print(f"1-minute load average just before each run: {min(loads):.2f} to {max(loads):.2f} "
+              f"(median {sorted(loads)[len(loads) // 2]:.2f}; pgbench and the pooler account for up to "
+              f"about 2 of it).")
+    if suite == "prepared":
+        prepared_targets(agg, sorted({c for _, _, c in order}))
+    else:
+        issue2_targets(agg, order)
+
+
+def prepared_targets(agg, clients):
+    """Issue 4: pgopt -M prepared is the fastest pooled row at every client count, >= 1.2x
+    PgBouncer's best mode at 50 and 200 clients. Direct connections are the limit, not a competitor."""
+    print()
+    print("Issue 4 target (means over rounds): pgopt with -M prepared is the fastest pooled row at every "
+          "client count, and at least 1.2x PgBouncer's best mode at 50 and 200 clients. Direct "
+          "connections are shown as the limit and not counted as rows to beat.")
+    print()
+    print("| clients | pgopt -M prepared TPS | next fastest pooled row | prepared / next | PgBouncer best mode "
+          "| pgopt prepared / PgBouncer best | direct -M prepared TPS | pgopt prepared / direct prepared | target |")
+    print("| ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | --- |")
+    for c in clients:
+        mine = agg.get(("select", "prepared", c, "pgopt"), {}).get("tps")
+        others = [(a["tps"], f"{LABEL[t]} -M {p}") for (w, p, cc, t), a in agg.items()
+                  if w == "select" and cc == c and t != "direct" and (t, p) != ("pgopt", "prepared")
+                  and a["tps"] is not None]
+        bouncer = [(a["tps"], f"-M {p}") for (w, p, cc, t), a in agg.items()
+                   if w == "select" and cc == c and t == "pgbouncer" and a["tps"] is not None]
+        direct = agg.get(("select", "prepared", c, "direct"), {}).get("tps")
+        nxt = max(others) if others else (None, "n/a")
+        best_b = max(bouncer) if bouncer else (None, "n/a")
+        vs_next, vs_b = ratio(mine, nxt[0]), ratio(mine, best_b[0])
+        checks = []
+        if vs_next is not None:
+            checks.append(f"fastest: {'met' if vs_next > 1 else 'MISSED'}")
+        if c >= 50 and vs_b is not None:
+            checks.append(f">= 1.2x PgBouncer: {'met' if vs_b >= 1.2 else 'MISSED'}")
+        print(f"| {c} | {fmt(mine)} | {nxt[1]} ({fmt(nxt[0])}) | {fmt(vs_next, 2, 'x')} "
+              f"| {best_b[1]} ({fmt(best_b[0])}) | {fmt(vs_b, 2, 'x')} | {fmt(direct)} "
+              f"| {fmt(ratio(mine, direct), 2, 'x')} | {'; '.join(checks)} |")
+
+
+def issue2_targets(agg, order):
     print()
     print("Ratios (means over rounds). Targets from issue 2: pgopt >= 1.2x PgBouncer's TPS at 50 and 200 "
           "clients, >= 0.95x direct at 10 clients; pgopt CPU per transaction <= 0.5x PgBouncer's. "
@@ -134,7 +181,10 @@ def idle(path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    throughput(sys.argv[1])
-    idle(sys.argv[2])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--suite", choices=("issue2", "prepared"), default="issue2")
+    ap.add_argument("results_tsv")
+    ap.add_argument("idle_jsonl")
+    args = ap.parse_args()
+    throughput(args.results_tsv, args.suite)
+    idle(args.idle_jsonl)

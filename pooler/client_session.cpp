@@ -137,6 +137,7 @@ bool ClientSession::note_client_message(const proto::Frame& f) {
   const bool txn = mode_ == PoolMode::Transaction;
   switch (f.type) {
     case 'Q': {
+      copy_syncs_.on_client('Q');
       ++outstanding_;
       if (txn) {
         std::string_view q(reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1);
@@ -159,10 +160,12 @@ bool ClientSession::note_client_message(const proto::Frame& f) {
       break;
     }
     case 'S':
-      ++outstanding_;
+      last_sync_ignored_ = !copy_syncs_.on_client('S');
+      if (!last_sync_ignored_) ++outstanding_;
       unsynced_ = 0;
       break;
     case 'F':
+      copy_syncs_.on_client('F');
       ++outstanding_;
       break;
     case 'B':
@@ -173,9 +176,11 @@ bool ClientSession::note_client_message(const proto::Frame& f) {
       ++unsynced_;
       break;
     case 'd':
+      break;  // COPY data: part of the Query/Execute already counted
     case 'c':
     case 'f':
-      break;  // COPY data: part of the Query/Execute already counted
+      copy_syncs_.on_client(f.type);
+      break;
     default:
       disconnect(fmt::format("unexpected message '{}' after login", f.type), "08P01",
                  fmt::format("unexpected message type '{}'", f.type));
@@ -213,7 +218,7 @@ awaitable<void> ClientSession::client_loop() {
         terminate = true;
         break;
       }
-      items.push_back({ready, r.frame.size});
+      items.push_back({ready, r.frame.size, false});
       ready += r.frame.size;
     }
     if (ready > 0 && !server_ && prepared_ && answer_locally(data, items, max_len)) {
@@ -226,9 +231,12 @@ awaitable<void> ClientSession::client_loop() {
       const bool fresh = !server_;
       if (fresh && !co_await attach()) co_return;
       bool rewrite = false;
-      for (const auto& it : items) {
+      for (auto& it : items) {
         auto r = proto::decode_frame(data.subspan(it.offset, it.size), max_len);
-        if (!note_client_message(r.frame)) {
+        last_sync_ignored_ = false;
+        const bool noted = note_client_message(r.frame);
+        it.ignored_sync = last_sync_ignored_;
+        if (!noted) {
           // Nothing of this batch reached the server: it goes back as it came (or closed if dirty).
           if (fresh && server_) {
             ServerPtr back = std::move(server_);
@@ -247,6 +255,7 @@ awaitable<void> ClientSession::client_loop() {
           auto raw = data.subspan(it.offset, it.size);
           auto r = proto::decode_frame(raw, max_len);
           prepared_->on_client_message(r.frame, raw, s->statements, prepared_capacity_, rewrite ? &to_server_ : nullptr);
+          if (r.frame.type == 'S' && it.ignored_sync) prepared_->ignore_syncs(1);
         }
       }
       // Only now, with the batch counted: co_spawn may run the relay inline, and a relay that saw
@@ -394,7 +403,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         break;
       }
       const size_t total = size_t(len) + 1;
-      const bool inspect = type == 'Z' || type == 'S' || type == 'E' || type == 'C' ||
+      const bool inspect = type == 'Z' || type == 'S' || type == 'E' || type == 'C' || type == 'G' ||
                            (prepared_ && prepared::Tracker::needs_body(type));
       if (data.size() - pos < total) {
         if (!inspect) {
@@ -430,7 +439,14 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       if (inspect && !dropped) {
         switch (type) {
           case 'Z':
+            copy_syncs_.on_ready();
             on_ready_for_query(body.empty() ? 'I' : char(body[0]));
+            break;
+          case 'G':
+            if (int ignored = copy_syncs_.on_copy_in(); ignored > 0) {
+              outstanding_ -= ignored;
+              if (prepared_) prepared_->ignore_syncs(ignored);
+            }
             break;
           case 'E':
             tx_error_ = true;
@@ -605,6 +621,7 @@ awaitable<bool> ClientSession::attach() {
   s->last_client = id_;
   server_ = s;
   outstanding_ = unsynced_ = 0;
+  copy_syncs_.reset();
   tx_status_ = 'I';
   tx_error_ = tx_rolled_back_ = false;
   set_state(ClientState::Active);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pooler/buffer.hpp"
+#include "pooler/copy_syncs.hpp"
 #include "pooler/guc_state.hpp"
 #include "pooler/net.hpp"
 #include "pooler/prepared/tracker.hpp"
@@ -62,6 +63,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   static awaitable<void> send_cancel(std::shared_ptr<ClientSession> self, ServerPtr s);
   struct BatchItem {
     size_t offset, size;  // of one message in the client's input buffer
+    bool ignored_sync = false;  // a Sync the server will ignore (sent during COPY FROM STDIN)
   };
   // A batch that needs no server (named Parses and Syncs while idle): answered into out_.
   bool answer_locally(std::span<const uint8_t> data, std::span<const BatchItem> items, uint32_t max_len);
@@ -113,6 +115,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Relay bookkeeping while a server is attached.
   ServerPtr server_;
   int outstanding_ = 0;    // Query/Sync/FunctionCall sent whose ReadyForQuery has not come back
+  CopySyncs copy_syncs_;   // which Syncs the server ignores (COPY FROM STDIN)
+  bool last_sync_ignored_ = false;
   int unsynced_ = 0;       // extended-protocol messages forwarded since the last Sync
   char tx_status_ = 'I';   // from the last ReadyForQuery
   bool tx_error_ = false;  // an ErrorResponse since the transaction began

@@ -104,7 +104,7 @@ void Tracker::answer_locally(std::span<const proto::Frame> batch, std::string& r
 }
 
 StatementPtr Tracker::resolve(std::string_view name) {
-  auto it = names_.find(std::string(name));
+  auto it = names_.find(name);
   if (it == names_.end()) return nullptr;
   if (it->second->stale.load(std::memory_order_relaxed)) it->second = registry_.refresh(it->second);
   return it->second;
@@ -155,6 +155,17 @@ void Tracker::record(char type, std::span<const uint8_t> raw) {
     return;
   }
   if (group_retryable_) group_.append(reinterpret_cast<const char*>(raw.data()), raw.size());
+}
+
+void Tracker::ignore_syncs(int n) {
+  for (auto it = pending_.begin(); it != pending_.end() && n > 0;) {
+    if (it->kind == Kind::Sync) {
+      it = pending_.erase(it);
+      --n;
+    } else {
+      ++it;
+    }
+  }
 }
 
 void Tracker::replay(std::span<const uint8_t> messages, ServerStatements& server, size_t capacity, std::string& out) {

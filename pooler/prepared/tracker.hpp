@@ -88,6 +88,9 @@ class Tracker {
     group_retryable_ = true;
     group_forwarded_ = false;
   }
+  // The oldest `n` Syncs still awaiting a reply will get none: the server ignored them (sent during
+  // COPY FROM STDIN; see copy_syncs.hpp).
+  void ignore_syncs(int n);
   // For ReplyAction::Retry: feeds the client's messages again, appending what goes to the server.
   void replay(std::span<const uint8_t> messages, ServerStatements& server, size_t capacity, std::string& out);
   bool idle() const { return pending_.empty(); }
@@ -133,7 +136,12 @@ class Tracker {
   ReplyDecision decide(Expect& e, ReplyAction success);
 
   StatementRegistry& registry_;
-  std::unordered_map<std::string, StatementPtr> names_;
+  // Looked up by string_view on every Bind: no temporary string per message.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, StatementPtr, NameHash, std::equal_to<>> names_;
   std::deque<Expect> pending_;
   ReplyDecision reply_for(char type, std::span<const uint8_t> body, ServerStatements& server);
   // On 0A000 before anything of its group reached the client: hold the error for a retry.

@@ -72,6 +72,35 @@ TEST_P(Basic, CopyInAndOut) {
   ok(c.get(), "DROP TABLE " + table);
 }
 
+TEST_P(Basic, ExtendedProtocolCopyInReleasesTheServer) {
+  // libpq sends Parse/Bind/Execute/Sync, the data, CopyDone and a second Sync; PostgreSQL ignores
+  // the first Sync (it arrives during the copy) and answers only the second. With one server, a
+  // pooler waiting for two ReadyForQuery would never hand it to the next client.
+  PoolerOptions o;
+  o.pool_mode = GetParam();
+  o.pool_size = 1;
+  Pooler p(o);
+  Conn c = connect_ok(p.conninfo());
+  std::string table = "xcopy_" + GetParam();
+  ok(c.get(), "DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table + " (id int)");
+  for (int round = 0; round < 3; ++round) {
+    Result r(PQexecParams(c.get(), ("COPY " + table + " FROM STDIN").c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0));
+    ASSERT_EQ(PQresultStatus(r.get()), PGRES_COPY_IN) << PQerrorMessage(c.get());
+    std::string data = "1\n2\n3\n";
+    ASSERT_EQ(PQputCopyData(c.get(), data.data(), int(data.size())), 1);
+    ASSERT_EQ(PQputCopyEnd(c.get(), nullptr), 1);
+    Result done(PQgetResult(c.get()));
+    EXPECT_EQ(PQresultStatus(done.get()), PGRES_COMMAND_OK) << PQerrorMessage(c.get());
+    while (PGresult* extra = PQgetResult(c.get())) PQclear(extra);
+  }
+  EXPECT_EQ(value(c.get(), "SELECT count(*) FROM " + table), "9");
+  if (GetParam() == "transaction") {
+    Conn other = connect_ok(p.conninfo());
+    EXPECT_EQ(value(other.get(), "SELECT 'the server came back'"), "the server came back");
+  }
+  ok(c.get(), "DROP TABLE " + table);
+}
+
 TEST_P(Basic, FiftyMegabyteResults) {
   PoolerOptions o;
   o.pool_mode = GetParam();

@@ -1,0 +1,61 @@
+// Which client Syncs the server will never answer: PostgreSQL ignores Sync while in COPY FROM STDIN.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+
+namespace pgopt::pooler {
+
+// libpq's extended-protocol COPY sends Parse/Bind/Execute/Sync, then the data and CopyDone, then
+// another Sync: the first Sync reaches the server during copy-in, is ignored, and only the second
+// gets a ReadyForQuery. A relay that counted both would wait for a reply that never comes and keep
+// the server forever. Socket-free; the relay feeds it messages in stream order.
+class CopySyncs {
+ public:
+  // A client message on its way to the server. For a Sync, returns whether the server will answer
+  // it (false when a COPY FROM STDIN is known to be open right now).
+  bool on_client(char type) {
+    switch (type) {
+      case 'S':
+        if (copies_begun_ > copy_ends_) return false;
+        owed_.push_back({true, copy_ends_});
+        return true;
+      case 'Q':
+      case 'F':
+        owed_.push_back({false, copy_ends_});
+        return true;
+      case 'c':
+      case 'f':
+        ++copy_ends_;
+        return true;
+      default:
+        return true;
+    }
+  }
+  // CopyInResponse from the server: how many Syncs already sent (the oldest unanswered ones) fall
+  // inside this copy and will be ignored.
+  int on_copy_in() {
+    const uint64_t copy = copies_begun_++;
+    auto ignored = std::erase_if(owed_, [copy](const Owed& o) { return o.sync && o.copy_ends <= copy; });
+    return int(ignored);
+  }
+  // A ReadyForQuery: answers the oldest request that owes one.
+  void on_ready() {
+    if (!owed_.empty()) owed_.pop_front();
+  }
+  void reset() {
+    owed_.clear();
+    copies_begun_ = copy_ends_ = 0;
+  }
+
+ private:
+  struct Owed {
+    bool sync;           // a Sync (else a Query or FunctionCall, which COPY never voids)
+    uint64_t copy_ends;  // copies the client had ended when it sent this
+  };
+  std::deque<Owed> owed_;  // requests whose ReadyForQuery has not come, oldest first
+  uint64_t copies_begun_ = 0, copy_ends_ = 0;
+};
+
+}  // namespace pgopt::pooler
