@@ -225,6 +225,13 @@ int Daemon::run() {
   }
   log::info("pgopt {} listening on {}:{} with {} worker(s), {} database(s)", PGOPT_VERSION, cfg->pooler.listen_addr,
             cfg->pooler.listen_port, cfg->pooler.workers, cfg->databases.size());
+  // The routing keys are parsed and validated, but the relay does not route yet: say so plainly
+  // rather than let an operator believe reads are leaving the primary.
+  for (const auto& [name, db] : cfg->databases) {
+    if (db.read_write_split)
+      log::warn("database {}: read_write_split is configured but not implemented in this version: every "
+                "statement runs on the primary ({}:{})", name, db.host, db.port);
+  }
   asio::co_spawn(rt_.workers[0]->ctx, accept_loop(), asio::detached);
   for (auto& w : rt_.workers) asio::co_spawn(w->ctx, sweep_loop(*w), asio::detached);
   asio::co_spawn(main_, signal_loop(), asio::detached);

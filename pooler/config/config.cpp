@@ -35,6 +35,23 @@ std::string_view to_string(LogLevel l) {
   return "?";
 }
 
+std::string_view to_string(LoadBalance b) {
+  switch (b) {
+    case LoadBalance::RoundRobin: return "round_robin";
+    case LoadBalance::LeastConnections: return "least_connections";
+    case LoadBalance::Random: return "random";
+  }
+  return "?";
+}
+
+std::string_view to_string(ReplicaFallback f) {
+  switch (f) {
+    case ReplicaFallback::Primary: return "primary";
+    case ReplicaFallback::Error: return "error";
+  }
+  return "?";
+}
+
 int Config::pool_size(const DatabaseConfig& db) const {
   return db.pool_size.value_or(pooler.default_pool_size);
 }

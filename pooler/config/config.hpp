@@ -18,10 +18,42 @@ using Millis = std::chrono::milliseconds;
 enum class PoolMode { Session, Transaction };
 enum class AuthType { Trust, Md5, ScramSha256 };
 enum class LogLevel { Debug, Info, Warning, Error };
+// How reads pick among a database's healthy replicas (read/write splitting).
+enum class LoadBalance { RoundRobin, LeastConnections, Random };
+// What a read does when no replica is healthy: run on the primary, or fail.
+enum class ReplicaFallback { Primary, Error };
 
 std::string_view to_string(PoolMode m);
 std::string_view to_string(AuthType a);
 std::string_view to_string(LogLevel l);
+std::string_view to_string(LoadBalance b);
+std::string_view to_string(ReplicaFallback f);
+
+// One streaming replica of a database's primary.
+struct ReplicaConfig {
+  std::string host;
+  int port = 5432;  // defaults to the database's own port
+  int weight = 1;   // share of reads relative to the other replicas; 0 = none (drained)
+  int line = 0;
+  bool operator==(const ReplicaConfig& o) const {
+    return host == o.host && port == o.port && weight == o.weight;
+  }
+};
+
+// max_replica_lag: how far a replica may trail the primary and still get reads, either in time or
+// in WAL bytes. Zero (either kind) means no limit.
+struct LagLimit {
+  enum class Kind { Time, Bytes };
+  Kind kind = Kind::Time;
+  std::chrono::milliseconds time{1000};  // Kind::Time
+  uint64_t bytes = 0;                     // Kind::Bytes
+  static LagLimit of_time(std::chrono::milliseconds t) { return {Kind::Time, t, 0}; }
+  static LagLimit of_bytes(uint64_t b) { return {Kind::Bytes, std::chrono::milliseconds{0}, b}; }
+  bool unlimited() const { return kind == Kind::Time ? time.count() == 0 : bytes == 0; }
+  bool operator==(const LagLimit& o) const {
+    return kind == o.kind && (kind == Kind::Time ? time == o.time : bytes == o.bytes);
+  }
+};
 
 struct DatabaseConfig {
   std::string name;            // what clients put in their startup packet
@@ -32,6 +64,15 @@ struct DatabaseConfig {
   std::optional<int> min_pool_size;   // overrides pooler.min_pool_size
   std::optional<PoolMode> pool_mode;  // overrides pooler.pool_mode
   std::optional<int> max_db_connections;  // overrides pooler.max_db_connections
+  // Read/write splitting (transaction mode only; docs/configuration.md).
+  std::vector<ReplicaConfig> replicas;
+  bool read_write_split = false;  // needs at least one replica
+  LoadBalance load_balance = LoadBalance::LeastConnections;
+  LagLimit max_replica_lag;  // 1s
+  bool read_your_writes = true;
+  // Function names, "fn" or "schema.fn" (sql::ClassifierOptions). No name is in both lists.
+  std::vector<std::string> write_functions;
+  std::vector<std::string> read_only_functions;
   int line = 0;  // where the table starts, for messages
 };
 
@@ -61,6 +102,11 @@ struct PoolerSettings {
   // tracking off, and a client's named statement then pins nothing: the server is reset after it.
   int max_prepared_statements = 200;
   LogLevel log_level = LogLevel::Info;
+  // Read/write splitting, for every database that enables it.
+  Millis replica_ban_time{30'000};   // a replica that failed is left out this long, then rechecked
+  Millis lag_poll_interval{50};      // how often WAL positions are read from primary and replicas
+  ReplicaFallback replica_fallback = ReplicaFallback::Primary;
+  bool unknown_functions_are_reads = false;  // user functions not listed in either list only read
 };
 
 struct Config {

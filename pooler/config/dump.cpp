@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "pooler/config/config.hpp"
+#include "pooler/config/split_keys.hpp"
 #include "pooler/config/toml_text.hpp"
 #include "pooler/config/units.hpp"
 
@@ -37,6 +38,10 @@ std::string pooler_value(const PoolerSettings& s, std::string_view key) {
   if (key == "server_reset_query") return quoted(s.server_reset_query);
   if (key == "max_prepared_statements") return std::to_string(s.max_prepared_statements);
   if (key == "log_level") return quoted(to_string(s.log_level));
+  if (key == "replica_ban_time") return duration(s.replica_ban_time);
+  if (key == "lag_poll_interval") return duration(s.lag_poll_interval);
+  if (key == "replica_fallback") return quoted(to_string(s.replica_fallback));
+  if (key == "unknown_functions_are_reads") return s.unknown_functions_are_reads ? "true" : "false";
   return {};
 }
 
@@ -48,6 +53,13 @@ std::string database_value(const Config& c, const DatabaseConfig& db, std::strin
   if (key == "min_pool_size") return std::to_string(c.min_pool_size(db));
   if (key == "pool_mode") return quoted(to_string(c.pool_mode(db)));
   if (key == "max_db_connections") return std::to_string(c.max_db_connections(db));
+  if (key == "replicas") return config_detail::replicas_text(db.replicas);
+  if (key == "read_write_split") return db.read_write_split ? "true" : "false";
+  if (key == "load_balance") return quoted(to_string(db.load_balance));
+  if (key == "max_replica_lag") return config_detail::lag_limit_text(db.max_replica_lag);
+  if (key == "read_your_writes") return db.read_your_writes ? "true" : "false";
+  if (key == "write_functions") return config_detail::string_list_text(db.write_functions);
+  if (key == "read_only_functions") return config_detail::string_list_text(db.read_only_functions);
   return {};
 }
 

@@ -16,15 +16,13 @@
 #include "pooler/config/suggest.hpp"
 #include "pooler/config/toml_text.hpp"
 #include "pooler/config/units.hpp"
+#include "pooler/config/reader.hpp"
+#include "pooler/config/split_keys.hpp"
 
 namespace pgopt::pooler {
 namespace {
 
-template <class E>
-struct EnumName {
-  std::string_view name;
-  E value;
-};
+using namespace config_detail;
 
 constexpr std::array<EnumName<PoolMode>, 2> kPoolModes{
     {{"session", PoolMode::Session}, {"transaction", PoolMode::Transaction}}};
@@ -35,160 +33,19 @@ constexpr std::array<EnumName<LogLevel>, 4> kLogLevels{{{"debug", LogLevel::Debu
                                                         {"warning", LogLevel::Warning},
                                                         {"error", LogLevel::Error}}};
 
+constexpr std::array<EnumName<LoadBalance>, 3> kLoadBalances{{{"round_robin", LoadBalance::RoundRobin},
+                                                             {"least_connections", LoadBalance::LeastConnections},
+                                                             {"random", LoadBalance::Random}}};
+constexpr std::array<EnumName<ReplicaFallback>, 2> kReplicaFallbacks{
+    {{"primary", ReplicaFallback::Primary}, {"error", ReplicaFallback::Error}}};
+
+// Polling WAL positions faster than this would be a load of its own; slower makes read-your-writes
+// fall back to the primary for longer after each commit.
+constexpr Millis kMinLagPoll{5}, kMaxLagPoll{60'000};
+constexpr Millis kMinBanTime{1'000};
+
 constexpr uint64_t kMinPacketSize = 1024;
 constexpr uint64_t kMaxPacketSize = 1024ULL * 1024 * 1024;
-
-std::string_view type_name(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
-  }
-  return "nothing";
-}
-
-int line_of(const toml::source_region& r) { return static_cast<int>(r.begin.line); }
-
-// Collects errors and converts TOML values; each read_* reports its own error and returns false.
-class Reader {
- public:
-  explicit Reader(std::string file) : file_(std::move(file)) {}
-
-  void error(int line, std::string message) {
-    errors_.push_back({file_, line, std::move(message)});
-  }
-
-  std::vector<ConfigError> take_errors() {
-    // Line order reads like the file; whole-file errors (line 0) make sense last.
-    auto rank = [](const ConfigError& e) { return e.line == 0 ? INT_MAX : e.line; };
-    std::stable_sort(errors_.begin(), errors_.end(),
-                     [&](const ConfigError& a, const ConfigError& b) { return rank(a) < rank(b); });
-    return std::move(errors_);
-  }
-
-  void wrong_type(const toml::node& n, const std::string& key, std::string_view expected) {
-    error(line_of(n.source()), fmt::format("{}: expected {}, got {}", key, expected, type_name(n)));
-  }
-
-  bool read_int(const toml::node& n, const std::string& key, int64_t lo, int64_t hi, int& out) {
-    const auto* v = n.as_integer();
-    if (v == nullptr) {
-      wrong_type(n, key, "an integer");
-      return false;
-    }
-    const int64_t x = v->get();
-    if (x < lo || x > hi) {
-      const std::string range = hi == INT_MAX ? fmt::format("must be >= {}", lo)
-                                              : fmt::format("must be between {} and {}", lo, hi);
-      error(line_of(n.source()), fmt::format("{}: {} is out of range ({})", key, x, range));
-      return false;
-    }
-    out = static_cast<int>(x);
-    return true;
-  }
-
-  bool read_string(const toml::node& n, const std::string& key, bool allow_empty,
-                   std::string& out) {
-    const auto* v = n.as_string();
-    if (v == nullptr) {
-      wrong_type(n, key, "a string");
-      return false;
-    }
-    if (!allow_empty && v->get().empty()) {
-      error(line_of(n.source()),
-            fmt::format("{}: must not be empty (remove the key to use the default)", key));
-      return false;
-    }
-    out = v->get();
-    return true;
-  }
-
-  bool read_duration(const toml::node& n, const std::string& key, Millis& out) {
-    UnitResult<Millis> r;
-    if (const auto* i = n.as_integer()) {
-      r = duration_from_seconds(i->get());
-    } else if (const auto* f = n.as_floating_point()) {
-      r = duration_from_seconds(f->get());
-    } else if (const auto* s = n.as_string()) {
-      r = parse_duration(s->get());
-    } else {
-      wrong_type(n, key, "a duration (seconds as a number, or a string such as \"30s\")");
-      return false;
-    }
-    if (!r.value) {
-      error(line_of(n.source()), fmt::format("{}: {}", key, r.error));
-      return false;
-    }
-    out = *r.value;
-    return true;
-  }
-
-  bool read_size(const toml::node& n, const std::string& key, uint64_t lo, uint64_t hi,
-                 uint32_t& out) {
-    UnitResult<uint64_t> r;
-    std::string shown;
-    if (const auto* i = n.as_integer()) {
-      shown = fmt::format("{} bytes", i->get());
-      if (i->get() < 0) {
-        r.error = fmt::format("{} is negative; a size must be >= 0", i->get());
-      } else {
-        r.value = static_cast<uint64_t>(i->get());
-      }
-    } else if (const auto* s = n.as_string()) {
-      shown = fmt::format("\"{}\"", s->get());
-      r = parse_size(s->get());
-    } else {
-      wrong_type(n, key, "a size (bytes as an integer, or a string such as \"64MB\")");
-      return false;
-    }
-    if (!r.value) {
-      error(line_of(n.source()), fmt::format("{}: {}", key, r.error));
-      return false;
-    }
-    if (*r.value < lo || *r.value > hi) {
-      error(line_of(n.source()), fmt::format("{}: {} is out of range (must be between {} and {})",
-                                             key, shown, format_size(lo), format_size(hi)));
-      return false;
-    }
-    out = static_cast<uint32_t>(*r.value);
-    return true;
-  }
-
-  template <class E, size_t N>
-  bool read_enum(const toml::node& n, const std::string& key,
-                 const std::array<EnumName<E>, N>& names, E& out) {
-    const auto* v = n.as_string();
-    std::array<std::string_view, N> allowed;
-    for (size_t i = 0; i < N; ++i) allowed[i] = names[i].name;
-    const std::string list = fmt::format("\"{}\"", fmt::join(allowed, "\", \""));
-    if (v == nullptr) {
-      wrong_type(n, key, fmt::format("a string (one of {})", list));
-      return false;
-    }
-    for (const auto& e : names) {
-      if (e.name == v->get()) {
-        out = e.value;
-        return true;
-      }
-    }
-    std::string msg = fmt::format("{}: {} is not one of {}", key, toml_quote(v->get()), list);
-    if (auto near = closest_match(v->get(), allowed))
-      msg += fmt::format("; did you mean \"{}\"?", *near);
-    error(line_of(n.source()), std::move(msg));
-    return false;
-  }
-
- private:
-  std::string file_;
-  std::vector<ConfigError> errors_;
-};
 
 // One reader per key kind, instantiated per field, so the key tables below stay one line a key.
 template <class T>
@@ -239,6 +96,38 @@ bool enum_key(Reader& r, const toml::node& n, const std::string& k, Owner<Member
   return read_into<Member>(s, [&](auto& out) { return r.read_enum(n, k, Names, out); });
 }
 
+template <auto Member>
+bool bool_key(Reader& r, const toml::node& n, const std::string& k, Owner<Member>& s) {
+  return read_bool(r, n, k, s.*Member);
+}
+
+template <auto Member, const Millis& Lo, const Millis& Hi = kMaxDuration>
+bool bounded_duration_key(Reader& r, const toml::node& n, const std::string& k, Owner<Member>& s) {
+  Millis v{};
+  if (!r.read_duration(n, k, v)) return false;
+  if (v < Lo || v > Hi) {
+    r.error(line_of(n.source()), fmt::format("{}: {} is out of range (must be between {} and {})", k,
+                                             toml_quote(format_duration(v)), format_duration(Lo),
+                                             format_duration(Hi)));
+    return false;
+  }
+  s.*Member = v;
+  return true;
+}
+
+template <auto Member>
+bool function_list_key(Reader& r, const toml::node& n, const std::string& k, Owner<Member>& s) {
+  return read_function_list(r, n, k, s.*Member);
+}
+
+bool replicas_key(Reader& r, const toml::node& n, const std::string& k, DatabaseConfig& s) {
+  return read_replicas(r, n, k, s.replicas);
+}
+
+bool lag_key(Reader& r, const toml::node& n, const std::string& k, DatabaseConfig& s) {
+  return read_lag_limit(r, n, k, s.max_replica_lag);
+}
+
 bool packet_size_key(Reader& r, const toml::node& n, const std::string& k, PoolerSettings& s) {
   return r.read_size(n, k, kMinPacketSize, kMaxPacketSize, s.max_packet_size);
 }
@@ -251,7 +140,7 @@ struct Key {
 
 using P = PoolerSettings;
 // Documentation order; pooler_keys() and the unknown-key hints come from this table.
-constexpr std::array<Key<P>, 23> kPoolerKeys{{
+constexpr std::array<Key<P>, 27> kPoolerKeys{{
     {"listen_addr", string_key<&P::listen_addr>},
     {"listen_port", int_key<&P::listen_port, 1, 65535>},
     {"workers", int_key<&P::workers, 1, 64>},
@@ -275,10 +164,14 @@ constexpr std::array<Key<P>, 23> kPoolerKeys{{
     {"server_reset_query", string_key<&P::server_reset_query, true>},
     {"max_prepared_statements", int_key<&P::max_prepared_statements, 0, 100000>},
     {"log_level", enum_key<&P::log_level, kLogLevels>},
+    {"replica_ban_time", bounded_duration_key<&P::replica_ban_time, kMinBanTime>},
+    {"lag_poll_interval", bounded_duration_key<&P::lag_poll_interval, kMinLagPoll, kMaxLagPoll>},
+    {"replica_fallback", enum_key<&P::replica_fallback, kReplicaFallbacks>},
+    {"unknown_functions_are_reads", bool_key<&P::unknown_functions_are_reads>},
 }};
 
 using D = DatabaseConfig;
-constexpr std::array<Key<D>, 7> kDatabaseKeys{{
+constexpr std::array<Key<D>, 14> kDatabaseKeys{{
     {"host", string_key<&D::host>},
     {"port", int_key<&D::port, 1, 65535>},
     {"dbname", string_key<&D::dbname>},
@@ -286,6 +179,13 @@ constexpr std::array<Key<D>, 7> kDatabaseKeys{{
     {"min_pool_size", int_key<&D::min_pool_size, 0>},
     {"pool_mode", enum_key<&D::pool_mode, kPoolModes>},
     {"max_db_connections", int_key<&D::max_db_connections, 0>},
+    {"replicas", replicas_key},
+    {"read_write_split", bool_key<&D::read_write_split>},
+    {"load_balance", enum_key<&D::load_balance, kLoadBalances>},
+    {"max_replica_lag", lag_key},
+    {"read_your_writes", bool_key<&D::read_your_writes>},
+    {"write_functions", function_list_key<&D::write_functions>},
+    {"read_only_functions", function_list_key<&D::read_only_functions>},
 }};
 
 template <class K, size_t N>
@@ -474,6 +374,7 @@ class ConfigParser {
       }
     }
     if (db.dbname.empty()) db.dbname = name;
+    if (ok) ok = check_split(reader_, qualified, db, lines);
     // Only fully valid databases take part in the cross-key checks, so one mistake is one error.
     if (ok) databases_.push_back({std::move(db), std::move(lines)});
   }

@@ -2,6 +2,7 @@
 // under tests/fixtures/advisor/ (see README.md there). Costs come from the offline cost model.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -118,7 +119,16 @@ std::string project(const Advice& a) {
   for (const auto& u : a.unserved) w.value(u.relation + "." + u.column);
   w.end_array();
   w.key("partitioning").begin_array();
-  for (const auto& p : a.partitioning) w.value(p.relation + " " + p.strategy + " (" + p.column + ") " + p.interval);
+  for (const auto& p : a.partitioning) {
+    // The expected share of partitions pruned, per statement group (in the workload's order).
+    std::string pruned;
+    for (const auto& [fp, share] : p.pruned) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "%.0f%%", share * 100);
+      pruned += (pruned.empty() ? "" : ", ") + std::string(buf);
+    }
+    w.value(p.relation + " " + p.strategy + " (" + p.column + ") " + p.interval + "; pruned " + pruned);
+  }
   w.end_array();
   w.end_object();
   return w.str();

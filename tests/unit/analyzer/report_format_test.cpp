@@ -151,8 +151,92 @@ TEST(ReportFormat, HtmlIsOnePageWithInlineSvgCharts) {
   EXPECT_GE(svgs, 2u);  // workload cost before/after and the top groups
   for (const char* external : {"<script", "<link", "src=", "href=", "@import", "url("})
     EXPECT_EQ(html.find(external), std::string::npos) << external;
-  EXPECT_NE(html.find("<td>1.250</td>"), std::string::npos);                 // p95 column
-  EXPECT_NE(html.find("<td>90%</td>"), std::string::npos);                   // partitions pruned per group
+  EXPECT_NE(html.find("<td class=\"n\">1.250</td>"), std::string::npos);  // p95 column
+  EXPECT_NE(html.find("<td class=\"n\">90%</td>"), std::string::npos);    // partitions pruned per group
   EXPECT_NE(html.find("-- DROP INDEX CONCURRENTLY public.old_idx;"), std::string::npos);
   EXPECT_EQ(html.rfind("</html>\n"), html.size() - 8);
+}
+
+TEST(ReportFormat, NumbersCountsAndSpansReadNaturally) {
+  EXPECT_EQ(report::grouped(2518879.7), "2,518,880");
+  EXPECT_EQ(report::grouped(999), "999");
+  EXPECT_EQ(report::grouped(-1234567), "-1,234,567");
+  EXPECT_EQ(report::count_of(1, "group", "groups"), "1 group");
+  EXPECT_EQ(report::count_of(0, "group", "groups"), "0 groups");
+  auto a = sample_advice();
+  a.groups = 35;
+  a.analysed_groups = 9;
+  a.utility_groups = 13;
+  a.tableless_groups = 12;
+  EXPECT_EQ(report::groups_breakdown(a), "35 (9 analysed, 13 utility, 12 on no table of the database, 1 unparsable)");
+  EXPECT_EQ(report::log_span(a), "unknown (no timestamps in the input)");
+  a.first_timestamp = "2024-05-01 10:00:00 UTC";
+  a.last_timestamp = "2024-05-01 11:00:00 UTC";
+  EXPECT_EQ(report::log_span(a), "2024-05-01 10:00:00 UTC to 2024-05-01 11:00:00 UTC");
+  a.utility_groups = 1;
+  a.utility_statements = 1;
+  a.cost_before = 2518879.7;
+  a.cost_after = 14303.2;
+  std::string md = report::render_markdown(a);
+  EXPECT_NE(md.find("| Utility statements | 1 call in 1 group, "), std::string::npos) << md;
+  EXPECT_NE(md.find("| Workload cost | 2,518,880 -> 14,303 (99.4% less) |"), std::string::npos) << md;
+  std::string html = report::render_html(a);
+  EXPECT_NE(html.find("2,518,880 &rarr; 14,303 (99.4% less)"), std::string::npos);
+  EXPECT_NE(html.find("Costs: pgopt&#39;s cost model from the database&#39;s statistics"), std::string::npos);
+}
+
+TEST(ReportFormat, EachNoteIsItsOwnQuoteBlock) {
+  auto a = sample_advice();
+  a.notes = {"first note", "second note"};
+  std::string md = report::render_markdown(a);
+  // Consecutive "> " lines would be one paragraph: a blank line separates the notes.
+  EXPECT_NE(md.find("> **Note:** first note\n\n> **Note:** second note\n\n"), std::string::npos) << md;
+}
+
+TEST(ReportFormat, SamplesOfTopGroupsOnlyWhenPresent) {
+  auto a = sample_advice();
+  advisor::GroupSummary g;
+  g.fingerprint = 7;
+  g.normalized = "SELECT * FROM orders WHERE customer_id = $1";
+  g.calls = 3;
+  a.top_groups.push_back(g);
+  std::string md = report::render_markdown(a), html = report::render_html(a);
+  EXPECT_EQ(md.find("sample"), std::string::npos) << md;
+  EXPECT_EQ(html.find("sample:"), std::string::npos);
+  a.top_groups[0].samples = {"SELECT * FROM orders WHERE customer_id = 42", "SELECT * FROM orders WHERE customer_id = 42",
+                             "SELECT * FROM orders WHERE customer_id = 43"};  // repeats are shown once
+  md = report::render_markdown(a);
+  html = report::render_html(a);
+  EXPECT_NE(md.find("Samples of #1:\n\n- `SELECT * FROM orders WHERE customer_id = 42`\n"
+                    "- `SELECT * FROM orders WHERE customer_id = 43`\n"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(html.find("sample: <code>SELECT * FROM orders WHERE customer_id = 42</code>"), std::string::npos);
+}
+
+TEST(ReportFormat, HtmlChartLabelsFitTheirColumn) {
+  auto a = sample_advice();
+  a.cost_before = 2518879.7;
+  a.cost_after = 100;
+  for (uint64_t i = 0; i < 3; ++i) {
+    advisor::GroupSummary g;
+    g.fingerprint = 100 + i;
+    g.normalized = "SELECT a_rather_long_column_name, another_long_column_name FROM some_table WHERE x = $" + std::to_string(i);
+    g.total_ms = 1000.0 * double(i + 1);
+    a.top_groups.push_back(g);
+  }
+  std::string html = report::render_html(a);
+  // Every bar starts right of the widest label (56 characters at 7.3 px, + 12) and the chart's
+  // viewBox is wide enough for the longest value text after the longest bar.
+  size_t pos = html.find("<h3>Top statement groups");
+  ASSERT_NE(pos, std::string::npos);
+  std::string chart = html.substr(pos, html.find("</svg>", pos) - pos);
+  EXPECT_NE(chart.find("<rect x=\"420\""), std::string::npos) << chart;  // int(56 * 7.3) + 12
+  EXPECT_NE(chart.find("<title>SELECT a_rather_long_column_name"), std::string::npos);
+  EXPECT_NE(chart.find(">SELECT a_rather_long_column_name, another_long_column...</text>"), std::string::npos)
+      << chart;  // the label is cut to 56 characters
+  // The longest bar's value text ends inside the viewBox.
+  auto last_text = chart.rfind("<text x=\"");
+  int x = std::stoi(chart.substr(last_text + 9));
+  EXPECT_LE(x + 9 * 7.3, 960) << chart;  // "3000.0 ms"
 }

@@ -137,6 +137,39 @@ void check_type(const Row& r, const std::function<std::string(const std::string&
     EXPECT_TRUE(accepted(text(std::to_string(*lo))));  // bare integer: bytes
     EXPECT_FALSE(accepted(text(std::to_string(*lo - 1))));
     EXPECT_FALSE(accepted(text(std::to_string(*hi + 1))));
+  } else if (std::regex_match(r.type, m, std::regex(R"(duration (\w+)-(\w+))"))) {
+    auto lo = parse_duration(m[1].str()).value, hi = parse_duration(m[2].str()).value;
+    ASSERT_TRUE(lo && hi) << "bounds are not durations";
+    EXPECT_TRUE(accepted(text("\"" + m[1].str() + "\""))) << errors_of(text("\"" + m[1].str() + "\""));
+    EXPECT_TRUE(accepted(text("\"" + m[2].str() + "\"")));
+    const std::string below = "\"" + std::to_string(lo->count() - 1) + "ms\"";
+    const std::string above = "\"" + std::to_string(hi->count() + 1) + "ms\"";
+    if (lo->count() > 0) {
+      EXPECT_FALSE(accepted(text(below))) << below;
+    }
+    EXPECT_FALSE(accepted(text(above))) << above;
+    EXPECT_FALSE(accepted(text("true")));
+  } else if (r.type == "duration or size") {
+    for (const char* ok : {"\"1s\"", "\"250ms\"", "\"16MB\"", "\"0s\"", "\"0B\""})
+      EXPECT_TRUE(accepted(text(ok))) << ok << ": " << errors_of(text(ok));
+    for (const char* bad : {"1", "1.5", "\"5\"", "\"5m\"", "\"1.5MB\"", "true"})
+      EXPECT_FALSE(accepted(text(bad))) << bad;
+  } else if (r.type == "boolean") {
+    EXPECT_TRUE(accepted(text("true"))) << errors_of(text("true"));
+    EXPECT_TRUE(accepted(text("false")));
+    EXPECT_FALSE(accepted(text("\"yes\"")));
+    EXPECT_FALSE(accepted(text("1")));
+  } else if (r.type == "array of strings") {
+    EXPECT_TRUE(accepted(text("[]")));
+    EXPECT_TRUE(accepted(text("[\"audit.log_event\", \"price_for\"]"))) << errors_of(text("[\"a.b\"]"));
+    EXPECT_FALSE(accepted(text("\"audit.log_event\"")));
+    EXPECT_FALSE(accepted(text("[1]")));
+    EXPECT_FALSE(accepted(text("[\"a.b.c\"]")));
+  } else if (r.type == "array of tables") {
+    EXPECT_TRUE(accepted(text("[]")));
+    EXPECT_TRUE(accepted(text("[{ host = \"10.0.0.7\" }]"))) << errors_of(text("[{ host = \"10.0.0.7\" }]"));
+    EXPECT_FALSE(accepted(text("\"10.0.0.7\"")));
+    EXPECT_FALSE(accepted(text("[{ port = 5433 }]")));
   } else if (r.type == "duration") {
     for (const char* ok : {"0", "0.5", "\"0s\"", "\"1500ms\"", "\"5min\"", "\"365d\""})
       EXPECT_TRUE(accepted(text(ok))) << ok << ": " << errors_of(text(ok));
@@ -162,12 +195,13 @@ TEST(ConfigDoc, PoolerTableListsExactlyTheParsersKeys) {
   std::vector<std::string> documented, known(pooler_keys().begin(), pooler_keys().end());
   for (const auto& r : rows) documented.push_back(r.key);
   EXPECT_EQ(documented, known) << "the [pooler] table must list pooler_keys(), in that order";
-  // Each documented key is one the parser takes: an array is refused as the wrong type for that
+  // Each documented key is one the parser takes: a date is refused as the wrong type for that
   // key, not as an unknown key.
   for (const auto& r : rows)
-    EXPECT_THAT(errors_of(pooler_text(r.key, "[]")), HasSubstr("pooler." + r.key + ": expected")) << r.key;
+    EXPECT_THAT(errors_of(pooler_text(r.key, "1979-05-27")), HasSubstr("pooler." + r.key + ": expected")) << r.key;
   for (const auto& r : key_table(read_doc(), "## `[databases.NAME]`"))
-    EXPECT_THAT(errors_of(database_text(r.key, "[]")), HasSubstr("databases.app." + r.key + ": expected")) << r.key;
+    EXPECT_THAT(errors_of(database_text(r.key, "1979-05-27")), HasSubstr("databases.app." + r.key + ": expected"))
+        << r.key;
 }
 
 TEST(ConfigDoc, DatabaseTableListsExactlyTheParsersKeys) {
@@ -208,7 +242,9 @@ TEST(ConfigDoc, DatabaseTypesDefaultsAndReloadAreTrue) {
   const DatabaseConfig& plain_db = plain.config->databases.at("app");
   for (const auto& r : rows) {
     SCOPED_TRACE("docs/configuration.md:" + std::to_string(r.line) + " `" + r.key + "`");
-    check_type(r, [&](const std::string& v) { return database_text(r.key, v); });
+    // read_write_split = true needs a replica to split onto.
+    const std::string replica = r.key == "read_write_split" ? "replicas = [{ host = \"10.0.0.7\" }]\n" : "";
+    check_type(r, [&](const std::string& v) { return database_text(r.key, v) + replica; });
 
     std::smatch m;
     const auto def = code_spans(r.def);

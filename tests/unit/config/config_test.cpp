@@ -43,9 +43,15 @@ const std::vector<std::string_view> kAllPoolerKeys = {"listen_addr",
                                                       "shutdown_timeout",
                                                       "server_reset_query",
                                                       "max_prepared_statements",
-                                                      "log_level"};
+                                                      "log_level",
+                                                      "replica_ban_time",
+                                                      "lag_poll_interval",
+                                                      "replica_fallback",
+                                                      "unknown_functions_are_reads"};
 const std::vector<std::string_view> kAllDatabaseKeys = {
-    "host", "port", "dbname", "pool_size", "min_pool_size", "pool_mode", "max_db_connections"};
+    "host",           "port",          "dbname",           "pool_size",        "min_pool_size",
+    "pool_mode",      "max_db_connections", "replicas",    "read_write_split", "load_balance",
+    "max_replica_lag", "read_your_writes", "write_functions", "read_only_functions"};
 
 std::string read_file(const std::string& p) {
   std::ifstream in(p, std::ios::binary);
@@ -405,6 +411,13 @@ TEST(Reload, Classification) {
                           "server_reset_query",
                           "max_prepared_statements",
                           "log_level",
+                          "replica_ban_time",
+                          "lag_poll_interval",
+                          "replica_fallback",
+                          "unknown_functions_are_reads",
+                          "replicas",
+                          "read_write_split",
+                          "databases.app.max_replica_lag",
                           "host",
                           "port",
                           "dbname",

@@ -258,9 +258,10 @@ TEST_F(PreparedTracker, IdleParsesAreAnsweredLocallyWithGrammarErrors) {
   EXPECT_EQ(codes, (std::vector<std::string>{"42601", "42601", "42P05"}));
   EXPECT_EQ(t.name_count(), 1u);
   // Anything else, or no Sync at the end, needs the server.
-  std::vector<proto::Frame> with_bind = {frame(parse("x", "SELECT 1")), frame(bind("x")), frame(sync())};
+  const std::string p = parse("x", "SELECT 1"), b = bind("x"), s = sync();
+  std::vector<proto::Frame> with_bind = {frame(p), frame(b), frame(s)};
   EXPECT_FALSE(Tracker::can_answer_locally(with_bind));
-  std::vector<proto::Frame> no_sync = {frame(parse("x", "SELECT 1"))};
+  std::vector<proto::Frame> no_sync = {frame(p)};
   EXPECT_FALSE(Tracker::can_answer_locally(no_sync));
 }
 
