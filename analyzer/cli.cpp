@@ -7,9 +7,12 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "analyzer/advisor/advisor.hpp"
@@ -21,14 +24,30 @@ namespace {
 
 int g_exit = 0;
 
+// Values are checked in run(), not by CLI11 validators: a bad value is a usage error (exit 2) with
+// a message in the same words as every other one.
 struct Options {
   std::vector<std::string> logs;
   std::string db, schema, log_format = "auto", log_line_prefix, format = "markdown", output, budget;
   bool pg_stat_statements = false, show_samples = false;
-  size_t max_indexes = 20;
-  double min_improvement = 0.3;
-  int jobs = 1;
+  std::string max_indexes = "20", min_improvement = "0.3", jobs = "1";
 };
+
+// A whole number in [lo, hi], or nullopt.
+std::optional<long> whole_number(const std::string& s, long lo, long hi) {
+  char* end = nullptr;
+  errno = 0;
+  long v = std::strtol(s.c_str(), &end, 10);
+  if (s.empty() || *end || errno || v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+std::optional<double> decimal(const std::string& s, double lo, double hi) {
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end || !(v >= lo && v <= hi)) return std::nullopt;
+  return v;
+}
 
 struct Conn {
   PGconn* c = nullptr;
@@ -60,40 +79,26 @@ int run(const Options& o) {
   if (o.db.empty() && o.schema.empty())
     return fail("give --db CONNINFO (statistics, HypoPG) or --schema FILE.sql (tables and indexes)", 2);
   if (o.format != "markdown" && o.format != "html" && o.format != "json" && o.format != "sql")
-    return fail("--format must be markdown, html, json or sql", 2);
+    return fail("--format must be markdown, html, json or sql, not '" + o.format + "'", 2);
+  if (o.log_format != "auto" && o.log_format != "stderr" && o.log_format != "csvlog" && o.log_format != "jsonlog")
+    return fail("--log-format must be auto, stderr, csvlog or jsonlog, not '" + o.log_format + "'", 2);
   advisor::AdvisorOptions ao;
   if (!o.budget.empty() && !report::parse_size(o.budget, ao.selection.budget_bytes))
     return fail("--budget: not a size: '" + o.budget + "' (examples: 2GB, 500MB)", 2);
-  if (o.min_improvement < 0 || o.min_improvement > 100) return fail("--min-improvement must be between 0 and 100", 2);
-  ao.selection.max_indexes = o.max_indexes;
-  ao.selection.min_improvement_pct = o.min_improvement;
+  auto min_improvement = decimal(o.min_improvement, 0, 100);
+  if (!min_improvement)
+    return fail("--min-improvement must be a percentage between 0 and 100, not '" + o.min_improvement + "'", 2);
+  auto max_indexes = whole_number(o.max_indexes, 1, 100000);
+  if (!max_indexes) return fail("--max-indexes must be a whole number of at least 1, not '" + o.max_indexes + "'", 2);
+  auto jobs = whole_number(o.jobs, 1, 256);
+  if (!jobs) return fail("--jobs must be a whole number from 1 to 256, not '" + o.jobs + "'", 2);
+  ao.selection.max_indexes = size_t(*max_indexes);
+  ao.selection.min_improvement_pct = *min_improvement;
   ao.show_samples = o.show_samples;
   bool tty = isatty(STDERR_FILENO);
   if (tty) ao.progress = progress_line;
 
-  InputOptions in;
-  in.log_format = o.log_format;
-  in.log_line_prefix = o.log_line_prefix;
-  in.jobs = std::max(1, o.jobs);
-  in.progress = tty;
-  Workload workload;
-  if (!o.logs.empty()) {
-    InputResult r = read_logs(o.logs, in);
-    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
-    if (!r.errors.empty()) return 1;
-    workload = std::move(r.workload);
-  }
-  if (o.pg_stat_statements) {
-    InputResult r = read_pg_stat_statements(o.db, in);
-    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
-    if (!r.errors.empty()) return 1;
-    if (o.logs.empty()) {
-      workload = std::move(r.workload);
-    } else {
-      merge(workload, r.workload, in);
-    }
-  }
-
+  // The catalog first: a bad --db or --schema fails before a long log has been read.
   advisor::Catalog catalog;
   Conn conn;
   std::vector<std::string> notes;
@@ -116,6 +121,29 @@ int run(const Options& o) {
     for (const auto& e : def.errors) std::fprintf(stderr, "%s:%s (statement skipped)\n", o.schema.c_str(), e.substr(5).c_str());
     if (def.tables.empty()) return fail("--schema: no CREATE TABLE found in " + o.schema, 1);
     catalog = advisor::catalog_from_schema(def);
+  }
+
+  InputOptions in;
+  in.log_format = o.log_format;
+  in.log_line_prefix = o.log_line_prefix;
+  in.jobs = int(*jobs);
+  in.progress = tty;
+  Workload workload;
+  if (!o.logs.empty()) {
+    InputResult r = read_logs(o.logs, in);
+    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
+    if (!r.errors.empty()) return 1;
+    workload = std::move(r.workload);
+  }
+  if (o.pg_stat_statements) {
+    InputResult r = read_pg_stat_statements(o.db, in);
+    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
+    if (!r.errors.empty()) return 1;
+    if (o.logs.empty()) {
+      workload = std::move(r.workload);
+    } else {
+      merge(workload, r.workload, in);
+    }
   }
 
   std::unique_ptr<advisor::Evaluator> evaluator;
@@ -162,16 +190,15 @@ void register_cli(CLI::App& app) {
   cmd->add_option("--db", opts->db, "Live database: schema, statistics, existing indexes, HypoPG what-if costs");
   cmd->add_option("--schema", opts->schema, "Offline alternative: table and index DDL, no statistics");
   cmd->add_flag("--pg-stat-statements", opts->pg_stat_statements, "Read the workload from pg_stat_statements on --db");
-  cmd->add_option("--log-format", opts->log_format, "auto|stderr|csvlog|jsonlog")
-      ->check(CLI::IsMember({"auto", "stderr", "csvlog", "jsonlog"}));
+  cmd->add_option("--log-format", opts->log_format, "auto|stderr|csvlog|jsonlog");
   cmd->add_option("--log-line-prefix", opts->log_line_prefix, "log_line_prefix of stderr logs (default: detect)");
-  cmd->add_option("--format", opts->format, "markdown|html|json|sql")->check(CLI::IsMember({"markdown", "html", "json", "sql"}));
+  cmd->add_option("--format", opts->format, "markdown|html|json|sql (default markdown)");
   cmd->add_option("--output,-o", opts->output, "Output file (default stdout)");
   cmd->add_option("--budget", opts->budget, "Total size of new indexes, e.g. 2GB");
-  cmd->add_option("--max-indexes", opts->max_indexes, "At most this many new indexes (default 20)")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-indexes", opts->max_indexes, "At most this many new indexes (default 20)");
   cmd->add_option("--min-improvement", opts->min_improvement,
                   "Stop when the next index saves less than this percentage of the current workload cost (default 0.3)");
-  cmd->add_option("--jobs,-j", opts->jobs, "Parallel log readers")->check(CLI::PositiveNumber);
+  cmd->add_option("--jobs,-j", opts->jobs, "Parallel log readers (default 1)");
   cmd->add_flag("--show-samples", opts->show_samples, "Include real statements with literals in the report");
   cmd->callback([opts] { g_exit = run(*opts); });
 }

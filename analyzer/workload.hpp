@@ -5,9 +5,17 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pgopt::analyzer {
+
+// Leads every statement pgopt analyze itself sends to a database (catalog reads, HypoPG, EXPLAIN,
+// pg_stat_statements), so a later run that reads those statements back from the server's log or
+// from pg_stat_statements can leave them out of the workload.
+inline constexpr std::string_view kOwnStatementTag = "/* pgopt analyze */ ";
+inline bool own_statement(std::string_view text) { return text.substr(0, kOwnStatementTag.size()) == kOwnStatementTag; }
+inline std::string own_tagged(std::string_view sql) { return std::string(kOwnStatementTag) + std::string(sql); }
 
 struct QueryGroup {
   uint64_t fingerprint = 0;

@@ -62,6 +62,7 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   ModelBuild models = build_models(workload, catalog);
   adv.analysed_groups = models.queries.size();
   adv.utility_groups = models.utility_groups;
+  adv.tableless_groups = models.tableless_groups;
 
   // Top groups by total time, without utility statements (SET, BEGIN/COMMIT, a pooler's
   // set_config calls): no index can change them and they would crowd out the queries that matter.
@@ -137,11 +138,11 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   }
   adv.drops = find_drops(catalog, recommended);
   if (catalog.source == "database" && catalog.stats_age_days && *catalog.stats_age_days < kUnusedMinDays) {
-    char buf[200];
+    char buf[320];
     std::snprintf(buf, sizeof buf,
-                  "index usage statistics cover only %.1f days (since %s): unused indexes are not suggested for removal "
+                  "index usage statistics cover only %.1f days, %s: unused indexes are not suggested for removal "
                   "before %.0f days have been observed",
-                  *catalog.stats_age_days, catalog.stats_reset.value_or("?").c_str(), kUnusedMinDays);
+                  *catalog.stats_age_days, stats_window(catalog).c_str(), kUnusedMinDays);
     adv.notes.push_back(buf);
   }
   adv.partitioning = advise_partitioning(models.queries, catalog);

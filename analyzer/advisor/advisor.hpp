@@ -59,6 +59,7 @@ struct Advice {
   std::optional<std::string> first_timestamp, last_timestamp;
   uint64_t statements = 0, groups = 0, parse_failures = 0, unparsable_lines = 0;
   uint64_t analysed_groups = 0, utility_groups = 0;
+  uint64_t tableless_groups = 0;    // on no table of the catalog (SELECT 1, system catalogs, unknown tables)
   uint64_t utility_statements = 0;  // calls of utility groups (left out of top_groups)
   double utility_ms = 0;
   std::vector<std::string> sources;

@@ -79,7 +79,7 @@ class Generator {
           has_usable = true;
           break;
         case K::Range:
-          ranges.push_back({sel, {p.pred.column, "range " + p.pred.op + on + " (" + describe_sel(t, p, sel) + ")"}});
+          ranges.push_back({sel, {p.pred.column, "range with " + p.pred.op + on + " (" + describe_sel(t, p, sel) + ")"}});
           if (col_stats && c->histogram.size() >= 2 && !p.sample_literals.empty() && sel > kRangeTooWide &&
               sel > wide_sel) {
             wide_range = &p;

@@ -69,6 +69,7 @@ struct Catalog {
   bool has_statistics = false;   // pg_stats / reltuples available
   std::string source;            // "database" or "schema file"
   std::optional<std::string> stats_reset;  // when index usage counters started counting
+  bool stats_since_start = false;          // never reset: counting since the server started
   std::optional<double> stats_age_days;
   std::vector<std::string> search_path = {"public"};
 

@@ -7,6 +7,7 @@
 
 #include "analyzer/advisor/catalog.hpp"
 #include "analyzer/advisor/pg_array.hpp"
+#include "analyzer/workload.hpp"
 
 namespace pgopt::analyzer::advisor {
 namespace {
@@ -29,6 +30,9 @@ constexpr const char* kUserSchemas =
     "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' "
     "AND n.nspname NOT LIKE 'pg\\_temp%'";
 
+// Every catalog read carries pgopt's tag (analyzer/workload.hpp): a later run leaves it out.
+PGresult* exec_tagged(PGconn* conn, const std::string& sql) { return PQexec(conn, own_tagged(sql).c_str()); }
+
 std::string error_of(PGconn* conn, const char* what) {
   std::string msg = PQerrorMessage(conn);
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
@@ -44,7 +48,7 @@ CatalogLoad load_catalog(PGconn* conn) {
   std::map<std::string, size_t> by_oid;
 
   {
-    Result r(PQexec(conn, "SELECT current_schemas(false)::text"));
+    Result r(exec_tagged(conn, "SELECT current_schemas(false)::text"));
     if (r.ok() && r.rows() == 1) cat.search_path = parse_pg_array(r.s(0, 0));
   }
   {
@@ -55,7 +59,7 @@ CatalogLoad load_catalog(PGconn* conn) {
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
         "WHERE c.relkind IN ('r', 'p') AND ") + kUserSchemas + " ORDER BY n.nspname, c.relname";
-    Result r(PQexec(conn, q.c_str()));
+    Result r(exec_tagged(conn, q.c_str()));
     if (!r.ok()) {
       out.error = error_of(conn, "reading tables");
       return out;
@@ -85,7 +89,7 @@ CatalogLoad load_catalog(PGconn* conn) {
         "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ") + kUserSchemas +
         " ORDER BY a.attrelid, a.attnum";
-    Result r(PQexec(conn, q.c_str()));
+    Result r(exec_tagged(conn, q.c_str()));
     if (!r.ok()) {
       out.error = error_of(conn, "reading columns");
       return out;
@@ -103,8 +107,7 @@ CatalogLoad load_catalog(PGconn* conn) {
   {
     // inherited = false first: for plain tables that is the only row; partitioned parents only
     // have the inherited one.
-    Result r(PQexec(conn,
-                    "SELECT schemaname, tablename, attname, null_frac, avg_width, n_distinct, "
+    Result r(exec_tagged(conn, "SELECT schemaname, tablename, attname, null_frac, avg_width, n_distinct, "
                     "most_common_vals::text, most_common_freqs::text, histogram_bounds::text, correlation "
                     "FROM pg_stats WHERE schemaname NOT IN ('pg_catalog', 'information_schema') "
                     "ORDER BY inherited"));
@@ -139,7 +142,7 @@ CatalogLoad load_catalog(PGconn* conn) {
         "JOIN pg_namespace n ON n.oid = ic.relnamespace JOIN pg_am am ON am.oid = ic.relam "
         "LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid WHERE ") + kUserSchemas +
         " ORDER BY ic.relname";
-    Result r(PQexec(conn, q.c_str()));
+    Result r(exec_tagged(conn, q.c_str()));
     if (!r.ok()) {
       out.error = error_of(conn, "reading indexes");
       return out;
@@ -177,12 +180,12 @@ CatalogLoad load_catalog(PGconn* conn) {
     }
   }
   {
-    Result r(PQexec(conn,
-                    "SELECT COALESCE(stats_reset, pg_postmaster_start_time())::text, "
+    Result r(exec_tagged(conn, "SELECT date_trunc('second', COALESCE(stats_reset, pg_postmaster_start_time()))::text, "
                     "extract(epoch FROM now() - COALESCE(stats_reset, pg_postmaster_start_time())) / 86400, "
                     "stats_reset IS NULL FROM pg_stat_database WHERE datname = current_database()"));
     if (r.ok() && r.rows() == 1) {
-      cat.stats_reset = r.s(0, 0) + (r.b(0, 2) ? " (server start; never reset)" : "");
+      cat.stats_reset = r.s(0, 0);
+      cat.stats_since_start = r.b(0, 2);
       cat.stats_age_days = r.d(0, 1);
     }
   }

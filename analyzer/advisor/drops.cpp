@@ -26,6 +26,10 @@ std::string qualified(const IndexInfo& i) { return quote_ident(i.schema) + "." +
 
 }  // namespace
 
+std::string stats_window(const Catalog& catalog) {
+  return "since " + catalog.stats_reset.value_or("?") + (catalog.stats_since_start ? " (server start, never reset)" : "");
+}
+
 std::vector<DropSuggestion> find_drops(const Catalog& catalog, const std::vector<IndexSpec>& recommended) {
   std::vector<DropSuggestion> out;
   for (const auto& t : catalog.tables) {
@@ -54,8 +58,8 @@ std::vector<DropSuggestion> find_drops(const Catalog& catalog, const std::vector
       for (const auto& i : t.indexes)
         if (i.idx_scan == 0 && !i.unique)
           add(i, "unused",
-              std::string("0 scans since ") + *catalog.stats_reset + " (" + age +
-                  " of statistics on this server; check replicas and monthly jobs before dropping)");
+              std::string("0 scans in ") + age + " of statistics on this server, " + stats_window(catalog) +
+                  "; check replicas and monthly jobs before dropping");
     }
     for (const auto& r : recommended) {
       if (r.relation() != t.qualified()) continue;

@@ -25,6 +25,9 @@ struct DropSuggestion {
 // are only suggested once the statistics cover at least this many days.
 inline constexpr double kUnusedMinDays = 7;
 
+// "since 2024-05-01 00:00:00+00" (+ " (server start, never reset)"): the window usage counters cover.
+std::string stats_window(const Catalog& catalog);
+
 std::vector<DropSuggestion> find_drops(const Catalog& catalog, const std::vector<IndexSpec>& recommended);
 
 }  // namespace pgopt::analyzer::advisor

@@ -238,7 +238,7 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
       ++out.unparsable_groups;
       continue;
     }
-    if (!is_dml(shape.command) ||
+    if (!is_dml(shape.command) || own_statement(g.normalized) ||
         (shape.reads.empty() && shape.writes.empty() && sql::session_effects(g.normalized).any())) {
       ++out.utility_groups;
       out.utility.insert(fp);
@@ -347,7 +347,10 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
       wm.rows_per_call = w.rows > 0 ? double(w.rows) : 1.0;
       q.writes.push_back(std::move(wm));
     }
-    if (q.accesses.empty() && q.writes.empty()) continue;
+    if (q.accesses.empty() && q.writes.empty()) {
+      ++out.tableless_groups;
+      continue;
+    }
     out.queries.push_back(std::move(q));
   }
   out.unknown_tables.assign(unknown.begin(), unknown.end());

@@ -98,8 +98,11 @@ struct ModelBuild {
   std::vector<QueryModel> queries;
   uint64_t unparsable_groups = 0;
   uint64_t utility_groups = 0;
-  // Groups no index can matter for: SET/SHOW/BEGIN/COMMIT ... and table-less statements that only
-  // change session state (a pooler's or driver's `SELECT pg_catalog.set_config($1, $2, $3)`).
+  // DML on no table of the catalog: SELECT 1, functions, system catalogs, unknown tables.
+  uint64_t tableless_groups = 0;
+  // Groups no index can matter for: SET/SHOW/BEGIN/COMMIT ..., table-less statements that only
+  // change session state (a pooler's or driver's `SELECT pg_catalog.set_config($1, $2, $3)`), and
+  // pgopt analyze's own statements (kOwnStatementTag) read back from a log or pg_stat_statements.
   std::set<uint64_t> utility;
   std::vector<std::string> unknown_tables;
 };

@@ -1,6 +1,7 @@
 // HypoPG what-if costing over one libpq connection (hypothetical indexes live in one backend).
 // Every statement goes through the extended protocol, which runs exactly one statement: a logged
-// sample can never smuggle a second command in, and EXPLAIN without ANALYZE executes nothing.
+// sample can never smuggle a second command in, and EXPLAIN without ANALYZE executes nothing. Every
+// statement carries pgopt's own tag (analyzer/workload.hpp), so a later run leaves them out.
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -77,7 +78,7 @@ class HypoPG : public Evaluator {
   }
 
   PgResult exec(const std::string& sql, int nparams = 0, const char* const* values = nullptr) {
-    return PgResult(PQexecParams(conn_, sql.c_str(), nparams, nullptr, values, nullptr, nullptr, 0));
+    return PgResult(PQexecParams(conn_, own_tagged(sql).c_str(), nparams, nullptr, values, nullptr, nullptr, 0));
   }
 
   // Makes exactly `config` the set of hypothetical indexes.
@@ -123,7 +124,7 @@ class HypoPG : public Evaluator {
   // No sample with literals (pg_stat_statements): the generic plan of the parameterized text.
   std::optional<double> generic(const std::string& normalized) {
     if (normalized.empty()) return std::nullopt;
-    PgResult p(PQprepare(conn_, "pgopt_whatif", normalized.c_str(), 0, nullptr));
+    PgResult p(PQprepare(conn_, "pgopt_whatif", own_tagged(normalized).c_str(), 0, nullptr));
     if (!p.command_ok()) {
       note_error();
       return std::nullopt;
@@ -132,7 +133,7 @@ class HypoPG : public Evaluator {
     int n = max_param(normalized);
     for (int i = 0; i < n; ++i) args += i ? ", NULL" : "NULL";
     auto c = explain("EXPLAIN (FORMAT JSON) EXECUTE pgopt_whatif" + (n ? "(" + args + ")" : std::string()));
-    PgResult d(PQexec(conn_, "DEALLOCATE pgopt_whatif"));
+    PgResult d(PQexec(conn_, own_tagged("DEALLOCATE pgopt_whatif").c_str()));
     return c;
   }
 };
@@ -141,13 +142,13 @@ class HypoPG : public Evaluator {
 
 std::unique_ptr<Evaluator> make_hypopg(PGconn* conn) {
   {
-    PgResult r(PQexec(conn, "SELECT extversion FROM pg_extension WHERE extname = 'hypopg'"));
+    PgResult r(PQexec(conn, own_tagged("SELECT extversion FROM pg_extension WHERE extname = 'hypopg'").c_str()));
     if (!r.tuples()) return nullptr;
   }
   // A clean slate in this backend, generic plans for PREPAREd pg_stat_statements texts, and a
   // bound on any single EXPLAIN (planning a pathological statement must not hang the run).
   for (const char* s : {"SELECT hypopg_reset()", "SET plan_cache_mode = force_generic_plan", "SET statement_timeout = '30s'"}) {
-    PgResult r(PQexec(conn, s));
+    PgResult r(PQexec(conn, own_tagged(s).c_str()));
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK && PQresultStatus(r.get()) != PGRES_COMMAND_OK) return nullptr;
   }
   return std::make_unique<HypoPG>(conn);

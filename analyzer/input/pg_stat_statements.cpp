@@ -40,7 +40,7 @@ InputResult read_pg_stat_statements(const std::string& conninfo, const InputOpti
     return out;
   }
   Result has(PQexec(conn.get(),
-                    "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_stat_statements'"));
+                    own_tagged("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_stat_statements'").c_str()));
   if (PQresultStatus(has.get()) != PGRES_TUPLES_OK) {
     out.errors.push_back("pg_stat_statements: " + trimmed_error(PQerrorMessage(conn.get())));
     return out;
@@ -55,8 +55,11 @@ InputResult read_pg_stat_statements(const std::string& conninfo, const InputOpti
   std::string q = exec_names
                       ? "SELECT queryid, query, calls, total_exec_time, mean_exec_time, max_exec_time, rows "
                       : "SELECT queryid, query, calls, total_time, mean_time, max_time, rows ";
-  q += "FROM pg_stat_statements WHERE query IS NOT NULL AND calls > 0";
-  Result res(PQexec(conn.get(), q.c_str()));
+  // The view covers every database of the cluster: only this database's statements are its workload
+  // (another database's table of the same name is a different table).
+  q += "FROM pg_stat_statements WHERE query IS NOT NULL AND calls > 0 "
+       "AND dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())";
+  Result res(PQexec(conn.get(), own_tagged(q).c_str()));
   if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
     out.errors.push_back("pg_stat_statements: " + trimmed_error(PQerrorMessage(conn.get())));
     return out;

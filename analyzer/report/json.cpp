@@ -39,6 +39,7 @@ std::string render_json(const advisor::Advice& a) {
   w.field("groups", (unsigned long long)a.groups);
   w.field("analysed_groups", (unsigned long long)a.analysed_groups);
   w.field("utility_groups", (unsigned long long)a.utility_groups);
+  w.field("tableless_groups", (unsigned long long)a.tableless_groups);
   w.field("utility_statements", (unsigned long long)a.utility_statements);
   w.field("utility_ms", a.utility_ms);
   w.field("parse_failures", (unsigned long long)a.parse_failures);

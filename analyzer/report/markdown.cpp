@@ -16,25 +16,6 @@ std::string num(double v, const char* f = "%.1f") {
   return b;
 }
 
-// Collapses whitespace runs (newlines and tabs included) to one space and shortens to `max` bytes
-// at a UTF-8 character boundary.
-std::string one_line(const std::string& s, size_t max) {
-  std::string out;
-  bool space = false;
-  for (char c : s) {
-    bool ws = c == ' ' || c == '\n' || c == '\r' || c == '\t';
-    if (ws && space) continue;
-    space = ws;
-    out += ws ? ' ' : c;
-  }
-  if (out.size() > max) {
-    size_t cut = max - 3;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-    out = out.substr(0, cut) + "...";
-  }
-  return out;
-}
-
 // A code span that shows `s` exactly: the fence is one backtick longer than any run inside, and
 // padded when the text starts or ends with a backtick (CommonMark code spans).
 std::string code_span(const std::string& s) {
@@ -71,12 +52,6 @@ std::string query_of(const advisor::Advice& a, uint64_t fp) {
   return it == a.normalized.end() ? "" : it->second;
 }
 
-const char* evaluation_label(const std::string& e) {
-  if (e == "hypopg") return "HypoPG what-if EXPLAIN on the live database (planner cost units)";
-  if (e == "cost_model") return "pgopt's cost model from the database's statistics (planner cost units, estimated)";
-  return "heuristic ranking from the schema only: no statistics, default selectivities; treat the numbers as a ranking, not a measurement";
-}
-
 }  // namespace
 
 std::string render_markdown(const advisor::Advice& a) {
@@ -85,18 +60,17 @@ std::string render_markdown(const advisor::Advice& a) {
 
   o += "## Summary\n\n";
   o += "| | |\n|---|---|\n";
-  o += "| Log span | " + a.first_timestamp.value_or("?") + " to " + a.last_timestamp.value_or("?") + " |\n";
+  o += "| Log span | " + cell_text(log_span(a)) + " |\n";
   o += "| Statements | " + std::to_string(a.statements) + " |\n";
-  o += "| Distinct statement groups | " + std::to_string(a.groups) + " (" + std::to_string(a.analysed_groups) +
-       " analysed, " + std::to_string(a.utility_groups) + " utility) |\n";
+  o += "| Distinct statement groups | " + groups_breakdown(a) + " |\n";
   if (a.utility_groups)
-    o += "| Utility statements | " + std::to_string(a.utility_statements) + " calls in " + std::to_string(a.utility_groups) +
-         " groups, " + num(a.utility_ms) + " ms (SET, BEGIN/COMMIT, set_config() ...: no index changes them, left out "
-         "of the top groups) |\n";
-  o += "| Parse failures | " + std::to_string(a.parse_failures) + " statements, " + std::to_string(a.unparsable_lines) +
-       " unrecognised log lines |\n";
+    o += "| Utility statements | " + count_of(a.utility_statements, "call", "calls") + " in " +
+         count_of(a.utility_groups, "group", "groups") + ", " + num(a.utility_ms) +
+         " ms (" + kUtilityExplanation + ") |\n";
+  o += "| Parse failures | " + count_of(a.parse_failures, "statement", "statements") + ", " +
+       count_of(a.unparsable_lines, "unrecognised log line", "unrecognised log lines") + " |\n";
   if (a.cost_before > 0)
-    o += "| Workload cost | " + num(a.cost_before, "%.0f") + " -> " + num(a.cost_after, "%.0f") + " (" +
+    o += "| Workload cost | " + grouped(a.cost_before) + " -> " + grouped(a.cost_after) + " (" +
          num(100.0 * (a.cost_before - a.cost_after) / a.cost_before) + "% less) |\n";
   o += "| Candidates evaluated | " + std::to_string(a.candidates) + " (" + std::to_string(a.evaluations) +
        " what-if costings) |\n\n";
@@ -108,9 +82,18 @@ std::string render_markdown(const advisor::Advice& a) {
       o += "| " + std::to_string(++i) + " | " + cell_sql(g.normalized) + " | " + std::to_string(g.calls) + " | " +
            num(g.total_ms) + " | " + num(g.mean_ms, "%.3f") + " | " + num(g.p95_ms, "%.3f") + " |\n";
     o += "\n";
+    // Real statements only with --show-samples (GroupSummary::samples is empty otherwise).
+    i = 0;
+    for (const auto& g : a.top_groups) {
+      ++i;
+      if (g.samples.empty()) continue;
+      o += "Samples of #" + std::to_string(i) + ":\n\n";
+      for (const auto& s : distinct_samples(g.samples)) o += "- " + inline_sql(s, 400) + "\n";
+      o += "\n";
+    }
   }
-  for (const auto& n : a.notes) o += "> Note: " + n + "\n";
-  if (!a.notes.empty()) o += "\n";
+  // One quote block per note: consecutive "> " lines would run together into one paragraph.
+  for (const auto& n : a.notes) o += "> **Note:** " + n + "\n\n";
 
   o += "## Recommended indexes\n\n";
   if (a.recommendations.empty()) o += "No index is worth its cost for this workload.\n\n";
@@ -118,8 +101,8 @@ std::string render_markdown(const advisor::Advice& a) {
   for (const auto& r : a.recommendations) {
     o += "### " + std::to_string(++n) + ". " + r.index.relation() + " " + r.index.describe() + "\n\n";
     o += "```sql\n" + r.ddl + "\n```\n\n";
-    o += "- Benefit: " + num(r.benefit, "%.0f") + " cost units over the workload (" + num(r.benefit_pct) +
-         "% of its cost), net of " + num(r.write_overhead, "%.0f") + " for index maintenance\n";
+    o += "- Benefit: " + grouped(r.benefit) + " cost units over the workload (" + num(r.benefit_pct) +
+         "% of its cost), net of " + grouped(r.write_overhead) + " for index maintenance\n";
     o += "- Estimated size: " + human_bytes(r.size_bytes) + " (" + r.kind + ")\n";
     o += "- Why these columns:\n";
     for (const auto& why : r.reasons) o += "  - " + why + "\n";
@@ -148,7 +131,7 @@ std::string render_markdown(const advisor::Advice& a) {
       o += p.reason + ". Table size " + human_bytes(p.table_bytes) + ".\n\n";
       o += "| Query | Partitions pruned |\n|---|---|\n";
       for (const auto& [fp, share] : p.pruned) o += "| " + cell_sql(query_of(a, fp)) + " | " + num(share * 100, "%.0f") + "% |\n";
-      o += "\n```sql\n" + p.ddl + "\n```\n\nMigration:\n";
+      o += "\nDDL sketch (adapt before running):\n\n```sql\n" + p.ddl + "\n```\n\nMigration:\n";
       int k = 0;
       for (const auto& m : p.migration) o += std::to_string(++k) + ". " + m + "\n";
       o += "\n";
@@ -160,7 +143,7 @@ std::string render_markdown(const advisor::Advice& a) {
     for (const auto& u : a.unserved) {
       o += "- " + inline_sql(u.group.normalized) + " (" + std::to_string(u.group.calls) + " calls, " + num(u.group.total_ms) +
            " ms): " + u.why + ".\n  What would help: " + u.suggestion + "\n";
-      for (const auto& s : u.group.samples) o += "  - sample: " + inline_sql(s, 400) + "\n";
+      for (const auto& s : distinct_samples(u.group.samples)) o += "  - sample: " + inline_sql(s, 400) + "\n";
     }
     o += "\n";
   }

@@ -136,6 +136,92 @@ TEST_F(AdvisorPgbench, RecommendsExactlyTheThreeKeyIndexesThenNothing) {
   EXPECT_TRUE(create_lines(again).empty()) << again;
 }
 
+TEST_F(AdvisorPgbench, ReportsShowNormalizedSqlUnlessSamplesAreAsked) {
+  ASSERT_EQ(run(pgbench("-i -I dtg -s 1")), 0);
+  std::string log = logged_workload();
+  // A real statement with its literals, as logged (pgbench -M simple sends literals).
+  std::smatch m;
+  std::string text = slurp(log);
+  std::regex select_line("statement: (SELECT abalance FROM pgbench_accounts WHERE aid = [0-9]+;)");
+  ASSERT_TRUE(std::regex_search(text, m, select_line)) << "no pgbench SELECT in the log";
+  std::string literal_statement = m[1];
+  std::string base = std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' " + log;
+  for (const char* format : {"markdown", "html", "json"}) {
+    std::string plain, with;
+    ASSERT_EQ(run(base + " --format " + format, &plain), 0) << plain;
+    ASSERT_EQ(run(base + " --show-samples --format " + format, &with), 0) << with;
+    EXPECT_NE(plain.find("SELECT abalance FROM pgbench_accounts WHERE aid = $1"), std::string::npos) << format;
+    EXPECT_EQ(plain.find(literal_statement), std::string::npos) << format << ": a literal leaked";
+    EXPECT_EQ(plain.find("pgbench_accounts WHERE aid = 1"), std::string::npos) << format;
+    // With --show-samples the real statements are there (the group's sample reservoir holds 16 of
+    // its 300 calls, so look for the shape with a number rather than one given statement).
+    std::regex sample("SELECT abalance FROM pgbench_accounts WHERE aid = [0-9]+");
+    EXPECT_TRUE(std::regex_search(with, sample)) << format;
+  }
+  std::string html;
+  ASSERT_EQ(run(base + " --format html", &html), 0);
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  for (const char* external : {"<script", "<link", "src=", "href=", "@import", "url("})
+    EXPECT_EQ(html.find(external), std::string::npos) << external;
+}
+
+TEST_F(AdvisorPgbench, PgStatStatementsAloneRecommendsAndIgnoresPgoptsOwnQueries) {
+  ASSERT_EQ(run(pgbench("-i -I dtg -s 1")), 0);
+  for (const char* t : {"pgbench_accounts", "pgbench_branches", "pgbench_tellers", "pgbench_history"})
+    exec(kDb, std::string("ALTER TABLE ") + t + " SET (autovacuum_enabled = off)");
+  exec(kDb, "CREATE EXTENSION pg_stat_statements");
+  std::string log = logged_workload();
+  // A first run over the log puts pgopt's own catalog reads and EXPLAINs into pg_stat_statements.
+  std::string first;
+  ASSERT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' --format sql " + log, &first), 0) << first;
+
+  std::string json_path = std::string(::testing::TempDir()) + "pgopt_pss.json";
+  std::string out;
+  ASSERT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' --pg-stat-statements --format json -o " +
+                    json_path, &out), 0) << out;
+  std::string json = slurp(json_path);
+  EXPECT_NE(json.find("\"evaluation\": \"hypopg\""), std::string::npos);
+  // Generic plans of the normalized texts still find the dominant lookup.
+  EXPECT_NE(json.find("CREATE INDEX CONCURRENTLY pgbench_accounts_aid_idx ON public.pgbench_accounts (aid);"),
+            std::string::npos) << json;
+  EXPECT_NE(json.find("UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2"), std::string::npos);
+  // pgopt's own statements (tagged) are utility, never a top group; other databases are not read.
+  auto top = json.substr(json.find("\"top_groups\""), json.find("\"recommendations\"") - json.find("\"top_groups\""));
+  for (const char* own : {"pgopt analyze", "pg_stats", "hypopg", "pg_stat_statements", "EXPLAIN"})
+    EXPECT_EQ(top.find(own), std::string::npos) << own << " in " << top;
+  EXPECT_EQ(json.find("tables in the workload but not in the database"), std::string::npos) << json;
+}
+
+TEST_F(AdvisorPgbench, DuplicateAndPrefixIndexesAreDropSuggestionsWithTheStatisticsAge) {
+  ASSERT_EQ(run(pgbench("-i -s 1")), 0);  // with primary keys
+  exec(kDb, "CREATE INDEX accounts_aid_dup ON pgbench_accounts (aid)");
+  exec(kDb, "CREATE INDEX accounts_bid ON pgbench_accounts (bid)");
+  exec(kDb, "CREATE INDEX accounts_bid_abalance ON pgbench_accounts (bid, abalance)");
+  std::string log = logged_workload();
+  std::string json_path = std::string(::testing::TempDir()) + "pgopt_drops.json";
+  std::string out;
+  ASSERT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' --format json -o " + json_path + " " + log,
+                &out), 0) << out;
+  std::string json = slurp(json_path);
+  EXPECT_NE(json.find("\"index\": \"public.accounts_aid_dup\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"kind\": \"duplicate\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"index\": \"public.accounts_bid\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"kind\": \"prefix\""), std::string::npos) << json;
+  EXPECT_NE(json.find("DROP INDEX CONCURRENTLY public.accounts_aid_dup;"), std::string::npos);
+  // Constraint indexes are never suggested; the fresh server's usage counters are too young for
+  // "unused", and the note says how old they are.
+  EXPECT_EQ(json.find("\"index\": \"public.pgbench_accounts_pkey\""), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"kind\": \"unused\""), std::string::npos) << json;
+  EXPECT_TRUE(std::regex_search(json, std::regex("index usage statistics cover only [0-9.]+ days, since 20[0-9-]+ "
+                                                 "[0-9:]+[+-][0-9]+")))
+      << json;
+  // --format sql prints them commented out, never as live statements.
+  std::string sql;
+  ASSERT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' --format sql " + log, &sql), 0);
+  EXPECT_NE(sql.find("-- DROP INDEX CONCURRENTLY public.accounts_aid_dup;"), std::string::npos) << sql;
+  EXPECT_EQ(sql.find("\nDROP INDEX"), std::string::npos) << sql;
+}
+
 TEST_F(AdvisorPgbench, BadConnectionIsAClearError) {
   std::string out;
   EXPECT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db 'host=127.0.0.1 port=1 dbname=x connect_timeout=2' /dev/null", &out), 1);

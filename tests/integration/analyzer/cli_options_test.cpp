@@ -1,0 +1,166 @@
+// The `pgopt analyze` command line as a contract (docs/analyzer.md): every option of the interface,
+// exit status 0 / 1 (input problem) / 2 (usage error) with a message naming the option, stdin and
+// compressed input, and --output never leaving half a report. Runs the real executable offline
+// (--schema); no database needed.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+size_t count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  return n;
+}
+
+class CliOptions : public ::testing::Test {
+ protected:
+  std::string dir_ = std::string(::testing::TempDir()) + "pgopt_cli_options_" + std::to_string(::getpid());
+
+  void SetUp() override {
+    ASSERT_EQ(std::system(("rm -rf " + dir_ + " && mkdir -p " + dir_).c_str()), 0);
+    std::ofstream(dir_ + "/schema.sql")
+        << "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL, total numeric);\n"
+           "CREATE TABLE customers (id bigint PRIMARY KEY, email text NOT NULL, name text);\n";
+    std::ofstream log(dir_ + "/app.log");
+    for (int i = 0; i < 300; ++i) {
+      log << "2024-05-01 10:00:" << (10 + i % 50) << ".000 UTC [" << 100 + i % 7 << "] app@shop LOG:  duration: 1.500 ms  "
+          << "statement: SELECT id, total FROM orders WHERE customer_id = " << i << "\n";
+      if (i % 3 == 0)
+        log << "2024-05-01 10:00:" << (10 + i % 50) << ".000 UTC [" << 200 + i % 5 << "] app@shop LOG:  duration: 0.700 ms  "
+            << "statement: SELECT name FROM customers WHERE email = 'secret" << i << "@example.com'\n";
+    }
+    log << "this line is not a log line at all\n";
+  }
+  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+
+  // Runs `pgopt analyze --schema ... ARGS`, returns its exit status; stdout and stderr captured.
+  int analyze(const std::string& args, std::string* out = nullptr, std::string* err = nullptr) const {
+    std::string cmd = std::string(PGOPT_BINARY) + " analyze --schema " + dir_ + "/schema.sql " + args + " > " + dir_ +
+                      "/out.txt 2> " + dir_ + "/err.txt";
+    int rc = std::system(cmd.c_str());
+    if (out) *out = slurp(dir_ + "/out.txt");
+    if (err) *err = slurp(dir_ + "/err.txt");
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+  std::string log() const { return dir_ + "/app.log"; }
+};
+
+TEST_F(CliOptions, UsageErrorsExitTwoAndNameTheOption) {
+  struct Case {
+    std::string args, message;
+  } cases[] = {
+      {"--format xml " + log(), "--format must be markdown, html, json or sql, not 'xml'"},
+      {"--log-format syslog " + log(), "--log-format must be auto, stderr, csvlog or jsonlog, not 'syslog'"},
+      {"--budget lots " + log(), "--budget: not a size: 'lots'"},
+      {"--max-indexes 0 " + log(), "--max-indexes must be a whole number of at least 1, not '0'"},
+      {"--max-indexes 2x " + log(), "--max-indexes must be a whole number of at least 1, not '2x'"},
+      {"--min-improvement 150 " + log(), "--min-improvement must be a percentage between 0 and 100, not '150'"},
+      {"--jobs abc " + log(), "--jobs must be a whole number from 1 to 256, not 'abc'"},
+      {"", "give log files (or - for stdin), or --pg-stat-statements"},
+      {"--pg-stat-statements", "--pg-stat-statements needs --db"},
+  };
+  for (const auto& c : cases) {
+    std::string out, err;
+    EXPECT_EQ(analyze(c.args, &out, &err), 2) << c.args << ": " << err;
+    EXPECT_NE(err.find("pgopt analyze: " + c.message), std::string::npos) << c.args << ": " << err;
+    EXPECT_EQ(out, "") << c.args;
+  }
+  std::string err;
+  EXPECT_EQ(std::system((std::string(PGOPT_BINARY) + " analyze " + log() + " >/dev/null 2>" + dir_ + "/e.txt").c_str()) >> 8, 2);
+  EXPECT_NE(slurp(dir_ + "/e.txt").find("give --db CONNINFO"), std::string::npos);
+}
+
+TEST_F(CliOptions, InputProblemsExitOneBeforeAnyReport) {
+  std::string out, err;
+  EXPECT_EQ(analyze(dir_ + "/missing.log", &out, &err), 1);
+  EXPECT_NE(err.find("missing.log"), std::string::npos) << err;
+  EXPECT_EQ(out, "");
+  std::ofstream(dir_ + "/empty.sql") << "-- nothing here\n";
+  std::string cmd = std::string(PGOPT_BINARY) + " analyze --schema " + dir_ + "/empty.sql " + log() + " 2>" + dir_ + "/e.txt";
+  EXPECT_EQ(std::system(cmd.c_str()) >> 8, 1);
+  EXPECT_NE(slurp(dir_ + "/e.txt").find("--schema: no CREATE TABLE found in"), std::string::npos) << slurp(dir_ + "/e.txt");
+  // A failed --output leaves neither the report nor its temporary file.
+  EXPECT_EQ(analyze("-o " + dir_ + "/no/such/dir/report.md " + log(), &out, &err), 1);
+  EXPECT_NE(err.find("--output: cannot write"), std::string::npos) << err;
+}
+
+TEST_F(CliOptions, EveryFormatAndTheDefaults) {
+  std::string md, html, json, sql;
+  ASSERT_EQ(analyze(log(), &md), 0);  // markdown is the default
+  EXPECT_EQ(md.rfind("# pgopt analyze report", 0), 0u) << md;
+  EXPECT_NE(md.find("| Parse failures | 0 statements, 1 unrecognised log line |"), std::string::npos) << md;
+  ASSERT_EQ(analyze("--format html " + log(), &html), 0);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  ASSERT_EQ(analyze("--format json " + log(), &json), 0);
+  EXPECT_NE(json.find("\"schema_version\": 1"), std::string::npos);
+  EXPECT_NE(json.find("\"evaluation\": \"heuristic\""), std::string::npos);
+  ASSERT_EQ(analyze("--format sql " + log(), &sql), 0);
+  EXPECT_EQ(count(sql, "\nCREATE INDEX CONCURRENTLY "), 2u) << sql;
+  EXPECT_NE(sql.find("ON public.orders (customer_id"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("ON public.customers (email"), std::string::npos) << sql;
+  for (const std::string* text : {&md, &html, &json, &sql}) EXPECT_EQ(text->find("secret"), std::string::npos);
+  // --output writes the same report to a file.
+  std::string to_file;
+  ASSERT_EQ(analyze("--format sql -o " + dir_ + "/r.sql " + log(), &to_file), 0);
+  EXPECT_EQ(to_file, "");
+  EXPECT_EQ(slurp(dir_ + "/r.sql"), sql);
+  // --show-samples brings the real statements in.
+  std::string samples;
+  ASSERT_EQ(analyze("--show-samples " + log(), &samples), 0);
+  EXPECT_NE(samples.find("@example.com'"), std::string::npos) << samples;
+}
+
+TEST_F(CliOptions, LimitsBudgetAndThreshold) {
+  std::string sql;
+  ASSERT_EQ(analyze("--format sql --max-indexes 1 " + log(), &sql), 0);
+  EXPECT_EQ(count(sql, "\nCREATE INDEX CONCURRENTLY "), 1u) << sql;
+  EXPECT_NE(sql.find("ON public.orders (customer_id"), std::string::npos) << sql;  // the bigger saving
+  ASSERT_EQ(analyze("--format sql --budget 1kB " + log(), &sql), 0);
+  EXPECT_EQ(count(sql, "\nCREATE INDEX CONCURRENTLY "), 0u) << sql;
+  EXPECT_NE(sql.find("No index is worth its cost"), std::string::npos) << sql;
+  ASSERT_EQ(analyze("--format sql --min-improvement 100 " + log(), &sql), 0);
+  EXPECT_EQ(count(sql, "\nCREATE INDEX CONCURRENTLY "), 0u) << sql;
+}
+
+TEST_F(CliOptions, StdinGzipJobsAndLogFormatGiveTheSameWorkload) {
+  std::string base, stdin_json, gz_json, jobs_json;
+  ASSERT_EQ(analyze("--format json " + log(), &base), 0);
+  ASSERT_EQ(analyze("--format json - < " + log(), &stdin_json), 0);
+  ASSERT_EQ(std::system(("gzip -c " + log() + " > " + dir_ + "/app.log.gz").c_str()), 0);
+  ASSERT_EQ(analyze("--format json " + dir_ + "/app.log.gz", &gz_json), 0);
+  ASSERT_EQ(analyze("--format json --jobs 2 " + log(), &jobs_json), 0);
+  // Everything but the source names and the detection notes is identical.
+  auto without_sources = [](std::string s) {
+    s = std::regex_replace(s, std::regex("\"sources\": \\[[^\\]]*\\]"), "");
+    return std::regex_replace(s, std::regex("\"notes\": \\[[^\\]]*\\]"), "");
+  };
+  EXPECT_EQ(without_sources(stdin_json), without_sources(base));
+  EXPECT_EQ(without_sources(gz_json), without_sources(base));
+  EXPECT_EQ(without_sources(jobs_json), without_sources(base));
+  EXPECT_NE(base.find("\"statements\": 400"), std::string::npos) << base;
+  // A forced wrong format is not fatal: every line is counted as unrecognised.
+  std::string wrong;
+  ASSERT_EQ(analyze("--format json --log-format csvlog " + log(), &wrong), 0);
+  EXPECT_NE(wrong.find("\"statements\": 0"), std::string::npos) << wrong;
+  EXPECT_EQ(wrong.find("\"unparsable_lines\": 0,"), std::string::npos) << wrong;
+  // An explicit --log-line-prefix is used as given.
+  std::string prefixed;
+  ASSERT_EQ(analyze("--format json --log-line-prefix '%m [%p] %q%u@%d ' " + log(), &prefixed), 0);
+  EXPECT_NE(prefixed.find("\"statements\": 400"), std::string::npos) << prefixed;
+}
+
+}  // namespace
