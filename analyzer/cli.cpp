@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -168,12 +169,27 @@ int run(const Options& o) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
   } else {
-    // Write beside the target and rename, so a failed run never leaves half a report.
-    std::string tmp = o.output + ".tmp";
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto st = fs::status(o.output, ec);
+    if (fs::exists(st) && !fs::is_regular_file(st)) {
+      // A device, FIFO or socket (/dev/null, a pipe): write into it. Renaming over it would replace
+      // the node itself with a plain file (as root, /dev/null for the whole machine).
+      std::ofstream f(o.output, std::ios::binary);
+      f << text;
+      f.close();
+      if (!f) return fail("--output: cannot write " + o.output, 1);
+      return 0;
+    }
+    // A regular file (or none yet): write beside it and rename, so a failed run never leaves half a
+    // report. Through a symlink, the file it points to is replaced, not the link.
+    const std::string target = fs::is_symlink(fs::symlink_status(o.output, ec)) ? fs::canonical(o.output, ec).string()
+                                                                               : o.output;
+    std::string tmp = target + ".tmp";
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     f << text;
     f.close();
-    if (!f || std::rename(tmp.c_str(), o.output.c_str()) != 0) {
+    if (!f || target.empty() || std::rename(tmp.c_str(), target.c_str()) != 0) {
       std::remove(tmp.c_str());
       return fail("--output: cannot write " + o.output, 1);
     }

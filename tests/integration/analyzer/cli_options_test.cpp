@@ -3,6 +3,7 @@
 // compressed input, and --output never leaving half a report. Runs the real executable offline
 // (--schema); no database needed.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -161,6 +163,28 @@ TEST_F(CliOptions, StdinGzipJobsAndLogFormatGiveTheSameWorkload) {
   std::string prefixed;
   ASSERT_EQ(analyze("--format json --log-line-prefix '%m [%p] %q%u@%d ' " + log(), &prefixed), 0);
   EXPECT_NE(prefixed.find("\"statements\": 400"), std::string::npos) << prefixed;
+}
+
+TEST_F(CliOptions, OutputIntoAFifoOrThroughASymlinkKeepsTheNode) {
+  // A pipe (like /dev/null, which a root user might name) must be written into, not renamed over.
+  const std::string fifo = dir_ + "/report.pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string got;
+  std::thread reader([&] { got = slurp(fifo); });
+  EXPECT_EQ(analyze("--format json --output " + fifo + " " + log()), 0);
+  reader.join();
+  struct stat st {};
+  ASSERT_EQ(::stat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_NE(got.find("\"recommendations\""), std::string::npos);
+  // Through a symlink the file it points to gets the report and the link stays a link.
+  std::ofstream(dir_ + "/real.md") << "old";
+  ASSERT_EQ(::symlink((dir_ + "/real.md").c_str(), (dir_ + "/link.md").c_str()), 0);
+  EXPECT_EQ(analyze("--output " + dir_ + "/link.md " + log()), 0);
+  struct stat lst {};
+  ASSERT_EQ(::lstat((dir_ + "/link.md").c_str(), &lst), 0);
+  EXPECT_TRUE(S_ISLNK(lst.st_mode));
+  EXPECT_NE(slurp(dir_ + "/real.md").find("# "), std::string::npos);
 }
 
 }  // namespace
