@@ -73,7 +73,8 @@ Severity parse_severity(std::string_view t, size_t* len) {
 }
 
 Severity severity_from_word(std::string_view word) {
-  if (word.size() > 12) return Severity::none;
+  // An empty view may carry a null pointer (a jsonlog "error_severity":""), which memcpy must not see.
+  if (word.empty() || word.size() > 12) return Severity::none;
   char buf[16];
   std::memcpy(buf, word.data(), word.size());
   std::memcpy(buf + word.size(), ":  ", 3);

@@ -83,6 +83,7 @@ TEST(InputPrefix, SeverityNeedsTwoSpaces) {
   EXPECT_TRUE(is_secondary(parse_severity("STATEMENT:  x", &len)));
   EXPECT_EQ(severity_from_word("PANIC"), Severity::panic);
   EXPECT_EQ(severity_from_word("LOGX"), Severity::none);
+  EXPECT_EQ(severity_from_word(std::string_view{}), Severity::none);  // null data: found by fuzz_log_reader
 }
 
 TEST(InputPrefix, GenericFallbackAnchorsOnSeverity) {
