@@ -19,6 +19,8 @@ class Buffer {
   }
 
   std::span<const uint8_t> readable() const { return {data_.get() + begin_, end_ - begin_}; }
+  // The same bytes, to rewrite in place (a routing hint blanked out keeps every length).
+  std::span<uint8_t> readable_mut() { return {data_.get() + begin_, end_ - begin_}; }
   size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
   size_t capacity() const { return cap_; }

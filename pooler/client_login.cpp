@@ -282,7 +282,7 @@ awaitable<bool> ClientSession::welcome() {
   auto defaults = pool_->defaults();
   if (!defaults) {
     // The first client of a pool: log in to a server once to learn what it reports.
-    if (!co_await attach()) co_return false;
+    if (co_await attach() != AttachResult::Ok) co_return false;
     ServerPtr s = std::move(server_);
     co_await release(std::move(s));
     defaults = pool_->defaults();

@@ -22,7 +22,7 @@ std::string_view to_string(ClientState s) {
 }
 
 ClientSession::ClientSession(Runtime& rt, Worker& worker, tcp::socket sock, uint64_t id)
-    : rt_(rt), worker_(worker), sock_(std::move(sock)), id_(id) {
+    : rt_(rt), worker_(worker), sock_(std::move(sock)), id_(id), settle_timer_(sock_.get_executor()) {
   error_code ec;
   auto ep = sock_.remote_endpoint(ec);
   peer_ = ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
@@ -88,6 +88,7 @@ void ClientSession::disconnect(std::string reason, std::string sqlstate, std::st
     if (outstanding_ > 0) forward_cancel();  // stop a running query instead of letting it hold locks
     server_->sock.cancel(ec);  // wakes server_loop, which decides between release and close
   }
+  notify_settled();
 }
 
 awaitable<void> ClientSession::run() {
@@ -121,6 +122,10 @@ void ClientSession::note_session_effects(std::string_view sql) {
     server_->dirty = true;
     server_->dirty_reason = fx.dirty_reasons.empty() ? "session state" : fx.dirty_reasons.front();
   }
+  // pgopt.route is a setting of the session like the others: RESET ALL and DISCARD ALL end it.
+  if (fx.discard_all || std::any_of(fx.gucs.begin(), fx.gucs.end(),
+                                    [](const auto& g) { return g.kind == sql::GucChange::Kind::ResetAll; }))
+    route_ = routing::Route::Auto;
   for (auto& g : fx.gucs) {
     if (g.name == "session_authorization") {
       server_->dirty = true;
@@ -193,12 +198,12 @@ awaitable<void> ClientSession::client_loop() {
   const uint32_t max_len = config_->pooler.max_packet_size;
   std::vector<BatchItem> items;
   for (;;) {
-    auto data = in_.readable();
+    auto data = in_.readable_mut();
     size_t ready = 0;
     bool terminate = false;
     items.clear();
     for (;;) {
-      auto r = proto::decode_frame(data.subspan(ready), max_len);
+      auto r = proto::decode_frame(std::span<const uint8_t>(data).subspan(ready), max_len);
       if (r.status == proto::DecodeStatus::NeedMore) break;
       if (r.status == proto::DecodeStatus::Malformed) {
         disconnect("malformed message: " + r.error, "08P01", "invalid message: " + r.error);
@@ -221,57 +226,75 @@ awaitable<void> ClientSession::client_loop() {
       items.push_back({ready, r.frame.size, false});
       ready += r.frame.size;
     }
-    if (ready > 0 && !server_ && prepared_ && answer_locally(data, items, max_len)) {
+    if (ready > 0 && skip_to_sync_) {
+      // The rest of an extended-protocol group the pooler refused: dropped up to its Sync.
+      size_t upto = ready;
+      for (const auto& it : items) {
+        if (data[it.offset] == 'S') {
+          upto = it.offset + it.size;
+          skip_to_sync_ = false;
+          out_.clear();
+          proto::ready_for_query(out_, client_tx_status());
+          break;
+        }
+      }
+      in_.consume(upto);
+      if (!skip_to_sync_ && !co_await send_out()) co_return;
+      continue;
+    }
+    if (ready > 0 && !server_ && prepared_ && !begin_pending_ && answer_locally(data, items, max_len)) {
       in_.consume(ready);
       if (!co_await send_out()) co_return;
       ready = 0;
     }
+    bool want_replica = false, writes = false;
+    if (ready > 0 && mode_ == PoolMode::Transaction) {
+      if (!server_) refresh_split(rt_.config());
+      if (split_) {
+        Plan plan = co_await plan_batch(data, items, ready);
+        if (client_gone_) co_return;
+        if (plan.kind == Plan::Kind::Answered) {
+          last_activity_ = Clock::now();
+          in_.consume(plan.consumed);
+          if (!co_await send_out()) co_return;
+          continue;
+        }
+        if (plan.kind == Plan::Kind::Requeue) continue;
+        if (plan.kind == Plan::Kind::NeedMore) {
+          ready = 0;
+        } else {
+          ready = plan.ready;
+          items.resize(plan.items);
+          want_replica = plan.replica;
+          writes = plan.writes;
+        }
+      }
+    }
     if (ready > 0) {
       last_activity_ = Clock::now();
       const bool fresh = !server_;
-      if (fresh && !co_await attach()) co_return;
-      bool rewrite = false;
-      for (auto& it : items) {
-        auto r = proto::decode_frame(data.subspan(it.offset, it.size), max_len);
-        last_sync_ignored_ = false;
-        const bool noted = note_client_message(r.frame);
-        it.ignored_sync = last_sync_ignored_;
-        if (!noted) {
-          // Nothing of this batch reached the server: it goes back as it came (or closed if dirty).
-          if (fresh && server_) {
-            ServerPtr back = std::move(server_);
-            outstanding_ = unsynced_ = 0;
-            co_await release(std::move(back));
-          }
-          co_return;
+      if (fresh) {
+        auto ar = co_await attach(want_replica);
+        if (ar == AttachResult::Closed) co_return;
+        if (ar == AttachResult::NoReplica) {
+          out_.clear();
+          in_.consume(fail_group(data, items,
+                                 routing::RouteError{"57P03", "no replica is available for this read", {},
+                                                     "Every replica is down or too far behind, and replica_fallback "
+                                                     "is \"error\"."}));
+          if (!co_await send_out()) co_return;
+          continue;
         }
-        if (prepared_ && !rewrite) rewrite = prepared::Tracker::needs_rewrite(r.frame);
+        // A read on a replica is kept until its first reply, to run it elsewhere if the replica
+        // breaks before answering.
+        retry_armed_ = server_->is_replica() && ready <= kMaxRetryBytes;
+        if (retry_armed_) retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
+        forwarded_ = false;
+      } else {
+        retry_armed_ = false;
       }
-      ServerPtr s = server_;
-      // Only once the whole batch is known to go: the tracker records what the server will have.
-      if (prepared_) {
-        to_server_.clear();
-        for (const auto& it : items) {
-          auto raw = data.subspan(it.offset, it.size);
-          auto r = proto::decode_frame(raw, max_len);
-          prepared_->on_client_message(r.frame, raw, s->statements, prepared_capacity_, rewrite ? &to_server_ : nullptr);
-          if (r.frame.type == 'S' && it.ignored_sync) prepared_->ignore_syncs(1);
-        }
-      }
-      // Only now, with the batch counted: co_spawn may run the relay inline, and a relay that saw
-      // nothing outstanding would hand the server straight back.
-      if (fresh) asio::co_spawn(sock_.get_executor(), relay_server(shared_from_this(), s), asio::detached);
-      auto out = rewrite ? asio::buffer(to_server_) : asio::buffer(data.data(), ready);
-      auto [ec, n] = co_await asio::async_write(s->sock, out, nothrow);
-      (void)n;
-      if (ec) {
-        if (!client_gone_) {
-          log::warn("{} lost server {} while sending: {}", tag(), s->describe(), ec.message());
-          disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
-                     fmt::format("server connection lost ({}:{}): {}", s->target.host, s->target.port, ec.message()));
-        }
-        co_return;
-      }
+      if (writes && !server_->is_replica()) wrote_ = true;
+      if (!co_await send_batch(std::span<const uint8_t>(data).first(ready), items, fresh)) co_return;
       in_.consume(ready);
     }
     if (terminate) {
@@ -292,6 +315,70 @@ awaitable<void> ClientSession::client_loop() {
     else
       in_.commit(n);
   }
+}
+
+awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::span<BatchItem> items, bool spawn_relay) {
+  const uint32_t max_len = config_->pooler.max_packet_size;
+  bool rewrite = false;
+  for (auto& it : items) {
+    auto r = proto::decode_frame(data.subspan(it.offset, it.size), max_len);
+    last_sync_ignored_ = false;
+    const bool noted = note_client_message(r.frame);
+    it.ignored_sync = last_sync_ignored_;
+    if (!noted) {
+      // Nothing of this batch reached the server: it goes back as it came (or closed if dirty).
+      if (spawn_relay && server_) {
+        ServerPtr back = std::move(server_);
+        outstanding_ = unsynced_ = 0;
+        co_await release(std::move(back));
+      }
+      co_return false;
+    }
+    if (prepared_ && !rewrite) rewrite = prepared::Tracker::needs_rewrite(r.frame);
+  }
+  ServerPtr s = server_;
+  // Only once the whole batch is known to go: the tracker records what the server will have.
+  to_server_.clear();
+  const bool inject_begin = begin_pending_ && spawn_relay;
+  if (inject_begin) {
+    // The BEGIN the pooler answered (client_split.cpp) runs first, on the server the transaction's
+    // first statement chose; its replies are dropped.
+    proto::query(to_server_, "BEGIN");
+    ++outstanding_;
+    ++hidden_replies_;
+    begin_pending_ = false;
+    retry_armed_ = false;  // a retry would have to carry the BEGIN too
+  }
+  if (prepared_) {
+    for (const auto& it : items) {
+      auto raw = data.subspan(it.offset, it.size);
+      auto r = proto::decode_frame(raw, max_len);
+      prepared_->on_client_message(r.frame, raw, s->statements, prepared_capacity_, rewrite ? &to_server_ : nullptr);
+      if (r.frame.type == 'S' && it.ignored_sync) prepared_->ignore_syncs(1);
+    }
+  }
+  const size_t size = items.empty() ? 0 : items.back().offset + items.back().size;
+  if (inject_begin && !rewrite) to_server_.append(reinterpret_cast<const char*>(data.data()), size);
+  // Only now, with the batch counted: co_spawn may run the relay inline, and a relay that saw
+  // nothing outstanding would hand the server straight back.
+  if (spawn_relay) asio::co_spawn(sock_.get_executor(), relay_server(shared_from_this(), s), asio::detached);
+  auto out = rewrite || inject_begin ? asio::buffer(to_server_) : asio::buffer(data.data(), size);
+  auto [ec, n] = co_await asio::async_write(s->sock, out, nothrow);
+  (void)n;
+  if (ec) {
+    if (client_gone_) co_return false;
+    if (retry_armed_ && s->is_replica() && !forwarded_) {
+      // The relay sees the broken connection as well, and runs the read elsewhere.
+      error_code ignored;
+      s->sock.close(ignored);
+      co_return true;
+    }
+    log::warn("{} lost server {} while sending: {}", tag(), s->describe(), ec.message());
+    disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
+               fmt::format("server connection lost ({}:{}): {}", s->target.host, s->target.port, ec.message()));
+    co_return false;
+  }
+  co_return true;
 }
 
 bool ClientSession::answer_locally(std::span<const uint8_t> data, std::span<const BatchItem> items, uint32_t max_len) {
@@ -315,6 +402,14 @@ void ClientSession::on_ready_for_query(char status) {
   tx_status_ = status;
   last_activity_ = Clock::now();
   if (status != 'I') return;
+  if (wrote_ && server_ && !server_->is_replica()) {
+    // Committed (or ended) on the primary: later reads wait for a replica that has replayed it.
+    if (ryw_ && split_) {
+      ryw_round_ = split_->current_round();
+      ryw_pending_ = true;
+    }
+    wrote_ = false;
+  }
   // The transaction is over: its session-level SETs stand if it committed, and are gone if not.
   if (!pending_gucs_.empty() || pending_discard_all_) {
     if (!tx_error_ && !tx_rolled_back_) {
@@ -361,6 +456,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         s->cancels_in_flight == 0) {
       server_.reset();
       set_state(ClientState::Idle);
+      notify_settled();
       co_await release(std::move(s));
       if (shutdown_requested_) disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
       co_return;
@@ -372,10 +468,17 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     auto [ec, n] = co_await s->sock.async_read_some(buf.prepare(), nothrow);
     if (ec) {
       if (client_gone_) break;
-      if (ec == asio::error::operation_aborted) continue;  // woken to re-check (a cancel finished)
+      if (ec == asio::error::operation_aborted && s->sock.is_open()) continue;  // woken to re-check (a cancel finished)
       log::warn("{} server {} failed: {}", tag(), s->describe(), ec.message());
       server_.reset();
-      if (pool_) pool_->discard(s);
+      s->pool->discard(s);
+      if (s->is_replica()) {
+        replica_failed(s, ec.message());
+        if (retry_armed_ && !forwarded_ && stream_left == 0) {
+          co_await retry_read(s);
+          co_return;
+        }
+      }
       disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
                  fmt::format("server connection to {}:{} lost: {}", s->target.host, s->target.port,
                              ec == asio::error::eof ? "server closed the connection" : ec.message()));
@@ -386,6 +489,9 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     size_t pos = std::min(stream_left, data.size());
     stream_left -= pos;
     bool protocol_error = false, desync = false;
+    // A reply that is a result (not a notice or a setting report), and a FATAL before any: a read on a
+    // replica may then still run elsewhere (retry_read).
+    bool result_seen = false, dying = false;
     // Replies the prepared-statement tracker drops or replaces turn this chunk into a copy.
     bool copied = false;
     size_t copied_upto = 0;
@@ -403,6 +509,21 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         break;
       }
       const size_t total = size_t(len) + 1;
+      if (hidden_replies_ > 0) {
+        // The replies to a BEGIN the pooler held back and sent late (client_split.cpp): the client
+        // had its answer already.
+        if (data.size() - pos < total) break;
+        copy_upto(pos);
+        copied_upto = pos + total;
+        if (type == 'Z') {
+          --hidden_replies_;
+          on_ready_for_query(total > 5 ? char(p[5]) : 'I');
+        } else if (type == 'E') {
+          tx_error_ = true;
+        }
+        pos += total;
+        continue;
+      }
       const bool inspect = type == 'Z' || type == 'S' || type == 'E' || type == 'C' || type == 'G' ||
                            (prepared_ && prepared::Tracker::needs_body(type));
       if (data.size() - pos < total) {
@@ -417,6 +538,19 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         break;
       }
       std::span<const uint8_t> body(p + 5, len - 4);
+      if (type != 'N' && type != 'S' && type != 'A') {
+        if (type == 'E' && retry_armed_ && !forwarded_ && !result_seen && s->is_replica()) {
+          // A server going down says why (57P01, "terminating connection due to administrator
+          // command") and closes: nothing ran for the client yet.
+          auto fields = proto::parse_error_fields(body);
+          auto severity = fields ? proto::error_field(*fields, 'V') : std::string_view{};
+          if (severity == "FATAL" || severity == "PANIC") {
+            dying = true;
+            break;
+          }
+        }
+        result_seen = true;
+      }
       prepared::ReplyDecision decision;
       if (prepared_) {
         decision = prepared_->on_server_message(type, inspect ? body : std::span<const uint8_t>{}, s->statements);
@@ -441,6 +575,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
           case 'Z':
             copy_syncs_.on_ready();
             on_ready_for_query(body.empty() ? 'I' : char(body[0]));
+            notify_settled();
             break;
           case 'G':
             if (int ignored = copy_syncs_.on_copy_in(); ignored > 0) {
@@ -464,16 +599,25 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       }
       pos += total;
     }
+    if (dying) {
+      log::warn("{} server {} is going down before answering", tag(), s->describe());
+      server_.reset();
+      s->pool->discard(s);
+      replica_failed(s, "terminated by the server");
+      co_await retry_read(s);
+      co_return;
+    }
     if (protocol_error || desync) {
       log::error("{} server {} sent {}", tag(), s->describe(),
                  desync ? "a reply nothing was waiting for" : "an invalid message length");
       server_.reset();
-      if (pool_) pool_->discard(s);
+      s->pool->discard(s);
       disconnect("invalid data from server", "08P01", "invalid message from server");
       co_return;
     }
     if (copied) copy_upto(pos);
     if (pos > 0) {
+      if (result_seen) forwarded_ = true;
       auto out = copied ? asio::buffer(to_client_) : asio::buffer(data.data(), pos);
       auto [wec, wn] = co_await asio::async_write(sock_, out, nothrow);
       (void)wn;
@@ -491,7 +635,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       retry_.clear();
       if (rec) {
         server_.reset();
-        if (pool_) pool_->discard(s);
+        s->pool->discard(s);
         disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
                    fmt::format("server connection to {}:{} lost: {}", s->target.host, s->target.port, rec.message()));
         co_return;
@@ -505,7 +649,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       // Idle in a transaction: roll it back here so its locks go now and the connection stays pooled.
       auto r = co_await run_internal(*s, "ROLLBACK");
       if (!r.ok || r.status != 'I') {
-        pool_->discard(s);
+        s->pool->discard(s);
         co_return;
       }
       if (!pending_gucs_.empty()) {
@@ -517,7 +661,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     // Mid-query or mid-message: the connection's state is unknown. Closing it makes PostgreSQL
     // roll back; the cancel sent by disconnect() stops a long query from holding locks meanwhile.
     log::info("{} closing server {} left busy by the client", tag(), s->describe());
-    pool_->discard(s);
+    s->pool->discard(s);
   }
 }
 
@@ -557,61 +701,99 @@ awaitable<void> ClientSession::send_cancel(std::shared_ptr<ClientSession> self, 
 
 // ---- attaching and releasing servers ------------------------------------------------------------
 
-awaitable<bool> ClientSession::attach() {
+awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) {
   set_state(ClientState::Waiting);
   auto cfg = rt_.config();
   const DatabaseConfig* db = cfg->find_database(database_);
   if (!db) db = db_;  // removed by a reload: existing clients keep their database
   PoolLimits limits{cfg->pool_size(*db), cfg->max_db_connections(*db), cfg->pooler.server_check_delay};
-  auto got = co_await pool_->acquire(worker_.index, cfg->pooler.query_wait_timeout, limits);
-  if (client_gone_) {
-    if (got.server) pool_->release(std::move(got.server));
-    if (got.connect_needed) pool_->slot_freed();
-    co_return false;
-  }
-  if (!got.error.empty()) {
-    disconnect(got.error, got.sqlstate, got.error);
-    co_return false;
-  }
-  ServerPtr s = std::move(got.server);
-  if (got.connect_needed) {
-    ServerCredentials creds = server_credentials(rt_, *pool_);
-    ServerTarget target = server_target(*db);
-    auto lr = co_await connect_server(target, creds, cfg->pooler.server_connect_timeout,
-                                      rt_.next_server_id.fetch_add(1, std::memory_order_relaxed));
-    if (!lr.server) {
-      pool_->slot_freed();
-      log::warn("{} {}", tag(), lr.error);
-      disconnect("server login failed", lr.sqlstate.empty() ? "08006" : lr.sqlstate, lr.error);
-      co_return false;
-    }
-    s = std::move(lr.server);
-    s->pool = pool_;
-    s->worker = worker_.index;
-    pool_->set_defaults(std::move(lr.parameters));
-    log::info("{} opened server connection {}", tag(), s->describe());
-    if (client_gone_) {
-      pool_->release(std::move(s));
-      co_return false;
-    }
-  }
-  if (!want_.entries().empty()) {
-    std::string sql = sync_sql(want_, s->state);
-    if (!sql.empty()) {
-      auto r = co_await run_internal(*s, sql);
-      if (!r.ok || r.status != 'I') {
-        log::warn("{} could not restore session settings on {}: {}", tag(), s->describe(), r.error);
-        pool_->discard(s);
-        disconnect("session settings could not be restored", "08006",
-                   "could not restore session settings on a pooled connection: " + r.error);
-        co_return false;
+  ServerPtr s;
+  // A replica that cannot be reached is banned and the choice made again: another replica, or the
+  // primary (replica_fallback), so a dead replica costs a read no more than a failed connect.
+  for (int attempt = 0; !s; ++attempt) {
+    Pool* pool = pool_;
+    int replica = -1;
+    if (want_replica && split_) {
+      ReplicaChoice c = choose_replica();
+      if (c.index) {
+        replica = *c.index;
+        pool = &replica_pool(replica);
+      } else if (!c.ryw_blocked && cfg->pooler.replica_fallback == ReplicaFallback::Error) {
+        set_state(ClientState::Idle);
+        co_return AttachResult::NoReplica;
       }
-      // The server's canonical spelling ("ISO, MDY" for "iso") is what the client has from now on.
-      for (auto& [k, v] : r.parameters)
-        if (const GucEntry* e = want_.find(k); e && !e->replayed) want_.set_reported(e->name, v);
-      s->state.reset_all_replayed();
-      for (const auto& [k, e] : want_.entries())
-        if (e.replayed) s->state.set_replayed(e.name, e.value);
+    }
+    auto got = co_await pool->acquire(worker_.index, cfg->pooler.query_wait_timeout, limits);
+    if (client_gone_) {
+      if (got.server) pool->release(std::move(got.server));
+      if (got.connect_needed) pool->slot_freed();
+      co_return AttachResult::Closed;
+    }
+    if (!got.error.empty()) {
+      disconnect(got.error, got.sqlstate, got.error);
+      co_return AttachResult::Closed;
+    }
+    s = std::move(got.server);
+    if (got.connect_needed) {
+      ServerCredentials creds = server_credentials(rt_, *pool_);  // the primary pool knows the SCRAM keys
+      ServerTarget target = server_target(*db);
+      if (replica >= 0) {
+        const auto& ep = split_->endpoints()[size_t(replica)];
+        target.host = ep.host;
+        target.port = ep.port;
+      }
+      auto lr = co_await connect_server(target, creds, cfg->pooler.server_connect_timeout,
+                                        rt_.next_server_id.fetch_add(1, std::memory_order_relaxed));
+      if (!lr.server) {
+        pool->slot_freed();
+        log::warn("{} {}", tag(), lr.error);
+        if (replica >= 0 && attempt < 3 && !client_gone_) {
+          if (split_->ban(replica, routing::SteadyClock::now()))
+            log::warn("{} replica {}:{} cannot be reached: no reads for {} ms", tag(), target.host, target.port,
+                      cfg->pooler.replica_ban_time.count());
+          continue;
+        }
+        disconnect("server login failed", lr.sqlstate.empty() ? "08006" : lr.sqlstate, lr.error);
+        co_return AttachResult::Closed;
+      }
+      s = std::move(lr.server);
+      s->pool = pool;
+      s->worker = worker_.index;
+      pool->set_defaults(std::move(lr.parameters));
+      log::info("{} opened server connection {}", tag(), s->describe());
+      if (client_gone_) {
+        pool->release(std::move(s));
+        co_return AttachResult::Closed;
+      }
+    }
+    if (replica >= 0) {
+      s->replica_set = split_;
+      s->replica_index = replica;
+      s->lease();
+    }
+    if (!want_.entries().empty()) {
+      std::string sql = sync_sql(want_, s->state);
+      if (!sql.empty()) {
+        auto r = co_await run_internal(*s, sql);
+        if (!r.ok || r.status != 'I') {
+          log::warn("{} could not restore session settings on {}: {}", tag(), s->describe(), r.error);
+          s->pool->discard(s);
+          if (r.broken && replica >= 0 && attempt < 3 && !client_gone_) {
+            replica_failed(s, r.error);
+            s.reset();
+            continue;
+          }
+          disconnect("session settings could not be restored", "08006",
+                     "could not restore session settings on a pooled connection: " + r.error);
+          co_return AttachResult::Closed;
+        }
+        // The server's canonical spelling ("ISO, MDY" for "iso") is what the client has from now on.
+        for (auto& [k, v] : r.parameters)
+          if (const GucEntry* e = want_.find(k); e && !e->replayed) want_.set_reported(e->name, v);
+        s->state.reset_all_replayed();
+        for (const auto& [k, e] : want_.entries())
+          if (e.replayed) s->state.set_replayed(e.name, e.value);
+      }
     }
   }
   if (prepared_) {
@@ -625,10 +807,12 @@ awaitable<bool> ClientSession::attach() {
   tx_status_ = 'I';
   tx_error_ = tx_rolled_back_ = false;
   set_state(ClientState::Active);
-  co_return true;
+  co_return AttachResult::Ok;
 }
 
 awaitable<void> ClientSession::release(ServerPtr s) {
+  s->unlease();
+  Pool* pool = s->pool;
   auto cfg = rt_.config();
   std::string reset;
   if (mode_ == PoolMode::Session)
@@ -639,7 +823,7 @@ awaitable<void> ClientSession::release(ServerPtr s) {
     auto r = co_await run_internal(*s, reset);
     if (!r.ok || r.status != 'I') {
       log::warn("{} reset of {} failed ({}), closing it", tag(), s->describe(), r.error);
-      pool_->discard(s);
+      pool->discard(s);
       co_return;
     }
     if (s->dirty) log::debug("{} reset {} ({})", tag(), s->describe(), s->dirty_reason);
@@ -650,10 +834,10 @@ awaitable<void> ClientSession::release(ServerPtr s) {
   }
   const bool too_old = cfg->pooler.server_lifetime.count() > 0 && Clock::now() - s->created > cfg->pooler.server_lifetime;
   if (too_old || rt_.shutting_down || !s->buf.empty()) {
-    pool_->discard(s);
+    pool->discard(s);
     co_return;
   }
-  pool_->release(std::move(s));
+  pool->release(std::move(s));
 }
 
 // ---- cancel, timeouts, shutdown -----------------------------------------------------------------

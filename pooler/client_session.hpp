@@ -13,6 +13,7 @@
 #include "pooler/net.hpp"
 #include "pooler/prepared/tracker.hpp"
 #include "pooler/runtime.hpp"
+#include "pooler/routing/router.hpp"
 #include "pooler/server_conn.hpp"
 #include "sql/session_effects.hpp"
 
@@ -67,12 +68,51 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   };
   // A batch that needs no server (named Parses and Syncs while idle): answered into out_.
   bool answer_locally(std::span<const uint8_t> data, std::span<const BatchItem> items, uint32_t max_len);
-  awaitable<bool> attach();  // the caller starts the relay
+  // Gets a server: a replica when `want_replica` and one is fit, else the primary. The caller starts
+  // the relay. NoReplica: a read found no replica and replica_fallback is "error".
+  enum class AttachResult { Ok, Closed, NoReplica };
+  awaitable<AttachResult> attach(bool want_replica = false);
+  // Sends one batch (`items` point into `data`) to server_; starts the relay when `spawn_relay`.
+  awaitable<bool> send_batch(std::span<const uint8_t> data, std::span<BatchItem> items, bool spawn_relay);
   awaitable<void> release(ServerPtr server);
   bool note_client_message(const protocol::Frame& f);
   void note_session_effects(std::string_view sql);
   void on_ready_for_query(char status);
   bool releasable() const;
+
+  // read/write splitting (client_split.cpp)
+  struct Plan {
+    enum class Kind {
+      Send,      // send the first `items` messages (`ready` bytes); to a replica if `replica`
+      Answered,  // `consumed` bytes of input were answered into out_ by the pooler
+      Requeue,   // the attached server changed while waiting: plan the batch again
+      NeedMore,  // an extended-protocol group to answer locally is not complete: read on
+    };
+    Kind kind = Kind::Send;
+    size_t ready = 0, items = 0, consumed = 0;
+    bool replica = false;
+    bool writes = false;  // something in it may write (read-your-writes stamps the commit)
+  };
+  void refresh_split(const std::shared_ptr<const Config>& cfg);
+  awaitable<Plan> plan_batch(std::span<uint8_t> data, std::span<const BatchItem> items, size_t ready);
+  routing::ClientState routing_state() const;
+  struct ReplicaChoice {
+    std::optional<int> index;
+    bool ryw_blocked = false;  // replicas are fit, just not caught up with this client's last write
+  };
+  ReplicaChoice choose_replica();
+  Pool& replica_pool(int index);
+  void replica_failed(const ServerPtr& s, std::string_view why);
+  // Answers the statement or group that starts the batch with the pooler's own replies.
+  size_t answer_group(std::span<const uint8_t> data, std::span<const BatchItem> items, const routing::Decision& d,
+                      bool single_statement);
+  size_t fail_group(std::span<const uint8_t> data, std::span<const BatchItem> items, const routing::RouteError& e);
+  bool settled() const;
+  awaitable<void> wait_settled();
+  void notify_settled();
+  awaitable<void> retry_read(ServerPtr failed);
+  // What the client was last told: a BEGIN held back (begin_pending_) already said 'T'.
+  char client_tx_status() const { return server_ ? tx_status_ : begin_pending_ ? 'T' : 'I'; }
 
   awaitable<bool> send(const std::string& data);
   awaitable<bool> send_out();  // sends out_ and empties it, so no message is ever sent twice
@@ -125,6 +165,31 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool pending_discard_all_ = false;
   bool shutdown_requested_ = false;
   bool client_gone_ = false;
+
+  // Read/write splitting, for a transaction-mode database with read_write_split (null otherwise).
+  std::shared_ptr<routing::ReplicaSet> split_;
+  std::shared_ptr<const Config> split_cfg_;  // the config split_ and the router come from
+  const DatabaseConfig* split_db_ = nullptr;  // in split_cfg_
+  std::vector<Pool*> replica_pools_;          // by replica index, filled on first use
+  routing::Route route_ = routing::Route::Auto;  // SET pgopt.route
+  bool ryw_ = true;                           // read_your_writes
+  bool wrote_ = false;        // the primary ran something that may write since the last commit
+  bool ryw_pending_ = false;  // a commit awaits its stamp: reads go to the primary meanwhile
+  uint64_t ryw_round_ = 0;    // the poll round the commit was seen in
+  uint64_t ryw_lsn_ = 0;      // reads need a replica replayed at least this far
+  bool skip_to_sync_ = false;
+  // A bare BEGIN answered by the pooler: the transaction's first statement picks its server (SET
+  // TRANSACTION READ ONLY there makes it a replica's), and the BEGIN is sent ahead of it.
+  bool begin_pending_ = false;
+  int hidden_replies_ = 0;  // ReadyForQuery-terminated replies to drop: those of that late BEGIN  // a locally failed extended-protocol group: drop messages to its Sync
+  asio::steady_timer settle_timer_;
+  bool settle_waiting_ = false;
+  // A read sent to a replica, kept until a reply reaches the client so that a connection that
+  // breaks first can be retried once elsewhere.
+  static constexpr size_t kMaxRetryBytes = 64 * 1024;
+  std::string retry_batch_;
+  bool retry_armed_ = false;
+  bool forwarded_ = false;  // some server reply reached the client since the server was attached
 };
 
 }  // namespace pgopt::pooler

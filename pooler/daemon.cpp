@@ -100,7 +100,8 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
     auto cfg = rt_.config();
     for (Pool* p : rt_.pools.all()) {
       const DatabaseConfig* db = cfg->find_database(p->database);
-      int keep = db ? cfg->min_pool_size(*db) : 0;
+      // min_pool_size is the primary's: replica pools fill on demand (reads may not go there at all).
+      int keep = db && p->node.empty() ? cfg->min_pool_size(*db) : 0;
       // Worker 0 alone tops pools up to min_pool_size, so workers never race to over-fill one.
       if (w.index == 0 && db && keep > 0 && !rt_.shutting_down) {
         int n = p->reserve_to_min(keep, PoolLimits{cfg->pool_size(*db), cfg->max_db_connections(*db)});
@@ -132,6 +133,10 @@ awaitable<void> Daemon::warm_up(int worker, Pool* p, ServerTarget target, Server
   p->release(std::move(lr.server));
 }
 
+void Daemon::start_pollers(const Config& cfg) {
+  for (auto& [name, set] : rt_.splits.update(cfg)) asio::co_spawn(main_, poll_replicas(rt_, name, set), asio::detached);
+}
+
 void Daemon::reload() {
   log::info("SIGHUP: reloading {}", path_);
   auto loaded = load_all(path_);
@@ -148,6 +153,7 @@ void Daemon::reload() {
     log::warn("listen_addr, listen_port, workers and max_packet_size changes take effect after a restart");
   // Servers of a database whose address changed must not be reused.
   for (Pool* p : rt_.pools.all()) {
+    if (!p->node.empty()) continue;  // a replica's pool is keyed by its address: a new address, a new pool
     const auto* before = old->find_database(p->database);
     const auto* after = loaded.config->find_database(p->database);
     if (before && after &&
@@ -157,6 +163,7 @@ void Daemon::reload() {
   }
   rt_.set_config(loaded.config);
   rt_.set_users(loaded.users);
+  start_pollers(*loaded.config);
   log::set_level(b.log_level);
   log::info("configuration reloaded: {} database(s)", loaded.config->databases.size());
 }
@@ -166,6 +173,7 @@ awaitable<void> Daemon::shutdown() {
   log::info("shutting down: no new connections; waiting up to {} ms for transactions to finish",
             cfg->pooler.shutdown_timeout.count());
   rt_.shutting_down = true;
+  rt_.splits.retire_all();
   asio::post(rt_.workers[0]->ctx, [this] {
     error_code ec;
     acceptor_->close(ec);
@@ -225,13 +233,16 @@ int Daemon::run() {
   }
   log::info("pgopt {} listening on {}:{} with {} worker(s), {} database(s)", PGOPT_VERSION, cfg->pooler.listen_addr,
             cfg->pooler.listen_port, cfg->pooler.workers, cfg->databases.size());
-  // The routing keys are parsed and validated, but the relay does not route yet: say so plainly
-  // rather than let an operator believe reads are leaving the primary.
   for (const auto& [name, db] : cfg->databases) {
-    if (db.read_write_split)
-      log::warn("database {}: read_write_split is configured but not implemented in this version: every "
-                "statement runs on the primary ({}:{})", name, db.host, db.port);
+    if (!db.read_write_split) continue;
+    if (cfg->pool_mode(db) == PoolMode::Session)
+      log::warn("database {}: read_write_split has no effect in session mode (a client keeps one server for its "
+                "whole session): everything runs on the primary {}:{}", name, db.host, db.port);
+    else
+      log::info("database {}: read/write splitting across the primary {}:{} and {} replica(s)", name, db.host,
+                db.port, db.replicas.size());
   }
+  start_pollers(*cfg);
   asio::co_spawn(rt_.workers[0]->ctx, accept_loop(), asio::detached);
   for (auto& w : rt_.workers) asio::co_spawn(w->ctx, sweep_loop(*w), asio::detached);
   asio::co_spawn(main_, signal_loop(), asio::detached);

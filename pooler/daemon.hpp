@@ -29,6 +29,7 @@ class Daemon {
   awaitable<void> warm_up(int worker, Pool* p, ServerTarget target, ServerCredentials creds,
                           std::chrono::milliseconds timeout);
   void reload();
+  void start_pollers(const Config& cfg);  // for databases whose replica set is new
   void for_each_client(const std::function<void(const std::shared_ptr<ClientSession>&)>& fn);
 
   std::string path_;

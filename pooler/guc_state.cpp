@@ -38,7 +38,9 @@ void GucState::reset_all_replayed() {
 }
 
 const GucEntry* GucState::find(std::string_view name) const {
-  auto it = entries_.find(lower(name));
+  // Most callers pass a lower-case name already: no copy for those.
+  const bool is_lower = std::none_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  auto it = is_lower ? entries_.find(name) : entries_.find(lower(name));
   return it == entries_.end() ? nullptr : &it->second;
 }
 

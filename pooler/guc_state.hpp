@@ -26,11 +26,11 @@ class GucState {
   void reset(std::string_view name);  // drops a replayed entry (RESET x)
   void reset_all_replayed();          // RESET ALL / DISCARD ALL
   const GucEntry* find(std::string_view name) const;
-  const std::map<std::string, GucEntry>& entries() const { return entries_; }
+  const std::map<std::string, GucEntry, std::less<>>& entries() const { return entries_; }
   bool operator==(const GucState&) const = default;
 
  private:
-  std::map<std::string, GucEntry> entries_;  // by lower-case name
+  std::map<std::string, GucEntry, std::less<>> entries_;  // by lower-case name
 };
 
 std::string lower(std::string_view s);

@@ -32,8 +32,8 @@ std::vector<Pool*> DatabaseGroup::pools() {
   return pools_;
 }
 
-Pool::Pool(std::string db, std::string u, int workers, DatabaseGroup* group)
-    : database(std::move(db)), user(std::move(u)), group_(group), idle_(size_t(workers)) {}
+Pool::Pool(std::string db, std::string u, std::string n, int workers, DatabaseGroup* group)
+    : database(std::move(db)), user(std::move(u)), node(std::move(n)), group_(group), idle_(size_t(workers)) {}
 
 ServerPtr Pool::pop_idle(int worker) {
   auto& mine = idle_[size_t(worker)];
@@ -243,14 +243,14 @@ Pool::Counts Pool::counts() {
   return c;
 }
 
-Pool& PoolRegistry::get(const std::string& database, const std::string& user) {
+Pool& PoolRegistry::get(const std::string& database, const std::string& user, const std::string& node) {
   std::lock_guard lk(mu_);
-  auto key = std::pair{database, user};
+  auto key = std::tuple{database, user, node};
   auto it = pools_.find(key);
   if (it != pools_.end()) return *it->second;
-  auto& group = groups_[database];
+  auto& group = groups_[{database, node}];
   if (!group) group = std::make_unique<DatabaseGroup>();
-  auto pool = std::make_unique<Pool>(database, user, workers_, group.get());
+  auto pool = std::make_unique<Pool>(database, user, node, workers_, group.get());
   group->add(pool.get());
   return *pools_.emplace(key, std::move(pool)).first->second;
 }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "pooler/auth/scram.hpp"
@@ -46,9 +47,11 @@ class DatabaseGroup {
 // own io_context; otherwise the connection is moved (ServerConn::rebind).
 class Pool {
  public:
-  Pool(std::string database, std::string user, int workers, DatabaseGroup* group);
+  Pool(std::string database, std::string user, std::string node, int workers, DatabaseGroup* group);
 
   const std::string database, user;
+  // Which server of the database: empty for the primary, "host:port" for a replica.
+  const std::string node;
 
   struct Acquired {
     ServerPtr server;             // an idle connection, ready
@@ -111,18 +114,19 @@ class Pool {
   std::optional<auth::Key> scram_client_key_;
 };
 
-// All pools, created on first use.
+// All pools, created on first use: one per (database, user, server). `max_db_connections` counts
+// per server: a replica's connections do not use up the primary's.
 class PoolRegistry {
  public:
   explicit PoolRegistry(int workers) : workers_(workers) {}
-  Pool& get(const std::string& database, const std::string& user);
+  Pool& get(const std::string& database, const std::string& user, const std::string& node = {});
   std::vector<Pool*> all();
 
  private:
   int workers_;
   std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<Pool>> pools_;
-  std::map<std::string, std::unique_ptr<DatabaseGroup>> groups_;
+  std::map<std::tuple<std::string, std::string, std::string>, std::unique_ptr<Pool>> pools_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<DatabaseGroup>> groups_;
 };
 
 }  // namespace pgopt::pooler

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstring>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -16,6 +17,8 @@
 #include "pooler/pool.hpp"
 #include "pooler/prepared/statement_registry.hpp"
 #include "pooler/protocol/codec.hpp"
+#include "pooler/routing/router.hpp"
+#include "pooler/split.hpp"
 
 namespace pgopt::pooler {
 
@@ -29,6 +32,10 @@ struct Worker {
   std::thread thread;
   std::mutex clients_mu;  // guards `clients` (the admin and shutdown read it from other threads)
   std::list<std::weak_ptr<ClientSession>> clients;
+  // Read/write splitting: a Router per database (not thread-safe, so per worker), built from the
+  // config `routers_config` points to (worker_router() rebuilds them after a reload).
+  std::map<std::string, std::unique_ptr<routing::Router>, std::less<>> routers;
+  std::shared_ptr<const Config> routers_config;
 };
 
 // Maps the BackendKeyData the pooler gave each client to that client, so a CancelRequest (which
@@ -55,6 +62,7 @@ struct Runtime {
   PoolRegistry pools;
   CancelRegistry cancels;
   prepared::StatementRegistry statements;
+  Splits splits;
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<int> clients{0};
   std::atomic<uint64_t> next_client_id{1};

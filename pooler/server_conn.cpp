@@ -18,6 +18,22 @@ constexpr uint32_t kLoginMaxMessage = 1 << 20;
 
 ServerConn::ServerConn(tcp::socket s, ServerTarget t, uint64_t i) : sock(std::move(s)), target(std::move(t)), id(i) {}
 
+ServerConn::~ServerConn() { unlease(); }
+
+void ServerConn::lease() {
+  if (replica_set && !leased) {
+    replica_set->acquired(replica_index);
+    leased = true;
+  }
+}
+
+void ServerConn::unlease() {
+  if (leased) {
+    replica_set->released(replica_index);
+    leased = false;
+  }
+}
+
 std::string ServerConn::describe() const { return fmt::format("S-{} {}:{}", id, target.host, target.port); }
 
 bool ServerConn::idle_healthy() const {
@@ -257,6 +273,15 @@ awaitable<InternalResult> run_internal(ServerConn& s, const std::string& sql) {
         if (auto p = proto::parse_parameter_status(f.body)) {
           r.parameters.emplace_back(std::string(p->name), std::string(p->value));
           s.state.set_reported(p->name, p->value);
+        }
+        break;
+      case 'D':
+        if (r.row.empty()) {
+          if (auto cols = proto::parse_data_row(f.body)) {
+            for (const auto& c : *cols)
+              r.row.push_back(c ? std::optional<std::string>(std::string(reinterpret_cast<const char*>(c->data()), c->size()))
+                                : std::nullopt);
+          }
         }
         break;
       case 'Z':

@@ -14,6 +14,7 @@
 #include "pooler/net.hpp"
 #include "pooler/prepared/server_statements.hpp"
 #include "pooler/protocol/codec.hpp"
+#include "pooler/routing/replica_set.hpp"
 
 namespace pgopt::pooler {
 
@@ -57,6 +58,15 @@ class ServerConn {
   int worker = 0;  // the worker whose io_context the socket is registered with
   int cancels_in_flight = 0;
   uint64_t last_client = 0;
+  // Read/write splitting: which replica of `replica_set` this is (-1: the primary), and whether it
+  // counts as in use there (least_connections) until it goes back to the pool or is closed.
+  std::shared_ptr<routing::ReplicaSet> replica_set;
+  int replica_index = -1;
+  bool leased = false;
+  ~ServerConn();
+  void lease();
+  void unlease();
+  bool is_replica() const { return replica_index >= 0; }
 
   std::string describe() const;  // "S-7 127.0.0.1:5432"
   // For a connection sitting idle: any byte or EOF waiting means the server sent something
@@ -86,6 +96,7 @@ struct InternalResult {
   char status = 'I';
   std::string error;
   std::vector<std::pair<std::string, std::string>> parameters;  // ParameterStatus seen
+  std::vector<std::optional<std::string>> row;  // the first DataRow's values, as text
 };
 // Sends `sql` as a simple Query and swallows everything up to ReadyForQuery.
 awaitable<InternalResult> run_internal(ServerConn& server, const std::string& sql);

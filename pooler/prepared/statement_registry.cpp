@@ -1,6 +1,8 @@
 // The statements clients prepare, one shared server-side statement per (query text, parameter types).
 #include "pooler/prepared/statement_registry.hpp"
 
+#include "pooler/routing/hints.hpp"
+
 #include "pooler/protocol/codec.hpp"
 
 namespace pgopt::pooler::prepared {
@@ -22,8 +24,12 @@ StatementPtr make(uint64_t id, std::string_view query, std::span<const int32_t> 
   s->server_name = "pgopt_" + std::to_string(id);
   s->query.assign(query);
   s->param_types.assign(types.begin(), types.end());
+  // A routing hint stays in `query` (each execution is routed by it) but never reaches a server.
+  routing::HintScan hints = routing::scan_hints(query);
+  std::string blanked = hints.ranges.empty() ? std::string() : routing::blank_hints(query, hints);
   protocol::Writer w(s->parse_message);
-  w.begin('P').cstr(s->server_name).cstr(s->query).i16(int16_t(types.size()));
+  w.begin('P').cstr(s->server_name).cstr(hints.ranges.empty() ? std::string_view(s->query) : blanked)
+      .i16(int16_t(types.size()));
   for (int32_t t : types) w.i32(t);
   w.end();
   return s;

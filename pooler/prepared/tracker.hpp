@@ -88,6 +88,17 @@ class Tracker {
     group_retryable_ = true;
     group_forwarded_ = false;
   }
+  // The server died before answering anything still pending: undo what those messages assumed,
+  // newest first, so the same client messages can be fed again for another server.
+  void abandon_all(ServerStatements& server) {
+    for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) abandoned(*it, server);
+    detach();
+  }
+  // The text of the client's statement `name` (for routing a Bind), or null.
+  const Statement* statement_for(std::string_view name) const {
+    auto it = names_.find(name);
+    return it == names_.end() ? nullptr : it->second.get();
+  }
   // The oldest `n` Syncs still awaiting a reply will get none: the server ignored them (sent during
   // COPY FROM STDIN; see copy_syncs.hpp).
   void ignore_syncs(int n);

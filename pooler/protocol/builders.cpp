@@ -16,13 +16,14 @@ void auth_request(std::string& out, int32_t code, std::string_view data = {}) {
 // ---- Backend ------------------------------------------------------------------------------------
 
 void error_response(std::string& out, std::string_view severity, std::string_view sqlstate,
-                    std::string_view message, std::string_view detail) {
+                    std::string_view message, std::string_view detail, std::string_view hint) {
   // S is the localized severity, V the never-localized one (protocol 3.0, server 9.6+); the pooler
   // does not localize, so both carry the same text.
   Writer w(out);
   w.begin('E').u8('S').cstr(severity).u8('V').cstr(severity).u8('C').cstr(sqlstate).u8('M').cstr(
       message);
   if (!detail.empty()) w.u8('D').cstr(detail);
+  if (!hint.empty()) w.u8('H').cstr(hint);
   w.u8(0).end();
 }
 

@@ -197,10 +197,14 @@ Decision Router::decide(std::string_view sql, const ClientState& client) {
   d.classification = &c;
   if (c.parse_failed) return forward(std::move(d), Target::Primary, Reason::ParseFailed);
 
-  Route route = scan.hint == Hint::Primary   ? Route::Primary
-                : scan.hint == Hint::Replica ? Route::Replica
-                                             : client.route;
-  bool by_hint = scan.hint != Hint::None;
+  // After a held-back BEGIN the statement is already inside the client's transaction: as in any
+  // transaction, its hint is stripped and ignored (a replica hint must not turn a read-write
+  // transaction into a replica's).
+  const Hint hint = client.begin_pending ? Hint::None : scan.hint;
+  Route route = hint == Hint::Primary   ? Route::Primary
+                : hint == Hint::Replica ? Route::Replica
+                                        : client.route;
+  bool by_hint = hint != Hint::None;
   if (route == Route::Primary)
     return forward(std::move(d), Target::Primary, by_hint ? Reason::HintPrimary : Reason::RoutePrimary);
   if (route == Route::Replica) {

@@ -164,6 +164,10 @@ const Case kCases[] = {
     {"SELECT 1", "pending", "primary read-write transaction"},
     {"SELECT 1", "pending ro", "replica read-only transaction"},
     {"INSERT INTO t VALUES (1)", "pending ro", "primary write"},
+    // Held-back BEGIN: the statement is inside the transaction, so hints are ignored.
+    {"/* pgopt:replica */ SELECT 1", "pending", "primary read-write transaction"},
+    {"/* pgopt:replica */ INSERT INTO t VALUES (1)", "pending", "primary write"},
+    {"/* pgopt:primary */ SET TRANSACTION READ ONLY", "pending", "replica read-only transaction"},
     // Client defaults.
     {"SELECT 1", "ser", "primary serializable isolation"},
     {"SELECT 1", "ro", "replica read"},

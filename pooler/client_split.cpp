@@ -1,0 +1,361 @@
+// Read/write splitting in the relay: each batch routed by its statements (pooler/routing/), the
+// pooler's own answers (SET/SHOW pgopt.route, routing errors), the choice of a replica with
+// read-your-writes, and the one retry of a read whose replica broke before answering.
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cstring>
+
+#include "pooler/client_session.hpp"
+#include "pooler/log.hpp"
+
+namespace pgopt::pooler {
+
+namespace proto = pgopt::protocol;
+using routing::Decision;
+
+void ClientSession::refresh_split(const std::shared_ptr<const Config>& cfg) {
+  if (cfg == split_cfg_) return;
+  split_cfg_ = cfg;
+  const DatabaseConfig* db = cfg->find_database(database_);
+  auto set = db && mode_ == PoolMode::Transaction && split_active(*cfg, *db) ? rt_.splits.find(database_) : nullptr;
+  if (set != split_) replica_pools_.clear();
+  split_ = std::move(set);
+  split_db_ = split_ ? db : nullptr;
+  ryw_ = split_db_ && split_db_->read_your_writes;
+  if (split_) replica_pools_.resize(split_->size(), nullptr);
+}
+
+routing::ClientState ClientSession::routing_state() const {
+  routing::ClientState cs;
+  cs.in_transaction = server_ && tx_status_ != 'I';
+  // PostgreSQL 14+ reports default_transaction_read_only; the isolation default is only known
+  // from the SET that made it.
+  if (const GucEntry* e = want_.find("default_transaction_read_only"); e && !e->replayed) cs.default_read_only = e->value == "on";
+  if (const GucEntry* e = want_.find("default_transaction_isolation"))
+    cs.default_serializable = lower(e->value).find("serializable") != std::string::npos;
+  cs.route = route_;
+  cs.begin_pending = begin_pending_;
+  return cs;
+}
+
+ClientSession::ReplicaChoice ClientSession::choose_replica() {
+  ReplicaChoice c;
+  const auto now = routing::SteadyClock::now();
+  uint64_t min_lsn = 0;
+  if (ryw_) {
+    if (ryw_pending_) {
+      if (auto stamp = split_->stamp_after(ryw_round_)) {
+        ryw_lsn_ = std::max(ryw_lsn_, *stamp);
+        ryw_pending_ = false;
+      }
+    }
+    min_lsn = ryw_lsn_;
+  }
+  if (!ryw_pending_) c.index = split_->choose(min_lsn, now);
+  if (!c.index && (ryw_pending_ || min_lsn > 0)) c.ryw_blocked = split_->choose(0, now).has_value();
+  return c;
+}
+
+Pool& ClientSession::replica_pool(int index) {
+  Pool*& p = replica_pools_[size_t(index)];
+  if (!p) p = &rt_.pools.get(database_, user_, node_key(split_->endpoints()[size_t(index)]));
+  return *p;
+}
+
+void ClientSession::replica_failed(const ServerPtr& s, std::string_view why) {
+  if (!s->replica_set) return;
+  const auto& ep = s->replica_set->endpoints()[size_t(s->replica_index)];
+  if (s->replica_set->ban(s->replica_index, routing::SteadyClock::now()))
+    log::warn("{} replica {}:{} failed ({}): no reads for {} ms", tag(), ep.host, ep.port, why,
+              s->replica_set->options().ban_time.count());
+  // Its other pooled connections are most likely dead too: nobody should be handed one.
+  drop_idle_servers(rt_, database_, node_key(ep));
+}
+
+bool ClientSession::settled() const {
+  return !server_ || client_gone_ || (outstanding_ == 0 && unsynced_ == 0 && tx_status_ != 'I');
+}
+
+awaitable<void> ClientSession::wait_settled() {
+  while (!settled()) {
+    settle_waiting_ = true;
+    settle_timer_.expires_at(asio::steady_timer::time_point::max());
+    co_await settle_timer_.async_wait(nothrow);
+    settle_waiting_ = false;
+  }
+}
+
+void ClientSession::notify_settled() {
+  if (settle_waiting_) settle_timer_.cancel();
+}
+
+namespace {
+
+// BEGIN, BEGIN WORK/TRANSACTION, START TRANSACTION, with no options, comments or other statements.
+bool bare_begin(std::string_view q) {
+  std::string words;
+  size_t i = 0;
+  while (i < q.size()) {
+    const char c = q[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ';') {
+      ++i;
+      continue;
+    }
+    if (!std::isalpha(static_cast<unsigned char>(c))) return false;
+    if (!words.empty()) words += ' ';
+    while (i < q.size() && std::isalpha(static_cast<unsigned char>(q[i])))
+      words += char(std::tolower(static_cast<unsigned char>(q[i++])));
+    if (words.size() > 17) return false;
+  }
+  return words == "begin" || words == "begin work" || words == "begin transaction" || words == "start transaction";
+}
+
+struct Rewrite {
+  size_t item;  // index of the message in the batch
+  size_t at;    // offset of its text in the batch
+  std::string text;
+};
+
+}  // namespace
+
+// Decides where a batch of client messages goes, one statement at a time. A batch goes to a
+// replica only if every statement in it may; a statement the pooler answers itself (or refuses)
+// splits the batch: what comes before it is sent first.
+awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data, std::span<const BatchItem> items,
+                                                         size_t ready) {
+  Plan plan;
+  plan.ready = ready;
+  plan.items = items.size();
+  routing::Router& router = worker_router(worker_, split_cfg_, *split_db_);
+  const routing::ClientState cs = routing_state();
+  if (!server_ && !begin_pending_ && cs.route == routing::Route::Auto && !cs.default_read_only &&
+      char(data[0]) == 'Q' && bare_begin({reinterpret_cast<const char*>(data.data()) + 5, items[0].size - 6})) {
+    // Hold a plain BEGIN back: the transaction's first statement decides where it runs.
+    begin_pending_ = true;
+    out_.clear();
+    proto::command_complete(out_, "BEGIN");
+    proto::ready_for_query(out_, 'T');
+    plan.kind = Plan::Kind::Answered;
+    plan.consumed = items[0].size;
+    co_return plan;
+  }
+  bool any = false, all_replica = true;
+  size_t group_start = 0;  // the first message after the last Sync: an extended-protocol group
+  std::vector<Rewrite> rewrites;
+  for (size_t k = 0; k < items.size(); ++k) {
+    std::span<uint8_t> raw = data.subspan(items[k].offset, items[k].size);
+    const char type = char(raw[0]);
+    const char* body = reinterpret_cast<const char*>(raw.data()) + 5;
+    const size_t body_len = raw.size() - 5;  // validated: the strings below are NUL-terminated
+    std::string_view text;
+    size_t text_at = 0;  // offset of the text in `raw` when it may be rewritten in place
+    switch (type) {
+      case 'Q':
+        text = {body, body_len - 1};
+        text_at = 5;
+        break;
+      case 'P': {
+        const size_t name_len = std::strlen(body);
+        text = std::string_view(body + name_len + 1);
+        // A named statement's hint is blanked by the prepared-statement registry, which keeps the
+        // text with its hint for routing each execution.
+        if (name_len == 0 || !prepared_) text_at = 5 + name_len + 1;
+        break;
+      }
+      case 'B': {
+        std::string_view statement(body + std::strlen(body) + 1);
+        if (statement.empty()) continue;  // the unnamed statement: its Parse decided
+        const prepared::Statement* st = prepared_ ? prepared_->statement_for(statement) : nullptr;
+        if (!st) {  // not known here (tracking is off): it could be anything
+          any = true;
+          all_replica = false;
+          plan.writes = true;
+          continue;
+        }
+        text = st->query;
+        break;
+      }
+      case 'F':  // a function call by OID: it could write
+        any = true;
+        all_replica = false;
+        plan.writes = true;
+        continue;
+      case 'S':
+        group_start = k + 1;
+        continue;
+      default:
+        continue;
+    }
+    Decision d = router.decide(text, cs);
+    if (d.action != Decision::Action::Forward) {
+      const size_t start = type == 'Q' ? k : group_start;
+      if (start > 0) {  // the messages before it first
+        plan.ready = items[start].offset;
+        plan.items = start;
+        break;
+      }
+      if (type != 'Q' && unsynced_ > 0) {
+        // The group began in an earlier batch that the server already has: it cannot be answered
+        // apart from it. Inside that group the statement runs where the group runs.
+        any = true;
+        all_replica = false;
+        if (d.rewritten && text_at > 0) rewrites.push_back({k, items[k].offset + text_at, std::move(*d.rewritten)});
+        continue;
+      }
+      if (!settled()) {
+        // Our reply must come after the server's replies still on their way to the client.
+        co_await wait_settled();
+        plan.kind = Plan::Kind::Requeue;
+        co_return plan;
+      }
+      out_.clear();
+      if (d.action == Decision::Action::Fail) {
+        plan.consumed = fail_group(data, items, d.error);
+      } else {
+        // The group the statement is in, through its Sync, must be complete to be answered.
+        size_t end = items.size();
+        size_t statements = 0;
+        bool others = false;
+        for (size_t j = 0; j < items.size(); ++j) {
+          const char t = char(data[items[j].offset]);
+          if (t == 'P' || t == 'B') ++statements;
+          if (t == 'Q' || t == 'F') others = true;
+          if (t == 'S') {
+            end = j + 1;
+            break;
+          }
+        }
+        if (type != 'Q' && (end == items.size() && char(data[items[end - 1].offset]) != 'S')) {
+          plan.kind = Plan::Kind::NeedMore;
+          co_return plan;
+        }
+        const bool single = type == 'Q' || (statements <= 2 && !others);
+        plan.consumed = answer_group(data, items.first(type == 'Q' ? 1 : end), d, single);
+      }
+      plan.kind = Plan::Kind::Answered;
+      co_return plan;
+    }
+    any = true;
+    switch (d.target) {
+      case routing::Target::Replica:
+        break;
+      case routing::Target::Primary:
+        all_replica = false;
+        if (!d.classification || d.classification->kind != sql::StatementKind::Read) plan.writes = true;
+        break;
+      case routing::Target::Current:
+        all_replica = false;
+        plan.writes = true;  // inside a transaction: whatever it does, its commit is what counts
+        break;
+    }
+    if (d.rewritten && text_at > 0) rewrites.push_back({k, items[k].offset + text_at, std::move(*d.rewritten)});
+  }
+  if (server_) {
+    if (server_->is_replica() && any && !all_replica && !cs.in_transaction && unsynced_ == 0) {
+      // A statement for the primary behind a read still running on a replica: let the read finish
+      // and the replica go, then route afresh.
+      co_await wait_settled();
+      plan.kind = Plan::Kind::Requeue;
+      co_return plan;
+    }
+  } else {
+    plan.replica = any && all_replica;
+  }
+  // Only now that the batch goes: a Requeue above must decide on the client's own text again.
+  for (auto& r : rewrites)
+    if (r.item < plan.items) std::memcpy(data.data() + r.at, r.text.data(), r.text.size());
+  co_return plan;
+}
+
+size_t ClientSession::answer_group(std::span<const uint8_t> data, std::span<const BatchItem> items, const Decision& d,
+                                   bool single_statement) {
+  const bool show = d.command_tag == "SHOW";
+  if (char(data[items[0].offset]) == 'Q') {
+    if (d.new_route) route_ = *d.new_route;
+    if (show) {
+      proto::row_description(out_, {"pgopt.route"});
+      proto::data_row(out_, {std::string(d.show_value)});
+    }
+    proto::command_complete(out_, d.command_tag);
+    proto::ready_for_query(out_, client_tx_status());
+    return items[0].size;
+  }
+  if (!single_statement)
+    return fail_group(data, items,
+                      routing::RouteError{"0A000", "pgopt.route must be set or shown in a message group of its own", {},
+                                          "Send it as a separate query (Sync before and after)."});
+  if (d.new_route) route_ = *d.new_route;
+  size_t used = 0;
+  for (const auto& it : items) {
+    const char t = char(data[it.offset]);
+    used = it.offset + it.size;
+    switch (t) {
+      case 'P': proto::parse_complete(out_); break;
+      case 'B': proto::bind_complete(out_); break;
+      case 'D':
+        if (it.size > 5 && data[it.offset + 5] == 'S') proto::Writer(out_).begin('t').i16(0).end();
+        if (show)
+          proto::row_description(out_, {"pgopt.route"});
+        else
+          proto::no_data(out_);
+        break;
+      case 'E':
+        if (show) proto::data_row(out_, {std::string(d.show_value)});
+        proto::command_complete(out_, d.command_tag);
+        break;
+      case 'C': proto::close_complete(out_); break;
+      case 'S': proto::ready_for_query(out_, client_tx_status()); return used;
+      default: break;
+    }
+  }
+  return used;
+}
+
+size_t ClientSession::fail_group(std::span<const uint8_t> data, std::span<const BatchItem> items,
+                                 const routing::RouteError& e) {
+  log::debug("{} refused: {} ({})", tag(), e.message, e.sqlstate);
+  proto::error_response(out_, "ERROR", e.sqlstate, e.message, e.detail, e.hint);
+  if (char(data[items[0].offset]) == 'Q') {
+    proto::ready_for_query(out_, client_tx_status());
+    return items[0].size;
+  }
+  // As after any error in an extended-protocol group: everything up to its Sync is skipped.
+  for (const auto& it : items) {
+    if (char(data[it.offset]) == 'S') {
+      proto::ready_for_query(out_, client_tx_status());
+      return it.offset + it.size;
+    }
+  }
+  skip_to_sync_ = true;
+  return items.back().offset + items.back().size;
+}
+
+awaitable<void> ClientSession::retry_read(ServerPtr failed) {
+  retry_armed_ = false;
+  if (prepared_) prepared_->abandon_all(failed->statements);
+  outstanding_ = unsynced_ = 0;
+  copy_syncs_.reset();
+  std::string batch = std::move(retry_batch_);
+  retry_batch_.clear();
+  log::info("{} {} broke before answering a read: running it once more elsewhere", tag(), failed->describe());
+  const auto ar = co_await attach(true);
+  if (ar == AttachResult::Closed) co_return;
+  if (ar == AttachResult::NoReplica) {
+    disconnect(fmt::format("server connection {} lost and no replica left", failed->describe()), "08006",
+               "server connection lost and no replica is available (replica_fallback = error)");
+    co_return;
+  }
+  std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(batch.data()), batch.size());
+  std::vector<BatchItem> items;
+  for (size_t pos = 0; pos < bytes.size();) {
+    auto r = proto::decode_frame(bytes.subspan(pos), UINT32_MAX);
+    if (r.status != proto::DecodeStatus::Frame) break;  // our own copy of validated messages
+    items.push_back({pos, r.frame.size, false});
+    pos += r.frame.size;
+  }
+  forwarded_ = false;
+  co_await send_batch(bytes, items, true);
+}
+
+}  // namespace pgopt::pooler

@@ -1,0 +1,133 @@
+// The replica poller: WAL positions of the primary and each replica every lag_poll_interval, for
+// the lag limit and read-your-writes, and the health checks that ban and readmit replicas.
+#include <fmt/format.h>
+
+#include "pooler/log.hpp"
+#include "pooler/runtime.hpp"
+#include "pooler/split.hpp"
+
+namespace pgopt::pooler {
+
+namespace {
+
+using routing::SteadyClock;
+
+// One query on a kept connection, (re)connecting first when needed, all within `timeout`: a
+// server that hangs must not stall the positions of the others for long.
+awaitable<std::optional<InternalResult>> poll_query(Runtime& rt, ServerPtr& conn, const ServerTarget& target,
+                                                    const ServerCredentials& creds, const std::string& sql,
+                                                    std::chrono::milliseconds timeout, std::string& error) {
+  if (!conn) {
+    auto lr = co_await connect_server(target, creds, timeout, rt.next_server_id.fetch_add(1, std::memory_order_relaxed));
+    if (!lr.server) {
+      error = lr.error;
+      co_return std::nullopt;
+    }
+    conn = std::move(lr.server);
+  }
+  asio::steady_timer guard(co_await asio::this_coro::executor);
+  guard.expires_after(timeout);
+  // The handler holds its own reference: it may run after this frame is gone.
+  guard.async_wait([c = conn](error_code e) {
+    if (!e) c->close();
+  });
+  auto r = co_await run_internal(*conn, sql);
+  guard.cancel();
+  if (r.broken || !r.ok || r.row.empty()) {
+    error = r.error.empty() ? "no result" : r.error;
+    conn->close();
+    conn.reset();
+    co_return std::nullopt;
+  }
+  co_return r;
+}
+
+}  // namespace
+
+awaitable<void> poll_replicas(Runtime& rt, std::string database, std::shared_ptr<routing::ReplicaSet> set) {
+  auto exec = co_await asio::this_coro::executor;
+  asio::steady_timer tick(exec);
+  ServerPtr primary;
+  std::vector<ServerPtr> conns(set->size());
+  std::vector<bool> down(set->size(), false);
+  bool primary_down = false, waiting_logged = false;
+  while (!set->retired() && !rt.shutting_down) {
+    auto cfg = rt.config();
+    const DatabaseConfig* db = cfg->find_database(database);
+    if (!db) break;
+    tick.expires_after(cfg->pooler.lag_poll_interval);
+    co_await tick.async_wait(nothrow);
+    if (set->retired() || rt.shutting_down) break;
+    auto creds = poll_credentials(rt, database);
+    if (!creds) {
+      if (!waiting_logged) log::debug("database {}: replica polling waits for a client to log in", database);
+      waiting_logged = true;
+      continue;
+    }
+    const auto timeout = std::min(cfg->pooler.server_connect_timeout,
+                                  std::max(std::chrono::milliseconds(1000), 20 * cfg->pooler.lag_poll_interval));
+    const uint64_t round = set->begin_round();
+    std::string error;
+    auto pr = co_await poll_query(rt, primary, server_target(*db), *creds, "SELECT pg_catalog.pg_current_wal_insert_lsn()",
+                                  timeout, error);
+    std::optional<uint64_t> head = pr && (*pr).row[0] ? routing::parse_lsn(*(*pr).row[0]) : std::nullopt;
+    if (head) {
+      set->primary_position(round, *head, SteadyClock::now());
+      if (primary_down) log::info("database {}: the primary's WAL position is readable again", database);
+      primary_down = false;
+    } else if (!primary_down) {
+      // Replicas still get reads within their health; read-your-writes sends reads to the primary.
+      log::warn("database {}: cannot read the primary's WAL position ({}:{}): {}", database, db->host, db->port,
+                error.empty() ? "unexpected result" : error);
+      primary_down = true;
+    }
+    for (size_t i = 0; i < set->size(); ++i) {
+      const auto& ep = set->endpoints()[i];
+      if (!set->due(int(i), SteadyClock::now())) {
+        down[i] = true;  // banned by a worker: pooled connections are suspect when it returns
+        if (conns[i]) conns[i]->close();
+        conns[i].reset();
+        continue;
+      }
+      ServerTarget target{ep.host, ep.port, db->dbname.empty() ? db->name : db->dbname};
+      error.clear();
+      auto rr = co_await poll_query(rt, conns[i], target, *creds,
+                                    "SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.pg_last_wal_replay_lsn()",
+                                    timeout, error);
+      std::optional<uint64_t> lsn;
+      bool in_recovery = false;
+      if (rr && (*rr).row.size() == 2 && (*rr).row[0]) {
+        in_recovery = *(*rr).row[0] == "t";
+        lsn = (*rr).row[1] ? routing::parse_lsn(*(*rr).row[1]) : std::optional<uint64_t>(0);
+      }
+      if (!lsn) {
+        const bool first = set->ban(int(i), SteadyClock::now()) && !down[i];
+        const std::string why = error.empty() ? std::string("unexpected result") : error;
+        // Once per outage at warning level; the rechecks after each ban only at debug.
+        if (first)
+          log::warn("database {}: replica {}:{} failed its health check ({}); no reads for {} ms, then rechecked",
+                    database, ep.host, ep.port, why, cfg->pooler.replica_ban_time.count());
+        else
+          log::debug("database {}: replica {}:{} still failing ({})", database, ep.host, ep.port, why);
+        drop_idle_servers(rt, database, node_key(ep));
+        down[i] = true;
+        continue;
+      }
+      if (!in_recovery && !set->status(int(i), SteadyClock::now()).promoted)
+        log::error("database {}: replica {}:{} is not in recovery (promoted?): it gets no reads", database, ep.host,
+                   ep.port);
+      set->replica_position(int(i), in_recovery, *lsn, SteadyClock::now());
+      if (down[i]) {
+        // Connections pooled before the failure point at a server that has since restarted.
+        drop_idle_servers(rt, database, node_key(ep));
+        log::info("database {}: replica {}:{} is healthy again", database, ep.host, ep.port);
+        down[i] = false;
+      }
+    }
+  }
+  if (primary) primary->close();
+  for (auto& c : conns)
+    if (c) c->close();
+}
+
+}  // namespace pgopt::pooler
