@@ -226,6 +226,12 @@ awaitable<void> ClientSession::client_loop() {
       items.push_back({ready, r.frame.size, false});
       ready += r.frame.size;
     }
+    if (ready > 0 && retrying_) {
+      // A read is being moved to another server (retry_read): these messages follow it there.
+      co_await wait_settled();
+      if (client_gone_) co_return;
+      continue;
+    }
     if (ready > 0 && skip_to_sync_) {
       // The rest of an extended-protocol group the pooler refused: dropped up to its Sync.
       size_t upto = ready;

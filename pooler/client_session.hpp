@@ -111,6 +111,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> wait_settled();
   void notify_settled();
   awaitable<void> retry_read(ServerPtr failed);
+  awaitable<void> retry_read_now(ServerPtr failed);
   // What the client was last told: a BEGIN held back (begin_pending_) already said 'T'.
   char client_tx_status() const { return server_ ? tx_status_ : begin_pending_ ? 'T' : 'I'; }
 
@@ -189,6 +190,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   static constexpr size_t kMaxRetryBytes = 64 * 1024;
   std::string retry_batch_;
   bool retry_armed_ = false;
+  bool retrying_ = false;  // retry_read() is finding the read a new server
   bool forwarded_ = false;  // some server reply reached the client since the server was attached
 };
 

@@ -74,7 +74,9 @@ void ClientSession::replica_failed(const ServerPtr& s, std::string_view why) {
 }
 
 bool ClientSession::settled() const {
-  return !server_ || client_gone_ || (outstanding_ == 0 && unsynced_ == 0 && tx_status_ != 'I');
+  if (client_gone_) return true;
+  if (retrying_) return false;
+  return !server_ || (outstanding_ == 0 && unsynced_ == 0 && tx_status_ != 'I');
 }
 
 awaitable<void> ClientSession::wait_settled() {
@@ -195,9 +197,9 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
         plan.items = start;
         break;
       }
-      if (type != 'Q' && unsynced_ > 0) {
-        // The group began in an earlier batch that the server already has: it cannot be answered
-        // apart from it. Inside that group the statement runs where the group runs.
+      if (unsynced_ > 0) {
+        // An extended-protocol group began in an earlier batch that the server already has: what
+        // follows cannot be answered apart from it, so it runs where the group runs.
         any = true;
         all_replica = false;
         if (d.rewritten && text_at > 0) rewrites.push_back({k, items[k].offset + text_at, std::move(*d.rewritten)});
@@ -332,6 +334,14 @@ size_t ClientSession::fail_group(std::span<const uint8_t> data, std::span<const 
 }
 
 awaitable<void> ClientSession::retry_read(ServerPtr failed) {
+  // Until the read is on its new server, more client messages must wait (client_loop checks).
+  retrying_ = true;
+  co_await retry_read_now(std::move(failed));
+  retrying_ = false;
+  notify_settled();
+}
+
+awaitable<void> ClientSession::retry_read_now(ServerPtr failed) {
   retry_armed_ = false;
   if (prepared_) prepared_->abandon_all(failed->statements);
   outstanding_ = unsynced_ = 0;
