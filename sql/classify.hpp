@@ -62,13 +62,23 @@ std::string_view to_string(StatementKind kind);
 std::string_view to_string(TxControl tx);
 
 // Bounded LRU cache of classify() by exact statement text. Not thread-safe: one per worker thread.
+// The cache key of a statement whose classification cannot depend on its literals: the text with
+// each numeric literal and plain '...' string replaced by `?`, prefixed with \x01 (so it never
+// equals a real statement's text). False, and `out` unspecified, when literals might matter or the
+// text is not simple to scan: E'', B'', X'', U&'' and $$ strings, an unterminated quote or comment,
+// a number run into a word (PostgreSQL 15 rejects 1abc), or the words EXPLAIN, set_config and
+// transaction_read_only (whose option and argument values the classification reads).
+bool literal_free_key(std::string_view sql, std::string& out);
+
 class ClassifierCache {
  public:
   explicit ClassifierCache(ClassifierOptions options, size_t capacity = 10000);
   ClassifierCache(const ClassifierCache&) = delete;
   ClassifierCache& operator=(const ClassifierCache&) = delete;
 
-  // The reference stays valid until the next classify() call on this cache.
+  // The reference stays valid until the next classify() call on this cache. Keyed by
+  // literal_free_key() where it applies (so `WHERE id = 1` and `WHERE id = 2` share an entry, and an
+  // application that inlines its values still hits), else by the exact text.
   const Classification& classify(std::string_view sql);
 
   size_t hits() const { return hits_; }
@@ -89,6 +99,7 @@ class ClassifierCache {
   size_t capacity_;
   std::list<Entry> lru_;  // most recently used first; list nodes keep `sql` at a stable address
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;
+  std::string key_;  // reused for literal_free_key()
   Classification uncached_;
   size_t hits_ = 0;
   size_t misses_ = 0;

@@ -21,25 +21,66 @@ TEST(ClassifierCache, SecondLookupIsAHitWithTheSameAnswer) {
   EXPECT_EQ(cache.misses(), 1u);
 }
 
-TEST(ClassifierCache, KeyIsTheExactText) {
-  ClassifierCache cache({}, 4);
+TEST(ClassifierCache, KeyIsTheTextWithLiteralsMasked) {
+  ClassifierCache cache({}, 8);
   cache.classify("SELECT 1");
   cache.classify("select 1");
   cache.classify("SELECT 1 ");
   EXPECT_EQ(cache.misses(), 3u);
   EXPECT_EQ(cache.size(), 3u);
+  // Values do not make a new entry: an application that inlines them still hits.
+  cache.classify("SELECT abalance FROM pgbench_accounts WHERE aid = 4711");
+  cache.classify("SELECT abalance FROM pgbench_accounts WHERE aid = 12");
+  cache.classify("SELECT abalance FROM pgbench_accounts WHERE aid = 1.5e3");
+  EXPECT_EQ(cache.misses(), 4u);
+  EXPECT_EQ(cache.hits(), 2u);
+  cache.classify("SELECT * FROM t WHERE name = 'it''s' /* 'x' */ AND id = $1");
+  cache.classify("SELECT * FROM t WHERE name = 'other' /* 'x' */ AND id = $1");
+  EXPECT_EQ(cache.hits(), 3u);
+}
+
+TEST(ClassifierCache, LiteralsThatDecideTheAnswerAreNeverMasked) {
+  // Each pair differs only in a literal, and the literal changes the classification: whichever
+  // comes first must not answer for the other.
+  const std::pair<const char*, const char*> pairs[] = {
+      {"EXPLAIN (ANALYZE 0) INSERT INTO t VALUES (1)", "EXPLAIN (ANALYZE 1) INSERT INTO t VALUES (1)"},
+      {"SELECT set_config('a.b', 'c', 1::boolean)", "SELECT set_config('a.b', 'c', 0::boolean)"},
+      {"SELECT pg_catalog.set_config('a.b', 'c', 'true')", "SELECT pg_catalog.set_config('a.b', 'c', 'false')"},
+  };
+  for (const auto& [a, b] : pairs) {
+    ClassifierCache cache({}, 8);
+    const StatementKind ka = classify(a, {}).kind, kb = classify(b, {}).kind;
+    EXPECT_EQ(cache.classify(a).kind, ka) << a;
+    EXPECT_EQ(cache.classify(b).kind, kb) << b;
+    ClassifierCache reverse({}, 8);
+    EXPECT_EQ(reverse.classify(b).kind, kb) << b;
+    EXPECT_EQ(reverse.classify(a).kind, ka) << a;
+  }
+  EXPECT_NE(classify("EXPLAIN (ANALYZE 0) INSERT INTO t VALUES (1)", {}).kind,
+            classify("EXPLAIN (ANALYZE 1) INSERT INTO t VALUES (1)", {}).kind);
+}
+
+TEST(ClassifierCache, LiteralFreeKeys) {
+  std::string k;
+  ASSERT_TRUE(literal_free_key("SELECT 1, .5, 2.5e-3, 'a''b', \"Col 1\" FROM t1 WHERE x = -7 -- 'c\n", k));
+  EXPECT_EQ(k, "\x01SELECT ?, ?, ?, ?, \"Col 1\" FROM t1 WHERE x = -? -- 'c\n");
+  ASSERT_TRUE(literal_free_key("SELECT $1, $22 /* a /* 'nested' */ 3 */", k));
+  EXPECT_EQ(k, "\x01SELECT $1, $22 /* a /* 'nested' */ 3 */");
+  for (const char* keep_exact : {"SELECT E'a\\'b'", "SELECT x'1F'", "SELECT U&'a'", "SELECT $$a$$", "SELECT 'open",
+                                 "SELECT 1abc", "SELECT 1.2.3", "/* open", "explain select 1", "SELECT \x01"})
+    EXPECT_FALSE(literal_free_key(keep_exact, k)) << keep_exact;
 }
 
 TEST(ClassifierCache, EvictsTheLeastRecentlyUsed) {
   ClassifierCache cache({}, 2);
-  cache.classify("SELECT 1");  // miss
-  cache.classify("SELECT 2");  // miss
-  cache.classify("SELECT 1");  // hit: SELECT 2 is now the oldest
-  cache.classify("SELECT 3");  // miss, evicts SELECT 2
+  cache.classify("SELECT a");  // miss
+  cache.classify("SELECT b");  // miss
+  cache.classify("SELECT a");  // hit: SELECT b is now the oldest
+  cache.classify("SELECT c");  // miss, evicts SELECT b
   EXPECT_EQ(cache.size(), 2u);
-  cache.classify("SELECT 1");  // still cached
+  cache.classify("SELECT a");  // still cached
   EXPECT_EQ(cache.hits(), 2u);
-  cache.classify("SELECT 2");  // was evicted
+  cache.classify("SELECT b");  // was evicted
   EXPECT_EQ(cache.misses(), 4u);
   EXPECT_EQ(cache.size(), 2u);
 }
@@ -74,13 +115,13 @@ TEST(ClassifierCache, ZeroCapacityStillWorks) {
 TEST(ClassifierCache, ManyDistinctStatementsStayBounded) {
   ClassifierCache cache({}, 100);
   for (int i = 0; i < 1000; ++i) {
-    std::string sql = "SELECT * FROM t WHERE id = " + std::to_string(i);
+    std::string sql = "SELECT * FROM t" + std::to_string(i) + " WHERE id = 1";
     EXPECT_EQ(cache.classify(sql).kind, StatementKind::Read);
   }
   EXPECT_EQ(cache.size(), 100u);
   EXPECT_EQ(cache.misses(), 1000u);
-  cache.classify("SELECT * FROM t WHERE id = 999");
-  cache.classify("SELECT * FROM t WHERE id = 0");
+  cache.classify("SELECT * FROM t999 WHERE id = 1");
+  cache.classify("SELECT * FROM t0 WHERE id = 1");
   EXPECT_EQ(cache.hits(), 1u);
 }
 
