@@ -167,6 +167,10 @@ awaitable<bool> ClientSession::startup() {
       if (!co_await send_out()) co_return false;
     }
     config_ = cfg;
+    if (database_ == kAdminDatabase) {  // the admin console: no pool, no server (admin/)
+      admin_ = true;
+      co_return true;
+    }
     db_ = cfg->find_database(database_);
     if (!db_) {
       disconnect(fmt::format("unknown database \"{}\"", database_), "3D000",

@@ -103,6 +103,7 @@ awaitable<void> ClientSession::run() {
     co_return;
   }
   if (!co_await authenticate()) co_return;
+  if (admin_) co_return co_await run_admin();
   if (!co_await welcome()) co_return;
   set_state(ClientState::Idle);
   if (mode_ == PoolMode::Transaction && cfg->pooler.max_prepared_statements > 0)

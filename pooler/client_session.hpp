@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pooler/admin/snapshot.hpp"
 #include "pooler/buffer.hpp"
 #include "pooler/copy_syncs.hpp"
 #include "pooler/guc_state.hpp"
@@ -47,8 +48,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   ClientState state() const { return state_; }
   const std::string& peer() const { return peer_; }
   asio::any_io_executor executor() { return sock_.get_executor(); }
+  ClientSnapshot snapshot() const;  // for the admin console, on this client's worker (admin/)
 
  private:
+  // the admin console, for a client of database "pgopt" (admin/admin_session.cpp)
+  awaitable<void> run_admin();
+  bool admin_ = false;
+  Clock::time_point connected_at_ = Clock::now();
+
   // login (client_login.cpp)
   awaitable<bool> startup();
   awaitable<bool> authenticate();

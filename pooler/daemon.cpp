@@ -32,6 +32,8 @@ Daemon::Daemon(LoadedConfig loaded) : path_(loaded.config->path), rt_(loaded.con
   rt_.set_users(loaded.users);
   log::set_level(loaded.config->pooler.log_level);
   for (int i = 0; i < loaded.config->pooler.workers; ++i) rt_.workers.push_back(std::make_unique<Worker>(i));
+  rt_.main = main_.get_executor();
+  rt_.reload = [this] { return reload(); };
 }
 
 void Daemon::for_each_client(const std::function<void(const std::shared_ptr<ClientSession>&)>& fn) {
@@ -137,13 +139,13 @@ void Daemon::start_pollers(const Config& cfg) {
   for (auto& [name, set] : rt_.splits.update(cfg)) asio::co_spawn(main_, poll_replicas(rt_, name, set), asio::detached);
 }
 
-void Daemon::reload() {
+std::vector<std::string> Daemon::reload() {
   log::info("SIGHUP: reloading {}", path_);
   auto loaded = load_all(path_);
   if (!loaded.config) {
     for (auto& e : loaded.errors) log::error("{}", e);
     log::error("reload failed: keeping the running configuration");
-    return;
+    return loaded.errors;
   }
   auto old = rt_.config();
   const auto& a = old->pooler;
@@ -166,6 +168,7 @@ void Daemon::reload() {
   start_pollers(*loaded.config);
   log::set_level(b.log_level);
   log::info("configuration reloaded: {} database(s)", loaded.config->databases.size());
+  return {};
 }
 
 awaitable<void> Daemon::shutdown() {

@@ -28,7 +28,7 @@ class Daemon {
   awaitable<void> shutdown();
   awaitable<void> warm_up(int worker, Pool* p, ServerTarget target, ServerCredentials creds,
                           std::chrono::milliseconds timeout);
-  void reload();
+  std::vector<std::string> reload();  // the errors that kept the running config; empty: applied
   void start_pollers(const Config& cfg);  // for databases whose replica set is new
   void for_each_client(const std::function<void(const std::shared_ptr<ClientSession>&)>& fn);
 

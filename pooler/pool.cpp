@@ -240,7 +240,18 @@ Pool::Counts Pool::counts() {
   c.total = total_;
   for (auto& l : idle_) c.idle += int(l.size());
   c.waiting = int(waiters_.size());
+  const auto now = Clock::now();
+  for (auto& w : waiters_)
+    c.longest_wait = std::max(c.longest_wait, std::chrono::duration_cast<std::chrono::milliseconds>(now - w->since));
   return c;
+}
+
+std::vector<Pool::IdleServer> Pool::idle_servers() {
+  std::lock_guard lk(mu_);
+  std::vector<IdleServer> out;
+  for (auto& l : idle_)
+    for (auto& s : l) out.push_back({s->id, s->last_client, s->target.host, s->target.port, s->created, s->last_used});
+  return out;
 }
 
 Pool& PoolRegistry::get(const std::string& database, const std::string& user, const std::string& node) {

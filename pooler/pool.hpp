@@ -84,8 +84,17 @@ class Pool {
 
   struct Counts {
     int total = 0, idle = 0, waiting = 0;
+    std::chrono::milliseconds longest_wait{0};  // of the clients waiting now
   };
   Counts counts();
+  // The idle connections as the admin console lists them (SHOW SERVERS).
+  struct IdleServer {
+    uint64_t id = 0, last_client = 0;
+    std::string host;
+    int port = 0;
+    Clock::time_point created, last_used;
+  };
+  std::vector<IdleServer> idle_servers();
 
  private:
   struct Waiter {

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -68,6 +69,10 @@ struct Runtime {
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<uint64_t> next_server_id{1};
   std::atomic<bool> shutting_down{false};
+  // Set by the Daemon for the admin console's RELOAD: runs on `main` (the signal thread), like
+  // SIGHUP; returns the errors that kept the running config (empty: applied).
+  asio::any_io_executor main;
+  std::function<std::vector<std::string>()> reload;
 
  private:
   std::atomic<std::shared_ptr<const Config>> config_;

@@ -107,6 +107,8 @@ struct PoolerSettings {
   Millis lag_poll_interval{50};      // how often WAL positions are read from primary and replicas
   ReplicaFallback replica_fallback = ReplicaFallback::Primary;
   bool unknown_functions_are_reads = false;  // user functions not listed in either list only read
+  // Users who may connect to the admin console (database "pgopt"); empty: nobody.
+  std::vector<std::string> admin_users;
 };
 
 struct Config {

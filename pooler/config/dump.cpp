@@ -42,6 +42,7 @@ std::string pooler_value(const PoolerSettings& s, std::string_view key) {
   if (key == "lag_poll_interval") return duration(s.lag_poll_interval);
   if (key == "replica_fallback") return quoted(to_string(s.replica_fallback));
   if (key == "unknown_functions_are_reads") return s.unknown_functions_are_reads ? "true" : "false";
+  if (key == "admin_users") return config_detail::string_list_text(s.admin_users);
   return {};
 }
 

@@ -132,6 +132,32 @@ bool packet_size_key(Reader& r, const toml::node& n, const std::string& k, Poole
   return r.read_size(n, k, kMinPacketSize, kMaxPacketSize, s.max_packet_size);
 }
 
+// An array of user names: non-empty strings, each at most once (a repeat is likely a typo of another).
+bool admin_users_key(Reader& r, const toml::node& n, const std::string& k, PoolerSettings& s) {
+  const toml::array* a = n.as_array();
+  if (a == nullptr) {
+    r.wrong_type(n, k, "an array of user names such as [\"admin\"]");
+    return false;
+  }
+  std::vector<std::string> names;
+  bool ok = true;
+  for (size_t i = 0; i < a->size(); ++i) {
+    std::string name;
+    if (!r.read_string((*a)[i], fmt::format("{}[{}]", k, i), false, name)) {
+      ok = false;
+      continue;
+    }
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      r.error(line_of((*a)[i].source()), fmt::format("{}[{}]: {} is listed twice", k, i, toml_quote(name)));
+      ok = false;
+      continue;
+    }
+    names.push_back(std::move(name));
+  }
+  if (ok) s.admin_users = std::move(names);
+  return ok;
+}
+
 template <class S>
 struct Key {
   std::string_view name;
@@ -140,7 +166,7 @@ struct Key {
 
 using P = PoolerSettings;
 // Documentation order; pooler_keys() and the unknown-key hints come from this table.
-constexpr std::array<Key<P>, 27> kPoolerKeys{{
+constexpr std::array<Key<P>, 28> kPoolerKeys{{
     {"listen_addr", string_key<&P::listen_addr>},
     {"listen_port", int_key<&P::listen_port, 1, 65535>},
     {"workers", int_key<&P::workers, 1, 64>},
@@ -168,6 +194,7 @@ constexpr std::array<Key<P>, 27> kPoolerKeys{{
     {"lag_poll_interval", bounded_duration_key<&P::lag_poll_interval, kMinLagPoll, kMaxLagPoll>},
     {"replica_fallback", enum_key<&P::replica_fallback, kReplicaFallbacks>},
     {"unknown_functions_are_reads", bool_key<&P::unknown_functions_are_reads>},
+    {"admin_users", admin_users_key},
 }};
 
 using D = DatabaseConfig;

@@ -165,6 +165,13 @@ void check_type(const Row& r, const std::function<std::string(const std::string&
     EXPECT_FALSE(accepted(text("\"audit.log_event\"")));
     EXPECT_FALSE(accepted(text("[1]")));
     EXPECT_FALSE(accepted(text("[\"a.b.c\"]")));
+  } else if (r.type == "array of user names") {
+    EXPECT_TRUE(accepted(text("[]")));
+    EXPECT_TRUE(accepted(text("[\"admin\", \"ops.team\"]"))) << errors_of(text("[\"admin\", \"ops.team\"]"));
+    EXPECT_FALSE(accepted(text("\"admin\"")));
+    EXPECT_FALSE(accepted(text("[1]")));
+    EXPECT_FALSE(accepted(text("[\"\"]")));
+    EXPECT_FALSE(accepted(text("[\"admin\", \"admin\"]")));
   } else if (r.type == "array of tables") {
     EXPECT_TRUE(accepted(text("[]")));
     EXPECT_TRUE(accepted(text("[{ host = \"10.0.0.7\" }]"))) << errors_of(text("[{ host = \"10.0.0.7\" }]"));

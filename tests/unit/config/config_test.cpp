@@ -47,7 +47,8 @@ const std::vector<std::string_view> kAllPoolerKeys = {"listen_addr",
                                                       "replica_ban_time",
                                                       "lag_poll_interval",
                                                       "replica_fallback",
-                                                      "unknown_functions_are_reads"};
+                                                      "unknown_functions_are_reads",
+                                                      "admin_users"};
 const std::vector<std::string_view> kAllDatabaseKeys = {
     "host",           "port",          "dbname",           "pool_size",        "min_pool_size",
     "pool_mode",      "max_db_connections", "replicas",    "read_write_split", "load_balance",

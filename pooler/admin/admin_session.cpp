@@ -1,0 +1,222 @@
+// The admin console: a session for database "pgopt" that the pooler answers itself, never a server.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <csignal>
+#include <unistd.h>
+
+#include "pooler/admin/command.hpp"
+#include "pooler/admin/views.hpp"
+#include "pooler/client_session.hpp"
+#include "pooler/log.hpp"
+
+namespace pgopt::pooler {
+
+namespace proto = pgopt::protocol;
+
+namespace {
+
+// Commands are one line; a bigger message is not a console user.
+constexpr uint32_t kMaxAdminMessage = 64 * 1024;
+
+// Runs on worker `w`: sessions are single-threaded, so their state is copied on their own thread.
+awaitable<std::vector<ClientSnapshot>> worker_snapshots(Worker& w) {
+  std::vector<std::shared_ptr<ClientSession>> live;
+  {
+    std::lock_guard lk(w.clients_mu);
+    for (auto& weak : w.clients)
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+  }
+  std::vector<ClientSnapshot> out;
+  for (auto& c : live)
+    if (c->state() != ClientState::Closing) out.push_back(c->snapshot());
+  co_return out;
+}
+
+awaitable<std::vector<ClientSnapshot>> all_snapshots(Runtime& rt) {
+  std::vector<ClientSnapshot> all;
+  for (auto& w : rt.workers) {
+    auto part = co_await asio::co_spawn(w->ctx, worker_snapshots(*w), asio::use_awaitable);
+    all.insert(all.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  co_return all;
+}
+
+// Runs on the target's worker. False: it was already closing.
+awaitable<bool> kill_on_worker(std::shared_ptr<ClientSession> target, std::string by) {
+  if (target->state() == ClientState::Closing) co_return false;
+  target->disconnect("KILL_CLIENT from the admin console (" + by + ")", "57P01",
+                     "terminating connection due to administrator command");
+  co_return true;
+}
+
+awaitable<std::vector<std::string>> reload_on_main(Runtime& rt) { co_return rt.reload(); }
+
+}  // namespace
+
+ClientSnapshot ClientSession::snapshot() const {
+  ClientSnapshot s;
+  s.id = id_;
+  s.user = user_;
+  s.database = database_;
+  s.peer = peer_;
+  s.state = std::string(to_string(state_));
+  s.admin = admin_;
+  s.connected_at = connected_at_;
+  s.last_activity = last_activity_;
+  s.tx_status = client_tx_status();
+  if (server_) {
+    s.server_id = server_->id;
+    s.server_host = server_->target.host;
+    s.server_port = server_->target.port;
+    s.server_created = server_->created;
+    s.server_pool = server_->pool;
+  }
+  return s;
+}
+
+awaitable<void> ClientSession::run_admin() {
+  // The live list, so a reload that adds or removes an admin applies to the next login.
+  const auto cfg = rt_.config();
+  const auto& admins = cfg->pooler.admin_users;
+  if (std::find(admins.begin(), admins.end(), user_) == admins.end()) {
+    disconnect(fmt::format("user \"{}\" is not in admin_users", user_), "28000",
+               "not allowed to connect to the admin console");
+    co_return;
+  }
+  out_.clear();
+  // What libpq and psql expect to hear at login; the version is the PostgreSQL one pgopt speaks.
+  proto::parameter_status(out_, "server_version", "15.0 (pgopt admin console)");
+  proto::parameter_status(out_, "server_encoding", "UTF8");
+  proto::parameter_status(out_, "client_encoding", "UTF8");
+  proto::parameter_status(out_, "DateStyle", "ISO, MDY");
+  proto::parameter_status(out_, "integer_datetimes", "on");
+  proto::parameter_status(out_, "standard_conforming_strings", "on");
+  proto::ready_for_query(out_, 'I');
+  if (!co_await send_out()) co_return;
+  set_state(ClientState::Idle);
+  log::info("{} admin console login", tag());
+
+  for (;;) {
+    auto r = proto::decode_frame(in_.readable(), kMaxAdminMessage);
+    if (r.status == proto::DecodeStatus::Malformed) {
+      disconnect("malformed message: " + r.error, "08P01", "invalid message: " + r.error);
+      co_return;
+    }
+    if (r.status == proto::DecodeStatus::NeedMore) {
+      // Between messages the read lands in small_, never in in_: check_timeouts releases an idle
+      // client's empty in_, which must not have a read pending into it.
+      const bool small = in_.empty();
+      auto [ec, n] = co_await sock_.async_read_some(small ? asio::buffer(small_) : in_.prepare(), nothrow);
+      if (ec) {
+        disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
+        co_return;
+      }
+      if (small)
+        in_.append(small_.data(), n);
+      else
+        in_.commit(n);
+      continue;
+    }
+    const proto::Frame& f = r.frame;
+    last_activity_ = Clock::now();
+    if (f.type == 'X') {
+      disconnect("client closed the connection");
+      co_return;
+    }
+    if (f.type != 'Q' || f.body.empty() || f.body.back() != 0) {
+      disconnect(fmt::format("unexpected message '{}' on the admin console", f.type), "08P01",
+                 "the admin console accepts only simple Query messages");
+      co_return;
+    }
+    std::string text(reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1);
+    in_.consume(f.size);
+    // Not out_: check_timeouts frees an idle client's out_, which a slow reader could catch mid-write.
+    std::string reply;
+    bool shutdown = false;
+    auto parsed = admin::parse_command(text);
+    if (auto* err = std::get_if<admin::CommandError>(&parsed)) {
+      proto::error_response(reply, "ERROR", err->sqlstate, err->message, {}, err->hint);
+    } else {
+      const admin::Command cmd = std::get<admin::Command>(parsed);
+      const auto live = rt_.config();
+      switch (cmd.kind) {
+        case admin::CommandKind::Empty:
+          proto::empty_query_response(reply);
+          break;
+        case admin::CommandKind::ShowPools:
+          admin::write_result(reply, admin::show_pools(rt_, co_await all_snapshots(rt_)), "SHOW");
+          break;
+        case admin::CommandKind::ShowClients:
+          admin::write_result(reply, admin::show_clients(co_await all_snapshots(rt_)), "SHOW");
+          break;
+        case admin::CommandKind::ShowServers:
+          admin::write_result(reply, admin::show_servers(rt_, co_await all_snapshots(rt_)), "SHOW");
+          break;
+        case admin::CommandKind::ShowDatabases:
+          admin::write_result(reply, admin::show_databases(*live), "SHOW");
+          break;
+        case admin::CommandKind::ShowConfig:
+          admin::write_result(reply, admin::show_config(*live), "SHOW");
+          break;
+        case admin::CommandKind::ShowReplicas:
+          admin::write_result(reply, admin::show_replicas(rt_, *live), "SHOW");
+          break;
+        case admin::CommandKind::Reload: {
+          log::info("{} admin console: RELOAD", tag());
+          if (!rt_.reload) {
+            proto::error_response(reply, "ERROR", "0A000", "RELOAD is not available in this process");
+            break;
+          }
+          auto errors = co_await asio::co_spawn(rt_.main, reload_on_main(rt_), asio::use_awaitable);
+          if (errors.empty()) {
+            proto::command_complete(reply, "RELOAD");
+          } else {
+            std::string detail;
+            for (const auto& e : errors) detail += (detail.empty() ? "" : "\n") + e;
+            proto::error_response(reply, "ERROR", "F0000", "reload failed: keeping the running configuration",
+                                  detail);
+          }
+          break;
+        }
+        case admin::CommandKind::KillClient: {
+          log::info("{} admin console: KILL_CLIENT {}", tag(), cmd.client_id);
+          std::shared_ptr<ClientSession> target;
+          Worker* on = nullptr;
+          for (auto& w : rt_.workers) {
+            std::lock_guard lk(w->clients_mu);
+            for (auto& weak : w->clients) {
+              auto c = weak.lock();
+              if (c && c->id() == cmd.client_id) target = std::move(c), on = w.get();
+            }
+            if (target) break;
+          }
+          bool killed = false;
+          if (target)
+            killed = co_await asio::co_spawn(on->ctx, kill_on_worker(target, fmt::format("C-{} {}", id_, user_)),
+                                             asio::use_awaitable);
+          if (killed)
+            proto::command_complete(reply, "KILL_CLIENT");
+          else
+            proto::error_response(reply, "ERROR", "42704", fmt::format("no client with id {}", cmd.client_id), {},
+                                  "SHOW CLIENTS lists the connected clients and their ids");
+          break;
+        }
+        case admin::CommandKind::Shutdown:
+          // Exactly what SIGTERM does (Daemon::signal_loop): stop accepting, drain, exit 0. This
+          // session is idle, so the drain closes it too, with 57P01 after this reply.
+          log::info("{} admin console: SHUTDOWN", tag());
+          proto::command_complete(reply, "SHUTDOWN");
+          shutdown = true;
+          break;
+      }
+      if (state_ == ClientState::Closing) co_return;  // killed itself, or the drain already came
+    }
+    proto::ready_for_query(reply, 'I');
+    if (!co_await send(reply)) co_return;
+    if (shutdown) ::kill(::getpid(), SIGTERM);  // after the reply, so the client sees it before the drain
+  }
+}
+
+}  // namespace pgopt::pooler

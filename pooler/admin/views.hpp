@@ -1,0 +1,30 @@
+// The admin console's SHOW result sets, built from the runtime, the config and client snapshots.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pooler/admin/snapshot.hpp"
+#include "pooler/runtime.hpp"
+
+namespace pgopt::pooler::admin {
+
+// Text columns only, as PgBouncer's console: psql and scripts read them alike.
+struct ResultSet {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;  // nullopt: SQL NULL
+};
+
+// RowDescription, the DataRows and CommandComplete `tag`.
+void write_result(std::string& out, const ResultSet& r, std::string_view tag);
+
+ResultSet show_pools(Runtime& rt, const std::vector<ClientSnapshot>& clients);
+ResultSet show_clients(const std::vector<ClientSnapshot>& clients);
+ResultSet show_servers(Runtime& rt, const std::vector<ClientSnapshot>& clients);
+ResultSet show_databases(const Config& cfg);
+ResultSet show_config(const Config& cfg);
+ResultSet show_replicas(Runtime& rt, const Config& cfg);
+
+}  // namespace pgopt::pooler::admin
