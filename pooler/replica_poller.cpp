@@ -16,7 +16,9 @@ using routing::SteadyClock;
 // server that hangs must not stall the positions of the others for long.
 awaitable<std::optional<InternalResult>> poll_query(Runtime& rt, ServerPtr& conn, const ServerTarget& target,
                                                     const ServerCredentials& creds, const std::string& sql,
-                                                    std::chrono::milliseconds timeout, std::string& error) {
+                                                    std::chrono::milliseconds timeout, std::string& error,
+                                                    bool& timed_out) {
+  timed_out = false;
   if (!conn) {
     auto lr = co_await connect_server(target, creds, timeout, rt.next_server_id.fetch_add(1, std::memory_order_relaxed));
     if (!lr.server) {
@@ -27,12 +29,16 @@ awaitable<std::optional<InternalResult>> poll_query(Runtime& rt, ServerPtr& conn
   }
   asio::steady_timer guard(co_await asio::this_coro::executor);
   guard.expires_after(timeout);
-  // The handler holds its own reference: it may run after this frame is gone.
-  guard.async_wait([c = conn](error_code e) {
-    if (!e) c->close();
+  // The handler holds its own references: it may run after this frame is gone.
+  auto fired = std::make_shared<bool>(false);
+  guard.async_wait([c = conn, fired](error_code e) {
+    if (e) return;
+    *fired = true;
+    c->close();
   });
   auto r = co_await run_internal(*conn, sql);
   guard.cancel();
+  timed_out = *fired;
   if (r.broken || !r.ok || r.row.empty()) {
     error = r.error.empty() ? "no result" : r.error;
     conn->close();
@@ -68,8 +74,9 @@ awaitable<void> poll_replicas(Runtime& rt, std::string database, std::shared_ptr
                                   std::max(std::chrono::milliseconds(1000), 20 * cfg->pooler.lag_poll_interval));
     const uint64_t round = set->begin_round();
     std::string error;
+    bool timed_out = false;
     auto pr = co_await poll_query(rt, primary, server_target(*db), *creds, "SELECT pg_catalog.pg_current_wal_insert_lsn()",
-                                  timeout, error);
+                                  timeout, error, timed_out);
     std::optional<uint64_t> head = pr && (*pr).row[0] ? routing::parse_lsn(*(*pr).row[0]) : std::nullopt;
     if (head) {
       set->primary_position(round, *head, SteadyClock::now());
@@ -93,12 +100,20 @@ awaitable<void> poll_replicas(Runtime& rt, std::string database, std::shared_ptr
       error.clear();
       auto rr = co_await poll_query(rt, conns[i], target, *creds,
                                     "SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.pg_last_wal_replay_lsn()",
-                                    timeout, error);
+                                    timeout, error, timed_out);
       std::optional<uint64_t> lsn;
       bool in_recovery = false;
       if (rr && (*rr).row.size() == 2 && (*rr).row[0]) {
         in_recovery = *(*rr).row[0] == "t";
         lsn = (*rr).row[1] ? routing::parse_lsn(*(*rr).row[1]) : std::optional<uint64_t>(0);
+      }
+      if (!lsn && timed_out) {
+        // Slow, not down (a loaded machine, a long replay): its last position ages out after
+        // stale_after and reads stop until a poll answers; a ban would also drop its pooled
+        // connections and keep it out for replica_ban_time.
+        log::debug("database {}: replica {}:{} did not answer a poll within {} ms", database, ep.host, ep.port,
+                   timeout.count());
+        continue;
       }
       if (!lsn) {
         const bool first = set->ban(int(i), SteadyClock::now()) && !down[i];
