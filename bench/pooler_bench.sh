@@ -24,6 +24,13 @@
 # 1.2x PgBouncer's best mode at 50 and 200 clients. About 24 x ROUNDS x (DURATION + 2) s plus setup
 # (~15 min with the defaults).
 #
+# --suite split (issue 5) replaces steps 3-4: pgbench -S with -M simple and -M extended at 10, 50 and
+# 200 clients against two pgopt processes, one with read_write_split on (reads to the cluster's
+# streaming replica) and one without (the primary only), PgBouncer and the primary directly,
+# interleaved the same way. Per split-on run it also counts the pgbench statements the replica ran
+# (pg_stat_statements on the replica) to show where the reads went. The report checks issue 5's
+# target: split on >= 0.95x split off. About 24 x ROUNDS x (DURATION + 2) s plus setup (~15 min with the defaults).
+#
 # Options (each also an environment variable):
 #   --duration S       DURATION      seconds per pgbench run (default 15)
 #   --rounds N         ROUNDS        times each (workload, target) is run, interleaved (default 2)
@@ -32,7 +39,7 @@
 #   --idle-clients N   IDLE_CLIENTS  idle connections for the memory test (default 10000)
 #   --scale N          SCALE         pgbench scale factor (default 10)
 #   --only tps|idle    ONLY          run one half only
-#   --suite S          SUITE         issue2 (default: the runs above) or prepared (implies --only tps)
+#   --suite S          SUITE         issue2 (default: the runs above), prepared or split (both imply --only tps)
 #   --work-dir DIR     WORK_DIR      logs, configs, raw results (default /tmp/pgopt-pooler-bench.XXXXXX)
 #   PGOPT_BIN (default build/pgopt), PGBOUNCER_BIN (default /usr/sbin/pgbouncer)
 # Duration: about 7 x 3 x ROUNDS x (DURATION + 2) s plus 1-2 min for setup and the idle test
@@ -75,10 +82,10 @@ done
 case "$ONLY" in ""|tps|idle) ;; *) echo "pooler_bench.sh: --only takes tps or idle" >&2; exit 2 ;; esac
 case "$SUITE" in
   issue2) ;;
-  prepared)
-    [ "$ONLY" = idle ] && { echo "pooler_bench.sh: --suite prepared has no idle test" >&2; exit 2; }
+  prepared|split)
+    [ "$ONLY" = idle ] && { echo "pooler_bench.sh: --suite $SUITE has no idle test" >&2; exit 2; }
     ONLY=tps ;;
-  *) echo "pooler_bench.sh: --suite takes issue2 or prepared" >&2; exit 2 ;;
+  *) echo "pooler_bench.sh: --suite takes issue2, prepared or split" >&2; exit 2 ;;
 esac
 [ -x "$PGOPT_BIN" ] || { echo "pooler_bench.sh: no pgopt at $PGOPT_BIN; build it (cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build --target pgopt) or set PGOPT_BIN" >&2; exit 1; }
 [ -x "$PGBOUNCER_BIN" ] || { echo "pooler_bench.sh: no PgBouncer at $PGBOUNCER_BIN (apt-get install pgbouncer)" >&2; exit 1; }
@@ -119,7 +126,7 @@ free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 say() { echo "== $*" >&2; }
 
 # ---- processes we start, and stopping them ---------------------------------------------------
-pgopt_pid="" bouncer_pid="" cluster_started=""
+pgopt_pid="" split_pid="" bouncer_pid="" cluster_started=""
 stop_pid() {  # PID NAME: SIGTERM, then SIGKILL after 10 s; only ever a PID this script started
   local pid=$1 name=$2
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
@@ -133,6 +140,7 @@ stop_pid() {  # PID NAME: SIGTERM, then SIGKILL after 10 s; only ever a PID this
 }
 stop_poolers() {
   stop_pid "$pgopt_pid" pgopt; pgopt_pid=""
+  stop_pid "$split_pid" "pgopt (split on)"; split_pid=""
   stop_pid "$bouncer_pid" pgbouncer; bouncer_pid=""
 }
 cleanup() {
@@ -159,14 +167,28 @@ if [ "$ONLY" != idle ]; then
     >"$work/pgbench-init.log" 2>&1 || { cat "$work/pgbench-init.log" >&2; exit 1; }
   psql_direct -d "$DB" -c "VACUUM ANALYZE"
 fi
+if [ "$SUITE" = split ]; then
+  psql_direct -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"  # to count the replica's reads
+  # The replica must hold the pgbench data before reads go there: wait until it replayed the load.
+  lsn=$(psql_direct -d postgres -At -c "SELECT pg_current_wal_lsn()")
+  for _ in $(seq 1 600); do
+    caught=$("$PGOPT_PG_BIN/psql" -X -At -h 127.0.0.1 -p "$PGOPT_REPLICA_PORT" -U postgres -d postgres \
+      -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn" 2>/dev/null || true)
+    [ "$caught" = t ] && break
+    sleep 0.5
+  done
+  [ "$caught" = t ] || { echo "pooler_bench.sh: the replica did not replay the pgbench data within 5 min" >&2; exit 1; }
+fi
 
 # ---- the poolers ----------------------------------------------------------------------------------
 echo "\"postgres\" \"$PASSWORD\"" >"$work/users.txt"
-start_pgopt() {
-  local port; port=$(free_port)
-  mkdir -p "$work/pgopt"
-  cp "$work/users.txt" "$work/pgopt/users.txt"
-  cat >"$work/pgopt/pgopt.toml" <<TOML
+start_pgopt() {  # [split]: a second process, reads to the replica
+  local port name=pgopt dir; port=$(free_port)
+  [ "${1:-}" = split ] && name=pgopt-split
+  dir=$work/$name
+  mkdir -p "$dir"
+  cp "$work/users.txt" "$dir/users.txt"
+  cat >"$dir/pgopt.toml" <<TOML
 [pooler]
 listen_addr = "127.0.0.1"
 listen_port = $port
@@ -182,10 +204,29 @@ shutdown_timeout = "2s"
 host = "127.0.0.1"
 port = $PGOPT_PRIMARY_PORT
 TOML
-  "$PGOPT_BIN" pool --config "$work/pgopt/pgopt.toml" >>"$work/pgopt/pgopt.log" 2>&1 &
-  pgopt_pid=$!
-  pgopt_port=$port
-  wait_ready pgopt "$pgopt_pid" "$port" "$work/pgopt/pgopt.log"
+  if [ "$name" = pgopt-split ]; then
+    # Defaults otherwise: least_connections, max_replica_lag 1s, read_your_writes on.
+    cat >>"$dir/pgopt.toml" <<TOML
+replicas = [ { host = "127.0.0.1", port = $PGOPT_REPLICA_PORT } ]
+read_write_split = true
+TOML
+  fi
+  "$PGOPT_BIN" pool --config "$dir/pgopt.toml" >>"$dir/pgopt.log" 2>&1 &
+  local pid=$!
+  if [ "$name" = pgopt-split ]; then split_pid=$pid split_port=$port; else pgopt_pid=$pid pgopt_port=$port; fi
+  wait_ready "$name" "$pid" "$port" "$dir/pgopt.log"
+}
+# Through the split pooler, a read must reach the replica (its first poll follows the first login).
+check_split_reads() {
+  local got=""
+  for _ in $(seq 1 100); do
+    got=$(PGPASSWORD=$PASSWORD "$PGOPT_PG_BIN/psql" -X -At -h 127.0.0.1 -p "$split_port" -U postgres -d "$DB" \
+      -c "SELECT inet_server_port()" 2>&1 || true)
+    [ "$got" = "$PGOPT_REPLICA_PORT" ] && return 0
+    sleep 0.1
+  done
+  echo "pooler_bench.sh: reads through pgopt with read_write_split do not reach the replica (last answer: $got); log $work/pgopt-split/pgopt.log" >&2
+  exit 1
 }
 start_pgbouncer() {
   local port dir=$work/pgbouncer; port=$(free_port)
@@ -238,6 +279,18 @@ start_poolers() {
   start_pgopt
   start_pgbouncer
   say "pgopt ($("$PGOPT_BIN" --version 2>/dev/null | head -1), pid $pgopt_pid) on port $pgopt_port, $("$PGBOUNCER_BIN" --version | head -1) (pid $bouncer_pid) on port $bouncer_port, primary on $PGOPT_PRIMARY_PORT"
+  if [ "$SUITE" = split ]; then
+    start_pgopt split
+    check_split_reads
+    say "pgopt with read_write_split (pid $split_pid) on port $split_port, replica on $PGOPT_REPLICA_PORT"
+  fi
+}
+replica_xacts() {  # pgbench -S statements the replica has run so far
+  # pg_stat_statements counts a statement as it ends; pg_stat_database's counters reach shared
+  # memory up to a second (or, for an idle backend, ten) later and would undercount a run.
+  "$PGOPT_PG_BIN/psql" -X -At -h 127.0.0.1 -p "$PGOPT_REPLICA_PORT" -U postgres -d "$DB" \
+    -c "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE 'SELECT abalance FROM pgbench_accounts%'" \
+    2>/dev/null || echo NA
 }
 
 cpu_ticks() {  # utime + stime of the whole process (all threads), in clock ticks
@@ -258,6 +311,7 @@ run_one() {
   local workload=$1 proto=$2 clients=$3 target=$4 round=$5 port pid="" script=()
   case "$target" in
     pgopt) port=$pgopt_port; pid=$pgopt_pid ;;
+    pgopt-split) port=$split_port; pid=$split_pid ;;
     pgbouncer) port=$bouncer_port; pid=$bouncer_pid ;;
     direct) port=$PGOPT_PRIMARY_PORT ;;
   esac
@@ -274,10 +328,13 @@ run_one() {
   local tag=$workload-$proto-c$clients-$target-r$round out err before=0 after=0 rc=0 load1
   load1=$(cut -d' ' -f1 /proc/loadavg)  # the machine may be shared: keep what else ran alongside
   out=$work/runs/$tag.out; err=$work/runs/$tag.err
+  local rx_before=NA rx_after=NA replica_share=NA
+  [ "$target" = pgopt-split ] && rx_before=$(replica_xacts)
   [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   PGPASSWORD=$PASSWORD timeout -k 5 $((DURATION + 60)) "$PGBENCH" -n "${script[@]}" -M "$proto" \
     -c "$clients" -j 2 -T "$DURATION" -h 127.0.0.1 -p "$port" -U postgres "$DB" >"$out" 2>"$err" || rc=$?
   [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+  [ "$target" = pgopt-split ] && rx_after=$(replica_xacts)
   local tps lat txns failed aborted cpu_s="" us=""
   tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out")
   lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$out")
@@ -294,9 +351,14 @@ run_one() {
     cpu_s=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", t/hz}')
     us=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$txns" 'BEGIN{printf "%.2f", t/hz*1e6/n}')
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$proto" "$clients" "$target" \
+  # The replica's share of the run's transactions.
+  if [[ $rx_before =~ ^[0-9]+$ && $rx_after =~ ^[0-9]+$ ]] && [ "${txns:-0}" -gt 0 ]; then
+    replica_share=$(awk -v a="$rx_before" -v b="$rx_after" -v n="$txns" 'BEGIN{printf "%.3f", (b - a) / n}')
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$proto" "$clients" "$target" \
     "$round" "${tps:-NA}" "${lat:-NA}" "${txns:-0}" "${failed:-NA}" "$aborted" "$rc" "${cpu_s:-NA}" "${us:-NA}" \
-    "$load1" >>"$results"
+    "$load1" "$replica_share" >>"$results"
+  [ "$replica_share" != NA ] && tag="$tag (replica $replica_share)"
   printf '   %-34s tps %10s  lat %8s ms  failed %s  aborted %s  cpu %6s s  %s us/txn\n' "$tag" "${tps:-NA}" \
     "${lat:-NA}" "${failed:-NA}" "$aborted" "${cpu_s:--}" "${us:--}" >&2
 }
@@ -304,19 +366,25 @@ run_one() {
 if [ "$ONLY" != idle ]; then
   start_poolers
   mkdir -p "$work/runs"
-  printf 'workload\tprotocol\tclients\ttarget\tround\ttps\tlatency_ms\ttransactions\tfailed\taborted_clients\texit\tpooler_cpu_s\tpooler_cpu_us_per_txn\tload1_before\n' >"$results"
+  printf 'workload\tprotocol\tclients\ttarget\tround\ttps\tlatency_ms\ttransactions\tfailed\taborted_clients\texit\tpooler_cpu_s\tpooler_cpu_us_per_txn\tload1_before\treplica_share\n' >"$results"
+  targets=(pgopt pgbouncer direct)
   if [ "$SUITE" = prepared ]; then
     configs=()
     for c in 10 50 200; do configs+=("select prepared $c" "select extended $c" "select simple $c"); done
+  elif [ "$SUITE" = split ]; then
+    # -M simple sends each aid as a literal (a new text every time), -M extended one text with $1.
+    configs=("select simple 10" "select simple 50" "select simple 200"
+             "select extended 10" "select extended 50" "select extended 200")
+    targets=(pgopt-split pgopt pgbouncer direct)
   else
     configs=("select simple 10" "select simple 50" "select simple 200"
              "select extended 10" "select extended 50" "select extended 200" "tpcb simple 50")
   fi
-  say "throughput: ${#configs[@]} workloads x 3 targets x $ROUNDS rounds x ${DURATION}s"
+  say "throughput: ${#configs[@]} workloads x ${#targets[@]} targets x $ROUNDS rounds x ${DURATION}s"
   for cfg in "${configs[@]}"; do
     read -r workload proto clients <<<"$cfg"
     for round in $(seq 1 "$ROUNDS"); do
-      for target in pgopt pgbouncer direct; do
+      for target in "${targets[@]}"; do
         # Without server-side support, pgbench's named statements would land on another client's
         # server connection: "prepared statement P0_1 does not exist". Not a row worth measuring.
         [ "$target" = pgbouncer ] && [ "$proto" = prepared ] && [ -z "$bouncer_prepared" ] && continue
@@ -354,6 +422,7 @@ fi
   echo "Machine: $(nproc) cores, $(lscpu | awk -F': *' '/Model name/ {print $2; exit}'), $(free -g | awk '/Mem:/ {print $2}') GB RAM; load average (1, 5, 15 min) at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "pgopt: $("$PGOPT_BIN" --version 2>/dev/null | head -1) (workers = $WORKERS); $("$PGBOUNCER_BIN" --version | head -1); PostgreSQL $("$PGOPT_PG_BIN/postgres" --version | awk '{print $3}')."
   echo -n "Pool size $POOL_SIZE, transaction mode, md5 client auth"
+  [ "$SUITE" = split ] && echo -n "; split on: one streaming replica on the same machine (reads there, pool size $POOL_SIZE per server)"
   [ "$ONLY" != idle ] && echo -n "; pgbench scale $SCALE, -j 2, ${DURATION}s per run, $ROUNDS round(s) interleaved"
   [ "$ONLY" != tps ] && echo -n "; $IDLE_CLIENTS idle clients"
   echo "."

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Markdown report of pooler_bench.sh's raw results: per-target table, ratios, idle memory.
 
-  pooler_bench_report.py [--suite issue2|prepared] RESULTS_TSV IDLE_JSONL   (either file may be missing or empty)
+  pooler_bench_report.py [--suite issue2|prepared|split] RESULTS_TSV IDLE_JSONL   (either file may be missing or empty)
 
 Each (workload, clients, target) row aggregates its rounds: TPS and latency are means over the
 rounds, failed transactions and aborted clients are sums, pooler CPU per transaction is total CPU
-time over total transactions. The ratio table checks issue 2's targets (--suite issue2, default) or
-issue 4's (--suite prepared: pgopt -M prepared against every other pooled row, per client count).
+time over total transactions. The ratio table checks issue 2's targets (--suite issue2, default),
+issue 4's (--suite prepared: pgopt -M prepared against every other pooled row, per client count) or
+issue 5's (--suite split: pgopt with read_write_split on against the same pgopt with it off).
 """
 import argparse
 import csv
@@ -14,8 +15,8 @@ import json
 import os
 from collections import defaultdict
 
-TARGETS = ("pgopt", "pgbouncer", "direct")
-LABEL = {"pgopt": "pgopt", "pgbouncer": "PgBouncer", "direct": "direct"}
+TARGETS = ("pgopt-split", "pgopt", "pgbouncer", "direct")
+LABEL = {"pgopt": "pgopt", "pgopt-split": "pgopt, split on", "pgbouncer": "PgBouncer", "direct": "direct"}
 
 
 def num(s):
@@ -68,7 +69,10 @@ def throughput(path, suite):
             "aborted": sum(int(r["aborted_clients"]) for r in rs),
             "bad_exit": sum(1 for r in rs if r["exit"] != "0"),
             "cpu_us": (sum(cpu) * 1e6 / txns) if txns and cpu and None not in cpu else None,
+            "replica_share": mean(num(r.get("replica_share")) for r in rs),
         }
+    if suite == "split":
+        LABEL["pgopt"] = "pgopt, split off"
 
     print("| workload | clients | target | TPS per round | TPS (mean) | latency avg (ms) | failed txns | aborted clients | pooler CPU (us/txn) |")
     print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
@@ -91,6 +95,8 @@ def throughput(path, suite):
               f"about 2 of it).")
     if suite == "prepared":
         prepared_targets(agg, sorted({c for _, _, c in order}))
+    elif suite == "split":
+        split_targets(agg, order)
     else:
         issue2_targets(agg, order)
 
@@ -125,6 +131,28 @@ def prepared_targets(agg, clients):
         print(f"| {c} | {fmt(mine)} | {nxt[1]} ({fmt(nxt[0])}) | {fmt(vs_next, 2, 'x')} "
               f"| {best_b[1]} ({fmt(best_b[0])}) | {fmt(vs_b, 2, 'x')} | {fmt(direct)} "
               f"| {fmt(ratio(mine, direct), 2, 'x')} | {'; '.join(checks)} |")
+
+
+def split_targets(agg, order):
+    """Issue 5: read/write splitting costs at most 5% of throughput (split on >= 0.95x split off)."""
+    print()
+    print("Issue 5 target (means over rounds): pgopt with read_write_split on (reads on the replica) at least "
+          "0.95x the same pgopt with it off (everything on the primary). Replica share: pgbench statements the "
+          "replica ran during the split-on runs (its pg_stat_statements) over pgbench's transactions.")
+    print()
+    print("| workload | clients | split on TPS | split off TPS | on / off | on / PgBouncer | on / direct "
+          "| CPU us/txn on | CPU us/txn off | replica share | target |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for w, p, c in order:
+        g = {t: agg.get((w, p, c, t), {}) for t in TARGETS}
+        on, off = g["pgopt-split"].get("tps"), g["pgopt"].get("tps")
+        vs_off = ratio(on, off)
+        check = "n/a" if vs_off is None else ("met" if vs_off >= 0.95 else "MISSED")
+        share = g["pgopt-split"].get("replica_share")
+        print(f"| {workload_name(w, p)} | {c} | {fmt(on)} | {fmt(off)} | {fmt(vs_off, 2, 'x')} "
+              f"| {fmt(ratio(on, g['pgbouncer'].get('tps')), 2, 'x')} | {fmt(ratio(on, g['direct'].get('tps')), 2, 'x')} "
+              f"| {fmt(g['pgopt-split'].get('cpu_us'), 1)} | {fmt(g['pgopt'].get('cpu_us'), 1)} "
+              f"| {fmt(None if share is None else share * 100, 1, '%')} | on >= 0.95x off: {check} |")
 
 
 def issue2_targets(agg, order):
@@ -182,7 +210,7 @@ def idle(path):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--suite", choices=("issue2", "prepared"), default="issue2")
+    ap.add_argument("--suite", choices=("issue2", "prepared", "split"), default="issue2")
     ap.add_argument("results_tsv")
     ap.add_argument("idle_jsonl")
     args = ap.parse_args()

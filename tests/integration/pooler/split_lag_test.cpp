@@ -155,6 +155,21 @@ TEST_F(SplitReadYourWrites, AReadRightAfterAWriteSeesIt) {
                                   << ", on the primary: " << run.primary_reads;
 }
 
+TEST_F(SplitReadYourWrites, OnlyTheWritingClientLeavesTheReplica) {
+  split::SplitConfig cfg;
+  cfg.max_lag = "10s";
+  Pooler p(split::options(cfg));
+  Conn writer = connect_ok(p.conninfo());
+  Conn reader = connect_ok(p.conninfo());
+  ASSERT_TRUE(split::reads_reach_replica(writer.get())) << p.log();
+  ASSERT_TRUE(split::reads_reach_replica(reader.get())) << p.log();
+  for (int i = 0; i < 5; ++i) {
+    ok(writer.get(), "INSERT INTO split_ryw (v) VALUES ('other-client')");
+    EXPECT_EQ(read_port(reader.get()), replica_port()) << "a client that wrote nothing left the replica";
+    EXPECT_EQ(read_port(writer.get()), primary_port()) << "the writer read from a replica 300 ms behind";
+  }
+}
+
 TEST_F(SplitReadYourWrites, WithoutItAnImmediateReadMisses) {
   // The control: proves the replica really lags behind the writes, so the test above could fail.
   split::SplitConfig cfg;
