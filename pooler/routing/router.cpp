@@ -185,8 +185,14 @@ Decision Router::decide(std::string_view sql, const ClientState& client) {
     text = *d.rewritten;
   }
 
-  // Only statements naming pgopt anywhere after the leading comments pay for this parse.
-  if (sql::may_name_pooler_setting(text.substr(scan.body))) {
+  // Only statements naming pgopt anywhere after the leading comments pay for this parse; and only
+  // a SET/RESET/SHOW, or a string of several statements, can be (or hide) a pgopt setting, which
+  // spares long single queries the scan.
+  const std::string_view body_text = text.substr(scan.body);
+  const std::string_view word = first_word(text, scan.body);
+  const bool may_set = word_is(word, "set") || word_is(word, "reset") || word_is(word, "show") ||
+                       body_text.find(';') != std::string_view::npos;
+  if (may_set && sql::may_name_pooler_setting(body_text)) {
     sql::PoolerSettingCommand cmd = sql::pooler_setting_command(text);
     if (cmd.kind != sql::PoolerSettingCommand::Kind::None) return setting_decision(std::move(d), cmd, client);
   }
