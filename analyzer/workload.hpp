@@ -27,6 +27,11 @@ struct QueryGroup {
   std::vector<double> duration_reservoir;  // bounded uniform sample of durations, for p95
   std::vector<std::string> samples;  // bounded uniform sample of real statements with literals
   uint64_t sample_seen = 0;          // how many candidates the samples reservoir has seen
+  // The random keys of the kept durations and samples (parallel to the vectors above, ascending):
+  // a log is sampled by keeping the smallest keys, and a key depends only on where its entry was
+  // logged, so --jobs N keeps the same elements as one job (analyzer/input/reservoir.hpp). Empty
+  // for groups not read from a log.
+  std::vector<uint64_t> duration_keys, sample_keys;
   // false when the group came only from pg_stat_statements: its text is already $n-normalized and
   // `samples` is empty (no real literals to EXPLAIN with); true once a log contributed.
   bool has_literal_samples = true;

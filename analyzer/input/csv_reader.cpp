@@ -180,6 +180,7 @@ ReadStats read_csvlog(StreamWindow& w, const UnitBounds& u, WorkloadBuilder& b) 
       e.severity = sev;
       e.message = value(fields[kMessage], msg_buf);
       e.detail = value(fields[kDetail], detail_buf);
+      e.offset = w.offset();
       b.on_event(e);
     }
     w.advance(rel);

@@ -193,6 +193,7 @@ ReadStats read_jsonlog(StreamWindow& w, const UnitBounds& u, WorkloadBuilder& b)
       e.severity = sev;
       e.message = decode(r.message, msg_buf);
       e.detail = decode(r.detail, detail_buf);
+      e.offset = w.offset();
       b.on_event(e);
     }
     w.advance(len + 1);

@@ -15,10 +15,6 @@ namespace pgopt::analyzer::input {
 InputResult read_buffer_with_borders(std::string_view data, const InputOptions& options,
                                      const std::vector<uint64_t>& borders, const std::string& name = "<memory>");
 
-// Sorts each group's duration reservoir: a canonical order, so a workload read with --jobs N
-// compares equal to the same log read with one job (until a reservoir overflows).
-void canonicalize(Workload& w);
-
 // The smallest byte range worth a job of its own.
 inline constexpr uint64_t kMinRangeBytes = 64 * 1024;
 

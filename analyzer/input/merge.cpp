@@ -17,10 +17,10 @@ void add_queryids(QueryGroup& into, const QueryGroup& from) {
 
 // The same statements seen by two sources of the same kind: everything adds up.
 void add_group(QueryGroup& a, const QueryGroup& b, const InputOptions& o) {
-  input::reservoir_merge(a.duration_reservoir, a.timed_calls, b.duration_reservoir, b.timed_calls,
-                         o.duration_samples, input::mix64(o.seed ^ a.fingerprint ^ a.timed_calls));
-  input::reservoir_merge(a.samples, a.sample_seen, b.samples, b.sample_seen, o.samples_per_group,
-                         input::mix64(o.seed ^ a.fingerprint ^ a.sample_seen ^ 0x5a));
+  input::bottom_k_merge(a.duration_reservoir, a.duration_keys, b.duration_reservoir, b.duration_keys,
+                        o.duration_samples, input::mix64(o.seed ^ a.fingerprint ^ 0xd0));
+  input::bottom_k_merge(a.samples, a.sample_keys, b.samples, b.sample_keys, o.samples_per_group,
+                        input::mix64(o.seed ^ a.fingerprint ^ 0x5a));
   a.calls += b.calls;
   a.total_ms += b.total_ms;
   a.timed_calls += b.timed_calls;

@@ -86,10 +86,16 @@ struct UnitResult {
   std::string error;
 };
 
+// Ranges per job. A job takes the next range whenever it finishes one, so a job that runs slower
+// (another process on its core, a costlier stretch of log) hands work to the others instead of
+// leaving them idle at the end: with one range per job, the slowest job set the pace. Each range
+// costs one partial workload merged in order (linear in the kept samples), hence not thousands.
+constexpr uint64_t kRangesPerJob = 16;
+
 std::vector<uint64_t> even_borders(uint64_t size, int jobs) {
   std::vector<uint64_t> out;
   if (jobs <= 1 || size < 2 * kMinRangeBytes) return out;
-  uint64_t n = std::min<uint64_t>(uint64_t(jobs), size / kMinRangeBytes);
+  uint64_t n = std::min<uint64_t>(uint64_t(jobs) * kRangesPerJob, size / kMinRangeBytes);
   for (uint64_t i = 1; i < n; ++i) out.push_back(size * i / n);
   return out;
 }
@@ -118,21 +124,23 @@ class Runner {
     Progress progress(o_.progress, total_size);
     progress_ = progress.counter();
     size_t workers = std::min<size_t>(size_t(std::max(1, o_.jobs)), units_.size());
+    std::vector<SampleStore> stores(std::max<size_t>(workers, 1));
     if (workers <= 1) {
-      work();
+      work(stores[0]);
     } else {
       std::vector<std::thread> threads;
-      for (size_t i = 0; i < workers; ++i) threads.emplace_back([this] { work(); });
+      for (size_t i = 0; i < workers; ++i) threads.emplace_back([this, &stores, i] { work(stores[i]); });
       for (auto& t : threads) t.join();
     }
-    canonicalize(total_);
+    // Every unit is merged by now, so every sampled group exists in the total.
+    for (auto& s : stores) s.move_into(total_, o_);
     result.workload = std::move(total_);
     for (auto& e : errors_) result.errors.push_back(std::move(e));
     return result;
   }
 
  private:
-  void work() {
+  void work(SampleStore& store) {
     FingerprintCache cache;
     for (;;) {
       size_t idx;
@@ -141,7 +149,7 @@ class Runner {
         if (next_unit_ >= units_.size()) return;
         idx = next_unit_++;
       }
-      UnitResult r = process(units_[idx], cache);
+      UnitResult r = process(units_[idx], cache, store);
       std::lock_guard<std::mutex> lock(mu_);
       results_[idx] = std::move(r);
       while (next_merge_ < units_.size() && results_[next_merge_]) {
@@ -152,7 +160,7 @@ class Runner {
     }
   }
 
-  UnitResult process(const Unit& u, FingerprintCache& cache) {
+  UnitResult process(const Unit& u, FingerprintCache& cache, SampleStore& store) {
     SourcePlan& sp = (*sources_)[u.source];
     UnitResult r;
     uint64_t open_at = u.bounds.start > 0 ? u.bounds.start - 1 : 0;
@@ -169,7 +177,7 @@ class Runner {
       src = owned.get();
     }
     StreamWindow w(*src, open_at, progress_);
-    WorkloadBuilder b(cache, o_, mix64(o_.seed ^ mix64(u.source) ^ mix64(u.bounds.start + 1)));
+    WorkloadBuilder b(cache, store, o_, u.source);
     switch (sp.detection.format) {
       case LogFormat::stderr_log: r.stats = read_stderr(w, u.bounds, sp.detection.prefix, b); break;
       case LogFormat::csvlog: r.stats = read_csvlog(w, u.bounds, b); break;
@@ -188,11 +196,11 @@ class Runner {
       total_.notes.push_back(sp.name + ": " + sp.detection.description);
     }
     merge(total_, r.workload, o_);
-    for (auto [session, ms] : r.carry.orphan_durations) {
-      auto it = carry_.find(session);
+    for (const OrphanDuration& d : r.carry.orphan_durations) {
+      auto it = carry_.find(d.session);
       if (it == carry_.end()) continue;
       auto g = total_.groups.find(it->second);
-      if (g != total_.groups.end()) add_duration(g->second, ms, o_);
+      if (g != total_.groups.end()) add_duration(g->second, d.ms, u.source, d.offset, o_);
       carry_.erase(it);
     }
     if (!r.carry.touched_complete) {
@@ -256,10 +264,6 @@ bool detect_stream(SourcePlan& sp, const InputOptions& o, std::vector<std::strin
 }
 
 }  // namespace
-
-void canonicalize(Workload& w) {
-  for (auto& [fp, g] : w.groups) std::sort(g.duration_reservoir.begin(), g.duration_reservoir.end());
-}
 
 InputResult read_buffer_with_borders(std::string_view data, const InputOptions& options,
                                      const std::vector<uint64_t>& borders, const std::string& name) {

@@ -153,6 +153,7 @@ class StderrReader {
         }
       }
       e.tabbed = true;
+      e.offset = w_.offset();
       b_.on_event(e);
     }
     w_.advance(rel);

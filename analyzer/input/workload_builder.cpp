@@ -36,18 +36,52 @@ std::string readable_timestamp(const std::string& ts) {
   return buf;
 }
 
-}  // namespace
+// Sample key streams: durations and literal samples of one group are drawn independently.
+uint64_t duration_stream(uint64_t fingerprint) { return fingerprint ^ 0xd0ull; }
+uint64_t sample_stream(uint64_t fingerprint) { return fingerprint; }
 
-void add_duration(QueryGroup& g, double ms, const InputOptions& options) {
+void count_duration(QueryGroup& g, double ms) {
   g.timed_calls++;
   g.total_ms += ms;
   if (ms > g.max_ms) g.max_ms = ms;
-  reservoir_offer(g.duration_reservoir, options.duration_samples, g.timed_calls,
-                  draw(options.seed, g.fingerprint ^ 0xd0ull, g.timed_calls), [ms] { return ms; });
 }
 
-WorkloadBuilder::WorkloadBuilder(FingerprintCache& cache, const InputOptions& options, uint64_t seed)
-    : cache_(cache), options_(options), seed_(seed) {}
+}  // namespace
+
+void add_duration(QueryGroup& g, double ms, uint64_t source, uint64_t offset, const InputOptions& options) {
+  count_duration(g, ms);
+  bottom_k_merge(g.duration_reservoir, g.duration_keys, std::vector<double>{ms},
+                 std::vector<uint64_t>{sample_key(options.seed, duration_stream(g.fingerprint), source, offset)},
+                 options.duration_samples, options.seed);
+}
+
+void SampleStore::move_into(Workload& w, const InputOptions& options) {
+  std::vector<double> durations;
+  std::vector<std::string> samples;
+  std::vector<uint64_t> keys;
+  for (auto& [fp, s] : groups_) {
+    auto it = w.groups.find(fp);
+    if (it == w.groups.end()) continue;
+    QueryGroup& g = it->second;
+    s.durations.take(durations, keys);
+    bottom_k_merge(g.duration_reservoir, g.duration_keys, std::move(durations), std::move(keys),
+                   options.duration_samples, options.seed);
+    s.samples.take(samples, keys);
+    bottom_k_merge(g.samples, g.sample_keys, std::move(samples), std::move(keys), options.samples_per_group,
+                   options.seed);
+  }
+  groups_.clear();
+}
+
+WorkloadBuilder::WorkloadBuilder(FingerprintCache& cache, SampleStore& store, const InputOptions& options,
+                                 uint64_t source)
+    : cache_(cache), store_(store), options_(options), source_(source) {}
+
+void WorkloadBuilder::add_duration(Building& b, double ms, uint64_t offset) {
+  count_duration(b.g, ms);
+  uint64_t key = sample_key(options_.seed, duration_stream(b.g.fingerprint), source_, offset);
+  b.sampled->durations.offer(options_.duration_samples, key, [ms] { return ms; });
+}
 
 void WorkloadBuilder::touch(uint64_t session) {
   if (!carry_.touched_complete) return;
@@ -78,7 +112,7 @@ void WorkloadBuilder::on_event(const LogEvent& e) {
   switch (m.kind) {
     case MessageKind::statement: statement(e, m.text, false, ms); break;
     case MessageKind::execute: statement(e, m.text, true, ms); break;
-    case MessageKind::lone_duration: lone_duration(e.session, *m.duration_ms); break;
+    case MessageKind::lone_duration: lone_duration(e.session, *m.duration_ms, e.offset); break;
     case MessageKind::disconnection:
       pending_.erase(e.session);
       touch(e.session);
@@ -88,7 +122,7 @@ void WorkloadBuilder::on_event(const LogEvent& e) {
   }
 }
 
-QueryGroup* WorkloadBuilder::group_for(std::string_view text, bool tabbed) {
+WorkloadBuilder::Building* WorkloadBuilder::group_for(std::string_view text, bool tabbed) {
   if (!statement_shape(text, shape_)) {
     w_.parse_failures++;  // an unterminated quote or comment cannot parse either
     return nullptr;
@@ -105,62 +139,64 @@ QueryGroup* WorkloadBuilder::group_for(std::string_view text, bool tabbed) {
     return nullptr;
   }
   auto [it, fresh] = groups_.try_emplace(info.fingerprint);
-  QueryGroup& g = it->second;
+  Building& b = it->second;
   if (fresh) {
-    g.fingerprint = info.fingerprint;
-    g.normalized = info.normalized;
+    b.g.fingerprint = info.fingerprint;
+    b.g.normalized = info.normalized;
+    b.sampled = &store_.group(info.fingerprint);
   }
-  return &g;
+  return &b;
 }
 
 void WorkloadBuilder::statement(const LogEvent& e, std::string_view text, bool execute, const double* ms) {
   w_.statements++;
   touch(e.session);
-  QueryGroup* g = group_for(text, e.tabbed);
-  if (!g) {
+  Building* b = group_for(text, e.tabbed);
+  if (!b) {
     pending_.erase(e.session);
     return;
   }
-  g->calls++;
+  QueryGroup& g = b->g;
+  g.calls++;
   if (ms) {
-    add_duration(*g, *ms, options_);
+    add_duration(*b, *ms, e.offset);
     pending_.erase(e.session);
   } else {
     if (pending_.size() >= kMaxPending) pending_.clear();
-    pending_[e.session] = g->fingerprint;
+    pending_[e.session] = g.fingerprint;
   }
-  g->sample_seen++;
-  reservoir_offer(g->samples, options_.samples_per_group, g->sample_seen,
-                  draw(seed_, g->fingerprint, g->sample_seen), [&] {
-                    std::string s;
-                    if (execute && !e.detail.empty() && parse_parameters(e.detail, params_))
-                      substitute_parameters(text, params_, e.tabbed, s);
-                    else if (e.tabbed)
-                      append_detabbed(text, s);
-                    else
-                      s.assign(text);
-                    return s;
-                  });
+  g.sample_seen++;
+  uint64_t key = sample_key(options_.seed, sample_stream(g.fingerprint), source_, e.offset);
+  b->sampled->samples.offer(options_.samples_per_group, key, [&] {
+    std::string s;
+    if (execute && !e.detail.empty() && parse_parameters(e.detail, params_))
+      substitute_parameters(text, params_, e.tabbed, s);
+    else if (e.tabbed)
+      append_detabbed(text, s);
+    else
+      s.assign(text);
+    return s;
+  });
 }
 
-void WorkloadBuilder::lone_duration(uint64_t session, double ms) {
+void WorkloadBuilder::lone_duration(uint64_t session, double ms, uint64_t offset) {
   auto it = pending_.find(session);
   if (it != pending_.end()) {
     auto g = groups_.find(it->second);
-    if (g != groups_.end()) add_duration(g->second, ms, options_);
+    if (g != groups_.end()) add_duration(g->second, ms, offset);
     pending_.erase(it);
     return;
   }
   // Parse/bind steps and statements logged before this unit also end in a lone duration; only the
   // first one of a session in this unit can belong to a statement from the previous unit.
   if (carry_.touched_complete && !carry_.touched.count(session)) {
-    carry_.orphan_durations.emplace_back(session, ms);
+    carry_.orphan_durations.push_back(OrphanDuration{session, ms, offset});
   }
   touch(session);
 }
 
 Workload WorkloadBuilder::finish(SessionCarry& carry) {
-  for (auto& [fp, g] : groups_) w_.groups.emplace(fp, std::move(g));
+  for (auto& [fp, b] : groups_) w_.groups.emplace(fp, std::move(b.g));
   groups_.clear();
   if (!first_ts_.empty()) w_.first_timestamp = readable_timestamp(first_ts_);
   if (!last_ts_.empty()) w_.last_timestamp = readable_timestamp(last_ts_);

@@ -165,6 +165,40 @@ TEST_F(CliOptions, StdinGzipJobsAndLogFormatGiveTheSameWorkload) {
   EXPECT_NE(prefixed.find("\"statements\": 400"), std::string::npos) << prefixed;
 }
 
+// --jobs N reads a file in many byte ranges on N threads; the report must not change by one byte,
+// even where sampling decides (p95 from a full duration sample, --show-samples literals).
+TEST_F(CliOptions, JobsGiveAByteIdenticalReport) {
+  const std::string big = dir_ + "/big.log";
+  {
+    std::ofstream log(big);
+    for (int i = 0; i < 6000; ++i) {
+      // Durations spread over three orders of magnitude, so which ones are kept moves the p95.
+      int us = (i * 7919) % 997 * (1 + i % 13) + 50;
+      log << "2024-05-01 10:" << 10 + i / 600 << ":" << (10 + i % 50) << ".000 UTC [" << 100 + i % 7
+          << "] app@shop LOG:  duration: " << us / 1000 << "." << us % 1000 / 100 << us % 100 / 10 << us % 10
+          << " ms  statement: SELECT id, total FROM orders WHERE customer_id = " << i << "\n";
+      if (i % 2 == 0)
+        log << "2024-05-01 10:" << 10 + i / 600 << ":" << (10 + i % 50) << ".000 UTC [" << 200 + i % 5
+            << "] app@shop LOG:  duration: " << i % 9 << ".250 ms  statement: SELECT name\n\tFROM customers\n\tWHERE "
+            << "email = 'user" << i << "@example.com'\n";
+    }
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat(big.c_str(), &st), 0);
+  ASSERT_GT(st.st_size, 8 * 64 * 1024) << "too small to be split into ranges";
+  std::string one, two, three, md_one, md_two;
+  ASSERT_EQ(analyze("--format json --show-samples --jobs 1 " + big, &one), 0);
+  ASSERT_EQ(analyze("--format json --show-samples --jobs 2 " + big, &two), 0);
+  ASSERT_EQ(analyze("--format json --show-samples --jobs 3 " + big, &three), 0);
+  EXPECT_NE(one.find("\"statements\": 9000"), std::string::npos) << one;
+  EXPECT_NE(one.find("@example.com'"), std::string::npos) << one;
+  EXPECT_EQ(two, one);
+  EXPECT_EQ(three, one);
+  ASSERT_EQ(analyze("--show-samples --jobs 1 " + big, &md_one), 0);
+  ASSERT_EQ(analyze("--show-samples --jobs 2 " + big, &md_two), 0);
+  EXPECT_EQ(md_two, md_one);
+}
+
 TEST_F(CliOptions, OutputIntoAFifoOrThroughASymlinkKeepsTheNode) {
   // A pipe (like /dev/null, which a root user might name) must be written into, not renamed over.
   const std::string fifo = dir_ + "/report.pipe";

@@ -75,14 +75,21 @@ std::string json_log(int rounds) {
 
 InputOptions opts() {
   InputOptions o;
-  o.samples_per_group = 100000;  // keep every sample and duration: then splitting must change
-  o.duration_samples = 100000;   // nothing at all
+  o.samples_per_group = 100000;  // keep every sample and duration: every candidate must arrive
+  o.duration_samples = 100000;   // once, whatever the split
+  return o;
+}
+
+// Samples that overflow at once: which candidates are kept must not depend on the split either.
+InputOptions small_samples() {
+  InputOptions o;
+  o.samples_per_group = 3;
+  o.duration_samples = 5;
   return o;
 }
 
 void expect_same_at_every_border(const std::string& data, size_t step, const std::string& format,
-                                 const std::string& prefix = "") {
-  InputOptions o = opts();
+                                 const std::string& prefix = "", InputOptions o = opts()) {
   o.log_format = format;  // detection is not what this test is about: skip it, per run
   o.log_line_prefix = prefix;
   InputResult one = input::read_buffer_with_borders(data, o, {});
@@ -112,6 +119,25 @@ TEST(InputJobs, StderrEveryBorder) {
 }
 
 TEST(InputJobs, CsvEveryBorder) { expect_same_at_every_border(csv_log(10), 1, "csvlog"); }
+
+// Full reservoirs: the p95 and the literal samples of a log read in ranges are those of one pass
+// (samples are kept by keys drawn from where each entry was logged, not by arrival order).
+TEST(InputJobs, OverflowingSamplesAtEveryBorder) {
+  std::string data = stderr_log(12);
+  InputResult one = input::read_buffer_with_borders(data, small_samples(), {});
+  bool overflowed = false;
+  for (const auto& [fp, g] : one.workload.groups) {
+    overflowed = overflowed || g.sample_seen > 3 || g.timed_calls > 5;
+    EXPECT_LE(g.samples.size(), 3u);
+    EXPECT_LE(g.duration_reservoir.size(), 5u);
+    EXPECT_EQ(g.sample_keys.size(), g.samples.size());
+    EXPECT_EQ(g.duration_keys.size(), g.duration_reservoir.size());
+  }
+  ASSERT_TRUE(overflowed) << "the test needs groups with more candidates than room";
+  expect_same_at_every_border(data, 1, "stderr", "%m [%p] %q%u@%d ", small_samples());
+  expect_same_at_every_border(csv_log(12), 1, "csvlog", "", small_samples());
+  expect_same_at_every_border(json_log(12), 1, "jsonlog", "", small_samples());
+}
 
 TEST(InputJobs, JsonEveryBorder) {
   std::string data = json_log(10);
@@ -152,11 +178,16 @@ TEST(InputJobs, ReadLogsWithTwoJobsOnAFile) {
   InputResult two = read_logs({path}, o);
   o.jobs = 7;
   InputResult seven = read_logs({path}, o);
+  InputOptions s = small_samples();
+  InputResult small_one = read_logs({path}, s);
+  s.jobs = 2;
+  InputResult small_two = read_logs({path}, s);
   std::remove(path);
   ASSERT_TRUE(one.errors.empty());
   EXPECT_EQ(one.workload.statements, 9000u);
   EXPECT_EQ(t::diff_workloads(one.workload, two.workload), "");
   EXPECT_EQ(t::diff_workloads(one.workload, seven.workload), "");
+  EXPECT_EQ(t::diff_workloads(small_one.workload, small_two.workload), "");
 }
 
 TEST(InputJobs, SamplingIsDeterministicPerSeed) {

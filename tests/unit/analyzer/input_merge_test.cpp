@@ -1,6 +1,7 @@
-// merge(), reservoirs and p95: the arithmetic behind per-job partials and log + pg_stat_statements.
+// merge(), bottom-k samples and p95: the arithmetic behind per-job partials and log + pg_stat_statements.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -43,8 +44,14 @@ TEST(InputMerge, LogsAddUp) {
   EXPECT_EQ(g.calls, 5u);
   EXPECT_DOUBLE_EQ(g.total_ms, 16.0);
   EXPECT_DOUBLE_EQ(g.max_ms, 5.0);
-  EXPECT_EQ(g.samples.size(), 5u);
-  EXPECT_EQ(g.samples[3], "SELECT 0");  // below capacity the samples are simply concatenated
+  // Below capacity nothing is dropped: the samples of both sides, in key order, keys alongside.
+  ASSERT_EQ(g.samples.size(), 5u);
+  EXPECT_EQ(g.sample_keys.size(), 5u);
+  EXPECT_TRUE(std::is_sorted(g.sample_keys.begin(), g.sample_keys.end()));
+  std::vector<std::string> got = g.samples;
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"SELECT 0", "SELECT 0", "SELECT 1", "SELECT 1", "SELECT 2"}));
+  EXPECT_EQ(g.duration_reservoir.size(), 5u);
   EXPECT_EQ(a.groups.size(), 2u);
   EXPECT_EQ(*a.first_timestamp, "2024-05-01 09:00:00");
   EXPECT_EQ(*a.last_timestamp, "2024-05-01 11:00:00");
@@ -83,29 +90,62 @@ TEST(InputMerge, LogAndPgStatStatementsDoNotDoubleCount) {
   EXPECT_EQ(b.groups.at(7).samples.size(), 10u);
 }
 
-TEST(InputMerge, ReservoirMergeStaysUniform) {
-  // A holds a sample of 9000 candidates "a", B of 1000 "b": about 90% of the merge comes from A.
-  size_t from_a = 0, total = 0;
-  for (uint64_t seed = 1; seed <= 200; ++seed) {
-    std::vector<int> a(16, 0), b(16, 1);
-    input::reservoir_merge(a, 9000, b, 1000, 16, seed);
-    ASSERT_EQ(a.size(), 16u);
-    for (int x : a) from_a += x == 0;
-    total += a.size();
-  }
-  double share = double(from_a) / double(total);
-  EXPECT_NEAR(share, 0.9, 0.03);
+// The kept candidates of a whole stream, by offering every (key, value) to one BottomK.
+std::vector<int> bottom_k_of(const std::vector<std::pair<uint64_t, int>>& all, size_t cap,
+                             std::vector<uint64_t>* keys = nullptr) {
+  input::BottomK<int> k;
+  for (const auto& [key, v] : all) k.offer(cap, key, [v = v] { return v; });
+  std::vector<int> values;
+  std::vector<uint64_t> ks;
+  k.take(values, ks);
+  if (keys) *keys = ks;
+  return values;
 }
 
-TEST(InputMerge, AlgorithmRIsUniform) {
+TEST(InputMerge, BottomKOfPartsMergesIntoBottomKOfTheWhole) {
+  // Any cut, any order of the parts: the merge is exactly the sample of the whole stream. This is
+  // what makes --jobs N give the same p95 and samples as one job.
+  std::vector<std::pair<uint64_t, int>> all;
+  for (int i = 0; i < 5000; ++i) all.emplace_back(input::sample_key(1, 77, 0, uint64_t(i) * 97), i);
+  all.emplace_back(all[10].first, -1);  // a key collision is settled by the value
+  std::vector<uint64_t> whole_keys;
+  std::vector<int> whole = bottom_k_of(all, 64, &whole_keys);
+  ASSERT_EQ(whole.size(), 64u);
+  for (size_t cut : {size_t(0), size_t(1), size_t(63), size_t(2500), all.size() - 1}) {
+    std::vector<std::pair<uint64_t, int>> left(all.begin(), all.begin() + std::ptrdiff_t(cut)),
+        right(all.begin() + std::ptrdiff_t(cut), all.end());
+    std::vector<uint64_t> lk, rk;
+    std::vector<int> l = bottom_k_of(left, 64, &lk), r = bottom_k_of(right, 64, &rk);
+    std::vector<int> a = r;  // right part first: the order of the parts does not matter either
+    std::vector<uint64_t> ak = rk;
+    input::bottom_k_merge(a, ak, l, lk, 64, 1);
+    EXPECT_EQ(a, whole) << "cut at " << cut;
+    EXPECT_EQ(ak, whole_keys) << "cut at " << cut;
+  }
+}
+
+TEST(InputMerge, BottomKIsUniform) {
+  // Keys from positions: every quarter of the stream is equally represented.
   std::map<int, int> kept;
   for (uint64_t seed = 1; seed <= 400; ++seed) {
-    std::vector<int> r;
-    for (uint64_t n = 1; n <= 100; ++n)
-      input::reservoir_offer(r, 10, n, input::draw(seed, 0, n), [n] { return int(n); });
-    for (int x : r) kept[(x - 1) / 25]++;  // quarters of the stream
+    std::vector<std::pair<uint64_t, int>> all;
+    for (int n = 1; n <= 100; ++n) all.emplace_back(input::sample_key(seed, 5, 0, uint64_t(n) * 150), n);
+    for (int x : bottom_k_of(all, 10)) kept[(x - 1) / 25]++;
   }
+  ASSERT_EQ(kept.size(), 4u);
   for (const auto& [quarter, count] : kept) EXPECT_NEAR(count, 1000, 150) << "quarter " << quarter;
+}
+
+TEST(InputMerge, BottomKMergeOfHandBuiltSamplesKeepsCapacity) {
+  // Groups built by hand carry no keys: they still merge, within capacity, nothing invented.
+  std::vector<int> a(16, 0), b(16, 1);
+  std::vector<uint64_t> ak, bk;
+  input::bottom_k_merge(a, ak, b, bk, 16, 3);
+  ASSERT_EQ(a.size(), 16u);
+  EXPECT_EQ(ak.size(), 16u);
+  size_t from_b = size_t(std::count(a.begin(), a.end(), 1));
+  EXPECT_GT(from_b, 0u);
+  EXPECT_LT(from_b, 16u);
 }
 
 TEST(InputMerge, P95) {

@@ -101,8 +101,10 @@ inline std::string diff_workloads(const Workload& a, const Workload& b) {
       return fmt::format("{}: calls {}/{} vs {}/{}", id, x.calls, x.timed_calls, y.calls, y.timed_calls);
     if (!near(x.total_ms, y.total_ms) || x.max_ms != y.max_ms)
       return fmt::format("{}: total/max {}/{} vs {}/{}", id, x.total_ms, x.max_ms, y.total_ms, y.max_ms);
-    if (x.duration_reservoir != y.duration_reservoir) return id + ": duration reservoir differs";
-    if (x.samples != y.samples || x.sample_seen != y.sample_seen) return id + ": samples differ";
+    if (x.duration_reservoir != y.duration_reservoir || x.duration_keys != y.duration_keys)
+      return id + ": duration reservoir differs";
+    if (x.samples != y.samples || x.sample_keys != y.sample_keys || x.sample_seen != y.sample_seen)
+      return id + ": samples differ";
   }
   return {};
 }
