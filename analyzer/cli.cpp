@@ -18,6 +18,7 @@
 
 #include "analyzer/advisor/advisor.hpp"
 #include "analyzer/input.hpp"
+#include "analyzer/input/capture_reader.hpp"
 #include "analyzer/report/report.hpp"
 
 namespace pgopt::analyzer {
@@ -28,7 +29,7 @@ int g_exit = 0;
 // Values are checked in run(), not by CLI11 validators: a bad value is a usage error (exit 2) with
 // a message in the same words as every other one.
 struct Options {
-  std::vector<std::string> logs;
+  std::vector<std::string> logs, captures;
   std::string db, schema, log_format = "auto", log_line_prefix, format = "markdown", output, budget;
   bool pg_stat_statements = false, show_samples = false;
   std::string max_indexes = "20", min_improvement = "0.3", jobs = "1";
@@ -75,7 +76,8 @@ int run(const Options& o) {
     std::fprintf(stderr, "pgopt analyze: %s\n", msg.c_str());
     return code;
   };
-  if (o.logs.empty() && !o.pg_stat_statements) return fail("give log files (or - for stdin), or --pg-stat-statements", 2);
+  if (o.logs.empty() && !o.pg_stat_statements && o.captures.empty())
+    return fail("give log files (or - for stdin), --capture FILE (written by pgopt pool), or --pg-stat-statements", 2);
   if (o.pg_stat_statements && o.db.empty()) return fail("--pg-stat-statements needs --db", 2);
   if (o.db.empty() && o.schema.empty())
     return fail("give --db CONNINFO (statistics, HypoPG) or --schema FILE.sql (tables and indexes)", 2);
@@ -146,6 +148,21 @@ int run(const Options& o) {
       merge(workload, r.workload, in);
     }
   }
+  if (!o.captures.empty()) {
+    // With --db, only the entries for the database the catalog comes from (its name on the
+    // server, defaults and PGDATABASE applied by libpq): another database's table of the same
+    // name is a different table.
+    std::optional<std::string> dbname;
+    if (conn.c) dbname = PQdb(conn.c);
+    InputResult r = read_captures(o.captures, dbname, in);
+    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
+    if (!r.errors.empty()) return 1;
+    if (o.logs.empty() && !o.pg_stat_statements) {
+      workload = std::move(r.workload);
+    } else {
+      merge_capture(workload, r.workload, in);
+    }
+  }
 
   std::unique_ptr<advisor::Evaluator> evaluator;
   if (conn.c) {
@@ -201,11 +218,18 @@ int run(const Options& o) {
 
 void register_cli(CLI::App& app) {
   auto opts = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("analyze", "Recommend indexes and partitioning from PostgreSQL logs");
+  auto* cmd = app.add_subcommand(
+      "analyze", "Recommend indexes and partitioning from PostgreSQL logs, pg_stat_statements or a pgopt pool capture");
   cmd->add_option("LOG", opts->logs, "Log files, globs, or - for stdin (.gz and .zst are read directly)");
   cmd->add_option("--db", opts->db, "Live database: schema, statistics, existing indexes, HypoPG what-if costs");
   cmd->add_option("--schema", opts->schema, "Offline alternative: table and index DDL, no statistics");
   cmd->add_flag("--pg-stat-statements", opts->pg_stat_statements, "Read the workload from pg_stat_statements on --db");
+  // One file per --capture (repeatable), so a LOG after it stays a LOG.
+  cmd->add_option("--capture", opts->captures,
+                  "Workload capture file written by pgopt pool (capture_file); repeatable; with --db, only the "
+                  "entries of that database")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
   cmd->add_option("--log-format", opts->log_format, "auto|stderr|csvlog|jsonlog");
   cmd->add_option("--log-line-prefix", opts->log_line_prefix, "log_line_prefix of stderr logs (default: detect)");
   cmd->add_option("--format", opts->format, "markdown|html|json|sql (default markdown)");

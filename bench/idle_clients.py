@@ -12,7 +12,10 @@ client side stays cheap and needs no driver: the cost measured is the pooler's, 
 3. opens N connections (at most --concurrency logins at a time), each logs in and then sits idle;
 4. after --settle seconds: VmRSS again, and a liveness check (a fresh client runs SELECT 1 while
    the N are connected) and counts the idle clients the pooler dropped meanwhile;
-5. closes everything and prints one JSON object on stdout.
+5. with --admin-db, times each of --admin-commands on the pooler's admin console while the N are
+   still connected (a fresh connection per command: login + query + every row), since SHOW commands
+   must stay responsive with 10,000 clients;
+6. closes everything and prints one JSON object on stdout.
 Bounded by --timeout seconds overall.
 """
 import argparse
@@ -116,6 +119,29 @@ async def select_one(args):
         writer.close()
 
 
+async def admin_command(args, command):
+    """(milliseconds for login + the command + all rows, rows) on the admin database."""
+    t0 = time.monotonic()
+    reader, writer = await login(argparse.Namespace(**{**vars(args), "dbname": args.admin_db}))
+    try:
+        writer.write(message(b"Q", command.encode() + b"\0"))
+        rows = 0
+        while True:
+            t, body = await read_message(reader)
+            if t == b"E":
+                raise LoginError(f"{command}: {error_text(body)}")
+            if t == b"D":
+                rows += 1
+            if t == b"Z":
+                break
+        ms = (time.monotonic() - t0) * 1000
+        writer.write(message(b"X", b""))
+        await writer.drain()
+        return round(ms, 1), rows
+    finally:
+        writer.close()
+
+
 async def main(args):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = args.clients + 64
@@ -164,6 +190,14 @@ async def main(args):
         alive_error = ""
     except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, LoginError) as e:
         alive, alive_error = False, f"{type(e).__name__}: {e}"
+    admin = {}
+    if args.admin_db:
+        for command in [c.strip() for c in args.admin_commands.split(";") if c.strip()]:
+            try:
+                ms, rows = await asyncio.wait_for(admin_command(args, command), 60)
+                admin[command] = {"ms": ms, "rows": rows}
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, LoginError) as e:
+                admin[command] = {"error": f"{type(e).__name__}: {e}"[:200]}
     await asyncio.sleep(0)  # let the watchers see anything that arrived
     for t in watchers:
         t.cancel()
@@ -187,6 +221,7 @@ async def main(args):
         "pooler_cpu_ms_per_login": round(cpu_logins * 1000 / clk / connected, 3) if connected else None,
         "select_1_while_idle_clients": alive,
         "select_1_error": alive_error,
+        "admin": admin,
     }
 
 
@@ -203,6 +238,9 @@ def parse_args():
     p.add_argument("--login-timeout", type=float, default=30)
     p.add_argument("--settle", type=float, default=2, help="seconds between last login and RSS")
     p.add_argument("--timeout", type=float, default=600, help="bound on the whole run")
+    p.add_argument("--admin-db", default="", help="admin console database (pgopt, pgbouncer); empty: skip")
+    p.add_argument("--admin-commands", default="SHOW POOLS;SHOW CLIENTS;SHOW SERVERS;SHOW STATS",
+                   help="';'-separated commands to time while the idle clients are connected")
     return p.parse_args()
 
 

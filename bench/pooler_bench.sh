@@ -13,7 +13,8 @@
 #    again: ROUNDS rounds); per run: TPS, average latency, failed transactions, aborted clients, and
 #    the pooler's CPU time (utime+stime of its process from /proc/PID/stat) per transaction;
 # 4. restarts both poolers and holds IDLE_CLIENTS idle logged-in clients on each (bench/idle_clients.py),
-#    reporting VmRSS before/after and per client;
+#    reporting VmRSS before/after and per client, and how long SHOW POOLS/CLIENTS/SERVERS/STATS take
+#    on each admin console meanwhile;
 # 5. prints a Markdown report (also in WORK_DIR/report.md) for docs/benchmarks.md.
 #
 # --suite prepared (issue 4) replaces steps 3-4: pgbench -S with -M prepared, -M extended and -M simple
@@ -31,6 +32,12 @@
 # (pg_stat_statements on the replica) to show where the reads went. The report checks issue 5's
 # target: split on >= 0.95x split off. About 24 x ROUNDS x (DURATION + 2) s plus setup (~15 min with the defaults).
 #
+# --suite capture (issue 6) replaces steps 3-4: pgbench -S with -M simple and -M extended at 50 clients
+# against two pgopt processes, one with workload capture on (the default) and one with capture = false,
+# PgBouncer and the primary directly, interleaved the same way. The report checks the target: capture
+# costs at most 5% TPS (on >= 0.95x off). About 8 x ROUNDS x (DURATION + 2) s plus setup (~6 min with
+# --rounds 3).
+#
 # Options (each also an environment variable):
 #   --duration S       DURATION      seconds per pgbench run (default 15)
 #   --rounds N         ROUNDS        times each (workload, target) is run, interleaved (default 2)
@@ -39,7 +46,7 @@
 #   --idle-clients N   IDLE_CLIENTS  idle connections for the memory test (default 10000)
 #   --scale N          SCALE         pgbench scale factor (default 10)
 #   --only tps|idle    ONLY          run one half only
-#   --suite S          SUITE         issue2 (default: the runs above), prepared or split (both imply --only tps)
+#   --suite S          SUITE         issue2 (default: the runs above), prepared, split or capture (imply --only tps)
 #   --work-dir DIR     WORK_DIR      logs, configs, raw results (default /tmp/pgopt-pooler-bench.XXXXXX)
 #   PGOPT_BIN (default build/pgopt), PGBOUNCER_BIN (default /usr/sbin/pgbouncer)
 # Duration: about 7 x 3 x ROUNDS x (DURATION + 2) s plus 1-2 min for setup and the idle test
@@ -82,10 +89,10 @@ done
 case "$ONLY" in ""|tps|idle) ;; *) echo "pooler_bench.sh: --only takes tps or idle" >&2; exit 2 ;; esac
 case "$SUITE" in
   issue2) ;;
-  prepared|split)
+  prepared|split|capture)
     [ "$ONLY" = idle ] && { echo "pooler_bench.sh: --suite $SUITE has no idle test" >&2; exit 2; }
     ONLY=tps ;;
-  *) echo "pooler_bench.sh: --suite takes issue2, prepared or split" >&2; exit 2 ;;
+  *) echo "pooler_bench.sh: --suite takes issue2, prepared, split or capture" >&2; exit 2 ;;
 esac
 [ -x "$PGOPT_BIN" ] || { echo "pooler_bench.sh: no pgopt at $PGOPT_BIN; build it (cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build --target pgopt) or set PGOPT_BIN" >&2; exit 1; }
 [ -x "$PGBOUNCER_BIN" ] || { echo "pooler_bench.sh: no PgBouncer at $PGBOUNCER_BIN (apt-get install pgbouncer)" >&2; exit 1; }
@@ -126,7 +133,7 @@ free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 say() { echo "== $*" >&2; }
 
 # ---- processes we start, and stopping them ---------------------------------------------------
-pgopt_pid="" split_pid="" bouncer_pid="" cluster_started=""
+pgopt_pid="" split_pid="" nocap_pid="" bouncer_pid="" cluster_started=""
 stop_pid() {  # PID NAME: SIGTERM, then SIGKILL after 10 s; only ever a PID this script started
   local pid=$1 name=$2
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
@@ -141,6 +148,7 @@ stop_pid() {  # PID NAME: SIGTERM, then SIGKILL after 10 s; only ever a PID this
 stop_poolers() {
   stop_pid "$pgopt_pid" pgopt; pgopt_pid=""
   stop_pid "$split_pid" "pgopt (split on)"; split_pid=""
+  stop_pid "$nocap_pid" "pgopt (capture off)"; nocap_pid=""
   stop_pid "$bouncer_pid" pgbouncer; bouncer_pid=""
 }
 cleanup() {
@@ -182,9 +190,10 @@ fi
 
 # ---- the poolers ----------------------------------------------------------------------------------
 echo "\"postgres\" \"$PASSWORD\"" >"$work/users.txt"
-start_pgopt() {  # [split]: a second process, reads to the replica
-  local port name=pgopt dir; port=$(free_port)
+start_pgopt() {  # [split|nocapture]: a second process, reads to the replica or capture off
+  local port name=pgopt dir extra=""; port=$(free_port)
   [ "${1:-}" = split ] && name=pgopt-split
+  [ "${1:-}" = nocapture ] && name=pgopt-nocapture extra="capture = false"
   dir=$work/$name
   mkdir -p "$dir"
   cp "$work/users.txt" "$dir/users.txt"
@@ -199,6 +208,8 @@ max_client_conn = $((IDLE_CLIENTS + 1000))
 auth_type = "md5"
 auth_file = "users.txt"
 shutdown_timeout = "2s"
+admin_users = ["postgres"]
+$extra
 
 [databases.$DB]
 host = "127.0.0.1"
@@ -213,7 +224,11 @@ TOML
   fi
   "$PGOPT_BIN" pool --config "$dir/pgopt.toml" >>"$dir/pgopt.log" 2>&1 &
   local pid=$!
-  if [ "$name" = pgopt-split ]; then split_pid=$pid split_port=$port; else pgopt_pid=$pid pgopt_port=$port; fi
+  case "$name" in
+    pgopt-split) split_pid=$pid split_port=$port ;;
+    pgopt-nocapture) nocap_pid=$pid nocap_port=$port ;;
+    *) pgopt_pid=$pid pgopt_port=$port ;;
+  esac
   wait_ready "$name" "$pid" "$port" "$dir/pgopt.log"
 }
 # Through the split pooler, a read must reach the replica (its first poll follows the first login).
@@ -247,6 +262,7 @@ default_pool_size = $POOL_SIZE
 max_client_conn = $((IDLE_CLIENTS + 1000))
 logfile = $dir/pgbouncer.log
 ignore_startup_parameters = extra_float_digits
+admin_users = postgres
 ${bouncer_prepared:+max_prepared_statements = 200}
 INI
   touch "$dir/pgbouncer.log"
@@ -284,6 +300,10 @@ start_poolers() {
     check_split_reads
     say "pgopt with read_write_split (pid $split_pid) on port $split_port, replica on $PGOPT_REPLICA_PORT"
   fi
+  if [ "$SUITE" = capture ]; then
+    start_pgopt nocapture
+    say "pgopt with capture = false (pid $nocap_pid) on port $nocap_port"
+  fi
 }
 replica_xacts() {  # pgbench -S statements the replica has run so far
   # pg_stat_statements counts a statement as it ends; pg_stat_database's counters reach shared
@@ -312,6 +332,7 @@ run_one() {
   case "$target" in
     pgopt) port=$pgopt_port; pid=$pgopt_pid ;;
     pgopt-split) port=$split_port; pid=$split_pid ;;
+    pgopt-nocapture) port=$nocap_port; pid=$nocap_pid ;;
     pgbouncer) port=$bouncer_port; pid=$bouncer_pid ;;
     direct) port=$PGOPT_PRIMARY_PORT ;;
   esac
@@ -376,6 +397,9 @@ if [ "$ONLY" != idle ]; then
     configs=("select simple 10" "select simple 50" "select simple 200"
              "select extended 10" "select extended 50" "select extended 200")
     targets=(pgopt-split pgopt pgbouncer direct)
+  elif [ "$SUITE" = capture ]; then
+    configs=("select simple 50" "select extended 50")
+    targets=(pgopt pgopt-nocapture pgbouncer direct)
   else
     configs=("select simple 10" "select simple 50" "select simple 200"
              "select extended 10" "select extended 50" "select extended 200" "tpcb simple 50")
@@ -402,10 +426,11 @@ if [ "$ONLY" != tps ]; then
   # Fresh processes: the baseline must not include what the throughput runs left in the allocator.
   start_poolers
   for target in pgopt pgbouncer; do
-    if [ "$target" = pgopt ]; then port=$pgopt_port pid=$pgopt_pid; else port=$bouncer_port pid=$bouncer_pid; fi
+    if [ "$target" = pgopt ]; then port=$pgopt_port pid=$pgopt_pid admin_db=pgopt; else port=$bouncer_port pid=$bouncer_pid admin_db=pgbouncer; fi
     say "idle test: $IDLE_CLIENTS idle clients on $target (pid $pid)"
     if out=$(timeout -k 5 900 "$PY" "$root/bench/idle_clients.py" --port "$port" --user postgres \
-               --password "$PASSWORD" --dbname "$DB" --pid "$pid" --clients "$IDLE_CLIENTS" --timeout 840); then
+               --password "$PASSWORD" --dbname "$DB" --pid "$pid" --clients "$IDLE_CLIENTS" --timeout 840 \
+               --admin-db "$admin_db"); then
       echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); d["target"]=sys.argv[1]; print(json.dumps(d))' \
         "$target" | tee -a "$idle_json" >&2
     else

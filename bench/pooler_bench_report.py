@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Markdown report of pooler_bench.sh's raw results: per-target table, ratios, idle memory.
 
-  pooler_bench_report.py [--suite issue2|prepared|split] RESULTS_TSV IDLE_JSONL   (either file may be missing or empty)
+  pooler_bench_report.py [--suite issue2|prepared|split|capture] RESULTS_TSV IDLE_JSONL   (either file may be missing or empty)
 
 Each (workload, clients, target) row aggregates its rounds: TPS and latency are means over the
 rounds, failed transactions and aborted clients are sums, pooler CPU per transaction is total CPU
 time over total transactions. The ratio table checks issue 2's targets (--suite issue2, default),
 issue 4's (--suite prepared: pgopt -M prepared against every other pooled row, per client count) or
-issue 5's (--suite split: pgopt with read_write_split on against the same pgopt with it off).
+issue 5's (--suite split: pgopt with read_write_split on against the same pgopt with it off) or
+issue 6's (--suite capture: pgopt with workload capture on against the same pgopt with it off).
 """
 import argparse
 import csv
@@ -15,8 +16,9 @@ import json
 import os
 from collections import defaultdict
 
-TARGETS = ("pgopt-split", "pgopt", "pgbouncer", "direct")
-LABEL = {"pgopt": "pgopt", "pgopt-split": "pgopt, split on", "pgbouncer": "PgBouncer", "direct": "direct"}
+TARGETS = ("pgopt-split", "pgopt", "pgopt-nocapture", "pgbouncer", "direct")
+LABEL = {"pgopt": "pgopt", "pgopt-split": "pgopt, split on", "pgopt-nocapture": "pgopt, capture off",
+         "pgbouncer": "PgBouncer", "direct": "direct"}
 
 
 def num(s):
@@ -73,6 +75,8 @@ def throughput(path, suite):
         }
     if suite == "split":
         LABEL["pgopt"] = "pgopt, split off"
+    if suite == "capture":
+        LABEL["pgopt"] = "pgopt, capture on"
 
     print("| workload | clients | target | TPS per round | TPS (mean) | latency avg (ms) | failed txns | aborted clients | pooler CPU (us/txn) |")
     print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
@@ -97,6 +101,8 @@ def throughput(path, suite):
         prepared_targets(agg, sorted({c for _, _, c in order}))
     elif suite == "split":
         split_targets(agg, order)
+    elif suite == "capture":
+        capture_targets(agg, order)
     else:
         issue2_targets(agg, order)
 
@@ -155,6 +161,25 @@ def split_targets(agg, order):
               f"| {fmt(None if share is None else share * 100, 1, '%')} | on >= 0.95x off: {check} |")
 
 
+def capture_targets(agg, order):
+    """Issue 6: workload capture costs at most 5% of throughput at pgbench -S, 50 clients."""
+    print()
+    print("Issue 6 target (means over rounds): pgopt with workload capture on (the default) at least 0.95x the "
+          "same pgopt with capture = false.")
+    print()
+    print("| workload | clients | capture on TPS | capture off TPS | on / off | on / PgBouncer | CPU us/txn on "
+          "| CPU us/txn off | target |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for w, p, c in order:
+        g = {t: agg.get((w, p, c, t), {}) for t in TARGETS}
+        on, off = g["pgopt"].get("tps"), g["pgopt-nocapture"].get("tps")
+        vs_off = ratio(on, off)
+        check = "n/a" if vs_off is None else ("met" if vs_off >= 0.95 else "MISSED")
+        print(f"| {workload_name(w, p)} | {c} | {fmt(on)} | {fmt(off)} | {fmt(vs_off, 2, 'x')} "
+              f"| {fmt(ratio(on, g['pgbouncer'].get('tps')), 2, 'x')} | {fmt(g['pgopt'].get('cpu_us'), 1)} "
+              f"| {fmt(g['pgopt-nocapture'].get('cpu_us'), 1)} | on >= 0.95x off: {check} |")
+
+
 def issue2_targets(agg, order):
     print()
     print("Ratios (means over rounds). Targets from issue 2: pgopt >= 1.2x PgBouncer's TPS at 50 and 200 "
@@ -202,6 +227,21 @@ def idle(path):
     for d in rows:
         for err, n in d["errors"].items():
             print(f"\n{LABEL[d['target']]}: {n} logins failed: {err}")
+    admin_rows = [d for d in rows if d.get("admin")]
+    if admin_rows:
+        print()
+        print("Admin console while those clients were connected (a fresh console connection per command: "
+              "login + command + every row, in ms; rows in brackets):")
+        print()
+        commands = list(dict.fromkeys(c for d in admin_rows for c in d["admin"]))
+        print("| pooler | " + " | ".join(commands) + " |")
+        print("| --- |" + " ---: |" * len(commands))
+        for d in admin_rows:
+            cells = []
+            for c in commands:
+                a = d["admin"].get(c, {})
+                cells.append(f"{a['ms']} ({a['rows']})" if "ms" in a else a.get("error", "-"))
+            print(f"| {LABEL[d['target']]} | " + " | ".join(cells) + " |")
     if per.get("pgopt") is not None and per.get("pgbouncer"):
         r = per["pgopt"] / per["pgbouncer"]
         print(f"\npgopt / PgBouncer memory per idle client: {r:.2f}x "
@@ -210,7 +250,7 @@ def idle(path):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--suite", choices=("issue2", "prepared", "split"), default="issue2")
+    ap.add_argument("--suite", choices=("issue2", "prepared", "split", "capture"), default="issue2")
     ap.add_argument("results_tsv")
     ap.add_argument("idle_jsonl")
     args = ap.parse_args()

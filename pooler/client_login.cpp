@@ -1,4 +1,4 @@
-// Client login: startup packet, SSL/GSS refusal, protocol negotiation, authentication, welcome.
+// Client login: startup packet, TLS (or SSL/GSS refusal), protocol negotiation, authentication, welcome.
 #include <fmt/format.h>
 
 #include <mutex>
@@ -8,6 +8,7 @@
 #include "pooler/auth/scram.hpp"
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
+#include "pooler/tls/context.hpp"
 
 namespace pgopt::pooler {
 
@@ -86,6 +87,7 @@ void ClientSession::handle_cancel_request(std::span<const uint8_t> payload) {
 
 awaitable<bool> ClientSession::startup() {
   auto cfg = rt_.config();
+  auto contexts = tls::current();  // one snapshot: a reload does not change this login half-way
   for (;;) {
     auto r = proto::decode_startup(in_.readable(), kMaxStartupPacket);
     if (r.status == proto::DecodeStatus::NeedMore) {
@@ -110,7 +112,23 @@ awaitable<bool> ClientSession::startup() {
         disconnect("data after SSL/GSS request", "08P01", "unexpected data after SSL/GSS encryption request");
         co_return false;
       }
-      if (!co_await send("N")) co_return false;
+      if (sock_.encrypted()) {
+        disconnect("SSL/GSS request inside TLS", "08P01", "unexpected SSL/GSS encryption request on an encrypted connection");
+        co_return false;
+      }
+      SSL_CTX* ctx = code == proto::kSslRequestCode && contexts ? contexts->for_clients() : nullptr;
+      if (!ctx) {  // client_tls_mode = disable, or GSSAPI encryption (not supported)
+        if (!co_await send("N")) co_return false;
+        continue;
+      }
+      if (!co_await send("S")) co_return false;
+      if (auto err = co_await sock_.accept(ctx); !err.empty()) {
+        // No FATAL: the client expects TLS records now, and there is no TLS session to carry one.
+        log::warn("{} TLS handshake failed: {}", tag(), err);
+        disconnect("TLS handshake failed");
+        co_return false;
+      }
+      log::debug("{} TLS: {}", tag(), sock_.describe());
       continue;
     }
     if (code == proto::kCancelRequestCode) {
@@ -157,6 +175,13 @@ awaitable<bool> ClientSession::startup() {
     }
     if (user_.empty()) {
       disconnect("no user in startup packet", "28000", "no PostgreSQL user name specified in startup packet");
+      co_return false;
+    }
+    // As a hostssl-only pg_hba.conf: checked once the client has said who it is, so the log names
+    // it. Cancel requests (above) stay allowed in plaintext: libpq sends them that way.
+    if (contexts && contexts->client_mode() == ClientTlsMode::Require && !sock_.encrypted()) {
+      disconnect("client did not use TLS (client_tls_mode = require)", "28000",
+                 "SSL required: this pooler accepts only encrypted connections (use sslmode=require or stronger)");
       co_return false;
     }
     if (database_.empty()) database_ = user_;

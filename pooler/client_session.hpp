@@ -9,13 +9,16 @@
 
 #include "pooler/admin/snapshot.hpp"
 #include "pooler/buffer.hpp"
+#include "pooler/capture/session_capture.hpp"
 #include "pooler/copy_syncs.hpp"
 #include "pooler/guc_state.hpp"
+#include "pooler/metrics/session_meter.hpp"
 #include "pooler/net.hpp"
 #include "pooler/prepared/tracker.hpp"
 #include "pooler/runtime.hpp"
 #include "pooler/routing/router.hpp"
 #include "pooler/server_conn.hpp"
+#include "pooler/tls/stream.hpp"
 #include "sql/session_effects.hpp"
 
 namespace pgopt::pooler {
@@ -47,6 +50,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   uint64_t id() const { return id_; }
   ClientState state() const { return state_; }
   const std::string& peer() const { return peer_; }
+  // Set at login: read them on this client's worker only.
+  const std::string& database() const { return database_; }
+  bool is_admin() const { return admin_; }
   asio::any_io_executor executor() { return sock_.get_executor(); }
   ClientSnapshot snapshot() const;  // for the admin console, on this client's worker (admin/)
 
@@ -129,7 +135,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   Runtime& rt_;
   Worker& worker_;
-  tcp::socket sock_;
+  tls::Stream sock_;  // TLS after an SSLRequest the pooler accepted (tls/)
   uint64_t id_;
   std::string peer_;
   ClientState state_ = ClientState::Login;
@@ -159,6 +165,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string to_client_;  // a server chunk with replies dropped or replaced
   std::vector<protocol::Frame> batch_frames_;
   std::string retry_;  // a client group sent to the server again (prepared::ReplyAction::Retry)
+
+  metrics::SessionMeter meter_;  // this client's share of its database's statistics (metrics/)
+  capture::SessionCapture capture_;  // its statements for the workload capture (capture/)
 
   // Relay bookkeeping while a server is attached.
   ServerPtr server_;

@@ -344,6 +344,7 @@ awaitable<void> ClientSession::retry_read(ServerPtr failed) {
 awaitable<void> ClientSession::retry_read_now(ServerPtr failed) {
   retry_armed_ = false;
   if (prepared_) prepared_->abandon_all(failed->statements);
+  capture_.abandon();  // the batch is fed to the capture again by send_batch
   outstanding_ = unsynced_ = 0;
   copy_syncs_.reset();
   std::string batch = std::move(retry_batch_);

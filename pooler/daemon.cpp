@@ -5,8 +5,10 @@
 
 #include <csignal>
 
+#include "pooler/capture/collect.hpp"
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
+#include "pooler/metrics/endpoint.hpp"
 
 namespace pgopt::pooler {
 
@@ -22,6 +24,14 @@ LoadedConfig load_all(const std::string& path) {
     if (!ur.list) return out;
     *users = std::move(*ur.list);
   }
+  // Certificates and keys are read here, so a bad file fails startup, check-config and a reload
+  // (which then keeps the running config) alike.
+  auto built = tls::Contexts::build(cr.config->pooler);
+  if (!built.contexts) {
+    for (auto& e : built.errors) out.errors.push_back(cr.config->path + ": " + e);
+    return out;
+  }
+  out.tls = std::move(built.contexts);
   out.config = cr.config;
   out.users = std::move(users);
   return out;
@@ -30,10 +40,13 @@ LoadedConfig load_all(const std::string& path) {
 Daemon::Daemon(LoadedConfig loaded) : path_(loaded.config->path), rt_(loaded.config->pooler.workers) {
   rt_.set_config(loaded.config);
   rt_.set_users(loaded.users);
+  tls::install(loaded.tls);
   log::set_level(loaded.config->pooler.log_level);
   for (int i = 0; i < loaded.config->pooler.workers; ++i) rt_.workers.push_back(std::make_unique<Worker>(i));
+  capture::configure(rt_, loaded.config->pooler);
   rt_.main = main_.get_executor();
   rt_.reload = [this] { return reload(); };
+  rt_.apply = [this](std::shared_ptr<const Config> c) { apply(std::move(c), rt_.users()); };
 }
 
 void Daemon::for_each_client(const std::function<void(const std::shared_ptr<ClientSession>&)>& fn) {
@@ -105,7 +118,8 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
       // min_pool_size is the primary's: replica pools fill on demand (reads may not go there at all).
       int keep = db && p->node.empty() ? cfg->min_pool_size(*db) : 0;
       // Worker 0 alone tops pools up to min_pool_size, so workers never race to over-fill one.
-      if (w.index == 0 && db && keep > 0 && !rt_.shutting_down) {
+      // A paused database (admin PAUSE/KILL) opens nothing until RESUME.
+      if (w.index == 0 && db && keep > 0 && !rt_.shutting_down && !rt_.pauses.paused(p->database)) {
         int n = p->reserve_to_min(keep, PoolLimits{cfg->pool_size(*db), cfg->max_db_connections(*db)});
         for (int i = 0; i < n; ++i)
           asio::co_spawn(w.ctx, warm_up(w.index, p, server_target(*db), server_credentials(rt_, *p),
@@ -147,28 +161,41 @@ std::vector<std::string> Daemon::reload() {
     log::error("reload failed: keeping the running configuration");
     return loaded.errors;
   }
+  tls::install(loaded.tls);  // certificates re-read even when the file names did not change
+  apply(loaded.config, loaded.users);
+  log::info("configuration reloaded: {} database(s)", loaded.config->databases.size());
+  return {};
+}
+
+void Daemon::apply(std::shared_ptr<const Config> config, std::shared_ptr<const auth::UserList> users) {
   auto old = rt_.config();
-  const auto& a = old->pooler;
-  const auto& b = loaded.config->pooler;
-  if (a.listen_addr != b.listen_addr || a.listen_port != b.listen_port || a.workers != b.workers ||
-      a.max_packet_size != b.max_packet_size)
-    log::warn("listen_addr, listen_port, workers and max_packet_size changes take effect after a restart");
+  std::string restart_only;
+  for (const std::string& key : changed_keys(*old, *config)) {
+    if (reloadable(key)) continue;
+    restart_only += (restart_only.empty() ? "" : ", ") + key.substr(key.find('.') + 1);
+  }
+  if (!restart_only.empty()) log::warn("{} changes take effect after a restart", restart_only);
   // Servers of a database whose address changed must not be reused.
   for (Pool* p : rt_.pools.all()) {
     if (!p->node.empty()) continue;  // a replica's pool is keyed by its address: a new address, a new pool
     const auto* before = old->find_database(p->database);
-    const auto* after = loaded.config->find_database(p->database);
+    const auto* after = config->find_database(p->database);
     if (before && after &&
         (before->host != after->host || before->port != after->port || before->dbname != after->dbname)) {
       for (auto& s : p->take_all_idle()) p->discard(s);
     }
   }
-  rt_.set_config(loaded.config);
-  rt_.set_users(loaded.users);
-  start_pollers(*loaded.config);
-  log::set_level(b.log_level);
-  log::info("configuration reloaded: {} database(s)", loaded.config->databases.size());
-  return {};
+  // An admin SET of a TLS key: the reload path has installed contexts for this config already.
+  if (auto cur = tls::current(); !cur || !cur->built_from(config->pooler)) {
+    auto built = tls::Contexts::build(config->pooler);
+    for (auto& e : built.errors) log::error("{} (TLS keeps the previous certificates)", e);
+    if (built.contexts) tls::install(built.contexts);
+  }
+  rt_.set_config(config);
+  rt_.set_users(users);
+  capture::configure(rt_, config->pooler);
+  start_pollers(*config);
+  log::set_level(config->pooler.log_level);
 }
 
 awaitable<void> Daemon::shutdown() {
@@ -200,6 +227,7 @@ awaitable<void> Daemon::shutdown() {
       co_await t.async_wait(nothrow);
     }
   }
+  co_await capture::write_capture_file(rt_);  // the last one, while the workers still run
   for (auto& w : rt_.workers) w->ctx.stop();
 }
 
@@ -234,6 +262,18 @@ int Daemon::run() {
     log::error("cannot listen on {}:{}: {}", cfg->pooler.listen_addr, cfg->pooler.listen_port, e.what());
     return 1;
   }
+  // Prometheus and load balancers (metrics/), served on the main thread: it runs through the drain.
+  std::shared_ptr<metrics::Endpoint> metrics_endpoint;
+  if (cfg->pooler.metrics_port != 0) {
+    auto started = metrics::Endpoint::start(rt_, main_.get_executor(), cfg->pooler.metrics_addr,
+                                            cfg->pooler.metrics_port);
+    if (auto* err = std::get_if<std::string>(&started)) {
+      log::error("{}", *err);
+      return 1;
+    }
+    metrics_endpoint = std::get<std::shared_ptr<metrics::Endpoint>>(std::move(started));
+    log::info("metrics on http://{}:{}/metrics and /healthz", cfg->pooler.metrics_addr, metrics_endpoint->port());
+  }
   log::info("pgopt {} listening on {}:{} with {} worker(s), {} database(s)", PGOPT_VERSION, cfg->pooler.listen_addr,
             cfg->pooler.listen_port, cfg->pooler.workers, cfg->databases.size());
   for (const auto& [name, db] : cfg->databases) {
@@ -249,6 +289,7 @@ int Daemon::run() {
   asio::co_spawn(rt_.workers[0]->ctx, accept_loop(), asio::detached);
   for (auto& w : rt_.workers) asio::co_spawn(w->ctx, sweep_loop(*w), asio::detached);
   asio::co_spawn(main_, signal_loop(), asio::detached);
+  asio::co_spawn(main_, capture::capture_file_loop(rt_), asio::detached);
   for (auto& w : rt_.workers) {
     w->thread = std::thread([&ctx = w->ctx] {
       auto guard = asio::make_work_guard(ctx);
@@ -256,6 +297,7 @@ int Daemon::run() {
     });
   }
   main_.run();
+  if (metrics_endpoint) metrics_endpoint->stop();
   for (auto& w : rt_.workers) {
     w->ctx.stop();
     if (w->thread.joinable()) w->thread.join();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "pooler/runtime.hpp"
+#include "pooler/tls/context.hpp"
 
 namespace pgopt::pooler {
 
@@ -12,6 +13,7 @@ struct LoadedConfig {
   std::shared_ptr<const Config> config;
   std::shared_ptr<const auth::UserList> users;
   std::vector<std::string> errors;  // "file:line: message", config and auth file together
+  std::shared_ptr<const tls::Contexts> tls;  // the certificates the config names, read and checked
 };
 // Reads the config file and the auth file it names; nothing is returned unless both are valid.
 LoadedConfig load_all(const std::string& path);
@@ -29,6 +31,9 @@ class Daemon {
   awaitable<void> warm_up(int worker, Pool* p, ServerTarget target, ServerCredentials creds,
                           std::chrono::milliseconds timeout);
   std::vector<std::string> reload();  // the errors that kept the running config; empty: applied
+  // Puts a validated config in place: restart-only changes are logged, servers of a database whose
+  // address changed are dropped, pollers follow the replica lists.
+  void apply(std::shared_ptr<const Config> config, std::shared_ptr<const auth::UserList> users);
   void start_pollers(const Config& cfg);  // for databases whose replica set is new
   void for_each_client(const std::function<void(const std::shared_ptr<ClientSession>&)>& fn);
 

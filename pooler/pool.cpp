@@ -250,7 +250,9 @@ std::vector<Pool::IdleServer> Pool::idle_servers() {
   std::lock_guard lk(mu_);
   std::vector<IdleServer> out;
   for (auto& l : idle_)
-    for (auto& s : l) out.push_back({s->id, s->last_client, s->target.host, s->target.port, s->created, s->last_used});
+    for (auto& s : l)
+      out.push_back({s->id, s->last_client, s->target.host, s->target.port, s->created, s->last_used,
+                     s->statements.size(), s->statements.hits, s->statements.misses, s->statements.evictions});
   return out;
 }
 

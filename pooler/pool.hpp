@@ -93,6 +93,8 @@ class Pool {
     std::string host;
     int port = 0;
     Clock::time_point created, last_used;
+    size_t prepared = 0;  // prepared::ServerStatements of the connection
+    uint64_t prepared_hits = 0, prepared_misses = 0, prepared_evictions = 0;
   };
   std::vector<IdleServer> idle_servers();
 

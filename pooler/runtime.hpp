@@ -13,8 +13,11 @@
 #include <vector>
 
 #include "pooler/auth/userlist.hpp"
+#include "pooler/capture/store.hpp"
 #include "pooler/config/config.hpp"
+#include "pooler/metrics/stats.hpp"
 #include "pooler/net.hpp"
+#include "pooler/pause.hpp"
 #include "pooler/pool.hpp"
 #include "pooler/prepared/statement_registry.hpp"
 #include "pooler/protocol/codec.hpp"
@@ -37,6 +40,8 @@ struct Worker {
   // config `routers_config` points to (worker_router() rebuilds them after a reload).
   std::map<std::string, std::unique_ptr<routing::Router>, std::less<>> routers;
   std::shared_ptr<const Config> routers_config;
+  // Workload capture of this worker's sessions (capture/), merged when read.
+  capture::WorkerStore capture{uint64_t(index) + 1};
 };
 
 // Maps the BackendKeyData the pooler gave each client to that client, so a CancelRequest (which
@@ -53,7 +58,7 @@ class CancelRegistry {
 };
 
 struct Runtime {
-  explicit Runtime(int nworkers) : pools(nworkers) {}
+  explicit Runtime(int nworkers) : pools(nworkers), stats(nworkers) {}
 
   std::shared_ptr<const Config> config() const { return config_.load(); }
   void set_config(std::shared_ptr<const Config> c) { config_.store(std::move(c)); }
@@ -64,6 +69,8 @@ struct Runtime {
   CancelRegistry cancels;
   prepared::StatementRegistry statements;
   Splits splits;
+  metrics::Stats stats;  // per database, per worker: SHOW STATS and /metrics
+  Pauses pauses;
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<int> clients{0};
   std::atomic<uint64_t> next_client_id{1};
@@ -73,6 +80,9 @@ struct Runtime {
   // SIGHUP; returns the errors that kept the running config (empty: applied).
   asio::any_io_executor main;
   std::function<std::vector<std::string>()> reload;
+  // The same for the admin console's SET: puts a config built from the running one in place, as a
+  // reload would (the auth file is not re-read).
+  std::function<void(std::shared_ptr<const Config>)> apply;
 
  private:
   std::atomic<std::shared_ptr<const Config>> config_;

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "pooler/auth/md5.hpp"
+#include "pooler/log.hpp"
+#include "pooler/tls/context.hpp"
 
 namespace pgopt::pooler {
 
@@ -36,23 +38,11 @@ void ServerConn::unlease() {
 
 std::string ServerConn::describe() const { return fmt::format("S-{} {}:{}", id, target.host, target.port); }
 
-bool ServerConn::idle_healthy() const {
-  if (!sock.is_open()) return false;
-  uint8_t b;
-  ssize_t n = ::recv(const_cast<tcp::socket&>(sock).native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
+bool ServerConn::idle_healthy() const { return sock.is_open() && !sock.has_unread(); }
 
 void ServerConn::rebind(const asio::any_io_executor& exec, int worker_index) {
   if (worker == worker_index) return;
-  error_code ec;
-  auto proto = sock.local_endpoint(ec).protocol();
-  int fd = sock.release(ec);
-  if (ec) {
-    sock.close(ec);
-    return;
-  }
-  sock = tcp::socket(exec, proto, fd);
+  sock.rebind(exec);
   worker = worker_index;
 }
 
@@ -61,13 +51,12 @@ void ServerConn::close() {
   if (sock.is_open()) {
     std::string bye;
     proto::terminate(bye);
-    sock.non_blocking(true, ec);
-    ::send(sock.native_handle(), bye.data(), bye.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    sock.send_now(bye);
     sock.close(ec);
   }
 }
 
-awaitable<std::pair<error_code, proto::Frame>> read_message(tcp::socket& sock, Buffer& buf, uint32_t max_len) {
+awaitable<std::pair<error_code, proto::Frame>> read_message(tls::Stream& sock, Buffer& buf, uint32_t max_len) {
   for (;;) {
     auto r = proto::decode_frame(buf.readable(), max_len);
     if (r.status == proto::DecodeStatus::Frame) co_return std::pair{error_code{}, r.frame};
@@ -81,7 +70,7 @@ awaitable<std::pair<error_code, proto::Frame>> read_message(tcp::socket& sock, B
 
 namespace {
 
-awaitable<error_code> send_all(tcp::socket& sock, const std::string& data) {
+awaitable<error_code> send_all(tls::Stream& sock, const std::string& data) {
   auto [ec, n] = co_await asio::async_write(sock, asio::buffer(data), nothrow);
   (void)n;
   co_return ec;
@@ -92,6 +81,35 @@ std::string server_error_text(const proto::Frame& f, std::string* sqlstate) {
   if (!fields) return "malformed ErrorResponse";
   if (sqlstate) *sqlstate = std::string(proto::error_field(*fields, 'C'));
   return std::string(proto::error_field(*fields, 'M'));
+}
+
+// SSLRequest before the StartupMessage, as server_tls_mode says. Returns the error, "" to go on
+// (encrypted, or in plaintext when the mode is prefer and the server has no TLS).
+awaitable<std::string> start_tls(ServerConn& s, const tls::Contexts& tls) {
+  const ServerTlsMode mode = tls.server_mode();
+  const std::string where = fmt::format("server {}:{}", s.target.host, s.target.port);
+  std::string request;
+  proto::ssl_request(request);
+  if (auto ec = co_await send_all(s.sock, request))
+    co_return fmt::format("could not send SSLRequest to {}: {}", where, ec.message());
+  // Exactly one byte: anything after an 'S' belongs to the TLS handshake (CVE-2021-23222).
+  char answer = 0;
+  auto [ec, n] = co_await asio::async_read(s.sock.socket(), asio::buffer(&answer, 1), nothrow);
+  (void)n;
+  if (ec) co_return fmt::format("lost connection to {} after SSLRequest: {}", where, ec.message());
+  if (answer == 'N') {
+    if (mode == ServerTlsMode::Prefer) co_return std::string();
+    co_return fmt::format("{} does not accept TLS connections (it answered SSLRequest with 'N') and "
+                          "server_tls_mode is \"{}\"",
+                          where, to_string(mode));
+  }
+  if (answer != 'S')
+    co_return fmt::format("{} answered SSLRequest with byte {}: not a PostgreSQL server that supports TLS", where,
+                          int(static_cast<unsigned char>(answer)));
+  auto err = co_await s.sock.connect(tls.for_servers(), s.target.host, mode == ServerTlsMode::VerifyFull);
+  if (!err.empty()) co_return fmt::format("TLS with {} failed (server_tls_mode \"{}\"): {}", where, to_string(mode), err);
+  log::debug("{}: {}", s.describe(), s.sock.describe());
+  co_return std::string();
 }
 
 // The login conversation after the StartupMessage is sent; fills `out` or sets out.error.
@@ -231,6 +249,11 @@ awaitable<LoginResult> connect_server(const ServerTarget& target, const ServerCr
     }
     sock.set_option(tcp::no_delay(true));
     auto s = std::make_shared<ServerConn>(std::move(sock), target, id);
+    // One snapshot per connection: a reload during the handshake does not change it half-way.
+    if (auto contexts = tls::current(); contexts && contexts->server_mode() != ServerTlsMode::Disable) {
+      out.error = co_await start_tls(*s, *contexts);
+      if (!out.error.empty()) co_return;
+    }
     std::string startup;
     proto::startup_message(startup, {{"user", creds.user}, {"database", target.dbname}});
     if (auto wec = co_await send_all(s->sock, startup)) {

@@ -15,6 +15,7 @@
 #include "pooler/prepared/server_statements.hpp"
 #include "pooler/protocol/codec.hpp"
 #include "pooler/routing/replica_set.hpp"
+#include "pooler/tls/stream.hpp"
 
 namespace pgopt::pooler {
 
@@ -41,7 +42,7 @@ class ServerConn {
  public:
   ServerConn(tcp::socket s, ServerTarget target, uint64_t id);
 
-  tcp::socket sock;
+  tls::Stream sock;  // TLS when server_tls_mode asked for it and the server agreed
   Buffer buf{32 * 1024};  // few of these; big enough that large results need few reads
   ServerTarget target;
   uint64_t id;
@@ -73,6 +74,7 @@ class ServerConn {
   // unsolicited (usually a FATAL before closing), so it must not be handed out.
   bool idle_healthy() const;
   // Moves the socket to another worker's io_context. Only for idle connections (no pending I/O).
+  // A TLS session moves with it: OpenSSL works on the descriptor, which stays the same.
   void rebind(const asio::any_io_executor& exec, int worker_index);
   void close();
 };
@@ -103,7 +105,7 @@ awaitable<InternalResult> run_internal(ServerConn& server, const std::string& sq
 
 // Reads until one whole message is buffered in `buf`. On success the frame points into `buf`; the
 // caller consumes frame.size bytes when done with it.
-awaitable<std::pair<error_code, protocol::Frame>> read_message(tcp::socket& sock, Buffer& buf,
+awaitable<std::pair<error_code, protocol::Frame>> read_message(tls::Stream& sock, Buffer& buf,
                                                                 uint32_t max_len);
 
 }  // namespace pgopt::pooler

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "pooler/admin/command.hpp"
+#include "pooler/admin/control.hpp"
 #include "pooler/admin/views.hpp"
+#include "pooler/capture/collect.hpp"
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
 
@@ -72,6 +74,10 @@ ClientSnapshot ClientSession::snapshot() const {
     s.server_port = server_->target.port;
     s.server_created = server_->created;
     s.server_pool = server_->pool;
+    s.server_prepared = server_->statements.size();
+    s.server_prepared_hits = server_->statements.hits;
+    s.server_prepared_misses = server_->statements.misses;
+    s.server_prepared_evictions = server_->statements.evictions;
   }
   return s;
 }
@@ -203,6 +209,28 @@ awaitable<void> ClientSession::run_admin() {
                                   "SHOW CLIENTS lists the connected clients and their ids");
           break;
         }
+        case admin::CommandKind::ShowPrepared:
+          admin::write_result(reply, admin::show_prepared(rt_, co_await all_snapshots(rt_)), "SHOW");
+          break;
+        case admin::CommandKind::ShowStats:
+          admin::write_result(reply, admin::show_stats(rt_, *live), "SHOW");
+          break;
+        case admin::CommandKind::ShowQueries:
+          admin::write_result(reply, admin::show_queries(co_await capture::collect(rt_)), "SHOW");
+          break;
+        case admin::CommandKind::Pause:
+          co_await admin::pause(rt_, cmd, reply, [this] { return state_ == ClientState::Closing; },
+                                fmt::format("C-{} {}", id_, user_));
+          break;
+        case admin::CommandKind::Resume:
+          admin::resume(rt_, cmd, reply, fmt::format("C-{} {}", id_, user_));
+          break;
+        case admin::CommandKind::Kill:
+          co_await admin::kill_database(rt_, cmd, reply, fmt::format("C-{} {}", id_, user_));
+          break;
+        case admin::CommandKind::Set:
+          co_await admin::set(rt_, cmd, reply, fmt::format("C-{} {}", id_, user_));
+          break;
         case admin::CommandKind::Shutdown:
           // Exactly what SIGTERM does (Daemon::signal_loop): stop accepting, drain, exit 0. This
           // session is idle, so the drain closes it too, with 57P01 after this reply.

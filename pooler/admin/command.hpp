@@ -15,8 +15,15 @@ enum class CommandKind {
   ShowDatabases,
   ShowConfig,
   ShowReplicas,
+  ShowStats,     // per database: transactions, queries, bytes, wait time, latency
+  ShowPrepared,  // per server: prepared statements it holds
+  ShowQueries,   // the workload capture: per fingerprint
   Reload,
   KillClient,
+  Kill,      // KILL db: disconnect the database's clients and close its servers
+  Pause,     // PAUSE [db]: new transactions wait; returns when running ones have finished
+  Resume,    // RESUME [db]
+  Set,       // SET key = value (a live-reloadable [pooler] key)
   Shutdown,
   Empty,  // only blanks, comments or semicolons: PostgreSQL answers EmptyQueryResponse
 };
@@ -24,6 +31,8 @@ enum class CommandKind {
 struct Command {
   CommandKind kind = CommandKind::Empty;
   uint64_t client_id = 0;  // KillClient
+  std::string database;    // Kill (required), Pause/Resume (empty: every database)
+  std::string key, value;  // Set: value as TOML text ("30s" quoted, 5, true), ready for the parser
 };
 
 struct CommandError {

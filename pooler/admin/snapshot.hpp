@@ -30,6 +30,9 @@ struct ClientSnapshot {
   // Pools live as long as the process and their database/user/node never change, so reading those
   // from any thread is safe.
   const Pool* server_pool = nullptr;
+  // Its prepared statements (transaction mode; prepared::ServerStatements).
+  size_t server_prepared = 0;
+  uint64_t server_prepared_hits = 0, server_prepared_misses = 0, server_prepared_evictions = 0;
 };
 
 }  // namespace pgopt::pooler

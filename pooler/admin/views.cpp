@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <tuple>
 
 #include "pooler/protocol/codec.hpp"
+#include "sql/parser.hpp"
 
 namespace pgopt::pooler::admin {
 namespace {
@@ -85,32 +87,67 @@ ResultSet show_clients(const std::vector<ClientSnapshot>& clients) {
   return r;
 }
 
+// Every server connection once, by id: those attached to a client from the client snapshots,
+// the idle ones from the pools. The snapshots were taken a moment earlier, so a server released in
+// between is in both; the pools' view is the later one and wins.
+namespace {
+
+template <class Active, class Idle>
+std::vector<std::vector<Cell>> server_rows(Runtime& rt, const std::vector<ClientSnapshot>& clients, Active active,
+                                           Idle idle) {
+  std::vector<std::pair<const Pool*, Pool::IdleServer>> pooled;
+  for (Pool* p : rt.pools.all())
+    for (auto& i : p->idle_servers()) pooled.emplace_back(p, std::move(i));
+  std::set<uint64_t> pooled_ids;
+  for (const auto& [p, i] : pooled) pooled_ids.insert(i.id);
+  std::vector<std::pair<uint64_t, std::vector<Cell>>> rows;
+  for (const auto& s : clients)
+    if (s.server_id && s.server_pool && !pooled_ids.contains(s.server_id))
+      rows.emplace_back(s.server_id, active(s, *s.server_pool));
+  for (const auto& [p, i] : pooled) rows.emplace_back(i.id, idle(*p, i));
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::vector<Cell>> out;
+  for (auto& row : rows) out.push_back(std::move(row.second));
+  return out;
+}
+
+}  // namespace
+
 ResultSet show_servers(Runtime& rt, const std::vector<ClientSnapshot>& clients) {
   ResultSet r;
   r.columns = {"id", "database", "user", "node", "host", "port", "state", "age_s", "idle_s", "client_id"};
   const auto now = Clock::now();
-  struct Row {
-    uint64_t id;
-    std::vector<Cell> cells;
-  };
-  std::vector<Row> rows;
-  for (const auto& s : clients) {
-    if (!s.server_id || !s.server_pool) continue;
-    const Pool* p = s.server_pool;
-    rows.push_back({s.server_id,
-                    {num(int64_t(s.server_id)), p->database, p->user, node_name(p->node), s.server_host,
-                     num(s.server_port), "active", secs(now - s.server_created), "0", num(int64_t(s.id))}});
-  }
-  for (Pool* p : rt.pools.all()) {
-    for (const auto& i : p->idle_servers()) {
-      rows.push_back({i.id,
-                      {num(int64_t(i.id)), p->database, p->user, node_name(p->node), i.host, num(i.port), "idle",
-                       secs(now - i.created), secs(now - i.last_used),
-                       i.last_client ? Cell(num(int64_t(i.last_client))) : std::nullopt}});
-    }
-  }
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
-  for (auto& row : rows) r.rows.push_back(std::move(row.cells));
+  r.rows = server_rows(
+      rt, clients,
+      [&](const ClientSnapshot& s, const Pool& p) -> std::vector<Cell> {
+        return {num(int64_t(s.server_id)), p.database, p.user, node_name(p.node), s.server_host, num(s.server_port),
+                "active", secs(now - s.server_created), "0", num(int64_t(s.id))};
+      },
+      [&](const Pool& p, const Pool::IdleServer& i) -> std::vector<Cell> {
+        return {num(int64_t(i.id)), p.database, p.user, node_name(p.node), i.host, num(i.port), "idle",
+                secs(now - i.created), secs(now - i.last_used),
+                i.last_client ? Cell(num(int64_t(i.last_client))) : std::nullopt};
+      });
+  return r;
+}
+
+ResultSet show_prepared(Runtime& rt, const std::vector<ClientSnapshot>& clients) {
+  ResultSet r;
+  r.columns = {"server_id", "database", "user", "node", "state", "statements", "hits", "misses", "evictions",
+               "registry_statements"};
+  const std::string registry = num(int64_t(rt.statements.size()));
+  r.rows = server_rows(
+      rt, clients,
+      [&](const ClientSnapshot& s, const Pool& p) -> std::vector<Cell> {
+        return {num(int64_t(s.server_id)), p.database, p.user, node_name(p.node), "active",
+                num(int64_t(s.server_prepared)), num(int64_t(s.server_prepared_hits)),
+                num(int64_t(s.server_prepared_misses)), num(int64_t(s.server_prepared_evictions)), registry};
+      },
+      [&](const Pool& p, const Pool::IdleServer& i) -> std::vector<Cell> {
+        return {num(int64_t(i.id)), p.database, p.user, node_name(p.node), "idle", num(int64_t(i.prepared)),
+                num(int64_t(i.prepared_hits)), num(int64_t(i.prepared_misses)), num(int64_t(i.prepared_evictions)),
+                registry};
+      });
   return r;
 }
 
@@ -158,6 +195,38 @@ ResultSet show_replicas(Runtime& rt, const Config& cfg) {
                         known ? Cell(num(int64_t(st.lag_bytes))) : std::nullopt,
                         known ? Cell(routing::format_lsn(st.replay_lsn)) : std::nullopt, num(st.in_use)});
     }
+  }
+  return r;
+}
+
+ResultSet show_stats(Runtime& rt, const Config& cfg) {
+  ResultSet r;
+  r.columns = {"database",        "total_xact_count", "total_query_count", "total_received",
+               "total_sent",      "total_xact_time",  "total_query_time",  "total_wait_time",
+               "avg_xact_time",   "avg_query_time",   "p95_query_time",    "p99_query_time"};
+  auto stats = rt.stats.collect();
+  for (const auto& [name, db] : cfg.databases) stats[name];  // with traffic or not
+  auto u = [](uint64_t v) { return num(int64_t(v)); };
+  auto avg = [](uint64_t total, uint64_t n) { return num(n ? int64_t(total / n) : 0); };
+  for (const auto& [name, s] : stats) {
+    r.rows.push_back({name, u(s.xact_count), u(s.query_count), u(s.received), u(s.sent), u(s.xact_time_us),
+                      u(s.query_time_us), u(s.wait_time_us), avg(s.xact_time_us, s.xact_count),
+                      avg(s.query_time_us, s.query_count), num(int64_t(s.query.quantile(0.95))),
+                      num(int64_t(s.query.quantile(0.99)))});
+  }
+  return r;
+}
+
+ResultSet show_queries(const capture::Snapshot& snap) {
+  ResultSet r;
+  r.columns = {"database", "fingerprint", "query", "calls", "errors", "rows", "total_time", "mean_time",
+               "p95_time", "max_time", "primary_calls", "replica_calls"};
+  auto ms = [](double v) { return fmt::format("{:.3f}", v); };
+  for (const auto& q : snap.queries) {  // merge() sorted them by total_ms
+    r.rows.push_back({q.database, sql::fingerprint_hex(q.fingerprint), q.query, std::to_string(q.calls),
+                      std::to_string(q.errors), std::to_string(q.rows), ms(q.total_ms),
+                      ms(q.calls ? q.total_ms / double(q.calls) : 0), ms(capture::nearest_rank(q.durations_ms, 95)),
+                      ms(q.max_ms), std::to_string(q.primary_calls), std::to_string(q.replica_calls)});
   }
   return r;
 }

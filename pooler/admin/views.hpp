@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pooler/admin/snapshot.hpp"
+#include "pooler/capture/store.hpp"
 #include "pooler/runtime.hpp"
 
 namespace pgopt::pooler::admin {
@@ -26,5 +27,14 @@ ResultSet show_servers(Runtime& rt, const std::vector<ClientSnapshot>& clients);
 ResultSet show_databases(const Config& cfg);
 ResultSet show_config(const Config& cfg);
 ResultSet show_replicas(Runtime& rt, const Config& cfg);
+// Per database since the pooler started (times in microseconds, as PgBouncer): every configured
+// database, and any a reload removed that had traffic.
+ResultSet show_stats(Runtime& rt, const Config& cfg);
+// Per server connection, active or idle: the shared prepared statements it holds and how often a
+// client's statement was found there (hits) or had to be prepared first (misses).
+ResultSet show_prepared(Runtime& rt, const std::vector<ClientSnapshot>& clients);
+// The workload capture per (database, fingerprint), normalized text only (never the samples); times
+// in milliseconds as pg_stat_statements, by total_time, highest first.
+ResultSet show_queries(const capture::Snapshot& snap);
 
 }  // namespace pgopt::pooler::admin

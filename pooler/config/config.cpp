@@ -52,6 +52,27 @@ std::string_view to_string(ReplicaFallback f) {
   return "?";
 }
 
+std::string_view to_string(ClientTlsMode m) {
+  switch (m) {
+    case ClientTlsMode::Disable: return "disable";
+    case ClientTlsMode::Allow: return "allow";
+    case ClientTlsMode::Prefer: return "prefer";
+    case ClientTlsMode::Require: return "require";
+  }
+  return "?";
+}
+
+std::string_view to_string(ServerTlsMode m) {
+  switch (m) {
+    case ServerTlsMode::Disable: return "disable";
+    case ServerTlsMode::Prefer: return "prefer";
+    case ServerTlsMode::Require: return "require";
+    case ServerTlsMode::VerifyCa: return "verify-ca";
+    case ServerTlsMode::VerifyFull: return "verify-full";
+  }
+  return "?";
+}
+
 int Config::pool_size(const DatabaseConfig& db) const {
   return db.pool_size.value_or(pooler.default_pool_size);
 }

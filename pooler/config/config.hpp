@@ -22,12 +22,19 @@ enum class LogLevel { Debug, Info, Warning, Error };
 enum class LoadBalance { RoundRobin, LeastConnections, Random };
 // What a read does when no replica is healthy: run on the primary, or fail.
 enum class ReplicaFallback { Primary, Error };
+// TLS between clients and the pooler (PgBouncer's client_tls_sslmode without the verify modes:
+// client certificates are checked against client_tls_ca_file when it is set).
+enum class ClientTlsMode { Disable, Allow, Prefer, Require };
+// TLS between the pooler and servers, as libpq's sslmode.
+enum class ServerTlsMode { Disable, Prefer, Require, VerifyCa, VerifyFull };
 
 std::string_view to_string(PoolMode m);
 std::string_view to_string(AuthType a);
 std::string_view to_string(LogLevel l);
 std::string_view to_string(LoadBalance b);
 std::string_view to_string(ReplicaFallback f);
+std::string_view to_string(ClientTlsMode m);
+std::string_view to_string(ServerTlsMode m);
 
 // One streaming replica of a database's primary.
 struct ReplicaConfig {
@@ -109,6 +116,23 @@ struct PoolerSettings {
   bool unknown_functions_are_reads = false;  // user functions not listed in either list only read
   // Users who may connect to the admin console (database "pgopt"); empty: nobody.
   std::vector<std::string> admin_users;
+  // Prometheus text endpoint (/metrics) and health check (/healthz); port 0 = off.
+  std::string metrics_addr = "127.0.0.1";
+  int metrics_port = 0;
+  // TLS. File names are resolved against the config file's directory. Certificates and keys are
+  // read again on reload.
+  ClientTlsMode client_tls_mode = ClientTlsMode::Disable;
+  std::string client_tls_key_file, client_tls_cert_file, client_tls_ca_file;
+  ServerTlsMode server_tls_mode = ServerTlsMode::Prefer;
+  std::string server_tls_ca_file;
+  // Workload capture: per-fingerprint statistics of relayed statements (SHOW QUERIES, capture_file
+  // for `pgopt analyze --capture`). capture_max_queries bounds the fingerprints kept.
+  bool capture = true;
+  bool capture_samples = true;  // keep a few literal samples per fingerprint (never logged or shown)
+  int capture_max_queries = 5000;
+  std::string capture_file;     // empty: not written
+  Millis capture_interval{60'000};
+  Millis slow_query_threshold{0};  // 0 = off; slower statements are logged, normalized
 };
 
 struct Config {
@@ -168,6 +192,9 @@ std::string database_value(const Config& config, const DatabaseConfig& db, std::
 
 // The effective configuration as TOML: every [pooler] key, and every database with its overrides
 // resolved; parse_config() accepts it back (auth_file is printed as resolved).
-std::string dump_config(const Config& config);
+// Overrides: database keys that inherit a [pooler] default are left out, so that the text parsed
+// back still follows the default when it changes (the admin console's SET).
+enum class DumpMode { Effective, Overrides };
+std::string dump_config(const Config& config, DumpMode mode = DumpMode::Effective);
 
 }  // namespace pgopt::pooler

@@ -12,6 +12,15 @@ namespace {
 std::string quoted(std::string_view s) { return toml_quote(s); }
 std::string duration(Millis d) { return toml_quote(format_duration(d)); }
 
+// A database key whose value comes from its [pooler] default.
+bool inherited(const DatabaseConfig& db, std::string_view key) {
+  if (key == "pool_size") return !db.pool_size;
+  if (key == "min_pool_size") return !db.min_pool_size;
+  if (key == "pool_mode") return !db.pool_mode;
+  if (key == "max_db_connections") return !db.max_db_connections;
+  return false;
+}
+
 }  // namespace
 
 std::string pooler_value(const PoolerSettings& s, std::string_view key) {
@@ -43,6 +52,20 @@ std::string pooler_value(const PoolerSettings& s, std::string_view key) {
   if (key == "replica_fallback") return quoted(to_string(s.replica_fallback));
   if (key == "unknown_functions_are_reads") return s.unknown_functions_are_reads ? "true" : "false";
   if (key == "admin_users") return config_detail::string_list_text(s.admin_users);
+  if (key == "metrics_addr") return quoted(s.metrics_addr);
+  if (key == "metrics_port") return std::to_string(s.metrics_port);
+  if (key == "client_tls_mode") return quoted(to_string(s.client_tls_mode));
+  if (key == "client_tls_key_file") return quoted(s.client_tls_key_file);
+  if (key == "client_tls_cert_file") return quoted(s.client_tls_cert_file);
+  if (key == "client_tls_ca_file") return quoted(s.client_tls_ca_file);
+  if (key == "server_tls_mode") return quoted(to_string(s.server_tls_mode));
+  if (key == "server_tls_ca_file") return quoted(s.server_tls_ca_file);
+  if (key == "capture") return s.capture ? "true" : "false";
+  if (key == "capture_samples") return s.capture_samples ? "true" : "false";
+  if (key == "capture_max_queries") return std::to_string(s.capture_max_queries);
+  if (key == "capture_file") return quoted(s.capture_file);
+  if (key == "capture_interval") return duration(s.capture_interval);
+  if (key == "slow_query_threshold") return duration(s.slow_query_threshold);
   return {};
 }
 
@@ -64,16 +87,17 @@ std::string database_value(const Config& c, const DatabaseConfig& db, std::strin
   return {};
 }
 
-std::string dump_config(const Config& config) {
+std::string dump_config(const Config& config, DumpMode mode) {
   std::string out = "[pooler]\n";
   for (std::string_view key : pooler_keys()) {
-    // An unset auth_file is absence, not "": parse_config refuses an empty one.
-    if (key == "auth_file" && config.pooler.auth_file.empty()) continue;
+    // An unset file name is absence, not "": parse_config refuses an empty one.
+    if (key.ends_with("_file") && pooler_value(config.pooler, key) == "\"\"") continue;
     out += fmt::format("{} = {}\n", key, pooler_value(config.pooler, key));
   }
   for (const auto& [name, db] : config.databases) {
     out += fmt::format("\n[databases.{}]\n", toml_key(name));
     for (std::string_view key : database_keys()) {
+      if (mode == DumpMode::Overrides && inherited(db, key)) continue;
       out += fmt::format("{} = {}\n", key, database_value(config, db, key));
     }
   }

@@ -39,10 +39,21 @@ constexpr std::array<EnumName<LoadBalance>, 3> kLoadBalances{{{"round_robin", Lo
 constexpr std::array<EnumName<ReplicaFallback>, 2> kReplicaFallbacks{
     {{"primary", ReplicaFallback::Primary}, {"error", ReplicaFallback::Error}}};
 
+constexpr std::array<EnumName<ClientTlsMode>, 4> kClientTlsModes{{{"disable", ClientTlsMode::Disable},
+                                                                 {"allow", ClientTlsMode::Allow},
+                                                                 {"prefer", ClientTlsMode::Prefer},
+                                                                 {"require", ClientTlsMode::Require}}};
+constexpr std::array<EnumName<ServerTlsMode>, 5> kServerTlsModes{{{"disable", ServerTlsMode::Disable},
+                                                                 {"prefer", ServerTlsMode::Prefer},
+                                                                 {"require", ServerTlsMode::Require},
+                                                                 {"verify-ca", ServerTlsMode::VerifyCa},
+                                                                 {"verify-full", ServerTlsMode::VerifyFull}}};
+
 // Polling WAL positions faster than this would be a load of its own; slower makes read-your-writes
 // fall back to the primary for longer after each commit.
 constexpr Millis kMinLagPoll{5}, kMaxLagPoll{60'000};
 constexpr Millis kMinBanTime{1'000};
+constexpr Millis kMinCaptureInterval{1'000};
 
 constexpr uint64_t kMinPacketSize = 1024;
 constexpr uint64_t kMaxPacketSize = 1024ULL * 1024 * 1024;
@@ -166,7 +177,7 @@ struct Key {
 
 using P = PoolerSettings;
 // Documentation order; pooler_keys() and the unknown-key hints come from this table.
-constexpr std::array<Key<P>, 28> kPoolerKeys{{
+constexpr std::array<Key<P>, 42> kPoolerKeys{{
     {"listen_addr", string_key<&P::listen_addr>},
     {"listen_port", int_key<&P::listen_port, 1, 65535>},
     {"workers", int_key<&P::workers, 1, 64>},
@@ -195,6 +206,20 @@ constexpr std::array<Key<P>, 28> kPoolerKeys{{
     {"replica_fallback", enum_key<&P::replica_fallback, kReplicaFallbacks>},
     {"unknown_functions_are_reads", bool_key<&P::unknown_functions_are_reads>},
     {"admin_users", admin_users_key},
+    {"metrics_addr", string_key<&P::metrics_addr>},
+    {"metrics_port", int_key<&P::metrics_port, 0, 65535>},
+    {"client_tls_mode", enum_key<&P::client_tls_mode, kClientTlsModes>},
+    {"client_tls_key_file", string_key<&P::client_tls_key_file>},
+    {"client_tls_cert_file", string_key<&P::client_tls_cert_file>},
+    {"client_tls_ca_file", string_key<&P::client_tls_ca_file>},
+    {"server_tls_mode", enum_key<&P::server_tls_mode, kServerTlsModes>},
+    {"server_tls_ca_file", string_key<&P::server_tls_ca_file>},
+    {"capture", bool_key<&P::capture>},
+    {"capture_samples", bool_key<&P::capture_samples>},
+    {"capture_max_queries", int_key<&P::capture_max_queries, 1, 1000000>},
+    {"capture_file", string_key<&P::capture_file>},
+    {"capture_interval", bounded_duration_key<&P::capture_interval, kMinCaptureInterval>},
+    {"slow_query_threshold", duration_key<&P::slow_query_threshold>},
 }};
 
 using D = DatabaseConfig;
@@ -419,12 +444,33 @@ class ConfigParser {
                                 s.min_pool_size, s.default_pool_size));
     }
 
-    if (!bad("auth_file") && !s.auth_file.empty()) {
-      std::filesystem::path file(s.auth_file);
+    // File names are relative to the config file, so a config works from any working directory.
+    for (auto [key, field] : {std::pair{"auth_file", &s.auth_file},
+                              {"client_tls_key_file", &s.client_tls_key_file},
+                              {"client_tls_cert_file", &s.client_tls_cert_file},
+                              {"client_tls_ca_file", &s.client_tls_ca_file},
+                              {"server_tls_ca_file", &s.server_tls_ca_file},
+                              {"capture_file", &s.capture_file}}) {
+      if (bad(key) || field->empty()) continue;
+      std::filesystem::path file(*field);
       if (file.is_relative()) {
         file = (std::filesystem::path(path_).parent_path() / file).lexically_normal();
       }
-      s.auth_file = file.string();
+      *field = file.string();
+    }
+    if (!bad("client_tls_mode") && s.client_tls_mode != ClientTlsMode::Disable &&
+        (s.client_tls_key_file.empty() || s.client_tls_cert_file.empty())) {
+      reader_.error(pooler_line("client_tls_mode"),
+                    fmt::format("pooler.client_tls_mode = \"{}\" needs client_tls_key_file and "
+                                "client_tls_cert_file",
+                                to_string(s.client_tls_mode)));
+    }
+    if (!bad("server_tls_mode") && s.server_tls_ca_file.empty() &&
+        (s.server_tls_mode == ServerTlsMode::VerifyCa || s.server_tls_mode == ServerTlsMode::VerifyFull)) {
+      reader_.error(pooler_line("server_tls_mode"),
+                    fmt::format("pooler.server_tls_mode = \"{}\" needs server_tls_ca_file (the CA "
+                                "that signed the servers' certificates)",
+                                to_string(s.server_tls_mode)));
     }
     if (pooler_ok_ && !bad("auth_type") && !bad("auth_file") && s.auth_file.empty() &&
         s.auth_type != AuthType::Trust) {

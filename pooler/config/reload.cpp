@@ -8,8 +8,8 @@ namespace pgopt::pooler {
 namespace {
 
 // They shape the process itself: bound sockets, threads, and buffers sized at startup.
-constexpr std::array<std::string_view, 4> kRestartOnly{"listen_addr", "listen_port", "workers",
-                                                       "max_packet_size"};
+constexpr std::array<std::string_view, 6> kRestartOnly{"listen_addr", "listen_port", "workers",
+                                                       "max_packet_size", "metrics_addr", "metrics_port"};
 
 bool contains(std::span<const std::string_view> keys, std::string_view key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();

@@ -13,7 +13,12 @@
 #include <sstream>
 #include <thread>
 
+#include "analyzer_test_util.hpp"
+
 namespace {
+
+using pgopt::test::analyzer_util::slurp;
+using pgopt::test::analyzer_util::create_lines;
 
 std::map<std::string, std::string> cluster_env() {
   std::map<std::string, std::string> env;
@@ -27,13 +32,6 @@ std::map<std::string, std::string> cluster_env() {
     env[line.substr(0, eq)] = v;
   }
   return env;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 int run(const std::string& cmd, std::string* out = nullptr) {
@@ -93,15 +91,6 @@ class AdvisorPgbench : public ::testing::Test {
     return path;
   }
 };
-
-std::vector<std::string> create_lines(const std::string& sql) {
-  std::vector<std::string> out;
-  std::istringstream in(sql);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("CREATE INDEX", 0) == 0) out.push_back(line);
-  return out;
-}
 
 TEST_F(AdvisorPgbench, RecommendsExactlyTheThreeKeyIndexesThenNothing) {
   ASSERT_EQ(run(pgbench("-i -I dtg -s 1")), 0);

@@ -13,14 +13,11 @@
 #include <string>
 #include <thread>
 
+#include "analyzer_test_util.hpp"
+
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using pgopt::test::analyzer_util::slurp;
 
 size_t count(const std::string& text, const std::string& needle) {
   size_t n = 0;
@@ -72,7 +69,7 @@ TEST_F(CliOptions, UsageErrorsExitTwoAndNameTheOption) {
       {"--max-indexes 2x " + log(), "--max-indexes must be a whole number of at least 1, not '2x'"},
       {"--min-improvement 150 " + log(), "--min-improvement must be a percentage between 0 and 100, not '150'"},
       {"--jobs abc " + log(), "--jobs must be a whole number from 1 to 256, not 'abc'"},
-      {"", "give log files (or - for stdin), or --pg-stat-statements"},
+      {"", "give log files (or - for stdin), --capture FILE (written by pgopt pool), or --pg-stat-statements"},
       {"--pg-stat-statements", "--pg-stat-statements needs --db"},
   };
   for (const auto& c : cases) {

@@ -10,14 +10,11 @@
 #include <sstream>
 #include <string>
 
+#include "analyzer_test_util.hpp"
+
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using pgopt::test::analyzer_util::slurp;
 
 class CliProgress : public ::testing::Test {
  protected:

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +59,18 @@ struct ClusterEnv {
     return std::system(cmd.c_str());
   }
 };
+
+// Runs a shell command; its stdout and stderr, and its exit status in `status`.
+inline std::string run(const std::string& cmd, int* status = nullptr) {
+  std::string out;
+  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  int st = ::pclose(f);
+  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
 
 inline int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -7,17 +7,6 @@
 namespace pgopt::test {
 namespace {
 
-std::string run(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  int st = ::pclose(f);
-  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
-
 std::string pg_bin(const std::string& tool) { return ClusterEnv::instance().get("PGOPT_PG_BIN") + "/" + tool; }
 
 TEST(Reload, GoodFileAppliesPoolSizeAndNewDatabaseLive) {

@@ -22,6 +22,8 @@ class Split : public split::ReplicaFixture {
        "$$ BEGIN INSERT INTO split_t (v) VALUES ('bumped'); RETURN inet_server_port(); END $$;"
        "CREATE OR REPLACE FUNCTION split_where() RETURNS int LANGUAGE sql STABLE AS 'SELECT inet_server_port()';"
        "CREATE OR REPLACE FUNCTION split_where_too() RETURNS int LANGUAGE sql STABLE AS 'SELECT inet_server_port()'");
+    // Reads of these on the replica need it to have replayed them (the lag limit allows a second).
+    ASSERT_TRUE(split::replica_caught_up());
   }
 
   // A pooler with splitting on and a client of it; false unless the client's reads reach the replica.

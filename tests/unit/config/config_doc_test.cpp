@@ -97,6 +97,9 @@ std::vector<Row> key_table(const std::string& doc, const std::string& heading) {
 std::string pooler_text(const std::string& key, const std::string& value) {
   std::string s = "[pooler]\n";
   if (key != "auth_file") s += "auth_file = \"users.txt\"\n";
+  // The files the TLS modes other than disable need, so each mode can be checked on its own.
+  for (const char* file : {"client_tls_key_file", "client_tls_cert_file", "server_tls_ca_file"})
+    if (key != file) s += std::string(file) + " = \"tls.pem\"\n";
   return s + key + " = " + value + "\n[databases.app]\n";
 }
 

@@ -34,6 +34,45 @@ TEST(AdminCommand, ShowItemsInAnyCase) {
   EXPECT_EQ(ok("  show\tdatabases  ").kind, CommandKind::ShowDatabases);
   EXPECT_EQ(ok("show config").kind, CommandKind::ShowConfig);
   EXPECT_EQ(ok("SHOW replicas ;").kind, CommandKind::ShowReplicas);
+  EXPECT_EQ(ok("show stats").kind, CommandKind::ShowStats);
+  EXPECT_EQ(ok("SHOW PREPARED").kind, CommandKind::ShowPrepared);
+  EXPECT_EQ(ok("show queries;").kind, CommandKind::ShowQueries);
+}
+
+TEST(AdminCommand, PauseResumeAndKillTakeADatabaseAsPostgreSQLReadsNames) {
+  Command p = ok("PAUSE");
+  EXPECT_EQ(p.kind, CommandKind::Pause);
+  EXPECT_EQ(p.database, "");
+  EXPECT_EQ(ok("pause App").database, "app");           // folded like an identifier
+  EXPECT_EQ(ok("pause \"App\";").database, "App");     // quoted keeps its case
+  EXPECT_EQ(ok("resume").kind, CommandKind::Resume);
+  EXPECT_EQ(ok("RESUME app").database, "app");
+  Command k = ok("kill app");
+  EXPECT_EQ(k.kind, CommandKind::Kill);
+  EXPECT_EQ(k.database, "app");
+  EXPECT_THAT(bad("kill").message, HasSubstr("KILL needs a database name"));
+  EXPECT_THAT(bad("pause a b").message, HasSubstr("unexpected \"b\""));
+  EXPECT_EQ(bad("pause \"unterminated").sqlstate, "42601");
+}
+
+TEST(AdminCommand, SetTurnsTheValueIntoTomlText) {
+  Command c = ok("SET default_pool_size = 30");
+  EXPECT_EQ(c.kind, CommandKind::Set);
+  EXPECT_EQ(c.key, "default_pool_size");
+  EXPECT_EQ(c.value, "30");
+  EXPECT_EQ(ok("set Query_Wait_Timeout to '30s'").key, "query_wait_timeout");
+  EXPECT_EQ(ok("set query_wait_timeout to '30s'").value, "\"30s\"");
+  EXPECT_EQ(ok("set query_wait_timeout = 30s;").value, "\"30s\"");  // a bare duration is quoted
+  EXPECT_EQ(ok("set capture_samples=FALSE").value, "false");
+  EXPECT_EQ(ok("set log_level = 'de\"bug'").value, "\"de\\\"bug\"");
+  EXPECT_EQ(ok("set server_reset_query = 'it''s'").value, "\"it's\"");
+  EXPECT_EQ(ok("set server_reset_query = ''").value, "\"\"");
+  EXPECT_EQ(ok("set min_pool_size = -1").value, "-1");
+  EXPECT_THAT(bad("set").message, HasSubstr("SET needs a key and a value"));
+  EXPECT_THAT(bad("set a").message, HasSubstr("SET needs a key and a value"));
+  EXPECT_THAT(bad("set a b c").message, HasSubstr("SET needs a key and a value"));
+  EXPECT_THAT(bad("set a = 1 2").message, HasSubstr("unexpected \"2\""));
+  EXPECT_EQ(bad("set a = 'open").sqlstate, "42601");
 }
 
 TEST(AdminCommand, ActionsAndArguments) {
@@ -61,7 +100,7 @@ TEST(AdminCommand, UnknownCommandsAreSyntaxErrorsWithTheList) {
   EXPECT_THAT(e.hint, HasSubstr("SHOW POOLS"));
   EXPECT_THAT(e.hint, HasSubstr("KILL_CLIENT <id>"));
   EXPECT_EQ(std::string(command_list()), e.hint.substr(std::string("commands: ").size()));
-  EXPECT_THAT(bad("show Stats").message, HasSubstr("unknown SHOW item \"Stats\""));
+  EXPECT_THAT(bad("show Statistics").message, HasSubstr("unknown SHOW item \"Statistics\""));
   EXPECT_THAT(bad("show").message, HasSubstr("SHOW needs"));
   EXPECT_THAT(bad("show pools please").message, HasSubstr("unexpected \"please\""));
   EXPECT_THAT(bad("reload now").message, HasSubstr("unexpected \"now\""));

@@ -1,0 +1,235 @@
+// The HTTP endpoint for Prometheus (/metrics) and load balancers (/healthz), with Boost.Beast.
+#include "pooler/metrics/endpoint.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <map>
+#include <tuple>
+
+#include "pooler/client_session.hpp"
+#include "pooler/log.hpp"
+#include "pooler/metrics/exposition.hpp"
+#include "pooler/runtime.hpp"
+#include "pooler/split.hpp"
+
+namespace pgopt::pooler::metrics {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+constexpr uint32_t kMaxHeader = 8 * 1024;
+constexpr uint64_t kMaxBody = 1024;
+constexpr auto kIdleTimeout = std::chrono::seconds(30);  // a keep-alive connection between scrapes
+constexpr auto kIoTimeout = std::chrono::seconds(10);    // one request or response on its way
+
+// What one worker's clients add up to.
+struct Tally {
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> clients;  // database, user, state
+  std::map<const Pool*, uint64_t> attached;
+};
+
+// Runs on worker `w`: a session's fields are read only on its own thread.
+awaitable<Tally> tally(Worker& w) {
+  std::vector<std::shared_ptr<ClientSession>> live;
+  {
+    std::lock_guard lk(w.clients_mu);
+    for (auto& weak : w.clients)
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+  }
+  Tally t;
+  for (auto& c : live) {
+    if (c->state() == ClientState::Closing) continue;
+    ClientSnapshot s = c->snapshot();
+    ++t.clients[{s.database, s.user, s.state}];
+    if (s.server_pool) ++t.attached[s.server_pool];
+  }
+  co_return t;
+}
+
+std::string_view path_of(std::string_view target) {
+  auto q = target.find_first_of("?#");
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+}  // namespace
+
+awaitable<Snapshot> gather(Runtime& rt) {
+  Snapshot s;
+  s.version = PGOPT_VERSION;
+  s.accepting = !rt.shutting_down;
+  Tally all;
+  for (auto& w : rt.workers) {
+    Tally part = co_await asio::co_spawn(w->ctx, tally(*w), asio::use_awaitable);
+    for (auto& [k, n] : part.clients) all.clients[k] += n;
+    for (auto& [p, n] : part.attached) all.attached[p] += n;
+  }
+  for (const auto& [k, n] : all.clients)
+    s.clients.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), n});
+  s.stats = rt.stats.collect();
+  auto pools = rt.pools.all();
+  std::sort(pools.begin(), pools.end(), [](const Pool* a, const Pool* b) {
+    return std::tie(a->database, a->user, a->node) < std::tie(b->database, b->user, b->node);
+  });
+  for (Pool* p : pools) {
+    auto c = p->counts();
+    const auto it = all.attached.find(p);
+    const int attached = it == all.attached.end() ? 0 : int(it->second);
+    const int other = std::max(0, c.total - c.idle - attached);
+    s.pools.push_back({p->database, p->user, p->node.empty() ? "primary" : p->node, uint64_t(attached),
+                       uint64_t(std::max(0, c.idle)), uint64_t(other), double(c.longest_wait.count()) / 1e3});
+  }
+  auto cfg = rt.config();
+  const auto now = routing::SteadyClock::now();
+  for (const auto& [name, db] : cfg->databases) {
+    s.pool_size[name] = uint64_t(std::max(0, cfg->pool_size(db)));
+    if (!split_active(*cfg, db)) continue;
+    auto set = rt.splits.find(name);
+    if (!set) continue;
+    s.split_databases.push_back(name);
+    const auto& eps = set->endpoints();
+    for (size_t i = 0; i < eps.size(); ++i) {
+      auto st = set->status(int(i), now);
+      Snapshot::Replica r;
+      r.database = name;
+      r.node = node_key(eps[i]);
+      r.banned = st.banned;
+      r.up = st.known && !st.banned && !st.promoted;
+      if (r.up) {
+        r.lag_seconds = double(st.lag.count()) / 1e3;
+        r.lag_bytes = st.lag_bytes;
+      }
+      s.replicas.push_back(std::move(r));
+    }
+  }
+  s.prepared_statements = rt.statements.size();
+  co_return s;
+}
+
+std::variant<std::shared_ptr<Endpoint>, std::string> Endpoint::start(Runtime& rt, asio::any_io_executor exec,
+                                                                     const std::string& addr, int port) {
+  auto ep = std::make_shared<Endpoint>(rt, exec);
+  error_code ec;
+  auto address = asio::ip::make_address(addr, ec);
+  if (ec) return fmt::format("metrics_addr \"{}\" is not an IP address", addr);
+  tcp::endpoint where(address, uint16_t(port));
+  ep->acceptor_.open(where.protocol(), ec);
+  if (!ec) ep->acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) ep->acceptor_.bind(where, ec);
+  if (!ec) ep->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fmt::format("cannot listen on {}:{} for metrics: {}", addr, port, ec.message());
+  ep->port_ = ep->acceptor_.local_endpoint(ec).port();
+  asio::co_spawn(exec, accept_loop(ep), asio::detached);
+  return ep;
+}
+
+void Endpoint::stop() {
+  stopped_ = true;
+  error_code ec;
+  acceptor_.close(ec);
+  for (tcp::socket* s : conns_) s->close(ec);
+}
+
+awaitable<void> Endpoint::accept_loop(std::shared_ptr<Endpoint> self) {
+  while (!self->stopped_) {
+    auto [ec, sock] = co_await self->acceptor_.async_accept(nothrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) co_return;
+      log::warn("metrics endpoint: accept failed: {}", ec.message());
+      asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+      co_await t.async_wait(nothrow);
+      continue;
+    }
+    if (self->conns_.size() >= kMaxConnections) {
+      log::warn("metrics endpoint: more than {} connections, closing a new one", kMaxConnections);
+      continue;  // `sock` closes here
+    }
+    asio::co_spawn(self->acceptor_.get_executor(), serve(self, std::move(sock)), asio::detached);
+  }
+}
+
+awaitable<void> Endpoint::serve(std::shared_ptr<Endpoint> self, tcp::socket sock) {
+  beast::tcp_stream stream(std::move(sock));
+  // Registered for stop() for as long as this frame lives, however it ends.
+  struct Registration {
+    std::list<tcp::socket*>& list;
+    std::list<tcp::socket*>::iterator it;
+    ~Registration() { list.erase(it); }
+  } registration{self->conns_, self->conns_.insert(self->conns_.end(), &stream.socket())};
+  beast::flat_buffer buf(kMaxHeader + kMaxBody);
+  for (bool first = true; !self->stopped_; first = false) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kMaxHeader);
+    parser.body_limit(kMaxBody);
+    stream.expires_after(first ? kIoTimeout : kIdleTimeout);
+    auto [ec, n] = co_await http::async_read(stream, buf, parser, nothrow);
+    (void)n;
+    if (self->stopped_) break;
+    http::response<http::string_body> res;
+    res.version(11);
+    res.set(http::field::server, "pgopt");
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    bool head = false;
+    if (ec == http::error::header_limit || ec == http::error::body_limit || ec == http::error::buffer_overflow) {
+      res.result(http::status::payload_too_large);
+      res.body() = "request too large\n";
+      res.keep_alive(false);
+    } else if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+               ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      break;  // the client is gone, or idled past the timeout
+    } else if (ec) {
+      res.result(http::status::bad_request);
+      res.body() = "bad request\n";
+      res.keep_alive(false);
+    } else {
+      const auto& req = parser.get();
+      res.version(req.version());
+      res.keep_alive(req.keep_alive());
+      const std::string_view path = path_of({req.target().data(), req.target().size()});
+      const bool get = req.method() == http::verb::get;
+      head = req.method() == http::verb::head;
+      if (path != "/metrics" && path != "/healthz") {
+        res.result(http::status::not_found);
+        res.body() = "not found: /metrics and /healthz are served here\n";
+      } else if (!get && !head) {
+        res.result(http::status::method_not_allowed);
+        res.set(http::field::allow, "GET, HEAD");
+        res.body() = "method not allowed\n";
+      } else if (path == "/healthz") {
+        // Load balancers: healthy while new clients are accepted; a draining pooler sends them elsewhere.
+        const bool ok = !self->rt_.shutting_down;
+        res.result(ok ? http::status::ok : http::status::service_unavailable);
+        res.body() = ok ? "ok\n" : "draining\n";
+      } else {
+        Snapshot snap = co_await gather(self->rt_);
+        if (self->stopped_) break;
+        res.result(http::status::ok);
+        res.set(http::field::content_type, std::string(kContentType));
+        res.body() = render(snap);
+      }
+    }
+    res.prepare_payload();
+    if (head) res.body().clear();  // Content-Length stays that of the GET answer
+    stream.expires_after(kIoTimeout);
+    auto [wec, wn] = co_await http::async_write(stream, res, nothrow);
+    (void)wn;
+    if (wec || !res.keep_alive()) break;
+  }
+  // Lingering close: what the client sent beyond what was read (an oversized request) is read and
+  // dropped for a moment, so closing does not reset the connection before the reply is read.
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.expires_after(std::chrono::seconds(1));
+  char sink[4096];
+  for (size_t drained = 0; !self->stopped_ && drained < 64 * 1024;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), nothrow);
+    if (ec) break;
+    drained += n;
+  }
+}
+
+}  // namespace pgopt::pooler::metrics

@@ -1,0 +1,49 @@
+// The HTTP endpoint for Prometheus (/metrics) and load balancers (/healthz), on metrics_addr:port.
+#pragma once
+
+#include <list>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "pooler/metrics/scrape.hpp"
+#include "pooler/net.hpp"
+
+namespace pgopt::pooler {
+struct Runtime;
+}
+
+namespace pgopt::pooler::metrics {
+
+// The pooler's state as /metrics shows it: counts taken on each worker (sessions are single-
+// threaded), pools, replica sets and the statement registry read under their own locks.
+awaitable<Snapshot> gather(Runtime& rt);
+
+// HTTP/1.1 with Boost.Beast's parser: one coroutine per connection, keep-alive, requests bounded
+// (8 KiB of headers, 1 KiB of body) and timed out, at most kMaxConnections at once. Everything runs
+// on the one executor it is started on (the daemon's main thread), so it takes no locks.
+class Endpoint : public std::enable_shared_from_this<Endpoint> {
+ public:
+  static constexpr size_t kMaxConnections = 64;
+
+  // Listens on addr:port; an error message when it cannot.
+  static std::variant<std::shared_ptr<Endpoint>, std::string> start(Runtime& rt, asio::any_io_executor exec,
+                                                                     const std::string& addr, int port);
+  // Closes the listener and every connection. Call on the executor's thread (or once it stopped).
+  void stop();
+  uint16_t port() const { return port_; }
+
+  Endpoint(Runtime& rt, asio::any_io_executor exec) : rt_(rt), acceptor_(exec) {}
+
+ private:
+  static awaitable<void> accept_loop(std::shared_ptr<Endpoint> self);
+  static awaitable<void> serve(std::shared_ptr<Endpoint> self, tcp::socket sock);
+
+  Runtime& rt_;
+  tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  bool stopped_ = false;
+  std::list<tcp::socket*> conns_;  // open connections, for stop()
+};
+
+}  // namespace pgopt::pooler::metrics

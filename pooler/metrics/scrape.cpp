@@ -1,0 +1,84 @@
+// The whole /metrics page from a plain snapshot of the pooler.
+#include "pooler/metrics/scrape.hpp"
+
+#include <algorithm>
+
+#include "pooler/metrics/exposition.hpp"
+
+namespace pgopt::pooler::metrics {
+
+std::string render(const Snapshot& s) {
+  using T = Exposition::Type;
+  Exposition e;
+  e.family("pgopt_up", T::Gauge, "1 while the pooler process runs.");
+  e.sample("pgopt_up", {}, uint64_t(1));
+  e.family("pgopt_info", T::Gauge, "Always 1; the labels describe the running pooler.");
+  e.sample("pgopt_info", {{"version", s.version}}, uint64_t(1));
+  e.family("pgopt_draining", T::Gauge, "1 during a graceful shutdown (no new clients), else 0.");
+  e.sample("pgopt_draining", {}, uint64_t(s.accepting ? 0 : 1));
+
+  e.family("pgopt_clients", T::Gauge, "Client connections by database, user and state (login, idle, waiting, active).");
+  for (const auto& c : s.clients)
+    e.sample("pgopt_clients", {{"database", c.database}, {"user", c.user}, {"state", c.state}}, c.count);
+  e.family("pgopt_servers", T::Gauge,
+           "Server connections by pool and state: active (with a client), idle (pooled), other (opening, resetting).");
+  for (const auto& p : s.pools) {
+    const std::pair<const char*, uint64_t> states[] = {{"active", p.active}, {"idle", p.idle}, {"other", p.other}};
+    for (const auto& [state, n] : states)
+      e.sample("pgopt_servers", {{"database", p.database}, {"user", p.user}, {"node", p.node}, {"state", state}}, n);
+  }
+  e.family("pgopt_pool_size", T::Gauge, "Configured server connections per pool (pool_size) for each database.");
+  for (const auto& [db, n] : s.pool_size) e.sample("pgopt_pool_size", {{"database", db}}, n);
+  e.family("pgopt_pool_longest_wait_seconds", T::Gauge, "How long the longest-waiting client of the pool has waited.");
+  for (const auto& p : s.pools)
+    e.sample("pgopt_pool_longest_wait_seconds", {{"database", p.database}, {"user", p.user}, {"node", p.node}},
+             p.longest_wait_seconds);
+
+  e.family("pgopt_queries_total", T::Counter,
+           "Queries relayed to a server and answered (a simple Query, an extended-protocol group up to Sync).");
+  for (const auto& [db, st] : s.stats) e.sample("pgopt_queries_total", {{"database", db}}, st.query_count);
+  e.family("pgopt_transactions_total", T::Counter, "Transactions ended (an autocommit statement counts as one).");
+  for (const auto& [db, st] : s.stats) e.sample("pgopt_transactions_total", {{"database", db}}, st.xact_count);
+  e.family("pgopt_received_bytes_total", T::Counter, "Bytes received from clients.");
+  for (const auto& [db, st] : s.stats) e.sample("pgopt_received_bytes_total", {{"database", db}}, st.received);
+  e.family("pgopt_sent_bytes_total", T::Counter, "Bytes sent to clients.");
+  for (const auto& [db, st] : s.stats) e.sample("pgopt_sent_bytes_total", {{"database", db}}, st.sent);
+  e.family("pgopt_client_wait_seconds_total", T::Counter, "Time clients spent waiting for a server connection.");
+  for (const auto& [db, st] : s.stats)
+    e.sample("pgopt_client_wait_seconds_total", {{"database", db}}, double(st.wait_time_us) / 1e6);
+  e.family("pgopt_query_duration_seconds", T::Histogram, "Query time as seen by the pooler, sent to ReadyForQuery.");
+  for (const auto& [db, st] : s.stats) e.histogram("pgopt_query_duration_seconds", {{"database", db}}, st.query);
+  e.family("pgopt_transaction_duration_seconds", T::Histogram,
+           "Transaction time as seen by the pooler, first query sent to the ReadyForQuery that ends it.");
+  for (const auto& [db, st] : s.stats) e.histogram("pgopt_transaction_duration_seconds", {{"database", db}}, st.xact);
+
+  e.family("pgopt_routed_statements_total", T::Counter,
+           "Queries of a read/write-split database by where they ran (primary or replica).");
+  for (const auto& db : s.split_databases) {
+    auto it = s.stats.find(db);
+    const DbStats zero;
+    const DbStats& st = it == s.stats.end() ? zero : it->second;
+    e.sample("pgopt_routed_statements_total", {{"database", db}, {"target", "primary"}}, st.routed_primary);
+    e.sample("pgopt_routed_statements_total", {{"database", db}, {"target", "replica"}}, st.routed_replica);
+  }
+
+  e.family("pgopt_prepared_statements", T::Gauge,
+           "Distinct prepared statements (text and parameter types) in the shared registry, as servers prepare them.");
+  e.sample("pgopt_prepared_statements", {}, s.prepared_statements);
+
+  e.family("pgopt_replica_up", T::Gauge, "1 when the replica is polled healthy, in recovery and not banned.");
+  for (const auto& r : s.replicas)
+    e.sample("pgopt_replica_up", {{"database", r.database}, {"replica", r.node}}, uint64_t(r.up ? 1 : 0));
+  e.family("pgopt_replica_banned", T::Gauge, "1 while the replica gets no reads after a failure (replica_ban_time).");
+  for (const auto& r : s.replicas)
+    e.sample("pgopt_replica_banned", {{"database", r.database}, {"replica", r.node}}, uint64_t(r.banned ? 1 : 0));
+  e.family("pgopt_replica_lag_seconds", T::Gauge, "Replication lag in time (absent while unknown).");
+  for (const auto& r : s.replicas)
+    if (r.lag_seconds) e.sample("pgopt_replica_lag_seconds", {{"database", r.database}, {"replica", r.node}}, *r.lag_seconds);
+  e.family("pgopt_replica_lag_bytes", T::Gauge, "Replication lag in WAL bytes (absent while unknown).");
+  for (const auto& r : s.replicas)
+    if (r.lag_bytes) e.sample("pgopt_replica_lag_bytes", {{"database", r.database}, {"replica", r.node}}, *r.lag_bytes);
+  return e.text();
+}
+
+}  // namespace pgopt::pooler::metrics

@@ -1,0 +1,45 @@
+// The whole /metrics page from a plain snapshot of the pooler (socket-free, so tests render it).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pooler/metrics/stats.hpp"
+
+namespace pgopt::pooler::metrics {
+
+struct Snapshot {
+  std::string version;
+  std::map<std::string, DbStats, std::less<>> stats;  // by database
+  struct Clients {
+    std::string database, user, state;
+    uint64_t count = 0;
+  };
+  std::vector<Clients> clients;
+  struct Pool {
+    std::string database, user, node;  // node: "primary" or the replica's "host:port"
+    uint64_t active = 0, idle = 0, other = 0;
+    double longest_wait_seconds = 0;
+  };
+  std::vector<Pool> pools;
+  std::map<std::string, uint64_t> pool_size;  // configured, by database
+  std::vector<std::string> split_databases;  // with read/write splitting active
+  uint64_t prepared_statements = 0;
+  struct Replica {
+    std::string database, node;  // "host:port"
+    bool up = false;             // healthy: polled, in recovery, not banned
+    bool banned = false;
+    std::optional<double> lag_seconds;
+    std::optional<uint64_t> lag_bytes;
+  };
+  std::vector<Replica> replicas;
+  bool accepting = true;  // false while draining
+};
+
+// Every series, in a fixed order; documented in docs/operations.md ("Metrics").
+std::string render(const Snapshot& s);
+
+}  // namespace pgopt::pooler::metrics
