@@ -178,7 +178,7 @@ fi
 if [ "$SUITE" = split ]; then
   psql_direct -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"  # to count the replica's reads
   # The replica must hold the pgbench data before reads go there: wait until it replayed the load.
-  lsn=$(psql_direct -d postgres -At -c "SELECT pg_current_wal_lsn()")
+  lsn=$(psql_direct -d postgres -At -c "SELECT pg_current_wal_insert_lsn()")
   for _ in $(seq 1 600); do
     caught=$("$PGOPT_PG_BIN/psql" -X -At -h 127.0.0.1 -p "$PGOPT_REPLICA_PORT" -U postgres -d postgres \
       -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn" 2>/dev/null || true)

@@ -79,8 +79,11 @@ inline std::string node_conninfo(int port, const std::string& db = "pgopt_test")
 inline Conn replica_direct(const std::string& db = "pgopt_test") { return connect_ok(node_conninfo(replica_port(), db)); }
 
 // The replica streams from the primary and has replayed everything the primary wrote before the call.
+// The insert position, not pg_current_wal_lsn(): the test cluster commits asynchronously, so a commit
+// record can still sit in the WAL buffers, past the write position (a CREATE TABLE that the replica
+// had "caught up" with was missing there in CI).
 inline bool replica_caught_up(std::chrono::milliseconds patience = std::chrono::seconds(60)) {
-  auto lsn = try_value(node_conninfo(primary_port(), "postgres"), "SELECT pg_current_wal_lsn()");
+  auto lsn = try_value(node_conninfo(primary_port(), "postgres"), "SELECT pg_current_wal_insert_lsn()");
   if (!lsn) return false;
   return eventually(
       [&] {
