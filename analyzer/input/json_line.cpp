@@ -169,7 +169,8 @@ class Parser {
       p = blank(p + 1);
       Value member;
       if (!value(p, member, depth + 1)) return false;
-      v.members.emplace_back(std::move(key), std::move(member));
+      v.names.push_back(std::move(key));
+      v.members.push_back(std::move(member));
       p = blank(p);
       if (p >= s_.size()) return fail(p, "an object is not closed");
       if (s_[p] == '}') {
@@ -186,8 +187,8 @@ class Parser {
 
 const Value* Value::find(std::string_view key) const {
   const Value* hit = nullptr;
-  for (const auto& [k, v] : members)
-    if (k == key) hit = &v;
+  for (size_t i = 0; i < members.size(); ++i)
+    if (names[i] == key) hit = &members[i];
   return hit;
 }
 

@@ -16,8 +16,12 @@ struct Value {
   Kind kind = Kind::Null;
   bool boolean = false;
   std::string text;  // a string's decoded text, or a number as written
-  std::vector<Value> items;                            // Array
-  std::vector<std::pair<std::string, Value>> members;  // Object, in the order written
+  std::vector<Value> items;  // Array
+  // Object, in the order written: names[i] is the name of members[i]. Two vectors, not
+  // one of pairs: std::pair<std::string, Value> cannot be instantiated while Value is incomplete
+  // (clang with libstdc++ refuses it), std::vector<Value> can.
+  std::vector<std::string> names;
+  std::vector<Value> members;
 
   // The member named `key` of an object (the last one if it is repeated), or nullptr.
   const Value* find(std::string_view key) const;
