@@ -13,7 +13,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every other parse error (an unknown option, a missing
+    // subcommand or --config) is a usage error: 2, as the docs promise, not CLI11's own codes.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return pgopt::pooler::cli_exit_code() | pgopt::analyzer::cli_exit_code();
 }

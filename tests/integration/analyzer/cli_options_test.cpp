@@ -78,6 +78,14 @@ TEST_F(CliOptions, UsageErrorsExitTwoAndNameTheOption) {
     EXPECT_NE(err.find("pgopt analyze: " + c.message), std::string::npos) << c.args << ": " << err;
     EXPECT_EQ(out, "") << c.args;
   }
+  // Errors CLI11 finds itself (unknown options, a missing subcommand or required option) are usage
+  // errors too; --help and --version are not errors.
+  for (const std::string& args : {"analyze --bogus " + log(), std::string("--bogus"), std::string(""),
+                                 std::string("pool"), std::string("pool --config")}) {
+    EXPECT_EQ(std::system((std::string(PGOPT_BINARY) + " " + args + " >/dev/null 2>&1").c_str()) >> 8, 2) << args;
+  }
+  for (const char* args : {"--help", "--version", "analyze --help", "pool --help"})
+    EXPECT_EQ(std::system((std::string(PGOPT_BINARY) + " " + args + " >/dev/null 2>&1").c_str()) >> 8, 0) << args;
   std::string err;
   EXPECT_EQ(std::system((std::string(PGOPT_BINARY) + " analyze " + log() + " >/dev/null 2>" + dir_ + "/e.txt").c_str()) >> 8, 2);
   EXPECT_NE(slurp(dir_ + "/e.txt").find("give --db CONNINFO"), std::string::npos);
