@@ -9,6 +9,20 @@ namespace pgopt::pooler {
 
 namespace proto = pgopt::protocol;
 
+namespace {
+
+// A reload changed where the server's database lives (host, port or dbname) while this server was
+// busy: the reload dropped the idle ones, and this one must not be handed out either.
+bool moved_by_reload(const Config& cfg, const ServerConn& s) {
+  if (!s.pool || !s.pool->node.empty()) return false;  // a replica's pool is keyed by its address
+  const DatabaseConfig* db = cfg.find_database(s.pool->database);
+  if (!db) return false;
+  const ServerTarget t = server_target(*db);
+  return t.host != s.target.host || t.port != s.target.port || t.dbname != s.target.dbname;
+}
+
+}  // namespace
+
 awaitable<void> ClientSession::send_cancel(std::shared_ptr<ClientSession> self, ServerPtr s) {
   auto exec = co_await asio::this_coro::executor;
   tcp::socket c(exec);
@@ -183,7 +197,7 @@ awaitable<void> ClientSession::release(ServerPtr s) {
     s->dirty_reason.clear();
   }
   const bool too_old = cfg->pooler.server_lifetime.count() > 0 && Clock::now() - s->created > cfg->pooler.server_lifetime;
-  if (too_old || rt_.shutting_down || !s->buf.empty()) {
+  if (too_old || rt_.shutting_down || !s->buf.empty() || moved_by_reload(*cfg, *s)) {
     pool->discard(s);
     co_return;
   }

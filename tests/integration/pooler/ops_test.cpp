@@ -35,6 +35,30 @@ TEST(Reload, GoodFileAppliesPoolSizeAndNewDatabaseLive) {
   ok(holder.get(), "COMMIT");
 }
 
+TEST(Reload, AServerBusyDuringAnAddressChangeIsNotReused) {
+  PoolerOptions o;
+  o.pool_size = 1;
+  Pooler p(o);
+  Conn c = connect_ok(p.conninfo());
+  ok(c.get(), "BEGIN");
+  const std::string old_pid = value(c.get(), "SELECT pg_backend_pid()");
+  // The same server under another host name: a new address as far as the pooler can tell.
+  PoolerOptions moved = o;
+  moved.databases = "[databases.pgopt_test]\nhost = \"localhost\"\nport = " +
+                    std::to_string(ClusterEnv::instance().primary_port) + "\n";
+  p.write_config(moved);
+  p.signal(SIGHUP);
+  ASSERT_TRUE(p.wait_log("configuration reloaded")) << p.log();
+  ok(c.get(), "COMMIT");  // the busy server goes back now: closed, not pooled
+  const std::string new_pid = value(c.get(), "SELECT pg_backend_pid()");
+  EXPECT_NE(new_pid, old_pid);
+  EXPECT_TRUE(eventually([&] {
+    Conn d = direct("postgres");
+    return value(d.get(), "SELECT count(*) FROM pg_stat_activity WHERE pid = " + old_pid) == "0";
+  }));
+  EXPECT_EQ(value(c.get(), "SELECT pg_backend_pid()"), new_pid);  // pool size 1: the new one is kept
+}
+
 TEST(Reload, BadFileIsReportedWithFileAndLineAndTheRunningConfigStays) {
   PoolerOptions o;
   Pooler p(o);
