@@ -7,6 +7,27 @@
 namespace pgopt::test {
 namespace {
 
+// A port for the metrics endpoint below the kernel's ephemeral range (ip_local_port_range starts at
+// 32768 here), checked free by binding it. free_port()'s ephemeral ports can be taken by an
+// outgoing connection before pgopt, which binds the endpoint late in its startup, gets there (seen
+// once in CI under ASan: "cannot listen on 127.0.0.1:40753 for metrics: Address already in use").
+int quiet_port() {
+  static unsigned seed = unsigned(::getpid()) * 2654435761u;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    seed = seed * 1103515245u + 12345u;
+    const int port = 20000 + int((seed >> 8) % 12000);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (ok) return port;
+  }
+  return free_port();
+}
+
 struct HttpReply {
   int status = 0;  // 0: no reply (connection refused or closed first)
   std::string head, body;
@@ -80,7 +101,7 @@ template <class Base>
 class MetricsTest : public Base {
  protected:
   void start(PoolerOptions o = {}) {
-    metrics_port = free_port();
+    metrics_port = quiet_port();
     o.pooler_extra += "admin_users = [\"postgres\"]\nmetrics_port = " + std::to_string(metrics_port) + "\n";
     pooler = std::make_unique<Pooler>(o);
     ASSERT_TRUE(eventually([&] { return port_open(metrics_port); })) << pooler->log();
