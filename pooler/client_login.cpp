@@ -327,6 +327,7 @@ awaitable<bool> ClientSession::welcome() {
     else
       want_.set_replayed(k, set_config_sql(k, v));
   }
+  want_.intern(worker_.gucs);
   out_.clear();
   for (auto& [k, e] : want_.entries())
     if (!e.replayed) proto::parameter_status(out_, e.name, e.value);

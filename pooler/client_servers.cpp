@@ -135,7 +135,8 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       s->replica_index = replica;
       s->lease();
     }
-    if (!want_.entries().empty()) {
+    const bool synced = s->synced_want && s->synced_want == want_.handle() && s->synced_have == s->state.handle();
+    if (!want_.empty() && !synced) {
       std::string sql = sync_sql(want_, s->state);
       if (!sql.empty()) {
         auto r = co_await run_internal(*s, sql);
@@ -157,6 +158,12 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
         s->state.reset_all_replayed();
         for (const auto& [k, e] : want_.entries())
           if (e.replayed) s->state.set_replayed(e.name, e.value);
+        want_.intern(worker_.gucs);
+        sql = sync_sql(want_, s->state);  // empty unless the server did not take a setting as sent
+      }
+      if (sql.empty()) {
+        s->synced_want = want_.handle();
+        s->synced_have = s->state.handle();
       }
     }
   }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <functional>
 
 namespace pgopt::pooler {
 
@@ -20,28 +21,86 @@ bool is_fixed_parameter(std::string_view n) {
   return std::find(fixed.begin(), fixed.end(), n) != fixed.end();
 }
 
+GucState::Map& GucState::mut() {
+  if (!map_)
+    map_ = std::make_shared<Map>();
+  else if (frozen_ || map_.use_count() > 1)
+    map_ = std::make_shared<Map>(*map_);
+  frozen_ = false;
+  return *map_;
+}
+
+const GucState::Map& GucState::entries() const {
+  static const Map none;
+  return map_ ? *map_ : none;
+}
+
+// Each change is made only when it changes something, so an unchanged state keeps its handle.
 void GucState::set_reported(std::string_view name, std::string_view value) {
-  entries_[lower(name)] = GucEntry{std::string(name), std::string(value), false};
+  if (const GucEntry* e = find(name); e && !e->replayed && e->name == name && e->value == value) return;
+  mut()[lower(name)] = GucEntry{std::string(name), std::string(value), false};
 }
 
 void GucState::set_replayed(std::string_view name, std::string sql) {
-  entries_[lower(name)] = GucEntry{std::string(name), std::move(sql), true};
+  if (const GucEntry* e = find(name); e && e->replayed && e->name == name && e->value == sql) return;
+  mut()[lower(name)] = GucEntry{std::string(name), std::move(sql), true};
 }
 
 void GucState::reset(std::string_view name) {
-  auto it = entries_.find(lower(name));
-  if (it != entries_.end() && it->second.replayed) entries_.erase(it);
+  if (const GucEntry* e = find(name); e && e->replayed) mut().erase(lower(name));
 }
 
 void GucState::reset_all_replayed() {
-  std::erase_if(entries_, [](const auto& kv) { return kv.second.replayed; });
+  const auto& m = entries();
+  if (std::none_of(m.begin(), m.end(), [](const auto& kv) { return kv.second.replayed; })) return;
+  std::erase_if(mut(), [](const auto& kv) { return kv.second.replayed; });
 }
 
 const GucEntry* GucState::find(std::string_view name) const {
+  if (!map_) return nullptr;
   // Most callers pass a lower-case name already: no copy for those.
   const bool is_lower = std::none_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-  auto it = is_lower ? entries_.find(name) : entries_.find(lower(name));
-  return it == entries_.end() ? nullptr : &it->second;
+  auto it = is_lower ? map_->find(name) : map_->find(lower(name));
+  return it == map_->end() ? nullptr : &it->second;
+}
+
+void GucState::intern(GucInterner& interner) { interner.intern(*this); }
+
+namespace {
+
+uint64_t content_hash(const GucState::Map& m) {
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ULL + 0x9e3779b97f4a7c15ULL; };
+  for (const auto& [k, e] : m) {
+    mix(std::hash<std::string_view>{}(k));
+    mix(std::hash<std::string_view>{}(e.name));
+    mix(std::hash<std::string_view>{}(e.value));
+    mix(e.replayed);
+  }
+  return h;
+}
+
+}  // namespace
+
+void GucInterner::intern(GucState& s) {
+  if (!s.map_ || s.frozen_) return;  // empty, or interned already and unchanged since
+  const uint64_t h = content_hash(*s.map_);
+  auto [lo, hi] = table_.equal_range(h);
+  for (auto it = lo; it != hi; ++it) {
+    auto m = it->second.lock();
+    // Equal hashes are only a hint: the contents decide.
+    if (m && (m == s.map_ || *m == *s.map_)) {
+      s.map_ = std::move(m);
+      s.frozen_ = true;
+      return;
+    }
+  }
+  table_.emplace(h, s.map_);
+  s.frozen_ = true;
+}
+
+void GucInterner::sweep() {
+  std::erase_if(table_, [](const auto& kv) { return kv.second.expired(); });
 }
 
 namespace {

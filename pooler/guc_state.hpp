@@ -1,9 +1,12 @@
 // Session settings (GUCs) a client expects or a server has, and the SQL that turns one into the other.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace pgopt::pooler {
 
@@ -19,18 +22,47 @@ struct GucEntry {
   bool operator==(const GucEntry&) const = default;
 };
 
+class GucInterner;
+
+// Copy-on-write: copies share one immutable map until one of them changes. Why: every client holds
+// about fifteen reported settings (2-3 kB of map nodes), nearly always the same as its neighbours'
+// (GucInterner shares them), and comparing two states is on every transaction's path (a handle
+// compare, see ServerConn::synced_*, instead of a walk over both maps).
 class GucState {
  public:
+  using Map = std::map<std::string, GucEntry, std::less<>>;  // by lower-case name
+  // An immutable snapshot of the contents; equal handles mean equal contents.
+  using Handle = std::shared_ptr<const Map>;
+
   void set_reported(std::string_view name, std::string_view value);
   void set_replayed(std::string_view name, std::string sql);
   void reset(std::string_view name);  // drops a replayed entry (RESET x)
   void reset_all_replayed();          // RESET ALL / DISCARD ALL
   const GucEntry* find(std::string_view name) const;
-  const std::map<std::string, GucEntry, std::less<>>& entries() const { return entries_; }
-  bool operator==(const GucState&) const = default;
+  const Map& entries() const;
+  bool empty() const { return !map_ || map_->empty(); }
+  // Stays the same while the contents do; a change (copy on write) gives a new one.
+  Handle handle() const { return map_; }
+  // Shares storage with an equal state interned on the same worker before.
+  void intern(GucInterner& interner);
+  bool operator==(const GucState& o) const { return map_ == o.map_ || entries() == o.entries(); }
 
  private:
-  std::map<std::string, GucEntry, std::less<>> entries_;  // by lower-case name
+  friend class GucInterner;
+  Map& mut();  // the map to change, copied first if anyone else can see it
+  std::shared_ptr<Map> map_;
+  bool frozen_ = false;  // interned: other sessions may get this map from the interner
+};
+
+// Equal client settings share one map. One per worker, used only on its thread.
+class GucInterner {
+ public:
+  void intern(GucState& s);
+  void sweep();  // forgets maps no state holds any more
+  size_t size() const { return table_.size(); }
+
+ private:
+  std::unordered_multimap<uint64_t, std::weak_ptr<GucState::Map>> table_;
 };
 
 std::string lower(std::string_view s);

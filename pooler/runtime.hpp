@@ -15,6 +15,7 @@
 #include "pooler/auth/userlist.hpp"
 #include "pooler/capture/store.hpp"
 #include "pooler/config/config.hpp"
+#include "pooler/guc_state.hpp"
 #include "pooler/metrics/stats.hpp"
 #include "pooler/net.hpp"
 #include "pooler/pause.hpp"
@@ -42,6 +43,8 @@ struct Worker {
   std::shared_ptr<const Config> routers_config;
   // Workload capture of this worker's sessions (capture/), merged when read.
   capture::WorkerStore capture{uint64_t(index) + 1};
+  // Client sessions with the same settings share one copy of them (guc_state.hpp).
+  GucInterner gucs;
 };
 
 // Maps the BackendKeyData the pooler gave each client to that client, so a CancelRequest (which

@@ -48,6 +48,9 @@ class ServerConn {
   uint64_t id;
   protocol::CancelKey backend_key;
   GucState state;  // what this server's session has now
+  // The last client settings this server was brought in line with, and its own state then: while
+  // both handles are unchanged, the next attach needs no comparison (GucState is copy-on-write).
+  GucState::Handle synced_want, synced_have;
   prepared::ServerStatements statements;  // transaction mode: the shared statements prepared here
   // Session state that cannot be carried to another client (LISTEN, temp tables, ...): the
   // connection is reset before anyone else gets it.
