@@ -327,7 +327,8 @@ awaitable<bool> ClientSession::welcome() {
     else
       want_.set_replayed(k, set_config_sql(k, v));
   }
-  want_.intern(worker_.gucs);
+  want_.intern(rt_.gucs);
+  decltype(startup_gucs_)().swap(startup_gucs_);  // in want_ now; an idle client keeps no copy
   out_.clear();
   for (auto& [k, e] : want_.entries())
     if (!e.replayed) proto::parameter_status(out_, e.name, e.value);

@@ -158,7 +158,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
         s->state.reset_all_replayed();
         for (const auto& [k, e] : want_.entries())
           if (e.replayed) s->state.set_replayed(e.name, e.value);
-        want_.intern(worker_.gucs);
+        want_.intern(rt_.gucs);
         sql = sync_sql(want_, s->state);  // empty unless the server did not take a setting as sent
       }
       if (sql.empty()) {

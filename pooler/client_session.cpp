@@ -446,7 +446,7 @@ void ClientSession::on_ready_for_query(char status) {
             break;
         }
       }
-      want_.intern(worker_.gucs);
+      want_.intern(rt_.gucs);
     } else if (!pending_gucs_.empty()) {
       // Rolled back, or partly (savepoints): we cannot know which SETs survived on this server.
       server_->dirty = true;
@@ -607,7 +607,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
           case 'S':
             if (auto ps = proto::parse_parameter_status(body)) {
               want_.set_reported(ps->name, ps->value);
-              want_.intern(worker_.gucs);
+              want_.intern(rt_.gucs);
               s->state.set_reported(ps->name, ps->value);
             }
             break;

@@ -112,7 +112,7 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
       }
     }
     for (auto& c : live) c->check_timeouts(now);
-    w.gucs.sweep();
+    if (w.index == 0) rt_.gucs.sweep();
     auto cfg = rt_.config();
     for (Pool* p : rt_.pools.all()) {
       const DatabaseConfig* db = cfg->find_database(p->database);

@@ -85,6 +85,7 @@ uint64_t content_hash(const GucState::Map& m) {
 void GucInterner::intern(GucState& s) {
   if (!s.map_ || s.frozen_) return;  // empty, or interned already and unchanged since
   const uint64_t h = content_hash(*s.map_);
+  std::lock_guard lk(mu_);
   auto [lo, hi] = table_.equal_range(h);
   for (auto it = lo; it != hi; ++it) {
     auto m = it->second.lock();
@@ -99,7 +100,13 @@ void GucInterner::intern(GucState& s) {
   s.frozen_ = true;
 }
 
+size_t GucInterner::size() const {
+  std::lock_guard lk(mu_);
+  return table_.size();
+}
+
 void GucInterner::sweep() {
+  std::lock_guard lk(mu_);
   std::erase_if(table_, [](const auto& kv) { return kv.second.expired(); });
 }
 

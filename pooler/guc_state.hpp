@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -54,14 +55,17 @@ class GucState {
   bool frozen_ = false;  // interned: other sessions may get this map from the interner
 };
 
-// Equal client settings share one map. One per worker, used only on its thread.
+// Equal client settings share one map, across workers: a server connection moves between workers,
+// and its sync shortcut (ServerConn::synced_want) only works if its clients' settings are one map.
+// Interning happens at login and when a client's settings change, so the lock is off the hot path.
 class GucInterner {
  public:
   void intern(GucState& s);
   void sweep();  // forgets maps no state holds any more
-  size_t size() const { return table_.size(); }
+  size_t size() const;
 
  private:
+  mutable std::mutex mu_;
   std::unordered_multimap<uint64_t, std::weak_ptr<GucState::Map>> table_;
 };
 

@@ -5,10 +5,6 @@
 
 namespace pgopt::pooler {
 
-namespace {
-constexpr auto kFairnessSlack = std::chrono::milliseconds(2);
-}
-
 bool DatabaseGroup::try_reserve(int limit) {
   std::lock_guard lk(mu_);
   if (limit > 0 && open_ >= limit) return false;
@@ -134,14 +130,7 @@ void Pool::release(ServerPtr s) {
   s->last_used = Clock::now();
   std::unique_lock lk(mu_);
   if (!waiters_.empty()) {
-    // Prefer a waiter on the server's own worker: handing it across threads costs a socket
-    // re-registration (epoll_ctl, ioctl, getsockname). Fairness still wins once the oldest waiter
-    // has waited a little, so no thread's clients can starve.
-    auto pick = waiters_.begin();
-    if ((*pick)->worker != s->worker && s->last_used - (*pick)->since < kFairnessSlack) {
-      auto same = std::find_if(waiters_.begin(), waiters_.end(), [&](const WaiterPtr& w) { return w->worker == s->worker; });
-      if (same != waiters_.end()) pick = same;
-    }
+    auto pick = pick_waiter(waiters_.begin(), waiters_.end(), s->worker, s->last_used);
     auto w = std::move(*pick);
     waiters_.erase(pick);
     w->granted = std::move(s);

@@ -43,8 +43,6 @@ struct Worker {
   std::shared_ptr<const Config> routers_config;
   // Workload capture of this worker's sessions (capture/), merged when read.
   capture::WorkerStore capture{uint64_t(index) + 1};
-  // Client sessions with the same settings share one copy of them (guc_state.hpp).
-  GucInterner gucs;
 };
 
 // Maps the BackendKeyData the pooler gave each client to that client, so a CancelRequest (which
@@ -74,6 +72,8 @@ struct Runtime {
   Splits splits;
   metrics::Stats stats;  // per database, per worker: SHOW STATS and /metrics
   Pauses pauses;
+  // Client sessions with the same settings share one copy of them (guc_state.hpp).
+  GucInterner gucs;
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<int> clients{0};
   std::atomic<uint64_t> next_client_id{1};
