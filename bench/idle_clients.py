@@ -236,7 +236,8 @@ def parse_args():
     p.add_argument("--clients", type=int, default=10000)
     p.add_argument("--concurrency", type=int, default=100, help="logins in flight at once")
     p.add_argument("--login-timeout", type=float, default=30)
-    p.add_argument("--settle", type=float, default=2, help="seconds between last login and RSS")
+    p.add_argument("--settle", type=float, default=4,
+                   help="seconds between last login and RSS (pgopt parks a client idle for a second)")
     p.add_argument("--timeout", type=float, default=600, help="bound on the whole run")
     p.add_argument("--admin-db", default="", help="admin console database (pgopt, pgbouncer); empty: skip")
     p.add_argument("--admin-commands", default="SHOW POOLS;SHOW CLIENTS;SHOW SERVERS;SHOW STATS",

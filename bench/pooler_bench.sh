@@ -313,12 +313,12 @@ replica_xacts() {  # pgbench -S statements the replica has run so far
     2>/dev/null || echo NA
 }
 
-cpu_ticks() {  # utime + stime of the whole process (all threads), in clock ticks
+cpu_ticks() {  # "utime+stime stime" of the whole process (all threads), in clock ticks
   local s; s=$(cat "/proc/$1/stat") || return 1
   s=${s##*) }  # the command name may contain spaces: fields after it start at #3 (state)
   # shellcheck disable=SC2086
   set -- $s
-  echo $(( ${12} + ${13} ))
+  echo "$(( ${12} + ${13} )) ${13}"
 }
 
 # ---- throughput ---------------------------------------------------------------------------------
@@ -346,17 +346,17 @@ run_one() {
     echo "pooler_bench.sh: $target (pid $pid) is not running any more; see its log in $work" >&2
     exit 1
   fi
-  local tag=$workload-$proto-c$clients-$target-r$round out err before=0 after=0 rc=0 load1
+  local tag=$workload-$proto-c$clients-$target-r$round out err before=0 after=0 rc=0 load1 sys_before=0 sys_after=0
   load1=$(cut -d' ' -f1 /proc/loadavg)  # the machine may be shared: keep what else ran alongside
   out=$work/runs/$tag.out; err=$work/runs/$tag.err
   local rx_before=NA rx_after=NA replica_share=NA
   [ "$target" = pgopt-split ] && rx_before=$(replica_xacts)
-  [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+  [ -n "$pid" ] && read -r before sys_before < <(cpu_ticks "$pid")
   PGPASSWORD=$PASSWORD timeout -k 5 $((DURATION + 60)) "$PGBENCH" -n "${script[@]}" -M "$proto" \
     -c "$clients" -j 2 -T "$DURATION" -h 127.0.0.1 -p "$port" -U postgres "$DB" >"$out" 2>"$err" || rc=$?
-  [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+  [ -n "$pid" ] && read -r after sys_after < <(cpu_ticks "$pid")
   [ "$target" = pgopt-split ] && rx_after=$(replica_xacts)
-  local tps lat txns failed aborted cpu_s="" us=""
+  local tps lat txns failed aborted cpu_s="" us="" sys_us=""
   tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out")
   lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$out")
   txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
@@ -371,23 +371,24 @@ run_one() {
   if [ -n "$pid" ] && [ -n "$txns" ] && [ "$txns" -gt 0 ]; then
     cpu_s=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", t/hz}')
     us=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$txns" 'BEGIN{printf "%.2f", t/hz*1e6/n}')
+    sys_us=$(awk -v t=$((sys_after - sys_before)) -v hz="$CLK_TCK" -v n="$txns" 'BEGIN{printf "%.2f", t/hz*1e6/n}')
   fi
   # The replica's share of the run's transactions.
   if [[ $rx_before =~ ^[0-9]+$ && $rx_after =~ ^[0-9]+$ ]] && [ "${txns:-0}" -gt 0 ]; then
     replica_share=$(awk -v a="$rx_before" -v b="$rx_after" -v n="$txns" 'BEGIN{printf "%.3f", (b - a) / n}')
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$proto" "$clients" "$target" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$proto" "$clients" "$target" \
     "$round" "${tps:-NA}" "${lat:-NA}" "${txns:-0}" "${failed:-NA}" "$aborted" "$rc" "${cpu_s:-NA}" "${us:-NA}" \
-    "$load1" "$replica_share" >>"$results"
+    "$load1" "$replica_share" "${sys_us:-NA}" >>"$results"
   [ "$replica_share" != NA ] && tag="$tag (replica $replica_share)"
-  printf '   %-34s tps %10s  lat %8s ms  failed %s  aborted %s  cpu %6s s  %s us/txn\n' "$tag" "${tps:-NA}" \
-    "${lat:-NA}" "${failed:-NA}" "$aborted" "${cpu_s:--}" "${us:--}" >&2
+  printf '   %-34s tps %10s  lat %8s ms  failed %s  aborted %s  cpu %6s s  %s us/txn (kernel %s)\n' "$tag" "${tps:-NA}" \
+    "${lat:-NA}" "${failed:-NA}" "$aborted" "${cpu_s:--}" "${us:--}" "${sys_us:--}" >&2
 }
 
 if [ "$ONLY" != idle ]; then
   start_poolers
   mkdir -p "$work/runs"
-  printf 'workload\tprotocol\tclients\ttarget\tround\ttps\tlatency_ms\ttransactions\tfailed\taborted_clients\texit\tpooler_cpu_s\tpooler_cpu_us_per_txn\tload1_before\treplica_share\n' >"$results"
+  printf 'workload\tprotocol\tclients\ttarget\tround\ttps\tlatency_ms\ttransactions\tfailed\taborted_clients\texit\tpooler_cpu_s\tpooler_cpu_us_per_txn\tload1_before\treplica_share\tpooler_kernel_us_per_txn\n' >"$results"
   targets=(pgopt pgbouncer direct)
   if [ "$SUITE" = prepared ]; then
     configs=()

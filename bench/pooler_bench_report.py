@@ -71,6 +71,8 @@ def throughput(path, suite):
             "aborted": sum(int(r["aborted_clients"]) for r in rs),
             "bad_exit": sum(1 for r in rs if r["exit"] != "0"),
             "cpu_us": (sum(cpu) * 1e6 / txns) if txns and cpu and None not in cpu else None,
+            # Older results files have no kernel column: the report then leaves it out.
+            "kernel_us": mean(num(r.get("pooler_kernel_us_per_txn")) for r in rs),
             "replica_share": mean(num(r.get("replica_share")) for r in rs),
         }
     if suite == "split":
@@ -78,8 +80,8 @@ def throughput(path, suite):
     if suite == "capture":
         LABEL["pgopt"] = "pgopt, capture on"
 
-    print("| workload | clients | target | TPS per round | TPS (mean) | latency avg (ms) | failed txns | aborted clients | pooler CPU (us/txn) |")
-    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| workload | clients | target | TPS per round | TPS (mean) | latency avg (ms) | failed txns | aborted clients | pooler CPU (us/txn) | of which kernel (us/txn) |")
+    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for w, p, c in order:
         for t in TARGETS:
             a = agg.get((w, p, c, t))
@@ -88,7 +90,8 @@ def throughput(path, suite):
             runs = ", ".join(fmt(x) for x in a["tps_runs"])
             aborted = str(a["aborted"]) + (f" (exit != 0: {a['bad_exit']})" if a["bad_exit"] else "")
             print(f"| {workload_name(w, p)} | {c} | {LABEL[t]} | {runs} | {fmt(a['tps'])} | {fmt(a['lat'], 3)} "
-                  f"| {a['failed']} | {aborted} | {fmt(a['cpu_us'], 1) if t != 'direct' else '-'} |")
+                  f"| {a['failed']} | {aborted} | {fmt(a['cpu_us'], 1) if t != 'direct' else '-'} "
+                  f"| {fmt(a['kernel_us'], 1) if t != 'direct' else '-'} |")
 
     loads = [num(r.get("load1_before")) for r in rows]
     loads = [x for x in loads if x is not None]

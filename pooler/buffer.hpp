@@ -59,7 +59,7 @@ class Buffer {
   void release() { shrink(0); }
 
  private:
-  static constexpr size_t kFirst = 4096;
+  static constexpr size_t kFirst = 512;  // a startup packet or a password message fits
   void reserve_exact(size_t cap) {
     std::unique_ptr<uint8_t[]> next(new uint8_t[cap]);
     if (end_ > begin_) std::memcpy(next.get(), data_.get() + begin_, end_ - begin_);

@@ -91,7 +91,7 @@ awaitable<bool> ClientSession::startup() {
   for (;;) {
     auto r = proto::decode_startup(in_.readable(), kMaxStartupPacket);
     if (r.status == proto::DecodeStatus::NeedMore) {
-      auto [ec, n] = co_await sock_.async_read_some(in_.prepare(), nothrow);
+      auto [ec, n] = co_await sock_.async_read_some(in_.prepare(512), nothrow);
       if (ec) {
         disconnect("client closed the connection before login");
         co_return false;

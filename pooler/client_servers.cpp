@@ -232,6 +232,13 @@ void ClientSession::check_timeouts(Clock::time_point now) {
     // An idle client keeps no buffers: its pending read targets small_, never in_.
     in_.release();
     std::string().swap(out_);
+    // Nor coroutine frames, once client_loop() is waiting for its next message (a plaintext
+    // connection only: bytes OpenSSL has already read would never make the socket readable).
+    if (reading_idle_ && !park_requested_ && !sock_.encrypted()) {
+      park_requested_ = true;
+      error_code ec;
+      sock_.socket().cancel(ec);
+    }
   }
   switch (state_) {
     case ClientState::Login:

@@ -312,7 +312,14 @@ awaitable<void> ClientSession::client_loop() {
     // client idles (check_timeouts) without a pending read pointing into it.
     const bool small = in_.empty();
     if (small) in_.shrink(kKeepInBuffer);
+    reading_idle_ = small;
     auto [ec, n] = co_await sock_.async_read_some(small ? asio::buffer(small_) : in_.prepare(), nothrow);
+    reading_idle_ = false;
+    if (ec == asio::error::operation_aborted && park_requested_ && state_ == ClientState::Idle) {
+      park();
+      co_return;
+    }
+    park_requested_ = false;  // a read that finished just before the cancel: not parked after all
     if (ec) {
       disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
       co_return;
@@ -679,6 +686,41 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     log::info("{} closing server {} left busy by the client", tag(), s->describe());
     s->pool->discard(s);
   }
+}
+
+void ClientSession::park() {
+  park_requested_ = false;
+  log::debug("{} parked: idle, no coroutine or buffer until its next message", tag());
+  in_.release();
+  std::string().swap(out_);
+  std::string().swap(to_server_);
+  std::string().swap(to_client_);
+  std::string().swap(retry_batch_);
+  decltype(batch_frames_)().swap(batch_frames_);
+  // A client that never named a statement keeps no tracker while parked (unpark makes a new one).
+  if (prepared_ && prepared_->blank()) {
+    prepared_.reset();
+    tracker_parked_ = true;
+  }
+  ++worker_.parked_since_trim;
+  // The wait's handler owns the session now. Closing the socket (disconnect) completes it with an
+  // error, and the session ends there.
+  sock_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+    if (self->state_ == ClientState::Closing) return;
+    if (ec) {
+      self->disconnect("client connection lost: " + ec.message());
+      return;
+    }
+    asio::co_spawn(self->executor(), unpark(self), asio::detached);
+  });
+}
+
+awaitable<void> ClientSession::unpark(std::shared_ptr<ClientSession> self) {
+  if (self->tracker_parked_) {
+    self->prepared_ = std::make_unique<prepared::Tracker>(self->rt_.statements);
+    self->tracker_parked_ = false;
+  }
+  co_await self->client_loop();
 }
 
 // Coroutine entry points take their owners as parameters: a lambda's captures would die with the

@@ -5,6 +5,8 @@
 
 #include <csignal>
 
+#include <malloc.h>
+
 #include "pooler/capture/collect.hpp"
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
@@ -112,6 +114,13 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
       }
     }
     for (auto& c : live) c->check_timeouts(now);
+    // Parked clients gave their coroutine frames back to malloc, which keeps freed memory for
+    // reuse; after many at once (a burst of logins going idle), return it to the system so the
+    // RSS an operator watches shows what idle clients really cost.
+    if (w.parked_since_trim >= 256) {
+      w.parked_since_trim = 0;
+      ::malloc_trim(0);
+    }
     if (w.index == 0) rt_.gucs.sweep();
     auto cfg = rt_.config();
     for (Pool* p : rt_.pools.all()) {

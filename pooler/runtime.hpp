@@ -37,6 +37,7 @@ struct Worker {
   std::thread thread;
   std::mutex clients_mu;  // guards `clients` (the admin and shutdown read it from other threads)
   std::list<std::weak_ptr<ClientSession>> clients;
+  int parked_since_trim = 0;  // clients parked on this worker since the last malloc_trim (sweep_loop)
   // Read/write splitting: a Router per database (not thread-safe, so per worker), built from the
   // config `routers_config` points to (worker_router() rebuilds them after a reload).
   std::map<std::string, std::unique_ptr<routing::Router>, std::less<>> routers;

@@ -105,6 +105,8 @@ class Tracker {
   // For ReplyAction::Retry: feeds the client's messages again, appending what goes to the server.
   void replay(std::span<const uint8_t> messages, ServerStatements& server, size_t capacity, std::string& out);
   bool idle() const { return pending_.empty(); }
+  // Holds nothing a fresh Tracker would not: a parked client may drop it and make a new one.
+  bool blank() const { return names_.empty() && pending_.empty() && group_.empty() && !replaying_; }
   // DISCARD ALL on the client's session: its names are gone (the server side is cleared by the
   // caller when the command completes).
   void forget_all() { names_.clear(); }

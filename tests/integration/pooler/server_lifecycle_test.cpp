@@ -1,5 +1,6 @@
 // Server connection lifecycle settings: min_pool_size, server_idle_timeout, server_lifetime,
-// server_connect_timeout / unreachable servers, client_idle_timeout.
+// server_connect_timeout / unreachable servers, client_idle_timeout, parked idle clients.
+#include "admin_harness.hpp"
 #include "harness.hpp"
 
 namespace pgopt::test {
@@ -82,6 +83,49 @@ TEST(ServerLifecycle, ClientIdleTimeoutDisconnectsIdleClients) {
   }
   EXPECT_NE(error_of(idle.get(), "SELECT 1"), "");
   EXPECT_TRUE(p.wait_log("client_idle_timeout"));
+}
+
+size_t count_of(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// An idle client's coroutines end after a second (memory for 10,000 idle clients); its next query
+// wakes it with its session intact, and a client inside a transaction is never parked.
+TEST(ServerLifecycle, IdleClientsParkAndWakeWithTheirSessionIntact) {
+  Pooler p;
+  Conn a = connect_ok(p.conninfo());
+  Conn b = connect_ok(p.conninfo());
+  ok(a.get(), "SET application_name = 'parked_app'");
+  ok(b.get(), "BEGIN");
+  ok(b.get(), "CREATE TEMP TABLE parked_t (x int) ON COMMIT DROP");
+  const std::string a_parked = ":" + local_port(a.get()) + " parked";
+  const std::string b_parked = ":" + local_port(b.get()) + " parked";
+  EXPECT_TRUE(p.wait_log(a_parked, std::chrono::seconds(5))) << p.log();
+  EXPECT_EQ(value(a.get(), "SHOW application_name"), "parked_app");
+  EXPECT_EQ(value(a.get(), "SELECT 40 + 2"), "42");
+  // A named statement made after waking (the tracker a parked client drops comes back) survives
+  // the next parking.
+  Result prep(PQprepare(a.get(), "parked_stmt", "SELECT $1::int * 2", 1, nullptr));
+  ASSERT_EQ(PQresultStatus(prep.get()), PGRES_COMMAND_OK) << PQerrorMessage(a.get());
+  // Parks again after its next idle second.
+  EXPECT_TRUE(eventually([&] { return count_of(p.log(), a_parked) >= 2; }, std::chrono::seconds(5))) << p.log();
+  const char* param = "21";
+  Result run(PQexecPrepared(a.get(), "parked_stmt", 1, &param, nullptr, nullptr, 0));
+  ASSERT_EQ(PQresultStatus(run.get()), PGRES_TUPLES_OK) << PQerrorMessage(a.get());
+  EXPECT_STREQ(PQgetvalue(run.get(), 0, 0), "42");
+  EXPECT_EQ(value(a.get(), "SELECT count(*) FROM generate_series(1, 1000)"), "1000");
+  // b held its server the whole time: its transaction and temp table are still there.
+  EXPECT_EQ(count_of(p.log(), b_parked), 0u);
+  EXPECT_EQ(value(b.get(), "SELECT count(*) FROM parked_t"), "0");
+  ok(b.get(), "COMMIT");
+  // A parked client that goes away is cleaned up like any other.
+  EXPECT_TRUE(eventually([&] { return count_of(p.log(), a_parked) >= 3; }, std::chrono::seconds(5))) << p.log();
+  const std::string a_port = local_port(a.get());
+  a.reset();
+  EXPECT_TRUE(p.wait_log(":" + a_port + " closing: client sent Terminate")) << p.log();
+  EXPECT_TRUE(p.running());
 }
 
 }  // namespace

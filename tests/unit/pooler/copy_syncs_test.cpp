@@ -42,5 +42,28 @@ TEST(CopySyncs, SyncsAfterTheCopyEndSurvive) {
   EXPECT_EQ(c.on_copy_in(), 0);
 }
 
+TEST(CopySyncs, AnIdleClientHoldsNoMemory) {
+  CopySyncs c;
+  EXPECT_EQ(c.capacity(), 0u);
+  c.on_ready();  // nothing owed: no effect
+  EXPECT_EQ(c.owed(), 0u);
+}
+
+TEST(CopySyncs, APipelineThatNeverDrainsStaysBounded) {
+  CopySyncs c;
+  for (int i = 0; i < 8; ++i) c.on_client('S');
+  for (int i = 0; i < 100000; ++i) {  // always 8 Syncs in flight: one answered, one more sent
+    c.on_ready();
+    c.on_client(i % 2 ? 'S' : 'Q');
+  }
+  EXPECT_EQ(c.owed(), 8u);
+  EXPECT_LE(c.capacity(), 256u);
+  // Order kept across the compactions: the oldest owed ones are answered first, and a copy voids
+  // only the Syncs still owed.
+  EXPECT_EQ(c.on_copy_in(), 4);
+  for (int i = 0; i < 4; ++i) c.on_ready();
+  EXPECT_EQ(c.owed(), 0u);
+}
+
 }  // namespace
 }  // namespace pgopt::pooler
