@@ -63,6 +63,7 @@ listen_port = ${port[w$w]}
 workers = $w
 pool_mode = "transaction"
 default_pool_size = 20
+max_client_conn = 1000
 auth_type = "md5"
 auth_file = "users.txt"
 shutdown_timeout = "2s"
@@ -89,6 +90,7 @@ auth_type = md5
 auth_file = $work/pgbouncer/userlist.txt
 pool_mode = transaction
 default_pool_size = 20
+max_client_conn = 1000
 logfile = $work/pgbouncer/pgbouncer.log
 INI
 chown -R "$RUN_USER" "$work/pgbouncer"
