@@ -276,6 +276,36 @@ TEST_F(Metrics, OnlyGetAndHeadOfTwoPathsAreServed) {
   EXPECT_EQ(value(c.get(), "SELECT 1"), "1");
 }
 
+// A metrics port someone else holds is a startup error, as a busy listen_port is: exit 1 with the
+// address in the message, and nothing left listening.
+TEST(MetricsPort, ABusyPortStopsStartupWithAClearError) {
+  const int busy = quiet_port();
+  int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(holder, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(busy));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(holder, 1), 0);
+  const auto dir = std::filesystem::temp_directory_path() / ("pgopt-metrics-busy-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const int listen_port = quiet_port();
+  std::ofstream(dir / "users.txt") << "";
+  std::ofstream(dir / "pgopt.toml") << "[pooler]\nlisten_addr = \"127.0.0.1\"\nlisten_port = " << listen_port
+                                    << "\nauth_type = \"trust\"\nauth_file = \"users.txt\"\nmetrics_port = " << busy
+                                    << "\n\n[databases.pgopt_test]\nhost = \"127.0.0.1\"\nport = "
+                                    << ClusterEnv::instance().primary_port << "\n";
+  int status = 0;
+  const std::string out = run("timeout 20 " + std::string(PGOPT_BINARY) + " pool --config " + (dir / "pgopt.toml").string(), &status);
+  ::close(holder);
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("cannot listen on 127.0.0.1:" + std::to_string(busy) + " for metrics"), std::string::npos) << out;
+  EXPECT_FALSE(port_open(listen_port));
+}
+
 TEST_F(Metrics, NonAdminCannotShowStats) {
   start();
   Conn c = connect(pooler->conninfo("mallory", "pgopt"));
