@@ -112,6 +112,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void refresh_split(const std::shared_ptr<const Config>& cfg);
   awaitable<Plan> plan_batch(std::span<uint8_t> data, std::span<const BatchItem> items, size_t ready);
   routing::ClientState routing_state() const;
+  struct RoutingGucs {
+    GucState::Handle handle;  // of want_ when these were read
+    bool read_only = false, serializable = false;
+  };
+  mutable RoutingGucs routing_gucs_;
   struct ReplicaChoice {
     std::optional<int> index;
     bool ryw_blocked = false;  // replicas are fit, just not caught up with this client's last write

@@ -30,10 +30,16 @@ routing::ClientState ClientSession::routing_state() const {
   routing::ClientState cs;
   cs.in_transaction = server_ && tx_status_ != 'I';
   // PostgreSQL 14+ reports default_transaction_read_only; the isolation default is only known
-  // from the SET that made it.
-  if (const GucEntry* e = want_.find("default_transaction_read_only"); e && !e->replayed) cs.default_read_only = e->value == "on";
-  if (const GucEntry* e = want_.find("default_transaction_isolation"))
-    cs.default_serializable = lower(e->value).find("serializable") != std::string::npos;
+  // from the SET that made it. Looked up again only when the settings changed (a new handle).
+  if (auto h = want_.handle(); h != routing_gucs_.handle || !h) {
+    routing_gucs_ = {h};
+    if (const GucEntry* e = want_.find("default_transaction_read_only"); e && !e->replayed)
+      routing_gucs_.read_only = e->value == "on";
+    if (const GucEntry* e = want_.find("default_transaction_isolation"))
+      routing_gucs_.serializable = lower(e->value).find("serializable") != std::string::npos;
+  }
+  cs.default_read_only = routing_gucs_.read_only;
+  cs.default_serializable = routing_gucs_.serializable;
   cs.route = route_;
   cs.begin_pending = begin_pending_;
   return cs;

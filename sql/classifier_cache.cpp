@@ -2,6 +2,7 @@
 // literals masked where they cannot change the answer.
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <utility>
 
 #include "sql/classify.hpp"
@@ -47,7 +48,36 @@ bool word_is(std::string_view word, std::string_view lower) {
 
 }  // namespace
 
+namespace {
+bool compute_literal_free_key(std::string_view sql, std::string& out);
+}  // namespace
+
+// The router and the workload capture key the same statement text one after the other, on the same
+// thread: the last text and its key are kept, and a repeat costs a compare instead of a scan.
 bool literal_free_key(std::string_view sql, std::string& out) {
+  constexpr size_t kMemoMax = 4096;
+  struct Memo {
+    std::string text, key;
+    bool ok = false, valid = false;
+  };
+  thread_local Memo memo;
+  if (memo.valid && sql.size() == memo.text.size() && std::memcmp(sql.data(), memo.text.data(), sql.size()) == 0) {
+    out.assign(memo.key);
+    return memo.ok;
+  }
+  const bool ok = compute_literal_free_key(sql, out);
+  if (sql.size() <= kMemoMax) {
+    memo.text.assign(sql);
+    memo.key.assign(out);
+    memo.ok = ok;
+    memo.valid = true;
+  }
+  return ok;
+}
+
+namespace {
+
+bool compute_literal_free_key(std::string_view sql, std::string& out) {
   out.clear();
   out.reserve(sql.size() + 1);
   out += '\x01';
@@ -176,6 +206,8 @@ bool literal_free_key(std::string_view sql, std::string& out) {
   }
   return true;
 }
+
+}  // namespace
 
 ClassifierCache::ClassifierCache(ClassifierOptions options, size_t capacity)
     : options_(std::move(options)), capacity_(std::max<size_t>(capacity, 1)) {

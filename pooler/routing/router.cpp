@@ -187,11 +187,14 @@ Decision Router::decide(std::string_view sql, const ClientState& client) {
 
   // Only statements naming pgopt anywhere after the leading comments pay for this parse; and only
   // a SET/RESET/SHOW, or a string of several statements, can be (or hide) a pgopt setting, which
-  // spares long single queries the scan.
+  // spares long single queries the scan. A `;` followed by nothing but blanks (drivers and pgbench
+  // end statements with one) does not start another statement.
   const std::string_view body_text = text.substr(scan.body);
   const std::string_view word = first_word(text, scan.body);
+  const size_t semicolon = body_text.find(';');
   const bool may_set = word_is(word, "set") || word_is(word, "reset") || word_is(word, "show") ||
-                       body_text.find(';') != std::string_view::npos;
+                       (semicolon != std::string_view::npos &&
+                        body_text.find_first_not_of(" \t\r\n\f\v;", semicolon) != std::string_view::npos);
   if (may_set && sql::may_name_pooler_setting(body_text)) {
     sql::PoolerSettingCommand cmd = sql::pooler_setting_command(text);
     if (cmd.kind != sql::PoolerSettingCommand::Kind::None) return setting_decision(std::move(d), cmd, client);

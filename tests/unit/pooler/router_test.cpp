@@ -229,6 +229,10 @@ const Case kCases[] = {
     {"SET pgopt.rout = 'primary'", "", "fail 42704"},
     {"SHOW pgopt.nothing", "", "fail 42704"},
     {"SET pgopt.route = 'replica'; SELECT 1", "", "fail 0A000"},
+    {"SELECT 1; SET pgopt.route = 'replica'", "", "fail 0A000"},
+    {"SELECT 1;\n  -- then\n  SET pgopt.route = 'replica'", "", "fail 0A000"},
+    {"SELECT 1 ;  \n", "", "replica read"},  // a trailing semicolon is not a second statement
+    {"SET pgopt.route = 'primary';", "", "consume SET primary"},
     {"SELECT * FROM pgopt_stats", "", "replica read"},
     {"SET application_name = 'pgopt'", "", "primary session state"},
 };

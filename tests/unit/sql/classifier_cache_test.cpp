@@ -71,6 +71,25 @@ TEST(ClassifierCache, LiteralFreeKeys) {
     EXPECT_FALSE(literal_free_key(keep_exact, k)) << keep_exact;
 }
 
+// The last text's key is remembered per thread: a repeat, and a different text of the same length
+// right after it, each get their own key.
+TEST(ClassifierCache, LiteralFreeKeyRepeatsAndLookalikes) {
+  std::string k;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(literal_free_key("SELECT a FROM t WHERE id = 17", k));
+    EXPECT_EQ(k, "\x01SELECT a FROM t WHERE id = ?");
+  }
+  ASSERT_TRUE(literal_free_key("SELECT b FROM t WHERE id = 17", k));
+  EXPECT_EQ(k, "\x01SELECT b FROM t WHERE id = ?");
+  EXPECT_FALSE(literal_free_key("SELECT E'x' FROM t WHERE i = 1", k));
+  EXPECT_FALSE(literal_free_key("SELECT E'x' FROM t WHERE i = 1", k));  // the remembered result is false too
+  std::string big = "SELECT " + std::string(5000, 'x') + " FROM t WHERE id = 1";
+  ASSERT_TRUE(literal_free_key(big, k));
+  EXPECT_EQ(k, "\x01SELECT " + std::string(5000, 'x') + " FROM t WHERE id = ?");
+  ASSERT_TRUE(literal_free_key("SELECT b FROM t WHERE id = 17", k));
+  EXPECT_EQ(k, "\x01SELECT b FROM t WHERE id = ?");
+}
+
 TEST(ClassifierCache, EvictsTheLeastRecentlyUsed) {
   ClassifierCache cache({}, 2);
   cache.classify("SELECT a");  // miss
