@@ -297,6 +297,14 @@ awaitable<void> ClientSession::client_loop() {
         retry_armed_ = server_->is_replica() && ready <= kMaxRetryBytes;
         if (retry_armed_) retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
         forwarded_ = false;
+      } else if (want_replica && server_->is_replica() && outstanding_ == 0 && unsynced_ == 0 && tx_status_ == 'I' &&
+                 hidden_replies_ == 0 && !begin_pending_ && ready <= kMaxRetryBytes) {
+        // The replica is still attached because its last reply's release has not run yet (the
+        // client was quicker), but that batch is complete: this read is as new as on a fresh
+        // server and can be retried the same way.
+        retry_armed_ = true;
+        retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
+        forwarded_ = false;
       } else {
         retry_armed_ = false;
       }
