@@ -135,7 +135,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       s->replica_index = replica;
       s->lease();
     }
-    const bool synced = s->synced_want && s->synced_want == want_.handle() && s->synced_have == s->state.handle();
+    const bool synced = s->synced_want && want_.is(s->synced_want) && s->state.is(s->synced_have);
     if (!want_.empty() && !synced) {
       std::string sql = sync_sql(want_, s->state);
       if (!sql.empty()) {

@@ -31,8 +31,8 @@ routing::ClientState ClientSession::routing_state() const {
   cs.in_transaction = server_ && tx_status_ != 'I';
   // PostgreSQL 14+ reports default_transaction_read_only; the isolation default is only known
   // from the SET that made it. Looked up again only when the settings changed (a new handle).
-  if (auto h = want_.handle(); h != routing_gucs_.handle || !h) {
-    routing_gucs_ = {h};
+  if (!routing_gucs_.handle || !want_.is(routing_gucs_.handle)) {
+    routing_gucs_ = {want_.handle()};
     if (const GucEntry* e = want_.find("default_transaction_read_only"); e && !e->replayed)
       routing_gucs_.read_only = e->value == "on";
     if (const GucEntry* e = want_.find("default_transaction_isolation"))

@@ -44,6 +44,9 @@ class GucState {
   bool empty() const { return !map_ || map_->empty(); }
   // Stays the same while the contents do; a change (copy on write) gives a new one.
   Handle handle() const { return map_; }
+  // Whether `h` is this state's current handle: a pointer compare, no reference count touched (the
+  // interned map is shared by every worker, so copying its handle per transaction would bounce).
+  bool is(const Handle& h) const { return map_.get() == h.get(); }
   // Shares storage with an equal state interned on the same worker before.
   void intern(GucInterner& interner);
   bool operator==(const GucState& o) const { return map_ == o.map_ || entries() == o.entries(); }

@@ -42,8 +42,10 @@ TEST(GucState, CopiesShareUntilOneChanges) {
   GucState a = typical();
   GucState b = a;
   EXPECT_EQ(a.handle(), b.handle());
+  EXPECT_TRUE(b.is(a.handle()));
   b.set_reported("TimeZone", "Europe/Paris");
   EXPECT_NE(a.handle(), b.handle());
+  EXPECT_FALSE(b.is(a.handle()));
   ASSERT_NE(a.find("timezone"), nullptr);
   EXPECT_EQ(a.find("timezone")->value, "Etc/UTC");  // the original is untouched
   EXPECT_EQ(b.find("TIMEZONE")->value, "Europe/Paris");
