@@ -259,17 +259,16 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
     }
     if (d.rewritten && text_at > 0) rewrites.push_back({k, items[k].offset + text_at, std::move(*d.rewritten)});
   }
-  if (server_) {
-    if (server_->is_replica() && any && !all_replica && !cs.in_transaction && unsynced_ == 0) {
-      // A statement for the primary behind a read still running on a replica: let the read finish
-      // and the replica go, then route afresh.
-      co_await wait_settled();
-      plan.kind = Plan::Kind::Requeue;
-      co_return plan;
-    }
-  } else {
-    plan.replica = any && all_replica;
+  if (server_ && server_->is_replica() && any && !all_replica && !cs.in_transaction && unsynced_ == 0) {
+    // A statement for the primary behind a read still running on a replica: let the read finish
+    // and the replica go, then route afresh.
+    co_await wait_settled();
+    plan.kind = Plan::Kind::Requeue;
+    co_return plan;
   }
+  // Also with a server attached: a read that reuses a replica still attached from a completed
+  // batch is armed for the retry like one on a fresh server (client_loop).
+  plan.replica = any && all_replica;
   // Only now that the batch goes: a Requeue above must decide on the client's own text again.
   for (auto& r : rewrites)
     if (r.item < plan.items) std::memcpy(data.data() + r.at, r.text.data(), r.text.size());
