@@ -27,10 +27,11 @@
 #
 # --suite split (issue 5) replaces steps 3-4: pgbench -S with -M simple and -M extended at 10, 50 and
 # 200 clients against two pgopt processes, one with read_write_split on (reads to the cluster's
-# streaming replica) and one without (the primary only), PgBouncer and the primary directly,
-# interleaved the same way. Per split-on run it also counts the pgbench statements the replica ran
+# streaming replica) and one without (the primary only), PgBouncer, the primary directly and the
+# replica directly (what PostgreSQL itself gives up serving the reads from a standby), interleaved
+# the same way. Per split-on run it also counts the pgbench statements the replica ran
 # (pg_stat_statements on the replica) to show where the reads went. The report checks issue 5's
-# target: split on >= 0.95x split off. About 24 x ROUNDS x (DURATION + 2) s plus setup (~15 min with the defaults).
+# target: split on >= 0.95x split off. About 30 x ROUNDS x (DURATION + 2) s plus setup (~18 min with the defaults).
 #
 # --suite capture (issue 6) replaces steps 3-4: pgbench -S with -M simple and -M extended at 50 clients
 # against two pgopt processes, one with workload capture on (the default) and one with capture = false,
@@ -335,6 +336,7 @@ run_one() {
     pgopt-nocapture) port=$nocap_port; pid=$nocap_pid ;;
     pgbouncer) port=$bouncer_port; pid=$bouncer_pid ;;
     direct) port=$PGOPT_PRIMARY_PORT ;;
+    direct-replica) port=$PGOPT_REPLICA_PORT ;;
   esac
   [ "$workload" = select ] && script=(-S)
   if [ "$workload" = tpcb ]; then
@@ -397,7 +399,7 @@ if [ "$ONLY" != idle ]; then
     # -M simple sends each aid as a literal (a new text every time), -M extended one text with $1.
     configs=("select simple 10" "select simple 50" "select simple 200"
              "select extended 10" "select extended 50" "select extended 200")
-    targets=(pgopt-split pgopt pgbouncer direct)
+    targets=(pgopt-split pgopt pgbouncer direct direct-replica)
   elif [ "$SUITE" = capture ]; then
     configs=("select simple 50" "select extended 50")
     targets=(pgopt pgopt-nocapture pgbouncer direct)

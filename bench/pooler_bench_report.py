@@ -16,9 +16,9 @@ import json
 import os
 from collections import defaultdict
 
-TARGETS = ("pgopt-split", "pgopt", "pgopt-nocapture", "pgbouncer", "direct")
+TARGETS = ("pgopt-split", "pgopt", "pgopt-nocapture", "pgbouncer", "direct", "direct-replica")
 LABEL = {"pgopt": "pgopt", "pgopt-split": "pgopt, split on", "pgopt-nocapture": "pgopt, capture off",
-         "pgbouncer": "PgBouncer", "direct": "direct"}
+         "pgbouncer": "PgBouncer", "direct": "direct", "direct-replica": "direct to the replica"}
 
 
 def num(s):
@@ -90,8 +90,8 @@ def throughput(path, suite):
             runs = ", ".join(fmt(x) for x in a["tps_runs"])
             aborted = str(a["aborted"]) + (f" (exit != 0: {a['bad_exit']})" if a["bad_exit"] else "")
             print(f"| {workload_name(w, p)} | {c} | {LABEL[t]} | {runs} | {fmt(a['tps'])} | {fmt(a['lat'], 3)} "
-                  f"| {a['failed']} | {aborted} | {fmt(a['cpu_us'], 1) if t != 'direct' else '-'} "
-                  f"| {fmt(a['kernel_us'], 1) if t != 'direct' else '-'} |")
+                  f"| {a['failed']} | {aborted} | {fmt(a['cpu_us'], 1) if not t.startswith('direct') else '-'} "
+                  f"| {fmt(a['kernel_us'], 1) if not t.startswith('direct') else '-'} |")
 
     loads = [num(r.get("load1_before")) for r in rows]
     loads = [x for x in loads if x is not None]
@@ -147,11 +147,13 @@ def split_targets(agg, order):
     print()
     print("Issue 5 target (means over rounds): pgopt with read_write_split on (reads on the replica) at least "
           "0.95x the same pgopt with it off (everything on the primary). Replica share: pgbench statements the "
-          "replica ran during the split-on runs (its pg_stat_statements) over pgbench's transactions.")
+          "replica ran during the split-on runs (its pg_stat_statements) over pgbench's transactions. "
+          "Direct replica / primary: the same pgbench straight to each server, no pooler: what PostgreSQL "
+          "itself gives up by serving the reads from a standby.")
     print()
     print("| workload | clients | split on TPS | split off TPS | on / off | on / PgBouncer | on / direct "
-          "| CPU us/txn on | CPU us/txn off | replica share | target |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+          "| direct replica / primary | CPU us/txn on | CPU us/txn off | replica share | target |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for w, p, c in order:
         g = {t: agg.get((w, p, c, t), {}) for t in TARGETS}
         on, off = g["pgopt-split"].get("tps"), g["pgopt"].get("tps")
@@ -160,6 +162,7 @@ def split_targets(agg, order):
         share = g["pgopt-split"].get("replica_share")
         print(f"| {workload_name(w, p)} | {c} | {fmt(on)} | {fmt(off)} | {fmt(vs_off, 2, 'x')} "
               f"| {fmt(ratio(on, g['pgbouncer'].get('tps')), 2, 'x')} | {fmt(ratio(on, g['direct'].get('tps')), 2, 'x')} "
+              f"| {fmt(ratio(g['direct-replica'].get('tps'), g['direct'].get('tps')), 2, 'x')} "
               f"| {fmt(g['pgopt-split'].get('cpu_us'), 1)} | {fmt(g['pgopt'].get('cpu_us'), 1)} "
               f"| {fmt(None if share is None else share * 100, 1, '%')} | on >= 0.95x off: {check} |")
 

@@ -210,16 +210,18 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool ryw_pending_ = false;  // a commit awaits its stamp: reads go to the primary meanwhile
   uint64_t ryw_round_ = 0;    // the poll round the commit was seen in
   uint64_t ryw_lsn_ = 0;      // reads need a replica replayed at least this far
-  bool skip_to_sync_ = false;
+  bool skip_to_sync_ = false;  // a locally failed extended-protocol group: drop messages to its Sync
   // A bare BEGIN answered by the pooler: the transaction's first statement picks its server (SET
   // TRANSACTION READ ONLY there makes it a replica's), and the BEGIN is sent ahead of it.
   bool begin_pending_ = false;
-  int hidden_replies_ = 0;  // ReadyForQuery-terminated replies to drop: those of that late BEGIN  // a locally failed extended-protocol group: drop messages to its Sync
+  int hidden_replies_ = 0;  // ReadyForQuery-terminated replies to drop: those of that late BEGIN
   asio::steady_timer settle_timer_;
   bool settle_waiting_ = false;
   // A read sent to a replica, kept until a reply reaches the client so that a connection that
   // breaks first can be retried once elsewhere.
   static constexpr size_t kMaxRetryBytes = 64 * 1024;
+  // A retriable read's replies are held up to this much until its ReadyForQuery (server_loop).
+  static constexpr size_t kMaxHeldReply = 64 * 1024;
   std::string retry_batch_;
   bool retry_armed_ = false;
   bool retrying_ = false;  // retry_read() is finding the read a new server

@@ -45,6 +45,22 @@ TEST(DecodeFrame, StopsAtTheFirstMessage) {
   EXPECT_EQ(r2.frame.type, 'X');
 }
 
+// A retriable replica read is held until its reply is whole (ClientSession::server_loop).
+TEST(HoldsReadyForQuery, OnlyAWholeReadyForQueryCounts) {
+  const std::string reply = message('T', std::string(30, 'x')) + message('D', std::string(12, 'y')) +
+                            message('C', std::string("SELECT 1\0", 9)) + message('Z', "I");
+  EXPECT_TRUE(holds_ready_for_query(as_bytes(reply)));
+  for (size_t n = 0; n < reply.size(); ++n)
+    EXPECT_FALSE(holds_ready_for_query(as_bytes(std::string_view(reply).substr(0, n)))) << "prefix of " << n;
+  // What a replica under an immediate shutdown flushes: part of a result, its notice, then EOF.
+  EXPECT_FALSE(holds_ready_for_query(as_bytes(message('T', "abc") + message('N', "SWARNING\0\0"))));
+  // A 'Z' byte inside a body is not a message.
+  EXPECT_FALSE(holds_ready_for_query(as_bytes(message('D', "ZZZZZZ"))));
+  // Scanning stops at an invalid length instead of running past it.
+  EXPECT_FALSE(holds_ready_for_query(as_bytes(from_hex("44 00000002 5a 00000005 49"))));
+  EXPECT_TRUE(holds_ready_for_query(as_bytes(message('N', "x") + message('Z', "T") + message('T', "partial").substr(0, 4))));
+}
+
 TEST(DecodeFrame, NeedsTheHeaderAndTheWholeBody) {
   std::string buf = from_hex("51 0000000d 73656c6563742031 00");
   for (size_t n = 0; n < buf.size(); ++n) {
