@@ -22,7 +22,7 @@ std::string_view to_string(ClientState s) {
 }
 
 ClientSession::ClientSession(Runtime& rt, Worker& worker, tcp::socket sock, uint64_t id)
-    : rt_(rt), worker_(worker), sock_(std::move(sock)), id_(id), settle_timer_(sock_.get_executor()) {
+    : rt_(rt), worker_(worker), sock_(std::move(sock)), id_(id) {
   error_code ec;
   auto ep = sock_.remote_endpoint(ec);
   peer_ = ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
@@ -319,9 +319,12 @@ awaitable<void> ClientSession::client_loop() {
     // Between messages the read lands in a small inline buffer, so in_ can be released while the
     // client idles (check_timeouts) without a pending read pointing into it.
     const bool small = in_.empty();
-    if (small) in_.shrink(kKeepInBuffer);
+    if (small) {
+      in_.shrink(kKeepInBuffer);
+      if (!small_) small_ = std::make_unique<std::array<uint8_t, 512>>();
+    }
     reading_idle_ = small;
-    auto [ec, n] = co_await sock_.async_read_some(small ? asio::buffer(small_) : in_.prepare(), nothrow);
+    auto [ec, n] = co_await sock_.async_read_some(small ? asio::buffer(*small_) : in_.prepare(), nothrow);
     reading_idle_ = false;
     if (ec == asio::error::operation_aborted && park_requested_ && state_ == ClientState::Idle) {
       park();
@@ -334,7 +337,7 @@ awaitable<void> ClientSession::client_loop() {
     }
     meter_.received(n);
     if (small)
-      in_.append(small_.data(), n);
+      in_.append(small_->data(), n);
     else
       in_.commit(n);
   }
@@ -348,8 +351,11 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
     last_sync_ignored_ = false;
     const bool noted = note_client_message(r.frame);
     it.ignored_sync = last_sync_ignored_;
-    if (noted)
-      capture_.on_client(worker_.capture, r.frame, it.ignored_sync, server_->is_replica(), prepared_.get(), database_, user_);
+    if (noted && (capture_ || worker_.capture.active())) {
+      if (!capture_) capture_ = std::make_unique<capture::SessionCapture>();
+      capture_->on_client(worker_.capture, r.frame, it.ignored_sync, server_->is_replica(), prepared_.get(), database_,
+                          user_);
+    }
     if (!noted) {
       // Nothing of this batch reached the server: it goes back as it came (or closed if dirty).
       if (spawn_relay && server_) {
@@ -604,7 +610,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         }
       }
       const bool dropped = decision.action == prepared::ReplyAction::Skip || decision.action == prepared::ReplyAction::Retry;
-      if (!dropped) capture_.on_server(type, body);
+      if (!dropped && capture_) capture_->on_server(type, body);
       if (inspect && !dropped) {
         switch (type) {
           case 'Z':
@@ -712,6 +718,9 @@ void ClientSession::park() {
   std::string().swap(to_client_);
   std::string().swap(retry_batch_);
   decltype(batch_frames_)().swap(batch_frames_);
+  small_.reset();
+  if (capture_ && capture_->blank()) capture_.reset();
+  settle_timer_.reset();  // nothing waits on it: a parked client has no server attached
   // A client that never named a statement keeps no tracker while parked (unpark makes a new one).
   if (prepared_ && prepared_->blank()) {
     prepared_.reset();

@@ -160,7 +160,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   static constexpr size_t kKeepInBuffer = 16 * 1024;
   Buffer in_;
-  std::array<uint8_t, 512> small_;  // read target while in_ is empty (most messages fit)
+  // Read target while in_ is empty (most messages fit). On the heap, so that a parked client,
+  // which needs none, holds 512 bytes less (park() frees it).
+  std::unique_ptr<std::array<uint8_t, 512>> small_;
   std::string out_;  // reused write buffer for client-bound bytes the pooler builds
   std::string user_, database_;
   std::shared_ptr<const Config> config_;  // as of login; limits are re-read from the live config
@@ -183,7 +185,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string retry_;  // a client group sent to the server again (prepared::ReplyAction::Retry)
 
   metrics::SessionMeter meter_;  // this client's share of its database's statistics (metrics/)
-  capture::SessionCapture capture_;  // its statements for the workload capture (capture/)
+  // Its statements for the workload capture (capture/): made by the first statement captured,
+  // dropped by park() when blank.
+  std::unique_ptr<capture::SessionCapture> capture_;
 
   // Relay bookkeeping while a server is attached.
   ServerPtr server_;
@@ -215,7 +219,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // TRANSACTION READ ONLY there makes it a replica's), and the BEGIN is sent ahead of it.
   bool begin_pending_ = false;
   int hidden_replies_ = 0;  // ReadyForQuery-terminated replies to drop: those of that late BEGIN
-  asio::steady_timer settle_timer_;
+  std::unique_ptr<asio::steady_timer> settle_timer_;  // made by the first wait_settled(); freed by park()
   bool settle_waiting_ = false;
   // A read sent to a replica, kept until a reply reaches the client so that a connection that
   // breaks first can be retried once elsewhere.

@@ -88,14 +88,15 @@ bool ClientSession::settled() const {
 awaitable<void> ClientSession::wait_settled() {
   while (!settled()) {
     settle_waiting_ = true;
-    settle_timer_.expires_at(asio::steady_timer::time_point::max());
-    co_await settle_timer_.async_wait(nothrow);
+    if (!settle_timer_) settle_timer_ = std::make_unique<asio::steady_timer>(sock_.get_executor());
+    settle_timer_->expires_at(asio::steady_timer::time_point::max());
+    co_await settle_timer_->async_wait(nothrow);
     settle_waiting_ = false;
   }
 }
 
 void ClientSession::notify_settled() {
-  if (settle_waiting_) settle_timer_.cancel();
+  if (settle_waiting_ && settle_timer_) settle_timer_->cancel();
 }
 
 namespace {
@@ -349,7 +350,7 @@ awaitable<void> ClientSession::retry_read(ServerPtr failed) {
 awaitable<void> ClientSession::retry_read_now(ServerPtr failed) {
   retry_armed_ = false;
   if (prepared_) prepared_->abandon_all(failed->statements);
-  capture_.abandon();  // the batch is fed to the capture again by send_batch
+  if (capture_) capture_->abandon();  // the batch is fed to the capture again by send_batch
   outstanding_ = unsynced_ = 0;
   copy_syncs_.reset();
   std::string batch = std::move(retry_batch_);

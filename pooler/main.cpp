@@ -4,6 +4,16 @@
 #include "analyzer/cli.hpp"
 #include "pooler/cli.hpp"
 
+#ifdef PGOPT_JEMALLOC
+// Read by jemalloc at startup (MALLOC_CONF in the environment still overrides it): a background
+// thread returns freed pages after they have been unused for a while (dirty_decay_ms, 10 s), so
+// memory freed by clients that went idle is given back even when nothing else allocates.
+extern "C" {
+extern const char* malloc_conf;
+const char* malloc_conf = "background_thread:true";
+}
+#endif
+
 int main(int argc, char** argv) {
   CLI::App app{"pgopt: PostgreSQL connection pooler and workload analyzer"};
   app.set_version_flag("-V,--version", std::string("pgopt ") + PGOPT_VERSION);

@@ -10,7 +10,7 @@ fi
 # Build: compiler, CMake, and the libraries the code links against (docs/dependencies.md says why).
 build_pkgs=(build-essential cmake pkg-config git
   libpq-dev libpg-query-dev libprotobuf-c-dev libboost1.81-dev libtomlplusplus-dev
-  libssl-dev libcli11-dev libfmt-dev zlib1g-dev libzstd-dev
+  libssl-dev libcli11-dev libfmt-dev zlib1g-dev libzstd-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev)
 # Test and benchmark peers: a real server with HypoPG, the reference pooler and analyzer, real drivers.
 test_pkgs=(postgresql-15 postgresql-client-15 postgresql-contrib postgresql-15-hypopg

@@ -114,13 +114,14 @@ awaitable<void> ClientSession::run_admin() {
       // Between messages the read lands in small_, never in in_: check_timeouts releases an idle
       // client's empty in_, which must not have a read pending into it.
       const bool small = in_.empty();
-      auto [ec, n] = co_await sock_.async_read_some(small ? asio::buffer(small_) : in_.prepare(), nothrow);
+      if (small && !small_) small_ = std::make_unique<std::array<uint8_t, 512>>();
+      auto [ec, n] = co_await sock_.async_read_some(small ? asio::buffer(*small_) : in_.prepare(), nothrow);
       if (ec) {
         disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
         co_return;
       }
       if (small)
-        in_.append(small_.data(), n);
+        in_.append(small_->data(), n);
       else
         in_.commit(n);
       continue;

@@ -38,6 +38,9 @@ class SessionCapture {
     if (following()) server(type, body);
   }
   bool following() const { return sent_seq_ != done_seq_; }
+  // Nothing in flight and no named statement or portal to remember: a parked client may drop it
+  // (its unnamed statement and portal belonged to the server of its last transaction anyway).
+  bool blank() const { return !following() && named_.empty() && named_portals_.empty(); }
   // The batch in flight goes to another server and will be fed again: forget what was sent.
   void abandon();
 

@@ -109,6 +109,31 @@ TEST_F(CaptureTest, ShowQueriesCountsPerFingerprint) {
   EXPECT_EQ(q.count("SHOW QUERIES"), 0u) << "the console's own commands are not captured";
 }
 
+// A client idle for a second is parked (its blank capture state dropped with its coroutines): what
+// it runs before and after each parking is all counted, a named statement included.
+TEST_F(CaptureTest, ParkedClientsAreCapturedAcrossParkings) {
+  Pooler p(capture_options());
+  Conn c = connect_ok(p.conninfo());
+  const std::string parked = ":" + local_port(c.get()) + " parked";
+  Result prep(PQprepare(c.get(), "by_id", ("SELECT v FROM " + kTable + " WHERE id = $1").c_str(), 1, nullptr));
+  ASSERT_EQ(PQresultStatus(prep.get()), PGRES_COMMAND_OK) << PQerrorMessage(c.get());
+  for (int round = 1; round <= 3; ++round) {
+    ok(c.get(), "SELECT count(*) FROM " + kTable + " WHERE id < " + std::to_string(round));
+    const std::string id = std::to_string(round);
+    const char* param[1] = {id.c_str()};
+    Result r(PQexecPrepared(c.get(), "by_id", 1, param, nullptr, nullptr, 0));
+    ASSERT_EQ(PQresultStatus(r.get()), PGRES_TUPLES_OK) << PQerrorMessage(c.get());
+    EXPECT_EQ(std::string(PQgetvalue(r.get(), 0, 0)), "v" + id);
+    EXPECT_TRUE(eventually([&] { return count_of(p.log(), parked) >= size_t(round); }, std::chrono::seconds(5)))
+        << p.log();
+  }
+  Conn adm = admin(p);
+  auto q = queries(adm.get());
+  EXPECT_EQ(q["SELECT count(*) FROM " + kTable + " WHERE id < $1"]["calls"], "3");
+  EXPECT_EQ(q["SELECT v FROM " + kTable + " WHERE id = $1"]["calls"], "3");
+  EXPECT_EQ(q["SELECT v FROM " + kTable + " WHERE id = $1"]["rows"], "3");
+}
+
 std::string python(const std::string& code, const std::string& file) {
   int status = 0;
   std::string out = run("python3 -c '" + code + "' " + file, &status);

@@ -290,6 +290,13 @@ inline bool eventually(const std::function<bool()>& cond,
   return cond();
 }
 
+// How many times `needle` occurs in `text` (log lines the pooler wrote more than once).
+inline size_t count_of(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 // Client backends on pgopt_test (all users, or one), seen from the primary over a direct connection.
 inline int server_connections(const std::string& user = "") {
   Conn d = direct("postgres");

@@ -85,12 +85,6 @@ TEST(ServerLifecycle, ClientIdleTimeoutDisconnectsIdleClients) {
   EXPECT_TRUE(p.wait_log("client_idle_timeout"));
 }
 
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
 // An idle client's coroutines end after a second (memory for 10,000 idle clients); its next query
 // wakes it with its session intact, and a client inside a transaction is never parked.
 TEST(ServerLifecycle, IdleClientsParkAndWakeWithTheirSessionIntact) {
