@@ -12,6 +12,11 @@
 #include "pooler/log.hpp"
 #include "pooler/metrics/endpoint.hpp"
 
+// jemalloc's control interface when the executable links it (CMakeLists.txt), null otherwise: a weak
+// reference, so the library does not depend on which allocator the executable chose.
+extern "C" int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen)
+    __attribute__((weak));
+
 namespace pgopt::pooler {
 
 LoadedConfig load_all(const std::string& path) {
@@ -116,10 +121,14 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
     for (auto& c : live) c->check_timeouts(now);
     // Parked clients gave their coroutine frames back to malloc, which keeps freed memory for
     // reuse; after many at once (a burst of logins going idle), return it to the system so the
-    // RSS an operator watches shows what idle clients really cost.
+    // RSS an operator watches shows what idle clients really cost. jemalloc's background thread
+    // would do it too, but only once the pages have been unused for its decay time (10 s).
     if (w.parked_since_trim >= 256) {
       w.parked_since_trim = 0;
-      ::malloc_trim(0);
+      if (mallctl)
+        mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);  // 4096: MALLCTL_ARENAS_ALL
+      else
+        ::malloc_trim(0);
     }
     if (w.index == 0) rt_.gucs.sweep();
     auto cfg = rt_.config();
