@@ -1,5 +1,7 @@
 // Read/write splitting through the pooler (issue 5) on the real primary + replica: where each kind of
 // statement runs, transactions, hints, SET pgopt.route, an unreachable replica, session mode.
+#include <array>
+
 #include "split_harness.hpp"
 
 namespace pgopt::test {
@@ -59,6 +61,43 @@ TEST_F(Split, ReadsRunOnTheReplica) {
   EXPECT_EQ(value(c(), "SELECT count(*) >= 0 FROM split_t"), "t");
   // A multi-statement string of reads is one read.
   EXPECT_EQ(value(c(), "SELECT 1; SELECT inet_server_port()"), std::to_string(replica_port()));
+}
+
+// A read that may still be retried has its replies held until its ReadyForQuery, up to 64 kB
+// (client_session.cpp); results around and far past that bound arrive whole and in order, from the
+// replica, in both protocols, and so does a COPY ... TO STDOUT.
+TEST_F(Split, LargeReplicaResultsArriveWhole) {
+  ASSERT_TRUE(start()) << log();
+  for (int rows : {10, 600, 700, 5000, 200000}) {  // ~100 bytes a row: below, near and past 64 kB
+    const std::string sql = "SELECT g, repeat('r', 80), inet_server_port() FROM generate_series(1, " +
+                            std::to_string(rows) + ") g";
+    Result r = exec(c(), sql);
+    ASSERT_EQ(PQresultStatus(r.get()), PGRES_TUPLES_OK) << PQerrorMessage(c());
+    ASSERT_EQ(PQntuples(r.get()), rows);
+    for (int i : {0, rows / 2, rows - 1}) EXPECT_EQ(std::atoi(PQgetvalue(r.get(), i, 0)), i + 1);
+    EXPECT_EQ(std::atoi(PQgetvalue(r.get(), rows - 1, 2)), replica_port());
+    Result p(PQexecParams(c(), (sql + " WHERE g > $1").c_str(), 1, nullptr, std::array<const char*, 1>{"0"}.data(),
+                          nullptr, nullptr, 0));
+    ASSERT_EQ(PQresultStatus(p.get()), PGRES_TUPLES_OK) << PQerrorMessage(c());
+    EXPECT_EQ(PQntuples(p.get()), rows);
+    EXPECT_EQ(std::atoi(PQgetvalue(p.get(), rows - 1, 0)), rows);
+  }
+  Result copy = exec(c(), "COPY (SELECT g FROM generate_series(1, 50000) g) TO STDOUT");
+  ASSERT_EQ(PQresultStatus(copy.get()), PGRES_COPY_OUT) << PQerrorMessage(c());
+  long lines = 0, sum = 0;
+  for (;;) {
+    char* buf = nullptr;
+    const int n = PQgetCopyData(c(), &buf, 0);
+    if (n < 0) break;
+    ++lines;
+    sum += std::atol(buf);
+    PQfreemem(buf);
+  }
+  Result end(PQgetResult(c()));
+  EXPECT_EQ(PQresultStatus(end.get()), PGRES_COMMAND_OK) << PQerrorMessage(c());
+  EXPECT_EQ(lines, 50000);
+  EXPECT_EQ(sum, 50000L * 50001 / 2);
+  EXPECT_EQ(split::read_port(c()), replica_port());
 }
 
 TEST_F(Split, WritesInDisguiseRunOnThePrimary) {
