@@ -160,6 +160,7 @@ TEST_F(CaptureTest, CaptureFileHasEntriesAndSamples) {
   const auto dir = std::filesystem::temp_directory_path() / ("pgopt-capture-it-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string file = (dir / "capture.jsonl").string();
+  std::filesystem::remove(file);  // a run with the same PID may have left one
   Pooler p(capture_options("capture_file = \"" + file + "\"\ncapture_interval = \"1s\"\n"));
   {
     Conn c = connect_ok(p.conninfo());
@@ -217,6 +218,7 @@ TEST_F(CaptureTest, SamplesOffAndCaptureOff) {
   const auto dir = std::filesystem::temp_directory_path() / ("pgopt-capture-off-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string file = (dir / "capture.jsonl").string();
+  std::filesystem::remove(file);  // a run with the same PID may have left one
   {
     Pooler p(capture_options("capture_samples = false\ncapture_file = \"" + file + "\"\ncapture_interval = \"1s\"\n"));
     Conn c = connect_ok(p.conninfo());

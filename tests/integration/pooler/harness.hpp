@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,9 +112,11 @@ struct PoolerOptions {
 class Pooler {
  public:
   explicit Pooler(PoolerOptions o = {}) : opts_(std::move(o)) {
-    dir_ = std::filesystem::temp_directory_path() / ("pgopt-it-" + std::to_string(::getpid()) + "-" +
-                                                      std::to_string(counter()++));
-    std::filesystem::create_directories(dir_);
+    // A directory of its own (mkdtemp): named after the test's PID, a reused PID met an earlier
+    // run's log, which the pooler appends to, and a test that reads the log saw that run's lines.
+    std::string tmpl = (std::filesystem::temp_directory_path() / "pgopt-it-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
+    dir_ = tmpl;
     port = free_port();
     write_config(opts_);
     start();
@@ -218,10 +222,6 @@ class Pooler {
   std::string log_path;
 
  private:
-  static int& counter() {
-    static int c = 0;
-    return c;
-  }
   PoolerOptions opts_;
   std::filesystem::path dir_;
 };
