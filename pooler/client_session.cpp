@@ -519,7 +519,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     }
     buf.commit(n);
     if (retry_armed_ && !forwarded_ && stream_left == 0 && hidden_replies_ == 0 && s->is_replica() &&
-        buf.size() < kMaxHeldReply && !proto::holds_ready_for_query(buf.readable())) {
+        buf.size() < kMaxHeldReply && !proto::reply_ready(buf.readable())) {
       // A read that may still be retried is passed on whole: a replica shut down mid-reply flushes
       // what it had (a RowDescription, some rows) before its notice and EOF, and a client that saw
       // part of a result could not be given the retry's.

@@ -38,9 +38,10 @@ struct DecodeResult {
 // (max_len bounds the length field, which includes itself).
 DecodeResult decode_frame(std::span<const uint8_t> buf, uint32_t max_len);
 
-// Whether the complete messages at the start of `buf` include a ReadyForQuery: reads headers only,
-// stops at the first incomplete one and at an invalid length (the caller's decoder reports that).
-bool holds_ready_for_query(std::span<const uint8_t> buf);
+// Whether a reply held back until it is whole can go on (ClientSession::server_loop): the complete
+// messages at the start of `buf` include a ReadyForQuery, or a length is invalid (nothing more is
+// worth waiting for; the caller's decoder reports it). Reads headers only.
+bool reply_ready(std::span<const uint8_t> buf);
 
 // Untyped startup-phase message (StartupMessage, SSLRequest, GSSENCRequest, CancelRequest).
 struct StartupFrame {

@@ -54,10 +54,10 @@ DecodeResult decode_frame(std::span<const uint8_t> buf, uint32_t max_len) {
   return r;
 }
 
-bool holds_ready_for_query(std::span<const uint8_t> buf) {
+bool reply_ready(std::span<const uint8_t> buf) {
   for (size_t pos = 0; buf.size() - pos >= 5;) {
     const uint32_t len = load_be32(buf.data() + pos + 1);
-    if (len < 4) return false;
+    if (len < 4 || len > INT32_MAX) return true;
     const size_t total = size_t{1} + len;
     if (buf.size() - pos < total) return false;
     if (buf[pos] == 'Z') return true;

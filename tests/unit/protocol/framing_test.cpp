@@ -46,19 +46,22 @@ TEST(DecodeFrame, StopsAtTheFirstMessage) {
 }
 
 // A retriable replica read is held until its reply is whole (ClientSession::server_loop).
-TEST(HoldsReadyForQuery, OnlyAWholeReadyForQueryCounts) {
+TEST(ReplyReady, OnlyAWholeReadyForQueryOrAnInvalidLength) {
   const std::string reply = message('T', std::string(30, 'x')) + message('D', std::string(12, 'y')) +
                             message('C', std::string("SELECT 1\0", 9)) + message('Z', "I");
-  EXPECT_TRUE(holds_ready_for_query(as_bytes(reply)));
+  EXPECT_TRUE(reply_ready(as_bytes(reply)));
   for (size_t n = 0; n < reply.size(); ++n)
-    EXPECT_FALSE(holds_ready_for_query(as_bytes(std::string_view(reply).substr(0, n)))) << "prefix of " << n;
+    EXPECT_FALSE(reply_ready(as_bytes(std::string_view(reply).substr(0, n)))) << "prefix of " << n;
   // What a replica under an immediate shutdown flushes: part of a result, its notice, then EOF.
-  EXPECT_FALSE(holds_ready_for_query(as_bytes(message('T', "abc") + message('N', "SWARNING\0\0"))));
+  EXPECT_FALSE(reply_ready(as_bytes(message('T', "abc") + message('N', "SWARNING\0\0"))));
   // A 'Z' byte inside a body is not a message.
-  EXPECT_FALSE(holds_ready_for_query(as_bytes(message('D', "ZZZZZZ"))));
-  // Scanning stops at an invalid length instead of running past it.
-  EXPECT_FALSE(holds_ready_for_query(as_bytes(from_hex("44 00000002 5a 00000005 49"))));
-  EXPECT_TRUE(holds_ready_for_query(as_bytes(message('N', "x") + message('Z', "T") + message('T', "partial").substr(0, 4))));
+  EXPECT_FALSE(reply_ready(as_bytes(message('D', "ZZZZZZ"))));
+  // An invalid length ends the wait (the decoder then reports it) instead of holding forever, and
+  // the scan never runs past it to a 'Z' it cannot trust.
+  EXPECT_TRUE(reply_ready(as_bytes(from_hex("44 00000002 5a 00000005 49"))));
+  EXPECT_TRUE(reply_ready(as_bytes(message('T', "abc") + from_hex("44 80000000"))));
+  EXPECT_FALSE(reply_ready(as_bytes(message('T', "abc") + from_hex("44 7fffffff"))));  // valid, incomplete
+  EXPECT_TRUE(reply_ready(as_bytes(message('N', "x") + message('Z', "T") + message('T', "partial").substr(0, 4))));
 }
 
 TEST(DecodeFrame, NeedsTheHeaderAndTheWholeBody) {
