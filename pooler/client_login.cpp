@@ -77,7 +77,7 @@ bool parse_options(std::string_view opts, std::vector<std::pair<std::string, std
 void ClientSession::handle_cancel_request(std::span<const uint8_t> payload) {
   auto key = proto::parse_cancel_request(payload);
   if (!key) return;
-  auto target = rt_.cancels.find(*key);
+  auto target = rt_.client_table.find(*key);
   if (!target) {
     log::debug("cancel request from {} matches no client", peer_);
     return;
@@ -89,14 +89,14 @@ awaitable<bool> ClientSession::startup() {
   auto cfg = rt_.config();
   auto contexts = tls::current();  // one snapshot: a reload does not change this login half-way
   for (;;) {
-    auto r = proto::decode_startup(in_.readable(), kMaxStartupPacket);
+    auto r = proto::decode_startup(awake_->in_.readable(), kMaxStartupPacket);
     if (r.status == proto::DecodeStatus::NeedMore) {
-      auto [ec, n] = co_await sock_.async_read_some(in_.prepare(512), nothrow);
+      auto [ec, n] = co_await awake_->sock_.async_read_some(awake_->in_.prepare(512), nothrow);
       if (ec) {
         disconnect("client closed the connection before login");
         co_return false;
       }
-      in_.commit(n);
+      awake_->in_.commit(n);
       continue;
     }
     if (r.status == proto::DecodeStatus::Malformed) {
@@ -105,14 +105,14 @@ awaitable<bool> ClientSession::startup() {
     }
     const auto code = r.frame.code;
     if (code == proto::kSslRequestCode || code == proto::kGssEncRequestCode) {
-      in_.consume(r.frame.size);
-      if (!in_.empty()) {
+      awake_->in_.consume(r.frame.size);
+      if (!awake_->in_.empty()) {
         // Bytes after the request before our answer would be read as plaintext after a TLS
         // negotiation in a real server (CVE-2021-23214): refuse them.
         disconnect("data after SSL/GSS request", "08P01", "unexpected data after SSL/GSS encryption request");
         co_return false;
       }
-      if (sock_.encrypted()) {
+      if (awake_->sock_.encrypted()) {
         disconnect("SSL/GSS request inside TLS", "08P01", "unexpected SSL/GSS encryption request on an encrypted connection");
         co_return false;
       }
@@ -122,13 +122,13 @@ awaitable<bool> ClientSession::startup() {
         continue;
       }
       if (!co_await send("S")) co_return false;
-      if (auto err = co_await sock_.accept(ctx); !err.empty()) {
+      if (auto err = co_await awake_->sock_.accept(ctx); !err.empty()) {
         // No FATAL: the client expects TLS records now, and there is no TLS session to carry one.
         log::warn("{} TLS handshake failed: {}", tag(), err);
         disconnect("TLS handshake failed");
         co_return false;
       }
-      log::debug("{} TLS: {}", tag(), sock_.describe());
+      log::debug("{} TLS: {}", tag(), awake_->sock_.describe());
       continue;
     }
     if (code == proto::kCancelRequestCode) {
@@ -144,7 +144,7 @@ awaitable<bool> ClientSession::startup() {
     }
     std::string err;
     auto params = proto::parse_startup_params(code, r.frame.payload, err);
-    in_.consume(r.frame.size);
+    awake_->in_.consume(r.frame.size);
     if (!params) {
       disconnect("invalid startup packet: " + err, "08P01", "invalid startup packet: " + err);
       co_return false;
@@ -152,9 +152,9 @@ awaitable<bool> ClientSession::startup() {
     std::vector<std::string> unsupported;
     for (auto& [k, v] : params->params) {
       if (k == "user") {
-        user_ = v;
+        awake_->user_ = v;
       } else if (k == "database") {
-        database_ = v;
+        awake_->database_ = v;
       } else if (k == "replication") {
         if (v != "false" && v != "0" && v != "off" && v != "no") {
           disconnect("replication connection refused", "08P01", "pgopt does not pool replication connections");
@@ -162,7 +162,7 @@ awaitable<bool> ClientSession::startup() {
         }
       } else if (k == "options") {
         std::string bad;
-        if (!parse_options(v, startup_gucs_, bad)) {
+        if (!parse_options(v, awake_->startup_gucs_, bad)) {
           disconnect("unsupported startup option", "08P01",
                      fmt::format("unsupported startup option \"{}\": only -c name=value is accepted", bad));
           co_return false;
@@ -170,36 +170,36 @@ awaitable<bool> ClientSession::startup() {
       } else if (k.rfind("_pq_.", 0) == 0) {
         unsupported.push_back(k);
       } else {
-        startup_gucs_.emplace_back(k, v);
+        awake_->startup_gucs_.emplace_back(k, v);
       }
     }
-    if (user_.empty()) {
+    if (user().empty()) {
       disconnect("no user in startup packet", "28000", "no PostgreSQL user name specified in startup packet");
       co_return false;
     }
     // As a hostssl-only pg_hba.conf: checked once the client has said who it is, so the log names
     // it. Cancel requests (above) stay allowed in plaintext: libpq sends them that way.
-    if (contexts && contexts->client_mode() == ClientTlsMode::Require && !sock_.encrypted()) {
+    if (contexts && contexts->client_mode() == ClientTlsMode::Require && !awake_->sock_.encrypted()) {
       disconnect("client did not use TLS (client_tls_mode = require)", "28000",
                  "SSL required: this pooler accepts only encrypted connections (use sslmode=require or stronger)");
       co_return false;
     }
-    if (database_.empty()) database_ = user_;
+    if (database().empty()) awake_->database_ = awake_->user_;
     // A newer minor version or _pq_ options: answer with what we speak (3.0), as PostgreSQL does.
     if ((code & 0xffff) != 0 || !unsupported.empty()) {
-      out_.clear();
-      proto::negotiate_protocol_version(out_, 0, unsupported);
+      awake_->out_.clear();
+      proto::negotiate_protocol_version(awake_->out_, 0, unsupported);
       if (!co_await send_out()) co_return false;
     }
     config_ = cfg;
-    if (database_ == kAdminDatabase) {  // the admin console: no pool, no server (admin/)
+    if (database() == kAdminDatabase) {  // the admin console: no pool, no server (admin/)
       admin_ = true;
       co_return true;
     }
-    db_ = cfg->find_database(database_);
+    db_ = cfg->find_database(database());
     if (!db_) {
-      disconnect(fmt::format("unknown database \"{}\"", database_), "3D000",
-                 fmt::format("database \"{}\" does not exist", database_));
+      disconnect(fmt::format("unknown database \"{}\"", database()), "3D000",
+                 fmt::format("database \"{}\" does not exist", database()));
       co_return false;
     }
     mode_ = cfg->pool_mode(*db_);
@@ -208,7 +208,7 @@ awaitable<bool> ClientSession::startup() {
 }
 
 awaitable<std::optional<std::string>> ClientSession::read_password_message() {
-  auto [ec, f] = co_await read_message(sock_, in_, kMaxStartupPacket);
+  auto [ec, f] = co_await read_message(awake_->sock_, awake_->in_, kMaxStartupPacket);
   if (ec) {
     disconnect("client closed the connection during authentication");
     co_return std::nullopt;
@@ -219,7 +219,7 @@ awaitable<std::optional<std::string>> ClientSession::read_password_message() {
     co_return std::nullopt;
   }
   std::string body(reinterpret_cast<const char*>(f.body.data()), f.body.size());
-  in_.consume(f.size);
+  awake_->in_.consume(f.size);
   co_return body;
 }
 
@@ -227,20 +227,20 @@ awaitable<bool> ClientSession::authenticate() {
   const auto& pooler = config_->pooler;
   auto fail = [&](const std::string& why) {
     log::warn("{} authentication failed: {}", tag(), why);
-    disconnect("authentication failed", "28P01", fmt::format("password authentication failed for user \"{}\"", user_));
+    disconnect("authentication failed", "28P01", fmt::format("password authentication failed for user \"{}\"", user()));
   };
-  out_.clear();
+  awake_->out_.clear();
   if (pooler.auth_type == AuthType::Trust) {
-    proto::auth_ok(out_);
+    proto::auth_ok(awake_->out_);
     co_return co_await send_out();
   }
   auto users = rt_.users();
-  const auth::UserEntry* entry = users ? users->find(user_) : nullptr;
+  const auth::UserEntry* entry = users ? users->find(user()) : nullptr;
   if (!entry) {
     // Still run the exchange so a client cannot tell unknown users from wrong passwords by timing
     // or message: the same 28P01 comes back either way.
     uint8_t salt[4] = {1, 2, 3, 4};
-    proto::auth_md5(out_, salt);
+    proto::auth_md5(awake_->out_, salt);
     if (!co_await send_out()) co_return false;
     if (!co_await read_password_message()) co_return false;
     fail("user is not in the auth file");
@@ -255,21 +255,21 @@ awaitable<bool> ClientSession::authenticate() {
     std::string salt_bytes = auth::random_bytes(4);
     uint8_t salt[4];
     std::memcpy(salt, salt_bytes.data(), 4);
-    proto::auth_md5(out_, salt);
+    proto::auth_md5(awake_->out_, salt);
     if (!co_await send_out()) co_return false;
     auto body = co_await read_password_message();
     if (!body) co_return false;
     std::string_view answer(body->data(), body->size());
     if (!answer.empty() && answer.back() == '\0') answer.remove_suffix(1);
-    if (answer != auth::md5_salted_response(user_, entry->secret, salt)) {
+    if (answer != auth::md5_salted_response(user(), entry->secret, salt)) {
       fail("wrong password (md5)");
       co_return false;
     }
   } else {
     auth::ScramSecret secret = entry->kind == auth::SecretKind::Scram ? *entry->scram
-                                                                       : scram_secret_for_plaintext(user_, entry->secret);
+                                                                       : scram_secret_for_plaintext(user(), entry->secret);
     auth::ScramServer scram(secret);
-    proto::auth_sasl(out_, {"SCRAM-SHA-256"});
+    proto::auth_sasl(awake_->out_, {"SCRAM-SHA-256"});
     if (!co_await send_out()) co_return false;
     auto first = co_await read_password_message();
     if (!first) co_return false;
@@ -287,8 +287,8 @@ awaitable<bool> ClientSession::authenticate() {
       fail("SCRAM: " + err);
       co_return false;
     }
-    out_.clear();
-    proto::auth_sasl_continue(out_, *server_first);
+    awake_->out_.clear();
+    proto::auth_sasl_continue(awake_->out_, *server_first);
     if (!co_await send_out()) co_return false;
     auto final_msg = co_await read_password_message();
     if (!final_msg) co_return false;
@@ -297,17 +297,17 @@ awaitable<bool> ClientSession::authenticate() {
       fail("SCRAM: " + err);
       co_return false;
     }
-    out_.clear();
-    proto::auth_sasl_final(out_, *server_final);
-    if (entry->kind == auth::SecretKind::Scram) scram_client_key_ = scram.client_key();
+    awake_->out_.clear();
+    proto::auth_sasl_final(awake_->out_, *server_final);
+    if (entry->kind == auth::SecretKind::Scram) awake_->scram_client_key_ = scram.client_key();
   }
-  proto::auth_ok(out_);
+  proto::auth_ok(awake_->out_);
   co_return co_await send_out();
 }
 
 awaitable<bool> ClientSession::welcome() {
-  pool_ = &rt_.pools.get(database_, user_);
-  if (scram_client_key_) pool_->set_scram_client_key(*scram_client_key_);
+  pool_ = &rt_.pools.get(database(), user());
+  if (awake_->scram_client_key_) pool_->set_scram_client_key(*awake_->scram_client_key_);
   auto defaults = pool_->defaults();
   if (!defaults) {
     // The first client of a pool: log in to a server once to learn what it reports.
@@ -321,21 +321,19 @@ awaitable<bool> ClientSession::welcome() {
     }
   }
   for (auto& [k, v] : *defaults) want_.set_reported(k, v);
-  for (auto& [k, v] : startup_gucs_) {
+  for (auto& [k, v] : awake_->startup_gucs_) {
     if (const GucEntry* e = want_.find(k); e && !e->replayed)
       want_.set_reported(e->name, v);
     else
       want_.set_replayed(k, set_config_sql(k, v));
   }
   want_.intern(rt_.gucs);
-  decltype(startup_gucs_)().swap(startup_gucs_);  // in want_ now; an idle client keeps no copy
-  out_.clear();
+  decltype(awake_->startup_gucs_)().swap(awake_->startup_gucs_);  // in want_ now; an idle client keeps no copy
+  awake_->out_.clear();
   for (auto& [k, e] : want_.entries())
-    if (!e.replayed) proto::parameter_status(out_, e.name, e.value);
-  cancel_key_ = rt_.cancels.add(shared_from_this(), id_);
-  registered_cancel_ = true;
-  proto::backend_key_data(out_, cancel_key_);
-  proto::ready_for_query(out_, 'I');
+    if (!e.replayed) proto::parameter_status(awake_->out_, e.name, e.value);
+  proto::backend_key_data(awake_->out_, cancel_key_);
+  proto::ready_for_query(awake_->out_, 'I');
   if (!co_await send_out()) co_return false;
   log::info("{} login ok ({} pooling)", tag(), to_string(mode_));
   co_return true;

@@ -57,18 +57,18 @@ awaitable<void> ClientSession::send_cancel(std::shared_ptr<ClientSession> self, 
 
 awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) {
   set_state(ClientState::Waiting);
-  if (rt_.pauses.paused(database_)) {
+  if (rt_.pauses.paused(database())) {
     // PAUSE/KILL from the admin console: no new server work until RESUME. Polled, since pauses are
     // rare and short, and a waiting client must still notice that it was disconnected.
     asio::steady_timer t(co_await asio::this_coro::executor);
-    while (rt_.pauses.paused(database_) && !client_gone_ && state_ != ClientState::Closing) {
+    while (rt_.pauses.paused(database()) && !client_gone_ && state_ != ClientState::Closing) {
       t.expires_after(std::chrono::milliseconds(10));
       co_await t.async_wait(nothrow);
     }
     if (client_gone_ || state_ == ClientState::Closing) co_return AttachResult::Closed;
   }
   auto cfg = rt_.config();
-  const DatabaseConfig* db = cfg->find_database(database_);
+  const DatabaseConfig* db = cfg->find_database(database());
   if (!db) db = db_;  // removed by a reload: existing clients keep their database
   PoolLimits limits{cfg->pool_size(*db), cfg->max_db_connections(*db), cfg->pooler.server_check_delay};
   ServerPtr s;
@@ -77,7 +77,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   for (int attempt = 0; !s; ++attempt) {
     Pool* pool = pool_;
     int replica = -1;
-    if (want_replica && split_) {
+    if (want_replica && awake_->split_) {
       ReplicaChoice c = choose_replica();
       if (c.index) {
         replica = *c.index;
@@ -102,7 +102,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       ServerCredentials creds = server_credentials(rt_, *pool_);  // the primary pool knows the SCRAM keys
       ServerTarget target = server_target(*db);
       if (replica >= 0) {
-        const auto& ep = split_->endpoints()[size_t(replica)];
+        const auto& ep = awake_->split_->endpoints()[size_t(replica)];
         target.host = ep.host;
         target.port = ep.port;
       }
@@ -112,7 +112,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
         pool->slot_freed();
         log::warn("{} {}", tag(), lr.error);
         if (replica >= 0 && attempt < 3 && !client_gone_) {
-          if (split_->ban(replica, routing::SteadyClock::now()))
+          if (awake_->split_->ban(replica, routing::SteadyClock::now()))
             log::warn("{} replica {}:{} cannot be reached: no reads for {} ms", tag(), target.host, target.port,
                       cfg->pooler.replica_ban_time.count());
           continue;
@@ -131,7 +131,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       }
     }
     if (replica >= 0) {
-      s->replica_set = split_;
+      s->replica_set = awake_->split_;
       s->replica_index = replica;
       s->lease();
     }
@@ -169,12 +169,12 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   }
   if (prepared_) {
     prepared_->detach();
-    prepared_capacity_ = size_t(std::max(1, cfg->pooler.max_prepared_statements));
+    awake_->prepared_capacity_ = size_t(std::max(1, cfg->pooler.max_prepared_statements));
   }
   s->last_client = id_;
   server_ = s;
   outstanding_ = unsynced_ = 0;
-  copy_syncs_.reset();
+  awake_->copy_syncs_.reset();
   tx_status_ = 'I';
   tx_error_ = tx_rolled_back_ = false;
   set_state(ClientState::Active);
@@ -221,23 +221,24 @@ void ClientSession::forward_cancel() {
   }
   log::info("{} forwarding cancel to {}", tag(), s->describe());
   ++s->cancels_in_flight;
-  asio::co_spawn(sock_.get_executor(), send_cancel(shared_from_this(), s), asio::detached);
+  asio::co_spawn(executor(), send_cancel(shared_from_this(), s), asio::detached);
 }
 
 void ClientSession::check_timeouts(Clock::time_point now) {
   auto cfg = rt_.config();
   const auto& p = cfg->pooler;
   const auto idle_for = now - last_activity_;
-  if (state_ == ClientState::Idle && in_.empty() && now - last_activity_ > std::chrono::seconds(1)) {
-    // An idle client keeps no buffers: its pending read targets small_, never in_.
-    in_.release();
-    std::string().swap(out_);
+  if (awake_ && state_ == ClientState::Idle && awake_->in_.empty() && now - last_activity_ > std::chrono::seconds(1)) {
+    // An idle client keeps no buffers (awake_ is null once it is parked): its pending read
+    // targets small_, never in_.
+    awake_->in_.release();
+    std::string().swap(awake_->out_);
     // Nor coroutine frames, once client_loop() is waiting for its next message (a plaintext
     // connection only: bytes OpenSSL has already read would never make the socket readable).
-    if (reading_idle_ && !park_requested_ && !sock_.encrypted()) {
+    if (reading_idle_ && !park_requested_ && !awake_->sock_.encrypted()) {
       park_requested_ = true;
       error_code ec;
-      sock_.socket().cancel(ec);
+      awake_->sock_.socket().cancel(ec);
     }
   }
   switch (state_) {

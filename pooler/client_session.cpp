@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include "pooler/log.hpp"
 #include "sql/prepared_commands.hpp"
 
@@ -22,22 +24,24 @@ std::string_view to_string(ClientState s) {
 }
 
 ClientSession::ClientSession(Runtime& rt, Worker& worker, tcp::socket sock, uint64_t id)
-    : rt_(rt), worker_(worker), sock_(std::move(sock)), id_(id) {
+    : rt_(rt), worker_(worker), awake_(std::make_unique<Awake>(std::move(sock))), id_(id) {
   error_code ec;
-  auto ep = sock_.remote_endpoint(ec);
+  auto ep = awake_->sock_.remote_endpoint(ec);
   peer_ = ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
-  sock_.set_option(tcp::no_delay(true), ec);
+  awake_->sock_.set_option(tcp::no_delay(true), ec);
   rt_.clients.fetch_add(1, std::memory_order_relaxed);
+  cancel_key_ = rt_.client_table.add(this, worker_.index);
 }
 
 ClientSession::~ClientSession() {
-  if (registered_cancel_) rt_.cancels.remove(cancel_key_);
+  if (parked_fd_ >= 0) ::close(parked_fd_);  // drop_if_parked() at exit
+  rt_.client_table.remove(cancel_key_);
   rt_.clients.fetch_sub(1, std::memory_order_relaxed);
 }
 
 std::string ClientSession::tag() const {
-  if (user_.empty()) return fmt::format("C-{} {}", id_, peer_);
-  return fmt::format("C-{} {}/{}@{}", id_, database_, user_, peer_);
+  if (user().empty()) return fmt::format("C-{} {}", id_, peer_);
+  return fmt::format("C-{} {}/{}@{}", id_, database(), user(), peer_);
 }
 
 void ClientSession::set_state(ClientState s) {
@@ -47,7 +51,7 @@ void ClientSession::set_state(ClientState s) {
 }
 
 awaitable<bool> ClientSession::send(const std::string& data) {
-  auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(data), nothrow);
+  auto [ec, n] = co_await asio::async_write(awake_->sock_, asio::buffer(data), nothrow);
   meter_.sent(n);
   if (ec) {
     disconnect("client connection lost: " + ec.message());
@@ -57,32 +61,35 @@ awaitable<bool> ClientSession::send(const std::string& data) {
 }
 
 awaitable<bool> ClientSession::send_out() {
-  bool ok = co_await send(out_);
-  out_.clear();
+  bool ok = co_await send(awake_->out_);
+  awake_->out_.clear();
   co_return ok;
 }
 
 void ClientSession::disconnect(std::string reason, std::string sqlstate, std::string client_message) {
   if (state_ == ClientState::Closing) return;
+  // A parked client gets its socket back first, so that it still receives the FATAL (an idle
+  // timeout, a shutdown, KILL all meet clients that are usually parked).
+  if (parked_fd_ >= 0 && !take_back_socket()) reason += " (and its socket was lost while parked)";
   bool was_login = state_ == ClientState::Login;
   state_ = ClientState::Closing;
   client_gone_ = true;
-  close_reason_ = std::move(reason);
+  awake_->close_reason_ = std::move(reason);
   if (!sqlstate.empty()) {
-    log::warn("{} closing: {} ({})", tag(), close_reason_, sqlstate);
+    log::warn("{} closing: {} ({})", tag(), awake_->close_reason_, sqlstate);
     std::string msg;
-    proto::error_response(msg, "FATAL", sqlstate, client_message.empty() ? close_reason_ : client_message);
+    proto::error_response(msg, "FATAL", sqlstate, client_message.empty() ? awake_->close_reason_ : client_message);
     // Best effort and non-blocking: a FATAL is small and the socket is closed right after, so there
     // is no reason to wait for a client that may not be reading.
-    sock_.send_now(msg);
+    awake_->sock_.send_now(msg);
   } else if (was_login) {
-    log::debug("{} closing: {}", tag(), close_reason_);
+    log::debug("{} closing: {}", tag(), awake_->close_reason_);
   } else {
-    log::info("{} closing: {}", tag(), close_reason_);
+    log::info("{} closing: {}", tag(), awake_->close_reason_);
   }
   error_code ec;
-  sock_.shutdown(tcp::socket::shutdown_both, ec);
-  sock_.close(ec);
+  awake_->sock_.shutdown(tcp::socket::shutdown_both, ec);
+  awake_->sock_.close(ec);
   if (server_) {
     if (outstanding_ > 0) forward_cancel();  // stop a running query instead of letting it hold locks
     server_->sock.cancel(ec);  // wakes server_loop, which decides between release and close
@@ -104,7 +111,7 @@ awaitable<void> ClientSession::run() {
   if (!co_await authenticate()) co_return;
   if (admin_) co_return co_await run_admin();
   if (!co_await welcome()) co_return;
-  meter_.bind(&rt_.stats.counters(worker_.index, database_));
+  meter_.bind(&rt_.stats.counters(worker_.index, database()));
   set_state(ClientState::Idle);
   if (mode_ == PoolMode::Transaction && cfg->pooler.max_prepared_statements > 0)
     prepared_ = std::make_unique<prepared::Tracker>(rt_.statements);
@@ -132,7 +139,7 @@ void ClientSession::note_session_effects(std::string_view sql) {
       server_->dirty = true;
       server_->dirty_reason = "SET SESSION AUTHORIZATION";
     } else {
-      pending_gucs_.push_back(std::move(g));
+      awake_->pending_gucs_.push_back(std::move(g));
     }
   }
   if (fx.discard_all) pending_discard_all_ = true;
@@ -143,7 +150,7 @@ bool ClientSession::note_client_message(const proto::Frame& f) {
   const bool txn = mode_ == PoolMode::Transaction;
   switch (f.type) {
     case 'Q': {
-      copy_syncs_.on_client('Q');
+      awake_->copy_syncs_.on_client('Q');
       ++outstanding_;
       if (txn) {
         std::string_view q(reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1);
@@ -166,12 +173,12 @@ bool ClientSession::note_client_message(const proto::Frame& f) {
       break;
     }
     case 'S':
-      last_sync_ignored_ = !copy_syncs_.on_client('S');
+      last_sync_ignored_ = !awake_->copy_syncs_.on_client('S');
       if (!last_sync_ignored_) ++outstanding_;
       unsynced_ = 0;
       break;
     case 'F':
-      copy_syncs_.on_client('F');
+      awake_->copy_syncs_.on_client('F');
       ++outstanding_;
       break;
     case 'B':
@@ -185,7 +192,7 @@ bool ClientSession::note_client_message(const proto::Frame& f) {
       break;  // COPY data: part of the Query/Execute already counted
     case 'c':
     case 'f':
-      copy_syncs_.on_client(f.type);
+      awake_->copy_syncs_.on_client(f.type);
       break;
     default:
       disconnect(fmt::format("unexpected message '{}' after login", f.type), "08P01",
@@ -199,7 +206,7 @@ awaitable<void> ClientSession::client_loop() {
   const uint32_t max_len = config_->pooler.max_packet_size;
   std::vector<BatchItem> items;
   for (;;) {
-    auto data = in_.readable_mut();
+    auto data = awake_->in_.readable_mut();
     size_t ready = 0;
     bool terminate = false;
     items.clear();
@@ -240,29 +247,29 @@ awaitable<void> ClientSession::client_loop() {
         if (data[it.offset] == 'S') {
           upto = it.offset + it.size;
           skip_to_sync_ = false;
-          out_.clear();
-          proto::ready_for_query(out_, client_tx_status());
+          awake_->out_.clear();
+          proto::ready_for_query(awake_->out_, client_tx_status());
           break;
         }
       }
-      in_.consume(upto);
+      awake_->in_.consume(upto);
       if (!skip_to_sync_ && !co_await send_out()) co_return;
       continue;
     }
     if (ready > 0 && !server_ && prepared_ && !begin_pending_ && answer_locally(data, items, max_len)) {
-      in_.consume(ready);
+      awake_->in_.consume(ready);
       if (!co_await send_out()) co_return;
       ready = 0;
     }
     bool want_replica = false, writes = false;
     if (ready > 0 && mode_ == PoolMode::Transaction) {
       if (!server_) refresh_split(rt_.config());
-      if (split_) {
+      if (awake_->split_) {
         Plan plan = co_await plan_batch(data, items, ready);
         if (client_gone_) co_return;
         if (plan.kind == Plan::Kind::Answered) {
           last_activity_ = Clock::now();
-          in_.consume(plan.consumed);
+          awake_->in_.consume(plan.consumed);
           if (!co_await send_out()) co_return;
           continue;
         }
@@ -284,8 +291,8 @@ awaitable<void> ClientSession::client_loop() {
         auto ar = co_await attach(want_replica);
         if (ar == AttachResult::Closed) co_return;
         if (ar == AttachResult::NoReplica) {
-          out_.clear();
-          in_.consume(fail_group(data, items,
+          awake_->out_.clear();
+          awake_->in_.consume(fail_group(data, items,
                                  routing::RouteError{"57P03", "no replica is available for this read", {},
                                                      "Every replica is down or too far behind, and replica_fallback "
                                                      "is \"error\"."}));
@@ -295,7 +302,7 @@ awaitable<void> ClientSession::client_loop() {
         // A read on a replica is kept until its first reply, to run it elsewhere if the replica
         // breaks before answering.
         retry_armed_ = server_->is_replica() && ready <= kMaxRetryBytes;
-        if (retry_armed_) retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
+        if (retry_armed_) awake_->retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
         forwarded_ = false;
       } else if (want_replica && server_->is_replica() && outstanding_ == 0 && unsynced_ == 0 && tx_status_ == 'I' &&
                  hidden_replies_ == 0 && !begin_pending_ && ready <= kMaxRetryBytes) {
@@ -303,14 +310,14 @@ awaitable<void> ClientSession::client_loop() {
         // client was quicker), but that batch is complete: this read is as new as on a fresh
         // server and can be retried the same way.
         retry_armed_ = true;
-        retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
+        awake_->retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
         forwarded_ = false;
       } else {
         retry_armed_ = false;
       }
       if (writes && !server_->is_replica()) wrote_ = true;
       if (!co_await send_batch(std::span<const uint8_t>(data).first(ready), items, fresh)) co_return;
-      in_.consume(ready);
+      awake_->in_.consume(ready);
     }
     if (terminate) {
       disconnect("client sent Terminate");
@@ -318,17 +325,19 @@ awaitable<void> ClientSession::client_loop() {
     }
     // Between messages the read lands in a small inline buffer, so in_ can be released while the
     // client idles (check_timeouts) without a pending read pointing into it.
-    const bool small = in_.empty();
+    const bool small = awake_->in_.empty();
     if (small) {
-      in_.shrink(kKeepInBuffer);
-      if (!small_) small_ = std::make_unique<std::array<uint8_t, 512>>();
+      awake_->in_.shrink(kKeepInBuffer);
     }
     reading_idle_ = small;
-    auto [ec, n] = co_await sock_.async_read_some(small ? asio::buffer(*small_) : in_.prepare(), nothrow);
+    // Chosen before the co_await: GCC 12 evaluated in_.prepare() (a 4 kB allocation) even when the
+    // condition picked small_ inside the co_await expression.
+    const asio::mutable_buffer target = small ? asio::buffer(awake_->small_) : awake_->in_.prepare();
+    auto [ec, n] = co_await awake_->sock_.async_read_some(target, nothrow);
     reading_idle_ = false;
     if (ec == asio::error::operation_aborted && park_requested_ && state_ == ClientState::Idle) {
-      park();
-      co_return;
+      if (park()) co_return;
+      continue;  // not parked after all: read again
     }
     park_requested_ = false;  // a read that finished just before the cancel: not parked after all
     if (ec) {
@@ -337,9 +346,9 @@ awaitable<void> ClientSession::client_loop() {
     }
     meter_.received(n);
     if (small)
-      in_.append(small_->data(), n);
+      awake_->in_.append(awake_->small_.data(), n);
     else
-      in_.commit(n);
+      awake_->in_.commit(n);
   }
 }
 
@@ -353,8 +362,8 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
     it.ignored_sync = last_sync_ignored_;
     if (noted && (capture_ || worker_.capture.active())) {
       if (!capture_) capture_ = std::make_unique<capture::SessionCapture>();
-      capture_->on_client(worker_.capture, r.frame, it.ignored_sync, server_->is_replica(), prepared_.get(), database_,
-                          user_);
+      capture_->on_client(worker_.capture, r.frame, it.ignored_sync, server_->is_replica(), prepared_.get(), database(),
+                          user());
     }
     if (!noted) {
       // Nothing of this batch reached the server: it goes back as it came (or closed if dirty).
@@ -369,12 +378,12 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
   }
   ServerPtr s = server_;
   // Only once the whole batch is known to go: the tracker records what the server will have.
-  to_server_.clear();
+  awake_->to_server_.clear();
   const bool inject_begin = begin_pending_ && spawn_relay;
   if (inject_begin) {
     // The BEGIN the pooler answered (client_split.cpp) runs first, on the server the transaction's
     // first statement chose; its replies are dropped.
-    proto::query(to_server_, "BEGIN");
+    proto::query(awake_->to_server_, "BEGIN");
     ++outstanding_;
     ++hidden_replies_;
     begin_pending_ = false;
@@ -384,17 +393,17 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
     for (const auto& it : items) {
       auto raw = data.subspan(it.offset, it.size);
       auto r = proto::decode_frame(raw, max_len);
-      prepared_->on_client_message(r.frame, raw, s->statements, prepared_capacity_, rewrite ? &to_server_ : nullptr);
+      prepared_->on_client_message(r.frame, raw, s->statements, awake_->prepared_capacity_, rewrite ? &awake_->to_server_ : nullptr);
       if (r.frame.type == 'S' && it.ignored_sync) prepared_->ignore_syncs(1);
     }
   }
   const size_t size = items.empty() ? 0 : items.back().offset + items.back().size;
-  if (inject_begin && !rewrite) to_server_.append(reinterpret_cast<const char*>(data.data()), size);
+  if (inject_begin && !rewrite) awake_->to_server_.append(reinterpret_cast<const char*>(data.data()), size);
   // Only now, with the batch counted: co_spawn may run the relay inline, and a relay that saw
   // nothing outstanding would hand the server straight back.
-  if (spawn_relay) asio::co_spawn(sock_.get_executor(), relay_server(shared_from_this(), s), asio::detached);
+  if (spawn_relay) asio::co_spawn(awake_->sock_.get_executor(), relay_server(shared_from_this(), s), asio::detached);
   meter_.to_server(spawn_relay);
-  auto out = rewrite || inject_begin ? asio::buffer(to_server_) : asio::buffer(data.data(), size);
+  auto out = rewrite || inject_begin ? asio::buffer(awake_->to_server_) : asio::buffer(data.data(), size);
   auto [ec, n] = co_await asio::async_write(s->sock, out, nothrow);
   (void)n;
   if (ec) {
@@ -414,12 +423,12 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
 }
 
 bool ClientSession::answer_locally(std::span<const uint8_t> data, std::span<const BatchItem> items, uint32_t max_len) {
-  batch_frames_.clear();
-  for (const auto& it : items) batch_frames_.push_back(proto::decode_frame(data.subspan(it.offset, it.size), max_len).frame);
-  if (!prepared::Tracker::can_answer_locally(batch_frames_)) return false;
+  awake_->batch_frames_.clear();
+  for (const auto& it : items) awake_->batch_frames_.push_back(proto::decode_frame(data.subspan(it.offset, it.size), max_len).frame);
+  if (!prepared::Tracker::can_answer_locally(awake_->batch_frames_)) return false;
   last_activity_ = Clock::now();
-  out_.clear();
-  prepared_->answer_locally(batch_frames_, out_);
+  awake_->out_.clear();
+  prepared_->answer_locally(awake_->batch_frames_, awake_->out_);
   return true;
 }
 
@@ -436,20 +445,20 @@ void ClientSession::on_ready_for_query(char status) {
   if (status != 'I') return;
   if (wrote_ && server_ && !server_->is_replica()) {
     // Committed (or ended) on the primary: later reads wait for a replica that has replayed it.
-    if (ryw_ && split_) {
-      ryw_round_ = split_->current_round();
+    if (ryw_ && awake_->split_) {
+      ryw_round_ = awake_->split_->current_round();
       ryw_pending_ = true;
     }
     wrote_ = false;
   }
   // The transaction is over: its session-level SETs stand if it committed, and are gone if not.
-  if (!pending_gucs_.empty() || pending_discard_all_) {
+  if (!awake_->pending_gucs_.empty() || pending_discard_all_) {
     if (!tx_error_ && !tx_rolled_back_) {
       if (pending_discard_all_) {
         want_.reset_all_replayed();
         server_->state.reset_all_replayed();
       }
-      for (const auto& g : pending_gucs_) {
+      for (const auto& g : awake_->pending_gucs_) {
         const GucEntry* reported = want_.find(g.name);
         if (reported && !reported->replayed) continue;  // ParameterStatus already told us
         switch (g.kind) {
@@ -468,12 +477,12 @@ void ClientSession::on_ready_for_query(char status) {
         }
       }
       want_.intern(rt_.gucs);
-    } else if (!pending_gucs_.empty()) {
+    } else if (!awake_->pending_gucs_.empty()) {
       // Rolled back, or partly (savepoints): we cannot know which SETs survived on this server.
       server_->dirty = true;
       server_->dirty_reason = "session settings in a failed transaction";
     }
-    pending_gucs_.clear();
+    awake_->pending_gucs_.clear();
     pending_discard_all_ = false;
   }
   tx_error_ = false;
@@ -536,9 +545,9 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     bool copied = false;
     size_t copied_upto = 0;
     auto copy_upto = [&](size_t end) {
-      if (!copied) to_client_.clear();
+      if (!copied) awake_->to_client_.clear();
       copied = true;
-      to_client_.append(reinterpret_cast<const char*>(data.data()) + copied_upto, end - copied_upto);
+      awake_->to_client_.append(reinterpret_cast<const char*>(data.data()) + copied_upto, end - copied_upto);
     };
     while (stream_left == 0 && data.size() - pos >= 5) {
       const uint8_t* p = data.data() + pos;
@@ -600,11 +609,11 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         }
         if (decision.action != prepared::ReplyAction::Forward) {
           copy_upto(pos);
-          if (decision.action == prepared::ReplyAction::Replace) to_client_.append(decision.replacement);
+          if (decision.action == prepared::ReplyAction::Replace) awake_->to_client_.append(decision.replacement);
           if (decision.action == prepared::ReplyAction::Retry) {
-            retry_.clear();
+            awake_->retry_.clear();
             prepared_->replay({reinterpret_cast<const uint8_t*>(decision.replacement.data()), decision.replacement.size()},
-                              s->statements, prepared_capacity_, retry_);
+                              s->statements, awake_->prepared_capacity_, awake_->retry_);
           }
           copied_upto = pos + total;
         }
@@ -614,14 +623,14 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       if (inspect && !dropped) {
         switch (type) {
           case 'Z':
-            copy_syncs_.on_ready();
+            awake_->copy_syncs_.on_ready();
             on_ready_for_query(body.empty() ? 'I' : char(body[0]));
-            meter_.ready(body.empty() ? 'I' : char(body[0]), outstanding_ > 0 || unsynced_ > 0, split_ != nullptr,
+            meter_.ready(body.empty() ? 'I' : char(body[0]), outstanding_ > 0 || unsynced_ > 0, awake_->split_ != nullptr,
                          s->is_replica());
             notify_settled();
             break;
           case 'G':
-            if (int ignored = copy_syncs_.on_copy_in(); ignored > 0) {
+            if (int ignored = awake_->copy_syncs_.on_copy_in(); ignored > 0) {
               outstanding_ -= ignored;
               if (prepared_) prepared_->ignore_syncs(ignored);
             }
@@ -662,8 +671,8 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     if (copied) copy_upto(pos);
     if (pos > 0) {
       if (result_seen) forwarded_ = true;
-      auto out = copied ? asio::buffer(to_client_) : asio::buffer(data.data(), pos);
-      auto [wec, wn] = co_await asio::async_write(sock_, out, nothrow);
+      auto out = copied ? asio::buffer(awake_->to_client_) : asio::buffer(data.data(), pos);
+      auto [wec, wn] = co_await asio::async_write(awake_->sock_, out, nothrow);
       meter_.sent(wn);
       buf.consume(pos);
       if (wec) {
@@ -671,12 +680,12 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         break;
       }
     }
-    if (!retry_.empty()) {
+    if (!awake_->retry_.empty()) {
       // The group failed only because its statement was retired; the client has seen none of it.
       log::info("{} retrying on {} with a fresh prepared statement (result type changed)", tag(), s->describe());
-      auto [rec, rn] = co_await asio::async_write(s->sock, asio::buffer(retry_), nothrow);
+      auto [rec, rn] = co_await asio::async_write(s->sock, asio::buffer(awake_->retry_), nothrow);
       (void)rn;
-      retry_.clear();
+      awake_->retry_.clear();
       if (rec) {
         server_.reset();
         s->pool->discard(s);
@@ -696,8 +705,8 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         s->pool->discard(s);
         co_return;
       }
-      if (!pending_gucs_.empty()) {
-        pending_gucs_.clear();
+      if (!awake_->pending_gucs_.empty()) {
+        awake_->pending_gucs_.clear();
       }
     }
     co_await release(std::move(s));
@@ -709,34 +718,71 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
   }
 }
 
-void ClientSession::park() {
+bool ClientSession::park() {
   park_requested_ = false;
-  log::debug("{} parked: idle, no coroutine or buffer until its next message", tag());
-  in_.release();
-  std::string().swap(out_);
-  std::string().swap(to_server_);
-  std::string().swap(to_client_);
-  std::string().swap(retry_batch_);
-  decltype(batch_frames_)().swap(batch_frames_);
-  small_.reset();
+  error_code ec;
+  auto& sock = awake_->sock_.socket();
+  parked_v6_ = sock.local_endpoint(ec).address().is_v6();
+  const int fd = ec ? -1 : sock.release(ec);
+  if (fd < 0 || ec) {
+    // release() failed and the socket is still Asio's (it is not closed by a failed release).
+    log::debug("{} not parked: {}", tag(), ec.message());
+    return false;
+  }
+  if (!worker_.parking.add(fd, this)) {
+    sock.assign(parked_v6_ ? tcp::v6() : tcp::v4(), fd, ec);
+    if (ec) {
+      ::close(fd);
+      disconnect("client socket lost while parking: " + ec.message());
+    }
+    return ec.failed();  // a lost socket has nothing to read either: client_loop() ends
+  }
+  parked_fd_ = fd;
+  parked_self_ = shared_from_this();
+  awake_.reset();
   if (capture_ && capture_->blank()) capture_.reset();
-  settle_timer_.reset();  // nothing waits on it: a parked client has no server attached
   // A client that never named a statement keeps no tracker while parked (unpark makes a new one).
   if (prepared_ && prepared_->blank()) {
     prepared_.reset();
     tracker_parked_ = true;
   }
   ++worker_.parked_since_trim;
-  // The wait's handler owns the session now. Closing the socket (disconnect) completes it with an
-  // error, and the session ends there.
-  sock_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
-    if (self->state_ == ClientState::Closing) return;
-    if (ec) {
-      self->disconnect("client connection lost: " + ec.message());
-      return;
-    }
-    asio::co_spawn(self->executor(), unpark(self), asio::detached);
-  });
+  log::debug("{} parked: idle, no coroutine, buffer or Asio operation until its next message", tag());
+  return true;
+}
+
+void wake_parked_client(void* session) { static_cast<ClientSession*>(session)->wake_parked(); }
+
+void ClientSession::wake_parked() {
+  if (parked_fd_ < 0) return;  // taken back earlier in the same batch of events
+  auto self = std::move(parked_self_);
+  if (!take_back_socket()) {
+    disconnect("client socket lost while parked");
+    return;
+  }
+  asio::co_spawn(executor(), unpark(std::move(self)), asio::detached);
+}
+
+bool ClientSession::take_back_socket() {
+  const int fd = std::exchange(parked_fd_, -1);
+  awake_ = std::make_unique<Awake>(tcp::socket(worker_.ctx));
+  worker_.parking.remove(fd);
+  // The session no longer holds itself; whoever called keeps it alive until this handler runs.
+  if (parked_self_) asio::post(executor(), [self = std::move(parked_self_)] {});
+  error_code ec;
+  awake_->sock_.socket().assign(parked_v6_ ? tcp::v6() : tcp::v4(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    log::warn("{} cannot take back its parked socket: {}", tag(), ec.message());
+    return false;
+  }
+  return true;
+}
+
+void ClientSession::drop_if_parked() {
+  if (parked_fd_ < 0) return;
+  worker_.parking.remove(parked_fd_);
+  auto self = std::move(parked_self_);  // may be the last owner: nothing touches `this` after this
 }
 
 awaitable<void> ClientSession::unpark(std::shared_ptr<ClientSession> self) {

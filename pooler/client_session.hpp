@@ -29,9 +29,10 @@ namespace pgopt::pooler {
 //   Waiting  needs a server and waits for the pool (query_wait_timeout applies)
 //   Active   a server is attached and traffic flows both ways
 //   Closing  the connection is ending; `close_reason` says why
-// An Idle client that sent nothing for a second is parked (park()): its coroutines end and only a
-// readiness wait on its socket holds the session, so 10,000 idle clients cost no coroutine frames
-// or buffers. Its next byte starts client_loop() again; the state stays Idle throughout.
+// An Idle client that sent nothing for a second is parked (park()): its coroutines end, its socket
+// leaves Asio for the worker's ParkingLot and the session holds itself, so 10,000 idle clients cost
+// no coroutine frames, buffers or pending Asio operations. Its next byte (or EOF) starts
+// client_loop() again; the state stays Idle throughout.
 enum class ClientState { Login, Idle, Waiting, Active, Closing };
 std::string_view to_string(ClientState s);
 
@@ -41,6 +42,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   ~ClientSession();
 
   awaitable<void> run();
+  // After the workers stopped: a parked session lets go of itself and its socket.
+  void drop_if_parked();
 
   // All of these run on the client's own worker (post to it from elsewhere).
   void forward_cancel();                             // a CancelRequest with our key arrived
@@ -53,17 +56,17 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   uint64_t id() const { return id_; }
   ClientState state() const { return state_; }
   const std::string& peer() const { return peer_; }
-  // Set at login: read them on this client's worker only.
-  const std::string& database() const { return database_; }
+  // Set at login: read them on this client's worker only. The pool's names once it has one (a
+  // parked client keeps no copy).
+  const std::string& database() const { return pool_ ? pool_->database : awake_->database_; }
+  const std::string& user() const { return pool_ ? pool_->user : awake_->user_; }
   bool is_admin() const { return admin_; }
-  asio::any_io_executor executor() { return sock_.get_executor(); }
+  asio::any_io_executor executor() { return worker_.ctx.get_executor(); }
   ClientSnapshot snapshot() const;  // for the admin console, on this client's worker (admin/)
 
  private:
   // the admin console, for a client of database "pgopt" (admin/admin_session.cpp)
   awaitable<void> run_admin();
-  bool admin_ = false;
-  Clock::time_point connected_at_ = Clock::now();
 
   // login (client_login.cpp)
   awaitable<bool> startup();
@@ -112,11 +115,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void refresh_split(const std::shared_ptr<const Config>& cfg);
   awaitable<Plan> plan_batch(std::span<uint8_t> data, std::span<const BatchItem> items, size_t ready);
   routing::ClientState routing_state() const;
-  struct RoutingGucs {
-    GucState::Handle handle;  // of want_ when these were read
-    bool read_only = false, serializable = false;
-  };
-  mutable RoutingGucs routing_gucs_;
   struct ReplicaChoice {
     std::optional<int> index;
     bool ryw_blocked = false;  // replicas are fit, just not caught up with this client's last write
@@ -138,97 +136,117 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   // Parking (see ClientState): requested by check_timeouts(), done by client_loop() once its read
   // is cancelled, undone by the first readable byte (or EOF).
-  void park();
+  bool park();  // false: the client could not be parked and client_loop() reads on
   static awaitable<void> unpark(std::shared_ptr<ClientSession> self);
-  bool reading_idle_ = false;  // client_loop() waits for a client's next message with nothing pending
-  bool park_requested_ = false;
-  bool tracker_parked_ = false;  // prepared_ was dropped by park() and comes back on unpark()
+  friend void wake_parked_client(void* session);
+  void wake_parked();       // its socket became readable (ParkingLot)
+  bool take_back_socket();  // out of the ParkingLot, into a new Awake; false if that failed
 
   awaitable<bool> send(const std::string& data);
   awaitable<bool> send_out();  // sends out_ and empties it, so no message is ever sent twice
   void set_state(ClientState s);
   std::string tag() const;  // "C-12 app/alice@127.0.0.1:50001" for logs
 
-  Runtime& rt_;
-  Worker& worker_;
-  tls::Stream sock_;  // TLS after an SSLRequest the pooler accepted (tls/)
-  uint64_t id_;
-  std::string peer_;
-  ClientState state_ = ClientState::Login;
-  std::string close_reason_;
-  Clock::time_point last_activity_ = Clock::now();
-
   static constexpr size_t kKeepInBuffer = 16 * 1024;
-  Buffer in_;
-  // Read target while in_ is empty (most messages fit). On the heap, so that a parked client,
-  // which needs none, holds 512 bytes less (park() frees it).
-  std::unique_ptr<std::array<uint8_t, 512>> small_;
-  std::string out_;  // reused write buffer for client-bound bytes the pooler builds
-  std::string user_, database_;
-  std::shared_ptr<const Config> config_;  // as of login; limits are re-read from the live config
-  const DatabaseConfig* db_ = nullptr;    // points into config_
-  PoolMode mode_ = PoolMode::Transaction;
-  Pool* pool_ = nullptr;
-  std::vector<std::pair<std::string, std::string>> startup_gucs_;
-  GucState want_;  // the settings this client's session has, whichever server runs it
-  protocol::CancelKey cancel_key_{};
-  bool registered_cancel_ = false;
-  std::optional<auth::Key> scram_client_key_;
-
-  // Transaction mode with max_prepared_statements > 0: the client's named statements, carried to
-  // whichever server runs its next transaction. Null otherwise (session mode keeps its server).
-  std::unique_ptr<prepared::Tracker> prepared_;
-  size_t prepared_capacity_ = 0;
-  std::string to_server_;  // a client batch with rewritten messages
-  std::string to_client_;  // a server chunk with replies dropped or replaced
-  std::vector<protocol::Frame> batch_frames_;
-  std::string retry_;  // a client group sent to the server again (prepared::ReplyAction::Retry)
-
-  metrics::SessionMeter meter_;  // this client's share of its database's statistics (metrics/)
-  // Its statements for the workload capture (capture/): made by the first statement captured,
-  // dropped by park() when blank.
-  std::unique_ptr<capture::SessionCapture> capture_;
-
-  // Relay bookkeeping while a server is attached.
-  ServerPtr server_;
-  int outstanding_ = 0;    // Query/Sync/FunctionCall sent whose ReadyForQuery has not come back
-  CopySyncs copy_syncs_;   // which Syncs the server ignores (COPY FROM STDIN)
-  bool last_sync_ignored_ = false;
-  int unsynced_ = 0;       // extended-protocol messages forwarded since the last Sync
-  char tx_status_ = 'I';   // from the last ReadyForQuery
-  bool tx_error_ = false;  // an ErrorResponse since the transaction began
-  bool tx_rolled_back_ = false;
-  std::vector<sql::GucChange> pending_gucs_;  // take effect when the transaction commits
-  bool pending_discard_all_ = false;
-  bool shutdown_requested_ = false;
-  bool client_gone_ = false;
-
-  // Read/write splitting, for a transaction-mode database with read_write_split (null otherwise).
-  std::shared_ptr<routing::ReplicaSet> split_;
-  std::shared_ptr<const Config> split_cfg_;  // the config split_ and the router come from
-  const DatabaseConfig* split_db_ = nullptr;  // in split_cfg_
-  std::vector<Pool*> replica_pools_;          // by replica index, filled on first use
-  routing::Route route_ = routing::Route::Auto;  // SET pgopt.route
-  bool ryw_ = true;                           // read_your_writes
-  bool wrote_ = false;        // the primary ran something that may write since the last commit
-  bool ryw_pending_ = false;  // a commit awaits its stamp: reads go to the primary meanwhile
-  uint64_t ryw_round_ = 0;    // the poll round the commit was seen in
-  uint64_t ryw_lsn_ = 0;      // reads need a replica replayed at least this far
-  bool skip_to_sync_ = false;  // a locally failed extended-protocol group: drop messages to its Sync
-  // A bare BEGIN answered by the pooler: the transaction's first statement picks its server (SET
-  // TRANSACTION READ ONLY there makes it a replica's), and the BEGIN is sent ahead of it.
-  bool begin_pending_ = false;
-  int hidden_replies_ = 0;  // ReadyForQuery-terminated replies to drop: those of that late BEGIN
-  std::unique_ptr<asio::steady_timer> settle_timer_;  // made by the first wait_settled(); freed by park()
-  bool settle_waiting_ = false;
   // A read sent to a replica, kept until a reply reaches the client so that a connection that
   // breaks first can be retried once elsewhere.
   static constexpr size_t kMaxRetryBytes = 64 * 1024;
   // A retriable read's replies are held up to this much until its ReadyForQuery (server_loop).
   static constexpr size_t kMaxHeldReply = 64 * 1024;
-  std::string retry_batch_;
+
+  // What an awake client needs and a parked one does not: its socket as Asio's, buffers, login
+  // and per-batch scratch, and the read/write-splitting state looked up again from the config.
+  // Made at connect and by every wake-up (take_back_socket), freed by park(): null exactly while
+  // the client is parked, which is what makes 10,000 parked clients cheap (docs/architecture.md).
+  struct RoutingGucs {
+    GucState::Handle handle;  // of want_ when these were read
+    bool read_only = false, serializable = false;
+  };
+  struct Awake {
+    explicit Awake(tcp::socket s) : sock_(std::move(s)) {}
+    tls::Stream sock_;  // TLS after an SSLRequest the pooler accepted (tls/); never parked then
+    Buffer in_;
+    std::array<uint8_t, 512> small_;  // read target while in_ is empty (most messages fit)
+    std::string out_;  // reused write buffer for client-bound bytes the pooler builds
+    // Login: the names the client asked for (user(), database() read the pool's once it has one),
+    // its startup parameters, and the ClientKey it proved (SCRAM passthrough, given to the pool).
+    std::string user_, database_;
+    std::vector<std::pair<std::string, std::string>> startup_gucs_;
+    std::optional<auth::Key> scram_client_key_;
+    std::string to_server_;  // a client batch with rewritten messages
+    std::string to_client_;  // a server chunk with replies dropped or replaced
+    std::vector<protocol::Frame> batch_frames_;
+    std::string retry_;  // a client group sent to the server again (prepared::ReplyAction::Retry)
+    size_t prepared_capacity_ = 0;  // of the attached server's statement cache
+    CopySyncs copy_syncs_;  // which Syncs the server ignores (COPY FROM STDIN)
+    std::vector<sql::GucChange> pending_gucs_;  // take effect when the transaction commits
+    // Read/write splitting, for a transaction-mode database with read_write_split (null otherwise).
+    std::shared_ptr<routing::ReplicaSet> split_;
+    std::shared_ptr<const Config> split_cfg_;  // the config split_ and the router come from
+    const DatabaseConfig* split_db_ = nullptr;  // in split_cfg_
+    std::vector<Pool*> replica_pools_;          // by replica index, filled on first use
+    RoutingGucs routing_gucs_;
+    std::unique_ptr<asio::steady_timer> settle_timer_;  // made by the first wait_settled()
+    std::string retry_batch_;  // a read kept for a retry on another server (kMaxRetryBytes)
+    std::string close_reason_;
+  };
+
+  // What stays while parked. Small fields are grouped by size: this object is most of what a
+  // parked client costs.
+  Runtime& rt_;
+  Worker& worker_;
+  std::unique_ptr<Awake> awake_;
+  std::shared_ptr<ClientSession> parked_self_;  // what keeps a parked session alive
+  uint64_t id_;
+  std::string peer_;
+  Clock::time_point connected_at_ = Clock::now();
+  Clock::time_point last_activity_ = Clock::now();
+  std::shared_ptr<const Config> config_;  // as of login; limits are re-read from the live config
+  const DatabaseConfig* db_ = nullptr;    // points into config_
+  Pool* pool_ = nullptr;
+  GucState want_;  // the settings this client's session has, whichever server runs it
+  // Transaction mode with max_prepared_statements > 0: the client's named statements, carried to
+  // whichever server runs its next transaction. Null otherwise (session mode keeps its server).
+  std::unique_ptr<prepared::Tracker> prepared_;
+  metrics::SessionMeter meter_;  // this client's share of its database's statistics (metrics/)
+  // Its statements for the workload capture (capture/): made by the first statement captured,
+  // dropped by park() when blank.
+  std::unique_ptr<capture::SessionCapture> capture_;
+  ServerPtr server_;  // attached while a transaction (or, in session mode, the session) runs
+  uint64_t ryw_round_ = 0;  // read-your-writes: the poll round the last commit was seen in
+  uint64_t ryw_lsn_ = 0;    // reads need a replica replayed at least this far
+  protocol::CancelKey cancel_key_{};  // also this session's slot in rt_.client_table
+
+  int parked_fd_ = -1;  // the socket while parked (awake_ is null meanwhile)
+  ClientState state_ = ClientState::Login;
+  PoolMode mode_ = PoolMode::Transaction;
+  routing::Route route_ = routing::Route::Auto;  // SET pgopt.route
+  int outstanding_ = 0;     // Query/Sync/FunctionCall sent whose ReadyForQuery has not come back
+  int unsynced_ = 0;        // extended-protocol messages forwarded since the last Sync
+  int hidden_replies_ = 0;  // ReadyForQuery-terminated replies to drop: those of a late BEGIN
+
+  char tx_status_ = 'I';  // from the last ReadyForQuery
+  bool admin_ = false;    // a client of the admin console (database "pgopt")
+  bool parked_v6_ = false;
+  bool reading_idle_ = false;  // client_loop() waits for a client's next message with nothing pending
+  bool park_requested_ = false;
+  bool tracker_parked_ = false;  // prepared_ was dropped by park() and comes back on unpark()
+  bool last_sync_ignored_ = false;
+  bool tx_error_ = false;  // an ErrorResponse since the transaction began
+  bool tx_rolled_back_ = false;
+  bool pending_discard_all_ = false;
+  bool shutdown_requested_ = false;
+  bool client_gone_ = false;
+  bool ryw_ = true;           // read_your_writes
+  bool wrote_ = false;        // the primary ran something that may write since the last commit
+  bool ryw_pending_ = false;  // a commit awaits its stamp: reads go to the primary meanwhile
+  bool skip_to_sync_ = false;  // a locally failed extended-protocol group: drop messages to its Sync
+  // A bare BEGIN answered by the pooler: the transaction's first statement picks its server (SET
+  // TRANSACTION READ ONLY there makes it a replica's), and the BEGIN is sent ahead of it.
+  bool begin_pending_ = false;
+  bool settle_waiting_ = false;
   bool retry_armed_ = false;
-  bool retrying_ = false;  // retry_read() is finding the read a new server
+  bool retrying_ = false;   // retry_read() is finding the read a new server
   bool forwarded_ = false;  // some server reply reached the client since the server was attached
 };
 

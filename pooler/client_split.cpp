@@ -15,15 +15,15 @@ namespace proto = pgopt::protocol;
 using routing::Decision;
 
 void ClientSession::refresh_split(const std::shared_ptr<const Config>& cfg) {
-  if (cfg == split_cfg_) return;
-  split_cfg_ = cfg;
-  const DatabaseConfig* db = cfg->find_database(database_);
-  auto set = db && mode_ == PoolMode::Transaction && split_active(*cfg, *db) ? rt_.splits.find(database_) : nullptr;
-  if (set != split_) replica_pools_.clear();
-  split_ = std::move(set);
-  split_db_ = split_ ? db : nullptr;
-  ryw_ = split_db_ && split_db_->read_your_writes;
-  if (split_) replica_pools_.resize(split_->size(), nullptr);
+  if (cfg == awake_->split_cfg_) return;
+  awake_->split_cfg_ = cfg;
+  const DatabaseConfig* db = cfg->find_database(database());
+  auto set = db && mode_ == PoolMode::Transaction && split_active(*cfg, *db) ? rt_.splits.find(database()) : nullptr;
+  if (set != awake_->split_) awake_->replica_pools_.clear();
+  awake_->split_ = std::move(set);
+  awake_->split_db_ = awake_->split_ ? db : nullptr;
+  ryw_ = awake_->split_db_ && awake_->split_db_->read_your_writes;
+  if (awake_->split_) awake_->replica_pools_.resize(awake_->split_->size(), nullptr);
 }
 
 routing::ClientState ClientSession::routing_state() const {
@@ -31,15 +31,15 @@ routing::ClientState ClientSession::routing_state() const {
   cs.in_transaction = server_ && tx_status_ != 'I';
   // PostgreSQL 14+ reports default_transaction_read_only; the isolation default is only known
   // from the SET that made it. Looked up again only when the settings changed (a new handle).
-  if (!routing_gucs_.handle || !want_.is(routing_gucs_.handle)) {
-    routing_gucs_ = {want_.handle()};
+  if (!awake_->routing_gucs_.handle || !want_.is(awake_->routing_gucs_.handle)) {
+    awake_->routing_gucs_ = {want_.handle()};
     if (const GucEntry* e = want_.find("default_transaction_read_only"); e && !e->replayed)
-      routing_gucs_.read_only = e->value == "on";
+      awake_->routing_gucs_.read_only = e->value == "on";
     if (const GucEntry* e = want_.find("default_transaction_isolation"))
-      routing_gucs_.serializable = lower(e->value).find("serializable") != std::string::npos;
+      awake_->routing_gucs_.serializable = lower(e->value).find("serializable") != std::string::npos;
   }
-  cs.default_read_only = routing_gucs_.read_only;
-  cs.default_serializable = routing_gucs_.serializable;
+  cs.default_read_only = awake_->routing_gucs_.read_only;
+  cs.default_serializable = awake_->routing_gucs_.serializable;
   cs.route = route_;
   cs.begin_pending = begin_pending_;
   return cs;
@@ -51,21 +51,21 @@ ClientSession::ReplicaChoice ClientSession::choose_replica() {
   uint64_t min_lsn = 0;
   if (ryw_) {
     if (ryw_pending_) {
-      if (auto stamp = split_->stamp_after(ryw_round_)) {
+      if (auto stamp = awake_->split_->stamp_after(ryw_round_)) {
         ryw_lsn_ = std::max(ryw_lsn_, *stamp);
         ryw_pending_ = false;
       }
     }
     min_lsn = ryw_lsn_;
   }
-  if (!ryw_pending_) c.index = split_->choose(min_lsn, now);
-  if (!c.index && (ryw_pending_ || min_lsn > 0)) c.ryw_blocked = split_->choose(0, now).has_value();
+  if (!ryw_pending_) c.index = awake_->split_->choose(min_lsn, now);
+  if (!c.index && (ryw_pending_ || min_lsn > 0)) c.ryw_blocked = awake_->split_->choose(0, now).has_value();
   return c;
 }
 
 Pool& ClientSession::replica_pool(int index) {
-  Pool*& p = replica_pools_[size_t(index)];
-  if (!p) p = &rt_.pools.get(database_, user_, node_key(split_->endpoints()[size_t(index)]));
+  Pool*& p = awake_->replica_pools_[size_t(index)];
+  if (!p) p = &rt_.pools.get(database(), user(), node_key(awake_->split_->endpoints()[size_t(index)]));
   return *p;
 }
 
@@ -76,7 +76,7 @@ void ClientSession::replica_failed(const ServerPtr& s, std::string_view why) {
     log::warn("{} replica {}:{} failed ({}): no reads for {} ms", tag(), ep.host, ep.port, why,
               s->replica_set->options().ban_time.count());
   // Its other pooled connections are most likely dead too: nobody should be handed one.
-  drop_idle_servers(rt_, database_, node_key(ep));
+  drop_idle_servers(rt_, database(), node_key(ep));
 }
 
 bool ClientSession::settled() const {
@@ -88,15 +88,15 @@ bool ClientSession::settled() const {
 awaitable<void> ClientSession::wait_settled() {
   while (!settled()) {
     settle_waiting_ = true;
-    if (!settle_timer_) settle_timer_ = std::make_unique<asio::steady_timer>(sock_.get_executor());
-    settle_timer_->expires_at(asio::steady_timer::time_point::max());
-    co_await settle_timer_->async_wait(nothrow);
+    if (!awake_->settle_timer_) awake_->settle_timer_ = std::make_unique<asio::steady_timer>(executor());
+    awake_->settle_timer_->expires_at(asio::steady_timer::time_point::max());
+    co_await awake_->settle_timer_->async_wait(nothrow);
     settle_waiting_ = false;
   }
 }
 
 void ClientSession::notify_settled() {
-  if (settle_waiting_ && settle_timer_) settle_timer_->cancel();
+  if (settle_waiting_ && awake_->settle_timer_) awake_->settle_timer_->cancel();
 }
 
 namespace {
@@ -136,15 +136,15 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
   Plan plan;
   plan.ready = ready;
   plan.items = items.size();
-  routing::Router& router = worker_router(worker_, split_cfg_, *split_db_);
+  routing::Router& router = worker_router(worker_, awake_->split_cfg_, *awake_->split_db_);
   const routing::ClientState cs = routing_state();
   if (!server_ && !begin_pending_ && cs.route == routing::Route::Auto && !cs.default_read_only &&
       char(data[0]) == 'Q' && bare_begin({reinterpret_cast<const char*>(data.data()) + 5, items[0].size - 6})) {
     // Hold a plain BEGIN back: the transaction's first statement decides where it runs.
     begin_pending_ = true;
-    out_.clear();
-    proto::command_complete(out_, "BEGIN");
-    proto::ready_for_query(out_, 'T');
+    awake_->out_.clear();
+    proto::command_complete(awake_->out_, "BEGIN");
+    proto::ready_for_query(awake_->out_, 'T');
     plan.kind = Plan::Kind::Answered;
     plan.consumed = items[0].size;
     co_return plan;
@@ -218,7 +218,7 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
         plan.kind = Plan::Kind::Requeue;
         co_return plan;
       }
-      out_.clear();
+      awake_->out_.clear();
       if (d.action == Decision::Action::Fail) {
         plan.consumed = fail_group(data, items, d.error);
       } else {
@@ -282,11 +282,11 @@ size_t ClientSession::answer_group(std::span<const uint8_t> data, std::span<cons
   if (char(data[items[0].offset]) == 'Q') {
     if (d.new_route) route_ = *d.new_route;
     if (show) {
-      proto::row_description(out_, {"pgopt.route"});
-      proto::data_row(out_, {std::string(d.show_value)});
+      proto::row_description(awake_->out_, {"pgopt.route"});
+      proto::data_row(awake_->out_, {std::string(d.show_value)});
     }
-    proto::command_complete(out_, d.command_tag);
-    proto::ready_for_query(out_, client_tx_status());
+    proto::command_complete(awake_->out_, d.command_tag);
+    proto::ready_for_query(awake_->out_, client_tx_status());
     return items[0].size;
   }
   if (!single_statement)
@@ -299,21 +299,21 @@ size_t ClientSession::answer_group(std::span<const uint8_t> data, std::span<cons
     const char t = char(data[it.offset]);
     used = it.offset + it.size;
     switch (t) {
-      case 'P': proto::parse_complete(out_); break;
-      case 'B': proto::bind_complete(out_); break;
+      case 'P': proto::parse_complete(awake_->out_); break;
+      case 'B': proto::bind_complete(awake_->out_); break;
       case 'D':
-        if (it.size > 5 && data[it.offset + 5] == 'S') proto::Writer(out_).begin('t').i16(0).end();
+        if (it.size > 5 && data[it.offset + 5] == 'S') proto::Writer(awake_->out_).begin('t').i16(0).end();
         if (show)
-          proto::row_description(out_, {"pgopt.route"});
+          proto::row_description(awake_->out_, {"pgopt.route"});
         else
-          proto::no_data(out_);
+          proto::no_data(awake_->out_);
         break;
       case 'E':
-        if (show) proto::data_row(out_, {std::string(d.show_value)});
-        proto::command_complete(out_, d.command_tag);
+        if (show) proto::data_row(awake_->out_, {std::string(d.show_value)});
+        proto::command_complete(awake_->out_, d.command_tag);
         break;
-      case 'C': proto::close_complete(out_); break;
-      case 'S': proto::ready_for_query(out_, client_tx_status()); return used;
+      case 'C': proto::close_complete(awake_->out_); break;
+      case 'S': proto::ready_for_query(awake_->out_, client_tx_status()); return used;
       default: break;
     }
   }
@@ -323,15 +323,15 @@ size_t ClientSession::answer_group(std::span<const uint8_t> data, std::span<cons
 size_t ClientSession::fail_group(std::span<const uint8_t> data, std::span<const BatchItem> items,
                                  const routing::RouteError& e) {
   log::debug("{} refused: {} ({})", tag(), e.message, e.sqlstate);
-  proto::error_response(out_, "ERROR", e.sqlstate, e.message, e.detail, e.hint);
+  proto::error_response(awake_->out_, "ERROR", e.sqlstate, e.message, e.detail, e.hint);
   if (char(data[items[0].offset]) == 'Q') {
-    proto::ready_for_query(out_, client_tx_status());
+    proto::ready_for_query(awake_->out_, client_tx_status());
     return items[0].size;
   }
   // As after any error in an extended-protocol group: everything up to its Sync is skipped.
   for (const auto& it : items) {
     if (char(data[it.offset]) == 'S') {
-      proto::ready_for_query(out_, client_tx_status());
+      proto::ready_for_query(awake_->out_, client_tx_status());
       return it.offset + it.size;
     }
   }
@@ -352,9 +352,9 @@ awaitable<void> ClientSession::retry_read_now(ServerPtr failed) {
   if (prepared_) prepared_->abandon_all(failed->statements);
   if (capture_) capture_->abandon();  // the batch is fed to the capture again by send_batch
   outstanding_ = unsynced_ = 0;
-  copy_syncs_.reset();
-  std::string batch = std::move(retry_batch_);
-  retry_batch_.clear();
+  awake_->copy_syncs_.reset();
+  std::string batch = std::move(awake_->retry_batch_);
+  awake_->retry_batch_.clear();
   log::info("{} {} broke before answering a read: running it once more elsewhere", tag(), failed->describe());
   const auto ar = co_await attach(true);
   if (ar == AttachResult::Closed) co_return;

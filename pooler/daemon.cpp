@@ -11,6 +11,7 @@
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
 #include "pooler/metrics/endpoint.hpp"
+#include "pooler/slab.hpp"
 
 // jemalloc's control interface when the executable links it (CMakeLists.txt), null otherwise: a weak
 // reference, so the library does not depend on which allocator the executable chose.
@@ -49,7 +50,7 @@ Daemon::Daemon(LoadedConfig loaded) : path_(loaded.config->path), rt_(loaded.con
   rt_.set_users(loaded.users);
   tls::install(loaded.tls);
   log::set_level(loaded.config->pooler.log_level);
-  for (int i = 0; i < loaded.config->pooler.workers; ++i) rt_.workers.push_back(std::make_unique<Worker>(i));
+  for (int i = 0; i < loaded.config->pooler.workers; ++i) rt_.workers.push_back(std::make_unique<Worker>(i, rt_.client_table));
   capture::configure(rt_, loaded.config->pooler);
   rt_.main = main_.get_executor();
   rt_.reload = [this] { return reload(); };
@@ -58,12 +59,7 @@ Daemon::Daemon(LoadedConfig loaded) : path_(loaded.config->path), rt_(loaded.con
 
 void Daemon::for_each_client(const std::function<void(const std::shared_ptr<ClientSession>&)>& fn) {
   for (auto& w : rt_.workers) {
-    std::vector<std::shared_ptr<ClientSession>> live;
-    {
-      std::lock_guard lk(w->clients_mu);
-      for (auto& weak : w->clients)
-        if (auto c = weak.lock()) live.push_back(std::move(c));
-    }
+    auto live = w->clients();
     // Sessions are single-threaded: touch each only on its own worker.
     for (auto& c : live) asio::post(w->ctx, [c, fn] { fn(c); });
   }
@@ -91,11 +87,7 @@ awaitable<void> Daemon::accept_loop() {
       continue;
     }
     uint64_t id = rt_.next_client_id.fetch_add(1, std::memory_order_relaxed);
-    auto session = std::make_shared<ClientSession>(rt_, w, std::move(sock), id);
-    {
-      std::lock_guard lk(w.clients_mu);
-      w.clients.push_back(session);
-    }
+    auto session = std::allocate_shared<ClientSession>(SlabAllocator<ClientSession>(), rt_, w, std::move(sock), id);
     asio::co_spawn(w.ctx, run_session(std::move(session)), asio::detached);
   }
 }
@@ -106,18 +98,7 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
     t.expires_after(std::chrono::seconds(1));
     co_await t.async_wait(nothrow);
     auto now = Clock::now();
-    std::vector<std::shared_ptr<ClientSession>> live;
-    {
-      std::lock_guard lk(w.clients_mu);
-      for (auto it = w.clients.begin(); it != w.clients.end();) {
-        if (auto c = it->lock()) {
-          live.push_back(std::move(c));
-          ++it;
-        } else {
-          it = w.clients.erase(it);
-        }
-      }
-    }
+    auto live = w.clients();
     for (auto& c : live) c->check_timeouts(now);
     // Parked clients gave their coroutine frames back to malloc, which keeps freed memory for
     // reuse; after many at once (a burst of logins going idle), return it to the system so the
@@ -223,10 +204,8 @@ awaitable<void> Daemon::shutdown() {
             cfg->pooler.shutdown_timeout.count());
   rt_.shutting_down = true;
   rt_.splits.retire_all();
-  asio::post(rt_.workers[0]->ctx, [this] {
-    error_code ec;
-    acceptor_->close(ec);
-  });
+  error_code ec;
+  acceptor_->close(ec);  // shutdown() runs on main_, like accept_loop()
   for (Pool* p : rt_.pools.all()) p->fail_waiters("57P01", "pgopt is shutting down");
   for_each_client([](const auto& c) { c->shutdown_when_idle(); });
   asio::steady_timer t(main_);
@@ -272,7 +251,7 @@ int Daemon::run() {
   try {
     auto addr = asio::ip::make_address(cfg->pooler.listen_addr);
     tcp::endpoint ep(addr, uint16_t(cfg->pooler.listen_port));
-    acceptor_ = std::make_unique<tcp::acceptor>(rt_.workers[0]->ctx);
+    acceptor_ = std::make_unique<tcp::acceptor>(main_);
     acceptor_->open(ep.protocol());
     acceptor_->set_option(tcp::acceptor::reuse_address(true));
     acceptor_->bind(ep);
@@ -305,8 +284,15 @@ int Daemon::run() {
                 db.port, db.replicas.size());
   }
   start_pollers(*cfg);
-  asio::co_spawn(rt_.workers[0]->ctx, accept_loop(), asio::detached);
-  for (auto& w : rt_.workers) asio::co_spawn(w->ctx, sweep_loop(*w), asio::detached);
+  // Accepting on the main thread, not on a worker: the socket state Asio allocates per accepted
+  // connection (it lives as long as the connection) then comes from the main thread's allocator
+  // arena, not interleaved with a worker's short-lived coroutine frames of the same size, whose
+  // freed slots would keep pages of idle clients' memory partly empty.
+  asio::co_spawn(main_, accept_loop(), asio::detached);
+  for (auto& w : rt_.workers) {
+    asio::co_spawn(w->ctx, sweep_loop(*w), asio::detached);
+    asio::co_spawn(w->ctx, w->parking.run(), asio::detached);
+  }
   asio::co_spawn(main_, signal_loop(), asio::detached);
   asio::co_spawn(main_, capture::capture_file_loop(rt_), asio::detached);
   for (auto& w : rt_.workers) {
@@ -321,7 +307,11 @@ int Daemon::run() {
     w->ctx.stop();
     if (w->thread.joinable()) w->thread.join();
   }
-  // Every worker has stopped: nothing else touches the idle servers now.
+  // Every worker has stopped: nothing else touches the sessions or the idle servers now. A parked
+  // session holds itself (no pending Asio operation does), so it is let go here.
+  for (auto& w : rt_.workers) {
+    for (auto& c : w->clients()) c->drop_if_parked();
+  }
   for (Pool* p : rt_.pools.all())
     for (auto& s : p->take_all_idle()) s->close();
   log::info("pgopt stopped");

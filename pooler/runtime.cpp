@@ -1,33 +1,53 @@
-// State every connection shares: the cancel-key registry (the rest is plain data in runtime.hpp).
+// State every connection shares: the table of client sessions (the rest is plain data in runtime.hpp).
 #include "pooler/runtime.hpp"
 
 #include "pooler/auth/scram.hpp"
+#include "pooler/client_session.hpp"
 
 namespace pgopt::pooler {
 
-protocol::CancelKey CancelRegistry::add(const std::shared_ptr<ClientSession>& c, uint64_t id) {
-  // The "pid" is our client id (unique while the process lives); the secret is random, so a
-  // cancel cannot be forged by guessing ids.
+protocol::CancelKey ClientTable::add(ClientSession* c, int worker) {
   std::string r = auth::random_bytes(4);
   int32_t secret;
   std::memcpy(&secret, r.data(), 4);
-  protocol::CancelKey key{int32_t(id & 0x7fffffff), secret};
   std::lock_guard lk(mu_);
-  by_pid_[key.pid] = {key.secret, c};
-  return key;
+  int32_t index = free_;
+  if (index >= 0) {
+    free_ = slot(size_t(index)).secret;
+  } else {
+    if (size_ % kChunk == 0) chunks_.push_back(std::make_unique<Slot[]>(kChunk));
+    index = int32_t(size_++);
+  }
+  slot(size_t(index)) = {c, secret, worker};
+  return {index + 1, secret};  // a pid of 0 could look unset to a driver
 }
 
-void CancelRegistry::remove(const protocol::CancelKey& k) {
+void ClientTable::remove(const protocol::CancelKey& k) {
   std::lock_guard lk(mu_);
-  auto it = by_pid_.find(k.pid);
-  if (it != by_pid_.end() && it->second.first == k.secret) by_pid_.erase(it);
+  const int32_t index = k.pid - 1;
+  if (index < 0 || size_t(index) >= size_ || !slot(size_t(index)).session) return;
+  slot(size_t(index)) = {nullptr, free_, 0};
+  free_ = index;
 }
 
-std::shared_ptr<ClientSession> CancelRegistry::find(const protocol::CancelKey& k) {
+// A session whose last reference is gone may still be in its slot until its destructor gets here;
+// lock() sees that and yields nothing.
+std::shared_ptr<ClientSession> ClientTable::find(const protocol::CancelKey& k) {
   std::lock_guard lk(mu_);
-  auto it = by_pid_.find(k.pid);
-  if (it == by_pid_.end() || it->second.first != k.secret) return nullptr;
-  return it->second.second.lock();
+  const int32_t index = k.pid - 1;
+  if (index < 0 || size_t(index) >= size_) return nullptr;
+  const Slot& s = slot(size_t(index));
+  if (!s.session || s.secret != k.secret) return nullptr;
+  return s.session->weak_from_this().lock();
+}
+
+std::vector<std::shared_ptr<ClientSession>> ClientTable::on_worker(int worker) {
+  std::vector<std::shared_ptr<ClientSession>> out;
+  std::lock_guard lk(mu_);
+  for (size_t i = 0; i < size_; ++i)
+    if (const Slot& s = slot(i); s.session && s.worker == worker)
+      if (auto c = s.session->weak_from_this().lock()) out.push_back(std::move(c));
+  return out;
 }
 
 ServerCredentials server_credentials(const Runtime& rt, Pool& pool) {

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cstring>
 #include <functional>
-#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +17,7 @@
 #include "pooler/guc_state.hpp"
 #include "pooler/metrics/stats.hpp"
 #include "pooler/net.hpp"
+#include "pooler/parking.hpp"
 #include "pooler/pause.hpp"
 #include "pooler/pool.hpp"
 #include "pooler/prepared/statement_registry.hpp"
@@ -28,15 +28,46 @@
 namespace pgopt::pooler {
 
 class ClientSession;
+void wake_parked_client(void* session);  // for ParkingLot (client_session.cpp)
+
+// Every client session of the process in one 16-byte slot each: found by its cancel key (a
+// CancelRequest arrives on a new connection, possibly on another worker, and must reach that client
+// and no other) and listed per worker (the sweep, the admin console, metrics, shutdown). A slot's
+// index is the key's "pid" and its secret is random, so a cancel cannot be forged by guessing.
+// Sessions are not owned here: each adds itself in its constructor and removes itself in its
+// destructor, and a lookup takes a reference only while the session is still alive.
+class ClientTable {
+ public:
+  protocol::CancelKey add(ClientSession* c, int worker);
+  void remove(const protocol::CancelKey& k);
+  std::shared_ptr<ClientSession> find(const protocol::CancelKey& k);
+  std::vector<std::shared_ptr<ClientSession>> on_worker(int worker);
+
+ private:
+  struct Slot {
+    ClientSession* session = nullptr;  // null: free, and `secret` is the next free slot (or -1)
+    int32_t secret = 0;
+    int32_t worker = 0;
+  };
+  // Slots in 16 kB chunks that never move: a std::deque's 512-byte blocks would each land on a
+  // page of short-lived 512-byte login buffers and keep that page (measured: 1.3 MB for 10,000).
+  static constexpr size_t kChunk = 1024;
+  Slot& slot(size_t i) { return chunks_[i / kChunk][i % kChunk]; }
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Slot[]>> chunks_;
+  size_t size_ = 0;
+  int32_t free_ = -1;
+};
 
 // One thread, one io_context. Clients live on the worker that accepted them.
 struct Worker {
-  explicit Worker(int i) : index(i) {}
+  Worker(int i, ClientTable& t) : index(i), table(t) {}
   int index;
+  ClientTable& table;
+  std::vector<std::shared_ptr<ClientSession>> clients() { return table.on_worker(index); }  // live ones
   asio::io_context ctx{1};  // concurrency hint 1: no locking inside Asio for a one-thread context
   std::thread thread;
-  std::mutex clients_mu;  // guards `clients` (the admin and shutdown read it from other threads)
-  std::list<std::weak_ptr<ClientSession>> clients;
+  ParkingLot parking{ctx, &wake_parked_client};  // this worker's parked clients (parking.hpp)
   int parked_since_trim = 0;  // clients parked on this worker since the last malloc_trim (sweep_loop)
   // Read/write splitting: a Router per database (not thread-safe, so per worker), built from the
   // config `routers_config` points to (worker_router() rebuilds them after a reload).
@@ -44,19 +75,6 @@ struct Worker {
   std::shared_ptr<const Config> routers_config;
   // Workload capture of this worker's sessions (capture/), merged when read.
   capture::WorkerStore capture{uint64_t(index) + 1};
-};
-
-// Maps the BackendKeyData the pooler gave each client to that client, so a CancelRequest (which
-// arrives on a new connection, possibly on another worker) reaches the right session and no other.
-class CancelRegistry {
- public:
-  protocol::CancelKey add(const std::shared_ptr<ClientSession>& c, uint64_t id);
-  void remove(const protocol::CancelKey& k);
-  std::shared_ptr<ClientSession> find(const protocol::CancelKey& k);
-
- private:
-  std::mutex mu_;
-  std::unordered_map<int32_t, std::pair<int32_t, std::weak_ptr<ClientSession>>> by_pid_;
 };
 
 struct Runtime {
@@ -68,7 +86,7 @@ struct Runtime {
   void set_users(std::shared_ptr<const auth::UserList> u) { users_.store(std::move(u)); }
 
   PoolRegistry pools;
-  CancelRegistry cancels;
+  ClientTable client_table;  // every session, by cancel key and by worker
   prepared::StatementRegistry statements;
   Splits splits;
   metrics::Stats stats;  // per database, per worker: SHOW STATS and /metrics

@@ -23,12 +23,7 @@ constexpr uint32_t kMaxAdminMessage = 64 * 1024;
 
 // Runs on worker `w`: sessions are single-threaded, so their state is copied on their own thread.
 awaitable<std::vector<ClientSnapshot>> worker_snapshots(Worker& w) {
-  std::vector<std::shared_ptr<ClientSession>> live;
-  {
-    std::lock_guard lk(w.clients_mu);
-    for (auto& weak : w.clients)
-      if (auto c = weak.lock()) live.push_back(std::move(c));
-  }
+  auto live = w.clients();
   std::vector<ClientSnapshot> out;
   for (auto& c : live)
     if (c->state() != ClientState::Closing) out.push_back(c->snapshot());
@@ -60,8 +55,8 @@ awaitable<std::vector<std::string>> reload_on_main(Runtime& rt) { co_return rt.r
 ClientSnapshot ClientSession::snapshot() const {
   ClientSnapshot s;
   s.id = id_;
-  s.user = user_;
-  s.database = database_;
+  s.user = user();
+  s.database = database();
   s.peer = peer_;
   s.state = std::string(to_string(state_));
   s.admin = admin_;
@@ -86,26 +81,26 @@ awaitable<void> ClientSession::run_admin() {
   // The live list, so a reload that adds or removes an admin applies to the next login.
   const auto cfg = rt_.config();
   const auto& admins = cfg->pooler.admin_users;
-  if (std::find(admins.begin(), admins.end(), user_) == admins.end()) {
-    disconnect(fmt::format("user \"{}\" is not in admin_users", user_), "28000",
+  if (std::find(admins.begin(), admins.end(), user()) == admins.end()) {
+    disconnect(fmt::format("user \"{}\" is not in admin_users", user()), "28000",
                "not allowed to connect to the admin console");
     co_return;
   }
-  out_.clear();
+  awake_->out_.clear();
   // What libpq and psql expect to hear at login; the version is the PostgreSQL one pgopt speaks.
-  proto::parameter_status(out_, "server_version", "15.0 (pgopt admin console)");
-  proto::parameter_status(out_, "server_encoding", "UTF8");
-  proto::parameter_status(out_, "client_encoding", "UTF8");
-  proto::parameter_status(out_, "DateStyle", "ISO, MDY");
-  proto::parameter_status(out_, "integer_datetimes", "on");
-  proto::parameter_status(out_, "standard_conforming_strings", "on");
-  proto::ready_for_query(out_, 'I');
+  proto::parameter_status(awake_->out_, "server_version", "15.0 (pgopt admin console)");
+  proto::parameter_status(awake_->out_, "server_encoding", "UTF8");
+  proto::parameter_status(awake_->out_, "client_encoding", "UTF8");
+  proto::parameter_status(awake_->out_, "DateStyle", "ISO, MDY");
+  proto::parameter_status(awake_->out_, "integer_datetimes", "on");
+  proto::parameter_status(awake_->out_, "standard_conforming_strings", "on");
+  proto::ready_for_query(awake_->out_, 'I');
   if (!co_await send_out()) co_return;
   set_state(ClientState::Idle);
   log::info("{} admin console login", tag());
 
   for (;;) {
-    auto r = proto::decode_frame(in_.readable(), kMaxAdminMessage);
+    auto r = proto::decode_frame(awake_->in_.readable(), kMaxAdminMessage);
     if (r.status == proto::DecodeStatus::Malformed) {
       disconnect("malformed message: " + r.error, "08P01", "invalid message: " + r.error);
       co_return;
@@ -113,17 +108,19 @@ awaitable<void> ClientSession::run_admin() {
     if (r.status == proto::DecodeStatus::NeedMore) {
       // Between messages the read lands in small_, never in in_: check_timeouts releases an idle
       // client's empty in_, which must not have a read pending into it.
-      const bool small = in_.empty();
-      if (small && !small_) small_ = std::make_unique<std::array<uint8_t, 512>>();
-      auto [ec, n] = co_await sock_.async_read_some(small ? asio::buffer(*small_) : in_.prepare(), nothrow);
+      const bool small = awake_->in_.empty();
+      // Chosen before the co_await: GCC 12 evaluated in_.prepare() (a 4 kB allocation) even when the
+      // condition picked small_ inside the co_await expression.
+      const asio::mutable_buffer target = small ? asio::buffer(awake_->small_) : awake_->in_.prepare();
+      auto [ec, n] = co_await awake_->sock_.async_read_some(target, nothrow);
       if (ec) {
         disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
         co_return;
       }
       if (small)
-        in_.append(small_->data(), n);
+        awake_->in_.append(awake_->small_.data(), n);
       else
-        in_.commit(n);
+        awake_->in_.commit(n);
       continue;
     }
     const proto::Frame& f = r.frame;
@@ -138,7 +135,7 @@ awaitable<void> ClientSession::run_admin() {
       co_return;
     }
     std::string text(reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1);
-    in_.consume(f.size);
+    awake_->in_.consume(f.size);
     // Not out_: check_timeouts frees an idle client's out_, which a slow reader could catch mid-write.
     std::string reply;
     bool shutdown = false;
@@ -192,16 +189,13 @@ awaitable<void> ClientSession::run_admin() {
           std::shared_ptr<ClientSession> target;
           Worker* on = nullptr;
           for (auto& w : rt_.workers) {
-            std::lock_guard lk(w->clients_mu);
-            for (auto& weak : w->clients) {
-              auto c = weak.lock();
-              if (c && c->id() == cmd.client_id) target = std::move(c), on = w.get();
-            }
+            for (auto& c : w->clients())
+              if (c->id() == cmd.client_id) target = std::move(c), on = w.get();
             if (target) break;
           }
           bool killed = false;
           if (target)
-            killed = co_await asio::co_spawn(on->ctx, kill_on_worker(target, fmt::format("C-{} {}", id_, user_)),
+            killed = co_await asio::co_spawn(on->ctx, kill_on_worker(target, fmt::format("C-{} {}", id_, user())),
                                              asio::use_awaitable);
           if (killed)
             proto::command_complete(reply, "KILL_CLIENT");
@@ -221,16 +215,16 @@ awaitable<void> ClientSession::run_admin() {
           break;
         case admin::CommandKind::Pause:
           co_await admin::pause(rt_, cmd, reply, [this] { return state_ == ClientState::Closing; },
-                                fmt::format("C-{} {}", id_, user_));
+                                fmt::format("C-{} {}", id_, user()));
           break;
         case admin::CommandKind::Resume:
-          admin::resume(rt_, cmd, reply, fmt::format("C-{} {}", id_, user_));
+          admin::resume(rt_, cmd, reply, fmt::format("C-{} {}", id_, user()));
           break;
         case admin::CommandKind::Kill:
-          co_await admin::kill_database(rt_, cmd, reply, fmt::format("C-{} {}", id_, user_));
+          co_await admin::kill_database(rt_, cmd, reply, fmt::format("C-{} {}", id_, user()));
           break;
         case admin::CommandKind::Set:
-          co_await admin::set(rt_, cmd, reply, fmt::format("C-{} {}", id_, user_));
+          co_await admin::set(rt_, cmd, reply, fmt::format("C-{} {}", id_, user()));
           break;
         case admin::CommandKind::Shutdown:
           // Exactly what SIGTERM does (Daemon::signal_loop): stop accepting, drain, exit 0. This

@@ -49,12 +49,7 @@ std::string what(const std::string& db) { return db.empty() ? "every database" :
 
 // Runs on worker `w`: a session's fields are read on its own thread only.
 awaitable<int> disconnect_database(Worker& w, std::string db, std::string reason) {
-  std::vector<std::shared_ptr<ClientSession>> victims;
-  {
-    std::lock_guard lk(w.clients_mu);
-    for (auto& weak : w.clients)
-      if (auto c = weak.lock()) victims.push_back(std::move(c));
-  }
+  auto victims = w.clients();
   int n = 0;
   for (auto& c : victims) {
     if (c->state() == ClientState::Closing || c->state() == ClientState::Login || c->is_admin() ||

@@ -35,12 +35,7 @@ struct Tally {
 
 // Runs on worker `w`: a session's fields are read only on its own thread.
 awaitable<Tally> tally(Worker& w) {
-  std::vector<std::shared_ptr<ClientSession>> live;
-  {
-    std::lock_guard lk(w.clients_mu);
-    for (auto& weak : w.clients)
-      if (auto c = weak.lock()) live.push_back(std::move(c));
-  }
+  auto live = w.clients();
   Tally t;
   for (auto& c : live) {
     if (c->state() == ClientState::Closing) continue;

@@ -1,4 +1,5 @@
 // Cancel requests through the pooler: each client's key reaches only the server running its query.
+#include "admin_harness.hpp"
 #include "harness.hpp"
 
 #include <future>
@@ -59,6 +60,45 @@ TEST(CancelTxn, CancelFromAnIdleClientDoesNotHitTheClientNowOnItsServer) {
   Result r(PQgetResult(b.get()));
   ASSERT_EQ(PQresultStatus(r.get()), PGRES_TUPLES_OK) << PQerrorMessage(b.get());
   EXPECT_STREQ(PQgetvalue(r.get(), 0, 1), "b done");
+  while (PGresult* x = PQgetResult(b.get())) PQclear(x);
+}
+
+// The pid in a client's cancel key is its slot in the pooler's table of sessions, and a slot is
+// reused by the next client: only the random secret keeps a gone client's key from cancelling the
+// query of the client now in its slot.
+TEST(CancelTxn, KeyOfAGoneClientDoesNotHitTheNextClientInItsSlot) {
+  Pooler p;
+  PGcancel* stale = nullptr;
+  int gone_pid = 0;
+  {
+    Conn a = connect_ok(p.conninfo());
+    gone_pid = PQbackendPID(a.get());
+    stale = PQgetCancel(a.get());
+    ASSERT_NE(stale, nullptr);
+    const std::string port = local_port(a.get());
+    a.reset();
+    ASSERT_TRUE(p.wait_log(":" + port + " closing: client sent Terminate")) << p.log();
+  }
+  Conn b = connect_ok(p.conninfo());
+  // The precondition of this test: b got a's slot.
+  ASSERT_EQ(PQbackendPID(b.get()), gone_pid);
+  ASSERT_EQ(PQsendQuery(b.get(), "SELECT pg_sleep(1), 'b done'"), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  char err[256];
+  PQcancel(stale, err, sizeof err);
+  PQfreeCancel(stale);
+  Result r(PQgetResult(b.get()));
+  ASSERT_EQ(PQresultStatus(r.get()), PGRES_TUPLES_OK) << PQerrorMessage(b.get());
+  EXPECT_STREQ(PQgetvalue(r.get(), 0, 1), "b done");
+  while (PGresult* x = PQgetResult(b.get())) PQclear(x);
+  // b's own key still works.
+  ASSERT_EQ(PQsendQuery(b.get(), "SELECT pg_sleep(30)"), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  PGcancel* own = PQgetCancel(b.get());
+  ASSERT_EQ(PQcancel(own, err, sizeof err), 1) << err;
+  PQfreeCancel(own);
+  Result c(PQgetResult(b.get()));
+  EXPECT_EQ(sqlstate(c.get()), "57014");
   while (PGresult* x = PQgetResult(b.get())) PQclear(x);
 }
 

@@ -3,8 +3,12 @@
 #include "admin_harness.hpp"
 #include "harness.hpp"
 
+#include <gmock/gmock.h>
+
 namespace pgopt::test {
 namespace {
+
+using ::testing::HasSubstr;
 
 TEST(ServerLifecycle, MinPoolSizeKeepsConnectionsOpenAndRefillsThem) {
   PoolerOptions o;
@@ -83,6 +87,27 @@ TEST(ServerLifecycle, ClientIdleTimeoutDisconnectsIdleClients) {
   }
   EXPECT_NE(error_of(idle.get(), "SELECT 1"), "");
   EXPECT_TRUE(p.wait_log("client_idle_timeout"));
+}
+
+// A parked client's socket sits outside Asio (the worker's ParkingLot): the pooler takes it back to
+// send the FATAL of an idle timeout or a shutdown, so the client learns why it was disconnected.
+TEST(ServerLifecycle, ParkedClientsGetTheirFatalMessages) {
+  {
+    PoolerOptions o;
+    o.pooler_extra = "client_idle_timeout = \"4s\"\n";
+    Pooler p(o);
+    Conn c = connect_ok(p.conninfo());
+    const std::string port = local_port(c.get());
+    EXPECT_TRUE(p.wait_log(":" + port + " parked", std::chrono::seconds(5))) << p.log();
+    EXPECT_TRUE(p.wait_log(":" + port + " closing: client_idle_timeout", std::chrono::seconds(8))) << p.log();
+    // libpq reports a FATAL that came while no query ran by its text, without the SQLSTATE.
+    EXPECT_THAT(error_of(c.get(), "SELECT 1"), HasSubstr("FATAL:  terminating connection due to idle timeout"));
+  }
+  Pooler p;
+  Conn c = connect_ok(p.conninfo());
+  EXPECT_TRUE(p.wait_log(":" + local_port(c.get()) + " parked", std::chrono::seconds(5))) << p.log();
+  EXPECT_EQ(p.stop(), 0) << p.log();
+  EXPECT_THAT(error_of(c.get(), "SELECT 1"), HasSubstr("FATAL:  terminating connection: pgopt is shutting down"));
 }
 
 // An idle client's coroutines end after a second (memory for 10,000 idle clients); its next query
