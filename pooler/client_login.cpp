@@ -335,7 +335,7 @@ awaitable<bool> ClientSession::welcome() {
   proto::backend_key_data(awake_->out_, cancel_key_);
   proto::ready_for_query(awake_->out_, 'I');
   if (!co_await send_out()) co_return false;
-  log::info("{} login ok ({} pooling)", tag(), to_string(mode_));
+  log::info("{} login ok ({} pooling, backend pid {})", tag(), to_string(mode_), cancel_key_.pid);
   co_return true;
 }
 

@@ -17,8 +17,10 @@ namespace pgopt::pooler {
 // kept for reuse, never returned: memory stays at the peak number of clients, like PgBouncer's.
 class Slab {
  public:
+  // Each slot holds the free list's link while it is free: at least a pointer in size and alignment.
   Slab(size_t size, size_t align)
-      : size_((size + align - 1) / align * align), per_chunk_(std::max<size_t>(8, kChunkBytes / size_)) {}
+      : size_(round_up(std::max(size, sizeof(Free)), std::max(align, alignof(Free)))),
+        per_chunk_(std::max<size_t>(8, kChunkBytes / size_)) {}
   void* take() {
     std::lock_guard lk(mu_);
     if (!free_) grow();
@@ -36,6 +38,7 @@ class Slab {
   struct Free {
     Free* next;
   };
+  static size_t round_up(size_t n, size_t align) { return (n + align - 1) / align * align; }
   void grow() {
     chunks_.push_back(std::make_unique<std::byte[]>(size_ * per_chunk_));
     std::byte* base = chunks_.back().get();

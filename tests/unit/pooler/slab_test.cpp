@@ -40,6 +40,20 @@ TEST(Slab, HandsOutDistinctAlignedSlotsAndReusesReleasedOnes) {
   EXPECT_EQ(again, seen);  // no new memory for as many objects as before
 }
 
+TEST(Slab, SlotsSmallerThanAPointerStillHoldTheFreeList) {
+  Slab slab(1, 1);
+  std::set<void*> seen;
+  for (int i = 0; i < 100; ++i) {
+    void* p = slab.take();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % alignof(void*), 0u);
+    EXPECT_TRUE(seen.insert(p).second);
+  }
+  for (void* p : seen) slab.give(p);
+  std::set<void*> again;
+  for (int i = 0; i < 100; ++i) again.insert(slab.take());
+  EXPECT_EQ(again, seen);
+}
+
 TEST(SlabAllocator, AllocateSharedObjectsLiveAndDieNormally) {
   auto a = std::allocate_shared<Odd>(SlabAllocator<Odd>(), 7);
   auto b = std::allocate_shared<Odd>(SlabAllocator<Odd>(), 8);
