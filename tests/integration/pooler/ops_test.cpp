@@ -165,5 +165,23 @@ TEST_P(Pgbench, ManyClientsFewServersNoErrors) {
 
 INSTANTIATE_TEST_SUITE_P(Protocols, Pgbench, ::testing::Values("simple", "extended"));
 
+// pgbench at a low rate: each client waits 2 s between transactions on average (the gaps are
+// random), so clients park and wake over and over while others run, with their named statements
+// (-M prepared) kept across parkings. Bounded: 8 s.
+TEST(PgbenchParking, ClientsParkAndWakeUnderLoadWithoutErrors) {
+  Pooler p;
+  const std::string conn = " -h 127.0.0.1 -p " + std::to_string(p.port) + " -U postgres ";
+  int status = 0;
+  std::string out = run(pg_bin("pgbench") + " -i -q -s 1" + conn + "pgopt_test", &status);
+  ASSERT_EQ(status, 0) << out;
+  out = run(pg_bin("pgbench") + " -n -S -c 40 -j 2 -T 8 -R 20 -M prepared" + conn + "pgopt_test", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("number of failed transactions: 0"), std::string::npos) << out;
+  // Of the ~160 transactions, typically 60-90 come after a parking (a client is parked by the
+  // once-a-second sweep after a second idle); at least one per client on average.
+  EXPECT_GE(count_of(p.log(), " parked: "), 40u) << out;
+  EXPECT_EQ(count_of(p.log(), "lost while park"), 0u);
+}
+
 }  // namespace
 }  // namespace pgopt::test
