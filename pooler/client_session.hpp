@@ -61,6 +61,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   const std::string& database() const { return pool_ ? pool_->database : awake_->database_; }
   const std::string& user() const { return pool_ ? pool_->user : awake_->user_; }
   bool is_admin() const { return admin_; }
+  bool has_server() const { return server_ != nullptr; }
+  const Pool* pool() const { return pool_; }  // its primary pool, once logged in
   asio::any_io_executor executor() { return worker_.ctx.get_executor(); }
   ClientSnapshot snapshot() const;  // for the admin console, on this client's worker (admin/)
 

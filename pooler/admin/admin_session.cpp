@@ -1,6 +1,8 @@
 // The admin console: a session for database "pgopt" that the pooler answers itself, never a server.
 #include <fmt/format.h>
 
+#include <map>
+
 #include <algorithm>
 #include <csignal>
 #include <unistd.h>
@@ -21,22 +23,36 @@ namespace {
 // Commands are one line; a bigger message is not a console user.
 constexpr uint32_t kMaxAdminMessage = 64 * 1024;
 
-// Runs on worker `w`: sessions are single-threaded, so their state is copied on their own thread.
-awaitable<std::vector<ClientSnapshot>> worker_snapshots(Worker& w) {
-  auto live = w.clients();
-  std::vector<ClientSnapshot> out;
-  for (auto& c : live)
-    if (c->state() != ClientState::Closing) out.push_back(c->snapshot());
-  co_return out;
+// What the console's views need of the clients: SHOW CLIENTS every one; SHOW POOLS, SERVERS and
+// PREPARED only those with a server attached, the others counted per pool. With 10,000 idle
+// clients, a copy of every client's strings made those commands take 12 ms.
+struct ClientsView {
+  std::vector<ClientSnapshot> snapshots;
+  std::map<const Pool*, int> idle_by_pool;  // Idle clients without a server, by their (primary) pool
+};
+
+// Runs on worker `w`: sessions are single-threaded, so their state is read on their own thread.
+awaitable<ClientsView> worker_view(Worker& w, bool every_client) {
+  ClientsView v;
+  for (auto& c : w.clients()) {
+    if (c->state() == ClientState::Closing) continue;
+    if (every_client || c->has_server())
+      v.snapshots.push_back(c->snapshot());
+    else if (c->state() == ClientState::Idle && !c->is_admin())
+      ++v.idle_by_pool[c->pool()];
+  }
+  co_return v;
 }
 
-awaitable<std::vector<ClientSnapshot>> all_snapshots(Runtime& rt) {
-  std::vector<ClientSnapshot> all;
+awaitable<ClientsView> clients_view(Runtime& rt, bool every_client) {
+  ClientsView all;
   for (auto& w : rt.workers) {
-    auto part = co_await asio::co_spawn(w->ctx, worker_snapshots(*w), asio::use_awaitable);
-    all.insert(all.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+    auto part = co_await asio::co_spawn(w->ctx, worker_view(*w, every_client), asio::use_awaitable);
+    all.snapshots.insert(all.snapshots.end(), std::make_move_iterator(part.snapshots.begin()),
+                         std::make_move_iterator(part.snapshots.end()));
+    for (const auto& [pool, n] : part.idle_by_pool) all.idle_by_pool[pool] += n;
   }
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  std::sort(all.snapshots.begin(), all.snapshots.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   co_return all;
 }
 
@@ -150,13 +166,16 @@ awaitable<void> ClientSession::run_admin() {
           proto::empty_query_response(reply);
           break;
         case admin::CommandKind::ShowPools:
-          admin::write_result(reply, admin::show_pools(rt_, co_await all_snapshots(rt_)), "SHOW");
+        {
+          auto view = co_await clients_view(rt_, false);
+          admin::write_result(reply, admin::show_pools(rt_, view.snapshots, view.idle_by_pool), "SHOW");
+        }
           break;
         case admin::CommandKind::ShowClients:
-          admin::write_result(reply, admin::show_clients(co_await all_snapshots(rt_)), "SHOW");
+          admin::write_result(reply, admin::show_clients((co_await clients_view(rt_, true)).snapshots), "SHOW");
           break;
         case admin::CommandKind::ShowServers:
-          admin::write_result(reply, admin::show_servers(rt_, co_await all_snapshots(rt_)), "SHOW");
+          admin::write_result(reply, admin::show_servers(rt_, (co_await clients_view(rt_, false)).snapshots), "SHOW");
           break;
         case admin::CommandKind::ShowDatabases:
           admin::write_result(reply, admin::show_databases(*live), "SHOW");
@@ -205,7 +224,7 @@ awaitable<void> ClientSession::run_admin() {
           break;
         }
         case admin::CommandKind::ShowPrepared:
-          admin::write_result(reply, admin::show_prepared(rt_, co_await all_snapshots(rt_)), "SHOW");
+          admin::write_result(reply, admin::show_prepared(rt_, (co_await clients_view(rt_, false)).snapshots), "SHOW");
           break;
         case admin::CommandKind::ShowStats:
           admin::write_result(reply, admin::show_stats(rt_, *live), "SHOW");

@@ -46,7 +46,8 @@ void write_result(std::string& out, const ResultSet& r, std::string_view tag) {
   protocol::command_complete(out, tag);
 }
 
-ResultSet show_pools(Runtime& rt, const std::vector<ClientSnapshot>& clients) {
+ResultSet show_pools(Runtime& rt, const std::vector<ClientSnapshot>& attached_clients,
+                     const std::map<const Pool*, int>& idle_by_pool) {
   ResultSet r;
   r.columns = {"database", "user",      "node",     "cl_active", "cl_idle",   "cl_waiting",
                "sv_active", "sv_idle", "sv_other", "sv_total",  "maxwait_ms"};
@@ -57,14 +58,10 @@ ResultSet show_pools(Runtime& rt, const std::vector<ClientSnapshot>& clients) {
   for (Pool* p : pools) {
     auto c = p->counts();
     int attached = 0, idle_clients = 0;
-    for (const auto& s : clients) {
-      if (s.admin) continue;
-      if (s.server_pool == p) ++attached;
-      // A client without a server belongs to its primary pool (replica pools are per read).
-      else if (p->node.empty() && s.server_id == 0 && s.state == "idle" && s.database == p->database &&
-               s.user == p->user)
-        ++idle_clients;
-    }
+    for (const auto& s : attached_clients)
+      if (!s.admin && s.server_pool == p) ++attached;
+    // A client without a server belongs to its primary pool (replica pools are per read).
+    if (auto it = idle_by_pool.find(p); p->node.empty() && it != idle_by_pool.end()) idle_clients = it->second;
     // total counts connections being opened too; what is neither idle nor with a client is opening,
     // being reset or on its way between clients.
     const int other = std::max(0, c.total - c.idle - attached);

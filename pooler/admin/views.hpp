@@ -1,6 +1,7 @@
 // The admin console's SHOW result sets, built from the runtime, the config and client snapshots.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,7 +22,9 @@ struct ResultSet {
 // RowDescription, the DataRows and CommandComplete `tag`.
 void write_result(std::string& out, const ResultSet& r, std::string_view tag);
 
-ResultSet show_pools(Runtime& rt, const std::vector<ClientSnapshot>& clients);
+// `attached`: snapshots of the clients with a server; `idle_by_pool`: Idle clients without one.
+ResultSet show_pools(Runtime& rt, const std::vector<ClientSnapshot>& attached,
+                     const std::map<const Pool*, int>& idle_by_pool);
 ResultSet show_clients(const std::vector<ClientSnapshot>& clients);
 ResultSet show_servers(Runtime& rt, const std::vector<ClientSnapshot>& clients);
 ResultSet show_databases(const Config& cfg);

@@ -118,6 +118,16 @@ TEST(AdminConsole, ShowPoolsClientsAndServersFollowAnOpenTransaction) {
   EXPECT_EQ(clients[0]["state"], "idle");
   EXPECT_EQ(clients[0]["server_id"], "<null>");
 
+  // Parked (idle for a second, its socket outside Asio, its names read from its pool), it is still
+  // an idle client of this pool with its user and database.
+  EXPECT_TRUE(p.wait_log(":" + local_port(c.get()) + " parked", std::chrono::seconds(5))) << p.log();
+  EXPECT_EQ(pool_row(adm.get())["cl_idle"], "1");
+  clients = show(adm.get(), "SHOW CLIENTS").where({{"id", id}});
+  ASSERT_EQ(clients.size(), 1u);
+  EXPECT_EQ(clients[0]["state"], "idle");
+  EXPECT_EQ(clients[0]["database"], "pgopt_test");
+  EXPECT_EQ(clients[0]["user"], "postgres");
+
   c.reset();
   EXPECT_TRUE(eventually([&] { return pool_row(adm.get())["cl_idle"] == "0"; }));
 }
