@@ -39,6 +39,12 @@
 # costs at most 5% TPS (on >= 0.95x off). About 8 x ROUNDS x (DURATION + 2) s plus setup (~6 min with
 # --rounds 3).
 #
+# --suite isolation (issue 15) replaces steps 3-4: can one client hurt the others? bench/isolation_bench.py
+# against pgopt and PgBouncer in turn: 3,000 clients dying mid-transaction, mid-message and mid-COPY
+# under load (a new client's first-query latency, server sessions started), 20 and 200 clients
+# pipelining SELECT 1 without reading replies (peak RSS growth), and 1/5/50 MB statements beside a
+# SELECT 1 loop (its p99). ~3 min per round.
+#
 # Options (each also an environment variable):
 #   --duration S       DURATION      seconds per pgbench run (default 15)
 #   --rounds N         ROUNDS        times each (workload, target) is run, interleaved (default 2)
@@ -47,7 +53,7 @@
 #   --idle-clients N   IDLE_CLIENTS  idle connections for the memory test (default 10000)
 #   --scale N          SCALE         pgbench scale factor (default 10)
 #   --only tps|idle    ONLY          run one half only
-#   --suite S          SUITE         issue2 (default: the runs above), prepared, split or capture (imply --only tps)
+#   --suite S          SUITE         issue2 (default: the runs above), prepared, split, capture or isolation (imply --only tps)
 #   --work-dir DIR     WORK_DIR      logs, configs, raw results (default /tmp/pgopt-pooler-bench.XXXXXX)
 #   PGOPT_BIN (default build/pgopt), PGBOUNCER_BIN (default /usr/sbin/pgbouncer)
 # Duration: about 7 x 3 x ROUNDS x (DURATION + 2) s plus 1-2 min for setup and the idle test
@@ -90,10 +96,10 @@ done
 case "$ONLY" in ""|tps|idle) ;; *) echo "pooler_bench.sh: --only takes tps or idle" >&2; exit 2 ;; esac
 case "$SUITE" in
   issue2) ;;
-  prepared|split|capture)
+  prepared|split|capture|isolation)
     [ "$ONLY" = idle ] && { echo "pooler_bench.sh: --suite $SUITE has no idle test" >&2; exit 2; }
     ONLY=tps ;;
-  *) echo "pooler_bench.sh: --suite takes issue2, prepared, split or capture" >&2; exit 2 ;;
+  *) echo "pooler_bench.sh: --suite takes issue2, prepared, split, capture or isolation" >&2; exit 2 ;;
 esac
 [ -x "$PGOPT_BIN" ] || { echo "pooler_bench.sh: no pgopt at $PGOPT_BIN; build it (cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build --target pgopt) or set PGOPT_BIN" >&2; exit 1; }
 [ -x "$PGBOUNCER_BIN" ] || { echo "pooler_bench.sh: no PgBouncer at $PGBOUNCER_BIN (apt-get install pgbouncer)" >&2; exit 1; }
@@ -170,7 +176,7 @@ bash "$root/scripts/cluster.sh" start "$work/cluster" >"$work/cluster.log" 2>&1 
 PGBENCH=$PGOPT_PG_BIN/pgbench
 psql_direct() { "$PGOPT_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGOPT_PRIMARY_PORT" -U postgres "$@"; }
 psql_direct -d postgres -c "CREATE DATABASE $DB"
-if [ "$ONLY" != idle ]; then
+if [ "$ONLY" != idle ] && [ "$SUITE" != isolation ]; then
   say "pgbench -i at scale $SCALE"
   timeout 900 "$PGBENCH" -i -q -s "$SCALE" -h 127.0.0.1 -p "$PGOPT_PRIMARY_PORT" -U postgres "$DB" \
     >"$work/pgbench-init.log" 2>&1 || { cat "$work/pgbench-init.log" >&2; exit 1; }
@@ -386,6 +392,24 @@ run_one() {
   printf '   %-34s tps %10s  lat %8s ms  failed %s  aborted %s  cpu %6s s  %s us/txn (kernel %s)\n' "$tag" "${tps:-NA}" \
     "${lat:-NA}" "${failed:-NA}" "$aborted" "${cpu_s:--}" "${us:--}" "${sys_us:--}" >&2
 }
+
+if [ "$SUITE" = isolation ]; then
+  start_poolers
+  say "isolation: $ROUNDS round(s), pgopt then PgBouncer for each step"
+  timeout -k 5 $((ROUNDS * 900)) "$PY" "$root/bench/isolation_bench.py" --rounds "$ROUNDS" \
+    --target "pgopt:$pgopt_port:$pgopt_pid" --target "pgbouncer:$bouncer_port:$bouncer_pid" \
+    --direct-port "$PGOPT_PRIMARY_PORT" --user postgres --password "$PASSWORD" --dbname "$DB" \
+    --psql "$PGOPT_PG_BIN/psql" | tee "$work/isolation.jsonl" >&2
+  stop_poolers
+  {
+    echo "Machine: $(nproc) cores; load average at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo "pgopt: $("$PGOPT_BIN" --version 2>/dev/null | head -1) (workers = $WORKERS); $("$PGBOUNCER_BIN" --version | head -1); pool size $POOL_SIZE, transaction mode."
+    echo
+    "$PY" "$root/bench/pooler_bench_report.py" --suite isolation "$work/isolation.jsonl" /dev/null
+  } | tee "$work/report.md"
+  say "report in $work/report.md; raw results and pooler logs in $work"
+  exit 0
+fi
 
 if [ "$ONLY" != idle ]; then
   start_poolers

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Markdown report of pooler_bench.sh's raw results: per-target table, ratios, idle memory.
 
-  pooler_bench_report.py [--suite issue2|prepared|split|capture] RESULTS_TSV IDLE_JSONL   (either file may be missing or empty)
+  pooler_bench_report.py [--suite issue2|prepared|split|capture|isolation] RESULTS_TSV IDLE_JSONL   (either file may be missing or empty)
 
 Each (workload, clients, target) row aggregates its rounds: TPS and latency are means over the
 rounds, failed transactions and aborted clients are sums, pooler CPU per transaction is total CPU
@@ -254,11 +254,40 @@ def idle(path):
               f"(target: below 1x: {'met' if r < 1 else 'MISSED'}).")
 
 
+def isolation(path):
+    """Issue 15's rows from isolation_bench.py's JSON lines, one row per target and round."""
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    by = lambda step: [r for r in rows if r["step"] == step]
+    print("### Dead clients (3,000 dying under load)\n")
+    print("| target | round | new client's first query (ms) | server sessions started | dead rows committed |")
+    print("|---|---|---|---|---|")
+    for r in by("dead_clients"):
+        print(f"| {r['target']} | {r['round']} | {r['new_client_first_query_ms']} | {r['server_sessions_started']} | "
+              f"{r['dead_rows_committed']} |")
+    print("\nTargets: first query under 200 ms, no server session beyond the pool size.\n")
+    print("### Clients that pipeline and never read\n")
+    print("| target | round | clients | RSS before (MB) | peak (MB) | growth (MB) |")
+    print("|---|---|---|---|---|---|")
+    for r in by("flood_20") + by("flood_200"):
+        print(f"| {r['target']} | {r['round']} | {r['clients']} | {r['rss_base_mb']} | {r['rss_peak_mb']} | "
+              f"{r['rss_growth_mb']} |")
+    print("\n### Big statements beside a SELECT 1 loop\n")
+    print("| target | round | 1 / 5 / 50 MB statement (s) | other client p50 (ms) | p99 (ms) | max (ms) |")
+    print("|---|---|---|---|---|---|")
+    for r in by("big_statements"):
+        times = " / ".join(str(s["s"]) for s in r["statements"])
+        print(f"| {r['target']} | {r['round']} | {times} | {r['other_p50_ms']} | {r['other_p99_ms']} | {r['other_max_ms']} |")
+    print("\nTarget: the other client's p99 under 50 ms.")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--suite", choices=("issue2", "prepared", "split", "capture"), default="issue2")
+    ap.add_argument("--suite", choices=("issue2", "prepared", "split", "capture", "isolation"), default="issue2")
     ap.add_argument("results_tsv")
     ap.add_argument("idle_jsonl")
     args = ap.parse_args()
-    throughput(args.results_tsv, args.suite)
-    idle(args.idle_jsonl)
+    if args.suite == "isolation":
+        isolation(args.results_tsv)
+    else:
+        throughput(args.results_tsv, args.suite)
+        idle(args.idle_jsonl)

@@ -192,19 +192,22 @@ awaitable<bool> ClientSession::startup() {
       if (!co_await send_out()) co_return false;
     }
     config_ = cfg;
-    if (database() == kAdminDatabase) {  // the admin console: no pool, no server (admin/)
-      admin_ = true;
-      co_return true;
-    }
-    db_ = cfg->find_database(database());
-    if (!db_) {
-      disconnect(fmt::format("unknown database \"{}\"", database()), "3D000",
-                 fmt::format("database \"{}\" does not exist", database()));
-      co_return false;
-    }
-    mode_ = cfg->pool_mode(*db_);
+    if (database() == kAdminDatabase) admin_ = true;  // the admin console: no pool, no server (admin/)
     co_return true;
   }
+}
+
+bool ClientSession::resolve_database() {
+  // After authentication, as PostgreSQL does: before it, the answer would tell anyone which
+  // database names exist.
+  db_ = config_->find_database(database());
+  if (!db_) {
+    disconnect(fmt::format("unknown database \"{}\"", database()), "3D000",
+               fmt::format("database \"{}\" does not exist", database()));
+    return false;
+  }
+  mode_ = config_->pool_mode(*db_);
+  return true;
 }
 
 awaitable<std::optional<std::string>> ClientSession::read_password_message() {
@@ -328,7 +331,17 @@ awaitable<bool> ClientSession::welcome() {
       want_.set_replayed(k, set_config_sql(k, v));
   }
   want_.intern(rt_.gucs);
+  const bool replays = !awake_->startup_gucs_.empty() &&
+                       std::any_of(want_.entries().begin(), want_.entries().end(), [](const auto& kv) { return kv.second.replayed; });
   decltype(awake_->startup_gucs_)().swap(awake_->startup_gucs_);  // in want_ now; an idle client keeps no copy
+  if (replays) {
+    // Settings the server does not report (options=-c ..., or any other startup parameter) are
+    // tried on a server now, so a name or value PostgreSQL refuses fails the login with its own
+    // error, as connecting directly would, instead of the first query.
+    if (co_await attach() != AttachResult::Ok) co_return false;
+    ServerPtr s = std::move(server_);
+    co_await release(std::move(s));
+  }
   awake_->out_.clear();
   for (auto& [k, e] : want_.entries())
     if (!e.replayed) proto::parameter_status(awake_->out_, e.name, e.value);

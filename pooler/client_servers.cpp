@@ -1,15 +1,26 @@
 // One client's server connections: getting one (attach), giving it back (release), cancel
 // requests, and the once-a-second timeout sweep and graceful shutdown of the session.
 #include <fmt/format.h>
+#include <poll.h>
+#include <fmt/ranges.h>
 
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
+#include "pooler/spawn.hpp"
+#include "pooler/session_check.hpp"
 
 namespace pgopt::pooler {
 
 namespace proto = pgopt::protocol;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
+
+// Whether the peer closed its end (FIN, RST or an error) without reading what is pending.
+bool peer_hung_up(int fd) {
+  pollfd p{fd, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
 
 // A reload changed where the server's database lives (host, port or dbname) while this server was
 // busy: the reload dropped the idle ones, and this one must not be handed out either.
@@ -25,37 +36,56 @@ bool moved_by_reload(const Config& cfg, const ServerConn& s) {
 
 awaitable<void> ClientSession::send_cancel(std::shared_ptr<ClientSession> self, ServerPtr s) {
   auto exec = co_await asio::this_coro::executor;
-  tcp::socket c(exec);
-  error_code ec;
-  tcp::endpoint ep(asio::ip::make_address(s->target.host, ec), uint16_t(s->target.port));
-  if (ec) {
-    tcp::resolver res(exec);
-    auto [rec, eps] = co_await res.async_resolve(s->target.host, std::to_string(s->target.port), nothrow);
-    if (!rec && !eps.empty()) ep = eps.begin()->endpoint();
-  }
-  auto [cec] = co_await c.async_connect(ep, nothrow);
-  if (!cec) {
+  auto deliver = [&]() -> awaitable<void> {
+    tcp::socket c(exec);
+    error_code ec;
+    tcp::endpoint ep(asio::ip::make_address(s->target.host, ec), uint16_t(s->target.port));
+    if (ec) {
+      tcp::resolver res(exec);
+      auto [rec, eps] = co_await res.async_resolve(s->target.host, std::to_string(s->target.port), nothrow);
+      if (rec || eps.empty()) co_return;
+      ep = eps.begin()->endpoint();
+    }
+    auto [cec] = co_await c.async_connect(ep, nothrow);
+    if (cec) co_return;
     std::string msg;
     proto::cancel_request(msg, s->backend_key);
     co_await asio::async_write(c, asio::buffer(msg), nothrow);
     // PostgreSQL closes the cancel connection once it has signalled the backend; waiting for
     // that keeps this server from being handed to another client before the signal lands.
     char b;
-    asio::steady_timer t(exec, std::chrono::seconds(5));
-    t.async_wait([&c](error_code e) {
-      if (!e) c.close(e);
-    });
     co_await c.async_read_some(asio::buffer(&b, 1), nothrow);
-    t.cancel();
-  }
-  --s->cancels_in_flight;
+  };
+  // Both operations live in this frame: whichever finishes first cancels the other, and nothing
+  // outlives the coroutine (a timer callback holding a reference to the socket once did).
+  asio::steady_timer limit(exec, std::chrono::seconds(5));
+  co_await (deliver() || limit.async_wait(nothrow));
+  if (--s->cancels_in_flight == 0 && s->cancels_done) s->cancels_done->cancel();
   error_code ignored;
   if (self->server_ == s) s->sock.cancel(ignored);  // let server_loop re-check for release
 }
 
 // ---- attaching and releasing servers ------------------------------------------------------------
 
+void hangup_waiting_client(void* session) { static_cast<ClientSession*>(session)->hung_up_while_waiting(); }
+
+void ClientSession::stop_hangup_watch() {
+  if (!awake_) return;
+  if (awake_->hangup_watched_) worker_.hangups.remove(awake_->sock_.socket().native_handle());
+  awake_->hangup_watched_ = false;
+  awake_->wait_ticket_ = nullptr;
+}
+
+void ClientSession::hung_up_while_waiting() {
+  if (!awake_ || !awake_->wait_ticket_) return;
+  Pool::WaitTicket* ticket = awake_->wait_ticket_;
+  stop_hangup_watch();
+  ticket->give_up();
+  disconnect("client closed the connection while waiting for a server");
+}
+
 awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) {
+  const bool at_login = state_ == ClientState::Login;
   set_state(ClientState::Waiting);
   if (rt_.pauses.paused(database())) {
     // PAUSE/KILL from the admin console: no new server work until RESUME. Polled, since pauses are
@@ -87,7 +117,18 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
         co_return AttachResult::NoReplica;
       }
     }
-    auto got = co_await pool->acquire(worker_.index, cfg->pooler.query_wait_timeout, limits);
+    Pool::WaitTicket ticket;
+    ticket.on_queued = [this] {
+      // Queued: watch the socket for a hang-up meanwhile (not for bytes: a pipelining client's next
+      // messages stay in the socket until a server is there).
+      awake_->hangup_watched_ = worker_.hangups.add(awake_->sock_.socket().native_handle(), this);
+    };
+    awake_->wait_ticket_ = &ticket;
+    auto got = co_await pool->acquire(worker_.index, cfg->pooler.query_wait_timeout, limits, &ticket);
+    stop_hangup_watch();
+    // A client that closed in the moment before its turn: nothing it sent goes to the server.
+    if (got.waited && !client_gone_ && peer_hung_up(awake_->sock_.socket().native_handle()))
+      disconnect("client closed the connection while waiting for a server");
     if (client_gone_) {
       if (got.server) pool->release(std::move(got.server));
       if (got.connect_needed) pool->slot_freed();
@@ -125,6 +166,15 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       s->worker = worker_.index;
       pool->set_defaults(std::move(lr.parameters));
       log::info("{} opened server connection {}", tag(), s->describe());
+      if (pool->code_reach_due(Clock::now())) {
+        // What the database can run without a statement naming it decides what the relay may
+        // trust statement texts for (note_session_effects).
+        auto cr = co_await run_internal(*s, code_reach_sql());
+        pool->set_code_reach(cr.ok ? parse_code_reach(cr.row) : CodeReach::Unknown, Clock::now());
+        if (cr.ok) pool->learn_custom_names(parse_code_reach_names(cr.row));
+        if (!cr.ok) log::warn("{} could not look up user code on {}: {}", tag(), s->describe(), cr.error);
+        else log::debug("{} code statements can run unnamed on {}: {}", tag(), database(), to_string(pool->code_reach()));
+      }
       if (client_gone_) {
         pool->release(std::move(s));
         co_return AttachResult::Closed;
@@ -148,8 +198,11 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
             s.reset();
             continue;
           }
-          disconnect("session settings could not be restored", "08006",
-                     "could not restore session settings on a pooled connection: " + r.error);
+          if (at_login && !r.sqlstate.empty())  // a startup setting the server refuses, in its words
+            disconnect("startup setting refused: " + r.error, r.sqlstate, r.error);
+          else
+            disconnect("session settings could not be restored", "08006",
+                       "could not restore session settings on a pooled connection: " + r.error);
           co_return AttachResult::Closed;
         }
         // The server's canonical spelling ("ISO, MDY" for "iso") is what the client has from now on.
@@ -181,15 +234,59 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   co_return AttachResult::Ok;
 }
 
+awaitable<bool> ClientSession::check_session(ServerConn& s) {
+  // The custom settings to ask for: the client's own and those the database is known to set.
+  std::vector<std::string> names = s.pool->custom_names();
+  for (const auto& [key, e] : want_.entries())
+    if (e.replayed && key.find('.') != std::string::npos && std::find(names.begin(), names.end(), key) == names.end())
+      names.push_back(key);
+  auto r = co_await run_internal(s, session_check_sql(names));
+  if (r.broken) {
+    log::warn("{} session check of {} failed ({}), closing it", tag(), s.describe(), r.error);
+    co_return false;
+  }
+  std::optional<SessionFacts> facts;
+  if (r.ok && r.status == 'I') facts = parse_session_facts(r.row, names);
+  const std::string why = std::exchange(s.residue_reason, {});
+  s.residue = ServerConn::Residue::Clean;
+  rt_.session_checks.fetch_add(1, std::memory_order_relaxed);
+  if (!facts) {
+    s.need_reset("its session check did not answer as expected" + (r.error.empty() ? "" : ": " + r.error));
+    log::warn("{} session check of {} after {}: {}", tag(), s.describe(), why, s.residue_reason);
+    co_return true;
+  }
+  CarryResult carried = carry_session(*facts, want_, s.pool->user, s.statements.size());
+  want_.intern(rt_.gucs);
+  // The check ended with RESET ALL: the server has no replayed setting left but the role, which
+  // RESET ALL keeps (the next client's sync resets it). Reported ones came back as ParameterStatus.
+  s.state.reset_all_replayed();
+  if (facts->current_user != facts->session_user) s.state.set_replayed("role", set_role_sql(facts->current_user));
+  if (!carried.reset_reason.empty()) s.need_reset(carried.reset_reason);
+  const std::string what = fmt::format("{}", fmt::join(carried.carried, ", "));
+  log::info("{} session check of {} after {}: {}{}", tag(), s.describe(), why,
+            carried.carried.empty() ? std::string("settings as expected") : "carried " + what,
+            carried.reset_reason.empty() ? std::string() : ", reset for " + carried.reset_reason);
+  co_return true;
+}
+
 awaitable<void> ClientSession::release(ServerPtr s) {
   s->unlease();
   Pool* pool = s->pool;
   auto cfg = rt_.config();
+  if (s->residue == ServerConn::Residue::Check) {
+    if (client_gone_) {
+      s->need_reset("its client left after " + s->residue_reason);  // nobody to carry state to
+    } else if (!co_await check_session(*s)) {
+      pool->discard(s);
+      co_return;
+    }
+  }
+  // State that cannot be carried is reset with DISCARD ALL whatever the reset query says.
   std::string reset;
-  if (mode_ == PoolMode::Session)
-    reset = cfg->pooler.server_reset_query;
-  else if (s->dirty)
+  if (s->residue == ServerConn::Residue::Reset)
     reset = "DISCARD ALL";
+  else if (mode_ == PoolMode::Session || cfg->pooler.server_reset_query_always)
+    reset = cfg->pooler.server_reset_query;
   if (!reset.empty()) {
     auto r = co_await run_internal(*s, reset);
     if (!r.ok || r.status != 'I') {
@@ -197,11 +294,11 @@ awaitable<void> ClientSession::release(ServerPtr s) {
       pool->discard(s);
       co_return;
     }
-    if (s->dirty) log::debug("{} reset {} ({})", tag(), s->describe(), s->dirty_reason);
+    if (s->residue == ServerConn::Residue::Reset) log::debug("{} reset {} ({})", tag(), s->describe(), s->residue_reason);
     s->state.reset_all_replayed();
     s->statements.clear();  // DISCARD ALL (or the reset query) took its prepared statements
-    s->dirty = false;
-    s->dirty_reason.clear();
+    s->residue = ServerConn::Residue::Clean;
+    s->residue_reason.clear();
   }
   const bool too_old = cfg->pooler.server_lifetime.count() > 0 && Clock::now() - s->created > cfg->pooler.server_lifetime;
   if (too_old || rt_.shutting_down || !s->buf.empty() || moved_by_reload(*cfg, *s)) {
@@ -221,7 +318,7 @@ void ClientSession::forward_cancel() {
   }
   log::info("{} forwarding cancel to {}", tag(), s->describe());
   ++s->cancels_in_flight;
-  asio::co_spawn(executor(), send_cancel(shared_from_this(), s), asio::detached);
+  spawn(executor(), send_cancel(shared_from_this(), s), "cancel forwarding");
 }
 
 void ClientSession::check_timeouts(Clock::time_point now) {

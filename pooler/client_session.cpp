@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "pooler/log.hpp"
-#include "sql/prepared_commands.hpp"
+#include "pooler/spawn.hpp"
 
 namespace pgopt::pooler {
 
@@ -91,7 +91,7 @@ void ClientSession::disconnect(std::string reason, std::string sqlstate, std::st
   awake_->sock_.shutdown(tcp::socket::shutdown_both, ec);
   awake_->sock_.close(ec);
   if (server_) {
-    if (outstanding_ > 0) forward_cancel();  // stop a running query instead of letting it hold locks
+    if (outstanding_ > 0 || unsynced_ > 0) forward_cancel();  // stop a running query instead of letting it hold locks
     server_->sock.cancel(ec);  // wakes server_loop, which decides between release and close
   }
   notify_settled();
@@ -110,6 +110,7 @@ awaitable<void> ClientSession::run() {
   }
   if (!co_await authenticate()) co_return;
   if (admin_) co_return co_await run_admin();
+  if (!resolve_database()) co_return;
   if (!co_await welcome()) co_return;
   meter_.bind(&rt_.stats.counters(worker_.index, database()));
   set_state(ClientState::Idle);
@@ -119,88 +120,6 @@ awaitable<void> ClientSession::run() {
 }
 
 // ---- client -> server ---------------------------------------------------------------------------
-
-void ClientSession::note_session_effects(std::string_view sql) {
-  if (!sql::may_have_session_effects(sql)) return;
-  auto fx = sql::session_effects(sql);
-  // A lone SQL PREPARE is kept per client by the prepared-statement tracker, like a protocol Parse.
-  const bool tracked_prepare = prepared_ && fx.dirty_reasons.size() == 1 && fx.dirty_reasons[0] == "PREPARE" &&
-                               sql::prepared_command(sql).kind == sql::PreparedCommand::Kind::Prepare;
-  if (fx.dirty && !tracked_prepare) {
-    server_->dirty = true;
-    server_->dirty_reason = fx.dirty_reasons.empty() ? "session state" : fx.dirty_reasons.front();
-  }
-  // pgopt.route is a setting of the session like the others: RESET ALL and DISCARD ALL end it.
-  if (fx.discard_all || std::any_of(fx.gucs.begin(), fx.gucs.end(),
-                                    [](const auto& g) { return g.kind == sql::GucChange::Kind::ResetAll; }))
-    route_ = routing::Route::Auto;
-  for (auto& g : fx.gucs) {
-    if (g.name == "session_authorization") {
-      server_->dirty = true;
-      server_->dirty_reason = "SET SESSION AUTHORIZATION";
-    } else {
-      awake_->pending_gucs_.push_back(std::move(g));
-    }
-  }
-  if (fx.discard_all) pending_discard_all_ = true;
-}
-
-// Bookkeeping for one client message about to go to the attached server.
-bool ClientSession::note_client_message(const proto::Frame& f) {
-  const bool txn = mode_ == PoolMode::Transaction;
-  switch (f.type) {
-    case 'Q': {
-      awake_->copy_syncs_.on_client('Q');
-      ++outstanding_;
-      if (txn) {
-        std::string_view q(reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1);
-        note_session_effects(q);
-      }
-      break;
-    }
-    case 'P': {
-      ++unsynced_;
-      if (txn) {
-        auto p = proto::parse_parse(f.body);
-        if (p && !p->name.empty() && !prepared_) {
-          // Named statements cannot follow the client to another server yet: keep no one else
-          // from seeing them.
-          server_->dirty = true;
-          server_->dirty_reason = "named prepared statement";
-        }
-        if (p) note_session_effects(p->query);
-      }
-      break;
-    }
-    case 'S':
-      last_sync_ignored_ = !awake_->copy_syncs_.on_client('S');
-      if (!last_sync_ignored_) ++outstanding_;
-      unsynced_ = 0;
-      break;
-    case 'F':
-      awake_->copy_syncs_.on_client('F');
-      ++outstanding_;
-      break;
-    case 'B':
-    case 'D':
-    case 'E':
-    case 'C':
-    case 'H':
-      ++unsynced_;
-      break;
-    case 'd':
-      break;  // COPY data: part of the Query/Execute already counted
-    case 'c':
-    case 'f':
-      awake_->copy_syncs_.on_client(f.type);
-      break;
-    default:
-      disconnect(fmt::format("unexpected message '{}' after login", f.type), "08P01",
-                 fmt::format("unexpected message type '{}'", f.type));
-      return false;
-  }
-  return true;
-}
 
 awaitable<void> ClientSession::client_loop() {
   const uint32_t max_len = config_->pooler.max_packet_size;
@@ -234,6 +153,7 @@ awaitable<void> ClientSession::client_loop() {
       items.push_back({ready, r.frame.size, false});
       ready += r.frame.size;
     }
+    if (!terminate && !reserve_large_message(std::span<const uint8_t>(data).subspan(ready))) co_return;
     if (ready > 0 && retrying_) {
       // A read is being moved to another server (retry_read): these messages follow it there.
       co_await wait_settled();
@@ -323,11 +243,18 @@ awaitable<void> ClientSession::client_loop() {
       disconnect("client sent Terminate");
       co_return;
     }
+    if (server_ && outstanding_ >= config_->pooler.max_pipeline_depth) {
+      // A client that pipelines without reading its replies: read nothing more from it until half
+      // of what it has in flight is answered (max_pipeline_depth). Its server keeps flowing.
+      co_await wait_replies_below(config_->pooler.max_pipeline_depth / 2);
+      if (client_gone_) co_return;
+    }
     // Between messages the read lands in a small inline buffer, so in_ can be released while the
     // client idles (check_timeouts) without a pending read pointing into it.
     const bool small = awake_->in_.empty();
     if (small) {
       awake_->in_.shrink(kKeepInBuffer);
+      awake_->large_message_.release();
     }
     reading_idle_ = small;
     // Chosen before the co_await: GCC 12 evaluated in_.prepare() (a 4 kB allocation) even when the
@@ -401,7 +328,7 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
   if (inject_begin && !rewrite) awake_->to_server_.append(reinterpret_cast<const char*>(data.data()), size);
   // Only now, with the batch counted: co_spawn may run the relay inline, and a relay that saw
   // nothing outstanding would hand the server straight back.
-  if (spawn_relay) asio::co_spawn(awake_->sock_.get_executor(), relay_server(shared_from_this(), s), asio::detached);
+  if (spawn_relay) spawn(awake_->sock_.get_executor(), relay_server(shared_from_this(), s), "server relay");
   meter_.to_server(spawn_relay);
   auto out = rewrite || inject_begin ? asio::buffer(awake_->to_server_) : asio::buffer(data.data(), size);
   auto [ec, n] = co_await asio::async_write(s->sock, out, nothrow);
@@ -435,7 +362,9 @@ bool ClientSession::answer_locally(std::span<const uint8_t> data, std::span<cons
 // ---- server -> client ---------------------------------------------------------------------------
 
 bool ClientSession::releasable() const {
-  return outstanding_ == 0 && unsynced_ == 0 && tx_status_ == 'I';
+  // A COPY FROM STDIN begun with the extended protocol has had its Sync ignored (copy_syncs.hpp):
+  // nothing is outstanding, yet the server waits for the client's data, not for another client.
+  return outstanding_ == 0 && unsynced_ == 0 && tx_status_ == 'I' && !awake_->copy_syncs_.copy_in_open();
 }
 
 void ClientSession::on_ready_for_query(char status) {
@@ -479,8 +408,7 @@ void ClientSession::on_ready_for_query(char status) {
       want_.intern(rt_.gucs);
     } else if (!awake_->pending_gucs_.empty()) {
       // Rolled back, or partly (savepoints): we cannot know which SETs survived on this server.
-      server_->dirty = true;
-      server_->dirty_reason = "session settings in a failed transaction";
+      server_->need_reset("session settings in a failed transaction");
     }
     awake_->pending_gucs_.clear();
     pending_discard_all_ = false;
@@ -695,27 +623,9 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       }
     }
   }
-  // The client is gone while this server was attached.
+  // The client is gone while this server was attached: finish its work and pool the server again.
   server_.reset();
-  if (outstanding_ == 0 && unsynced_ == 0 && stream_left == 0 && buf.empty() && s->cancels_in_flight == 0) {
-    if (tx_status_ != 'I') {
-      // Idle in a transaction: roll it back here so its locks go now and the connection stays pooled.
-      auto r = co_await run_internal(*s, "ROLLBACK");
-      if (!r.ok || r.status != 'I') {
-        s->pool->discard(s);
-        co_return;
-      }
-      if (!awake_->pending_gucs_.empty()) {
-        awake_->pending_gucs_.clear();
-      }
-    }
-    co_await release(std::move(s));
-  } else {
-    // Mid-query or mid-message: the connection's state is unknown. Closing it makes PostgreSQL
-    // roll back; the cancel sent by disconnect() stops a long query from holding locks meanwhile.
-    log::info("{} closing server {} left busy by the client", tag(), s->describe());
-    s->pool->discard(s);
-  }
+  co_await salvage(std::move(s), stream_left);
 }
 
 bool ClientSession::park() {
@@ -760,7 +670,7 @@ void ClientSession::wake_parked() {
     disconnect("client socket lost while parked");
     return;
   }
-  asio::co_spawn(executor(), unpark(std::move(self)), asio::detached);
+  spawn(executor(), unpark(std::move(self)), "unparked client");
 }
 
 bool ClientSession::take_back_socket() {

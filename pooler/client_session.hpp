@@ -74,6 +74,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<bool> startup();
   awaitable<bool> authenticate();
   awaitable<bool> welcome();
+  bool resolve_database();  // the client's database in the config, after authentication
   awaitable<std::optional<std::string>> read_password_message();
   void handle_cancel_request(std::span<const uint8_t> payload);
 
@@ -96,8 +97,17 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Sends one batch (`items` point into `data`) to server_; starts the relay when `spawn_relay`.
   awaitable<bool> send_batch(std::span<const uint8_t> data, std::span<BatchItem> items, bool spawn_relay);
   awaitable<void> release(ServerPtr server);
+  // Asks the server what its session holds after statements whose effects the text does not show,
+  // carries the settings to this client and marks what must be reset (session_check.hpp). False:
+  // the connection broke and must be closed.
+  awaitable<bool> check_session(ServerConn& s);
   bool note_client_message(const protocol::Frame& f);
+  // Before the rest of a message over Runtime::kLargeMessage is read: its size from the process's
+  // large_message_memory. False: refused, the client is disconnected (53200).
+  bool reserve_large_message(std::span<const uint8_t> unread);
   void note_session_effects(std::string_view sql);
+  void note_bound_statement(const protocol::Frame& bind);  // effects of a named statement it runs
+  void learn_bound_names(const protocol::Frame& bind);     // custom setting names in its values
   void on_ready_for_query(char status);
   bool releasable() const;
 
@@ -130,6 +140,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   size_t fail_group(std::span<const uint8_t> data, std::span<const BatchItem> items, const routing::RouteError& e);
   bool settled() const;
   awaitable<void> wait_settled();
+  // Until fewer than `limit` Queries/Syncs await their ReadyForQuery (max_pipeline_depth); woken by
+  // notify_settled() like wait_settled().
+  awaitable<void> wait_replies_below(int limit);
   void notify_settled();
   awaitable<void> retry_read(ServerPtr failed);
   awaitable<void> retry_read_now(ServerPtr failed);
@@ -141,6 +154,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool park();  // false: the client could not be parked and client_loop() reads on
   static awaitable<void> unpark(std::shared_ptr<ClientSession> self);
   friend void wake_parked_client(void* session);
+  friend void hangup_waiting_client(void* session);
+  void hung_up_while_waiting();  // its socket closed while it was queued for a server
+  void stop_hangup_watch();
+  // A server whose client vanished while it was attached: its work finished (cancelled, synced,
+  // rolled back) and the connection pooled again, or closed if that fails (client_salvage.cpp).
+  awaitable<void> salvage(ServerPtr s, size_t stream_left);
+  awaitable<bool> finish_server_work(ServerConn& s, size_t stream_left);
   void wake_parked();       // its socket became readable (ParkingLot)
   bool take_back_socket();  // out of the ParkingLot, into a new Awake; false if that failed
 
@@ -191,6 +211,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     std::unique_ptr<asio::steady_timer> settle_timer_;  // made by the first wait_settled()
     std::string retry_batch_;  // a read kept for a retry on another server (kMaxRetryBytes)
     std::string close_reason_;
+    // While queued for a server (attach): its place in the queue, and whether its socket is in the
+    // worker's hang-up watch, so a client that closes leaves the queue at once.
+    Pool::WaitTicket* wait_ticket_ = nullptr;
+    bool hangup_watched_ = false;
+    BudgetLease large_message_;  // of rt_.large_messages, while a message over kLargeMessage is in in_
   };
 
   // What stays while parked. Small fields are grouped by size: this object is most of what a

@@ -95,6 +95,16 @@ awaitable<void> ClientSession::wait_settled() {
   }
 }
 
+awaitable<void> ClientSession::wait_replies_below(int limit) {
+  while (server_ && !client_gone_ && outstanding_ > limit) {
+    settle_waiting_ = true;
+    if (!awake_->settle_timer_) awake_->settle_timer_ = std::make_unique<asio::steady_timer>(executor());
+    awake_->settle_timer_->expires_at(asio::steady_timer::time_point::max());
+    co_await awake_->settle_timer_->async_wait(nothrow);
+    settle_waiting_ = false;
+  }
+}
+
 void ClientSession::notify_settled() {
   if (settle_waiting_ && awake_->settle_timer_) awake_->settle_timer_->cancel();
 }

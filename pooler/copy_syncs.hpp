@@ -56,6 +56,8 @@ class CopySyncs {
     }
   }
   size_t owed() const { return owed_.size() - head_; }
+  // A COPY FROM STDIN the server has started and the client has not ended.
+  bool copy_in_open() const { return copies_begun_ > copy_ends_; }
   size_t capacity() const { return owed_.capacity(); }
   void reset() {
     owed_.clear();

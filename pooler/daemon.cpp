@@ -10,6 +10,7 @@
 #include "pooler/capture/collect.hpp"
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
+#include "pooler/spawn.hpp"
 #include "pooler/metrics/endpoint.hpp"
 #include "pooler/slab.hpp"
 
@@ -48,6 +49,7 @@ LoadedConfig load_all(const std::string& path) {
 Daemon::Daemon(LoadedConfig loaded) : path_(loaded.config->path), rt_(loaded.config->pooler.workers) {
   rt_.set_config(loaded.config);
   rt_.set_users(loaded.users);
+  rt_.large_messages.set_limit(loaded.config->pooler.large_message_memory);
   tls::install(loaded.tls);
   log::set_level(loaded.config->pooler.log_level);
   for (int i = 0; i < loaded.config->pooler.workers; ++i) rt_.workers.push_back(std::make_unique<Worker>(i, rt_.client_table));
@@ -88,7 +90,7 @@ awaitable<void> Daemon::accept_loop() {
     }
     uint64_t id = rt_.next_client_id.fetch_add(1, std::memory_order_relaxed);
     auto session = std::allocate_shared<ClientSession>(SlabAllocator<ClientSession>(), rt_, w, std::move(sock), id);
-    asio::co_spawn(w.ctx, run_session(std::move(session)), asio::detached);
+    spawn(w.ctx, run_session(std::move(session)), "client session");
   }
 }
 
@@ -122,9 +124,9 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
       if (w.index == 0 && db && keep > 0 && !rt_.shutting_down && !rt_.pauses.paused(p->database)) {
         int n = p->reserve_to_min(keep, PoolLimits{cfg->pool_size(*db), cfg->max_db_connections(*db)});
         for (int i = 0; i < n; ++i)
-          asio::co_spawn(w.ctx, warm_up(w.index, p, server_target(*db), server_credentials(rt_, *p),
-                                        cfg->pooler.server_connect_timeout),
-                         asio::detached);
+          spawn(w.ctx,
+                warm_up(w.index, p, server_target(*db), server_credentials(rt_, *p), cfg->pooler.server_connect_timeout),
+                "min_pool_size connect");
       }
       for (auto& s : p->take_expired(w.index, now, cfg->pooler.server_idle_timeout, cfg->pooler.server_lifetime, keep)) {
         log::debug("closing idle server {}", s->describe());
@@ -150,7 +152,7 @@ awaitable<void> Daemon::warm_up(int worker, Pool* p, ServerTarget target, Server
 }
 
 void Daemon::start_pollers(const Config& cfg) {
-  for (auto& [name, set] : rt_.splits.update(cfg)) asio::co_spawn(main_, poll_replicas(rt_, name, set), asio::detached);
+  for (auto& [name, set] : rt_.splits.update(cfg)) spawn(main_, poll_replicas(rt_, name, set), "replica poller");
 }
 
 std::vector<std::string> Daemon::reload() {
@@ -193,6 +195,7 @@ void Daemon::apply(std::shared_ptr<const Config> config, std::shared_ptr<const a
   }
   rt_.set_config(config);
   rt_.set_users(users);
+  rt_.large_messages.set_limit(config->pooler.large_message_memory);
   capture::configure(rt_, config->pooler);
   start_pollers(*config);
   log::set_level(config->pooler.log_level);
@@ -288,13 +291,14 @@ int Daemon::run() {
   // connection (it lives as long as the connection) then comes from the main thread's allocator
   // arena, not interleaved with a worker's short-lived coroutine frames of the same size, whose
   // freed slots would keep pages of idle clients' memory partly empty.
-  asio::co_spawn(main_, accept_loop(), asio::detached);
+  spawn(main_, accept_loop(), "the listener", OnFailure::Shutdown);
   for (auto& w : rt_.workers) {
-    asio::co_spawn(w->ctx, sweep_loop(*w), asio::detached);
-    asio::co_spawn(w->ctx, w->parking.run(), asio::detached);
+    spawn(w->ctx, sweep_loop(*w), "a worker's timeout sweep", OnFailure::Shutdown);
+    spawn(w->ctx, w->parking.run(), "a worker's parking lot", OnFailure::Shutdown);
+    spawn(w->ctx, w->hangups.run(), "a worker's hang-up watch", OnFailure::Shutdown);
   }
-  asio::co_spawn(main_, signal_loop(), asio::detached);
-  asio::co_spawn(main_, capture::capture_file_loop(rt_), asio::detached);
+  spawn(main_, signal_loop(), "the signal handler", OnFailure::Shutdown);
+  spawn(main_, capture::capture_file_loop(rt_), "the capture file writer");
   for (auto& w : rt_.workers) {
     w->thread = std::thread([&ctx = w->ctx] {
       auto guard = asio::make_work_guard(ctx);

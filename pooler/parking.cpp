@@ -12,7 +12,9 @@
 
 namespace pgopt::pooler {
 
-ParkingLot::ParkingLot(asio::io_context& ctx, WakeFn wake) : wake_(wake) {
+static_assert(ParkingLot::kReadable == (EPOLLIN | EPOLLRDHUP) && ParkingLot::kHangup == EPOLLRDHUP);
+
+ParkingLot::ParkingLot(asio::io_context& ctx, WakeFn wake, uint32_t events) : wake_(wake), events_(events) {
   int fd = ::epoll_create1(EPOLL_CLOEXEC);
   if (fd < 0) {
     log::warn("epoll_create1 failed ({}): idle clients are not parked", std::strerror(errno));
@@ -26,8 +28,8 @@ ParkingLot::~ParkingLot() = default;  // the stream_descriptor closes the epoll 
 bool ParkingLot::add(int fd, void* who) {
   if (!epoll_) return false;
   epoll_event ev{};
-  // Level-triggered: bytes that came before the socket was added still wake it.
-  ev.events = EPOLLIN | EPOLLRDHUP;
+  // Level-triggered: bytes (or a hang-up) that came before the socket was added still wake it.
+  ev.events = events_;
   ev.data.ptr = who;
   if (::epoll_ctl(epoll_->native_handle(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     log::warn("cannot park a client socket: epoll_ctl: {}", std::strerror(errno));

@@ -77,8 +77,20 @@ bool Pool::usable(const ServerPtr& s, const asio::any_io_executor& exec, int wor
   return true;
 }
 
-awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wait_timeout, const PoolLimits& limits) {
+void Pool::WaitTicket::give_up() {
+  auto w = waiter_.lock();
+  if (!w || !pool_) return;
+  std::lock_guard lk(pool_->mu_);
+  if (w->granted || !w->error.empty() || w->gave_up) return;  // too late: the caller gives back what it got
+  w->gave_up = true;
+  std::erase(pool_->waiters_, w);
+  pool_->wake(w);
+}
+
+awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wait_timeout, const PoolLimits& limits,
+                                        WaitTicket* ticket) {
   auto exec = co_await asio::this_coro::executor;
+  bool waited = false;
   for (;;) {
     WaiterPtr w;
     {
@@ -86,12 +98,15 @@ awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wa
       if (ServerPtr s = pop_idle(worker)) {
         lk.unlock();
         if (!usable(s, exec, worker, limits)) continue;
-        co_return ready(std::move(s));
+        Acquired a = ready(std::move(s));
+        a.waited = waited;
+        co_return a;
       }
       if (total_ < limits.pool_size && group_->try_reserve(limits.max_db_connections)) {
         ++total_;
         Acquired a;
         a.connect_needed = true;
+        a.waited = waited;
         co_return a;
       }
       w = std::make_shared<Waiter>(exec, worker);
@@ -101,19 +116,69 @@ awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wa
         w->timer.expires_at(asio::steady_timer::time_point::max());
       waiters_.push_back(w);
     }
+    if (ticket) {
+      ticket->pool_ = this;
+      ticket->waiter_ = w;
+      if (ticket->on_queued) ticket->on_queued();
+    }
+    waited = true;
     co_await w->timer.async_wait(nothrow);
+    if (ticket) {
+      ticket->pool_ = nullptr;
+      ticket->waiter_.reset();
+    }
     std::unique_lock lk(mu_);
     if (w->granted) {
       ServerPtr s = std::move(w->granted);
       lk.unlock();
       if (!usable(s, exec, worker, limits)) continue;
-      co_return ready(std::move(s));
+      Acquired a = ready(std::move(s));
+      a.waited = true;
+      co_return a;
     }
     if (!w->error.empty()) co_return failed(w->error, w->sqlstate);
+    if (w->gave_up) co_return failed("the client gave up waiting", "08006");
     if (w->retry) continue;
     std::erase(waiters_, w);
     co_return failed("no server connection became available within query_wait_timeout", "57014");
   }
+}
+
+bool Pool::code_reach_due(Clock::time_point now) const {
+  const Clock::rep last = code_checked_.load(std::memory_order_relaxed);
+  return last == 0 || now - Clock::time_point(Clock::duration(last)) > kCodeReachAge;
+}
+
+void Pool::set_code_reach(CodeReach r, Clock::time_point now) {
+  code_checked_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  // A failed look keeps the last answer, if any, and is tried again at the next connection.
+  if (r == CodeReach::Unknown) {
+    code_checked_.store(0, std::memory_order_relaxed);
+    return;
+  }
+  code_reach_.store(r, std::memory_order_relaxed);
+}
+
+void Pool::learn_custom_names(const std::vector<std::string>& names) {
+  if (names.empty()) return;
+  std::lock_guard lk(names_mu_);
+  for (const auto& n : names) {
+    if (custom_names_.size() >= kMaxCustomNames) return;
+    if (std::find(custom_names_.begin(), custom_names_.end(), n) == custom_names_.end()) custom_names_.push_back(n);
+  }
+}
+
+std::vector<std::string> Pool::custom_names() {
+  std::lock_guard lk(names_mu_);
+  return custom_names_;
+}
+
+void Pool::code_defined() {
+  CodeReach r = code_reach_.load(std::memory_order_relaxed);
+  while ((r == CodeReach::Unknown || r == CodeReach::None) &&
+         !code_reach_.compare_exchange_weak(r, CodeReach::Writes, std::memory_order_relaxed)) {
+  }
+  code_checked_.store(0, std::memory_order_relaxed);  // look again soon: a view may call it now
 }
 
 int Pool::reserve_to_min(int min, const PoolLimits& limits) {

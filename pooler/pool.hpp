@@ -2,7 +2,9 @@
 #pragma once
 
 #include <chrono>
+#include <atomic>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,6 +16,7 @@
 #include "pooler/auth/scram.hpp"
 #include "pooler/net.hpp"
 #include "pooler/server_conn.hpp"
+#include "pooler/session_check.hpp"
 
 namespace pgopt::pooler {
 
@@ -72,10 +75,29 @@ class Pool {
   struct Acquired {
     ServerPtr server;             // an idle connection, ready
     bool connect_needed = false;  // a slot is reserved: connect, then release() or slot_freed()
-    std::string error;            // waited past query_wait_timeout, or shutting down
+    bool waited = false;          // it came after a wait in the queue
+    std::string error;            // waited past query_wait_timeout, shutting down, or given up
     std::string sqlstate;
   };
-  awaitable<Acquired> acquire(int worker, std::chrono::milliseconds wait_timeout, const PoolLimits& limits);
+
+ private:
+  struct Waiter;
+
+ public:
+  // Lets the client that waits in acquire() give up its place at once (its socket closed): set by
+  // acquire while the client is queued, empty otherwise. Same thread as the waiting coroutine.
+  class WaitTicket {
+   public:
+    // Called just before the client is queued (not when a server or a slot is free at once).
+    std::function<void()> on_queued;
+    void give_up();
+   private:
+    friend class Pool;
+    Pool* pool_ = nullptr;
+    std::weak_ptr<Waiter> waiter_;
+  };
+  awaitable<Acquired> acquire(int worker, std::chrono::milliseconds wait_timeout, const PoolLimits& limits,
+                              WaitTicket* ticket = nullptr);
   // Back to the pool (or straight to the longest-waiting client).
   void release(ServerPtr s);
   // Reserves connect slots to bring the pool up to `min` within its limits; returns how many. The
@@ -90,6 +112,22 @@ class Pool {
                                       std::chrono::milliseconds lifetime, int keep_min);
   std::vector<ServerPtr> take_all_idle();
   void fail_waiters(const std::string& sqlstate, const std::string& message);
+
+  // What statements may run without naming it (session_check.hpp), read for every statement a
+  // client sends. Looked up by attach on a newly opened connection when the last look is due (never
+  // made, or older than kCodeReachAge); a CREATE FUNCTION/TRIGGER/RULE through the pooler raises it
+  // at once. Code created by other paths is seen at the next look.
+  CodeReach code_reach() const { return code_reach_.load(std::memory_order_relaxed); }
+  bool code_reach_due(Clock::time_point now) const;
+  void set_code_reach(CodeReach r, Clock::time_point now);
+  void code_defined();
+  static constexpr std::chrono::seconds kCodeReachAge{10};
+  // Custom setting names (app.tenant) seen for this database, for the session check, which can read
+  // a custom setting only by name: from the database's functions (the code-reach look-up), and from
+  // statements and bind values with unknown effects. At most kMaxCustomNames; later ones are not kept.
+  void learn_custom_names(const std::vector<std::string>& names);
+  std::vector<std::string> custom_names();
+  static constexpr size_t kMaxCustomNames = 256;
 
   // ParameterStatus values a fresh server sends at login, given to clients at their login.
   std::optional<std::vector<std::pair<std::string, std::string>>> defaults();
@@ -117,6 +155,7 @@ class Pool {
  private:
   struct Waiter {
     Waiter(asio::any_io_executor e, int w) : timer(e), worker(w) {}
+    bool gave_up = false;
     asio::steady_timer timer;
     int worker;
     Clock::time_point since = Clock::now();
@@ -139,6 +178,10 @@ class Pool {
   std::deque<WaiterPtr> waiters_;
   std::optional<std::vector<std::pair<std::string, std::string>>> defaults_;
   std::optional<auth::Key> scram_client_key_;
+  std::atomic<CodeReach> code_reach_{CodeReach::Unknown};
+  std::mutex names_mu_;
+  std::vector<std::string> custom_names_;
+  std::atomic<Clock::rep> code_checked_{0};  // Clock ticks of the last look; 0: never
 };
 
 // All pools, created on first use: one per (database, user, server). `max_db_connections` counts

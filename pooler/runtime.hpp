@@ -15,6 +15,7 @@
 #include "pooler/capture/store.hpp"
 #include "pooler/config/config.hpp"
 #include "pooler/guc_state.hpp"
+#include "pooler/memory_budget.hpp"
 #include "pooler/metrics/stats.hpp"
 #include "pooler/net.hpp"
 #include "pooler/parking.hpp"
@@ -28,7 +29,8 @@
 namespace pgopt::pooler {
 
 class ClientSession;
-void wake_parked_client(void* session);  // for ParkingLot (client_session.cpp)
+void wake_parked_client(void* session);      // for ParkingLot (client_session.cpp)
+void hangup_waiting_client(void* session);   // for Worker::hangups (client_servers.cpp)
 
 // Every client session of the process in one 16-byte slot each: found by its cancel key (a
 // CancelRequest arrives on a new connection, possibly on another worker, and must reach that client
@@ -68,6 +70,8 @@ struct Worker {
   asio::io_context ctx{1};  // concurrency hint 1: no locking inside Asio for a one-thread context
   std::thread thread;
   ParkingLot parking{ctx, &wake_parked_client};  // this worker's parked clients (parking.hpp)
+  // Its clients waiting for a server, watched for a closed socket (parking.hpp).
+  ParkingLot hangups{ctx, &hangup_waiting_client, ParkingLot::kHangup};
   int parked_since_trim = 0;  // clients parked on this worker since the last malloc_trim (sweep_loop)
   // Read/write splitting: a Router per database (not thread-safe, so per worker), built from the
   // config `routers_config` points to (worker_router() rebuilds them after a reload).
@@ -97,6 +101,10 @@ struct Runtime {
   std::atomic<int> clients{0};
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<uint64_t> next_server_id{1};
+  std::atomic<uint64_t> session_checks{0};
+  // Client messages over kLargeMessage, held whole while they are relayed (large_message_memory).
+  MemoryBudget large_messages;
+  static constexpr size_t kLargeMessage = 1u << 20;  // servers asked what their session holds (session_check.hpp)
   std::atomic<bool> shutting_down{false};
   // Set by the Daemon for the admin console's RELOAD: runs on `main` (the signal thread), like
   // SIGHUP; returns the errors that kept the running config (empty: applied).

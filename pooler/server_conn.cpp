@@ -69,13 +69,13 @@ awaitable<std::pair<error_code, proto::Frame>> read_message(tls::Stream& sock, B
   }
 }
 
-namespace {
-
 awaitable<error_code> send_all(tls::Stream& sock, const std::string& data) {
   auto [ec, n] = co_await asio::async_write(sock, asio::buffer(data), nothrow);
   (void)n;
   co_return ec;
 }
+
+namespace {
 
 std::string server_error_text(const proto::Frame& f, std::string* sqlstate) {
   auto fields = proto::parse_error_fields(f.body);
@@ -291,7 +291,7 @@ awaitable<InternalResult> run_internal(ServerConn& s, const std::string& sql) {
     }
     switch (f.type) {
       case 'E':
-        r.error = server_error_text(f, nullptr);
+        r.error = server_error_text(f, &r.sqlstate);
         break;
       case 'S':
         if (auto p = proto::parse_parameter_status(f.body)) {

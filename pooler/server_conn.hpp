@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -52,15 +53,27 @@ class ServerConn {
   // both handles are unchanged, the next attach needs no comparison (GucState is copy-on-write).
   GucState::Handle synced_want, synced_have;
   prepared::ServerStatements statements;  // transaction mode: the shared statements prepared here
-  // Session state that cannot be carried to another client (LISTEN, temp tables, ...): the
-  // connection is reset before anyone else gets it.
-  bool dirty = false;
-  std::string dirty_reason;
+  // What its last client may have left in the session, and so what must happen before anyone else
+  // gets the connection. Only ever raised while a client has it (need_check, need_reset); release
+  // acts on it and lowers it to Clean:
+  //   Clean   nothing beyond the settings sync every attach does
+  //   Check   something ran whose effects the text does not show (a user function, DO, CALL, a
+  //           write where triggers exist ...): ask the server (session_check.hpp), carry what can
+  //           be carried to the client, reset if anything else is left
+  //   Reset   state that cannot be carried (LISTEN, temp tables, WITH HOLD cursors ...): DISCARD ALL
+  enum class Residue : char { Clean, Check, Reset };
+  Residue residue = Residue::Clean;
+  std::string residue_reason;  // the first thing that raised it, for the log
+  void need_check(std::string_view why) { raise(Residue::Check, why); }
+  void need_reset(std::string_view why) { raise(Residue::Reset, why); }
   Clock::time_point created = Clock::now();
   Clock::time_point last_used = Clock::now();
   Pool* pool = nullptr;
   int worker = 0;  // the worker whose io_context the socket is registered with
   int cancels_in_flight = 0;
+  // Woken (cancelled) when cancels_in_flight drops to 0, for whoever waits to reuse the connection
+  // until no cancel of its previous client can land any more (ClientSession::salvage).
+  asio::steady_timer* cancels_done = nullptr;
   uint64_t last_client = 0;
   // Read/write splitting: which replica of `replica_set` this is (-1: the primary), and whether it
   // counts as in use there (least_connections) until it goes back to the pool or is closed.
@@ -68,6 +81,11 @@ class ServerConn {
   int replica_index = -1;
   bool leased = false;
   ~ServerConn();
+  void raise(Residue r, std::string_view why) {
+    if (r <= residue) return;
+    residue = r;
+    residue_reason.assign(why);
+  }
   void lease();
   void unlease();
   bool is_replica() const { return replica_index >= 0; }
@@ -100,11 +118,14 @@ struct InternalResult {
   bool broken = false;     // the connection failed: close it
   char status = 'I';
   std::string error;
+  std::string sqlstate;  // of the error, if the server sent one
   std::vector<std::pair<std::string, std::string>> parameters;  // ParameterStatus seen
   std::vector<std::optional<std::string>> row;  // the first DataRow's values, as text
 };
 // Sends `sql` as a simple Query and swallows everything up to ReadyForQuery.
 awaitable<InternalResult> run_internal(ServerConn& server, const std::string& sql);
+
+awaitable<error_code> send_all(tls::Stream& sock, const std::string& data);
 
 // Reads until one whole message is buffered in `buf`. On success the frame points into `buf`; the
 // caller consumes frame.size bytes when done with it.

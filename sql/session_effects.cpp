@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "sql/builtin_functions.hpp"
 #include "sql/deep_stack.hpp"
 #include "sql/parse_tree.hpp"
 #include "sql/tree_walk.hpp"
@@ -19,6 +20,11 @@ void add_dirty(SessionEffects& out, std::string reason) {
   out.dirty = true;
   if (std::find(out.dirty_reasons.begin(), out.dirty_reasons.end(), reason) == out.dirty_reasons.end())
     out.dirty_reasons.push_back(std::move(reason));
+}
+
+void add_unknown(SessionEffects& out, std::string reason) {
+  if (std::find(out.unknown_reasons.begin(), out.unknown_reasons.end(), reason) == out.unknown_reasons.end())
+    out.unknown_reasons.push_back(std::move(reason));
 }
 
 void add_guc(SessionEffects& out, GucChange::Kind kind, std::string name, std::string replay = {}) {
@@ -119,8 +125,18 @@ class StatementAnalyzer {
       case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT: {
         const auto* f = stmt->create_function_stmt;
         if (is_temp_name(f->funcname, f->n_funcname)) add_dirty(out_, "CREATE FUNCTION pg_temp");
+        out_.defines_code = true;
         return;  // the body is not run now
       }
+      case PG_QUERY__NODE__NODE_CREATE_TRIG_STMT:
+      case PG_QUERY__NODE__NODE_RULE_STMT:
+      case PG_QUERY__NODE__NODE_CREATE_EVENT_TRIG_STMT:
+        out_.defines_code = true;
+        return;
+      case PG_QUERY__NODE__NODE_DO_STMT:
+        // Its body is a string the pooler does not parse: anything may happen, SET ROLE included.
+        add_unknown(out_, "DO");
+        return;
       case PG_QUERY__NODE__NODE_COMPOSITE_TYPE_STMT:
         if (is_temp_relation(stmt->composite_type_stmt->typevar)) add_dirty(out_, "CREATE TYPE pg_temp");
         return;
@@ -140,18 +156,29 @@ class StatementAnalyzer {
         if (select_into_temp(stmt->select_stmt)) add_dirty(out_, "SELECT INTO TEMP");
         function_calls(stmt);
         return;
+      case PG_QUERY__NODE__NODE_CALL_STMT:
+        add_unknown(out_, "CALL");
+        function_calls(stmt);
+        return;
+      case PG_QUERY__NODE__NODE_EXECUTE_STMT:
+        // Runs a statement prepared earlier, whatever it calls.
+        add_unknown(out_, "EXECUTE");
+        function_calls(stmt);
+        return;
       case PG_QUERY__NODE__NODE_INSERT_STMT:
       case PG_QUERY__NODE__NODE_UPDATE_STMT:
       case PG_QUERY__NODE__NODE_DELETE_STMT:
       case PG_QUERY__NODE__NODE_MERGE_STMT:
-      case PG_QUERY__NODE__NODE_CALL_STMT:
-      case PG_QUERY__NODE__NODE_EXECUTE_STMT:
       case PG_QUERY__NODE__NODE_COPY_STMT:
         // Statements that evaluate expressions now. DDL bodies (views, rules, BEGIN ATOMIC
-        // functions, column defaults) are stored, not run, so their calls are not looked at.
+        // functions, column defaults) are stored, not run, so their set_config calls are not
+        // replayed; their calls of unknown functions still count (below).
         function_calls(stmt);
         return;
       default:
+        // DDL may evaluate what it names (an index expression, a column default filled in): a
+        // call of an unknown function is checked for, at worst once too often.
+        unknown_calls(stmt);
         return;
     }
   }
@@ -214,13 +241,29 @@ class StatementAnalyzer {
     }
   }
 
-  // set_config(name, value, is_local) and the session advisory locks, wherever the statement
-  // evaluates expressions.
+  // Calls of functions that are not pg_catalog built-ins: their bodies may change anything.
+  void unknown_calls(const PgQuery__Node* stmt) {
+    detail::for_each_node(stmt, [&](const PgQuery__Node* n) {
+      if (n->node_case == PG_QUERY__NODE__NODE_FUNC_CALL) unknown_call(n->func_call);
+      return true;
+    });
+  }
+
+  void unknown_call(const PgQuery__FuncCall* f) {
+    QualifiedName q = detail::qualified_name(f->funcname, f->n_funcname);
+    if (q.name.empty()) return;
+    const bool catalog = q.schema.empty() || q.schema == "pg_catalog";
+    if (!catalog || !detail::builtin_volatility(q.name)) add_unknown(out_, "calls " + q.display() + "()");
+  }
+
+  // set_config(name, value, is_local), the session advisory locks and unknown functions, wherever
+  // the statement evaluates expressions.
   void function_calls(const PgQuery__Node* stmt) {
     std::vector<const PgQuery__FuncCall*> in_target_list;
     bool any_set_config = false;
     detail::for_each_node(stmt, [&](const PgQuery__Node* n) {
       if (n->node_case != PG_QUERY__NODE__NODE_FUNC_CALL) return true;
+      unknown_call(n->func_call);
       QualifiedName q = detail::qualified_name(n->func_call->funcname, n->func_call->n_funcname);
       if (is_builtin(q, "set_config")) any_set_config = true;
       if (is_builtin(q, "pg_advisory_lock") || is_builtin(q, "pg_advisory_lock_shared") ||
@@ -256,7 +299,8 @@ class StatementAnalyzer {
     bool local_null = false;
     std::optional<bool> is_local = detail::constant_bool(f->args[2], &local_null);
     if (!is_local) {
-      add_dirty(out_, "set_config with non-constant arguments");
+      // Known only when it runs (a bind parameter, a column): the server is asked afterwards.
+      add_unknown(out_, "set_config with non-constant arguments");
       return;
     }
     if (*is_local) return;  // transaction-scoped (a NULL is_local counts as false, as on the server)
@@ -264,12 +308,13 @@ class StatementAnalyzer {
     std::optional<std::string> name = detail::constant_text(f->args[0], &name_null);
     std::optional<std::string> value = detail::constant_text(f->args[1], &value_null);
     if (!name || !value) {
-      add_dirty(out_, "set_config with non-constant arguments");
+      add_unknown(out_, "set_config with non-constant arguments");
       return;
     }
     if (name_null) return;  // an error on the server
     if (!in_target_list) {
-      add_dirty(out_, "set_config outside a SELECT list");
+      // It may or may not run (WHERE, CASE ...): the server is asked afterwards.
+      add_unknown(out_, "set_config outside a SELECT list");
       return;
     }
     std::string guc = detail::ascii_lower(*name);
@@ -304,10 +349,12 @@ SessionEffects session_effects_parsed(std::string_view sql) {
 SessionEffects session_effects(std::string_view sql) {
   if (auto result = detail::call_with_stack_for(sql.size(), [&] { return session_effects_parsed(sql); }))
     return std::move(*result);
-  // Not parsed (see deep_stack.hpp): whatever it does, the connection cannot be handed on as is.
+  // Not parsed (see deep_stack.hpp): whatever it did, the server is asked afterwards.
   SessionEffects out;
-  add_dirty(out, "statement too long to analyse");
+  add_unknown(out, "statement too long to analyse");
   return out;
 }
+
+size_t max_analyzed_length() { return detail::kMaxAnalyzedLength; }
 
 }  // namespace pgopt::sql

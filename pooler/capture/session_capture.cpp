@@ -80,6 +80,11 @@ void SessionCapture::start(ShapePtr shape, uint64_t seq, bool replica, SteadyClo
   if (head_ == pending_.size()) {
     pending_.clear();
     head_ = 0;
+  } else if (head_ >= 64 && head_ * 2 >= pending_.size()) {
+    // A pipeline that never drains (a client that keeps max_pipeline_depth requests in flight):
+    // drop the finished front now and then, amortized O(1), so the vector does not grow forever.
+    pending_.erase(pending_.begin(), pending_.begin() + std::ptrdiff_t(head_));
+    head_ = 0;
   }
   pending_.push_back(std::move(p));
 }

@@ -106,9 +106,26 @@ ShapePtr ShapeCache::make_shape(std::string_view sql) {
   return shape;
 }
 
+ShapePtr truncated_shape(std::string_view sql) {
+  // Grouped by their first bytes (a bulk INSERT's table and columns); the text says what happened.
+  std::string_view prefix = sql.substr(0, ShapeCache::kTruncatedPrefix);
+  while (!prefix.empty() && (static_cast<unsigned char>(prefix.back()) & 0xC0) == 0x80) prefix.remove_suffix(1);
+  auto shape = std::make_shared<Shape>();
+  shape->normalized = std::string(prefix) + "... /* " + std::to_string(sql.size() / 1024) +
+                      " kB statement, over the 64 kB capture limit: not analysed */";
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : shape->normalized) h = (h ^ c) * 1099511628211ULL;
+  shape->fingerprint = h;
+  return shape;
+}
+
 std::vector<ShapePtr> ShapeCache::compute(std::string_view sql, bool whole) {
   ++misses_;
   std::vector<ShapePtr> out;
+  if (sql.size() > kMaxShapedLength) {
+    out.push_back(truncated_shape(sql));
+    return out;
+  }
   if (!whole) {
     if (auto s = make_shape(sql)) out.push_back(std::move(s));
     return out;

@@ -18,6 +18,10 @@ struct Shape {
 };
 using ShapePtr = std::shared_ptr<const Shape>;
 
+// What a statement over ShapeCache::kMaxShapedLength is recorded as: its first 256 bytes (cut at a
+// character boundary) and a note, with a fingerprint of that text. No parse, no split.
+ShapePtr truncated_shape(std::string_view sql);
+
 // One statement of a simple-protocol Query string.
 struct Piece {
   size_t offset = 0, size = 0;  // in the string, trimmed, without the `;`
@@ -46,6 +50,10 @@ class ShapeCache {
 
   // Statements longer than this are shaped but not kept.
   static constexpr size_t kMaxCachedLength = 16 * 1024;
+  // Statements longer than this are not parsed or split at all (a 50 MB statement must not hold up
+  // the worker's other clients): they are recorded under truncated_shape().
+  static constexpr size_t kMaxShapedLength = 64 * 1024;
+  static constexpr size_t kTruncatedPrefix = 256;
 
  private:
   static ShapePtr make_shape(std::string_view sql);

@@ -95,6 +95,13 @@ struct PoolerSettings {
   AuthType auth_type = AuthType::ScramSha256;
   std::string auth_file;  // resolved against the config file's directory
   uint32_t max_packet_size = 64 * 1024 * 1024;  // bytes; a bigger message is refused (08P01)
+  // Queries and Syncs a client may have sent whose ReadyForQuery has not come back; at the limit
+  // the pooler reads nothing more from that client until replies have gone out. What a pooler
+  // keeps per request in flight is what a client that pipelines and never reads would grow.
+  int max_pipeline_depth = 1000;
+  // What all clients together may have buffered in messages over 1 MB (each is held whole while it
+  // is relayed); a message that does not fit is refused with 53200 and its client disconnected.
+  uint32_t large_message_memory = 512u * 1024 * 1024;
   Millis query_wait_timeout{120'000};
   Millis server_idle_timeout{600'000};
   Millis server_lifetime{3'600'000};
@@ -105,6 +112,9 @@ struct PoolerSettings {
   Millis client_login_timeout{60'000};
   Millis shutdown_timeout{30'000};
   std::string server_reset_query = "DISCARD ALL";  // session mode, on release
+  // Transaction mode too, after every transaction (PgBouncer's key): for sites that want no
+  // session state to survive a transaction whatever the pooler can tell.
+  bool server_reset_query_always = false;
   // Server-side prepared statements kept per server connection in transaction mode (LRU); 0 turns
   // tracking off, and a client's named statement then pins nothing: the server is reset after it.
   int max_prepared_statements = 200;

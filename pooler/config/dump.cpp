@@ -35,6 +35,8 @@ std::string pooler_value(const PoolerSettings& s, std::string_view key) {
   if (key == "auth_type") return quoted(to_string(s.auth_type));
   if (key == "auth_file") return quoted(s.auth_file);
   if (key == "max_packet_size") return quoted(format_size(s.max_packet_size));
+  if (key == "max_pipeline_depth") return std::to_string(s.max_pipeline_depth);
+  if (key == "large_message_memory") return quoted(format_size(s.large_message_memory));
   if (key == "query_wait_timeout") return duration(s.query_wait_timeout);
   if (key == "server_idle_timeout") return duration(s.server_idle_timeout);
   if (key == "server_lifetime") return duration(s.server_lifetime);
@@ -45,6 +47,7 @@ std::string pooler_value(const PoolerSettings& s, std::string_view key) {
   if (key == "client_login_timeout") return duration(s.client_login_timeout);
   if (key == "shutdown_timeout") return duration(s.shutdown_timeout);
   if (key == "server_reset_query") return quoted(s.server_reset_query);
+  if (key == "server_reset_query_always") return s.server_reset_query_always ? "true" : "false";
   if (key == "max_prepared_statements") return std::to_string(s.max_prepared_statements);
   if (key == "log_level") return quoted(to_string(s.log_level));
   if (key == "replica_ban_time") return duration(s.replica_ban_time);

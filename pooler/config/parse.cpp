@@ -143,6 +143,10 @@ bool packet_size_key(Reader& r, const toml::node& n, const std::string& k, Poole
   return r.read_size(n, k, kMinPacketSize, kMaxPacketSize, s.max_packet_size);
 }
 
+bool large_message_memory_key(Reader& r, const toml::node& n, const std::string& k, PoolerSettings& s) {
+  return r.read_size(n, k, 1024 * 1024, 2 * kMaxPacketSize, s.large_message_memory);
+}
+
 // An array of user names: non-empty strings, each at most once (a repeat is likely a typo of another).
 bool admin_users_key(Reader& r, const toml::node& n, const std::string& k, PoolerSettings& s) {
   const toml::array* a = n.as_array();
@@ -177,7 +181,7 @@ struct Key {
 
 using P = PoolerSettings;
 // Documentation order; pooler_keys() and the unknown-key hints come from this table.
-constexpr std::array<Key<P>, 42> kPoolerKeys{{
+constexpr std::array<Key<P>, 45> kPoolerKeys{{
     {"listen_addr", string_key<&P::listen_addr>},
     {"listen_port", int_key<&P::listen_port, 1, 65535>},
     {"workers", int_key<&P::workers, 1, 64>},
@@ -189,6 +193,8 @@ constexpr std::array<Key<P>, 42> kPoolerKeys{{
     {"auth_type", enum_key<&P::auth_type, kAuthTypes>},
     {"auth_file", string_key<&P::auth_file>},
     {"max_packet_size", packet_size_key},
+    {"max_pipeline_depth", int_key<&P::max_pipeline_depth, 1, 1000000>},
+    {"large_message_memory", large_message_memory_key},
     {"query_wait_timeout", duration_key<&P::query_wait_timeout>},
     {"server_idle_timeout", duration_key<&P::server_idle_timeout>},
     {"server_lifetime", duration_key<&P::server_lifetime>},
@@ -199,6 +205,7 @@ constexpr std::array<Key<P>, 42> kPoolerKeys{{
     {"client_login_timeout", duration_key<&P::client_login_timeout>},
     {"shutdown_timeout", duration_key<&P::shutdown_timeout>},
     {"server_reset_query", string_key<&P::server_reset_query, true>},
+    {"server_reset_query_always", bool_key<&P::server_reset_query_always>},
     {"max_prepared_statements", int_key<&P::max_prepared_statements, 0, 100000>},
     {"log_level", enum_key<&P::log_level, kLogLevels>},
     {"replica_ban_time", bounded_duration_key<&P::replica_ban_time, kMinBanTime>},

@@ -165,4 +165,6 @@ void query(std::string& out, std::string_view sql) { Writer(out).begin('Q').cstr
 void terminate(std::string& out) { empty_message(out, 'X'); }
 void sync(std::string& out) { empty_message(out, 'S'); }
 
+void copy_fail(std::string& out, std::string_view reason) { Writer(out).begin('f').cstr(reason).end(); }
+
 }  // namespace pgopt::protocol

@@ -154,6 +154,8 @@ struct BindMsg {
   std::vector<int16_t> result_formats;
 };
 std::optional<BindMsg> parse_bind(std::span<const uint8_t> body);
+// Just the statement a Bind names, without decoding its parameters (the relay's per-Bind look).
+std::optional<std::string_view> bind_statement_name(std::span<const uint8_t> body);
 
 struct NamedTarget {  // Describe ('D') and Close ('C'): kind is 'S' (statement) or 'P' (portal)
   char kind;
@@ -286,5 +288,6 @@ void sasl_response(std::string& out, std::string_view data);
 void query(std::string& out, std::string_view sql);
 void terminate(std::string& out);
 void sync(std::string& out);
+void copy_fail(std::string& out, std::string_view reason);
 
 }  // namespace pgopt::protocol

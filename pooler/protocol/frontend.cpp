@@ -309,6 +309,18 @@ std::optional<BindMsg> parse_bind(std::span<const uint8_t> body) {
   return parse_with<BindMsg>([&](BindMsg* m) { return check_bind(body, m); });
 }
 
+std::optional<std::string_view> bind_statement_name(std::span<const uint8_t> body) {
+  // Two NUL-terminated strings start the body: the portal, then the statement.
+  const auto* p = body.data();
+  const auto* end = p + body.size();
+  const auto* portal_end = std::find(p, end, uint8_t(0));
+  if (portal_end == end) return std::nullopt;
+  const auto* name = portal_end + 1;
+  const auto* name_end = std::find(name, end, uint8_t(0));
+  if (name_end == end) return std::nullopt;
+  return std::string_view(reinterpret_cast<const char*>(name), size_t(name_end - name));
+}
+
 std::optional<NamedTarget> parse_named_target(std::span<const uint8_t> body) {
   return parse_with<NamedTarget>(
       [&](NamedTarget* m) { return check_named_target(body, "Describe/Close", m); });

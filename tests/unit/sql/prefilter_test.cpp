@@ -24,6 +24,14 @@ TEST(Prefilter, OrdinaryTrafficSkipsTheParser) {
            "SELECT * FROM t ORDER BY a LIMIT 10 OFFSET 20",
            "SELECT payload, dataset, threshold FROM settings",
            "BEGIN", "COMMIT", "ROLLBACK", "",
+           // Calls of built-ins and keywords that take parentheses.
+           "SELECT count(*), lower(name), now(), pg_catalog.upper(x) FROM t GROUP BY 2",
+           "SELECT coalesce(a, 0), nullif(b, 1), greatest(c, d) FROM t WHERE id IN (1, 2) AND EXISTS (SELECT 1)",
+           "SELECT x::numeric(10, 2), CAST(y AS varchar(20)), ARRAY(SELECT 1), ROW(1, 2)",
+           "SELECT * FROM t WHERE a = ANY ($1) AND (b OR c) AND NOT (d)",
+           "INSERT INTO public.t (a, b) VALUES (1, 2)",
+           "SELECT count(*) OVER (PARTITION BY a) FROM t",
+           "SELECT 1 /* trailing comment */", "SELECT lower /* c */ (name) FROM t",
        }) {
     EXPECT_FALSE(may_have_session_effects(sql)) << sql;
   }
@@ -36,6 +44,12 @@ TEST(Prefilter, TriggerWordsInAnyCase) {
            "CREATE TEMPORARY TABLE t()", "CREATE TABLE pg_temp.t()", "SELECT 1 INTO TEMP t",
            "SELECT PG_ADVISORY_LOCK(1)", "select pg_catalog.set_config('a','b',false)",
            "SELECT \"pg_try_advisory_lock\"(1)", "SELECT U&\"\\0070g_advisory_lock\"(1)",
+           // Code the pooler cannot read: user functions, DO, CALL, EXECUTE, and code definitions.
+           "SELECT set_tenant('A')", "SELECT app.lower(x)", "SELECT public.now()", "SELECT \"MyFunc\"(1)",
+           "SELECT my$func(1)", "SELECT f /* c */ (1)", "SELECT f\n(1)", "do $$ begin end $$",
+           "/* c */ DO $$BEGIN END$$", "SELECT 1; DO $$BEGIN END$$", "CALL p()", "EXECUTE q(1)",
+           "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", "CREATE PROCEDURE p() LANGUAGE sql AS ''",
+           "CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW EXECUTE FUNCTION f()", "CREATE RULE r AS ON INSERT TO t DO NOTHING",
        }) {
     EXPECT_TRUE(may_have_session_effects(sql)) << sql;
   }
@@ -96,6 +110,38 @@ TEST(Prefilter, DecoratedEffectStatementsAreAlwaysCaught) {
     }
   }
   EXPECT_GE(checked, 150);
+}
+
+}  // namespace
+}  // namespace pgopt::sql
+
+namespace pgopt::sql {
+namespace {
+
+TEST(WritePrefilter, SeesEveryKindOfWrite) {
+  for (const char* sql : {"INSERT INTO t VALUES (1)", "update t set a = 1", "DELETE FROM t", "MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE",
+                          "COPY t FROM STDIN", "TRUNCATE t", "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x"}) {
+    EXPECT_TRUE(may_write_tables(sql)) << sql;
+  }
+  for (const char* sql : {"SELECT * FROM t", "SELECT inserted_at FROM t", "BEGIN", ""}) {
+    EXPECT_FALSE(may_write_tables(sql)) << sql;
+  }
+}
+
+}  // namespace
+}  // namespace pgopt::sql
+
+namespace pgopt::sql {
+namespace {
+
+TEST(CustomSettingNames, FoundWhereverTheyAreSet) {
+  EXPECT_EQ(custom_setting_names("SELECT set_config('app.tenant', 'A', false)"), std::vector<std::string>{"app.tenant"});
+  EXPECT_EQ(custom_setting_names("DO $$BEGIN EXECUTE 'SET app.a = ''1'''; PERFORM set_config(''app.b'', ''2'', false); END$$"),
+            (std::vector<std::string>{"app.a", "app.b"}));
+  EXPECT_EQ(custom_setting_names("set session My.Var to 3"), std::vector<std::string>{"My.Var"});
+  EXPECT_TRUE(custom_setting_names("SELECT set_config($1, $2, false)").empty());
+  EXPECT_TRUE(custom_setting_names("SET search_path = a; UPDATE t SET x.y = 1").size() <= 1);
+  EXPECT_TRUE(custom_setting_names("SELECT offset_config('a.b')").empty());
 }
 
 }  // namespace

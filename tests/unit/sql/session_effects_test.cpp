@@ -25,6 +25,8 @@ std::string render(const SessionEffects& e) {
     }
   }
   for (const auto& r : e.dirty_reasons) items.push_back("dirty: " + r);
+  for (const auto& r : e.unknown_reasons) items.push_back("unknown: " + r);
+  if (e.defines_code) items.push_back("defines code");
   if (e.discard_all) items.push_back("discard all");
   if (e.parse_failed) items.push_back("parse failed");
   if (items.empty()) return "none";

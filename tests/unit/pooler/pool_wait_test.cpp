@@ -1,0 +1,60 @@
+// A client queued in Pool::acquire can give up its place at once (its socket closed), and a
+// ticket of a client that got a server does nothing.
+#include <gtest/gtest.h>
+
+#include "pooler/pool.hpp"
+
+namespace pgopt::pooler {
+namespace {
+
+TEST(PoolWait, AQueuedClientThatGivesUpLeavesTheQueueAtOnce) {
+  asio::io_context ctx;
+  DatabaseGroup group;
+  Pool pool("db", "user", "", 1, &group);
+  PoolLimits limits{1, 0, std::chrono::milliseconds(1000)};
+  Pool::Acquired first, second;
+  Pool::WaitTicket ticket;
+  bool queued = false;
+  ticket.on_queued = [&] { queued = true; };
+  asio::co_spawn(ctx, [&]() -> awaitable<void> { first = co_await pool.acquire(0, std::chrono::seconds(30), limits); },
+                 asio::detached);
+  asio::co_spawn(
+      ctx, [&]() -> awaitable<void> { second = co_await pool.acquire(0, std::chrono::seconds(30), limits, &ticket); },
+      asio::detached);
+  ctx.run_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(first.connect_needed) << "the first client takes the only slot";
+  ASSERT_TRUE(queued) << "the second client waits";
+  EXPECT_EQ(pool.counts().waiting, 1);
+  ticket.give_up();
+  ctx.restart();
+  ctx.run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(pool.counts().waiting, 0);
+  EXPECT_FALSE(second.server);
+  EXPECT_EQ(second.sqlstate, "08006");
+  ticket.give_up();  // a second time, after the wait ended: nothing happens
+  pool.slot_freed();
+}
+
+TEST(PoolWait, NotQueuedWhenAServerOrASlotIsFree) {
+  asio::io_context ctx;
+  DatabaseGroup group;
+  Pool pool("db", "user", "", 1, &group);
+  PoolLimits limits{4, 0, std::chrono::milliseconds(1000)};
+  Pool::Acquired got;
+  Pool::WaitTicket ticket;
+  bool queued = false;
+  ticket.on_queued = [&] { queued = true; };
+  asio::co_spawn(
+      ctx, [&]() -> awaitable<void> { got = co_await pool.acquire(0, std::chrono::seconds(30), limits, &ticket); },
+      asio::detached);
+  ctx.run_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(got.connect_needed);
+  EXPECT_FALSE(got.waited);
+  EXPECT_FALSE(queued);
+  ticket.give_up();  // nothing to give up
+  EXPECT_EQ(pool.counts().waiting, 0);
+  pool.slot_freed();
+}
+
+}  // namespace
+}  // namespace pgopt::pooler
