@@ -17,8 +17,8 @@ Each step is bounded in time; prints one JSON object per (target, step) on stdou
 """
 import argparse
 import asyncio
-import hashlib
 import json
+import os
 import socket
 import struct
 import subprocess
@@ -26,39 +26,18 @@ import sys
 import time
 
 
-def message(t, body):
-    return t + struct.pack("!I", len(body) + 4) + body
+# The protocol pieces idle_clients.py already speaks (startup, trust/cleartext/md5, framing).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from idle_clients import login as _login, message, read_message  # noqa: E402
 
 
 def query(sql):
     return message(b"Q", sql.encode() + b"\0")
 
 
-async def read_message(reader):
-    head = await reader.readexactly(5)
-    n = struct.unpack("!I", head[1:])[0]
-    return head[:1], await reader.readexactly(n - 4)
-
-
 async def login(args, port):
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    params = b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in (("user", args.user), ("database", args.dbname)))
-    body = struct.pack("!I", 196608) + params + b"\0"
-    writer.write(struct.pack("!I", len(body) + 4) + body)
-    while True:
-        t, body = await read_message(reader)
-        if t == b"R":
-            code = struct.unpack("!I", body[:4])[0]
-            if code == 5:
-                inner = hashlib.md5((args.password + args.user).encode()).hexdigest()
-                outer = hashlib.md5(inner.encode() + body[4:8]).hexdigest()
-                writer.write(message(b"p", ("md5" + outer).encode() + b"\0"))
-            elif code == 3:
-                writer.write(message(b"p", args.password.encode() + b"\0"))
-        elif t == b"E":
-            raise RuntimeError("login failed: " + body.decode(errors="replace"))
-        elif t == b"Z":
-            return reader, writer
+    return await _login(argparse.Namespace(host="127.0.0.1", port=port, user=args.user, password=args.password,
+                                           dbname=args.dbname))
 
 
 async def run_query(reader, writer, sql):
