@@ -12,6 +12,7 @@
 #include "pooler/log.hpp"
 #include "pooler/spawn.hpp"
 #include "pooler/metrics/endpoint.hpp"
+#include "pooler/service_notify.hpp"
 #include "pooler/slab.hpp"
 
 // jemalloc's control interface when the executable links it (CMakeLists.txt), null otherwise: a weak
@@ -157,15 +158,18 @@ void Daemon::start_pollers(const Config& cfg) {
 
 std::vector<std::string> Daemon::reload() {
   log::info("SIGHUP: reloading {}", path_);
+  service::reloading();
   auto loaded = load_all(path_);
   if (!loaded.config) {
     for (auto& e : loaded.errors) log::error("{}", e);
     log::error("reload failed: keeping the running configuration");
+    service::reloaded("reload failed: running the previous configuration");
     return loaded.errors;
   }
   tls::install(loaded.tls);  // certificates re-read even when the file names did not change
   apply(loaded.config, loaded.users);
   log::info("configuration reloaded: {} database(s)", loaded.config->databases.size());
+  service::reloaded("configuration reloaded");
   return {};
 }
 
@@ -205,6 +209,7 @@ awaitable<void> Daemon::shutdown() {
   auto cfg = rt_.config();
   log::info("shutting down: no new connections; waiting up to {} ms for transactions to finish",
             cfg->pooler.shutdown_timeout.count());
+  service::stopping();
   rt_.shutting_down = true;
   rt_.splits.retire_all();
   error_code ec;
@@ -305,6 +310,8 @@ int Daemon::run() {
       ctx.run();
     });
   }
+  // Every listener is bound and the workers run: systemd may start what comes After=pgopt.
+  service::ready(fmt::format("accepting clients on {}:{}", cfg->pooler.listen_addr, cfg->pooler.listen_port));
   main_.run();
   if (metrics_endpoint) metrics_endpoint->stop();
   for (auto& w : rt_.workers) {
