@@ -24,8 +24,9 @@ namespace {
 
 constexpr uint32_t kMaxHeader = 8 * 1024;
 constexpr uint64_t kMaxBody = 1024;
-constexpr auto kIdleTimeout = std::chrono::seconds(30);  // a keep-alive connection between scrapes
-constexpr auto kIoTimeout = std::chrono::seconds(10);    // one request or response on its way
+constexpr auto kIdleTimeout = std::chrono::seconds(30);    // a keep-alive connection between scrapes
+constexpr auto kRequestTimeout = std::chrono::seconds(5);  // a new connection's whole first request
+constexpr auto kIoTimeout = std::chrono::seconds(10);      // one response on its way
 
 // What one worker's clients add up to.
 struct Tally {
@@ -126,7 +127,29 @@ void Endpoint::stop() {
   stopped_ = true;
   error_code ec;
   acceptor_.close(ec);
-  for (tcp::socket* s : conns_) s->close(ec);
+  for (Slot& s : conns_) s.socket->close(ec);
+}
+
+bool Endpoint::evict_one() {
+  Slot* victim = nullptr;
+  size_t live = 0;
+  for (Slot& s : conns_) {
+    if (s.phase == Phase::Closing) continue;  // already on its way out; its slot frees shortly
+    ++live;
+    if (s.phase == Phase::Lingering && (!victim || victim->phase != Phase::Lingering)) victim = &s;
+    if (s.phase == Phase::Reading && (!victim || (victim->phase == Phase::Reading && s.since < victim->since)))
+      victim = &s;
+  }
+  if (live < kMaxConnections) return true;
+  if (!victim) return false;
+  const auto waited = std::chrono::steady_clock::now() - victim->since;
+  log::debug("metrics endpoint: {} connections open, closing one {} for {} ms", kMaxConnections,
+             victim->phase == Phase::Lingering ? "lingering after its reply" : "waiting for a request",
+             std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
+  victim->phase = Phase::Closing;
+  error_code ec;
+  victim->socket->close(ec);  // its read completes with operation_aborted and its coroutine ends
+  return true;
 }
 
 awaitable<void> Endpoint::accept_loop(std::shared_ptr<Endpoint> self) {
@@ -139,8 +162,9 @@ awaitable<void> Endpoint::accept_loop(std::shared_ptr<Endpoint> self) {
       co_await t.async_wait(nothrow);
       continue;
     }
-    if (self->conns_.size() >= kMaxConnections) {
-      log::warn("metrics endpoint: more than {} connections, closing a new one", kMaxConnections);
+    if (!self->evict_one()) {
+      log::warn("metrics endpoint: {} connections are all answering requests, closing a new one",
+                kMaxConnections);
       continue;  // `sock` closes here
     }
     asio::co_spawn(self->acceptor_.get_executor(), serve(self, std::move(sock)), asio::detached);
@@ -151,19 +175,30 @@ awaitable<void> Endpoint::serve(std::shared_ptr<Endpoint> self, tcp::socket sock
   beast::tcp_stream stream(std::move(sock));
   // Registered for stop() for as long as this frame lives, however it ends.
   struct Registration {
-    std::list<tcp::socket*>& list;
-    std::list<tcp::socket*>::iterator it;
+    Slots& list;
+    Slots::iterator it;
     ~Registration() { list.erase(it); }
-  } registration{self->conns_, self->conns_.insert(self->conns_.end(), &stream.socket())};
+    void enter(Phase p) {
+      if (it->phase == Phase::Closing) return;  // evicted: stays so until the frame ends
+      it->phase = p;
+      it->since = std::chrono::steady_clock::now();
+    }
+    bool evicted() const { return it->phase == Phase::Closing; }
+  } registration{self->conns_, self->conns_.insert(self->conns_.end(), Slot{&stream.socket(), Phase::Reading,
+                                                                             std::chrono::steady_clock::now()})};
   beast::flat_buffer buf(kMaxHeader + kMaxBody);
   for (bool first = true; !self->stopped_; first = false) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(kMaxHeader);
     parser.body_limit(kMaxBody);
-    stream.expires_after(first ? kIoTimeout : kIdleTimeout);
+    registration.enter(Phase::Reading);
+    // One deadline for the whole request, not per read: a client trickling a byte at a time
+    // (slowloris) is closed as surely as one that sends nothing.
+    stream.expires_after(first ? kRequestTimeout : kIdleTimeout);
     auto [ec, n] = co_await http::async_read(stream, buf, parser, nothrow);
     (void)n;
-    if (self->stopped_) break;
+    if (self->stopped_ || registration.evicted()) break;
+    registration.enter(Phase::Answering);
     http::response<http::string_body> res;
     res.version(11);
     res.set(http::field::server, "pgopt");
@@ -216,6 +251,9 @@ awaitable<void> Endpoint::serve(std::shared_ptr<Endpoint> self, tcp::socket sock
   }
   // Lingering close: what the client sent beyond what was read (an oversized request) is read and
   // dropped for a moment, so closing does not reset the connection before the reply is read.
+  // A lingering connection is the first one evict_one() closes.
+  if (registration.evicted()) co_return;
+  registration.enter(Phase::Lingering);
   error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream.expires_after(std::chrono::seconds(1));

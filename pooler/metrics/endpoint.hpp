@@ -22,6 +22,12 @@ awaitable<Snapshot> gather(Runtime& rt);
 // HTTP/1.1 with Boost.Beast's parser: one coroutine per connection, keep-alive, requests bounded
 // (8 KiB of headers, 1 KiB of body) and timed out, at most kMaxConnections at once. Everything runs
 // on the one executor it is started on (the daemon's main thread), so it takes no locks.
+//
+// Slow clients cannot lock health checks out: when all kMaxConnections are open, a new connection
+// is still taken and the one that has waited longest for its request (or is lingering after its
+// reply) is closed instead, so a flood of connections that send nothing, or a byte at a time, only
+// ever delays /healthz by one accept. A connection is refused only when every one open is busy
+// answering (a reply being gathered or written).
 class Endpoint : public std::enable_shared_from_this<Endpoint> {
  public:
   static constexpr size_t kMaxConnections = 64;
@@ -39,11 +45,23 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   static awaitable<void> accept_loop(std::shared_ptr<Endpoint> self);
   static awaitable<void> serve(std::shared_ptr<Endpoint> self, tcp::socket sock);
 
+  // What an open connection is doing, for choosing one to close when all slots are taken.
+  enum class Phase { Reading, Answering, Lingering, Closing };  // Closing: evicted, or stop()
+  struct Slot {
+    tcp::socket* socket;
+    Phase phase;
+    std::chrono::steady_clock::time_point since;  // when the current phase began
+  };
+  using Slots = std::list<Slot>;
+  // Makes room for one more connection: closes the lingering or longest-reading one. False when
+  // every open connection is answering a request.
+  bool evict_one();
+
   Runtime& rt_;
   tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   bool stopped_ = false;
-  std::list<tcp::socket*> conns_;  // open connections, for stop()
+  Slots conns_;  // open connections, in accept order, for stop() and evict_one()
 };
 
 }  // namespace pgopt::pooler::metrics
