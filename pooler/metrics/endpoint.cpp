@@ -13,6 +13,7 @@
 #include "pooler/log.hpp"
 #include "pooler/metrics/exposition.hpp"
 #include "pooler/runtime.hpp"
+#include "pooler/spawn.hpp"
 #include "pooler/split.hpp"
 
 namespace pgopt::pooler::metrics {
@@ -119,7 +120,7 @@ std::variant<std::shared_ptr<Endpoint>, std::string> Endpoint::start(Runtime& rt
   if (!ec) ep->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fmt::format("cannot listen on {}:{} for metrics: {}", addr, port, ec.message());
   ep->port_ = ep->acceptor_.local_endpoint(ec).port();
-  asio::co_spawn(exec, accept_loop(ep), asio::detached);
+  spawn(exec, accept_loop(ep), "the metrics listener");
   return ep;
 }
 
@@ -167,7 +168,7 @@ awaitable<void> Endpoint::accept_loop(std::shared_ptr<Endpoint> self) {
                 kMaxConnections);
       continue;  // `sock` closes here
     }
-    asio::co_spawn(self->acceptor_.get_executor(), serve(self, std::move(sock)), asio::detached);
+    spawn(self->acceptor_.get_executor(), serve(self, std::move(sock)), "a metrics connection");
   }
 }
 
