@@ -31,6 +31,8 @@ run_suite() {  # build dir, extra cmake args...
 }
 
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+stage "chaos tests (build)"  # tests/chaos/README.md: faults on the shared cluster, normal build only
+ctest --test-dir build -L chaos --output-on-failure --timeout 600
 if [ "${PGOPT_TEST_QUICK:-0}" != 1 ]; then
   # detect_leaks stays on: a leak is a test failure. The sanitizer build skips benchmarks.
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
