@@ -98,10 +98,17 @@ inline bool port_open(int port) {
   return ok;
 }
 
+// Worker threads of a test's pooler unless the test needs a number of its own: 2, or
+// PGOPT_TEST_WORKERS (the ThreadSanitizer runs use 2 and 4; tests/README.md).
+inline int default_workers() {
+  const char* w = std::getenv("PGOPT_TEST_WORKERS");
+  return w && std::atoi(w) > 0 ? std::atoi(w) : 2;
+}
+
 struct PoolerOptions {
   std::string pool_mode = "transaction";
   int pool_size = 4;
-  int workers = 2;
+  int workers = default_workers();
   std::string auth_type = "trust";
   std::string users;          // auth file contents
   std::string pooler_extra;   // more [pooler] lines
@@ -152,7 +159,9 @@ class Pooler {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
       std::string cfg = (dir_ / "pgopt.toml").string();
-      ::execl(PGOPT_BINARY, PGOPT_BINARY, "pool", "--config", cfg.c_str(), nullptr);
+      // PGOPT_TEST_BINARY: another build's pgopt (the ThreadSanitizer runs; tests/README.md).
+      const char* bin = std::getenv("PGOPT_TEST_BINARY") ? std::getenv("PGOPT_TEST_BINARY") : PGOPT_BINARY;
+      ::execl(bin, bin, "pool", "--config", cfg.c_str(), nullptr);
       ::_exit(127);
     }
     for (int i = 0; i < 200; ++i) {
