@@ -33,6 +33,7 @@ struct Options {
   std::string db, schema, log_format = "auto", log_line_prefix, format = "markdown", output, budget;
   bool pg_stat_statements = false, show_samples = false;
   std::string max_indexes = "20", min_improvement = "0.3", jobs = "1";
+  std::string fail_above;  // empty: never fail on the advice
 };
 
 // A whole number in [lo, hi], or nullopt.
@@ -49,6 +50,21 @@ std::optional<double> decimal(const std::string& s, double lo, double hi) {
   double v = std::strtod(s.c_str(), &end);
   if (s.empty() || *end || !(v >= lo && v <= hi)) return std::nullopt;
   return v;
+}
+
+// --fail-above PCT: after the report is written, exit status 3 when a recommended index would save
+// more than PCT% of the workload's estimated cost, so a CI job over a test suite's log catches a
+// missing index before production does. Each such index is named on stderr.
+int fail_above(const advisor::Advice& a, std::optional<double> pct) {
+  if (!pct) return 0;
+  int over = 0;
+  for (const auto& r : a.recommendations) {
+    if (r.benefit_pct <= *pct) continue;
+    ++over;
+    std::fprintf(stderr, "pgopt analyze: --fail-above %g: %s would save %.1f%% of the workload's cost\n", *pct,
+                 r.ddl.c_str(), r.benefit_pct);
+  }
+  return over ? 3 : 0;
 }
 
 struct Conn {
@@ -95,6 +111,9 @@ int run(const Options& o) {
   if (!max_indexes) return fail("--max-indexes must be a whole number of at least 1, not '" + o.max_indexes + "'", 2);
   auto jobs = whole_number(o.jobs, 1, 256);
   if (!jobs) return fail("--jobs must be a whole number from 1 to 256, not '" + o.jobs + "'", 2);
+  std::optional<double> fail_pct;
+  if (!o.fail_above.empty() && !(fail_pct = decimal(o.fail_above, 0, 100)))
+    return fail("--fail-above must be a percentage between 0 and 100, not '" + o.fail_above + "'", 2);
   ao.selection.max_indexes = size_t(*max_indexes);
   ao.selection.min_improvement_pct = *min_improvement;
   ao.show_samples = o.show_samples;
@@ -196,7 +215,7 @@ int run(const Options& o) {
       f << text;
       f.close();
       if (!f) return fail("--output: cannot write " + o.output, 1);
-      return 0;
+      return fail_above(advice, fail_pct);
     }
     // A regular file (or none yet): write beside it and rename, so a failed run never leaves half a
     // report. Through a symlink, the file it points to is replaced, not the link.
@@ -211,7 +230,7 @@ int run(const Options& o) {
       return fail("--output: cannot write " + o.output, 1);
     }
   }
-  return 0;
+  return fail_above(advice, fail_pct);
 }
 
 }  // namespace
@@ -240,6 +259,9 @@ void register_cli(CLI::App& app) {
                   "Stop when the next index saves less than this percentage of the current workload cost (default 0.3)");
   cmd->add_option("--jobs,-j", opts->jobs, "Parallel log readers (default 1)");
   cmd->add_flag("--show-samples", opts->show_samples, "Include real statements with literals in the report");
+  cmd->add_option("--fail-above", opts->fail_above,
+                  "Exit with status 3 (after writing the report) when a recommended index would save more than this "
+                  "percentage of the workload's cost: for CI");
   cmd->callback([opts] { g_exit = run(*opts); });
 }
 

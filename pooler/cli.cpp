@@ -1,9 +1,13 @@
-// The pooler's subcommands: `pgopt pool --config FILE` and `pgopt check-config FILE`.
+// The pooler's subcommands: `pgopt pool --config FILE`, `pgopt check-config FILE` and
+// `pgopt import-pgbouncer INI [--userlist FILE]`.
 #include "pooler/cli.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
 
+#include "pooler/auth/userlist.hpp"
+#include "pooler/config/pgbouncer_import.hpp"
 #include "pooler/daemon.hpp"
 
 namespace pgopt::pooler {
@@ -11,9 +15,45 @@ namespace {
 int g_exit = 0;
 std::string g_pool_config;
 std::string g_check_config;
+std::string g_import_ini;
+std::string g_import_userlist;
 
 void print_errors(const std::vector<std::string>& errors) {
   for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+}
+// The auth file the translation names: what pgopt's reader refuses, and md5 hashes SCRAM cannot use.
+bool check_auth_file(const std::string& path, const std::string& toml) {
+  if (!std::ifstream(path)) {
+    std::fprintf(stderr, "%s: auth_file: cannot be read here; check-config reads it, so run that where it can\n",
+                 path.c_str());
+    return true;
+  }
+  auto users = auth::load_userlist(path);
+  print_errors(users.errors);
+  if (!users.list) return false;
+  auto cfg = parse_config(toml, "pgopt.toml");
+  if (cfg.config && cfg.config->pooler.auth_type == AuthType::ScramSha256) {
+    for (const auto& [name, e] : users.list->users)
+      if (e.kind == auth::SecretKind::Md5)
+        std::fprintf(stderr, "%s: %s: an md5 hash cannot answer scram-sha-256: this user cannot log in until the "
+                     "file has a SCRAM verifier or the password\n", path.c_str(), name.c_str());
+  }
+  return true;
+}
+
+void import_pgbouncer() {
+  auto r = pgbouncer::import_file(g_import_ini, pgbouncer::ImportOptions{g_import_userlist});
+  print_errors(r.diagnostics);
+  bool ok = r.errors.empty();
+  if (!r.auth_file.empty()) ok = check_auth_file(r.auth_file, r.toml) && ok;
+  std::fputs(r.toml.c_str(), stdout);
+  std::fprintf(stderr, "\nBehaviour that differs from PgBouncer:\n");
+  for (const auto& s : r.summary) std::fprintf(stderr, "- %s\n", s.c_str());
+  if (!ok) {
+    std::fprintf(stderr, "\nThe output is not usable as it is:\n");
+    print_errors(r.errors);
+    g_exit = 1;
+  }
 }
 }  // namespace
 
@@ -43,6 +83,13 @@ void register_cli(CLI::App& app) {
     std::printf("%s: ok (%zu database(s), %zu user(s) in the auth file)\n", g_check_config.c_str(),
                 loaded.config->databases.size(), loaded.users->users.size());
   });
+
+  auto* import = app.add_subcommand("import-pgbouncer",
+                                    "Translate a pgbouncer.ini to pgopt's TOML on stdout; what changes goes to stderr");
+  import->add_option("ini", g_import_ini, "PgBouncer's configuration file (its %include files are read too)")
+      ->required();
+  import->add_option("--userlist", g_import_userlist, "The auth file to use instead of the ini's auth_file");
+  import->callback(import_pgbouncer);
 }
 
 int cli_exit_code() { return g_exit; }

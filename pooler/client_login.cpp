@@ -239,14 +239,16 @@ awaitable<bool> ClientSession::authenticate() {
   }
   auto users = rt_.users();
   const auth::UserEntry* entry = users ? users->find(user()) : nullptr;
-  if (!entry) {
+  if (!entry || entry->kind == auth::SecretKind::None) {
     // Still run the exchange so a client cannot tell unknown users from wrong passwords by timing
-    // or message: the same 28P01 comes back either way.
+    // or message: the same 28P01 comes back either way. An empty secret (accepted for trust, as
+    // PgBouncer does) is no password at all.
     uint8_t salt[4] = {1, 2, 3, 4};
     proto::auth_md5(awake_->out_, salt);
     if (!co_await send_out()) co_return false;
     if (!co_await read_password_message()) co_return false;
-    fail("user is not in the auth file");
+    fail(entry ? "the auth file has an empty secret for this user, which only auth_type = \"trust\" accepts"
+               : "user is not in the auth file");
     co_return false;
   }
   bool use_scram = pooler.auth_type == AuthType::ScramSha256 || entry->kind == auth::SecretKind::Scram;

@@ -63,6 +63,7 @@ ServerCredentials server_credentials(const Runtime& rt, Pool& pool) {
       creds.scram_client_key = pool.scram_client_key();
       creds.scram_server_key = e->scram->server_key;
       break;
+    case auth::SecretKind::None: break;  // the server must trust this user too
   }
   return creds;
 }

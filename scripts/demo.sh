@@ -85,5 +85,12 @@ build/pgopt analyze --db "host=127.0.0.1 port=$PGOPT_PRIMARY_PORT user=postgres 
   --format markdown -o "$work/report.md" "$work/shop.log"
 build/pgopt analyze --db "host=127.0.0.1 port=$PGOPT_PRIMARY_PORT user=postgres dbname=shop" \
   --format sql -o "$work/indexes.sql" "$work/shop.log"
+build/pgopt analyze --db "host=127.0.0.1 port=$PGOPT_PRIMARY_PORT user=postgres dbname=shop" \
+  --format html -o "$work/report.html" "$work/shop.log"
 cat "$work/report.md"
-echo "== demo: report in $work/report.md, DDL in $work/indexes.sql, pooler log in $work/pooler.log"
+# The HTML report as a browser shows it (docs/report-demo.png is one of these screenshots).
+if command -v chromium >/dev/null && command -v node >/dev/null; then
+  node --experimental-websocket tests/browser/check_report.js "$work/report.html" "$work" 1280 390 >"$work/browser.json" ||
+    echo "== demo: the browser check of report.html failed: $work/browser.json"
+fi
+echo "== demo: report in $work/report.md and $work/report.html (screenshots $work/report-*.png), DDL in $work/indexes.sql, pooler log in $work/pooler.log"

@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 
+#include "analyzer/report/html_charts.hpp"
 #include "analyzer/report/report.hpp"
 
 namespace pgopt::analyzer::report {
@@ -92,16 +93,20 @@ std::string samples_list(const std::vector<std::string>& samples) {
 
 std::string render_html(const advisor::Advice& a) {
   std::string o =
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pgopt analyze report</title>\n"
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>pgopt analyze report</title>\n"
       "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-      "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;"
+      "table{border-collapse:collapse;margin:.5em 0;display:block;max-width:100%;overflow-x:auto}"
+      "code{overflow-wrap:anywhere}.legend{font-size:.9em}h1{font-size:1.6em}"
+      "@media (max-width:600px){body{margin:.5em auto;padding:0 .5em}td,th{padding:.2em .3em}}"
+      "td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;"
       "vertical-align:top}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
       "code,pre{font-family:monospace;background:#f4f4f4}pre{padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere}"
       ".chart{max-width:100%;height:auto}.samples{margin:.2em 0;font-size:.9em}"
       ".note{background:#fff8e0;padding:.4em .8em;border-left:4px solid #e0b000}</style></head><body>\n";
   o += "<h1>pgopt analyze report</h1>\n<p>Costs: " + esc(evaluation_label(a.evaluation)) + ". Catalog: " +
        esc(a.catalog_source) + ".</p>\n";
-  o += "<h2>Summary</h2>\n<table>";
+  o += "<section id=\"summary\"><h2>Summary</h2>\n<table>";
   o += "<tr><th>Log span</th><td>" + esc(log_span(a)) + "</td></tr>";
   o += "<tr><th>Statements</th><td>" + std::to_string(a.statements) + "</td></tr>";
   o += "<tr><th>Distinct statement groups</th><td>" + esc(groups_breakdown(a)) + "</td></tr>";
@@ -116,12 +121,14 @@ std::string render_html(const advisor::Advice& a) {
          num(100.0 * (a.cost_before - a.cost_after) / a.cost_before) + "% less)</td></tr>";
   o += "<tr><th>Candidates evaluated</th><td>" + std::to_string(a.candidates) + " (" + std::to_string(a.evaluations) +
        " what-if costings)</td></tr>";
-  o += "</table>\n";
+  o += "</table></section>\n";
   for (const auto& n : a.notes) o += "<p class=\"note\">" + esc(n) + "</p>\n";
   auto cost_units = [](double v) { return grouped(v) + " cost units"; };
   if (a.cost_before > 0)
     o += "<h3>Estimated workload cost</h3>\n" +
          bar_chart({{"existing indexes", a.cost_before}, {"with the recommendations", a.cost_after}}, cost_units);
+  if (std::string per_group = cost_per_group_chart(a); !per_group.empty())
+    o += "<h3>Cost per statement group, before and after</h3>\n" + per_group;
   std::vector<std::pair<std::string, double>> top;
   for (const auto& g : a.top_groups) top.push_back({g.normalized, g.total_ms});
   if (!top.empty()) {
@@ -143,9 +150,12 @@ std::string render_html(const advisor::Advice& a) {
   if (benefits.size() > 1)
     o += "<h3>Benefit of each index (share of the workload cost)</h3>\n" +
          bar_chart(benefits, [](double v) { return num(v) + "%"; });
+  if (!a.recommendations.empty())
+    o += "<h3>Index size against benefit</h3>\n" + size_vs_benefit_chart(a);
   int n = 0;
   for (const auto& r : a.recommendations) {
-    o += "<h3>" + std::to_string(++n) + ". " + esc(r.index.relation() + " " + r.index.describe()) + "</h3>\n";
+    o += "<section class=\"recommendation\"><h3>" + std::to_string(++n) + ". " +
+         esc(r.index.relation() + " " + r.index.describe()) + "</h3>\n";
     o += "<pre>" + esc(r.ddl) + "</pre>\n<p>Benefit: " + grouped(r.benefit) + " cost units over the workload (" +
          num(r.benefit_pct) + "% of its cost), net of " + grouped(r.write_overhead) +
          " for index maintenance. Estimated size: " + esc(human_bytes(r.size_bytes)) + " (" + esc(r.kind) +
@@ -155,7 +165,7 @@ std::string render_html(const advisor::Advice& a) {
     for (const auto& g : r.groups)
       o += "<tr><td>" + code(query_of(a, g.fingerprint)) + "</td><td class=\"n\">" + num(g.calls, "%.0f") +
            "</td><td class=\"n\">" + num(g.before, "%.2f") + "</td><td class=\"n\">" + num(g.after, "%.2f") + "</td></tr>";
-    o += "</table>\n";
+    o += "</table></section>\n";
   }
   if (!a.drops.empty()) {
     o += "<h2>Existing indexes to review for removal</h2>\n"

@@ -84,10 +84,10 @@ struct LineParser {
     // Fields after the second are ignored, as in PgBouncer, but must be set apart by whitespace.
     if (pos < line.size() && !is_space(line[pos]))
       return fail(line_no, "text outside quotes after the secret of user \"" + *name + "\"");
-    if (secret->empty()) return fail(line_no, "empty secret for user \"" + *name + "\"");
-
     UserEntry e{*name, *secret, SecretKind::Plain, std::nullopt};
-    if (is_md5_hash(e.secret)) {
+    if (e.secret.empty()) {
+      e.kind = SecretKind::None;
+    } else if (is_md5_hash(e.secret)) {
       e.kind = SecretKind::Md5;
     } else if (auto scram = parse_scram_verifier(e.secret)) {
       e.kind = SecretKind::Scram;

@@ -11,7 +11,10 @@
 
 namespace pgopt::pooler::auth {
 
-enum class SecretKind { Plain, Md5, Scram };
+// None: an empty secret (`"user" ""`), which PgBouncer accepts for auth_type = trust. Such a user
+// logs in only with trust; password methods refuse it (an empty password proves nothing), and the
+// pooler logs in to the server with no password.
+enum class SecretKind { Plain, Md5, Scram, None };
 
 struct UserEntry {
   std::string name;

@@ -104,3 +104,23 @@ TEST(AuthFile, UsersFileIsReloadedOnSighup) {
 
 }  // namespace
 }  // namespace pgopt::test
+
+// PgBouncer accepts `"user" ""` in the auth file for auth_type = trust; so does pgopt, and the
+// same file under a password method lets nobody in with an empty password.
+TEST(AuthFile, EmptySecretLogsInWithTrustOnly) {
+  PoolerOptions o;
+  o.auth_type = "trust";
+  o.users = "\"trust_user\" \"\"\n";
+  {
+    Pooler p(o);
+    Conn c = connect_ok(p.conninfo("trust_user", "pgopt_test"));
+    EXPECT_EQ(value(c.get(), "SELECT current_user"), "trust_user");
+  }
+  o.auth_type = "md5";
+  Pooler p(o);
+  for (const char* pw : {"password=''", "password=x"}) {
+    Conn c = connect(p.conninfo("trust_user", "pgopt_test", pw));
+    EXPECT_EQ(PQstatus(c.get()), CONNECTION_BAD) << pw;
+  }
+  EXPECT_TRUE(p.wait_log("empty secret for this user"));
+}

@@ -35,6 +35,8 @@ std::string_view kind_name(SecretKind k) {
       return "md5";
     case SecretKind::Scram:
       return "scram";
+    case SecretKind::None:
+      return "none";
   }
   return "?";
 }
