@@ -24,7 +24,7 @@ struct PoolLimits {
   int pool_size = 20;
   int max_db_connections = 0;  // 0: no database-wide limit
   // Idle servers younger than this skip the closed-socket check (a syscall per transaction).
-  std::chrono::milliseconds check_delay{1000};
+  std::chrono::milliseconds check_delay{10};
 };
 
 class Pool;

@@ -106,7 +106,7 @@ struct PoolerSettings {
   Millis server_idle_timeout{600'000};
   Millis server_lifetime{3'600'000};
   Millis server_connect_timeout{15'000};
-  Millis server_check_delay{1'000};  // pooled servers idle longer are checked for a closed socket
+  Millis server_check_delay{10};  // pooled servers idle longer are checked for a closed socket
   Millis client_idle_timeout{0};       // 0 = never
   Millis idle_transaction_timeout{0};  // 0 = never
   Millis client_login_timeout{60'000};
