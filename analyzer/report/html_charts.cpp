@@ -60,7 +60,7 @@ std::string cost_per_group_chart(const advisor::Advice& a, size_t max_groups) {
   constexpr int kWidth = 640, kLabel = 40, kValue = 150, kRow = 44;
   const int bar_max = kWidth - kLabel - kValue;
   std::string o = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 " + std::to_string(kWidth) +
-                  " " + std::to_string(int(rows.size()) * kRow + 30) + "\" role=\"img\" aria-label=\"Workload cost per "
+                  " " + std::to_string(int(rows.size()) * kRow + 30) + "\" width=\"" + std::to_string(kWidth) + "\" role=\"img\" aria-label=\"Workload cost per "
                   "statement group, before and after the recommendations\">";
   o += "<rect x=\"" + std::to_string(kLabel) + "\" y=\"4\" width=\"12\" height=\"12\" fill=\"" + kBefore + "\"/>" +
        text(kLabel + 16, 14, "existing indexes") + "<rect x=\"" + std::to_string(kLabel + 150) +
@@ -102,7 +102,7 @@ std::string size_vs_benefit_chart(const advisor::Advice& a) {
   auto px = [&](double size) { return kLeft + (kWidth - kLeft - kRight) * size / max_size; };
   auto py = [&](double pct) { return kHeight - kBottom - (kHeight - kBottom - kTop) * pct / max_pct; };
   std::string o = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 " + std::to_string(kWidth) +
-                  " " + std::to_string(kHeight) + "\" role=\"img\" aria-label=\"Index size against benefit\">";
+                  " " + std::to_string(kHeight) + "\" width=\"" + std::to_string(kWidth) + "\" role=\"img\" aria-label=\"Index size against benefit\">";
   const std::string axis = "stroke=\"#888\" stroke-width=\"1\"";
   o += "<line x1=\"" + std::to_string(kLeft) + "\" y1=\"" + fmt_num(py(0)) + "\" x2=\"" + std::to_string(kWidth - kRight) +
        "\" y2=\"" + fmt_num(py(0)) + "\" " + axis + "/>";

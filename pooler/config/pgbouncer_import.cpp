@@ -555,11 +555,10 @@ void Importer::summarize() {
 
 ImportResult import_ini(const IniFile& ini, const ImportOptions& opts) {
   ImportResult r = Importer(ini, opts).run();
-  // The translation must be a valid pgopt config; an error here is a bug in this file.
-  if (r.errors.empty()) {
-    auto check = parse_config(r.toml, "<import-pgbouncer output>");
-    for (const auto& e : check.errors) r.errors.push_back(e.to_string());
-  }
+  // What pgopt itself would refuse in the translation (an auth_type that needs an auth file the ini
+  // does not name, say) is an error too, whatever else went wrong.
+  auto check = parse_config(r.toml, "<import-pgbouncer output>");
+  for (const auto& e : check.errors) r.errors.push_back(e.to_string());
   return r;
 }
 
