@@ -84,6 +84,36 @@ void ClientSession::hung_up_while_waiting() {
   disconnect("client closed the connection while waiting for a server");
 }
 
+awaitable<Pool::Acquired> ClientSession::acquire_from(Pool& pool, std::chrono::milliseconds wait_timeout,
+                                                       const PoolLimits& limits) {
+  Pool::WaitTicket ticket;
+  ticket.on_queued = [this] {
+    // Queued: watch the socket for a hang-up meanwhile (not for bytes: a pipelining client's next
+    // messages stay in the socket until a server is there).
+    awake_->hangup_watched_ = worker_.hangups.add(awake_->sock_.socket().native_handle(), this);
+  };
+  awake_->wait_ticket_ = &ticket;
+  auto got = co_await pool.acquire(worker_.index, wait_timeout, limits, &ticket);
+  stop_hangup_watch();
+  // A client that closed in the moment before its turn: nothing it sent goes to the server.
+  if (got.waited && !client_gone_ && peer_hung_up(awake_->sock_.socket().native_handle()))
+    disconnect("client closed the connection while waiting for a server");
+  co_return got;
+}
+
+awaitable<void> ClientSession::look_up_code_reach(Pool& pool, ServerConn& s) {
+  // What the database can run without a statement naming it decides what the relay may trust
+  // statement texts for (note_session_effects), and which custom settings the check asks for.
+  auto cr = co_await run_internal(s, code_reach_sql());
+  pool.set_code_reach(cr.ok ? parse_code_reach(cr.row) : CodeReach::Unknown, Clock::now());
+  if (!cr.ok) {
+    log::warn("{} could not look up user code on {}: {}", tag(), s.describe(), cr.error);
+    co_return;
+  }
+  pool.learn_custom_names(parse_code_reach_names(cr.row));
+  log::debug("{} code statements can run unnamed on {}: {}", tag(), database(), to_string(pool.code_reach()));
+}
+
 awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) {
   const bool at_login = state_ == ClientState::Login;
   set_state(ClientState::Waiting);
@@ -117,18 +147,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
         co_return AttachResult::NoReplica;
       }
     }
-    Pool::WaitTicket ticket;
-    ticket.on_queued = [this] {
-      // Queued: watch the socket for a hang-up meanwhile (not for bytes: a pipelining client's next
-      // messages stay in the socket until a server is there).
-      awake_->hangup_watched_ = worker_.hangups.add(awake_->sock_.socket().native_handle(), this);
-    };
-    awake_->wait_ticket_ = &ticket;
-    auto got = co_await pool->acquire(worker_.index, cfg->pooler.query_wait_timeout, limits, &ticket);
-    stop_hangup_watch();
-    // A client that closed in the moment before its turn: nothing it sent goes to the server.
-    if (got.waited && !client_gone_ && peer_hung_up(awake_->sock_.socket().native_handle()))
-      disconnect("client closed the connection while waiting for a server");
+    auto got = co_await acquire_from(*pool, cfg->pooler.query_wait_timeout, limits);
     if (client_gone_) {
       if (got.server) pool->release(std::move(got.server));
       if (got.connect_needed) pool->slot_freed();
@@ -166,15 +185,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       s->worker = worker_.index;
       pool->set_defaults(std::move(lr.parameters));
       log::info("{} opened server connection {}", tag(), s->describe());
-      if (pool->code_reach_due(Clock::now())) {
-        // What the database can run without a statement naming it decides what the relay may
-        // trust statement texts for (note_session_effects).
-        auto cr = co_await run_internal(*s, code_reach_sql());
-        pool->set_code_reach(cr.ok ? parse_code_reach(cr.row) : CodeReach::Unknown, Clock::now());
-        if (cr.ok) pool->learn_custom_names(parse_code_reach_names(cr.row));
-        if (!cr.ok) log::warn("{} could not look up user code on {}: {}", tag(), s->describe(), cr.error);
-        else log::debug("{} code statements can run unnamed on {}: {}", tag(), database(), to_string(pool->code_reach()));
-      }
+      if (pool->code_reach_due(Clock::now())) co_await look_up_code_reach(*pool, *s);
       if (client_gone_) {
         pool->release(std::move(s));
         co_return AttachResult::Closed;

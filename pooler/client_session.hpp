@@ -94,6 +94,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // the relay. NoReplica: a read found no replica and replica_fallback is "error".
   enum class AttachResult { Ok, Closed, NoReplica };
   awaitable<AttachResult> attach(bool want_replica = false);
+  // attach's steps: waiting in the pool's queue (leaving it if the client hangs up), and the
+  // catalog look-up of what code the database can run unnamed (session_check.hpp).
+  awaitable<Pool::Acquired> acquire_from(Pool& pool, std::chrono::milliseconds wait_timeout, const PoolLimits& limits);
+  awaitable<void> look_up_code_reach(Pool& pool, ServerConn& s);
   // Sends one batch (`items` point into `data`) to server_; starts the relay when `spawn_relay`.
   awaitable<bool> send_batch(std::span<const uint8_t> data, std::span<BatchItem> items, bool spawn_relay);
   awaitable<void> release(ServerPtr server);

@@ -102,9 +102,6 @@ TEST(AuthFile, UsersFileIsReloadedOnSighup) {
   EXPECT_EQ(value(after.get(), "SELECT current_user"), "scram_user");
 }
 
-}  // namespace
-}  // namespace pgopt::test
-
 // PgBouncer accepts `"user" ""` in the auth file for auth_type = trust; so does pgopt, and the
 // same file under a password method lets nobody in with an empty password.
 TEST(AuthFile, EmptySecretLogsInWithTrustOnly) {
@@ -124,3 +121,6 @@ TEST(AuthFile, EmptySecretLogsInWithTrustOnly) {
   }
   EXPECT_TRUE(p.wait_log("empty secret for this user"));
 }
+
+}  // namespace
+}  // namespace pgopt::test
