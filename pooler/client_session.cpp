@@ -121,6 +121,7 @@ awaitable<void> ClientSession::run() {
 // ---- client -> server ---------------------------------------------------------------------------
 
 void ClientSession::note_session_effects(std::string_view sql) {
+  awake_->hold_cursors_.on_statement(sql);  // they keep the client on this server (releasable())
   if (!sql::may_have_session_effects(sql)) return;
   auto fx = sql::session_effects(sql);
   // A lone SQL PREPARE is kept per client by the prepared-statement tracker, like a protocol Parse.
@@ -326,9 +327,7 @@ awaitable<void> ClientSession::client_loop() {
     // Between messages the read lands in a small inline buffer, so in_ can be released while the
     // client idles (check_timeouts) without a pending read pointing into it.
     const bool small = awake_->in_.empty();
-    if (small) {
-      awake_->in_.shrink(kKeepInBuffer);
-    }
+    if (small) awake_->in_.shrink(kKeepInBuffer);
     reading_idle_ = small;
     // Chosen before the co_await: GCC 12 evaluated in_.prepare() (a 4 kB allocation) even when the
     // condition picked small_ inside the co_await expression.
@@ -435,7 +434,7 @@ bool ClientSession::answer_locally(std::span<const uint8_t> data, std::span<cons
 // ---- server -> client ---------------------------------------------------------------------------
 
 bool ClientSession::releasable() const {
-  return outstanding_ == 0 && unsynced_ == 0 && tx_status_ == 'I';
+  return outstanding_ == 0 && unsynced_ == 0 && tx_status_ == 'I' && !(awake_ && awake_->hold_cursors_.any());
 }
 
 void ClientSession::on_ready_for_query(char status) {
@@ -443,6 +442,7 @@ void ClientSession::on_ready_for_query(char status) {
   tx_status_ = status;
   last_activity_ = Clock::now();
   if (status != 'I') return;
+  awake_->hold_cursors_.on_transaction_end(!tx_error_ && !tx_rolled_back_);
   if (wrote_ && server_ && !server_->is_replica()) {
     // Committed (or ended) on the primary: later reads wait for a replica that has replayed it.
     if (ryw_ && awake_->split_) {
@@ -574,7 +574,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         continue;
       }
       const bool inspect = type == 'Z' || type == 'S' || type == 'E' || type == 'C' || type == 'G' ||
-                           (prepared_ && prepared::Tracker::needs_body(type));
+                           (prepared_ && prepared_->needs_body(type));
       if (data.size() - pos < total) {
         if (!inspect) {
           if (prepared_ && prepared_->on_server_message(type, {}, s->statements).action == prepared::ReplyAction::Desync) {
