@@ -13,6 +13,7 @@ namespace pgopt::pooler {
 namespace proto = pgopt::protocol;
 
 void ClientSession::note_session_effects(std::string_view sql) {
+  awake_->hold_cursors_.on_statement(sql);  // they keep the client on this server (releasable())
   // Where the database has code a statement can run without naming it (triggers, rules, defaults
   // and views calling user functions), the text alone cannot show that the session is unchanged.
   switch (server_->pool ? server_->pool->code_reach() : CodeReach::Unknown) {

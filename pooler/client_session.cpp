@@ -363,8 +363,10 @@ bool ClientSession::answer_locally(std::span<const uint8_t> data, std::span<cons
 
 bool ClientSession::releasable() const {
   // A COPY FROM STDIN begun with the extended protocol has had its Sync ignored (copy_syncs.hpp):
-  // nothing is outstanding, yet the server waits for the client's data, not for another client.
-  return outstanding_ == 0 && unsynced_ == 0 && tx_status_ == 'I' && !awake_->copy_syncs_.copy_in_open();
+  // nothing is outstanding, yet the server waits for the client's data, not for another client. An
+  // open WITH HOLD cursor keeps the client on its server too (hold_cursors.hpp).
+  return outstanding_ == 0 && unsynced_ == 0 && tx_status_ == 'I' && !awake_->copy_syncs_.copy_in_open() &&
+         !awake_->hold_cursors_.any();
 }
 
 void ClientSession::on_ready_for_query(char status) {
@@ -372,6 +374,7 @@ void ClientSession::on_ready_for_query(char status) {
   tx_status_ = status;
   last_activity_ = Clock::now();
   if (status != 'I') return;
+  awake_->hold_cursors_.on_transaction_end(!tx_error_ && !tx_rolled_back_);
   if (wrote_ && server_ && !server_->is_replica()) {
     // Committed (or ended) on the primary: later reads wait for a replica that has replayed it.
     if (ryw_ && awake_->split_) {
@@ -502,7 +505,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         continue;
       }
       const bool inspect = type == 'Z' || type == 'S' || type == 'E' || type == 'C' || type == 'G' ||
-                           (prepared_ && prepared::Tracker::needs_body(type));
+                           (prepared_ && prepared_->needs_body(type));
       if (data.size() - pos < total) {
         if (!inspect) {
           if (prepared_ && prepared_->on_server_message(type, {}, s->statements).action == prepared::ReplyAction::Desync) {

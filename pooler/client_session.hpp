@@ -12,6 +12,7 @@
 #include "pooler/capture/session_capture.hpp"
 #include "pooler/copy_syncs.hpp"
 #include "pooler/guc_state.hpp"
+#include "pooler/hold_cursors.hpp"
 #include "pooler/metrics/session_meter.hpp"
 #include "pooler/net.hpp"
 #include "pooler/prepared/tracker.hpp"
@@ -206,6 +207,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     size_t prepared_capacity_ = 0;  // of the attached server's statement cache
     CopySyncs copy_syncs_;  // which Syncs the server ignores (COPY FROM STDIN)
     std::vector<sql::GucChange> pending_gucs_;  // take effect when the transaction commits
+    HoldCursors hold_cursors_;  // transaction mode: open WITH HOLD cursors keep the server
     // Read/write splitting, for a transaction-mode database with read_write_split (null otherwise).
     std::shared_ptr<routing::ReplicaSet> split_;
     std::shared_ptr<const Config> split_cfg_;  // the config split_ and the router come from

@@ -12,32 +12,44 @@ protocol::CancelKey ClientTable::add(ClientSession* c, int worker) {
   std::memcpy(&secret, r.data(), 4);
   std::lock_guard lk(mu_);
   int32_t index = free_;
+  uint16_t generation = 0;
   if (index >= 0) {
-    free_ = slot(size_t(index)).secret;
-  } else {
+    Slot& s = slot(size_t(index));
+    free_ = s.secret;
+    if (free_ < 0) free_tail_ = -1;
+    generation = uint16_t((s.generation + 1) & 0x7ff);
+  } else if (size_ < size_t(kMaxSlots)) {
     if (size_ % kChunk == 0) chunks_.push_back(std::make_unique<Slot[]>(kChunk));
     index = int32_t(size_++);
+  } else {
+    return {0, secret};  // more sessions than pids: no cancel key (the limit check closes it)
   }
-  slot(size_t(index)) = {c, secret, worker};
-  return {index + 1, secret};  // a pid of 0 could look unset to a driver
+  slot(size_t(index)) = {c, secret, uint16_t(worker), generation};
+  return {pid_of(index, generation), secret};
 }
 
 void ClientTable::remove(const protocol::CancelKey& k) {
   std::lock_guard lk(mu_);
-  const int32_t index = k.pid - 1;
-  if (index < 0 || size_t(index) >= size_ || !slot(size_t(index)).session) return;
-  slot(size_t(index)) = {nullptr, free_, 0};
-  free_ = index;
+  const int32_t index = slot_of(k.pid);
+  if (k.pid <= 0 || size_t(index) >= size_) return;
+  Slot& s = slot(size_t(index));
+  if (!s.session || pid_of(index, s.generation) != k.pid) return;
+  s = {nullptr, -1, 0, s.generation};
+  if (free_tail_ >= 0)
+    slot(size_t(free_tail_)).secret = index;
+  else
+    free_ = index;
+  free_tail_ = index;
 }
 
 // A session whose last reference is gone may still be in its slot until its destructor gets here;
 // lock() sees that and yields nothing.
 std::shared_ptr<ClientSession> ClientTable::find(const protocol::CancelKey& k) {
   std::lock_guard lk(mu_);
-  const int32_t index = k.pid - 1;
-  if (index < 0 || size_t(index) >= size_) return nullptr;
+  const int32_t index = slot_of(k.pid);
+  if (k.pid <= 0 || size_t(index) >= size_) return nullptr;
   const Slot& s = slot(size_t(index));
-  if (!s.session || s.secret != k.secret) return nullptr;
+  if (!s.session || s.secret != k.secret || pid_of(index, s.generation) != k.pid) return nullptr;
   return s.session->weak_from_this().lock();
 }
 

@@ -34,23 +34,32 @@ void hangup_waiting_client(void* session);   // for Worker::hangups (client_serv
 
 // Every client session of the process in one 16-byte slot each: found by its cancel key (a
 // CancelRequest arrives on a new connection, possibly on another worker, and must reach that client
-// and no other) and listed per worker (the sweep, the admin console, metrics, shutdown). A slot's
-// index is the key's "pid" and its secret is random, so a cancel cannot be forged by guessing.
+// and no other) and listed per worker (the sweep, the admin console, metrics, shutdown). The key's
+// "pid" is the slot plus a per-slot generation (pid = generation << 20 | slot + 1, always a positive
+// 32-bit number), so the backend pid a client sees is not the previous occupant's: drivers tell
+// connections apart by it and operators match it in logs. Free slots are reused oldest first, so a
+// pid comes back only after 2048 reuses of its slot and every other free slot has been used in
+// between. The secret is random, so a cancel cannot be forged by guessing.
 // Sessions are not owned here: each adds itself in its constructor and removes itself in its
 // destructor, and a lookup takes a reference only while the session is still alive.
 class ClientTable {
  public:
+  static constexpr int kSlotBits = 20;  // at most 2^20 - 1 sessions at once
+  static constexpr int32_t kMaxSlots = (int32_t(1) << kSlotBits) - 1;
   protocol::CancelKey add(ClientSession* c, int worker);
   void remove(const protocol::CancelKey& k);
   std::shared_ptr<ClientSession> find(const protocol::CancelKey& k);
   std::vector<std::shared_ptr<ClientSession>> on_worker(int worker);
+  static int32_t slot_of(int32_t pid) { return (pid & kMaxSlots) - 1; }
 
  private:
   struct Slot {
     ClientSession* session = nullptr;  // null: free, and `secret` is the next free slot (or -1)
     int32_t secret = 0;
-    int32_t worker = 0;
+    uint16_t worker = 0;
+    uint16_t generation = 0;  // of the session in it (or of the last one), 11 bits used
   };
+  static int32_t pid_of(int32_t index, uint16_t generation) { return int32_t(generation) << kSlotBits | (index + 1); }
   // Slots in 16 kB chunks that never move: a std::deque's 512-byte blocks would each land on a
   // page of short-lived 512-byte login buffers and keep that page (measured: 1.3 MB for 10,000).
   static constexpr size_t kChunk = 1024;
@@ -58,7 +67,7 @@ class ClientTable {
   std::mutex mu_;
   std::vector<std::unique_ptr<Slot[]>> chunks_;
   size_t size_ = 0;
-  int32_t free_ = -1;
+  int32_t free_ = -1, free_tail_ = -1;  // the free slots, oldest first (FIFO)
 };
 
 // One thread, one io_context. Clients live on the worker that accepted them.

@@ -103,6 +103,32 @@ PreparedCommand prepared_command(std::string_view sql) {
   return out;
 }
 
+std::vector<PreparedCommand> prepared_commands_in(std::string_view sql) {
+  std::vector<PreparedCommand> out;
+  detail::ParseTree tree(sql);
+  if (!tree.ok()) return out;
+  for (size_t i = 0; i < tree.statement_count(); ++i) {
+    const PgQuery__Node* n = tree.statement(i)->stmt;
+    if (!n) continue;
+    PreparedCommand c;
+    const char* name = nullptr;
+    if (n->node_case == PG_QUERY__NODE__NODE_PREPARE_STMT) {
+      c.kind = PreparedCommand::Kind::Prepare;
+      name = n->prepare_stmt->name;
+    } else if (n->node_case == PG_QUERY__NODE__NODE_EXECUTE_STMT) {
+      c.kind = PreparedCommand::Kind::Execute;
+      name = n->execute_stmt->name;
+    } else if (n->node_case == PG_QUERY__NODE__NODE_DEALLOCATE_STMT) {
+      c.kind = PreparedCommand::Kind::Deallocate;
+      name = n->deallocate_stmt->name;
+    }
+    if (!name || !*name) continue;
+    c.name = name;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 std::optional<PrepareError> check_preparable(std::string_view sql) {
   detail::ParseTree tree(sql);
   if (!tree.ok()) return PrepareError{"42601", tree.error().message, tree.error().cursor};

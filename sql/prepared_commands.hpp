@@ -6,6 +6,7 @@
 #include <string>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "sql/parser.hpp"
 
@@ -33,6 +34,11 @@ bool may_be_prepared_command(std::string_view sql);
 // Full answer from PostgreSQL's grammar. A string that does not parse is Kind::None: the server
 // will reject it too.
 PreparedCommand prepared_command(std::string_view sql);
+
+// The PREPARE, EXECUTE and DEALLOCATE statements anywhere in `sql`, names folded as PostgreSQL does, for a string that goes to the server as it is (several statements, or a
+// protocol-level Parse): a pooler must not let them reach its own server-side names.
+// Kind and name of each (no byte ranges); DEALLOCATE ALL is left out.
+std::vector<PreparedCommand> prepared_commands_in(std::string_view sql);
 
 // What PostgreSQL would say about preparing `sql` (a protocol Parse) before looking at any table: a
 // syntax error, or more than one statement. nullopt when the grammar accepts it.

@@ -8,15 +8,7 @@ namespace pgopt::pooler::prepared {
 
 namespace proto = pgopt::protocol;
 
-namespace {
-
-// Never prepared on any server: messages naming it get PostgreSQL's own "does not exist" answer,
-// and a Close of it is a no-op that still replies CloseComplete.
-constexpr std::string_view kNoStatement = "pgopt_none";
-// A statement the server's parser rejects, to put the server into the error state PostgreSQL
-// would be in after a duplicate Parse.
-constexpr std::string_view kRejectedQuery = "pgopt: statement name already in use";
-
+namespace detail {
 void close_statement(std::string& out, std::string_view name) {
   proto::Writer(out).begin('C').u8('S').cstr(name).end();
 }
@@ -25,8 +17,9 @@ std::string sqlstate_of(std::span<const uint8_t> error_body) {
   if (auto fields = proto::parse_error_fields(error_body)) return std::string(proto::error_field(*fields, 'C'));
   return {};
 }
+}  // namespace detail
 
-}  // namespace
+using namespace detail;
 
 std::string duplicate_statement_error(std::string_view name) {
   std::string out;
@@ -42,8 +35,12 @@ std::string missing_statement_error(std::string_view name) {
 
 bool Tracker::needs_rewrite(const proto::Frame& f) {
   switch (f.type) {
-    case 'P':
-      return !f.body.empty() && f.body[0] != 0;  // the statement name comes first
+    case 'P': {
+      if (f.body.empty()) return false;
+      if (f.body[0] != 0) return true;  // the statement name comes first
+      auto p = proto::parse_parse(f.body);
+      return p && (sql::may_be_prepared_command(p->query) || mentions_statement_view(p->query));
+    }
     case 'B': {
       proto::Reader r(f.body);
       r.cstr();
@@ -54,7 +51,7 @@ bool Tracker::needs_rewrite(const proto::Frame& f) {
       return f.body.size() >= 2 && f.body[0] == 'S' && f.body[1] != 0;
     case 'Q': {
       auto q = proto::parse_query(f.body);
-      return q && sql::may_be_prepared_command(*q);
+      return q && (sql::may_be_prepared_command(*q) || mentions_statement_view(*q));
     }
     default:
       return false;
@@ -145,7 +142,9 @@ void Tracker::ensure_on_server(const StatementPtr& s, ServerStatements& server, 
 }
 
 void Tracker::record(char type, std::span<const uint8_t> raw) {
-  if (replaying_ || names_.empty()) {
+  // A named Parse starts what may need a retry even for a client with no names yet.
+  const bool named_parse = type == 'P' && raw.size() > 5 && raw[5] != 0;
+  if (replaying_ || (names_.empty() && !named_parse)) {
     group_retryable_ = group_retryable_ && !replaying_;
     return;
   }
@@ -182,25 +181,60 @@ void Tracker::replay(std::span<const uint8_t> messages, ServerStatements& server
 
 void Tracker::on_client_message(const proto::Frame& f, std::span<const uint8_t> raw, ServerStatements& server,
                                 size_t capacity, std::string* out) {
+  if (f.type == 'S') skipping_ = false;
+  const size_t before = pending_.size();
+  feed(f, raw, server, capacity, out);
+  if (!skipping_) return;
+  // The error that makes the server skip to the Sync came back before this was sent: no reply
+  // will come for it, newest first as if the error had come after it.
+  while (pending_.size() > before) {
+    abandoned(pending_.back(), server);
+    pending_.pop_back();
+  }
+}
+
+void Tracker::feed(const proto::Frame& f, std::span<const uint8_t> raw, ServerStatements& server, size_t capacity,
+                   std::string* out) {
   if (f.type != 'Q') record(f.type, raw);
   auto pass = [&] {
     if (out) out->append(reinterpret_cast<const char*>(raw.data()), raw.size());
   };
   switch (f.type) {
     case 'P': {
-      if (!out || f.body.empty() || f.body[0] == 0) {
+      const bool unnamed = f.body.empty() || f.body[0] == 0;
+      if (unnamed) unnamed_command_.reset();  // the unnamed statement is replaced
+      if (out && unnamed && needs_rewrite(f)) {
+        auto p = proto::parse_parse(f.body);
+        if (p && on_command_parse(*p, server, capacity, *out)) return;
+        if (auto viewed = p ? with_own_statement_view(p->query) : std::nullopt) {
+          proto::Writer w(*out);
+          w.begin('P').cstr("").cstr(*viewed).i16(int16_t(p->param_types.size()));
+          for (int32_t t : p->param_types) w.i32(t);
+          w.end();
+          pending_.push_back(Expect{.kind = Kind::Parse});
+          return;
+        }
+      }
+      if (!out || unnamed) {
         pending_.push_back(Expect{.kind = Kind::Parse});
         return pass();
       }
       auto p = proto::parse_parse(f.body);
       if (!p) return pass();  // validated before; cannot happen
       std::string name(p->name);
+      if (auto err = reserved_name_error(p->query); !err.empty()) {
+        proto::Writer(*out).begin('P').cstr(kNoStatement).cstr(kRejectedQuery).i16(0).end();
+        pending_.push_back(Expect{.kind = Kind::Parse, .replacement = std::move(err), .replace_error = true});
+        return;
+      }
       if (names_.contains(name)) {
         proto::Writer(*out).begin('P').cstr(kNoStatement).cstr(kRejectedQuery).i16(0).end();
         pending_.push_back(Expect{.kind = Kind::Parse, .replacement = duplicate_statement_error(name), .replace_error = true});
         return;
       }
-      StatementPtr s = registry_.intern(p->query, p->param_types);
+      // A statement reading pg_prepared_statements is this client's view, as of its Parse.
+      auto viewed = with_own_statement_view(p->query);
+      StatementPtr s = registry_.intern(viewed ? std::string_view(*viewed) : p->query, p->param_types);
       names_[name] = s;
       if (server.has(*s)) {
         close_statement(*out, kNoStatement);
@@ -218,6 +252,8 @@ void Tracker::on_client_message(const proto::Frame& f, std::span<const uint8_t> 
     case 'B':
     case 'D': {
       const Kind kind = f.type == 'B' ? Kind::Bind : Kind::Describe;
+      if (kind == Kind::Bind && (unnamed_command_ || portal_command_)) on_command_bind(f.body);
+      if (kind == Kind::Describe && portal_command_ && on_command_portal(f, server)) return pass();
       if (!out || !needs_rewrite(f)) {
         pending_.push_back(Expect{.kind = kind});
         return pass();
@@ -267,7 +303,7 @@ void Tracker::on_client_message(const proto::Frame& f, std::span<const uint8_t> 
       return;
     }
     case 'E':
-      pending_.push_back(Expect{.kind = Kind::Execute});
+      if (!portal_command_ || !on_command_portal(f, server)) pending_.push_back(Expect{.kind = Kind::Execute});
       return pass();
     case 'S': {
       Expect e{.kind = Kind::Sync};
@@ -296,7 +332,17 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
   };
   if (!out) return pass();
   auto q = proto::parse_query(f.body);
-  if (!q || !sql::may_be_prepared_command(*q)) return pass();
+  if (!q) return pass();
+  if (auto viewed = with_own_statement_view(*q)) {
+    using K = sql::PreparedCommand::Kind;
+    const K kind = sql::may_be_prepared_command(*q) ? sql::prepared_command(*q).kind : K::None;
+    if (kind == K::None || (kind == K::Mixed && reserved_name_error(*q).empty())) {
+      proto::query(*out, *viewed);
+      pending_.push_back(Expect{.kind = Kind::Query});
+      return;
+    }
+  }
+  if (!sql::may_be_prepared_command(*q)) return pass();
   auto cmd = sql::prepared_command(*q);
   std::string reply;
   switch (cmd.kind) {
@@ -353,6 +399,13 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
       pending_.push_back(std::move(e));
       return;
     }
+    case sql::PreparedCommand::Kind::Mixed:
+      if (auto err = reserved_name_error(*q); !err.empty()) {
+        proto::query(*out, "DEALLOCATE " + std::string(kNoStatement));
+        pending_.push_back(Expect{.kind = Kind::Query, .replacement = std::move(err), .replace_error = true});
+        return;
+      }
+      return pass();
     default:
       return pass();
   }
@@ -363,6 +416,7 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
 }
 
 void Tracker::abandoned(Expect& e, ServerStatements& server) {
+  for (auto& [name, stmt] : e.restore) names_.try_emplace(name, std::move(stmt));
   switch (e.kind) {
     case Kind::Parse:
     case Kind::Execute:
@@ -406,7 +460,7 @@ void Tracker::failed(Expect& e, ServerStatements& server, std::span<const uint8_
     case Kind::Describe:
       // The table under a shared statement changed shape: nobody may use it again. Whoever binds
       // this text next gets a fresh statement under a new name.
-      if (e.stmt && sqlstate_of(error_body) == "0A000") registry_.refresh(e.stmt);
+      if (e.stmt && stale_error(error_body)) registry_.refresh(e.stmt);
       break;
     default:
       break;
@@ -420,7 +474,7 @@ ReplyDecision Tracker::decide(Expect& e, ReplyAction success) {
 }
 
 bool Tracker::hold_for_retry(std::span<const uint8_t> error_body) {
-  if (group_forwarded_ || sqlstate_of(error_body) != "0A000") return false;
+  if (group_forwarded_ || !stale_error(error_body)) return false;
   // The retry happens at the group's end: its Sync, or the Query itself.
   for (auto& e : pending_) {
     if (e.kind == Kind::Sync || e.kind == Kind::Query || e.kind == Kind::Call) {
@@ -442,16 +496,46 @@ ReplyDecision Tracker::on_server_message(char type, std::span<const uint8_t> bod
     // Outside a transaction block (the failed implicit transaction is gone), with nothing sent
     // after this group, the same messages can simply run again with a fresh statement.
     if (!body.empty() && body[0] == 'I' && pending_.empty()) {
+      // The group's Parses of statements the server had are made again, fresh, by the retry.
+      for (auto& [name, stmt] : held_names_)
+        if (auto it = names_.find(name); it != names_.end() && it->second == stmt) names_.erase(it);
+      held_.clear();
+      held_names_.clear();
       scratch_ = std::move(e.retry);
       return {ReplyAction::Retry, scratch_};
     }
-    scratch_ = std::move(e.held_error);
+    scratch_ = std::move(held_);
+    held_.clear();
+    held_names_.clear();
+    scratch_ += e.held_error;
     proto::ready_for_query(scratch_, body.empty() ? 'I' : char(body[0]));
     return {ReplyAction::Replace, scratch_};
   }
   ReplyDecision d = reply_for(type, body, server);
+  if (!held_.empty() && (d.action == ReplyAction::Forward || d.action == ReplyAction::Replace)) {
+    // The held ParseCompletes go out just before the first reply the client sees after them.
+    std::string out = std::move(held_);
+    held_.clear();
+    held_names_.clear();
+    if (d.action == ReplyAction::Replace)
+      out.append(d.replacement);
+    else
+      proto::Writer(out).begin(type).raw(body).end();
+    scratch_ = std::move(out);
+    d = {ReplyAction::Replace, scratch_};
+  }
   if (d.action == ReplyAction::Forward || d.action == ReplyAction::Replace) group_forwarded_ = type != 'Z';
   return d;
+}
+
+bool Tracker::stale_error(std::span<const uint8_t> error_body) {
+  auto fields = proto::parse_error_fields(error_body);
+  if (!fields) return false;
+  auto code = proto::error_field(*fields, 'C');
+  // "cached plan must not change result type" (a table changed shape), or a parameter type that
+  // was dropped since the statement was prepared ("cache lookup failed for type N").
+  return code == "0A000" ||
+         (code == "XX000" && proto::error_field(*fields, 'M').starts_with("cache lookup failed for type"));
 }
 
 ReplyDecision Tracker::reply_for(char type, std::span<const uint8_t> body, ServerStatements& server) {
@@ -472,7 +556,7 @@ ReplyDecision Tracker::reply_for(char type, std::span<const uint8_t> body, Serve
           abandoned(head, server);  // a SQL PREPARE the server refused: no statement, no name
           head.server_new = false;
         }
-        if (head.kind == Kind::Query && head.stmt && sqlstate_of(body) == "0A000") {
+        if (head.kind == Kind::Query && head.stmt && stale_error(body)) {
           registry_.refresh(head.stmt);
           if (hold_for_retry(body)) return {ReplyAction::Skip, {}};
         }
@@ -486,6 +570,8 @@ ReplyDecision Tracker::reply_for(char type, std::span<const uint8_t> body, Serve
         abandoned(pending_.front(), server);
         pending_.pop_front();
       }
+      // No Sync sent yet: what the client sends until it is ignored as well.
+      if (pending_.empty()) skipping_ = true;
       if (e.replace_error) return decide(e, ReplyAction::Replace);
       if ((e.kind == Kind::Bind || e.kind == Kind::Describe) && e.stmt && hold_for_retry(body))
         return {ReplyAction::Skip, {}};
@@ -502,6 +588,15 @@ ReplyDecision Tracker::reply_for(char type, std::span<const uint8_t> body, Serve
       return pop(head.on_success);
     case '3':
       if (head.kind != Kind::Close) return {ReplyAction::Desync, {}};
+      if (head.on_success == ReplyAction::Replace && head.stmt && !group_forwarded_) {
+        // A Parse of a statement the server already had: its ParseComplete waits for the next
+        // reply, so that if that statement turns out stale the group can still run again.
+        Expect e = std::move(pending_.front());
+        pending_.pop_front();
+        held_ += e.replacement;
+        held_names_.emplace_back(std::move(e.client_name), std::move(e.stmt));
+        return {ReplyAction::Skip, {}};
+      }
       return pop(head.on_success);
     case 't':
       if (head.kind != Kind::Describe) return {ReplyAction::Desync, {}};

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,8 +50,20 @@ struct ReplyDecision {
 //     becomes the command's CommandComplete; so does PREPARE of a text the server already has.
 // SQL-level PREPARE and EXECUTE (single-statement queries) are rewritten onto the shared names too;
 // their statements share the client's name space with protocol-level ones, as in PostgreSQL.
+// PREPARE, EXECUTE and DEALLOCATE [ALL] that arrive as the text of an unnamed Parse (libpq sends
+// any query with parameters so; psycopg's statement cache evicts with `DEALLOCATE name`) act on the
+// client's names the same way, the effect taking place when their Execute is sent
+// (sql_commands.cpp). Server-side names are the pooler's: wherever a client's text would reach the
+// server naming `pgopt_*` (a multi-statement string, any Parse) it fails as PostgreSQL fails for a
+// statement the client never prepared, and nothing reaches the shared statement.
+// A text that reads pg_prepared_statements reads instead the client's own statements under its own
+// names (with the server's details where its current server has them) and nothing of the pooler's
+// shared ones, whose texts other clients sent (statement_view.cpp).
 // Because these are real messages, PostgreSQL's own rules still decide what runs after an error
-// (skip to Sync) and what a failed transaction refuses, and the replies keep their order.
+// (skip to Sync) and what a failed transaction refuses, and the replies keep their order. After an
+// error in an extended-protocol group the server ignores everything up to the next Sync, including
+// what the client sends after the error came back (a pipeline, a 5,000-row executemany): such
+// messages expect no reply from the moment they are sent.
 class Tracker {
  public:
   explicit Tracker(StatementRegistry& registry) : registry_(registry) {}
@@ -76,14 +89,21 @@ class Tracker {
   // For each server message in order; `body` is the whole body for the types the relay must see
   // complete (see needs_body()) and may be empty for the others.
   ReplyDecision on_server_message(char type, std::span<const uint8_t> body, ServerStatements& server);
-  // Types whose decision needs the complete message (all are small).
-  static bool needs_body(char type) {
-    return type == 'E' || type == 'C' || type == 'Z' || type == '1' || type == '3' || type == 'I';
+  // Types whose decision needs the complete message (all are small; while ParseCompletes are held
+  // back, the replies that may follow a Parse too, since they carry them).
+  bool needs_body(char type) const {
+    return type == 'E' || type == 'C' || type == 'Z' || type == '1' || type == '3' || type == 'I' ||
+           (!held_.empty() && (type == '2' || type == 't' || type == 'T' || type == 'n'));
   }
 
   // The server connection is gone or was reset mid-flight: forget the replies still expected.
   void detach() {
     pending_.clear();
+    held_.clear();
+    held_names_.clear();
+    skipping_ = false;
+    unnamed_command_.reset();
+    portal_command_.reset();
     group_.clear();
     group_retryable_ = true;
     group_forwarded_ = false;
@@ -106,7 +126,7 @@ class Tracker {
   void replay(std::span<const uint8_t> messages, ServerStatements& server, size_t capacity, std::string& out);
   bool idle() const { return pending_.empty(); }
   // Holds nothing a fresh Tracker would not: a parked client may drop it and make a new one.
-  bool blank() const { return names_.empty() && pending_.empty() && group_.empty() && !replaying_; }
+  bool blank() const { return names_.empty() && pending_.empty() && group_.empty() && held_.empty() && !replaying_; }
   // DISCARD ALL on the client's session: its names are gone (the server side is cleared by the
   // caller when the command completes).
   void forget_all() { names_.clear(); }
@@ -129,6 +149,18 @@ class Tracker {
     bool server_new = false;   // Parse: the server did not have it before
     std::string client_name{};  // Parse or Close by the client: the name whose mapping changed
     StatementPtr previous{};   // Close: the mapping it removed (restored if the Close never runs)
+    // Execute of a DEALLOCATE: the names it removed (restored if it never runs).
+    std::vector<std::pair<std::string, StatementPtr>> restore{};
+  };
+  // A prepared-statement command that came as an unnamed Parse, applied when its portal executes
+  // (sql_commands.cpp).
+  struct SqlCommand {
+    enum class Op : char { Deallocate, DeallocateAll, Prepare, Fail };
+    Op op = Op::Fail;
+    std::string name{};
+    StatementPtr stmt{};      // Prepare: the shared statement
+    bool server_new = false;  // Prepare: the Parse's text is the statement's PREPARE
+    std::string reply{};      // Fail: the error the client gets; others: the CommandComplete
   };
 
   StatementPtr resolve(std::string_view name);
@@ -140,6 +172,18 @@ class Tracker {
                         bool before_query = false);
   // Returns whether Close messages for evicted statements were added.
   bool add_to_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out);
+  void feed(const protocol::Frame& f, std::span<const uint8_t> raw, ServerStatements& server, size_t capacity,
+            std::string* out);
+  // sql_commands.cpp: an unnamed Parse whose text is PREPARE/EXECUTE/DEALLOCATE (false: send it
+  // as it is), the Bind and Execute that use it, and the guard for texts sent as they are.
+  bool on_command_parse(const protocol::ParseMsg& p, ServerStatements& server, size_t capacity, std::string& out);
+  void on_command_bind(std::span<const uint8_t> body);
+  bool on_command_portal(const protocol::Frame& f, ServerStatements& server);
+  // statement_view.cpp: a text that reads pg_prepared_statements gets the client's own view of it.
+  static bool mentions_statement_view(std::string_view sql);
+  std::optional<std::string> with_own_statement_view(std::string_view sql) const;
+  // If `sql` (sent to the server as it is) names a pgopt_* statement: the error the client gets.
+  static std::string reserved_name_error(std::string_view sql);
   void on_client_query(const protocol::Frame& f, std::span<const uint8_t> raw, ServerStatements& server,
                        size_t capacity, std::string* out);
   // A reply never comes for `e` (an earlier error made the server skip it): undo what it assumed.
@@ -159,6 +203,8 @@ class Tracker {
   ReplyDecision reply_for(char type, std::span<const uint8_t> body, ServerStatements& server);
   // On 0A000 before anything of its group reached the client: hold the error for a retry.
   bool hold_for_retry(std::span<const uint8_t> error_body);
+  // The server says the statement is stale: 0A000 after DDL, or XX000 for a dropped parameter type.
+  static bool stale_error(std::span<const uint8_t> error_body);
   void record(char type, std::span<const uint8_t> raw);
 
   std::string scratch_;  // holds the replacement handed out by the last decision
@@ -168,11 +214,34 @@ class Tracker {
   bool group_retryable_ = true;
   bool group_forwarded_ = false;  // some reply of the current group reached the client
   bool replaying_ = false;
+  // An error came back for an extended-protocol message and no Sync has been sent since: the
+  // server ignores what the client sends until its Sync.
+  bool skipping_ = false;
+  // ParseCompletes standing in for Parses of statements the server had, held back until the next
+  // reply of the group: if that reply says the statement is stale, the group runs again (the
+  // names they made are then made again from fresh statements).
+  std::string held_;
+  std::vector<std::pair<std::string, StatementPtr>> held_names_;
+  std::optional<SqlCommand> unnamed_command_, portal_command_;
+  std::string command_portal_;  // the portal portal_command_ was bound to
   static constexpr size_t kMaxRetryBytes = 64 * 1024;
 };
 
 // Error text PostgreSQL uses, so clients see the messages they would see without a pooler.
 std::string duplicate_statement_error(std::string_view name);
 std::string missing_statement_error(std::string_view name);
+namespace detail {  // shared by tracker.cpp and sql_commands.cpp
+// Never prepared on any server: messages naming it get PostgreSQL's own "does not exist" answer,
+// and a Close of it is a no-op that still replies CloseComplete.
+inline constexpr std::string_view kNoStatement = "pgopt_none";
+// A statement the server's parser rejects, to put the server into the error state PostgreSQL
+// would be in after a duplicate Parse.
+inline constexpr std::string_view kRejectedQuery = "pgopt: statement name already in use";
+void close_statement(std::string& out, std::string_view name);
+std::string sqlstate_of(std::span<const uint8_t> error_body);
+}  // namespace detail
+
+// Names PostgreSQL would fold to "pgopt_..." are the pooler's own on its servers.
+inline bool reserved_statement_name(std::string_view name) { return name.starts_with("pgopt_"); }
 
 }  // namespace pgopt::pooler::prepared

@@ -3,6 +3,7 @@
 #include "harness.hpp"
 
 #include <future>
+#include <set>
 
 namespace pgopt::test {
 namespace {
@@ -63,9 +64,12 @@ TEST(CancelTxn, CancelFromAnIdleClientDoesNotHitTheClientNowOnItsServer) {
   while (PGresult* x = PQgetResult(b.get())) PQclear(x);
 }
 
-// The pid in a client's cancel key is its slot in the pooler's table of sessions, and a slot is
-// reused by the next client: only the random secret keeps a gone client's key from cancelling the
-// query of the client now in its slot.
+// The pid in a client's cancel key is its slot in the pooler's table of sessions plus a generation
+// (pid = generation << 20 | slot + 1), and a slot is reused by a later client: the generation gives
+// that client another pid, and only the key's exact pid and random secret reach a session, so a gone
+// client's key cannot cancel the query of the client now in its slot.
+constexpr int slot_of(int pid) { return pid & ((1 << 20) - 1); }
+
 TEST(CancelTxn, KeyOfAGoneClientDoesNotHitTheNextClientInItsSlot) {
   Pooler p;
   PGcancel* stale = nullptr;
@@ -79,9 +83,17 @@ TEST(CancelTxn, KeyOfAGoneClientDoesNotHitTheNextClientInItsSlot) {
     a.reset();
     ASSERT_TRUE(p.wait_log(":" + port + " closing: client sent Terminate")) << p.log();
   }
+  // Free slots are reused oldest first: connect (keeping each connection) until one lands in a's.
+  std::vector<Conn> others;
   Conn b = connect_ok(p.conninfo());
-  // The precondition of this test: b got a's slot.
-  ASSERT_EQ(PQbackendPID(b.get()), gone_pid);
+  while (slot_of(PQbackendPID(b.get())) != slot_of(gone_pid) && others.size() < 20) {
+    others.push_back(std::move(b));
+    b = connect_ok(p.conninfo());
+  }
+  // The precondition of this test: b got a's slot, under a pid of its own.
+  ASSERT_EQ(slot_of(PQbackendPID(b.get())), slot_of(gone_pid));
+  EXPECT_NE(PQbackendPID(b.get()), gone_pid);
+  EXPECT_GT(PQbackendPID(b.get()), 0);
   ASSERT_EQ(PQsendQuery(b.get(), "SELECT pg_sleep(1), 'b done'"), 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   char err[256];
@@ -100,6 +112,20 @@ TEST(CancelTxn, KeyOfAGoneClientDoesNotHitTheNextClientInItsSlot) {
   Result c(PQgetResult(b.get()));
   EXPECT_EQ(sqlstate(c.get()), "57014");
   while (PGresult* x = PQgetResult(b.get())) PQclear(x);
+}
+
+// Drivers' connection pools tell connections apart by backend pid and expect a reconnect to give a
+// new one; the slot table must not hand the same pid to the next client.
+TEST(CancelTxn, ConnectionsOpenedOneAfterAnotherGetDistinctBackendPids) {
+  Pooler p;
+  std::set<int> pids;
+  for (int i = 0; i < 50; ++i) {
+    Conn c = connect_ok(p.conninfo());
+    const int pid = PQbackendPID(c.get());
+    EXPECT_GT(pid, 0);
+    EXPECT_TRUE(pids.insert(pid).second) << "pid " << pid << " handed out twice, at connection " << i;
+    EXPECT_EQ(value(c.get(), "SELECT 1"), "1");
+  }
 }
 
 TEST(CancelTxn, ForgedCancelKeyIsIgnored) {

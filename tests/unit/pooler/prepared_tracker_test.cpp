@@ -113,9 +113,11 @@ TEST_F(PreparedTracker, SecondClientWithTheSameTextSharesTheStatement) {
   // The server has it: b's Parse becomes a harmless Close whose reply turns into ParseComplete.
   std::string out = send(b, {parse("y", "SELECT 2"), sync()});
   EXPECT_EQ(describe_stream(out), "C(pgopt_none) S");
-  auto d = reply(b, '3');
+  // Held back until the next reply (see StaleSharedStatement*), then sent just before it.
+  EXPECT_EQ(reply(b, '3').action, ReplyAction::Skip);
+  auto d = reply(b, 'Z', "I");
   ASSERT_EQ(d.action, ReplyAction::Replace);
-  EXPECT_EQ(std::string(d.replacement), msg('1', ""));
+  EXPECT_EQ(std::string(d.replacement), msg('1', "") + msg('Z', "I"));
   EXPECT_EQ(server.size(), 1u);
 }
 
@@ -297,6 +299,257 @@ TEST_F(PreparedTracker, ResultTypeChangeInsideATransactionReachesTheClient) {
   proto::error_response(expected, "ERROR", "0A000", "boom");
   proto::ready_for_query(expected, 'E');
   EXPECT_EQ(std::string(d.replacement), expected);
+}
+
+}  // namespace
+}  // namespace pgopt::pooler::prepared
+
+// ---- issue 22: errors before the Sync, and prepared-statement commands by the extended protocol ----
+
+namespace pgopt::pooler::prepared {
+namespace {
+
+std::string describe_portal() { return msg('D', "P" + z("")); }
+// The query text of the first Parse in `out`.
+std::string parse_text(const std::string& out) {
+  size_t pos = 0;
+  while (pos < out.size()) {
+    auto r = proto::decode_frame(bytes_of(out).subspan(pos), 1 << 20);
+    if (r.status != proto::DecodeStatus::Frame) break;
+    if (r.frame.type == 'P') return std::string(proto::parse_parse(r.frame.body)->query);
+    pos += r.frame.size;
+  }
+  return "<no Parse>";
+}
+std::string complete(const std::string& tag) {
+  std::string out;
+  proto::command_complete(out, tag);
+  return out;
+}
+
+TEST_F(PreparedTracker, WhatTheClientSendsAfterAnErrorCameBackIsSkippedUpToItsSync) {
+  Tracker t(registry);
+  prepare(t, "s", "INSERT INTO t VALUES ($1)");
+  // A pipeline (psycopg's executemany): the server fails the first Execute while the client is still sending.
+  send(t, {bind("s"), execute(), bind("s"), execute()});
+  EXPECT_EQ(reply(t, '2').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'E', error_body("23505")).action, ReplyAction::Forward);
+  // Sent after the error came back: PostgreSQL ignores all of it until the Sync, including this Parse.
+  send(t, {bind("s"), execute(), parse("late", "SELECT 9"), bind("late"), execute(), sync()});
+  EXPECT_EQ(reply(t, 'Z', "E").action, ReplyAction::Forward);  // not a desync
+  EXPECT_TRUE(t.idle());
+  EXPECT_EQ(t.name_count(), 1u);  // "late" was never made
+  // After the Sync everything is answered again.
+  send(t, {bind("s"), execute(), sync()});
+  EXPECT_EQ(reply(t, '2').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'C', "INSERT 0 1").action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+  EXPECT_TRUE(t.idle());
+}
+
+TEST_F(PreparedTracker, DeallocateByTheExtendedProtocolDropsTheClientsNameOnly) {
+  Tracker a(registry), b(registry);
+  prepare(a, "_pg3_1", "SELECT $1::int");
+  send(b, {parse("other", "SELECT $1::int"), sync()});  // shares a's statement
+  EXPECT_EQ(reply(b, '3').action, ReplyAction::Skip);
+  EXPECT_EQ(reply(b, 'Z', "I").action, ReplyAction::Replace);
+  EXPECT_TRUE(Tracker::needs_rewrite(frame(parse("", "DEALLOCATE _pg3_1"))));
+  std::string out = send(a, {parse("", "DEALLOCATE _pg3_1"), bind(""), describe_portal(), execute(), sync()});
+  EXPECT_EQ(describe_stream(out), "P() B() D() E S");
+  EXPECT_EQ(parse_text(out), "");  // runs nothing on the server
+  EXPECT_EQ(reply(a, '1').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(a, '2').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(a, 'n').action, ReplyAction::Forward);
+  auto d = reply(a, 'I');
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_EQ(std::string(d.replacement), complete("DEALLOCATE"));
+  EXPECT_EQ(reply(a, 'Z', "I").action, ReplyAction::Forward);
+  EXPECT_EQ(a.name_count(), 0u);
+  EXPECT_EQ(server.size(), 1u);  // still there for b
+  EXPECT_EQ(describe_stream(send(b, {bind("other"), execute(), sync()})), "B(" + b.statement_for("other")->server_name + ") E S");
+  // The name is free again, and a second DEALLOCATE is PostgreSQL's own 26000 naming it.
+  out = send(a, {parse("", "DEALLOCATE _pg3_1"), bind(""), execute(), sync()});
+  EXPECT_EQ(parse_text(out), "DEALLOCATE _pg3_1");
+}
+
+TEST_F(PreparedTracker, DeallocateAllSkippedAfterAnErrorLeavesTheNames) {
+  Tracker t(registry);
+  prepare(t, "s", "SELECT 1");
+  send(t, {bind("s"), execute(), parse("", "DEALLOCATE ALL"), bind(""), execute(), sync()});
+  EXPECT_EQ(t.name_count(), 0u);  // in effect from the moment it is sent...
+  EXPECT_EQ(reply(t, 'E', error_body("57014")).action, ReplyAction::Forward);
+  EXPECT_EQ(t.name_count(), 1u);  // ...and undone when the server skips it
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+  send(t, {parse("", "DEALLOCATE ALL"), bind(""), execute(), sync()});
+  reply(t, '1');
+  reply(t, '2');
+  auto d = reply(t, 'I');
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_EQ(std::string(d.replacement), complete("DEALLOCATE ALL"));
+  EXPECT_EQ(t.name_count(), 0u);
+}
+
+TEST_F(PreparedTracker, PooledStatementNamesAreOutOfTheClientsReach) {
+  Tracker owner(registry), t(registry);
+  prepare(owner, "s", "SELECT 1");
+  const std::string shared = owner.statement_for("s")->server_name;
+  ASSERT_TRUE(reserved_statement_name(shared));
+  for (const std::string& sql : {"DEALLOCATE " + shared, "EXECUTE " + shared}) {
+    std::string out = send(t, {parse("", sql), bind(""), describe_portal(), execute(), sync()});
+    EXPECT_EQ(parse_text(out), "DEALLOCATE pgopt_none") << sql;
+    EXPECT_EQ(reply(t, '1').action, ReplyAction::Forward);
+    EXPECT_EQ(reply(t, '2').action, ReplyAction::Forward);
+    EXPECT_EQ(reply(t, 'n').action, ReplyAction::Forward);
+    auto d = reply(t, 'E', error_body("26000"));
+    ASSERT_EQ(d.action, ReplyAction::Replace) << sql;
+    EXPECT_NE(std::string(d.replacement).find("prepared statement \"" + shared + "\" does not exist"), std::string::npos);
+    EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+  }
+  // Several statements in one string go to the server as they are: not this one.
+  std::string out = send(t, {query("SELECT 1; DEALLOCATE " + shared)});
+  EXPECT_EQ(out, query("DEALLOCATE pgopt_none"));
+  auto d = reply(t, 'E', error_body("26000"));
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_NE(std::string(d.replacement).find(shared), std::string::npos);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+  out = send(t, {query("SELECT 1; PREPARE " + shared + " AS SELECT 2")});
+  EXPECT_EQ(out, query("DEALLOCATE pgopt_none"));
+  d = reply(t, 'E', error_body("26000"));
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_NE(std::string(d.replacement).find("42939"), std::string::npos);
+  reply(t, 'Z', "I");
+  // Nor as the text of a named statement.
+  out = send(t, {parse("x", "DEALLOCATE " + shared), sync()});
+  EXPECT_EQ(describe_stream(out), "P(pgopt_none) S");
+  EXPECT_EQ(reply(t, 'E', error_body("42601")).action, ReplyAction::Replace);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+  EXPECT_TRUE(t.idle());
+}
+
+TEST_F(PreparedTracker, SqlPrepareByTheExtendedProtocolAndProtocolCloseOfIt) {
+  Tracker t(registry);
+  std::string out = send(t, {parse("", "PREPARE p AS SELECT 5"), bind(""), execute(), sync()});
+  auto stmt = registry.intern_sql("PREPARE ", " AS SELECT 5");
+  EXPECT_EQ(parse_text(out), "PREPARE " + stmt->server_name + " AS SELECT 5");
+  reply(t, '1');
+  reply(t, '2');
+  EXPECT_EQ(reply(t, 'C', "PREPARE").action, ReplyAction::Forward);
+  reply(t, 'Z', "I");
+  EXPECT_EQ(t.statement_for("p"), stmt.get());
+  out = send(t, {parse("", "EXECUTE p"), bind(""), execute(), sync()});
+  EXPECT_EQ(parse_text(out), "EXECUTE " + stmt->server_name);
+  for (char c : {'1', '2', 'D'}) reply(t, c);
+  reply(t, 'C', "SELECT 1");
+  reply(t, 'Z', "I");
+  // The reverse: a protocol Close of the SQL-prepared name drops it for this client only.
+  out = send(t, {close_stmt("p"), sync()});
+  EXPECT_EQ(describe_stream(out), "C(pgopt_none) S");
+  reply(t, '3');
+  reply(t, 'Z', "I");
+  EXPECT_EQ(t.statement_for("p"), nullptr);
+  EXPECT_EQ(server.size(), 1u);
+  // Preparing it again where the server has it runs nothing and answers PREPARE.
+  out = send(t, {parse("", "PREPARE p AS SELECT 5"), bind(""), execute(), sync()});
+  EXPECT_EQ(parse_text(out), "");
+  reply(t, '1');
+  reply(t, '2');
+  auto d = reply(t, 'I');
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_EQ(std::string(d.replacement), complete("PREPARE"));
+  EXPECT_EQ(t.statement_for("p"), stmt.get());
+}
+
+std::string error_msg(const std::string& code, const std::string& text) {
+  std::string e;
+  proto::error_response(e, "ERROR", code, text);
+  return e;
+}
+
+// A new client prepares, in one batch with its Execute, a text whose shared statement went stale on
+// this server (ALTER TABLE since): the server's 0A000 never reaches it, the group runs again with a
+// fresh statement, and the ParseComplete it gets is the retry's.
+TEST_F(PreparedTracker, StaleSharedStatementPreparedAndRunInOneBatchIsRetriedFresh) {
+  Tracker a(registry), b(registry);
+  prepare(a, "s", "SELECT * FROM t");
+  const std::string old_name = a.statement_for("s")->server_name;
+  std::string out = send(b, {parse("n", "SELECT * FROM t"), bind("n"), execute(), sync()});
+  EXPECT_EQ(describe_stream(out), "C(pgopt_none) B(" + old_name + ") E S");
+  EXPECT_EQ(reply(b, '3').action, ReplyAction::Skip);
+  std::string err = error_msg("0A000", "cached plan must not change result type");
+  EXPECT_EQ(reply(b, 'E', err.substr(5)).action, ReplyAction::Skip);
+  auto d = reply(b, 'Z', "I");
+  ASSERT_EQ(d.action, ReplyAction::Retry);
+  std::string again;
+  b.replay(bytes_of(std::string(d.replacement)), server, 200, again);
+  const std::string fresh = b.statement_for("n")->server_name;
+  EXPECT_NE(fresh, old_name);
+  EXPECT_EQ(describe_stream(again), "P(" + fresh + ") B(" + fresh + ") E S");
+  for (char c : {'1', '2', 'D'}) EXPECT_EQ(reply(b, c).action, ReplyAction::Forward);
+  EXPECT_EQ(reply(b, 'C', "SELECT 1").action, ReplyAction::Forward);
+  EXPECT_EQ(reply(b, 'Z', "I").action, ReplyAction::Forward);
+  EXPECT_TRUE(b.idle());
+  // a's name moves to the fresh statement on its next use.
+  EXPECT_EQ(describe_stream(send(a, {bind("s"), execute(), sync()})), "B(" + fresh + ") E S");
+}
+
+// A parameter type dropped and re-created: the statement the server has keeps the old type's OID.
+TEST_F(PreparedTracker, StaleParameterTypeIsRetriedWithAFreshStatement) {
+  Tracker a(registry);
+  prepare(a, "ins", "INSERT INTO t (m) VALUES ($1)");
+  const std::string old_name = a.statement_for("ins")->server_name;
+  send(a, {bind("ins"), execute(), sync()});
+  std::string err = error_msg("XX000", "cache lookup failed for type 16390");
+  EXPECT_EQ(reply(a, 'E', err.substr(5)).action, ReplyAction::Skip);
+  auto d = reply(a, 'Z', "I");
+  ASSERT_EQ(d.action, ReplyAction::Retry);
+  std::string again;
+  a.replay(bytes_of(std::string(d.replacement)), server, 200, again);
+  const std::string fresh = a.statement_for("ins")->server_name;
+  EXPECT_NE(fresh, old_name);
+  EXPECT_EQ(describe_stream(again), "P(" + fresh + ") B(" + fresh + ") E S");
+  EXPECT_EQ(reply(a, '1').action, ReplyAction::Skip);  // the injected Parse
+  // Other XX000 errors are the server's business.
+  Tracker c(registry);
+  prepare(c, "x", "SELECT 42");
+  send(c, {bind("x"), execute(), sync()});
+  err = error_msg("XX000", "could not open file");
+  EXPECT_EQ(reply(c, 'E', err.substr(5)).action, ReplyAction::Forward);
+}
+
+// A held ParseComplete goes out before an error that is not about staleness.
+TEST_F(PreparedTracker, HeldParseCompleteGoesOutBeforeAnOrdinaryError) {
+  Tracker a(registry), b(registry);
+  prepare(a, "s", "SELECT $1::int");
+  send(b, {parse("n", "SELECT $1::int"), bind("n"), execute(), sync()});
+  EXPECT_EQ(reply(b, '3').action, ReplyAction::Skip);
+  std::string err = error_msg("22P02", "invalid input syntax for type integer");
+  auto d = reply(b, 'E', err.substr(5));
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_EQ(std::string(d.replacement), msg('1', "") + err);
+  EXPECT_EQ(reply(b, 'Z', "I").action, ReplyAction::Forward);
+  EXPECT_NE(b.statement_for("n"), nullptr);  // the Parse itself succeeded
+}
+
+// The client's own pg_prepared_statements: its names and texts, never another client's.
+TEST_F(PreparedTracker, PgPreparedStatementsShowsTheClientsOwnStatements) {
+  Tracker a(registry), b(registry);
+  prepare(a, "secret", "SELECT 'a''s text'");
+  prepare(b, "mine", "SELECT 2");
+  const std::string q = "SELECT name, statement FROM pg_prepared_statements";
+  EXPECT_TRUE(Tracker::needs_rewrite(frame(query(q))));
+  std::string out = send(b, {query(q)});
+  auto body = frame(out).body;
+  std::string sent(reinterpret_cast<const char*>(body.data()), body.size() - 1);
+  EXPECT_NE(sent.find("(VALUES ('mine', 'SELECT 2', '" + b.statement_for("mine")->server_name + "', false))"),
+            std::string::npos) << sent;
+  EXPECT_NE(sent.find("WHERE name !~ '^pgopt_'"), std::string::npos) << sent;
+  EXPECT_EQ(sent.find("secret"), std::string::npos) << sent;
+  EXPECT_EQ(reply(b, 'T').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(b, 'C', "SELECT 1").action, ReplyAction::Forward);
+  EXPECT_EQ(reply(b, 'Z', "I").action, ReplyAction::Forward);
+  // A quote in a text stays a quote; an unnamed Parse gets the same view.
+  out = send(a, {parse("", "SELECT count(*) FROM pg_catalog.pg_prepared_statements"), sync()});
+  EXPECT_NE(parse_text(out).find("('secret', 'SELECT ''a''''s text''',"), std::string::npos) << parse_text(out);
 }
 
 }  // namespace

@@ -66,3 +66,52 @@ TEST(CheckPreparable, GrammarErrorsAsPostgresGivesThem) {
 
 }  // namespace
 }  // namespace pgopt::sql
+
+namespace pgopt::sql {
+namespace {
+
+TEST(PreparedCommandsIn, EveryStatementOfAStringIsSeenWithNamesFoldedAsPostgreSQLDoes) {
+  auto names = [](std::string_view sql) {
+    std::vector<std::string> out;
+    for (auto& c : prepared_commands_in(sql))
+      out.push_back((c.kind == PreparedCommand::Kind::Prepare     ? "prepare "
+                     : c.kind == PreparedCommand::Kind::Execute   ? "execute "
+                     : c.kind == PreparedCommand::Kind::Deallocate ? "deallocate "
+                                                                   : "? ") + c.name);
+    return out;
+  };
+  EXPECT_EQ(names("SELECT 1; DEALLOCATE pgopt_1"), (std::vector<std::string>{"deallocate pgopt_1"}));
+  EXPECT_EQ(names("deallocate prepare PGOPT_2; execute \"Mixed\"(1); PREPARE p AS SELECT 1"),
+            (std::vector<std::string>{"deallocate pgopt_2", "execute Mixed", "prepare p"}));
+  EXPECT_TRUE(names("DEALLOCATE ALL; SELECT 'deallocate pgopt_3'").empty());
+  EXPECT_TRUE(names("not sql at all").empty());
+}
+
+}  // namespace
+}  // namespace pgopt::sql
+
+#include "sql/relation_rewrite.hpp"
+
+namespace pgopt::sql {
+namespace {
+
+TEST(ReplaceRelation, EveryReferenceBecomesTheSubqueryUnderTheViewsNameOrItsAlias) {
+  const std::string sub = "SELECT 1 AS name";
+  EXPECT_EQ(replace_relation("SELECT count(*) FROM pg_prepared_statements", "pg_catalog", "pg_prepared_statements", sub),
+            "SELECT count(*) FROM (SELECT 1 AS name) AS pg_prepared_statements");
+  EXPECT_EQ(replace_relation("select p.name from PG_CATALOG.pg_prepared_statements p where p.name like 'x%'",
+                             "pg_catalog", "pg_prepared_statements", sub),
+            "select p.name from (SELECT 1 AS name) p where p.name like 'x%'");
+  EXPECT_EQ(replace_relation("SELECT (SELECT count(*) FROM pg_prepared_statements), 'pg_prepared_statements' "
+                             "FROM pg_prepared_statements a JOIN pg_prepared_statements b USING (name)",
+                             "pg_catalog", "pg_prepared_statements", sub),
+            "SELECT (SELECT count(*) FROM (SELECT 1 AS name) AS pg_prepared_statements), 'pg_prepared_statements' "
+            "FROM (SELECT 1 AS name) a JOIN (SELECT 1 AS name) b USING (name)");
+  // Another schema's table of that name, a mere string, or no parse: nothing to do.
+  EXPECT_FALSE(replace_relation("SELECT * FROM app.pg_prepared_statements", "pg_catalog", "pg_prepared_statements", sub));
+  EXPECT_FALSE(replace_relation("SELECT 'pg_prepared_statements'", "pg_catalog", "pg_prepared_statements", sub));
+  EXPECT_FALSE(replace_relation("SELEC * FROM pg_prepared_statements", "pg_catalog", "pg_prepared_statements", sub));
+}
+
+}  // namespace
+}  // namespace pgopt::sql

@@ -1,0 +1,265 @@
+#!/usr/bin/python3
+# psycopg 3 behaviours a transaction pooler must keep (issue 22), one scenario per run:
+#   psycopg_edges.py SCENARIO HOST PORT USER DB TABLE
+# Prints "OK SCENARIO ..." and exits 0, or prints "FAIL: ..." and exits 1 at the first surprise.
+import sys
+
+import psycopg
+from psycopg import errors
+
+
+def fail(msg):
+    print("FAIL: " + msg, flush=True)
+    sys.exit(1)
+
+
+def expect(got, want, what):
+    if got != want:
+        fail(f"{what}: expected {want!r}, got {got!r}")
+
+
+def connect(a, **kw):
+    return psycopg.connect(host=a.host, port=a.port, user=a.user, dbname=a.db, connect_timeout=30, **kw)
+
+
+def executemany_duplicate(a):
+    """A 5,000-row executemany (psycopg pipelines it) with a duplicate key early: the server fails
+    the 11th row and skips everything the client sent before its Sync."""
+    rows = [(i,) for i in range(1, 5001)]
+    rows.insert(11, (10,))
+    with connect(a) as conn:
+        for attempt in range(3):
+            with conn.cursor() as cur:
+                try:
+                    cur.executemany(f"INSERT INTO {a.table} (id) VALUES (%s)", rows)
+                    fail(f"attempt {attempt}: executemany with a duplicate key raised nothing")
+                except errors.UniqueViolation:
+                    pass
+            conn.rollback()
+            with conn.cursor() as cur:
+                cur.execute(f"SELECT count(*) FROM {a.table}")
+                expect(cur.fetchone(), (0,), f"attempt {attempt}: rows left by the failed batch")
+            conn.rollback()
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            try:
+                cur.executemany(f"INSERT INTO {a.table} (id) VALUES (%s)", rows)
+                fail("autocommit: executemany with a duplicate key raised nothing")
+            except errors.UniqueViolation:
+                pass
+            cur.execute("SELECT 'usable'")
+            expect(cur.fetchone(), ("usable",), "autocommit: after the violation")
+    print("OK executemany_duplicate", flush=True)
+
+
+def pipeline_error(a):
+    """Explicit pipelines: an error in the middle, statements after it, then more work."""
+    with connect(a, autocommit=True) as conn:
+        for attempt in range(20):
+            try:
+                with conn.pipeline():
+                    with conn.cursor() as cur:
+                        for i in range(50):
+                            cur.execute("SELECT %s::int / (%s::int - 25)", (i, i))
+                fail(f"attempt {attempt}: division by zero raised nothing")
+            except errors.DivisionByZero:
+                pass
+            with conn.pipeline(), conn.cursor() as cur:
+                cur.execute("SELECT %s::int + 1", (attempt,))
+                expect(cur.fetchone(), (attempt + 1,), f"attempt {attempt}: after the failed pipeline")
+    print("OK pipeline_error", flush=True)
+
+
+def prepared_lru(a):
+    """psycopg's statement cache evicting: DEALLOCATE sent with the extended protocol, in and out of
+    pipelines, with prepare_threshold=0 so that every query is a named statement."""
+    with connect(a, autocommit=True, prepare_threshold=0) as conn:
+        conn.prepared_max = 5
+        for rnd in range(3):
+            for k in range(30):
+                with conn.cursor() as cur:
+                    cur.execute(f"SELECT %s::int + {k}", (rnd,))
+                    expect(cur.fetchone(), (rnd + k,), f"round {rnd} statement {k}")
+            with conn.pipeline(), conn.cursor() as cur:
+                for k in range(30):
+                    cur.execute(f"SELECT %s::int * {k + 1}", (rnd,))
+                    expect(cur.fetchone(), (rnd * (k + 1),), f"pipelined round {rnd} statement {k}")
+    print("OK prepared_lru", flush=True)
+
+
+def reserved_names(a):
+    """A client cannot drop or run the statements the pooler shares (pgopt_N) however it asks."""
+    with connect(a, autocommit=True, prepare_threshold=0) as other, connect(a, autocommit=True) as conn:
+        with other.cursor() as cur:
+            cur.execute("SELECT %s::int + 100", (1,))
+            expect(cur.fetchone(), (101,), "other client: first use")
+        attempts = [("simple", "DEALLOCATE pgopt_1", False), ("simple, prepare keyword", "DEALLOCATE PREPARE pgopt_1", False),
+                    ("multi-statement", "SELECT 1; DEALLOCATE pgopt_1", False),
+                    ("extended", "DEALLOCATE pgopt_1", True), ("execute, extended", "EXECUTE pgopt_1(1)", True)]
+        for what, sql, extended in attempts:
+            with conn.cursor() as cur:
+                try:
+                    if extended:
+                        with conn.pipeline():
+                            cur.execute(sql)
+                    else:
+                        cur.execute(sql)
+                    fail(f"{what}: {sql!r} succeeded")
+                except errors.InvalidSqlStatementName as e:
+                    if "pgopt_1" not in str(e):
+                        fail(f"{what}: the error names another statement: {e}")
+            with other.cursor() as cur:
+                cur.execute("SELECT %s::int + 100", (2,))
+                expect(cur.fetchone(), (102,), f"other client after {what}")
+        # DEALLOCATE ALL from this client leaves the other's statements alone too.
+        conn.execute("DEALLOCATE ALL")
+        with conn.pipeline():
+            conn.execute("DEALLOCATE ALL")
+        with other.cursor() as cur:
+            cur.execute("SELECT %s::int + 100", (3,))
+            expect(cur.fetchone(), (103,), "other client after DEALLOCATE ALL")
+    print("OK reserved_names", flush=True)
+
+
+def deallocate_extended(a):
+    """DEALLOCATE of the client's own statements by the extended protocol, then the same names again."""
+    with connect(a, autocommit=True) as conn, conn.cursor() as cur:
+        for rnd in range(3):
+            cur.execute("PREPARE mine AS SELECT $1::int * 3")  # no parameters: a simple query
+            with conn.pipeline():  # the extended protocol
+                cur.execute(f"EXECUTE mine({rnd})")
+                expect(cur.fetchone(), (3 * rnd,), f"round {rnd}: EXECUTE")
+            cur.execute("DEALLOCATE mine" if rnd % 2 else "DEALLOCATE ALL", prepare=False)
+            # prepare=False: executed 5 times, psycopg would make these texts named statements, and a
+            # named statement whose text is DEALLOCATE/PREPARE runs on the server as it is (not done yet).
+            with conn.pipeline():
+                cur.execute("PREPARE mine AS SELECT 1", prepare=False)
+                cur.execute("DEALLOCATE mine", prepare=False)
+            try:
+                with conn.pipeline():
+                    cur.execute("DEALLOCATE mine", prepare=False)
+                fail(f"round {rnd}: DEALLOCATE of a gone statement succeeded")
+            except errors.InvalidSqlStatementName as e:
+                if '"mine"' not in str(e):
+                    fail(f"round {rnd}: the error names another statement: {e}")
+    print("OK deallocate_extended", flush=True)
+
+
+def both_servers_free(a, what):
+    """Two more clients each hold a transaction at once: only possible when no client keeps one of
+    the pool's two servers (the pooler's query_wait_timeout fails the second otherwise)."""
+    with connect(a) as x, connect(a) as y:
+        px = x.execute("SELECT pg_backend_pid()").fetchone()[0]
+        py = y.execute("SELECT pg_backend_pid()").fetchone()[0]
+        if px == py:
+            fail(f"{what}: two open transactions on one server")
+        for c in (x, y):
+            expect(c.execute("SELECT count(*) FROM pg_cursors").fetchone(), (0,), f"{what}: cursors left on a server")
+
+
+def hold_cursor(a):
+    """A WITH HOLD cursor read across transactions while another client takes servers in between;
+    closing it (or leaving) gives the server back. Needs a pool of two servers."""
+    with connect(a, autocommit=True) as conn, connect(a) as other:
+        cur = conn.cursor("held", withhold=True)
+        cur.execute("SELECT g FROM generate_series(1, 100) g")
+        mine = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        got = []
+        for i in range(10):
+            # Between our transactions another client holds one open: it must get the other server.
+            theirs = other.execute("SELECT pg_backend_pid()").fetchone()[0]
+            if theirs == mine:
+                fail(f"fetch {i}: another client got the server our hold cursor lives on")
+            got += [r[0] for r in cur.fetchmany(10)]
+            expect(conn.execute("SELECT pg_backend_pid()").fetchone()[0], mine, f"fetch {i}: our server")
+            other.commit()
+        expect(got, list(range(1, 101)), "rows read through the hold cursor")
+        cur.close()
+    both_servers_free(a, "after CLOSE")
+    # Declared in a transaction that rolls back: nothing to keep.
+    with connect(a) as conn:
+        conn.execute("DECLARE gone CURSOR WITH HOLD FOR SELECT 1")
+        conn.rollback()
+        both_servers_free(a, "after a rolled-back DECLARE")
+    # Left open by a client that goes away: the server is reset before anyone else gets it.
+    with connect(a, autocommit=True) as conn:
+        conn.execute("DECLARE left_open CURSOR WITH HOLD FOR SELECT g FROM generate_series(1, 10) g")
+        expect(conn.execute("FETCH 2 FROM left_open").fetchall(), [(1,), (2,)], "left_open")
+    both_servers_free(a, "after the client left")
+    print("OK hold_cursor", flush=True)
+
+
+def prepared_visibility(a):
+    """pg_prepared_statements lists this client's statements under its names, and no other client's."""
+    with connect(a, autocommit=True, prepare_threshold=0) as other, \
+            connect(a, autocommit=True, prepare_threshold=0) as conn:
+        expect(other.execute("SELECT %s::int + 1000 AS other_secret", (1,)).fetchone(), (1001,), "other client")
+        for k in range(3):
+            expect(conn.execute(f"SELECT %s::int + {k} AS mine", (k,)).fetchone(), (2 * k,), f"statement {k}")
+        check = "SELECT name, statement FROM pg_prepared_statements ORDER BY name"
+        seen = [conn.execute(check, prepare=False).fetchall()]
+        with conn.pipeline(), conn.cursor() as cur:  # the extended protocol
+            cur.execute(check, prepare=False)
+            seen.append(cur.fetchall())
+        for how, rows in zip(("simple query", "pipeline"), seen):
+            if len(rows) != 3 or any(not name.startswith("_pg3_") or "AS mine" not in text for name, text in rows):
+                fail(f"{how}: pg_prepared_statements shows {rows!r}, expected this client's 3 statements")
+    print("OK prepared_visibility", flush=True)
+
+
+def on_both_servers(a, sql, params=()):
+    """Runs `sql` as a prepared statement in two transactions open at once: on both servers of the pool."""
+    with connect(a, prepare_threshold=0) as x, connect(a, prepare_threshold=0) as y:
+        for c in (x, y):
+            c.execute(sql, params)
+        pids = {c.execute("SELECT pg_backend_pid()").fetchone()[0] for c in (x, y)}
+        if len(pids) != 2:
+            fail("two open transactions on one server")
+
+
+def stale_after_ddl(a):
+    """Statements other clients prepared before DDL: a new client preparing the same text after it
+    gets what PostgreSQL gives a fresh session, not a stale shared statement."""
+    t = a.table
+    with connect(a, autocommit=True) as ddl:
+        ddl.execute(f"DROP TABLE IF EXISTS {t}_m; DROP TYPE IF EXISTS {t}_mood")
+        ddl.execute(f"CREATE TYPE {t}_mood AS ENUM ('sad', 'ok'); CREATE TABLE {t}_m (m {t}_mood)")
+        insert = f"INSERT INTO {t}_m (m) VALUES (%s)"  # psycopg sends str as unknown: the server infers the type
+        on_both_servers(a, insert, ("ok",))
+        select = f"SELECT * FROM {t}"
+        on_both_servers(a, select)
+        # The parameter's type is dropped and made again (new OID); the table changes shape.
+        ddl.execute(f"DROP TABLE {t}_m; DROP TYPE {t}_mood")
+        ddl.execute(f"CREATE TYPE {t}_mood AS ENUM ('sad', 'ok'); CREATE TABLE {t}_m (m {t}_mood)")
+        ddl.execute(f"ALTER TABLE {t} ADD COLUMN extra text DEFAULT 'x'")
+        ddl.execute(f"INSERT INTO {t} (id) VALUES (1)")
+        for i in range(4):  # new clients, each preparing and running in one batch
+            with connect(a, autocommit=True, prepare_threshold=0) as conn:
+                conn.execute(insert, ("sad",))
+                expect(conn.execute(select).fetchall(), [(1, "x")], f"client {i}: SELECT * after ADD COLUMN")
+        with connect(a, autocommit=True) as conn:
+            expect(conn.execute(f"SELECT count(*) FROM {t}_m").fetchone(), (4,), "rows inserted after the DDL")
+        ddl.execute(f"DROP TABLE {t}_m; DROP TYPE {t}_mood")
+    print("OK stale_after_ddl", flush=True)
+
+
+SCENARIOS = {f.__name__: f for f in (executemany_duplicate, pipeline_error, prepared_lru, reserved_names,
+                                      deallocate_extended, hold_cursor, prepared_visibility, stale_after_ddl)}
+
+
+class Args:
+    def __init__(self, argv):
+        self.scenario, self.host, port, self.user, self.db, self.table = argv[1:7]
+        self.port = int(port)
+
+
+if __name__ == "__main__":
+    args = Args(sys.argv)
+    if args.scenario not in SCENARIOS:
+        fail("unknown scenario " + args.scenario)
+    try:
+        SCENARIOS[args.scenario](args)
+    except SystemExit:
+        raise
+    except Exception as e:  # any driver error is a failure with its text
+        fail(f"{args.scenario}: {type(e).__name__}: {e}")
