@@ -51,7 +51,7 @@ awaitable<bool> ClientSession::finish_server_work(ServerConn& s, size_t stream_l
       if (len < 4) co_return false;
       const size_t total = size_t(len) + 1;
       const bool need_body =
-          type == 'Z' || type == 'G' || (prepared_ && prepared::Tracker::needs_body(type));
+          type == 'Z' || type == 'G' || (prepared_ && prepared_->needs_body(type));
       if (data.size() - pos < total) {
         if (!need_body) {  // a large row or copy chunk: skipped as it streams by
           if (prepared_) prepared_->on_server_message(type, {}, s.statements);
