@@ -429,7 +429,7 @@ void Importer::defaults_that_differ() {
                                     "(at most 1GB)");
   if (!has("server_check_delay"))
     note_default("server_check_delay", "not set: PgBouncer checks connections idle 30 s with a query; pgopt "
-                                       "peeks at the socket of those idle 1 s");
+                                       "peeks at the socket of those idle 10 ms");
   if (!opts_.userlist.empty()) {
     auto p = std::filesystem::absolute(opts_.userlist).lexically_normal().string();
     out_.auth_file = p;

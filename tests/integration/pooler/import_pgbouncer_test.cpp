@@ -116,8 +116,9 @@ TEST(ImportPgbouncer, PgbouncerAndTheTranslationAnswerAlike) {
 
   int status = -1;
   std::string toml_path = (dir / "pgopt.toml").string();
-  std::string cmd = std::string(PGOPT_BINARY) + " import-pgbouncer " + (dir / "pgbouncer.ini").string() + " 2>" +
-                    (dir / "import.stderr").string() + " >" + toml_path;
+  // In a subshell: run() sends the command's own stderr to its output, which must not reach the file.
+  std::string cmd = "(" + std::string(PGOPT_BINARY) + " import-pgbouncer " + (dir / "pgbouncer.ini").string() +
+                    " 2>" + (dir / "import.stderr").string() + " >" + toml_path + ")";
   run(cmd, &status);
   std::string diagnostics = run("cat " + (dir / "import.stderr").string());
   ASSERT_EQ(status, 0) << diagnostics;
