@@ -5,25 +5,13 @@
 #include <string>
 
 #include "analyzer/report/html_charts.hpp"
+#include "analyzer/report/html_text.hpp"
 #include "analyzer/report/report.hpp"
 
 namespace pgopt::analyzer::report {
 namespace {
 
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
+std::string esc(const std::string& s) { return html_escape(s); }
 
 std::string num(double v, const char* f = "%.1f") {
   char b[64];
