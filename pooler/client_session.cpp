@@ -77,6 +77,7 @@ void ClientSession::disconnect(std::string reason, std::string sqlstate, std::st
   awake_->close_reason_ = std::move(reason);
   if (!sqlstate.empty()) {
     log::warn("{} closing: {} ({})", tag(), awake_->close_reason_, sqlstate);
+    meter_.error(metrics::ErrorSource::Pooler, sqlstate);
     std::string msg;
     proto::error_response(msg, "FATAL", sqlstate, client_message.empty() ? awake_->close_reason_ : client_message);
     // Best effort and non-blocking: a FATAL is small and the socket is closed right after, so there
@@ -111,8 +112,10 @@ awaitable<void> ClientSession::run() {
   if (!co_await authenticate()) co_return;
   if (admin_) co_return co_await run_admin();
   if (!resolve_database()) co_return;
-  if (!co_await welcome()) co_return;
+  // Counted from here on: the database is one of the configuration's (so its errors at the first
+  // server login are counted too, while names a client made up never become metric labels).
   meter_.bind(&rt_.stats.counters(worker_.index, database()));
+  if (!co_await welcome()) co_return;
   set_state(ClientState::Idle);
   if (mode_ == PoolMode::Transaction && cfg->pooler.max_prepared_statements > 0)
     prepared_ = std::make_unique<prepared::Tracker>(rt_.statements);
@@ -568,6 +571,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
             break;
           case 'E':
             tx_error_ = true;
+            meter_.error(metrics::ErrorSource::Server, proto::error_sqlstate(body));
             break;
           case 'C':
             if (body.size() >= 8 && std::memcmp(body.data(), "ROLLBACK", 8) == 0) tx_rolled_back_ = true;

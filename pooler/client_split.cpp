@@ -333,6 +333,7 @@ size_t ClientSession::answer_group(std::span<const uint8_t> data, std::span<cons
 size_t ClientSession::fail_group(std::span<const uint8_t> data, std::span<const BatchItem> items,
                                  const routing::RouteError& e) {
   log::debug("{} refused: {} ({})", tag(), e.message, e.sqlstate);
+  meter_.error(metrics::ErrorSource::Pooler, e.sqlstate);
   proto::error_response(awake_->out_, "ERROR", e.sqlstate, e.message, e.detail, e.hint);
   if (char(data[items[0].offset]) == 'Q') {
     proto::ready_for_query(awake_->out_, client_tx_status());

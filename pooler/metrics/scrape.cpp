@@ -52,6 +52,15 @@ std::string render(const Snapshot& s) {
            "Transaction time as seen by the pooler, first query sent to the ReadyForQuery that ends it.");
   for (const auto& [db, st] : s.stats) e.histogram("pgopt_transaction_duration_seconds", {{"database", db}}, st.xact);
 
+  e.family("pgopt_errors_total", T::Counter,
+           "Errors clients received, by SQLSTATE (\"other\" past 32 distinct codes) and by source: the server's "
+           "ErrorResponses relayed, or pgopt's own (FATAL closes, refused statements).");
+  for (const auto& [db, st] : s.stats)
+    for (const auto& [k, n] : st.errors)
+      e.sample("pgopt_errors_total",
+               {{"database", db}, {"sqlstate", k.first}, {"source", k.second == ErrorSource::Server ? "server" : "pgopt"}},
+               n);
+
   e.family("pgopt_routed_statements_total", T::Counter,
            "Queries of a read/write-split database by where they ran (primary or replica).");
   for (const auto& db : s.split_databases) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "pooler/metrics/stats.hpp"
 
@@ -28,6 +29,10 @@ class SessionMeter {
   }
   void sent(size_t bytes) {
     if (c_) c_->sent.add(bytes);
+  }
+  // The client receives an error with `sqlstate` (five characters).
+  void error(ErrorSource src, std::string_view sqlstate) {
+    if (c_) c_->errors.add(src, sqlstate);
   }
   // The client enters or leaves the Waiting state (queued for a server). The clock is read only
   // on a change: this is called at every state change.

@@ -12,6 +12,50 @@ HistogramData LiveHistogram::read() const {
   return d;
 }
 
+uint32_t ErrorCounts::key_of(ErrorSource src, std::string_view sqlstate) noexcept {
+  // Five characters of [0-9A-Z] in 6 bits each, the source in bit 30, and bit 31 set so that no
+  // key is kEmpty. An invalid code gets kEmpty: counted under "other".
+  if (sqlstate.size() != 5) return kEmpty;
+  uint32_t k = 0;
+  for (char c : sqlstate) {
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) return kEmpty;
+    k = k << 6 | uint32_t(c - '0');
+  }
+  return k | uint32_t(src == ErrorSource::Pooler) << 30 | 1u << 31;
+}
+
+void ErrorCounts::add(ErrorSource src, std::string_view sqlstate) noexcept {
+  const uint32_t key = key_of(src, sqlstate);
+  if (key != kEmpty) {
+    for (size_t i = 0; i < kSlots; ++i) {
+      uint32_t k = keys_[i].load(std::memory_order_relaxed);  // the only writer: no one else changes it
+      if (k == kEmpty) {
+        counts_[i].add(1);  // counted before the key is published, so a reader never misses it
+        keys_[i].store(key, std::memory_order_release);
+        return;
+      }
+      if (k == key) {
+        counts_[i].add(1);
+        return;
+      }
+    }
+  }
+  other_[src == ErrorSource::Pooler].add(1);
+}
+
+void ErrorCounts::read_into(Map& out) const {
+  for (size_t i = 0; i < kSlots; ++i) {
+    const uint32_t k = keys_[i].load(std::memory_order_acquire);
+    if (k == kEmpty) break;
+    std::string code(5, '0');
+    for (int c = 4; c >= 0; --c) code[size_t(c)] = char('0' + (k >> (6 * (4 - c)) & 63));
+    out[{code, (k >> 30 & 1) ? ErrorSource::Pooler : ErrorSource::Server}] += counts_[i].load();
+  }
+  for (int src = 0; src < 2; ++src)
+    if (uint64_t n = other_[size_t(src)].load())
+      out[{"other", src ? ErrorSource::Pooler : ErrorSource::Server}] += n;
+}
+
 DbStats& DbStats::operator+=(const DbStats& o) {
   xact_count += o.xact_count;
   query_count += o.query_count;
@@ -24,6 +68,7 @@ DbStats& DbStats::operator+=(const DbStats& o) {
   routed_replica += o.routed_replica;
   query += o.query;
   xact += o.xact;
+  for (const auto& [k, n] : o.errors) errors[k] += n;
   return *this;
 }
 
@@ -40,6 +85,7 @@ DbStats DbCounters::read() const {
   s.routed_replica = routed_replica.load();
   s.query = query.read();
   s.xact = xact.read();
+  errors.read_into(s.errors);
   return s;
 }
 

@@ -1,12 +1,14 @@
 // Per-database statistics (SHOW STATS, /metrics): one set of counters per worker, summed on read.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -39,6 +41,31 @@ class LiveHistogram {
   Counter sum_us_;
 };
 
+// Who put an error in front of a client: the server (an ErrorResponse relayed), or pgopt in its
+// own name (a FATAL it closed the client with, a statement its router refused).
+enum class ErrorSource : uint8_t { Server, Pooler };
+
+// Errors by SQLSTATE, written by one worker and read by anyone, without a lock: a fixed table of
+// (code, count) slots the writer claims in order and publishes with a release store. 32 distinct
+// codes per database and worker is far more than a workload shows; past that, codes are counted
+// under "other" rather than growing the table (bounded memory, bounded label cardinality).
+class ErrorCounts {
+ public:
+  static constexpr size_t kSlots = 32;
+  // `sqlstate`: five characters; anything else is counted under "other".
+  void add(ErrorSource src, std::string_view sqlstate) noexcept;
+  // (sqlstate, source) -> count, "other" for the overflow.
+  using Map = std::map<std::pair<std::string, ErrorSource>, uint64_t>;
+  void read_into(Map& out) const;
+
+ private:
+  static constexpr uint32_t kEmpty = 0;
+  static uint32_t key_of(ErrorSource src, std::string_view sqlstate) noexcept;
+  std::array<std::atomic<uint32_t>, kSlots> keys_{};
+  std::array<Counter, kSlots> counts_;
+  std::array<Counter, 2> other_;  // by source
+};
+
 // A database's totals at one moment (times in microseconds).
 struct DbStats {
   uint64_t xact_count = 0, query_count = 0;
@@ -46,6 +73,7 @@ struct DbStats {
   uint64_t xact_time_us = 0, query_time_us = 0, wait_time_us = 0;
   uint64_t routed_primary = 0, routed_replica = 0;  // queries of a read/write-split database, by where they ran
   HistogramData query, xact;
+  ErrorCounts::Map errors;  // clients' errors by (SQLSTATE, source)
   DbStats& operator+=(const DbStats& o);
 };
 
@@ -55,6 +83,7 @@ struct alignas(64) DbCounters {
   Counter xact_count, query_count, received, sent, xact_time_us, query_time_us, wait_time_us;
   Counter routed_primary, routed_replica;
   LiveHistogram query, xact;
+  ErrorCounts errors;
   DbStats read() const;
 };
 

@@ -56,6 +56,19 @@ std::string_view error_field(const std::vector<ErrorField>& fields, char code) {
   return it == fields.end() ? std::string_view{} : it->value;
 }
 
+std::string_view error_sqlstate(std::span<const uint8_t> body) {
+  // The hot-path reading of one field: no vector, stops at the first 'C' (PostgreSQL sends S, V, C
+  // first). A malformed body gives an empty code, like a missing field.
+  Reader r(body);
+  for (;;) {
+    auto code = static_cast<char>(r.u8());
+    if (r.failed() || code == '\0') return {};
+    auto value = r.cstr();
+    if (r.failed()) return {};
+    if (code == 'C') return value;
+  }
+}
+
 std::optional<ParameterStatusMsg> parse_parameter_status(std::span<const uint8_t> body) {
   Reader r(body);
   ParameterStatusMsg m;

@@ -140,6 +140,8 @@ struct ErrorField {
 // ErrorResponse ('E') and NoticeResponse ('N') bodies.
 std::optional<std::vector<ErrorField>> parse_error_fields(std::span<const uint8_t> body);
 std::string_view error_field(const std::vector<ErrorField>& fields, char code);
+// The SQLSTATE ('C' field) of an ErrorResponse body, empty if it has none or is malformed.
+std::string_view error_sqlstate(std::span<const uint8_t> body);
 
 struct ParseMsg {
   std::string_view name, query;

@@ -182,6 +182,37 @@ TEST_F(Metrics, ShowStatsCountsQueriesAndTransactionsExactly) {
   EXPECT_NE(m.find("# TYPE pgopt_query_duration_seconds histogram\n"), std::string::npos);
 }
 
+TEST_F(Metrics, ErrorsAreCountedBySqlstateAndBySource) {
+  PoolerOptions o;
+  o.pooler_extra = "client_idle_timeout = \"300ms\"\n";
+  start(o);
+  std::string m;
+  {
+    Conn c = connect_ok(pooler->conninfo());
+    ok(c.get(), "DROP TABLE IF EXISTS metrics_err; CREATE TABLE metrics_err (id int PRIMARY KEY)");
+    EXPECT_EQ(error_of(c.get(), "SELECT 1/0"), "22012");
+    EXPECT_EQ(error_of(c.get(), "SELECT 1/0"), "22012");
+    const char* params[] = {"1"};  // an error of the extended protocol
+    for (int i = 0; i < 2; ++i) {
+      Result r(PQexecParams(c.get(), "INSERT INTO metrics_err VALUES ($1::int)", 1, nullptr, params, nullptr, nullptr, 0));
+      EXPECT_EQ(PQresultStatus(r.get()), i == 0 ? PGRES_COMMAND_OK : PGRES_FATAL_ERROR);
+    }
+    ok(c.get(), "DROP TABLE metrics_err");
+    EXPECT_EQ(metric(page(), "pgopt_errors_total{database=\"pgopt_test\",sqlstate=\"22012\",source=\"server\"}"), 2);
+    EXPECT_EQ(metric(page(), "pgopt_errors_total{database=\"pgopt_test\",sqlstate=\"23505\",source=\"server\"}"), 1);
+    // pgopt's own error: the client, left idle (any message would restart its idle clock), is
+    // closed with a FATAL 57P05.
+    ASSERT_TRUE(eventually([&] {
+      m = page();
+      return metric(m, "pgopt_errors_total{database=\"pgopt_test\",sqlstate=\"57P05\",source=\"pgopt\"}") == 1;
+    })) << m;
+    EXPECT_EQ(PQstatus(c.get()) == CONNECTION_OK ? error_of(c.get(), "SELECT 1").substr(0, 11) : "connection:",
+              "connection:");
+  }
+  EXPECT_EQ(metric(m, "pgopt_errors_total{database=\"pgopt_test\",sqlstate=\"57P05\",source=\"server\"}"), -1);
+  EXPECT_NE(m.find("# TYPE pgopt_errors_total counter\n"), std::string::npos);
+}
+
 TEST_F(Metrics, WaitTimeCountsAClientQueuedForTheOnlyServer) {
   PoolerOptions o;
   o.pool_size = 1;

@@ -2,6 +2,7 @@
 // a session's query/transaction/wait accounting on a driven clock, and the Prometheus text format.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -68,6 +69,15 @@ TEST(Histogram, MergeAddsBucketsAndSums) {
   EXPECT_EQ(a.sum_us, 3'000'100u);
 }
 
+using K = std::pair<std::string, ErrorSource>;
+
+// Distinct valid SQLSTATEs: "T0000", "T0001", ...
+std::string fmt_code(size_t i) {
+  std::string s = "T0000";
+  for (int p = 4; p >= 1 && i > 0; --p, i /= 10) s[size_t(p)] = char('0' + i % 10);
+  return s;
+}
+
 TEST(Stats, SumsWorkersPerDatabase) {
   Stats st(3);
   st.counters(0, "app").query_count.add(5);
@@ -109,6 +119,62 @@ TEST(Stats, ReadersSeeWritersProgressWithoutLocks) {
   EXPECT_EQ(st.collect()["db"].query_count, uint64_t(2 * kN));
 }
 
+TEST(ErrorCounts, CountsBySqlstateAndSourceAndSumsWorkers) {
+  Stats st(2);
+  st.counters(0, "app").errors.add(ErrorSource::Server, "23505");
+  st.counters(0, "app").errors.add(ErrorSource::Server, "23505");
+  st.counters(1, "app").errors.add(ErrorSource::Server, "23505");
+  st.counters(1, "app").errors.add(ErrorSource::Pooler, "23505");  // same code, other source: its own series
+  st.counters(0, "app").errors.add(ErrorSource::Pooler, "57P01");
+  auto all = st.collect();
+  const auto& e = all["app"].errors;
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_EQ(e.at(K("23505", ErrorSource::Server)), 3u);
+  EXPECT_EQ(e.at(K("23505", ErrorSource::Pooler)), 1u);
+  EXPECT_EQ(e.at(K("57P01", ErrorSource::Pooler)), 1u);
+}
+
+TEST(ErrorCounts, EveryCodeCharacterRoundTrips) {
+  ErrorCounts c;
+  for (const char* code : {"00000", "ZZZZZ", "P0001", "XX000", "0A000", "42P01"}) c.add(ErrorSource::Server, code);
+  ErrorCounts::Map m;
+  c.read_into(m);
+  for (const char* code : {"00000", "ZZZZZ", "P0001", "XX000", "0A000", "42P01"})
+    EXPECT_EQ(m[K(code, ErrorSource::Server)], 1u) << code;
+}
+
+TEST(ErrorCounts, InvalidCodesAndTooManyCodesGoToOtherAndTheTableStaysBounded) {
+  ErrorCounts c;
+  c.add(ErrorSource::Server, "");       // an ErrorResponse without a 'C' field
+  c.add(ErrorSource::Server, "2350");   // too short
+  c.add(ErrorSource::Server, "23a05");  // lower case is not a SQLSTATE
+  for (size_t i = 0; i < ErrorCounts::kSlots + 10; ++i) c.add(ErrorSource::Pooler, fmt_code(i));
+  ErrorCounts::Map m;
+  c.read_into(m);
+  EXPECT_EQ(m[K("other", ErrorSource::Server)], 3u);
+  EXPECT_EQ(m[K("other", ErrorSource::Pooler)], 10u);
+  EXPECT_EQ(m.size(), ErrorCounts::kSlots + 2);
+}
+
+TEST(ErrorCounts, AReaderNeverSeesACodeWithoutItsCount) {
+  ErrorCounts c;
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int round = 0; round < 2000; ++round)
+      for (size_t i = 0; i < ErrorCounts::kSlots; ++i) c.add(ErrorSource::Server, fmt_code(i));
+    done = true;
+  });
+  while (!done) {
+    ErrorCounts::Map m;
+    c.read_into(m);
+    for (const auto& [k, n] : m) ASSERT_GE(n, 1u) << k.first;
+  }
+  writer.join();
+  ErrorCounts::Map m;
+  c.read_into(m);
+  EXPECT_EQ(m[K(fmt_code(0), ErrorSource::Server)], 2000u);
+}
+
 class Meter : public ::testing::Test {
  protected:
   using TP = SessionMeter::Clock::time_point;
@@ -118,6 +184,13 @@ class Meter : public ::testing::Test {
   SessionMeter m;
   void SetUp() override { m.bind(&c); }
 };
+
+TEST_F(Meter, ErrorsAreCountedOnlyWhenBound) {
+  SessionMeter unbound;
+  unbound.error(ErrorSource::Server, "23505");
+  m.error(ErrorSource::Server, "23505");
+  EXPECT_EQ(st.collect()["app"].errors.at(K("23505", ErrorSource::Server)), 1u);
+}
 
 TEST_F(Meter, AutocommitStatementIsOneQueryAndOneTransaction) {
   m.to_server_at(true, t0);
@@ -268,6 +341,8 @@ TEST(Render, WholePageIsWellFormed) {
   s.pool_size["app"] = 20;
   s.split_databases.push_back("app");
   s.prepared_statements = 7;
+  s.stats["app"].errors[{"23505", ErrorSource::Server}] = 3;
+  s.stats["app"].errors[{"57P01", ErrorSource::Pooler}] = 1;
   s.replicas.push_back({"app", "10.0.0.2:5432", true, false, 0.25, 4096});
   s.replicas.push_back({"app", "10.0.0.3:5432", false, true, std::nullopt, std::nullopt});
   const std::string page = render(s);
@@ -300,7 +375,7 @@ TEST(Render, WholePageIsWellFormed) {
   for (const char* f : {"pgopt_up", "pgopt_info", "pgopt_clients", "pgopt_servers", "pgopt_pool_size",
                         "pgopt_client_wait_seconds_total", "pgopt_queries_total", "pgopt_transactions_total",
                         "pgopt_query_duration_seconds", "pgopt_transaction_duration_seconds",
-                        "pgopt_received_bytes_total", "pgopt_sent_bytes_total", "pgopt_routed_statements_total",
+                        "pgopt_received_bytes_total", "pgopt_sent_bytes_total", "pgopt_routed_statements_total", "pgopt_errors_total",
                         "pgopt_prepared_statements", "pgopt_replica_up", "pgopt_replica_lag_seconds",
                         "pgopt_replica_lag_bytes"})
     EXPECT_TRUE(families.count(f)) << f;
@@ -311,6 +386,10 @@ TEST(Render, WholePageIsWellFormed) {
   EXPECT_NE(page.find("pgopt_servers{database=\"app\",user=\"alice\",node=\"primary\",state=\"idle\"} 2\n"),
             std::string::npos);
   EXPECT_NE(page.find("pgopt_routed_statements_total{database=\"app\",target=\"replica\"} 2\n"), std::string::npos);
+  EXPECT_NE(page.find("pgopt_errors_total{database=\"app\",sqlstate=\"23505\",source=\"server\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(page.find("pgopt_errors_total{database=\"app\",sqlstate=\"57P01\",source=\"pgopt\"} 1\n"),
+            std::string::npos);
   EXPECT_NE(page.find("pgopt_replica_lag_seconds{database=\"app\",replica=\"10.0.0.2:5432\"} 0.25\n"),
             std::string::npos);
   // An unknown lag is absent, not zero.

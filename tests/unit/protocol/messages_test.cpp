@@ -84,6 +84,10 @@ TEST(TypedParsers, ErrorFieldsFromTheServer) {
   EXPECT_EQ(error_field(*fields, 'R'), "int4div");
   EXPECT_EQ(error_field(*fields, 'L'), "869");
   EXPECT_EQ(fields->size(), 7u);
+  EXPECT_EQ(error_sqlstate(as_bytes(body)), "22012");
+  EXPECT_EQ(error_sqlstate(as_bytes("Mno code\0\0"s)), "");
+  EXPECT_EQ(error_sqlstate(as_bytes("C235")), "");  // cut short: no terminator
+  EXPECT_EQ(error_sqlstate(as_bytes("")), "");
   EXPECT_FALSE(parse_error_fields(as_bytes("")));
   EXPECT_FALSE(parse_error_fields(as_bytes("Mno nul")));
 }
