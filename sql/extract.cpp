@@ -77,7 +77,7 @@ void Extractor::finish() {
 int Extractor::new_access(const PgQuery__RangeVar* rv, Scope& sc) {
   TableAccess a;
   a.relation = relation_name(rv);
-  a.alias = rv->alias ? lower(str_or_empty(rv->alias->aliasname)) : "";
+  a.alias = rv->alias ? str_or_empty(rv->alias->aliasname) : "";
   out_.reads.push_back(std::move(a));
   columns_.emplace_back();
   int idx = int(out_.reads.size() - 1);
@@ -137,7 +137,7 @@ Resolved Extractor::resolve(const PgQuery__ColumnRef* ref, const Scope& sc) {
   std::vector<std::string> parts;
   for (size_t i = 0; i < ref->n_fields; ++i) {
     if (ref->fields[i]->node_case == PG_QUERY__NODE__NODE_A_STAR) return {};
-    parts.push_back(lower(string_value(ref->fields[i])));
+    parts.push_back(string_value(ref->fields[i]));
   }
   if (parts.empty()) return {};
   std::string col = parts.back();
@@ -156,7 +156,7 @@ void Extractor::star(const PgQuery__ColumnRef* ref, const Scope& sc) {
       if (e.access >= 0) out_.reads[size_t(e.access)].all_columns = true;
     return;
   }
-  std::string qualifier = lower(string_value(ref->fields[ref->n_fields - 2]));
+  std::string qualifier = string_value(ref->fields[ref->n_fields - 2]);
   if (const Entry* e = find_entry(qualifier, sc, nullptr); e && e->access >= 0)
     out_.reads[size_t(e->access)].all_columns = true;
 }
@@ -168,7 +168,7 @@ void Extractor::from_item(const Node* n, Scope& sc, std::vector<const Node*>& qu
       const auto* rv = n->range_var;
       std::string rel = relation_name(rv);
       if ((!rv->schemaname || !*rv->schemaname) && sc.has_cte(rel)) {
-        sc.entries.push_back({rv->alias ? lower(str_or_empty(rv->alias->aliasname)) : rel, "", -1});
+        sc.entries.push_back({rv->alias ? str_or_empty(rv->alias->aliasname) : rel, "", -1});
       } else {
         new_access(rv, sc);
       }
@@ -183,13 +183,13 @@ void Extractor::from_item(const Node* n, Scope& sc, std::vector<const Node*>& qu
       size_t right_end = sc.entries.size();
       if (j->quals) quals.push_back(j->quals);
       for (size_t i = 0; i < j->n_using_clause; ++i) {
-        std::string col = lower(string_value(j->using_clause[i]));
+        std::string col = string_value(j->using_clause[i]);
         int l = side_owner(sc, left_begin, right_begin, col), r = side_owner(sc, right_begin, right_end, col);
         if (l >= 0) columns_[size_t(l)].insert(col);
         if (r >= 0) columns_[size_t(r)].insert(col);
         add_join({true, l, col}, {true, r, col});
       }
-      if (j->alias) sc.entries.push_back({lower(str_or_empty(j->alias->aliasname)), "", -1});
+      if (j->alias) sc.entries.push_back({str_or_empty(j->alias->aliasname), "", -1});
       return;
     }
     case PG_QUERY__NODE__NODE_RANGE_SUBSELECT: {
@@ -199,13 +199,13 @@ void Extractor::from_item(const Node* n, Scope& sc, std::vector<const Node*>& qu
       const Scope* parent = rs->lateral ? &sc : &outer_only;
       if (rs->subquery && rs->subquery->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
         select(rs->subquery->select_stmt, parent);
-      sc.entries.push_back({rs->alias ? lower(str_or_empty(rs->alias->aliasname)) : "", "", -1});
+      sc.entries.push_back({rs->alias ? str_or_empty(rs->alias->aliasname) : "", "", -1});
       return;
     }
     case PG_QUERY__NODE__NODE_RANGE_FUNCTION: {
       const auto* rf = n->range_function;
       for (size_t i = 0; i < rf->n_functions; ++i) expr(rf->functions[i], sc);
-      sc.entries.push_back({rf->alias ? lower(str_or_empty(rf->alias->aliasname)) : "", "", -1});
+      sc.entries.push_back({rf->alias ? str_or_empty(rf->alias->aliasname) : "", "", -1});
       return;
     }
     default: expr(n, sc); return;
@@ -230,7 +230,7 @@ void Extractor::with_clause(const PgQuery__WithClause* w, Scope& cte_scope) {
   for (size_t i = 0; i < w->n_ctes; ++i) {
     const Node* c = w->ctes[i];
     if (c->node_case == PG_QUERY__NODE__NODE_COMMON_TABLE_EXPR)
-      cte_scope.ctes.push_back(lower(str_or_empty(c->common_table_expr->ctename)));
+      cte_scope.ctes.push_back(str_or_empty(c->common_table_expr->ctename));
   }
   for (size_t i = 0; i < w->n_ctes; ++i) {
     const Node* c = w->ctes[i];
@@ -260,7 +260,7 @@ Resolved Extractor::select(const PgQuery__SelectStmt* s, const Scope* parent) {
     const Node* t = s->target_list[i];
     if (t->node_case != PG_QUERY__NODE__NODE_RES_TARGET) continue;
     const auto* rt = t->res_target;
-    if (rt->name && *rt->name) target_alias[lower(rt->name)] = rt->val;
+    if (rt->name && *rt->name) target_alias[std::string(rt->name)] = rt->val;
     if (s->n_target_list == 1 && rt->val && rt->val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
       Operand o = operand(rt->val, sc);
       if (o.is_column) single = o.col;
@@ -288,7 +288,7 @@ const Node* Extractor::target_ref(const Node* n, const PgQuery__SelectStmt* s,
                                   const std::map<std::string, const Node*>& target_alias) const {
   if (!n) return n;
   if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields == 1) {
-    auto it = target_alias.find(lower(string_value(n->column_ref->fields[0])));
+    auto it = target_alias.find(string_value(n->column_ref->fields[0]));
     if (it != target_alias.end() && it->second) return it->second;
   }
   if (n->node_case == PG_QUERY__NODE__NODE_A_CONST && n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
@@ -383,7 +383,7 @@ void Extractor::update(const PgQuery__UpdateStmt* s, const Scope* parent) {
   for (size_t i = 0; i < s->n_target_list; ++i) {
     const Node* t = s->target_list[i];
     if (t->node_case != PG_QUERY__NODE__NODE_RES_TARGET) continue;
-    if (t->res_target->name) set_cols.insert(lower(t->res_target->name));
+    if (t->res_target->name) set_cols.insert(std::string(t->res_target->name));
     expr(t->res_target->val, sc);
   }
   w.set_columns.assign(set_cols.begin(), set_cols.end());
@@ -417,7 +417,7 @@ void Extractor::copy(const PgQuery__CopyStmt* s, const Scope* parent) {
   Scope sc{parent, {}, {}};
   int idx = new_access(s->relation, sc);
   if (s->n_attlist == 0) out_.reads[size_t(idx)].all_columns = true;
-  for (size_t i = 0; i < s->n_attlist; ++i) columns_[size_t(idx)].insert(lower(string_value(s->attlist[i])));
+  for (size_t i = 0; i < s->n_attlist; ++i) columns_[size_t(idx)].insert(string_value(s->attlist[i]));
 }
 
 }  // namespace detail
