@@ -150,6 +150,9 @@ int run(const Options& o) {
   in.log_line_prefix = o.log_line_prefix;
   in.jobs = int(*jobs);
   in.progress = tty;
+  // Another database's statements name other tables (or same-named ones that are not these): with
+  // --db, log lines naming another database (%d, csvlog/jsonlog's own field) are left out.
+  if (conn.c) in.database = PQdb(conn.c);
   Workload workload;
   if (!o.logs.empty()) {
     InputResult r = read_logs(o.logs, in);
@@ -195,6 +198,9 @@ int run(const Options& o) {
   advisor::Advice advice = advisor::advise(workload, catalog, *evaluator, ao);
   if (tty) std::fputs("\r\033[K", stderr);
   for (auto& n : workload.notes) advice.notes.insert(advice.notes.begin(), n);
+  if (workload.other_database_entries)
+    advice.notes.push_back(std::to_string(workload.other_database_entries) + " log entries of other databases than " +
+                           in.database + " were left out");
   for (auto& n : notes) advice.notes.insert(advice.notes.begin(), n);
 
   std::string text = o.format == "json"   ? report::render_json(advice)

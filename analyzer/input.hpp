@@ -18,6 +18,9 @@ struct InputOptions {
   size_t samples_per_group = 16;    // literal samples kept per fingerprint
   uint64_t seed = 1;                // reservoir sampling is deterministic for a given seed
   size_t duration_samples = 1024;   // durations kept per fingerprint for p95
+  // Keep only log entries of this database (entries whose log line does not name one are kept);
+  // empty: every database.
+  std::string database;
 };
 
 struct InputResult {
