@@ -73,8 +73,9 @@ class SchemaShapes : public ::testing::Test {
 
   // Runs `statements` in one session (simple protocol, one call each) and returns a file holding
   // the part of the server log they produced.
+  // `param`: each statement is sent through the extended protocol with this one parameter value.
   std::string logged(const std::vector<std::string>& statements, const std::string& name,
-                     const std::string& user = "postgres") {
+                     const std::string& user = "postgres", const char* param = nullptr) {
     std::string log = env_["PGOPT_DATA_DIR"] + "/primary.log";
     std::error_code ec;
     auto start = std::filesystem::file_size(log, ec);
@@ -82,7 +83,8 @@ class SchemaShapes : public ::testing::Test {
     PGconn* c = PQconnectdb(("host=127.0.0.1 port=" + port_ + " user=" + user + " dbname=" + kDb).c_str());
     EXPECT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
     for (const auto& s : statements) {
-      PGresult* r = PQexec(c, s.c_str());
+      const char* values[1] = {param};
+      PGresult* r = param ? PQexecParams(c, s.c_str(), 1, nullptr, values, nullptr, nullptr, 0) : PQexec(c, s.c_str());
       auto st = PQresultStatus(r);
       EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << s << ": " << PQerrorMessage(c);
       PQclear(r);
@@ -205,6 +207,20 @@ TEST_F(SchemaShapes, InlinedCtesFilteringATableGetTheirIndex) {
   auto lines = recommended(logged(statements, "cte"), &report);
   ASSERT_EQ(lines.size(), 1u) << report;
   EXPECT_NE(lines[0].find(" ON public.orders (id);"), std::string::npos) << lines[0];
+}
+
+// Extended-protocol statements logged without their values (log_parameter_max_length = 0): the
+// samples keep $1, which EXPLAIN cannot bind; they are costed with their generic plan.
+TEST_F(SchemaShapes, PlaceholdersWithoutLoggedValuesAreCostedWithAGenericPlan) {
+  exec(kDb, filled("orders", "id", "note"));
+  exec(kDb, std::string("ALTER DATABASE ") + kDb + " SET log_parameter_max_length = 0");
+  std::vector<std::string> statements(20, "SELECT note FROM orders WHERE id = $1");
+  std::string log = logged(statements, "generic", "postgres", "4711");
+  ASSERT_EQ(slurp(log).find("4711"), std::string::npos) << "the values were logged after all";
+  std::string report;
+  auto lines = recommended(log, &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.orders (id)"), std::string::npos) << lines[0];
 }
 
 }  // namespace
