@@ -31,6 +31,9 @@ struct InputResult {
 
 // `inputs` are files, globs, or "-" for stdin; .gz and .zst are decompressed while streaming.
 InputResult read_logs(const std::vector<std::string>& inputs, const InputOptions& options);
+// A plain file of SQL statements (one per `;`, e.g. a query set a team wants advice on); each is
+// one call with its literals as the sample. analyzer/input/sql_file.cpp.
+InputResult read_sql_file(const std::string& path, const InputOptions& options);
 InputResult read_pg_stat_statements(const std::string& conninfo, const InputOptions& options);
 // Reads one log held in memory (the fuzzer's entry point; also handy for tests). `name` is used in
 // notes and errors. Compressed data (gzip/zstd magic) is decompressed; options.jobs splits it.

@@ -223,4 +223,29 @@ TEST_F(SchemaShapes, PlaceholdersWithoutLoggedValuesAreCostedWithAGenericPlan) {
   EXPECT_NE(lines[0].find(" ON public.orders (id)"), std::string::npos) << lines[0];
 }
 
+// Nothing usable read (a JSON file given as csvlog, a stderr log given as jsonlog): say so, exit 1.
+// A plain .sql file of statements is a workload of its own.
+TEST_F(SchemaShapes, NothingUsableIsAnErrorAndAPlainSqlFileIsAWorkload) {
+  exec(kDb, filled("orders", "id", "note"));
+  std::string log = logged(repeated("SELECT note FROM orders WHERE id = ", ""), "plain");
+  std::string json = std::string(::testing::TempDir()) + "pgopt_shapes_not_csv.json";
+  std::ofstream(json) << "{\"a\": 1}\n{\"b\": 2}\n";
+  std::string out;
+  for (const std::string& args : {"--log-format csvlog " + json, "--log-format jsonlog " + log}) {
+    EXPECT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' " + args, &out), 1) << args << out;
+    EXPECT_NE(out.find("nothing usable was read"), std::string::npos) << out;
+  }
+  std::string script = std::string(::testing::TempDir()) + "pgopt_shapes_queries.sql";
+  {
+    std::ofstream f(script);
+    f << "-- the statements the team wants advice on\n";
+    for (int i = 1; i <= 5; ++i) f << "SELECT note\n  FROM orders WHERE id = " << i * 11 << ";\n";
+    f << "SELECT ';' AS not_a_split FROM orders WHERE id = 3;\n";
+  }
+  std::string report;
+  auto lines = recommended(script, &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.orders (id)"), std::string::npos) << lines[0];
+}
+
 }  // namespace
