@@ -87,6 +87,25 @@ void progress_line(const std::string& stage, size_t done, size_t total) {
   std::fflush(stderr);
 }
 
+// Logs, and files ending in .sql read as plain statements (one per `;`).
+int read_inputs(const std::vector<std::string>& files, const InputOptions& in, Workload& workload) {
+  std::vector<std::string> logs, scripts;
+  for (const auto& f : files) (f.size() > 4 && f.compare(f.size() - 4, 4, ".sql") == 0 ? scripts : logs).push_back(f);
+  if (!logs.empty()) {
+    InputResult r = read_logs(logs, in);
+    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
+    if (!r.errors.empty()) return 1;
+    workload = std::move(r.workload);
+  }
+  for (const auto& s : scripts) {
+    InputResult r = read_sql_file(s, in);
+    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
+    if (!r.errors.empty()) return 1;
+    merge(workload, r.workload, in);
+  }
+  return 0;
+}
+
 int run(const Options& o) {
   auto fail = [](const std::string& msg, int code) {
     std::fprintf(stderr, "pgopt analyze: %s\n", msg.c_str());
@@ -150,13 +169,11 @@ int run(const Options& o) {
   in.log_line_prefix = o.log_line_prefix;
   in.jobs = int(*jobs);
   in.progress = tty;
+  // Another database's statements name other tables (or same-named ones that are not these): with
+  // --db, log lines naming another database (%d, csvlog/jsonlog's own field) are left out.
+  if (conn.c) in.database = PQdb(conn.c);
   Workload workload;
-  if (!o.logs.empty()) {
-    InputResult r = read_logs(o.logs, in);
-    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
-    if (!r.errors.empty()) return 1;
-    workload = std::move(r.workload);
-  }
+  if (int rc = read_inputs(o.logs, in, workload)) return rc;
   if (o.pg_stat_statements) {
     InputResult r = read_pg_stat_statements(o.db, in);
     for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
@@ -183,6 +200,13 @@ int run(const Options& o) {
     }
   }
 
+  if (workload.groups.empty()) {
+    std::string why = std::to_string(workload.unparsable_lines) + " lines matched no log format";
+    if (workload.other_database_entries)
+      why += ", " + std::to_string(workload.other_database_entries) + " entries were of other databases than " + in.database;
+    return fail("nothing usable was read (" + why + "); check --log-format, or give a .sql file of statements", 1);
+  }
+
   std::unique_ptr<advisor::Evaluator> evaluator;
   if (conn.c) {
     evaluator = advisor::make_hypopg(conn.c);
@@ -195,6 +219,9 @@ int run(const Options& o) {
   advisor::Advice advice = advisor::advise(workload, catalog, *evaluator, ao);
   if (tty) std::fputs("\r\033[K", stderr);
   for (auto& n : workload.notes) advice.notes.insert(advice.notes.begin(), n);
+  if (workload.other_database_entries)
+    advice.notes.push_back(std::to_string(workload.other_database_entries) + " log entries of other databases than " +
+                           in.database + " were left out");
   for (auto& n : notes) advice.notes.insert(advice.notes.begin(), n);
 
   std::string text = o.format == "json"   ? report::render_json(advice)

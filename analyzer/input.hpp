@@ -18,6 +18,9 @@ struct InputOptions {
   size_t samples_per_group = 16;    // literal samples kept per fingerprint
   uint64_t seed = 1;                // reservoir sampling is deterministic for a given seed
   size_t duration_samples = 1024;   // durations kept per fingerprint for p95
+  // Keep only log entries of this database (entries whose log line does not name one are kept);
+  // empty: every database.
+  std::string database;
 };
 
 struct InputResult {
@@ -28,6 +31,9 @@ struct InputResult {
 
 // `inputs` are files, globs, or "-" for stdin; .gz and .zst are decompressed while streaming.
 InputResult read_logs(const std::vector<std::string>& inputs, const InputOptions& options);
+// A plain file of SQL statements (one per `;`, e.g. a query set a team wants advice on); each is
+// one call with its literals as the sample. analyzer/input/sql_file.cpp.
+InputResult read_sql_file(const std::string& path, const InputOptions& options);
 InputResult read_pg_stat_statements(const std::string& conninfo, const InputOptions& options);
 // Reads one log held in memory (the fuzzer's entry point; also handy for tests). `name` is used in
 // notes and errors. Compressed data (gzip/zstd magic) is decompressed; options.jobs splits it.

@@ -6,6 +6,15 @@
 
 namespace pgopt::analyzer {
 
+// The smallest names are kept, so merging partial workloads in any order keeps the same ones.
+void add_user(std::vector<std::string>& users, std::string_view user) {
+  if (user.empty()) return;
+  auto it = std::lower_bound(users.begin(), users.end(), user);
+  if (it != users.end() && *it == user) return;
+  users.insert(it, std::string(user));
+  if (users.size() > kMaxGroupUsers) users.pop_back();
+}
+
 double QueryGroup::p95_ms() const {
   if (duration_reservoir.empty()) return mean_ms();
   std::vector<double> d = duration_reservoir;

@@ -17,6 +17,11 @@ inline constexpr std::string_view kOwnStatementTag = "/* pgopt analyze */ ";
 inline bool own_statement(std::string_view text) { return text.substr(0, kOwnStatementTag.size()) == kOwnStatementTag; }
 inline std::string own_tagged(std::string_view sql) { return std::string(kOwnStatementTag) + std::string(sql); }
 
+inline constexpr size_t kMaxGroupUsers = 8;
+
+// Adds `user` to a sorted, bounded list of roles.
+void add_user(std::vector<std::string>& users, std::string_view user);
+
 struct QueryGroup {
   uint64_t fingerprint = 0;
   std::string normalized;            // constants as $1, $2 ... (never a literal from the log)
@@ -37,6 +42,10 @@ struct QueryGroup {
   bool has_literal_samples = true;
   bool from_pg_stat_statements = false;
   uint64_t rows = 0;                 // rows retrieved or affected (pg_stat_statements only)
+  // The roles that ran it, as the log names them (sorted, at most kMaxGroupUsers): an unqualified
+  // table name resolves through the search_path of the role that ran the statement, which may
+  // differ from the analyzer's own.
+  std::vector<std::string> users;
   std::vector<int64_t> queryids;     // pg_stat_statements queryids folded into this group
   double mean_ms() const { return timed_calls ? total_ms / double(timed_calls) : 0; }
   // Nearest-rank 95th percentile of duration_reservoir; mean_ms() when no single durations are
@@ -55,6 +64,7 @@ struct Workload {
                                      // anything lost on the way (truncated last line ...)
   uint64_t bytes = 0;                // log text read (after decompression)
   uint64_t entries = 0;              // log entries (a line with its continuation lines / a record)
+  uint64_t other_database_entries = 0;  // entries of databases other than InputOptions::database
 };
 
 }  // namespace pgopt::analyzer

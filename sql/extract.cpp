@@ -77,7 +77,7 @@ void Extractor::finish() {
 int Extractor::new_access(const PgQuery__RangeVar* rv, Scope& sc) {
   TableAccess a;
   a.relation = relation_name(rv);
-  a.alias = rv->alias ? lower(str_or_empty(rv->alias->aliasname)) : "";
+  a.alias = rv->alias ? str_or_empty(rv->alias->aliasname) : "";
   out_.reads.push_back(std::move(a));
   columns_.emplace_back();
   int idx = int(out_.reads.size() - 1);
@@ -105,15 +105,23 @@ const Entry* Extractor::find_entry(const std::string& qualifier, const Scope& sc
 Resolved Extractor::resolve_unqualified(const std::string& col, const Scope& sc) {
   for (const Scope* s = &sc; s; s = s->parent) {
     if (s->entries.empty()) continue;
-    if (s->entries.size() == 1) return {true, s->entries[0].access, col};
+    if (s->entries.size() == 1) return through(s->entries[0], col);
     if (!owner_) {
       out_.unresolved.push_back(col);
       return {false, -1, col};
     }
     int match = -1, matches = 0;
+    std::string match_col = col;
     bool non_base = false;
     for (const auto& e : s->entries) {
       if (e.access < 0) {
+        Resolved r = through(e, col);
+        if (r.access >= 0 && e.outputs.columns.count(col)) {
+          if (match != r.access) ++matches;
+          match = r.access;
+          match_col = r.column;
+          continue;  // found by name in a pulled-up subquery's output list
+        }
         non_base = true;
         continue;
       }
@@ -122,7 +130,7 @@ Resolved Extractor::resolve_unqualified(const std::string& col, const Scope& sc)
         match = e.access;
       }
     }
-    if (matches == 1) return {true, match, col};
+    if (matches == 1) return {true, match, match_col};
     if (matches > 1) {
       out_.unresolved.push_back(col);
       return {false, -1, col};
@@ -137,7 +145,7 @@ Resolved Extractor::resolve(const PgQuery__ColumnRef* ref, const Scope& sc) {
   std::vector<std::string> parts;
   for (size_t i = 0; i < ref->n_fields; ++i) {
     if (ref->fields[i]->node_case == PG_QUERY__NODE__NODE_A_STAR) return {};
-    parts.push_back(lower(string_value(ref->fields[i])));
+    parts.push_back(string_value(ref->fields[i]));
   }
   if (parts.empty()) return {};
   std::string col = parts.back();
@@ -147,7 +155,7 @@ Resolved Extractor::resolve(const PgQuery__ColumnRef* ref, const Scope& sc) {
   const Entry* e = find_entry(qualifier, sc, nullptr);
   if (!e && parts.size() >= 3) e = find_entry(parts[parts.size() - 2], sc, nullptr);
   if (!e) return {false, -1, col};  // e.g. a composite-type field or a typo the server rejects
-  return {true, e->access, col};
+  return through(*e, col);
 }
 
 void Extractor::star(const PgQuery__ColumnRef* ref, const Scope& sc) {
@@ -156,7 +164,7 @@ void Extractor::star(const PgQuery__ColumnRef* ref, const Scope& sc) {
       if (e.access >= 0) out_.reads[size_t(e.access)].all_columns = true;
     return;
   }
-  std::string qualifier = lower(string_value(ref->fields[ref->n_fields - 2]));
+  std::string qualifier = string_value(ref->fields[ref->n_fields - 2]);
   if (const Entry* e = find_entry(qualifier, sc, nullptr); e && e->access >= 0)
     out_.reads[size_t(e->access)].all_columns = true;
 }
@@ -168,7 +176,7 @@ void Extractor::from_item(const Node* n, Scope& sc, std::vector<const Node*>& qu
       const auto* rv = n->range_var;
       std::string rel = relation_name(rv);
       if ((!rv->schemaname || !*rv->schemaname) && sc.has_cte(rel)) {
-        sc.entries.push_back({rv->alias ? lower(str_or_empty(rv->alias->aliasname)) : rel, "", -1});
+        sc.entries.push_back({rv->alias ? str_or_empty(rv->alias->aliasname) : rel, "", -1, sc.cte(rel)});
       } else {
         new_access(rv, sc);
       }
@@ -183,29 +191,32 @@ void Extractor::from_item(const Node* n, Scope& sc, std::vector<const Node*>& qu
       size_t right_end = sc.entries.size();
       if (j->quals) quals.push_back(j->quals);
       for (size_t i = 0; i < j->n_using_clause; ++i) {
-        std::string col = lower(string_value(j->using_clause[i]));
+        std::string col = string_value(j->using_clause[i]);
         int l = side_owner(sc, left_begin, right_begin, col), r = side_owner(sc, right_begin, right_end, col);
         if (l >= 0) columns_[size_t(l)].insert(col);
         if (r >= 0) columns_[size_t(r)].insert(col);
         add_join({true, l, col}, {true, r, col});
       }
-      if (j->alias) sc.entries.push_back({lower(str_or_empty(j->alias->aliasname)), "", -1});
+      if (j->alias) sc.entries.push_back({str_or_empty(j->alias->aliasname), "", -1, {}});
       return;
     }
     case PG_QUERY__NODE__NODE_RANGE_SUBSELECT: {
       const auto* rs = n->range_subselect;
       // Only LATERAL subqueries see the FROM items before them.
-      Scope outer_only{sc.parent, {}, {}};
+      Scope outer_only{sc.parent, {}, {}, {}};
       const Scope* parent = rs->lateral ? &sc : &outer_only;
+      Outputs outputs;
       if (rs->subquery && rs->subquery->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
-        select(rs->subquery->select_stmt, parent);
-      sc.entries.push_back({rs->alias ? lower(str_or_empty(rs->alias->aliasname)) : "", "", -1});
+        select(rs->subquery->select_stmt, parent, &outputs);
+      // Renamed columns (AS v(a, b)) are not followed.
+      if (rs->alias && rs->alias->n_colnames) outputs = {};
+      sc.entries.push_back({rs->alias ? str_or_empty(rs->alias->aliasname) : "", "", -1, std::move(outputs)});
       return;
     }
     case PG_QUERY__NODE__NODE_RANGE_FUNCTION: {
       const auto* rf = n->range_function;
       for (size_t i = 0; i < rf->n_functions; ++i) expr(rf->functions[i], sc);
-      sc.entries.push_back({rf->alias ? lower(str_or_empty(rf->alias->aliasname)) : "", "", -1});
+      sc.entries.push_back({rf->alias ? str_or_empty(rf->alias->aliasname) : "", "", -1, {}});
       return;
     }
     default: expr(n, sc); return;
@@ -230,24 +241,36 @@ void Extractor::with_clause(const PgQuery__WithClause* w, Scope& cte_scope) {
   for (size_t i = 0; i < w->n_ctes; ++i) {
     const Node* c = w->ctes[i];
     if (c->node_case == PG_QUERY__NODE__NODE_COMMON_TABLE_EXPR)
-      cte_scope.ctes.push_back(lower(str_or_empty(c->common_table_expr->ctename)));
+      cte_scope.ctes.push_back(str_or_empty(c->common_table_expr->ctename));
   }
   for (size_t i = 0; i < w->n_ctes; ++i) {
     const Node* c = w->ctes[i];
-    if (c->node_case == PG_QUERY__NODE__NODE_COMMON_TABLE_EXPR) statement(c->common_table_expr->ctequery, &cte_scope);
+    if (c->node_case != PG_QUERY__NODE__NODE_COMMON_TABLE_EXPR) continue;
+    const auto* cte = c->common_table_expr;
+    const Node* q = cte->ctequery;
+    // PostgreSQL 12+ inlines a non-recursive SELECT CTE unless it is MATERIALIZED (or referenced
+    // twice, which the extractor does not count: the what-if costs judge that case).
+    if (q && q->node_case == PG_QUERY__NODE__NODE_SELECT_STMT && !w->recursive && !cte->n_aliascolnames &&
+        cte->ctematerialized != PG_QUERY__CTEMATERIALIZE__CTEMaterializeAlways) {
+      Outputs outputs;
+      select(q->select_stmt, &cte_scope, &outputs);
+      cte_scope.cte_outputs[str_or_empty(cte->ctename)] = std::move(outputs);
+    } else {
+      statement(q, &cte_scope);
+    }
   }
 }
 
-Resolved Extractor::select(const PgQuery__SelectStmt* s, const Scope* parent) {
+Resolved Extractor::select(const PgQuery__SelectStmt* s, const Scope* parent, Outputs* outputs) {
   if (!s) return {};
-  Scope cte_scope{parent, {}, {}};
+  Scope cte_scope{parent, {}, {}, {}};
   with_clause(s->with_clause, cte_scope);
   if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE && s->op != PG_QUERY__SET_OPERATION__SET_OPERATION_UNDEFINED) {
     select(s->larg, &cte_scope);
     select(s->rarg, &cte_scope);
     return {};
   }
-  Scope sc{&cte_scope, {}, {}};
+  Scope sc{&cte_scope, {}, {}, {}};
   for (size_t i = 0; i < s->n_values_lists; ++i) expr(s->values_lists[i], sc);
   std::vector<const Node*> quals;
   for (size_t i = 0; i < s->n_from_clause; ++i) from_item(s->from_clause[i], sc, quals);
@@ -260,7 +283,7 @@ Resolved Extractor::select(const PgQuery__SelectStmt* s, const Scope* parent) {
     const Node* t = s->target_list[i];
     if (t->node_case != PG_QUERY__NODE__NODE_RES_TARGET) continue;
     const auto* rt = t->res_target;
-    if (rt->name && *rt->name) target_alias[lower(rt->name)] = rt->val;
+    if (rt->name && *rt->name) target_alias[std::string(rt->name)] = rt->val;
     if (s->n_target_list == 1 && rt->val && rt->val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
       Operand o = operand(rt->val, sc);
       if (o.is_column) single = o.col;
@@ -281,14 +304,44 @@ Resolved Extractor::select(const PgQuery__SelectStmt* s, const Scope* parent) {
   for (size_t i = 0; i < s->n_window_clause; ++i) expr(s->window_clause[i], sc);
   for (size_t i = 0; i < s->n_distinct_clause; ++i) expr(s->distinct_clause[i], sc);
   order_and_limit(s, sc, target_alias);
+  if (outputs) pulled_up_outputs(s, sc, *outputs);
   return single;
+}
+
+void Extractor::pulled_up_outputs(const PgQuery__SelectStmt* s, const Scope& sc, Outputs& outputs) {
+  if (s->n_group_clause || s->having_clause || s->n_distinct_clause || s->n_window_clause || s->limit_count ||
+      s->limit_offset || s->n_values_lists || s->n_locking_clause)
+    return;
+  for (size_t i = 0; i < s->n_target_list; ++i) {
+    const Node* t = s->target_list[i];
+    if (t->node_case != PG_QUERY__NODE__NODE_RES_TARGET || !t->res_target->val) continue;
+    const auto* rt = t->res_target;
+    if (rt->val->node_case != PG_QUERY__NODE__NODE_COLUMN_REF) continue;
+    const auto* ref = rt->val->column_ref;
+    if (ref->n_fields && ref->fields[ref->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_A_STAR) {
+      if (ref->n_fields == 1 && sc.entries.size() == 1 && sc.entries[0].access >= 0)
+        outputs.star_access = sc.entries[0].access;
+      continue;
+    }
+    Resolved r = resolve(ref, sc);
+    if (!r.found || r.access < 0) continue;
+    outputs.columns[rt->name && *rt->name ? std::string(rt->name) : r.column] = r;
+  }
+}
+
+Resolved Extractor::through(const Entry& e, const std::string& col) {
+  if (e.access >= 0) return {true, e.access, col};
+  auto it = e.outputs.columns.find(col);
+  if (it != e.outputs.columns.end()) return it->second;
+  if (e.outputs.star_access >= 0) return {true, e.outputs.star_access, col};
+  return {true, -1, col};
 }
 
 const Node* Extractor::target_ref(const Node* n, const PgQuery__SelectStmt* s,
                                   const std::map<std::string, const Node*>& target_alias) const {
   if (!n) return n;
   if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields == 1) {
-    auto it = target_alias.find(lower(string_value(n->column_ref->fields[0])));
+    auto it = target_alias.find(string_value(n->column_ref->fields[0]));
     if (it != target_alias.end() && it->second) return it->second;
   }
   if (n->node_case == PG_QUERY__NODE__NODE_A_CONST && n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
@@ -344,7 +397,7 @@ void Extractor::order_and_limit(const PgQuery__SelectStmt* s, Scope& sc, const s
 }
 
 void Extractor::insert(const PgQuery__InsertStmt* s, const Scope* parent) {
-  Scope cte_scope{parent, {}, {}};
+  Scope cte_scope{parent, {}, {}, {}};
   with_clause(s->with_clause, cte_scope);
   TableWrite w;
   w.relation = relation_name(s->relation);
@@ -352,7 +405,7 @@ void Extractor::insert(const PgQuery__InsertStmt* s, const Scope* parent) {
   const Node* src = s->select_stmt;
   if (src && src->node_case == PG_QUERY__NODE__NODE_SELECT_STMT && src->select_stmt->n_values_lists) {
     w.rows = int64_t(src->select_stmt->n_values_lists);
-    Scope sc{&cte_scope, {}, {}};
+    Scope sc{&cte_scope, {}, {}, {}};
     for (size_t i = 0; i < src->select_stmt->n_values_lists; ++i) expr(src->select_stmt->values_lists[i], sc);
   } else if (src) {
     w.rows = 0;
@@ -367,9 +420,9 @@ void Extractor::dml_target(const PgQuery__RangeVar* rel, Scope& sc) {
 }
 
 void Extractor::update(const PgQuery__UpdateStmt* s, const Scope* parent) {
-  Scope cte_scope{parent, {}, {}};
+  Scope cte_scope{parent, {}, {}, {}};
   with_clause(s->with_clause, cte_scope);
-  Scope sc{&cte_scope, {}, {}};
+  Scope sc{&cte_scope, {}, {}, {}};
   dml_target(s->relation, sc);
   std::vector<const Node*> quals;
   for (size_t i = 0; i < s->n_from_clause; ++i) from_item(s->from_clause[i], sc, quals);
@@ -383,7 +436,7 @@ void Extractor::update(const PgQuery__UpdateStmt* s, const Scope* parent) {
   for (size_t i = 0; i < s->n_target_list; ++i) {
     const Node* t = s->target_list[i];
     if (t->node_case != PG_QUERY__NODE__NODE_RES_TARGET) continue;
-    if (t->res_target->name) set_cols.insert(lower(t->res_target->name));
+    if (t->res_target->name) set_cols.insert(std::string(t->res_target->name));
     expr(t->res_target->val, sc);
   }
   w.set_columns.assign(set_cols.begin(), set_cols.end());
@@ -392,9 +445,9 @@ void Extractor::update(const PgQuery__UpdateStmt* s, const Scope* parent) {
 }
 
 void Extractor::remove(const PgQuery__DeleteStmt* s, const Scope* parent) {
-  Scope cte_scope{parent, {}, {}};
+  Scope cte_scope{parent, {}, {}, {}};
   with_clause(s->with_clause, cte_scope);
-  Scope sc{&cte_scope, {}, {}};
+  Scope sc{&cte_scope, {}, {}, {}};
   dml_target(s->relation, sc);
   std::vector<const Node*> quals;
   for (size_t i = 0; i < s->n_using_clause; ++i) from_item(s->using_clause[i], sc, quals);
@@ -414,10 +467,10 @@ void Extractor::copy(const PgQuery__CopyStmt* s, const Scope* parent) {
     out_.writes.push_back({relation_name(s->relation), WriteKind::Copy, {}, 0});
     return;
   }
-  Scope sc{parent, {}, {}};
+  Scope sc{parent, {}, {}, {}};
   int idx = new_access(s->relation, sc);
   if (s->n_attlist == 0) out_.reads[size_t(idx)].all_columns = true;
-  for (size_t i = 0; i < s->n_attlist; ++i) columns_[size_t(idx)].insert(lower(string_value(s->attlist[i])));
+  for (size_t i = 0; i < s->n_attlist; ++i) columns_[size_t(idx)].insert(string_value(s->attlist[i]));
 }
 
 }  // namespace detail

@@ -66,7 +66,7 @@ struct SortKey {
 
 // One occurrence of a base table in a statement (a self-join gives two).
 struct TableAccess {
-  std::string relation;  // lower-case as written: "orders" or "sales.orders"
+  std::string relation;  // as PostgreSQL names it: "orders", "sales.orders", "Bar.Foo" (was quoted)
   std::string alias;
   std::vector<Predicate> predicates;
   std::vector<JoinKey> joins;
@@ -127,7 +127,7 @@ struct IndexDefinition {
 };
 
 struct TableDefinition {
-  std::string relation;  // lower-case, schema-qualified as written
+  std::string relation;  // schema-qualified as written, quoted identifiers kept as written
   std::vector<ColumnDefinition> columns;
   std::string partition_by;  // "RANGE (created_at)" when partitioned
 };

@@ -59,9 +59,9 @@ std::vector<std::string> names_of(PgQuery__Node* const* items, size_t n) {
     const Node* x = items[i];
     if (x->node_case == PG_QUERY__NODE__NODE_INDEX_ELEM) {
       const auto* e = x->index_elem;
-      out.push_back(e->name && *e->name ? lower(e->name) : "(" + deparse_expr(e->expr) + ")");
+      out.push_back(e->name && *e->name ? std::string(e->name) : "(" + deparse_expr(e->expr) + ")");
     } else {
-      out.push_back(lower(string_value(x)));
+      out.push_back(string_value(x));
     }
   }
   return out;
@@ -118,7 +118,7 @@ class SchemaReader {
       if (e->node_case == PG_QUERY__NODE__NODE_COLUMN_DEF) {
         const auto* cd = e->column_def;
         ColumnDefinition col;
-        col.name = lower(str_or_empty(cd->colname));
+        col.name = str_or_empty(cd->colname);
         col.type = type_name(cd->type_name);
         col.not_null = cd->is_not_null;
         for (size_t k = 0; k < cd->n_constraints; ++k) {
@@ -144,7 +144,7 @@ class SchemaReader {
         if (p->node_case != PG_QUERY__NODE__NODE_PARTITION_ELEM) continue;
         const auto* pe = p->partition_elem;
         if (!cols.empty()) cols += ", ";
-        cols += pe->name && *pe->name ? lower(pe->name) : "(" + deparse_expr(pe->expr) + ")";
+        cols += pe->name && *pe->name ? std::string(pe->name) : "(" + deparse_expr(pe->expr) + ")";
       }
       std::string strategy = lower(str_or_empty(s->partspec->strategy));
       for (auto& ch : strategy) ch = char(std::toupper(static_cast<unsigned char>(ch)));
@@ -162,7 +162,7 @@ class SchemaReader {
       const Node* p = s->index_params[i];
       if (p->node_case != PG_QUERY__NODE__NODE_INDEX_ELEM) continue;
       const auto* e = p->index_elem;
-      idx.columns.push_back(e->name && *e->name ? lower(e->name) : "(" + deparse_expr(e->expr) + ")");
+      idx.columns.push_back(e->name && *e->name ? std::string(e->name) : "(" + deparse_expr(e->expr) + ")");
       idx.descending.push_back(e->ordering == PG_QUERY__SORT_BY_DIR__SORTBY_DESC);
     }
     idx.include = names_of(s->index_including_params, s->n_index_including_params);

@@ -24,12 +24,13 @@ inline std::string string_value(const Node* n) {
   return {};
 }
 
-// "schema.table" or "table", lower-cased (unquoted identifiers already are).
+// "schema.table" or "table" as PostgreSQL names them: the grammar already folded unquoted
+// identifiers, so folding again would turn "Bar"."Foo" into bar.foo, another table.
 inline std::string relation_name(const PgQuery__RangeVar* rv) {
   if (!rv) return {};
   std::string name = str_or_empty(rv->relname);
   if (rv->schemaname && *rv->schemaname) name = std::string(rv->schemaname) + "." + name;
-  return lower(name);
+  return name;
 }
 
 inline std::string quote_literal(const std::string& s) {

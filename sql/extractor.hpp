@@ -57,28 +57,49 @@ void walk_message(const ProtobufCMessage* m, F& f) {
   }
 }
 
+struct Resolved {
+  bool found = false;  // attributed to a FROM item (base or not)
+  int access = -1;     // base table access, -1 when the item is not a base table
+  std::string column;
+};
+
+// The output columns of a subquery or CTE the planner pulls up into the outer query (a plain
+// SELECT list over base tables: no grouping, DISTINCT, window, LIMIT or set operation), so a
+// condition on one of them is a condition on the base table column below it. A view reaches the
+// extractor in this shape too (the analyzer inlines its definition).
+struct Outputs {
+  std::map<std::string, Resolved> columns;  // output name -> base table column
+  int star_access = -1;                     // SELECT * of a single base table: every name maps
+};
+
 struct Entry {
   std::string name;      // alias, or the relation's last name part
   std::string relation;  // base tables only
   int access = -1;       // index into Extraction::reads; -1 for CTEs, subqueries, functions
+  Outputs outputs;       // for a subquery or CTE: what its output columns are
 };
 
 struct Scope {
   const Scope* parent = nullptr;
   std::vector<Entry> entries;
   std::vector<std::string> ctes;
+  std::map<std::string, Outputs> cte_outputs;  // CTEs the planner inlines (not MATERIALIZED)
   bool has_cte(const std::string& name) const {
     for (const Scope* s = this; s; s = s->parent)
       for (const auto& c : s->ctes)
         if (c == name) return true;
     return false;
   }
-};
-
-struct Resolved {
-  bool found = false;  // attributed to a FROM item (base or not)
-  int access = -1;     // base table access, -1 when the item is not a base table
-  std::string column;
+  Outputs cte(const std::string& name) const {
+    for (const Scope* s = this; s; s = s->parent) {
+      for (const auto& c : s->ctes) {
+        if (c != name) continue;
+        auto it = s->cte_outputs.find(name);
+        return it == s->cte_outputs.end() ? Outputs{} : it->second;
+      }
+    }
+    return {};
+  }
 };
 
 struct Operand {
@@ -143,7 +164,11 @@ class Extractor {
   void with_clause(const PgQuery__WithClause* w, Scope& cte_scope);
   // Returns the single output column when the select lists exactly one plain base-table column
   // (used for IN (SELECT ...) semi-joins).
-  Resolved select(const PgQuery__SelectStmt* s, const Scope* parent);
+  // `outputs` (optional) receives the pulled-up output columns when the SELECT is that simple.
+  Resolved select(const PgQuery__SelectStmt* s, const Scope* parent, Outputs* outputs = nullptr);
+  void pulled_up_outputs(const PgQuery__SelectStmt* s, const Scope& sc, Outputs& outputs);
+  // A column of a subquery or CTE entry, mapped to the base table column below it (access -1 if not).
+  static Resolved through(const Entry& e, const std::string& col);
   // ORDER BY/GROUP BY may name an output column or its position.
   const Node* target_ref(const Node* n, const PgQuery__SelectStmt* s,
                          const std::map<std::string, const Node*>& target_alias) const;

@@ -3,6 +3,7 @@
 
 #include <pg_query.h>
 
+#include <cctype>
 #include <cstdio>
 #include <string>
 
@@ -41,6 +42,22 @@ NormalizeResult normalize(std::string_view sql) {
     out.text = r.normalized_query;
   }
   pg_query_free_normalize_result(r);
+  return out;
+}
+
+std::vector<std::string> split_statements(std::string_view sql) {
+  std::string text(sql);
+  PgQuerySplitResult r = pg_query_split_with_scanner(text.c_str());
+  std::vector<std::string> out;
+  if (!r.error) {
+    for (int i = 0; i < r.n_stmts; ++i) {
+      std::string_view s = std::string_view(text).substr(size_t(r.stmts[i]->stmt_location), size_t(r.stmts[i]->stmt_len));
+      while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+      while (!s.empty() && (std::isspace(static_cast<unsigned char>(s.back())) || s.back() == ';')) s.remove_suffix(1);
+      if (!s.empty()) out.emplace_back(s);
+    }
+  }
+  pg_query_free_split_result(r);
   return out;
 }
 

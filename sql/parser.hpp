@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgopt::sql {
 
@@ -27,6 +28,10 @@ struct NormalizeResult {
   ParseError error;
 };
 NormalizeResult normalize(std::string_view sql);
+
+// The statements of a script, split at the `;` that end them (PostgreSQL's scanner: semicolons in
+// strings, comments and dollar quotes do not split), trimmed, empty ones dropped.
+std::vector<std::string> split_statements(std::string_view sql);
 
 // True when the SQL parses. Used by callers that only need a yes/no.
 bool parses(std::string_view sql, ParseError* error = nullptr);

@@ -35,6 +35,17 @@ std::optional<std::vector<Reference>> references(std::string_view sql, std::stri
   return out;
 }
 
+// The relation's own name as an alias, double-quoted unless it is a plain lower-case name (a
+// mixed-case name unquoted would fold and no longer match the references to it).
+std::string alias_for(std::string_view name) {
+  bool plain = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+  for (char c : name) plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (plain) return std::string(name);
+  std::string out = "\"";
+  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 // Byte ranges of the tokens, from PostgreSQL's own scanner.
 std::vector<std::pair<size_t, size_t>> token_ranges(std::string_view sql) {
   std::vector<std::pair<size_t, size_t>> out;
@@ -67,7 +78,7 @@ std::optional<std::string> rewrite(std::string_view sql, std::string_view schema
     if (it == toks.end() || toks.end() - it < ref.name_tokens) return std::nullopt;
     const size_t end = (it + (ref.name_tokens - 1))->second;
     std::string with = "(" + std::string(subquery) + ")";
-    if (!ref.aliased) with += " AS " + std::string(name);
+    if (!ref.aliased) with += " AS " + alias_for(name);
     out.replace(ref.begin, end - ref.begin, with);
   }
   return out;

@@ -14,6 +14,7 @@ namespace {
 using K = sql::PredicateKind;
 
 constexpr double kPartialMaxShare = 0.2;    // a partial index must leave out most of the table
+constexpr double kPartialMaxValues = 100;   // distinct values of a column whose constants are application logic
 constexpr double kIncludeMaxBytes = 64;     // INCLUDE only when the payload stays modest
 constexpr size_t kIncludeMaxColumns = 3;
 constexpr double kRangeTooWide = 0.3;       // beyond this share a sequential scan wins
@@ -43,6 +44,15 @@ class Generator {
         for (const auto& c : w.set_columns) updated_.insert(w.table->qualified() + "." + c);
   }
 
+  // An equality constant makes a partial index only on a column of few values (a status, a type):
+  // there the constant is part of the application's logic. On a key column the log's one value
+  // (`WHERE id = 1` every time) is a sampling accident, and the index would fit only that value.
+  static bool few_values(const TableInfo& t, const ColumnInfo& c) {
+    if (c.n_distinct == 0) return false;  // unknown
+    double distinct = c.n_distinct > 0 ? c.n_distinct : -c.n_distinct * t.rows();
+    return distinct <= kPartialMaxValues;
+  }
+
   void access(const QueryModel& q, const AccessModel& a) {
     const TableInfo& t = *a.table;
     bool stats = catalog_.has_statistics;
@@ -62,7 +72,9 @@ class Generator {
       bool expression = !p.pred.base_column.empty();
       bool col_stats = stats && c->has_stats && !expression;
       double sel = selectivity(t, p);
-      if (p.constant && col_stats && sel <= kPartialMaxShare && !partial_predicate_sql(p).empty()) partials.push_back(&p);
+      if (p.constant && col_stats && sel <= kPartialMaxShare && !partial_predicate_sql(p).empty() &&
+          (p.pred.kind != K::Equal || few_values(t, *c)))
+        partials.push_back(&p);
       std::string on = expression ? " on " + p.pred.expression + ": an expression index, since a plain index on " +
                                         p.pred.base_column + " cannot serve a function of it"
                                   : "";

@@ -2,6 +2,7 @@
 #include "analyzer/advisor/catalog.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace pgopt::analyzer::advisor {
 
@@ -30,14 +31,55 @@ std::pair<std::string, std::string> split(std::string_view relation) {
 }
 }  // namespace
 
-const TableInfo* Catalog::find(std::string_view relation) const {
+namespace {
+// A search_path setting's schema names: comma-separated, double quotes kept out, "$user" -> role.
+std::vector<std::string> parse_search_path(const std::string& setting, const std::string& role) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool quoted = false, was_quoted = false;
+  auto flush = [&] {
+    if (!was_quoted) {
+      while (!cur.empty() && std::isspace(static_cast<unsigned char>(cur.back()))) cur.pop_back();
+      for (auto& c : cur) c = char(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (cur == "$user") cur = role;
+    if (!cur.empty()) out.push_back(cur);
+    cur.clear();
+    was_quoted = false;
+  };
+  for (size_t i = 0; i < setting.size(); ++i) {
+    char c = setting[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < setting.size() && setting[i + 1] == '"') cur += c, ++i;
+      else if (c == '"') quoted = false;
+      else cur += c;
+    } else if (c == '"') {
+      quoted = was_quoted = true;
+    } else if (c == ',') {
+      flush();
+    } else if (!(cur.empty() && std::isspace(static_cast<unsigned char>(c)))) {
+      cur += c;
+    }
+  }
+  flush();
+  return out;
+}
+}  // namespace
+
+std::vector<std::string> Catalog::search_path_for(const std::string& role) const {
+  if (role.empty() || default_search_path.empty()) return search_path;
+  auto it = role_search_path.find(role);
+  return parse_search_path(it != role_search_path.end() ? it->second : default_search_path, role);
+}
+
+const TableInfo* Catalog::find(std::string_view relation, const std::vector<std::string>* path) const {
   auto [schema, name] = split(relation);
   if (!schema.empty()) {
     for (const auto& t : tables)
       if (t.schema == schema && t.name == name) return &t;
     return nullptr;
   }
-  for (const auto& s : search_path)
+  for (const auto& s : path ? *path : search_path)
     for (const auto& t : tables)
       if (t.schema == s && t.name == name) return &t;
   const TableInfo* only = nullptr;
@@ -47,6 +89,17 @@ const TableInfo* Catalog::find(std::string_view relation) const {
     only = &t;
   }
   return only;
+}
+
+const ViewInfo* Catalog::find_view(std::string_view relation, const std::vector<std::string>* path) const {
+  auto [schema, name] = split(relation);
+  for (const auto& s : schema.empty() ? (path ? *path : search_path) : std::vector<std::string>{schema}) {
+    // A table earlier in the path hides a view of the same name later in it.
+    if (schema.empty() && find(s + "." + name)) return nullptr;
+    for (const auto& v : views)
+      if (v.schema == s && v.name == name) return &v;
+  }
+  return nullptr;
 }
 
 TableInfo* Catalog::find(std::string_view relation) {

@@ -2,6 +2,7 @@
 // loaded from a live server (libpq) or from a schema file (no statistics).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,18 +65,36 @@ struct TableInfo {
   double pages() const;
 };
 
+// A (non-materialized) view: a query over base tables the planner inlines where a statement names it.
+struct ViewInfo {
+  std::string schema, name;
+  std::string definition;  // SELECT ..., every name schema-qualified, no trailing ';'
+};
+
 struct Catalog {
-  std::vector<TableInfo> tables;
+  std::vector<TableInfo> tables;  // tables, partitioned tables and materialized views
+  std::vector<ViewInfo> views;
   bool has_statistics = false;   // pg_stats / reltuples available
   std::string source;            // "database" or "schema file"
   std::optional<std::string> stats_reset;  // when index usage counters started counting
   bool stats_since_start = false;          // never reset: counting since the server started
   std::optional<double> stats_age_days;
   std::vector<std::string> search_path = {"public"};
+  // search_path settings as written ("\"$user\", public"): per role (ALTER ROLE ... [IN DATABASE
+  // this one] SET search_path), and what a role without one starts with (the database's setting or
+  // the server's). Empty default: use `search_path` (a schema file).
+  std::map<std::string, std::string> role_search_path;
+  std::string default_search_path;
 
-  // "orders" or "sales.orders" (as extracted) -> table; unqualified names follow search_path.
-  const TableInfo* find(std::string_view relation) const;
+  // The schemas an unqualified name of a session of `role` resolves through ($user expanded);
+  // `search_path` for an unknown role ("").
+  std::vector<std::string> search_path_for(const std::string& role) const;
+
+  // "orders" or "sales.orders" (as extracted) -> table; unqualified names follow `path`
+  // (search_path when none is given).
+  const TableInfo* find(std::string_view relation, const std::vector<std::string>* path = nullptr) const;
   TableInfo* find(std::string_view relation);
+  const ViewInfo* find_view(std::string_view relation, const std::vector<std::string>* path = nullptr) const;
 };
 
 // Builds a catalog from parsed DDL; with no statistics every table gets the planner's defaults.

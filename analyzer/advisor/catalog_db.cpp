@@ -2,6 +2,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <map>
 
@@ -39,6 +40,62 @@ std::string error_of(PGconn* conn, const char* what) {
   return std::string(what) + ": " + msg;
 }
 
+// The sessions in the log may run as other roles than ours, with other search_paths: read every
+// role's setting for this database and the default a role without one gets.
+void load_search_paths(PGconn* conn, Catalog& cat) {
+  Result r(exec_tagged(conn,
+      "SELECT COALESCE(r.rolname, ''), s.setdatabase <> 0, substr(c, 13) "
+      "FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole, unnest(s.setconfig) c "
+      "WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database())) "
+      "AND c LIKE 'search\\_path=%' ORDER BY 2"));  // role-only first, so role-in-database wins
+  std::string database_setting;
+  if (r.ok()) {
+    for (int i = 0; i < r.rows(); ++i) {
+      if (r.s(i, 0).empty()) {
+        if (r.b(i, 1)) database_setting = r.s(i, 2);
+      } else {
+        cat.role_search_path[r.s(i, 0)] = r.s(i, 2);
+      }
+    }
+  }
+  Result d(exec_tagged(conn, "SELECT current_user, reset_val, boot_val FROM pg_settings WHERE name = 'search_path'"));
+  if (!d.ok() || d.rows() != 1) return;
+  // reset_val is the server's (or the database's) value unless our own role has a setting.
+  if (!database_setting.empty()) cat.default_search_path = database_setting;
+  else if (!cat.role_search_path.count(d.s(0, 0))) cat.default_search_path = d.s(0, 1);
+  else cat.default_search_path = d.s(0, 2);
+}
+
+// pg_get_indexdef quotes a column name that needs it ("Id"); the catalog keeps names as they are.
+std::string unquote_ident(const std::string& s) {
+  if (s.size() < 2 || s.front() != '"' || s.back() != '"') return s;
+  std::string out;
+  for (size_t i = 1; i + 1 < s.size(); ++i) {
+    out += s[i];
+    if (s[i] == '"' && s[i + 1] == '"') ++i;
+  }
+  return out;
+}
+
+// View definitions with every name schema-qualified (an empty search_path makes pg_get_viewdef
+// qualify them), since the statements naming a view may run under another search_path than ours.
+void load_views(PGconn* conn, Catalog& cat) {
+  Result begin(exec_tagged(conn, "BEGIN"));
+  Result path(exec_tagged(conn, "SET LOCAL search_path = ''"));
+  {
+    Result r(exec_tagged(conn, std::string("SELECT n.nspname, c.relname, pg_get_viewdef(c.oid) FROM pg_class c "
+                                           "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND ") +
+                                   kUserSchemas + " ORDER BY 1, 2"));
+    for (int i = 0; r.ok() && i < r.rows(); ++i) {
+      ViewInfo v{r.s(i, 0), r.s(i, 1), r.s(i, 2)};
+      while (!v.definition.empty() && (v.definition.back() == ';' || std::isspace(static_cast<unsigned char>(v.definition.back()))))
+        v.definition.pop_back();
+      cat.views.push_back(std::move(v));
+    }
+  }
+  Result end(exec_tagged(conn, "COMMIT"));
+}
+
 }  // namespace
 
 CatalogLoad load_catalog(PGconn* conn) {
@@ -51,6 +108,8 @@ CatalogLoad load_catalog(PGconn* conn) {
     Result r(exec_tagged(conn, "SELECT current_schemas(false)::text"));
     if (r.ok() && r.rows() == 1) cat.search_path = parse_pg_array(r.s(0, 0));
   }
+  load_search_paths(conn, cat);
+  load_views(conn, cat);
   {
     std::string q = std::string(
         "SELECT c.oid, n.nspname, c.relname, c.reltuples, c.relpages, pg_total_relation_size(c.oid), "
@@ -58,7 +117,7 @@ CatalogLoad load_catalog(PGconn* conn) {
         "CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, pg_relation_size(c.oid) "
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
-        "WHERE c.relkind IN ('r', 'p') AND ") + kUserSchemas + " ORDER BY n.nspname, c.relname";
+        "WHERE c.relkind IN ('r', 'p', 'm') AND ") + kUserSchemas + " ORDER BY n.nspname, c.relname";
     Result r(exec_tagged(conn, q.c_str()));
     if (!r.ok()) {
       out.error = error_of(conn, "reading tables");
@@ -87,7 +146,7 @@ CatalogLoad load_catalog(PGconn* conn) {
     std::string q = std::string(
         "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull "
         "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ") + kUserSchemas +
+        "WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped AND ") + kUserSchemas +
         " ORDER BY a.attrelid, a.attnum";
     Result r(exec_tagged(conn, q.c_str()));
     if (!r.ok()) {
@@ -168,7 +227,7 @@ CatalogLoad load_catalog(PGconn* conn) {
       std::vector<std::string> cols = parse_pg_array(r.s(i, 15));
       for (int k = 0; k < int(cols.size()); ++k) {
         bool expression = k < int(attnums.size()) && attnums[size_t(k)] == "0";
-        std::string name = expression ? "(" + cols[size_t(k)] + ")" : cols[size_t(k)];
+        std::string name = expression ? "(" + cols[size_t(k)] + ")" : unquote_ident(cols[size_t(k)]);
         if (k < nkey) {
           x.columns.push_back(name);
           x.descending.push_back(k < int(options.size()) && (std::atoi(options[size_t(k)].c_str()) & 1));

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 
+#include "sql/relation_rewrite.hpp"
 #include "sql/session_effects.hpp"
 
 namespace pgopt::analyzer::advisor {
@@ -222,18 +223,43 @@ std::string unquote(const std::string& lit) {
   return lit;
 }
 
+// Each view a statement names replaced by its definition, as the planner does, so the extractor sees
+// the base tables and the conditions on them (nested views too, to a bound).
+std::string inline_views(std::string sql, const Catalog& catalog, const std::vector<std::string>& path) {
+  if (catalog.views.empty()) return sql;
+  for (int depth = 0; depth < 8; ++depth) {
+    sql::Extraction e = sql::extract(sql);
+    if (!e.ok) return sql;
+    bool changed = false;
+    for (const auto& r : e.reads) {
+      const ViewInfo* v = catalog.find(r.relation, &path) ? nullptr : catalog.find_view(r.relation, &path);
+      if (!v) continue;
+      if (auto out = sql::replace_relation(sql, v->schema, v->name, v->definition)) {
+        sql = std::move(*out);
+        changed = true;
+        break;
+      }
+    }
+    if (!changed) return sql;
+  }
+  return sql;
+}
+
 }  // namespace
 
 ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t max_explain_samples) {
   ModelBuild out;
   std::set<std::string> unknown;
-  auto owner = [&catalog](std::string_view rel, std::string_view col) {
-    const TableInfo* t = catalog.find(rel);
-    return t && t->column(col);
-  };
   for (const auto& [fp, g] : workload.groups) {
-    sql::Extraction shape = sql::extract(g.normalized, owner);
-    if (!shape.ok && !g.samples.empty()) shape = sql::extract(g.samples.front(), owner);
+    // Unqualified names resolve the way the session that ran the statement resolved them.
+    const std::vector<std::string> path = catalog.search_path_for(g.users.empty() ? "" : g.users.front());
+    auto find = [&](std::string_view rel) { return catalog.find(rel, &path); };
+    auto owner = [&](std::string_view rel, std::string_view col) {
+      const TableInfo* t = find(rel);
+      return t && t->column(col);
+    };
+    sql::Extraction shape = sql::extract(inline_views(g.normalized, catalog, path), owner);
+    if (!shape.ok && !g.samples.empty()) shape = sql::extract(inline_views(g.samples.front(), catalog, path), owner);
     if (!shape.ok) {
       ++out.unparsable_groups;
       continue;
@@ -249,10 +275,11 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
     q.fingerprint = fp;
     q.command = shape.command;
     q.weight = double(std::max<uint64_t>(g.calls, 1));
+    if (!g.users.empty()) q.search_path = path;
 
     std::vector<sql::Extraction> samples;
     for (const auto& s : g.samples) {
-      sql::Extraction e = sql::extract(s, owner);
+      sql::Extraction e = sql::extract(inline_views(s, catalog, path), owner);
       if (!e.ok || e.command != shape.command) continue;
       if (q.explain_samples.size() < max_explain_samples && shape.command != "COPY") q.explain_samples.push_back(s);
       if (same_shape(e, shape)) samples.push_back(std::move(e));
@@ -261,7 +288,7 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
 
     for (size_t i = 0; i < shape.reads.size(); ++i) {
       const auto& r = shape.reads[i];
-      const TableInfo* t = catalog.find(r.relation);
+      const TableInfo* t = find(r.relation);
       if (!t && system_relation(r.relation)) continue;
       if (!t) {
         q.unknown_tables.push_back(r.relation);
@@ -272,7 +299,7 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
       a.table = t;
       a.joins = r.joins;
       for (auto& j : a.joins)
-        if (const TableInfo* o = catalog.find(j.other_relation)) j.other_relation = o->qualified();
+        if (const TableInfo* o = find(j.other_relation)) j.other_relation = o->qualified();
       a.order_by = r.order_by;
       a.group_by = r.group_by;
       a.has_limit = r.has_limit;
@@ -333,7 +360,7 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
       q.accesses.push_back(std::move(a));
     }
     for (const auto& w : shape.writes) {
-      const TableInfo* t = catalog.find(w.relation);
+      const TableInfo* t = find(w.relation);
       if (!t && system_relation(w.relation)) continue;
       if (!t) {
         q.unknown_tables.push_back(w.relation);

@@ -89,6 +89,9 @@ struct QueryModel {
   std::vector<WriteModel> writes;
   std::vector<std::string> explain_samples;  // statements with real literals to EXPLAIN
   bool explainable = false;                  // a single SELECT/INSERT/UPDATE/DELETE
+  // The schemas the logged session resolved unqualified names through (empty: the analyzer's own
+  // connection's): what-if EXPLAINs must see the same tables.
+  std::vector<std::string> search_path;
   std::vector<std::string> unknown_tables;   // referenced but not in the catalog
 
   bool touches(const std::string& relation) const;

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "analyzer/advisor/evaluator.hpp"
+#include "analyzer/advisor/pg_array.hpp"
 
 namespace pgopt::analyzer::advisor {
 namespace {
@@ -50,12 +51,17 @@ class HypoPG : public Evaluator {
   std::string last_error() const override { return error_; }
 
   std::optional<double> cost(const QueryModel& q, const std::vector<const IndexSpec*>& config) override {
-    if (!q.explainable || !sync(config)) return std::nullopt;
+    if (!q.explainable || !sync(config) || !use_search_path(q.search_path)) return std::nullopt;
     if (!q.explain_samples.empty()) {
       double sum = 0;
       int n = 0;
       for (const auto& s : q.explain_samples) {
-        if (auto c = explain("EXPLAIN (FORMAT JSON) " + s)) {
+        auto c = explain("EXPLAIN (FORMAT JSON) " + s);
+        // Logged with placeholders and no values (extended protocol without
+        // log_parameter_max_length): "bind message supplies 0 parameters". Its generic plan still
+        // costs it, as the server would plan it after five executions.
+        if (!c && max_param(s) > 0) c = generic(s);
+        if (c) {
           sum += *c;
           ++n;
         }
@@ -70,6 +76,36 @@ class HypoPG : public Evaluator {
   PGconn* conn_;
   std::map<std::string, std::string> created_;  // IndexSpec::key -> hypothetical index oid
   std::string error_;
+  std::optional<std::vector<std::string>> search_path_;  // what this backend was last set to
+
+  // The logged session's search_path for this group (the connection's own when it is unknown).
+  bool use_search_path(const std::vector<std::string>& path) {
+    if (!search_path_) {
+      PgResult r = exec("SELECT current_schemas(false)::text");
+      if (!r.tuples()) {
+        note_error();
+        return false;
+      }
+      own_search_path_ = parse_pg_array(r.value());
+      search_path_ = std::vector<std::string>{};
+    }
+    if (*search_path_ == path) return true;
+    std::string setting;
+    for (const auto& s : path.empty() ? own_search_path_ : path) {
+      setting += setting.empty() ? "\"" : ", \"";
+      for (char c : s) setting += c == '"' ? std::string("\"\"") : std::string(1, c);
+      setting += '"';
+    }
+    const char* v[1] = {setting.c_str()};
+    PgResult r = exec("SELECT set_config('search_path', $1, false)", 1, v);
+    if (!r.tuples()) {
+      note_error();
+      return false;
+    }
+    search_path_ = path;
+    return true;
+  }
+  std::vector<std::string> own_search_path_;  // current_schemas(false) when the run started
 
   void note_error() {
     std::string m = PQerrorMessage(conn_);

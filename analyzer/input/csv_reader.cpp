@@ -98,7 +98,7 @@ ReadStats read_csvlog(StreamWindow& w, const UnitBounds& u, WorkloadBuilder& b) 
     }
   }
   std::array<Field, kColumns + 4> fields;
-  std::string msg_buf, detail_buf;
+  std::string msg_buf, detail_buf, user_buf, db_buf;
   for (;;) {
     auto st = w.line(0, &len);
     if (st == S::end) break;
@@ -178,6 +178,8 @@ ReadStats read_csvlog(StreamWindow& w, const UnitBounds& u, WorkloadBuilder& b) 
       std::string_view id = !fields[kSessionId].raw.empty() ? fields[kSessionId].raw : fields[kProcessId].raw;
       e.session = id.empty() ? 0 : session_key(id);
       e.severity = sev;
+      e.user = value(fields[kUserName], user_buf);
+      e.database = value(fields[kDatabaseName], db_buf);
       e.message = value(fields[kMessage], msg_buf);
       e.detail = value(fields[kDetail], detail_buf);
       e.offset = w.offset();

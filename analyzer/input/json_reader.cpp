@@ -14,7 +14,7 @@ using json::parse_string;
 using json::skip_ws;
 
 struct Record {
-  JsonString timestamp, session_id, severity, message, detail;
+  JsonString timestamp, session_id, severity, message, detail, user, dbname;
   std::string_view pid;
 };
 
@@ -43,6 +43,8 @@ bool parse_record(std::string_view s, Record& r) {
       else if (k == "timestamp") r.timestamp = v;
       else if (k == "session_id") r.session_id = v;
       else if (k == "error_severity") r.severity = v;
+      else if (k == "user") r.user = v;
+      else if (k == "dbname") r.dbname = v;
     } else {
       // Numbers, true/false/null: PostgreSQL writes no nested values.
       size_t q = p;
@@ -70,7 +72,7 @@ ReadStats read_jsonlog(StreamWindow& w, const UnitBounds& u, WorkloadBuilder& b)
     w.advance(len + 1);
   }
   Record r;
-  std::string msg_buf, detail_buf, ts_buf, sev_buf, sid_buf;
+  std::string msg_buf, detail_buf, ts_buf, sev_buf, sid_buf, user_buf, db_buf;
   while (w.offset() < u.end) {
     auto st = w.line(0, &len);
     if (st == S::end) break;
@@ -97,6 +99,8 @@ ReadStats read_jsonlog(StreamWindow& w, const UnitBounds& u, WorkloadBuilder& b)
       std::string_view id = !r.session_id.raw.empty() ? decode(r.session_id, sid_buf) : r.pid;
       e.session = id.empty() ? 0 : session_key(id);
       e.severity = sev;
+      e.user = decode(r.user, user_buf);
+      e.database = decode(r.dbname, db_buf);
       e.message = decode(r.message, msg_buf);
       e.detail = decode(r.detail, detail_buf);
       e.offset = w.offset();

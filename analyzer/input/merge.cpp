@@ -30,6 +30,7 @@ void add_group(QueryGroup& a, const QueryGroup& b, const InputOptions& o) {
   a.has_literal_samples = a.has_literal_samples || b.has_literal_samples;
   a.from_pg_stat_statements = a.from_pg_stat_statements || b.from_pg_stat_statements;
   if (a.normalized.empty()) a.normalized = b.normalized;
+  for (const auto& u : b.users) add_user(a.users, u);
   add_queryids(a, b);
 }
 
@@ -47,6 +48,7 @@ void combine_log_and_pss(QueryGroup& a, const QueryGroup& b) {
     out.max_ms = std::max(log.max_ms, pss.max_ms);
   }
   out.rows = pss.rows;
+  for (const auto& u : pss.users) add_user(out.users, u);
   out.from_pg_stat_statements = true;
   out.has_literal_samples = true;
   add_queryids(out, pss);
@@ -68,6 +70,7 @@ void merge(Workload& into, const Workload& from, const InputOptions& options) {
   into.unparsable_lines += from.unparsable_lines;
   into.bytes += from.bytes;
   into.entries += from.entries;
+  into.other_database_entries += from.other_database_entries;
   if (from.first_timestamp && (!into.first_timestamp || *from.first_timestamp < *into.first_timestamp))
     into.first_timestamp = from.first_timestamp;
   if (from.last_timestamp && (!into.last_timestamp || *from.last_timestamp > *into.last_timestamp))

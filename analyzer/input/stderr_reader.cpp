@@ -12,7 +12,14 @@ struct RelMatch {
   bool ok = false;
   Severity severity = Severity::none;
   uint32_t ts_off = 0, ts_len = 0, id_off = 0, id_len = 0, msg_off = 0;
+  uint32_t user_off = 0, user_len = 0, db_off = 0, db_len = 0;
 };
+
+void set_span(std::string_view v, const char* line, uint32_t& off, uint32_t& len) {
+  if (v.empty()) return;
+  off = uint32_t(v.data() - line);
+  len = uint32_t(v.size());
+}
 
 RelMatch to_rel(bool ok, const PrefixMatch& m, const char* line, const LogLinePrefix& prefix) {
   RelMatch r;
@@ -20,15 +27,11 @@ RelMatch to_rel(bool ok, const PrefixMatch& m, const char* line, const LogLinePr
   if (!ok) return r;
   r.severity = m.severity;
   r.msg_off = uint32_t(m.message_offset);
-  if (!m.timestamp.empty()) {
-    r.ts_off = uint32_t(m.timestamp.data() - line);
-    r.ts_len = uint32_t(m.timestamp.size());
-  }
-  std::string_view id = prefix.has_session_id() && !m.session_id.empty() ? m.session_id : m.pid;
-  if (!id.empty()) {
-    r.id_off = uint32_t(id.data() - line);
-    r.id_len = uint32_t(id.size());
-  }
+  set_span(m.timestamp, line, r.ts_off, r.ts_len);
+  set_span(prefix.has_session_id() && !m.session_id.empty() ? m.session_id : m.pid, line, r.id_off, r.id_len);
+  // "[unknown]" is what %u / %d print before authentication: no name.
+  if (m.user != "[unknown]") set_span(m.user, line, r.user_off, r.user_len);
+  if (m.database != "[unknown]") set_span(m.database, line, r.db_off, r.db_len);
   return r;
 }
 
@@ -146,6 +149,8 @@ class StderrReader {
       e.timestamp = std::string_view(base + first.ts_off, first.ts_len);
       e.session = first.id_len ? session_key(std::string_view(base + first.id_off, first.id_len)) : 0;
       e.message = std::string_view(base + first.msg_off, primary_end - first.msg_off);
+      e.user = std::string_view(base + first.user_off, first.user_len);
+      e.database = std::string_view(base + first.db_off, first.db_len);
       for (const Secondary& s : subs_) {
         if (s.severity == Severity::detail) {
           e.detail = std::string_view(base + s.msg, s.end - s.msg);

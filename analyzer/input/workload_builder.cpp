@@ -95,6 +95,10 @@ void WorkloadBuilder::touch(uint64_t session) {
 
 void WorkloadBuilder::on_event(const LogEvent& e) {
   w_.entries++;
+  if (!options_.database.empty() && !e.database.empty() && e.database != options_.database) {
+    w_.other_database_entries++;  // another database's statements say nothing about this schema
+    return;
+  }
   if (!e.timestamp.empty()) {
     if (first_ts_.empty() || e.timestamp < std::string_view(first_ts_)) first_ts_.assign(e.timestamp);
     if (e.timestamp > std::string_view(last_ts_)) last_ts_.assign(e.timestamp);
@@ -158,6 +162,7 @@ void WorkloadBuilder::statement(const LogEvent& e, std::string_view text, bool e
   }
   QueryGroup& g = b->g;
   g.calls++;
+  add_user(g.users, e.user);
   if (ms) {
     add_duration(*b, *ms, e.offset);
     pending_.erase(e.session);

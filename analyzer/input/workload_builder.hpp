@@ -23,6 +23,8 @@ struct LogEvent {
   Severity severity = Severity::log;
   std::string_view message;
   std::string_view detail;     // the entry's DETAIL (bind parameters), if any
+  std::string_view user;       // the session's role and database ("" when the log does not say)
+  std::string_view database;
   bool tabbed = false;         // stderr: each newline inside message/detail is followed by a TAB
   uint64_t offset = 0;         // stream position of the entry's first byte (keys its samples)
 };

@@ -159,11 +159,12 @@ TEST_F(CliOptions, StdinGzipJobsAndLogFormatGiveTheSameWorkload) {
   EXPECT_EQ(without_sources(gz_json), without_sources(base));
   EXPECT_EQ(without_sources(jobs_json), without_sources(base));
   EXPECT_NE(base.find("\"statements\": 400"), std::string::npos) << base;
-  // A forced wrong format is not fatal: every line is counted as unrecognised.
-  std::string wrong;
-  ASSERT_EQ(analyze("--format json --log-format csvlog " + log(), &wrong), 0);
-  EXPECT_NE(wrong.find("\"statements\": 0"), std::string::npos) << wrong;
-  EXPECT_EQ(wrong.find("\"unparsable_lines\": 0,"), std::string::npos) << wrong;
+  // A forced wrong format reads nothing usable: an input problem (exit 1) that says how many lines
+  // matched no format, never a report that finds nothing to do.
+  std::string wrong, why;
+  ASSERT_EQ(analyze("--format json --log-format csvlog " + log(), &wrong, &why), 1);
+  EXPECT_TRUE(wrong.empty()) << wrong;
+  EXPECT_NE(why.find("nothing usable was read (401 lines matched no log format)"), std::string::npos) << why;
   // An explicit --log-line-prefix is used as given.
   std::string prefixed;
   ASSERT_EQ(analyze("--format json --log-line-prefix '%m [%p] %q%u@%d ' " + log(), &prefixed), 0);

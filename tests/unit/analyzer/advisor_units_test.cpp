@@ -412,3 +412,37 @@ TEST(Advise, RecommendedNamesNeverCollideWithExistingOnes) {
   EXPECT_EQ(adv.recommendations[0].name, "t_a_2_idx");
   EXPECT_EQ(adv.recommendations[0].ddl, "CREATE INDEX CONCURRENTLY t_a_2_idx ON public.t (a);");
 }
+
+// Issue 17 (1g): a key column's value seen in every logged statement is a sampling accident, not
+// an application constant: no partial index is generated from it. A status column's is.
+TEST(Candidates, NoPartialIndexFromAKeyColumnsConstant) {
+  auto def = pgopt::sql::parse_schema("CREATE TABLE t (id bigint NOT NULL, status text NOT NULL, v int);");
+  Catalog cat = catalog_from_schema(def);
+  cat.has_statistics = true;
+  TableInfo& t = cat.tables[0];
+  t.reltuples = 2000000;
+  t.relpages = 40000;
+  for (auto& c : t.columns) c.has_stats = true;
+  t.columns[0].n_distinct = -1;
+  t.columns[1].n_distinct = 3;
+  t.columns[1].mcv = {"done", "failed", "pending"};
+  t.columns[1].mcf = {0.985, 0.01, 0.005};
+  pgopt::analyzer::Workload w;
+  auto add = [&](uint64_t fp, const std::string& normalized, const std::string& sample) {
+    auto& g = w.groups[fp];
+    g.fingerprint = fp;
+    g.normalized = normalized;
+    g.calls = g.timed_calls = 3000;
+    g.samples = {sample, sample, sample};
+  };
+  add(1, "SELECT v FROM t WHERE id = $1", "SELECT v FROM t WHERE id = 1");
+  add(2, "SELECT v FROM t WHERE status = $1", "SELECT v FROM t WHERE status = 'pending'");
+  ModelBuild models = build_models(w, cat);
+  CandidateSet set = generate_candidates(models.queries, cat);
+  bool status_partial = false;
+  for (const auto& c : set.candidates) {
+    EXPECT_EQ(c.index.where.find("id ="), std::string::npos) << c.index.describe();
+    status_partial = status_partial || c.index.where == "status = 'pending'";
+  }
+  EXPECT_TRUE(status_partial);
+}

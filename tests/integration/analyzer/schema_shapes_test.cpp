@@ -1,0 +1,251 @@
+// Golden end-to-end cases for the schema shapes of issue 17, section 1, on the real PG15 + HypoPG
+// cluster: each test builds a small database, runs its statements through a real session with
+// log_min_duration_statement = 0, and checks the CREATE INDEX lines `pgopt analyze --format sql`
+// prints for the part of the server log those statements produced. Every recommended DDL is then
+// applied as printed: PostgreSQL must accept it.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "analyzer_test_util.hpp"
+
+namespace {
+
+using pgopt::test::analyzer_util::create_lines;
+using pgopt::test::analyzer_util::slurp;
+
+std::map<std::string, std::string> cluster_env() {
+  std::map<std::string, std::string> env;
+  std::ifstream in(PGOPT_CLUSTER_ENV);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string v = line.substr(eq + 1);
+    if (v.size() >= 2 && v.front() == '\'') v = v.substr(1, v.size() - 2);
+    env[line.substr(0, eq)] = v;
+  }
+  return env;
+}
+
+int run(const std::string& cmd, std::string* out) {
+  std::string path = std::string(::testing::TempDir()) + "pgopt_shapes.out";
+  int rc = std::system((cmd + " > " + path + " 2>&1").c_str());
+  *out = slurp(path);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+class SchemaShapes : public ::testing::Test {
+ protected:
+  static constexpr const char* kDb = "pgopt_shapes";
+  std::map<std::string, std::string> env_;
+  std::string port_, conninfo_;
+
+  void SetUp() override {
+    env_ = cluster_env();
+    ASSERT_FALSE(env_["PGOPT_PRIMARY_PORT"].empty()) << "no cluster env at " << PGOPT_CLUSTER_ENV;
+    port_ = env_["PGOPT_PRIMARY_PORT"];
+    conninfo_ = "host=127.0.0.1 port=" + port_ + " user=postgres dbname=" + kDb;
+    exec("postgres", std::string("DROP DATABASE IF EXISTS ") + kDb + " WITH (FORCE)");
+    exec("postgres", std::string("CREATE DATABASE ") + kDb);
+    exec("postgres", std::string("ALTER DATABASE ") + kDb + " SET log_min_duration_statement = 0");
+    exec(kDb, "CREATE EXTENSION hypopg");
+  }
+  void TearDown() override { exec("postgres", std::string("DROP DATABASE IF EXISTS ") + kDb + " WITH (FORCE)"); }
+
+  void exec(const std::string& db, const std::string& sql) {
+    PGconn* c = PQconnectdb(("host=127.0.0.1 port=" + port_ + " user=postgres dbname=" + db).c_str());
+    ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    PGresult* r = PQexec(c, sql.c_str());
+    auto st = PQresultStatus(r);
+    EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(c);
+    PQclear(r);
+    PQfinish(c);
+  }
+
+  // Runs `statements` in one session (simple protocol, one call each) and returns a file holding
+  // the part of the server log they produced.
+  // `param`: each statement is sent through the extended protocol with this one parameter value.
+  std::string logged(const std::vector<std::string>& statements, const std::string& name,
+                     const std::string& user = "postgres", const char* param = nullptr) {
+    std::string log = env_["PGOPT_DATA_DIR"] + "/primary.log";
+    std::error_code ec;
+    auto start = std::filesystem::file_size(log, ec);
+    EXPECT_FALSE(ec) << log;
+    PGconn* c = PQconnectdb(("host=127.0.0.1 port=" + port_ + " user=" + user + " dbname=" + kDb).c_str());
+    EXPECT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    for (const auto& s : statements) {
+      const char* values[1] = {param};
+      PGresult* r = param ? PQexecParams(c, s.c_str(), 1, nullptr, values, nullptr, nullptr, 0) : PQexec(c, s.c_str());
+      auto st = PQresultStatus(r);
+      EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << s << ": " << PQerrorMessage(c);
+      PQclear(r);
+    }
+    PQfinish(c);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the logger flush
+    std::string all = slurp(log);
+    std::string path = std::string(::testing::TempDir()) + "pgopt_shapes_" + name + ".log";
+    std::ofstream(path, std::ios::binary) << all.substr(std::min<size_t>(start, all.size()));
+    return path;
+  }
+
+  // `pgopt analyze --format sql` over `log`: its CREATE INDEX lines (the run must exit 0).
+  std::vector<std::string> recommended(const std::string& log, std::string* report = nullptr) {
+    std::string out;
+    EXPECT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' --format sql " + log, &out), 0) << out;
+    if (report) *report = out;
+    return create_lines(out);
+  }
+
+  // Applies each printed statement as is (they end with ';').
+  void apply(const std::vector<std::string>& lines) {
+    for (const auto& l : lines) exec(kDb, l);
+  }
+};
+
+// 20,000 rows with a selective integer key and a text payload, analysed.
+std::string filled(const std::string& table, const std::string& key, const std::string& payload) {
+  return "CREATE TABLE " + table + " (" + key + " integer NOT NULL, " + payload + " text); INSERT INTO " + table +
+         " SELECT g, md5(g::text) FROM generate_series(1, 20000) g; ANALYZE " + table;
+}
+
+std::vector<std::string> repeated(const std::string& before, const std::string& after, int n = 20) {
+  std::vector<std::string> out;
+  for (int i = 1; i <= n; ++i) out.push_back(before + std::to_string(i * 37) + after);
+  return out;
+}
+
+TEST_F(SchemaShapes, QuotedMixedCaseIdentifiersAreKeptAsWritten) {
+  exec(kDb, "CREATE SCHEMA \"Bar\"; CREATE SCHEMA bar");
+  exec(kDb, filled("\"Bar\".\"Foo\"", "\"Id\"", "\"Val\""));
+  exec(kDb, filled("bar.foo", "id", "val"));  // the lower-case twin the query never reads
+  std::string log = logged(repeated("SELECT \"Val\" FROM \"Bar\".\"Foo\" WHERE \"Id\" = ", ""), "quoted");
+  std::string report;
+  auto lines = recommended(log, &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON \"Bar\".\"Foo\" (\"Id\");"), std::string::npos) << lines[0];
+  EXPECT_EQ(report.find("not in the database"), std::string::npos) << report;
+  apply(lines);
+  // The applied index is recognised as existing (pg_get_indexdef quotes "Id"): not proposed again.
+  std::string again;
+  for (const auto& l : recommended(log, &again)) EXPECT_EQ(l.find("(\"Id\");"), std::string::npos) << again;
+}
+
+// The same table name in two schemas; the application's role resolves unqualified names through
+// its own search_path (ALTER ROLE ... IN DATABASE ... SET), not the analyzer's.
+TEST_F(SchemaShapes, UnqualifiedNamesResolveThroughTheLoggedRolesSearchPath) {
+  exec("postgres", "DROP ROLE IF EXISTS pgopt_shapes_app; CREATE ROLE pgopt_shapes_app LOGIN");
+  exec(kDb, "CREATE SCHEMA s1; CREATE SCHEMA s2");
+  exec(kDb, filled("s1.items", "id", "val"));
+  exec(kDb, filled("s2.items", "id", "val"));
+  exec(kDb, "GRANT USAGE ON SCHEMA s1, s2 TO pgopt_shapes_app; GRANT SELECT ON s1.items, s2.items TO pgopt_shapes_app");
+  exec(kDb, std::string("ALTER ROLE pgopt_shapes_app IN DATABASE ") + kDb + " SET search_path = s2, s1");
+  // The analyzer's own connection (postgres) would find s1.items first.
+  exec(kDb, std::string("ALTER DATABASE ") + kDb + " SET search_path = s1, s2");
+  std::string log = logged(repeated("SELECT val FROM items WHERE id = ", ""), "search_path", "pgopt_shapes_app");
+  std::string report;
+  auto lines = recommended(log, &report);
+  exec("postgres", std::string("DROP DATABASE IF EXISTS ") + kDb + " WITH (FORCE)");
+  exec("postgres", "DROP ROLE pgopt_shapes_app");
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON s2.items (id)"), std::string::npos) << lines[0];
+}
+
+// With --db, statements logged in other databases are not part of the workload.
+TEST_F(SchemaShapes, LogLinesOfOtherDatabasesAreLeftOut) {
+  exec(kDb, filled("items", "id", "val"));
+  std::string log = logged(repeated("SELECT val FROM items WHERE id = ", ""), "otherdb");
+  // The same lines again, as if another database had logged them.
+  std::string own = slurp(log), text = own;
+  const std::string tag = std::string("@") + kDb + " ";
+  for (size_t pos = 0; (pos = text.find(tag, pos)) != std::string::npos; ++pos) text.replace(pos, tag.size(), "@elsewhere ");
+  std::string both = std::string(::testing::TempDir()) + "pgopt_shapes_both.log";
+  std::ofstream(both, std::ios::binary) << own << text;
+  auto summary = [&](const std::string& file) {
+    std::string out;
+    EXPECT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' --format json " + file, &out), 0) << out;
+    return out;
+  };
+  std::string alone = summary(log), mixed = summary(both);
+  auto statements = [](const std::string& json) { return json.substr(json.find("\"statements\":"), 20); };
+  EXPECT_EQ(statements(alone), statements(mixed)) << mixed;
+  EXPECT_NE(mixed.find("of other databases than pgopt_shapes were left out"), std::string::npos) << mixed;
+}
+
+// A view: the index goes on the base table. A materialized view is a table: indexed itself.
+TEST_F(SchemaShapes, ViewsIndexTheBaseTableMaterializedViewsThemselves) {
+  exec(kDb, filled("orders", "id", "note"));
+  exec(kDb, "CREATE VIEW recent_orders AS SELECT id, note FROM orders WHERE id > 0");
+  std::string report;
+  auto lines = recommended(logged(repeated("SELECT note FROM recent_orders WHERE id = ", ""), "view"), &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.orders (id);"), std::string::npos) << lines[0];
+
+  exec(kDb, "CREATE MATERIALIZED VIEW order_notes AS SELECT id AS order_id, note FROM orders; ANALYZE order_notes");
+  lines = recommended(logged(repeated("SELECT note FROM order_notes WHERE order_id = ", ""), "matview"), &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.order_notes (order_id);"), std::string::npos) << lines[0];
+  apply(lines);
+}
+
+// A CTE the planner inlines (plain or NOT MATERIALIZED) whose query filters a table.
+TEST_F(SchemaShapes, InlinedCtesFilteringATableGetTheirIndex) {
+  exec(kDb, filled("orders", "id", "note"));
+  std::vector<std::string> statements =
+      repeated("WITH o AS (SELECT id, note FROM orders WHERE id = ", ") SELECT note FROM o");
+  for (const auto& s : repeated("WITH o AS NOT MATERIALIZED (SELECT * FROM orders) SELECT note FROM o WHERE id = ", ""))
+    statements.push_back(s);
+  std::string report;
+  auto lines = recommended(logged(statements, "cte"), &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.orders (id);"), std::string::npos) << lines[0];
+}
+
+// Extended-protocol statements logged without their values (log_parameter_max_length = 0): the
+// samples keep $1, which EXPLAIN cannot bind; they are costed with their generic plan.
+TEST_F(SchemaShapes, PlaceholdersWithoutLoggedValuesAreCostedWithAGenericPlan) {
+  exec(kDb, filled("orders", "id", "note"));
+  exec(kDb, std::string("ALTER DATABASE ") + kDb + " SET log_parameter_max_length = 0");
+  std::vector<std::string> statements(20, "SELECT note FROM orders WHERE id = $1");
+  std::string log = logged(statements, "generic", "postgres", "4711");
+  ASSERT_EQ(slurp(log).find("4711"), std::string::npos) << "the values were logged after all";
+  std::string report;
+  auto lines = recommended(log, &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.orders (id)"), std::string::npos) << lines[0];
+}
+
+// Nothing usable read (a JSON file given as csvlog, a stderr log given as jsonlog): say so, exit 1.
+// A plain .sql file of statements is a workload of its own.
+TEST_F(SchemaShapes, NothingUsableIsAnErrorAndAPlainSqlFileIsAWorkload) {
+  exec(kDb, filled("orders", "id", "note"));
+  std::string log = logged(repeated("SELECT note FROM orders WHERE id = ", ""), "plain");
+  std::string json = std::string(::testing::TempDir()) + "pgopt_shapes_not_csv.json";
+  std::ofstream(json) << "{\"a\": 1}\n{\"b\": 2}\n";
+  std::string out;
+  for (const std::string& args : {"--log-format csvlog " + json, "--log-format jsonlog " + log}) {
+    EXPECT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' " + args, &out), 1) << args << out;
+    EXPECT_NE(out.find("nothing usable was read"), std::string::npos) << out;
+  }
+  std::string script = std::string(::testing::TempDir()) + "pgopt_shapes_queries.sql";
+  {
+    std::ofstream f(script);
+    f << "-- the statements the team wants advice on\n";
+    for (int i = 1; i <= 5; ++i) f << "SELECT note\n  FROM orders WHERE id = " << i * 11 << ";\n";
+    f << "SELECT ';' AS not_a_split FROM orders WHERE id = 3;\n";
+  }
+  std::string report;
+  auto lines = recommended(script, &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.orders (id)"), std::string::npos) << lines[0];
+}
+
+}  // namespace
