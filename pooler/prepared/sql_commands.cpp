@@ -98,13 +98,54 @@ bool Tracker::on_command_parse(const proto::ParseMsg& p, ServerStatements& serve
   }
 }
 
-void Tracker::on_command_bind(std::span<const uint8_t> body) {
-  proto::Reader r(body);
-  std::string_view portal = r.cstr(), statement = r.cstr();
+void Tracker::on_command_bind(std::string_view portal, std::string_view statement) {
   if (portal_command_ && portal == command_portal_) portal_command_.reset();  // the portal is replaced
   if (statement.empty() && unnamed_command_) {
     portal_command_ = unnamed_command_;
     command_portal_.assign(portal);
+  }
+}
+
+bool Tracker::mark_sql_command(const StatementPtr& s, std::string_view text) {
+  if (!sql::may_be_prepared_command(text)) return false;
+  using K = sql::PreparedCommand::Kind;
+  switch (sql::prepared_command(text).kind) {
+    case K::Prepare:
+    case K::Execute:
+    case K::Deallocate:
+    case K::DeallocateAll:
+      s->sql_command.store(true, std::memory_order_relaxed);
+      return true;
+    default:
+      return false;
+  }
+}
+
+void Tracker::use_sql_command(const proto::Frame& f, const StatementPtr& s, ServerStatements& server, size_t capacity,
+                              std::string& out) {
+  // The unnamed statement is taken over, as ensure_on_server does for SQL-level statements: the
+  // text must be looked at again at each use, since the client's names change in between.
+  unnamed_command_.reset();
+  proto::ParseMsg p{.name = "", .query = s->query, .param_types = s->param_types};
+  if (!on_command_parse(p, server, capacity, out)) {
+    // A name the client does not have (and not one of ours): the server's own answer names it.
+    unnamed_parse(out, s->query, s->param_types);
+    pending_.push_back(Expect{.kind = Kind::Parse});
+  }
+  pending_.back().on_success = ReplyAction::Skip;  // the client sent no Parse here
+  proto::Reader r(f.body);
+  proto::Writer w(out);
+  if (f.type == 'B') {
+    std::string_view portal = r.cstr();
+    r.cstr();
+    w.begin('B').cstr(portal).cstr("").raw(r.rest()).end();
+    on_command_bind(portal, "");
+    pending_.push_back(Expect{.kind = Kind::Bind});
+  } else {
+    r.u8();
+    r.cstr();
+    w.begin('D').u8('S').cstr("").raw(r.rest()).end();
+    pending_.push_back(Expect{.kind = Kind::Describe});
   }
 }
 

@@ -29,6 +29,10 @@ struct Statement {
   // Set when the server said the statement's result type changed (0A000, "cached plan must not
   // change result type"): whoever uses it next gets a fresh statement under a new name instead.
   std::atomic<bool> stale{false};
+  // The text is PREPARE / EXECUTE / DEALLOCATE [ALL] (a client named such a statement): it acts on
+  // the client's own names at each Execute, so the server never has it (sql_commands.cpp). Every
+  // worker that sets it sets the same value, from the text alone.
+  std::atomic<bool> sql_command{false};
 };
 using StatementPtr = std::shared_ptr<Statement>;
 

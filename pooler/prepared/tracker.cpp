@@ -95,7 +95,8 @@ void Tracker::answer_locally(std::span<const proto::Frame> batch, std::string& r
       skipping = true;
       continue;
     }
-    names_[name] = registry_.intern(p->query, p->param_types);
+    auto& s = names_[name] = registry_.intern(p->query, p->param_types);
+    mark_sql_command(s, p->query);
     proto::parse_complete(reply);
   }
 }
@@ -236,7 +237,9 @@ void Tracker::feed(const proto::Frame& f, std::span<const uint8_t> raw, ServerSt
       auto viewed = with_own_statement_view(p->query);
       StatementPtr s = registry_.intern(viewed ? std::string_view(*viewed) : p->query, p->param_types);
       names_[name] = s;
-      if (server.has(*s)) {
+      // A command's text never goes to the server as a statement (see use_sql_command); its Parse
+      // is answered like one of a statement the server has.
+      if (mark_sql_command(s, p->query) || server.has(*s)) {
         close_statement(*out, kNoStatement);
         std::string parse_complete;
         proto::parse_complete(parse_complete);
@@ -252,7 +255,11 @@ void Tracker::feed(const proto::Frame& f, std::span<const uint8_t> raw, ServerSt
     case 'B':
     case 'D': {
       const Kind kind = f.type == 'B' ? Kind::Bind : Kind::Describe;
-      if (kind == Kind::Bind && (unnamed_command_ || portal_command_)) on_command_bind(f.body);
+      if (kind == Kind::Bind && (unnamed_command_ || portal_command_)) {
+        proto::Reader r(f.body);
+        std::string_view portal = r.cstr();
+        on_command_bind(portal, r.cstr());
+      }
       if (kind == Kind::Describe && portal_command_ && on_command_portal(f, server)) return pass();
       if (!out || !needs_rewrite(f)) {
         pending_.push_back(Expect{.kind = kind});
@@ -269,6 +276,7 @@ void Tracker::feed(const proto::Frame& f, std::span<const uint8_t> raw, ServerSt
       }
       auto rest = r.rest();
       StatementPtr s = resolve(name);
+      if (s && s->sql_command.load(std::memory_order_relaxed)) return use_sql_command(f, s, server, capacity, *out);
       if (s) ensure_on_server(s, server, capacity, *out);
       proto::Writer w(*out);
       w.begin(f.type);

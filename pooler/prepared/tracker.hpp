@@ -177,8 +177,15 @@ class Tracker {
   // sql_commands.cpp: an unnamed Parse whose text is PREPARE/EXECUTE/DEALLOCATE (false: send it
   // as it is), the Bind and Execute that use it, and the guard for texts sent as they are.
   bool on_command_parse(const protocol::ParseMsg& p, ServerStatements& server, size_t capacity, std::string& out);
-  void on_command_bind(std::span<const uint8_t> body);
+  void on_command_bind(std::string_view portal, std::string_view statement);
   bool on_command_portal(const protocol::Frame& f, ServerStatements& server);
+  // A named statement whose text is one of those commands: marks `s` (false: an ordinary text).
+  static bool mark_sql_command(const StatementPtr& s, std::string_view text);
+  // Bind or Describe of such a statement: its text goes as an unnamed Parse (as on_command_parse
+  // sends it) and the message uses the unnamed statement, so each Execute acts on the client's
+  // names as that moment's PostgreSQL would.
+  void use_sql_command(const protocol::Frame& f, const StatementPtr& s, ServerStatements& server, size_t capacity,
+                       std::string& out);
   // statement_view.cpp: a text that reads pg_prepared_statements gets the client's own view of it.
   static bool mentions_statement_view(std::string_view sql);
   std::optional<std::string> with_own_statement_view(std::string_view sql) const;

@@ -552,5 +552,109 @@ TEST_F(PreparedTracker, PgPreparedStatementsShowsTheClientsOwnStatements) {
   EXPECT_NE(parse_text(out).find("('secret', 'SELECT ''a''''s text''',"), std::string::npos) << parse_text(out);
 }
 
+// A named statement whose text is DEALLOCATE / PREPARE / EXECUTE (psycopg prepares any text it runs
+// prepare_threshold times, or with prepare=True): never prepared on the server, where it would act
+// on pgopt_* names; each Execute of it acts on the client's names, as each Execute does directly.
+TEST_F(PreparedTracker, NamedStatementsOfPrepareExecuteDeallocateActOnTheClientsNames) {
+  Tracker t(registry), other(registry);
+  prepare(t, "mine", "SELECT 1");
+  const std::string shared = t.statement_for("mine")->server_name;
+  std::string out = send(t, {parse("d", "DEALLOCATE mine"), sync()});
+  EXPECT_EQ(describe_stream(out), "C(pgopt_none) S");  // answered as a Parse the server has
+  EXPECT_EQ(reply(t, '3').action, ReplyAction::Skip);
+  auto d = reply(t, 'Z', "I");
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_EQ(std::string(d.replacement), msg('1', "") + msg('Z', "I"));
+  EXPECT_EQ(server.size(), 1u);
+
+  out = send(t, {bind("d"), execute(), sync()});
+  EXPECT_EQ(describe_stream(out), "P() B() E S");
+  EXPECT_EQ(parse_text(out), "");
+  EXPECT_EQ(reply(t, '1').action, ReplyAction::Skip);  // the client sent no Parse
+  EXPECT_EQ(reply(t, '2').action, ReplyAction::Forward);
+  d = reply(t, 'I');
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_EQ(std::string(d.replacement), complete("DEALLOCATE"));
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+  EXPECT_EQ(t.statement_for("mine"), nullptr);
+  EXPECT_EQ(server.size(), 1u);  // the shared statement stays for everyone else
+
+  // Run again: "mine" is gone, so PostgreSQL's own 26000 naming it.
+  out = send(t, {bind("d"), execute(), sync()});
+  EXPECT_EQ(parse_text(out), "DEALLOCATE mine");
+  EXPECT_EQ(reply(t, '1').action, ReplyAction::Skip);
+  EXPECT_EQ(reply(t, '2').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'E', error_body("26000")).action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+
+  // PREPARE by a named statement: the server runs it under a shared name, the client gets "mine".
+  out = send(t, {parse("p", "PREPARE mine AS SELECT 1"), bind("p"), execute(), sync()});
+  EXPECT_EQ(describe_stream(out), "C(pgopt_none) P() B() E S");
+  auto sql_stmt = registry.intern_sql("PREPARE ", " AS SELECT 1");
+  EXPECT_EQ(parse_text(out), "PREPARE " + sql_stmt->server_name + " AS SELECT 1");
+  EXPECT_EQ(reply(t, '3').action, ReplyAction::Skip);  // ParseComplete held for the next reply
+  EXPECT_EQ(reply(t, '1').action, ReplyAction::Skip);
+  d = reply(t, '2');
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_EQ(std::string(d.replacement), msg('1', "") + msg('2', ""));
+  EXPECT_EQ(reply(t, 'C', "PREPARE").action, ReplyAction::Forward);
+  reply(t, 'Z', "I");
+  EXPECT_EQ(t.statement_for("mine"), sql_stmt.get());
+  EXPECT_EQ(server.size(), 2u);
+
+  // EXECUTE by a named statement (and its Describe) runs the shared statement.
+  out = send(t, {parse("e", "EXECUTE mine"), describe_stmt("e"), bind("e"), execute(), sync()});
+  EXPECT_EQ(describe_stream(out), "C(pgopt_none) P() D() P() B() E S");
+  EXPECT_EQ(parse_text(out), "EXECUTE " + t.statement_for("mine")->server_name);
+  for (char c : {'3', '1'}) EXPECT_EQ(reply(t, c).action, ReplyAction::Skip);
+  EXPECT_EQ(reply(t, 't').action, ReplyAction::Replace);  // after the held ParseComplete
+  EXPECT_EQ(reply(t, 'T').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, '1').action, ReplyAction::Skip);
+  EXPECT_EQ(reply(t, '2').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'D').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'C', "SELECT 1").action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+
+  // DEALLOCATE ALL by a named statement: all the client's names, itself included; the server's
+  // statements stay.
+  out = send(t, {parse("a", "DEALLOCATE ALL"), bind("a"), execute(), sync()});
+  EXPECT_EQ(parse_text(out), "");
+  for (char c : {'3', '1'}) EXPECT_EQ(reply(t, c).action, ReplyAction::Skip);
+  EXPECT_EQ(reply(t, '2').action, ReplyAction::Replace);
+  d = reply(t, 'I');
+  ASSERT_EQ(d.action, ReplyAction::Replace);
+  EXPECT_EQ(std::string(d.replacement), complete("DEALLOCATE ALL"));
+  reply(t, 'Z', "I");
+  EXPECT_EQ(t.name_count(), 0u);
+  EXPECT_EQ(server.size(), 2u);
+  EXPECT_TRUE(t.idle());
+
+  // The pooler's names stay out of reach of these too.
+  out = send(other, {parse("x", "DEALLOCATE " + shared), sync()});
+  EXPECT_EQ(describe_stream(out), "P(pgopt_none) S");
+  EXPECT_EQ(reply(other, 'E', error_body("42601")).action, ReplyAction::Replace);
+  EXPECT_EQ(reply(other, 'Z', "I").action, ReplyAction::Forward);
+}
+
+// An idle client's named Parse of such a text, answered here, is marked as well.
+TEST_F(PreparedTracker, LocallyAnsweredNamedDeallocateActsOnTheClientsNames) {
+  Tracker t(registry);
+  prepare(t, "mine", "SELECT 1");
+  std::vector<proto::Frame> batch;
+  std::string p = parse("d", "DEALLOCATE mine"), s = sync();
+  batch = {frame(p), frame(s)};
+  ASSERT_TRUE(Tracker::can_answer_locally(batch));
+  std::string local;
+  t.answer_locally(batch, local);
+  EXPECT_EQ(local, msg('1', "") + msg('Z', "I"));
+  std::string out = send(t, {bind("d"), execute(), sync()});
+  EXPECT_EQ(parse_text(out), "");
+  reply(t, '1');
+  reply(t, '2');
+  EXPECT_EQ(reply(t, 'I').action, ReplyAction::Replace);
+  reply(t, 'Z', "I");
+  EXPECT_EQ(t.statement_for("mine"), nullptr);
+}
+
 }  // namespace
 }  // namespace pgopt::pooler::prepared

@@ -145,6 +145,37 @@ def deallocate_extended(a):
     print("OK deallocate_extended", flush=True)
 
 
+def named_commands(a):
+    """DEALLOCATE / PREPARE / EXECUTE as the text of a named statement (prepare=True here; psycopg
+    prepares any text it runs prepare_threshold times): each run acts on the client's own names."""
+    with connect(a, autocommit=True, prepare_threshold=0) as other, connect(a, autocommit=True) as conn:
+        cur = conn.cursor()
+        for rnd in range(3):
+            cur.execute("PREPARE mine AS SELECT 3 * 2", prepare=True)
+            cur.execute("EXECUTE mine", prepare=True)
+            expect(cur.fetchone(), (6,), f"round {rnd}: EXECUTE by a named statement")
+            with other.cursor() as oc:
+                oc.execute("SELECT %s::int + 200", (rnd,))
+                expect(oc.fetchone(), (200 + rnd,), f"round {rnd}: other client")
+            cur.execute("DEALLOCATE mine", prepare=True)
+            try:
+                cur.execute("DEALLOCATE mine", prepare=True)  # the same named statement again
+                fail(f"round {rnd}: DEALLOCATE of a gone statement succeeded")
+            except errors.InvalidSqlStatementName as e:
+                if '"mine"' not in str(e):
+                    fail(f"round {rnd}: the error names another statement: {e}")
+            try:
+                cur.execute("EXECUTE mine", prepare=True)
+                fail(f"round {rnd}: EXECUTE after DEALLOCATE succeeded")
+            except errors.InvalidSqlStatementName as e:
+                if '"mine"' not in str(e):
+                    fail(f"round {rnd}: the error names another statement: {e}")
+        with other.cursor() as oc:
+            oc.execute("SELECT %s::int + 200", (9,))
+            expect(oc.fetchone(), (209,), "other client at the end")
+    print("OK named_commands", flush=True)
+
+
 def both_servers_free(a, what):
     """Two more clients each hold a transaction at once: only possible when no client keeps one of
     the pool's two servers (the pooler's query_wait_timeout fails the second otherwise)."""
@@ -244,7 +275,8 @@ def stale_after_ddl(a):
 
 
 SCENARIOS = {f.__name__: f for f in (executemany_duplicate, pipeline_error, prepared_lru, reserved_names,
-                                      deallocate_extended, hold_cursor, prepared_visibility, stale_after_ddl)}
+                                      deallocate_extended, named_commands, hold_cursor, prepared_visibility,
+                                      stale_after_ddl)}
 
 
 class Args:
