@@ -119,7 +119,9 @@ streaming_replicas() {  # on the leader
 wait_ready() {
   local not=${1:-} limit=${2:-90} l
   for _ in $(seq 1 $((limit * 5))); do
-    if l=$(leader) && [ "$l" != "$not" ] && [ "$(streaming_replicas "$l")" = 2 ]; then echo "$l"; return 0; fi
+    # With synchronous_mode a switchover needs a sync standby: ready means one is named too.
+    if l=$(leader) && [ "$l" != "$not" ] && [ "$(streaming_replicas "$l")" = 2 ] &&
+      curl -s -m 1 "http://127.0.0.1:$(api_of "$l")/cluster" | grep -q sync_standby; then echo "$l"; return 0; fi
     sleep 0.2
   done
   echo "patroni.sh: no leader with two streaming replicas after ${limit}s" >&2
@@ -214,9 +216,13 @@ case "$cmd" in
   stop) stop ;;
   leader) load_env; leader ;;
   switchover)
-    load_env; old=$(leader)
-    patronictl_ switchover --leader "$old" --force >/dev/null 2>&1 \
-      || patronictl_ switchover --master "$old" --force >/dev/null
+    # patronictl can exit 0 without switching (no sync standby yet): retried until the leader moves.
+    load_env; wait_ready "" 60 >/dev/null; old=$(leader)
+    for _ in 1 2 3; do
+      patronictl_ switchover --leader "$old" --force >>"$PGOPT_PATRONI_DIR/switchover.log" 2>&1 || true
+      for _ in $(seq 1 100); do l=$(leader) && [ "$l" != "$old" ] && break; sleep 0.2; done
+      [ "${l:-$old}" != "$old" ] && break
+    done
     wait_ready "$old" 60 ;;
   kill-primary)
     load_env; old=$(leader)
