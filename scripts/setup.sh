@@ -15,7 +15,8 @@ build_pkgs=(build-essential cmake pkg-config git
 # Test and benchmark peers: a real server with HypoPG, the reference pooler and analyzer, real drivers.
 test_pkgs=(postgresql-15 postgresql-client-15 postgresql-contrib postgresql-15-hypopg
   lintian pgbouncer pgbadger python3 python3-yaml python3-psycopg python3-asyncpg
-  default-jre-headless libpostgresql-jdbc-java procps iproute2 util-linux time openssl chromium)
+  default-jre-headless libpostgresql-jdbc-java procps iproute2 util-linux time openssl chromium
+  patroni etcd-server)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do
