@@ -7,6 +7,8 @@
 #include "pooler/auth/md5.hpp"
 #include "pooler/auth/scram.hpp"
 #include "pooler/client_session.hpp"
+#include "pooler/fleet/cancel_forward.hpp"
+#include "pooler/fleet/peer_key.hpp"
 #include "pooler/log.hpp"
 #include "pooler/tls/context.hpp"
 
@@ -74,13 +76,24 @@ bool parse_options(std::string_view opts, std::vector<std::pair<std::string, std
 
 }  // namespace
 
-void ClientSession::handle_cancel_request(std::span<const uint8_t> payload) {
+awaitable<void> ClientSession::handle_cancel_request(std::span<const uint8_t> payload, bool forwarded) {
   auto key = proto::parse_cancel_request(payload);
-  if (!key) return;
+  if (!key) co_return;
+  auto cfg = rt_.config();
+  const PeerConfig* owner = cfg->find_peer(fleet::peer_of(key->secret));
+  if (fleet::route_cancel(key->secret, cfg->pooler.peer_id, forwarded, owner != nullptr) == fleet::CancelRoute::Forward) {
+    const PeerConfig peer = *owner;  // the config snapshot stays alive meanwhile, but say what is used
+    std::string err = co_await fleet::forward_cancel(peer, *key);
+    if (err.empty())
+      log::debug("cancel request from {} forwarded to peer {} at {}:{}", peer_, peer.id, peer.host, peer.port);
+    else
+      log::warn("cancel request from {} for peer {} not forwarded: {}", peer_, peer.id, err);
+    co_return;
+  }
   auto target = rt_.client_table.find(*key);
   if (!target) {
-    log::debug("cancel request from {} matches no client", peer_);
-    return;
+    log::debug("cancel request from {} matches no client{}", peer_, forwarded ? " (forwarded by a peer)" : "");
+    co_return;
   }
   asio::post(target->executor(), [target] { target->forward_cancel(); });
 }
@@ -131,8 +144,8 @@ awaitable<bool> ClientSession::startup() {
       log::debug("{} TLS: {}", tag(), awake_->sock_.describe());
       continue;
     }
-    if (code == proto::kCancelRequestCode) {
-      handle_cancel_request(r.frame.payload);
+    if (code == proto::kCancelRequestCode || code == proto::kForwardedCancelCode) {
+      co_await handle_cancel_request(r.frame.payload, code == proto::kForwardedCancelCode);
       disconnect("cancel request handled");
       co_return false;
     }

@@ -77,7 +77,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<bool> welcome();
   bool resolve_database();  // the client's database in the config, after authentication
   awaitable<std::optional<std::string>> read_password_message();
-  void handle_cancel_request(std::span<const uint8_t> payload);
+  // A CancelRequest instead of a startup packet: passed to the session it names, here or, in a
+  // fleet, at the peer that issued the key (fleet/). `forwarded`: a peer sent it (never again).
+  awaitable<void> handle_cancel_request(std::span<const uint8_t> payload, bool forwarded);
 
   // relay (client_session.cpp)
   awaitable<void> client_loop();

@@ -51,6 +51,7 @@ Daemon::Daemon(LoadedConfig loaded) : path_(loaded.config->path), rt_(loaded.con
   rt_.set_config(loaded.config);
   rt_.set_users(loaded.users);
   rt_.large_messages.set_limit(loaded.config->pooler.large_message_memory);
+  rt_.client_table.set_peer_id(loaded.config->pooler.peer_id);
   tls::install(loaded.tls);
   log::set_level(loaded.config->pooler.log_level);
   for (int i = 0; i < loaded.config->pooler.workers; ++i) rt_.workers.push_back(std::make_unique<Worker>(i, rt_.client_table));
@@ -74,14 +75,14 @@ namespace {
 awaitable<void> run_session(std::shared_ptr<ClientSession> session) { co_await session->run(); }
 }  // namespace
 
-awaitable<void> Daemon::accept_loop() {
+awaitable<void> Daemon::accept_loop(tcp::acceptor& acceptor) {
   size_t next = 0;
   for (;;) {
     Worker& w = *rt_.workers[next++ % rt_.workers.size()];
     // The socket is created on the target worker's io_context, so the session never migrates.
-    auto [ec, sock] = co_await acceptor_->async_accept(w.ctx, nothrow);
+    auto [ec, sock] = co_await acceptor.async_accept(w.ctx, nothrow);
     if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       log::warn("accept failed: {}", ec.message());
       if (ec == asio::error::no_descriptors) {
         asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
@@ -213,7 +214,7 @@ awaitable<void> Daemon::shutdown() {
   rt_.shutting_down = true;
   rt_.splits.retire_all();
   error_code ec;
-  acceptor_->close(ec);  // shutdown() runs on main_, like accept_loop()
+  for (auto& a : acceptors_) a->close(ec);  // shutdown() runs on main_, like accept_loop()
   for (Pool* p : rt_.pools.all()) p->fail_waiters("57P01", "pgopt is shutting down");
   for_each_client([](const auto& c) { c->shutdown_when_idle(); });
   asio::steady_timer t(main_);
@@ -253,19 +254,40 @@ awaitable<void> Daemon::signal_loop() {
   }
 }
 
+void Daemon::open_listeners(const Config& cfg) {
+  using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+  auto open = [this](const std::string& host, int port, bool shared) {
+    try {
+      tcp::endpoint ep(asio::ip::make_address(host), uint16_t(port));
+      auto a = std::make_unique<tcp::acceptor>(main_);
+      a->open(ep.protocol());
+      a->set_option(tcp::acceptor::reuse_address(true));
+      if (shared) a->set_option(reuse_port(true));
+      a->bind(ep);
+      a->listen(asio::socket_base::max_listen_connections);
+      acceptors_.push_back(std::move(a));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", host, port, e.what()));
+    }
+  };
+  open(cfg.pooler.listen_addr, cfg.pooler.listen_port, cfg.pooler.so_reuseport);
+  // Peers forward cancels to this address, so it must reach this process and no other: never
+  // shared. Clients may use it too (it is an ordinary listener).
+  if (const PeerConfig* own = cfg.own_peer();
+      own && !(own->host == cfg.pooler.listen_addr && own->port == cfg.pooler.listen_port)) {
+    open(own->host, own->port, false);
+    log::info("peer {} of {}: cancel requests of this process's clients reach it on {}:{}", own->id,
+              cfg.peers.size(), own->host, own->port);
+  }
+}
+
 int Daemon::run() {
   auto cfg = rt_.config();
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    auto addr = asio::ip::make_address(cfg->pooler.listen_addr);
-    tcp::endpoint ep(addr, uint16_t(cfg->pooler.listen_port));
-    acceptor_ = std::make_unique<tcp::acceptor>(main_);
-    acceptor_->open(ep.protocol());
-    acceptor_->set_option(tcp::acceptor::reuse_address(true));
-    acceptor_->bind(ep);
-    acceptor_->listen(asio::socket_base::max_listen_connections);
+    open_listeners(*cfg);
   } catch (const std::exception& e) {
-    log::error("cannot listen on {}:{}: {}", cfg->pooler.listen_addr, cfg->pooler.listen_port, e.what());
+    log::error("{}", e.what());
     return 1;
   }
   // Prometheus and load balancers (metrics/), served on the main thread: it runs through the drain.
@@ -296,7 +318,7 @@ int Daemon::run() {
   // connection (it lives as long as the connection) then comes from the main thread's allocator
   // arena, not interleaved with a worker's short-lived coroutine frames of the same size, whose
   // freed slots would keep pages of idle clients' memory partly empty.
-  spawn(main_, accept_loop(), "the listener", OnFailure::Shutdown);
+  for (auto& a : acceptors_) spawn(main_, accept_loop(*a), "the listener", OnFailure::Shutdown);
   for (auto& w : rt_.workers) {
     spawn(w->ctx, sweep_loop(*w), "a worker's timeout sweep", OnFailure::Shutdown);
     spawn(w->ctx, w->parking.run(), "a worker's parking lot", OnFailure::Shutdown);

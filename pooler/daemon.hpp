@@ -24,7 +24,10 @@ class Daemon {
   int run();  // blocks until shut down; returns the process exit code
 
  private:
-  awaitable<void> accept_loop();
+  awaitable<void> accept_loop(tcp::acceptor& acceptor);
+  // The client port (shared by the fleet's processes with so_reuseport) and, in a fleet, this
+  // process's own [peers] address. Throws with the address that could not be bound.
+  void open_listeners(const Config& cfg);
   awaitable<void> sweep_loop(Worker& w);
   awaitable<void> signal_loop();
   awaitable<void> shutdown();
@@ -40,7 +43,7 @@ class Daemon {
   std::string path_;
   Runtime rt_;
   asio::io_context main_{1};
-  std::unique_ptr<tcp::acceptor> acceptor_;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   int exit_code_ = 0;
 };
 

@@ -3,13 +3,15 @@
 
 #include "pooler/auth/scram.hpp"
 #include "pooler/client_session.hpp"
+#include "pooler/fleet/peer_key.hpp"
 
 namespace pgopt::pooler {
 
 protocol::CancelKey ClientTable::add(ClientSession* c, int worker) {
   std::string r = auth::random_bytes(4);
-  int32_t secret;
-  std::memcpy(&secret, r.data(), 4);
+  uint32_t random;
+  std::memcpy(&random, r.data(), 4);
+  const int32_t secret = fleet::stamp_secret(random, peer_id_);
   std::lock_guard lk(mu_);
   int32_t index = free_;
   uint16_t generation = 0;

@@ -47,6 +47,9 @@ class ClientTable {
   static constexpr int kSlotBits = 20;  // at most 2^20 - 1 sessions at once
   static constexpr int32_t kMaxSlots = (int32_t(1) << kSlotBits) - 1;
   protocol::CancelKey add(ClientSession* c, int worker);
+  // A fleet member stamps its peer id into every secret it issues (fleet/peer_key.hpp). Set once,
+  // before the first client: peer_id is restart-only.
+  void set_peer_id(int id) { peer_id_ = id; }
   void remove(const protocol::CancelKey& k);
   std::shared_ptr<ClientSession> find(const protocol::CancelKey& k);
   std::vector<std::shared_ptr<ClientSession>> on_worker(int worker);
@@ -68,6 +71,7 @@ class ClientTable {
   std::vector<std::unique_ptr<Slot[]>> chunks_;
   size_t size_ = 0;
   int32_t free_ = -1, free_tail_ = -1;  // the free slots, oldest first (FIFO)
+  int peer_id_ = 0;
 };
 
 // One thread, one io_context. Clients live on the worker that accepted them.

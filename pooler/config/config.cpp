@@ -95,6 +95,13 @@ const DatabaseConfig* Config::find_database(std::string_view name) const {
   return it == databases.end() ? nullptr : &it->second;
 }
 
+const PeerConfig* Config::find_peer(int id) const {
+  auto it = peers.find(id);
+  return it == peers.end() ? nullptr : &it->second;
+}
+
+const PeerConfig* Config::own_peer() const { return pooler.peer_id > 0 ? find_peer(pooler.peer_id) : nullptr; }
+
 std::string ConfigError::to_string() const {
   std::string out = file;
   if (line > 0) {

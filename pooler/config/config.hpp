@@ -83,9 +83,23 @@ struct DatabaseConfig {
   int line = 0;  // where the table starts, for messages
 };
 
+// One process of a fleet, from [peers]: the address unique to it, where the other processes
+// forward the cancel requests it issued (pooler/fleet/, docs/fleet.md).
+struct PeerConfig {
+  int id = 0;  // 1..16383
+  std::string host;
+  int port = 0;
+  int line = 0;
+  bool operator==(const PeerConfig& o) const { return id == o.id && host == o.host && port == o.port; }
+};
+
 struct PoolerSettings {
   std::string listen_addr = "127.0.0.1";
   int listen_port = 6432;
+  // Several processes on one address and port (SO_REUSEPORT): the kernel spreads the connections.
+  bool so_reuseport = false;
+  // This process's id in [peers] (0: not part of a fleet); stamped into every cancel key it issues.
+  int peer_id = 0;
   int workers = 2;
   PoolMode pool_mode = PoolMode::Transaction;
   int default_pool_size = 20;
@@ -149,6 +163,11 @@ struct Config {
   std::string path;  // the file it came from
   PoolerSettings pooler;
   std::map<std::string, DatabaseConfig> databases;
+  std::map<int, PeerConfig> peers;  // [peers], by id; empty when not in a fleet
+
+  // This process's own [peers] entry, or null.
+  const PeerConfig* own_peer() const;
+  const PeerConfig* find_peer(int id) const;
 
   // Effective per-database values, falling back to the [pooler] defaults.
   int pool_size(const DatabaseConfig& db) const;
@@ -198,6 +217,8 @@ std::vector<std::string> changed_keys(const Config& before, const Config& after)
 // A setting's effective value as TOML text: 6432, "transaction", "2min", "64MB". Empty for an
 // unknown key. For listings such as an admin SHOW CONFIG, and what changed_keys() compares.
 std::string pooler_value(const PoolerSettings& settings, std::string_view key);
+// A [peers] entry's value as TOML text: "10.0.0.1:6432", "[::1]:6432".
+std::string peer_address_text(const PeerConfig& peer);
 std::string database_value(const Config& config, const DatabaseConfig& db, std::string_view key);
 
 // The effective configuration as TOML: every [pooler] key, and every database with its overrides

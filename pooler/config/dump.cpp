@@ -23,9 +23,16 @@ bool inherited(const DatabaseConfig& db, std::string_view key) {
 
 }  // namespace
 
+std::string peer_address_text(const PeerConfig& p) {
+  const bool v6 = p.host.find(':') != std::string::npos;
+  return toml_quote(v6 ? fmt::format("[{}]:{}", p.host, p.port) : fmt::format("{}:{}", p.host, p.port));
+}
+
 std::string pooler_value(const PoolerSettings& s, std::string_view key) {
   if (key == "listen_addr") return quoted(s.listen_addr);
   if (key == "listen_port") return std::to_string(s.listen_port);
+  if (key == "so_reuseport") return s.so_reuseport ? "true" : "false";
+  if (key == "peer_id") return std::to_string(s.peer_id);
   if (key == "workers") return std::to_string(s.workers);
   if (key == "pool_mode") return quoted(to_string(s.pool_mode));
   if (key == "default_pool_size") return std::to_string(s.default_pool_size);
@@ -103,6 +110,10 @@ std::string dump_config(const Config& config, DumpMode mode) {
       if (mode == DumpMode::Overrides && inherited(db, key)) continue;
       out += fmt::format("{} = {}\n", key, database_value(config, db, key));
     }
+  }
+  if (!config.peers.empty()) {
+    out += "\n[peers]\n";
+    for (const auto& [id, peer] : config.peers) out += fmt::format("{} = {}\n", id, peer_address_text(peer));
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "pooler/config/config.hpp"
+#include "pooler/config/peers.hpp"
 #include "pooler/config/suggest.hpp"
 #include "pooler/config/toml_text.hpp"
 #include "pooler/config/units.hpp"
@@ -181,9 +182,11 @@ struct Key {
 
 using P = PoolerSettings;
 // Documentation order; pooler_keys() and the unknown-key hints come from this table.
-constexpr std::array<Key<P>, 45> kPoolerKeys{{
+constexpr std::array<Key<P>, 47> kPoolerKeys{{
     {"listen_addr", string_key<&P::listen_addr>},
     {"listen_port", int_key<&P::listen_port, 1, 65535>},
+    {"so_reuseport", bool_key<&P::so_reuseport>},
+    {"peer_id", int_key<&P::peer_id, 0, 16383>},
     {"workers", int_key<&P::workers, 1, 64>},
     {"pool_mode", enum_key<&P::pool_mode, kPoolModes>},
     {"default_pool_size", int_key<&P::default_pool_size, 1>},
@@ -257,7 +260,7 @@ constexpr std::array<std::string_view, N> names_of(const std::array<K, N>& keys)
 constexpr std::array<std::string_view, kPoolerKeys.size()> kPoolerKeyNames = names_of(kPoolerKeys);
 constexpr std::array<std::string_view, kDatabaseKeys.size()> kDatabaseKeyNames =
     names_of(kDatabaseKeys);
-constexpr std::array<std::string_view, 2> kTopLevelTables{"pooler", "databases"};
+constexpr std::array<std::string_view, 3> kTopLevelTables{"pooler", "databases", "peers"};
 
 bool contains(std::span<const std::string_view> keys, std::string_view key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
@@ -313,7 +316,7 @@ std::string top_level_hint(std::string_view key, bool is_table) {
   if (!is_table && contains(kDatabaseKeyNames, key)) {
     return "; it belongs in a [databases.NAME] table";
   }
-  return "; the known tables are [pooler] and [databases.NAME]";
+  return "; the known tables are [pooler], [databases.NAME] and [peers]";
 }
 
 class ConfigParser {
@@ -341,6 +344,8 @@ class ConfigParser {
         read_pooler(node);
       } else if (name == "databases") {
         read_databases(node);
+      } else if (name == "peers") {
+        peers_ok_ = read_peers(reader_, node, config_.peers, peers_line_);
       } else if (node.is_table() || node.is_array_of_tables()) {
         const bool array = node.is_array_of_tables();
         reader_.error(line_of(key.source()),
@@ -354,6 +359,11 @@ class ConfigParser {
     }
     check_pooler();
     check_databases();
+    if (peers_ok_ && !bad("peer_id")) {
+      auto at = pooler_lines_.find("peer_id");
+      check_peers(reader_, config_.pooler, at != pooler_lines_.end() ? at->second : pooler_line_, peers_line_,
+                  config_.peers);
+    }
     return finish();
   }
 
@@ -553,6 +563,8 @@ class ConfigParser {
   Config config_;
   bool pooler_ok_ = true;        // [pooler] was a table (or absent)
   bool databases_seen_ = false;  // at least one entry under [databases], valid or not
+  bool peers_ok_ = true;         // [peers] absent, or every entry valid
+  int peers_line_ = 0;
   int pooler_line_ = 0;
   int databases_line_ = 0;
   std::map<std::string_view, int, std::less<>> pooler_lines_;  // key -> line, valid keys only

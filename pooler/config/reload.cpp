@@ -1,6 +1,8 @@
 // What a reload may change on a running pooler, and what changed between two configs.
 #include <algorithm>
 #include <array>
+#include <set>
+#include <string>
 
 #include "pooler/config/config.hpp"
 
@@ -8,8 +10,10 @@ namespace pgopt::pooler {
 namespace {
 
 // They shape the process itself: bound sockets, threads, and buffers sized at startup.
-constexpr std::array<std::string_view, 6> kRestartOnly{"listen_addr", "listen_port", "workers",
-                                                       "max_packet_size", "metrics_addr", "metrics_port"};
+// peer_id is in every cancel key already issued: a new one would orphan them.
+constexpr std::array<std::string_view, 9> kRestartOnly{"listen_addr",     "listen_port",  "so_reuseport",
+                                                       "peer_id",         "workers",      "max_packet_size",
+                                                       "metrics_addr",    "metrics_port", "peers.own"};
 
 bool contains(std::span<const std::string_view> keys, std::string_view key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
@@ -18,7 +22,10 @@ bool contains(std::span<const std::string_view> keys, std::string_view key) {
 }  // namespace
 
 bool reloadable(std::string_view key) {
-  constexpr std::string_view kPooler = "pooler.", kDatabases = "databases.";
+  constexpr std::string_view kPooler = "pooler.", kDatabases = "databases.", kPeers = "peers.";
+  // The other peers' addresses only say where to forward cancels: they may change live. This
+  // process's own entry is a bound socket ("peers.own", as changed_keys() reports it).
+  if (key.starts_with(kPeers)) return key != "peers.own";
   if (key.starts_with(kPooler))
     key.remove_prefix(kPooler.size());
   else if (key.starts_with(kDatabases)) {
@@ -55,6 +62,16 @@ std::vector<std::string> changed_keys(const Config& before, const Config& after)
       ++a;
       ++b;
     }
+  }
+  // [peers]: ids added, removed or moved; this process's own entry under its own name.
+  std::set<int> ids;
+  for (const auto& [id, p] : before.peers) ids.insert(id);
+  for (const auto& [id, p] : after.peers) ids.insert(id);
+  for (int id : ids) {
+    const PeerConfig *b = before.find_peer(id), *a = after.find_peer(id);
+    if (b && a && *b == *a) continue;
+    const bool own = id == before.pooler.peer_id || id == after.pooler.peer_id;
+    out.push_back(own ? "peers.own" : "peers." + std::to_string(id));
   }
   return out;
 }

@@ -145,6 +145,15 @@ void cancel_request(std::string& out, CancelKey key) {
       .end();
 }
 
+void forwarded_cancel_request(std::string& out, CancelKey key) {
+  Writer(out)
+      .begin_untyped()
+      .i32(static_cast<int32_t>(kForwardedCancelCode))
+      .i32(key.pid)
+      .i32(key.secret)
+      .end();
+}
+
 void ssl_request(std::string& out) {
   Writer(out).begin_untyped().i32(static_cast<int32_t>(kSslRequestCode)).end();
 }

@@ -16,6 +16,9 @@ inline constexpr uint32_t kProtocolV3 = 196608;  // 3.0
 inline constexpr uint32_t kSslRequestCode = 80877103;
 inline constexpr uint32_t kGssEncRequestCode = 80877104;
 inline constexpr uint32_t kCancelRequestCode = 80877102;
+// pgopt's own (1234/6678): a CancelRequest one pgopt process forwards to the peer that issued the
+// key (pooler/fleet/peer_key.hpp); the same 8 bytes, and never forwarded again.
+inline constexpr uint32_t kForwardedCancelCode = 80878102;
 
 // Why the decoder returns a status instead of throwing: the relay loop must treat "need more bytes"
 // and "this client sent garbage" as ordinary values (Envoy's postgres_proxy does the same).
@@ -283,6 +286,7 @@ void notification_response(std::string& out, int32_t pid, std::string_view chann
 // Frontend-side builders (the pooler is a client of the server).
 void startup_message(std::string& out, const std::vector<std::pair<std::string, std::string>>& params);
 void cancel_request(std::string& out, CancelKey key);
+void forwarded_cancel_request(std::string& out, CancelKey key);
 void ssl_request(std::string& out);
 void password_message(std::string& out, std::string_view password);  // also md5 response
 void sasl_initial_response(std::string& out, std::string_view mechanism, std::string_view data);

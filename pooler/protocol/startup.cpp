@@ -66,6 +66,7 @@ std::string validate_startup(const StartupFrame& f) {
       }
       return {};
     case kCancelRequestCode:
+    case kForwardedCancelCode:
       if (f.payload.size() != 8) {
         return cat("invalid length of CancelRequest packet: ", f.size, " bytes, expected 16");
       }

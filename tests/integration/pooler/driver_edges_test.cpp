@@ -28,7 +28,9 @@ class PsycopgEdges : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(pooler_->running()) << pooler_->log();
   }
   void TearDown() override {
-    if (pooler_) EXPECT_TRUE(pooler_->running()) << "pgopt died; log: " << pooler_->log_path;
+    if (pooler_) {
+      EXPECT_TRUE(pooler_->running()) << "pgopt died; log: " << pooler_->log_path;
+    }
     pooler_.reset();
     Conn d = direct("pgopt_test", "trust_user");
     ok(d.get(), "DROP TABLE IF EXISTS " + table_);

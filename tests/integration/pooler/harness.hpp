@@ -113,6 +113,8 @@ struct PoolerOptions {
   std::string users;          // auth file contents
   std::string pooler_extra;   // more [pooler] lines
   std::string databases;      // [databases.*] tables; default: pgopt_test on the primary
+  int port = 0;               // listen_port; 0: a free one (a fleet shares one, so_reuseport)
+  int ready_port = 0;         // the port that says this process is up; 0: `port` (a fleet's own)
 };
 
 // One `pgopt pool` process for one test, with its own port, config, auth file and log.
@@ -124,7 +126,7 @@ class Pooler {
     std::string tmpl = (std::filesystem::temp_directory_path() / "pgopt-it-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
     dir_ = tmpl;
-    port = free_port();
+    port = opts_.port ? opts_.port : free_port();
     write_config(opts_);
     start();
   }
@@ -164,8 +166,10 @@ class Pooler {
       ::execl(bin, bin, "pool", "--config", cfg.c_str(), nullptr);
       ::_exit(127);
     }
+    // A shared port is open as soon as the fleet's first process listens: wait on this one's own.
+    const int ready = opts_.ready_port ? opts_.ready_port : port;
     for (int i = 0; i < 200; ++i) {
-      if (port_open(port)) return;
+      if (port_open(ready)) return;
       int st;
       if (::waitpid(pid, &st, WNOHANG) == pid) {
         pid = -1;
@@ -173,7 +177,7 @@ class Pooler {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
-    FAIL() << "pgopt did not listen on " << port << ":\n" << log();
+    FAIL() << "pgopt did not listen on " << ready << ":\n" << log();
   }
 
   // SIGTERM, then wait; SIGKILL by PID if it does not stop. Returns the exit status.

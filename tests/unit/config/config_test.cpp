@@ -23,6 +23,8 @@ const std::string kExample = std::string(PGOPT_SOURCE_DIR) + "/config/pgopt.toml
 // here, this list, pooler_keys() and the example disagree and the tests below fail.
 const std::vector<std::string_view> kAllPoolerKeys = {"listen_addr",
                                                       "listen_port",
+                                                      "so_reuseport",
+                                                      "peer_id",
                                                       "workers",
                                                       "pool_mode",
                                                       "default_pool_size",
@@ -460,7 +462,8 @@ TEST(Reload, Classification) {
   }
   // Every key has a classification that matches the documented restart-only list.
   for (std::string_view key : pooler_keys()) {
-    const bool restart = key == "listen_addr" || key == "listen_port" || key == "workers" ||
+    const bool restart = key == "listen_addr" || key == "listen_port" || key == "so_reuseport" ||
+                         key == "peer_id" || key == "workers" ||
                          key == "max_packet_size" || key == "metrics_addr" || key == "metrics_port";
     EXPECT_EQ(reloadable(key), !restart) << key;
   }
@@ -500,6 +503,21 @@ pool_size = 5
     if (!reloadable(k)) blocked.push_back(k);
   }
   EXPECT_THAT(blocked, ElementsAre("pooler.listen_port"));
+}
+
+TEST(Reload, PeersOfOthersReloadOwnEntryNeedsARestart) {
+  const std::string head = "[pooler]\nauth_type = \"trust\"\npeer_id = 1\n[databases.app]\n[peers]\n";
+  auto a = parse_ok(head + "1 = \"127.0.0.1:6501\"\n2 = \"127.0.0.1:6502\"\n");
+  auto b = parse_ok(head + "1 = \"127.0.0.1:6501\"\n2 = \"127.0.0.1:7502\"\n3 = \"127.0.0.1:6503\"\n");
+  auto c = parse_ok(head + "1 = \"127.0.0.1:7501\"\n2 = \"127.0.0.1:6502\"\n");
+  ASSERT_TRUE(a && b && c);
+  EXPECT_THAT(changed_keys(*a, *b), ElementsAre("peers.2", "peers.3"));
+  EXPECT_TRUE(reloadable("peers.2"));
+  EXPECT_THAT(changed_keys(*a, *c), ElementsAre("peers.own"));
+  EXPECT_FALSE(reloadable("peers.own"));
+  EXPECT_EQ(b->find_peer(3)->port, 6503);
+  EXPECT_EQ(a->own_peer()->port, 6501);
+  EXPECT_EQ(a->find_peer(3), nullptr);
 }
 
 TEST(Reload, InheritedChangeShowsOnEveryDatabase) {

@@ -158,5 +158,23 @@ TEST(Startup, CancelRequest) {
             "invalid length of CancelRequest packet: 17 bytes, expected 16");
 }
 
+TEST(Startup, ForwardedCancelRequest) {
+  // pgopt's peer-to-peer form: the same key under its own code (1234/6678), so a peer can tell a
+  // forwarded cancel from a client's and never forward it twice.
+  const CancelKey key{0x2254, static_cast<int32_t>(0xca7e9a56)};
+  std::string built;
+  forwarded_cancel_request(built, key);
+  EXPECT_EQ(built, from_hex("00000010 04d2 1a16 00002254 ca7e9a56"));
+  auto f = frame_of(built);
+  EXPECT_EQ(f.code, kForwardedCancelCode);
+  EXPECT_EQ(validate_startup(f), "");
+  auto parsed = parse_cancel_request(f.payload);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->pid, key.pid);
+  EXPECT_EQ(parsed->secret, key.secret);
+  EXPECT_EQ(validate_startup(frame_of(packet(kForwardedCancelCode, from_hex("00000001 00000002 00")))),
+            "invalid length of CancelRequest packet: 17 bytes, expected 16");
+}
+
 }  // namespace
 }  // namespace pgopt::protocol
