@@ -16,7 +16,7 @@ build_pkgs=(build-essential cmake pkg-config git
 test_pkgs=(postgresql-15 postgresql-client-15 postgresql-contrib postgresql-15-hypopg
   lintian pgbouncer pgbadger python3 python3-yaml python3-psycopg python3-asyncpg
   default-jre-headless libpostgresql-jdbc-java procps iproute2 util-linux time openssl chromium
-  patroni etcd-server)
+  patroni etcd-server haproxy curl)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

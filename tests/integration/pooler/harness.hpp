@@ -87,12 +87,12 @@ inline int free_port() {
   return port;
 }
 
-inline bool port_open(int port) {
+inline bool port_open(int port, const std::string& addr = "127.0.0.1") {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(uint16_t(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::inet_pton(AF_INET, addr.c_str(), &a.sin_addr);
   bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
   return ok;
@@ -113,6 +113,7 @@ struct PoolerOptions {
   std::string users;          // auth file contents
   std::string pooler_extra;   // more [pooler] lines
   std::string databases;      // [databases.*] tables; default: pgopt_test on the primary
+  std::string listen_addr = "127.0.0.1";  // another loopback address stands in for another host
   int port = 0;               // listen_port; 0: a free one (a fleet shares one, so_reuseport)
   int ready_port = 0;         // the port that says this process is up; 0: `port` (a fleet's own)
 };
@@ -137,7 +138,7 @@ class Pooler {
   std::string config_text(const PoolerOptions& o) const {
     const auto& env = ClusterEnv::instance();
     std::ostringstream c;
-    c << "[pooler]\nlisten_addr = \"127.0.0.1\"\nlisten_port = " << port << "\nworkers = " << o.workers
+    c << "[pooler]\nlisten_addr = \"" << o.listen_addr << "\"\nlisten_port = " << port << "\nworkers = " << o.workers
       << "\npool_mode = \"" << o.pool_mode << "\"\ndefault_pool_size = " << o.pool_size << "\nauth_type = \""
       << o.auth_type << "\"\nauth_file = \"users.txt\"\nlog_level = \"debug\"\n"
       << o.pooler_extra << "\n";
@@ -169,7 +170,7 @@ class Pooler {
     // A shared port is open as soon as the fleet's first process listens: wait on this one's own.
     const int ready = opts_.ready_port ? opts_.ready_port : port;
     for (int i = 0; i < 200; ++i) {
-      if (port_open(ready)) return;
+      if (port_open(ready, opts_.listen_addr)) return;
       int st;
       if (::waitpid(pid, &st, WNOHANG) == pid) {
         pid = -1;
