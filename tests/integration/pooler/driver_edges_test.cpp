@@ -28,7 +28,9 @@ class PsycopgEdges : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(pooler_->running()) << pooler_->log();
   }
   void TearDown() override {
-    if (pooler_) EXPECT_TRUE(pooler_->running()) << "pgopt died; log: " << pooler_->log_path;
+    if (pooler_) {
+      EXPECT_TRUE(pooler_->running()) << "pgopt died; log: " << pooler_->log_path;
+    }
     pooler_.reset();
     Conn d = direct("pgopt_test", "trust_user");
     ok(d.get(), "DROP TABLE IF EXISTS " + table_);
@@ -53,7 +55,7 @@ TEST_P(PsycopgEdges, PassesThroughTransactionPooling) {
 INSTANTIATE_TEST_SUITE_P(Issue22, PsycopgEdges,
                          ::testing::Values("executemany_duplicate", "pipeline_error", "prepared_lru", "reserved_names",
                                            "deallocate_extended", "named_commands", "hold_cursor", "prepared_visibility",
-                                           "stale_after_ddl"),
+                                           "stale_after_ddl", "stale_in_transaction"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
