@@ -4,6 +4,9 @@
 # pgopt in session and in transaction mode, and PgBouncer in session and in transaction mode.
 #
 # Usage: bench/driver_suites.sh [OUT_DIR]        (~5 min; needs build/pgopt or PGOPT_BIN, node, npm)
+#        PSYCOPG_SUITE=DIR bench/driver_suites.sh   also runs psycopg 3.1.7's own suite (~1-2 min per
+#          target): DIR holds its tests/ and pyproject.toml (bench/driver_suites_psycopg_run.sh says
+#          how to get them); NODE_SUITES=0 skips the node-postgres suites (and npm).
 #
 # What it does:
 #  1. starts its own PostgreSQL 15 primary + replica (scripts/cluster.sh; stopped again on exit);
@@ -30,13 +33,18 @@ PG_CURSOR_VERSION=${PG_CURSOR_VERSION:-2.12.1}
 PG_FOR_POOL=${PG_FOR_POOL:-8.12.0}
 PG_FOR_CURSOR=${PG_FOR_CURSOR:-8.13.1}
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-300}
+PSYCOPG_SUITE=${PSYCOPG_SUITE:-}
+NODE_SUITES=${NODE_SUITES:-1}
 RUN_USER=pgopt-test
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 [ -x "$PGOPT_BIN" ] || { echo "driver_suites.sh: no pgopt at $PGOPT_BIN (build it or set PGOPT_BIN)" >&2; exit 1; }
 [ -x "$PGBOUNCER_BIN" ] || { echo "driver_suites.sh: no PgBouncer at $PGBOUNCER_BIN" >&2; exit 1; }
-command -v npm >/dev/null || { echo "driver_suites.sh: npm is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+[ "$NODE_SUITES" = 0 ] || command -v npm >/dev/null ||
+  { echo "driver_suites.sh: npm is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+[ -z "$PSYCOPG_SUITE" ] || [ -d "$PSYCOPG_SUITE/tests" ] ||
+  { echo "driver_suites.sh: no psycopg tests/ in $PSYCOPG_SUITE" >&2; exit 1; }
 
 mkdir -p "$OUT_DIR"
 out=$(cd "$OUT_DIR" && pwd)
@@ -146,14 +154,18 @@ fetch_suite() {  # NAME VERSION PG_VERSION
   (cd "$dir" && npm install --ignore-scripts --no-audit --no-fund --silent >/dev/null &&
      npm install --ignore-scripts --no-audit --no-fund --no-save --silent "pg@$3" >/dev/null)
 }
-fetch_suite pg-pool "$PG_POOL_VERSION" "$PG_FOR_POOL"
-fetch_suite pg-cursor "$PG_CURSOR_VERSION" "$PG_FOR_CURSOR"
+suites=()
+if [ "$NODE_SUITES" != 0 ]; then
+  fetch_suite pg-pool "$PG_POOL_VERSION" "$PG_FOR_POOL"
+  fetch_suite pg-cursor "$PG_CURSOR_VERSION" "$PG_FOR_CURSOR"
+  suites=(pg-pool pg-cursor)
+fi
 
 port_of[direct]=$PGOPT_PRIMARY_PORT
 for mode in session transaction; do start_pgopt "$mode"; start_pgbouncer "$mode"; done
 targets=(direct pgopt-session pgbouncer-session pgopt-transaction pgbouncer-transaction)
 
-for suite in pg-pool pg-cursor; do
+for suite in "${suites[@]}"; do
   for target in "${targets[@]}"; do
     say "$suite through $target (port ${port_of[$target]})"
     (cd "$work/npm/$suite" &&
@@ -163,11 +175,22 @@ for suite in pg-pool pg-cursor; do
     [ -s "$out/$suite.$target.xml" ] || echo "driver_suites.sh: $suite through $target wrote no report (see $out/$suite.$target.log)" >&2
   done
 done
+if [ -n "$PSYCOPG_SUITE" ]; then
+  for target in "${targets[@]}"; do
+    say "psycopg through $target (port ${port_of[$target]})"
+    # Bounded inside (timeout 420); its pytest exit status is the tests', not ours.
+    bash "$root/bench/driver_suites_psycopg_run.sh" "$target" "${port_of[$target]}" "$PSYCOPG_SUITE" "$work/psycopg" || true
+    cp "$work/psycopg/$target.log" "$out/psycopg.$target.log"
+    if [ -s "$work/psycopg/$target.xml" ]; then cp "$work/psycopg/$target.xml" "$out/psycopg.$target.xml"
+    else echo "driver_suites.sh: psycopg through $target wrote no report (see $out/psycopg.$target.log)" >&2; fi
+  done
+  suites+=(psycopg)
+fi
 
-"$PY" - "$out" "${targets[@]}" <<'PY'
+SUITES="${suites[*]}" "$PY" - "$out" "${targets[@]}" <<'PY'
 import sys, os, xml.etree.ElementTree as ET
 out, targets = sys.argv[1], sys.argv[2:]
-suites = ["pg-pool", "pg-cursor"]
+suites = os.environ["SUITES"].split()
 res = {}
 for s in suites:
     for t in targets:
@@ -177,8 +200,10 @@ for s in suites:
             for tc in ET.parse(path).getroot().iter("testcase"):
                 name = tc.get("classname", "") + " :: " + tc.get("name", "")
                 f = tc.find("failure")
+                if f is None:
+                    f = tc.find("error")  # pytest: an error in a fixture (setup or teardown)
                 if f is not None:
-                    cases[name] = ("failed", (f.get("message") or f.text or "").strip().splitlines()[0][:160] if (f.get("message") or f.text) else "")
+                    cases[name] = ("error" if f.tag == "error" else "failed", (f.get("message") or f.text or "").strip().splitlines()[0][:160] if (f.get("message") or f.text) else "")
                 elif tc.find("skipped") is not None:
                     cases[name] = ("pending", "")
                 else:
@@ -186,15 +211,16 @@ for s in suites:
         except (OSError, ET.ParseError) as e:
             cases = None
         res[(s, t)] = cases
-lines = ["# Driver suites through pgopt", "", "| suite | target | passed | failed | pending |", "|---|---|---|---|---|"]
+lines = ["# Driver suites through pgopt", "", "| suite | target | passed | failed | errors | pending |",
+         "|---|---|---|---|---|---|"]
 for s in suites:
     for t in targets:
         c = res[(s, t)]
         if c is None:
-            lines.append(f"| {s} | {t} | - | no report | - |")
+            lines.append(f"| {s} | {t} | - | no report | - | - |")
             continue
         n = lambda k: sum(1 for v in c.values() if v[0] == k)
-        lines.append(f"| {s} | {t} | {n('passed')} | {n('failed')} | {n('pending')} |")
+        lines.append(f"| {s} | {t} | {n('passed')} | {n('failed')} | {n('error')} | {n('pending')} |")
 lines += ["", "## Failures through a pooler", "",
           "| suite | target | test | direct | PgBouncer, same mode | error |", "|---|---|---|---|---|---|"]
 for s in suites:
@@ -203,7 +229,7 @@ for s in suites:
             continue
         mode = t.split("-", 1)[1]
         for name, (status, msg) in sorted(res[(s, t)].items()):
-            if status != "failed":
+            if status not in ("failed", "error"):
                 continue
             d = (res[(s, "direct")] or {}).get(name, ("?",))[0]
             b = (res[(s, "pgbouncer-" + mode)] or {}).get(name, ("?",))[0]

@@ -6,6 +6,7 @@
 #   Needs Debian's python3-psycopg, python3-pytest, python3-pytest-asyncio. The target (PostgreSQL,
 #   pgopt or PgBouncer on 127.0.0.1:PORT, user trust_user, database pgopt_test) is started by the
 #   caller, e.g. as bench/driver_suites.sh starts its targets. Writes OUT_DIR/TARGET.{xml,log}.
+# bench/driver_suites.sh calls it for every target when PSYCOPG_SUITE is set (starting the targets).
 # Results: bench/results/2026-12-06-driver-suites-psycopg.md.
 set -u
 target=$1 port=$2 suite=${3:-/tmp/psy317} out=${4:-/tmp/psyrun}

@@ -235,6 +235,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
     prepared_->detach();
     awake_->prepared_capacity_ = size_t(std::max(1, cfg->pooler.max_prepared_statements));
   }
+  if (!s->statements.watching()) s->statements.watch(rt_.statements.schema_epoch(s->target.dbname));
   s->last_client = id_;
   server_ = s;
   outstanding_ = unsynced_ = 0;

@@ -552,6 +552,9 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
           copied_upto = pos + total;
         }
       }
+      // Schema changes by any client, whatever its pool mode, outdate the database's shared
+      // statements (server_statements.hpp); the pooler's own replies count too (they are real).
+      s->statements.on_server_message(type, body);
       const bool dropped = decision.action == prepared::ReplyAction::Skip || decision.action == prepared::ReplyAction::Retry;
       if (!dropped && capture_) capture_->on_server(type, body);
       if (inspect && !dropped) {

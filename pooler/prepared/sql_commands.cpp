@@ -86,7 +86,7 @@ bool Tracker::on_command_parse(const proto::ParseMsg& p, ServerStatements& serve
       if (names_.contains(cmd.name)) return fail(duplicate_statement_error(cmd.name));
       std::string_view text = p.query;
       StatementPtr s = registry_.intern_sql(text.substr(0, cmd.name_begin), text.substr(cmd.name_end));
-      if (server.has(*s))
+      if (current_on_server(s, server, out))
         return empty(SqlCommand{.op = Op::Prepare, .name = cmd.name, .stmt = s, .reply = command_complete("PREPARE")});
       unnamed_parse(out, s->prepare_sql, p.param_types);
       pending_.push_back(Expect{.kind = Kind::Parse});

@@ -1,6 +1,7 @@
 // The statements clients prepare, one shared server-side statement per (query text, parameter types).
 #include "pooler/prepared/statement_registry.hpp"
 
+#include "pooler/prepared/server_statements.hpp"
 #include "pooler/routing/hints.hpp"
 
 #include "pooler/protocol/codec.hpp"
@@ -81,6 +82,13 @@ StatementPtr StatementRegistry::refresh(const StatementPtr& old) {
   old->stale.store(true, std::memory_order_relaxed);
   if (!old->prepare_sql.empty()) return intern_sql(old->sql_before, old->sql_after);
   return intern(old->query, old->param_types);
+}
+
+std::shared_ptr<SchemaEpoch> StatementRegistry::schema_epoch(std::string_view database) {
+  std::lock_guard lock(mu_);
+  auto& e = epochs_[std::string(database)];
+  if (!e) e = std::make_shared<SchemaEpoch>();
+  return e;
 }
 
 size_t StatementRegistry::size() {

@@ -36,6 +36,8 @@ struct Statement {
 };
 using StatementPtr = std::shared_ptr<Statement>;
 
+struct SchemaEpoch;  // server_statements.hpp
+
 // Shared by all workers. Entries are weak: a statement lives as long as a client maps a name to it
 // or a server connection holds it, and the map is swept of dead entries as it grows.
 class StatementRegistry {
@@ -46,9 +48,13 @@ class StatementRegistry {
   // For a stale statement: the statement that replaces it (new id and name, same text and types).
   StatementPtr refresh(const StatementPtr& old);
   size_t size();
+  // The schema epoch all server connections to `database` share (server_statements.hpp); asked once
+  // per server connection.
+  std::shared_ptr<SchemaEpoch> schema_epoch(std::string_view database);
 
  private:
   std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<SchemaEpoch>> epochs_;
   StatementPtr intern_key(std::string key, std::string_view query, std::span<const int32_t> types,
                           std::string_view before_name, std::string_view after_name);
 

@@ -118,9 +118,23 @@ bool Tracker::add_to_server(const StatementPtr& s, ServerStatements& server, siz
   return !evicted.empty();
 }
 
+bool Tracker::close_if_outdated(const StatementPtr& s, ServerStatements& server, std::string& out) {
+  if (!server.outdated(*s)) return false;
+  // Prepared before the schema last changed: it may name a type that is gone (see
+  // server_statements.hpp). Closed here; the caller then prepares it again under the same name.
+  close_statement(out, s->server_name);
+  pending_.push_back(Expect{.kind = Kind::Close, .on_success = ReplyAction::Skip, .stmt = s, .outdated_copy = true});
+  return true;
+}
+
+bool Tracker::current_on_server(const StatementPtr& s, ServerStatements& server, std::string& out) {
+  close_if_outdated(s, server, out);
+  return server.has(*s);
+}
+
 void Tracker::ensure_on_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out,
                                bool before_query) {
-  if (server.has(*s)) return;
+  if (current_on_server(s, server, out)) return;
   add_to_server(s, server, capacity, out);
   if (s->prepare_sql.empty()) {
     out += s->parse_message;
@@ -239,7 +253,7 @@ void Tracker::feed(const proto::Frame& f, std::span<const uint8_t> raw, ServerSt
       names_[name] = s;
       // A command's text never goes to the server as a statement (see use_sql_command); its Parse
       // is answered like one of a statement the server has.
-      if (mark_sql_command(s, p->query) || server.has(*s)) {
+      if (mark_sql_command(s, p->query) || current_on_server(s, server, *out)) {
         close_statement(*out, kNoStatement);
         std::string parse_complete;
         proto::parse_complete(parse_complete);
@@ -379,11 +393,12 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
       std::string_view text = *q;
       StatementPtr s = registry_.intern_sql(text.substr(0, cmd.name_begin), text.substr(cmd.name_end));
       names_[cmd.name] = s;
-      if (server.has(*s)) {
+      const bool closed = close_if_outdated(s, server, *out);
+      if (!closed && server.has(*s)) {
         proto::command_complete(reply, "PREPARE");
         break;
       }
-      if (add_to_server(s, server, capacity, *out)) {
+      if (add_to_server(s, server, capacity, *out) || closed) {
         proto::sync(*out);
         pending_.push_back(Expect{.kind = Kind::Sync, .on_success = ReplyAction::Skip});
       }
@@ -429,13 +444,15 @@ void Tracker::abandoned(Expect& e, ServerStatements& server) {
     case Kind::Parse:
     case Kind::Execute:
     case Kind::Query:
-      if (e.server_new && e.stmt) server.remove(e.stmt->id);
+      if (e.server_new && e.stmt) server.forget_added(e.stmt->id);
       if (!e.client_name.empty()) {
         if (auto it = names_.find(e.client_name); it != names_.end() && it->second == e.stmt) names_.erase(it);
       }
       break;
     case Kind::Close:
-      if (e.on_success == ReplyAction::Skip && e.stmt) {
+      if (e.on_success == ReplyAction::Skip && e.stmt && e.outdated_copy) {
+        server.restore_outdated(std::move(e.stmt));
+      } else if (e.on_success == ReplyAction::Skip && e.stmt) {
         // An eviction that never ran: the server still has the statement.
         std::vector<StatementPtr> none;
         server.add(e.stmt, SIZE_MAX, none);

@@ -48,6 +48,11 @@ struct ReplyDecision {
 //     that never exists, whose 26000 error is given the client's name;
 //   - DEALLOCATE name / DEALLOCATE ALL            -> an empty query whose EmptyQueryResponse
 //     becomes the command's CommandComplete; so does PREPARE of a text the server already has.
+//   - use of a shared statement whose server copy was prepared before the database's schema last
+//     changed (DROP/ALTER, or a rolled-back CREATE, reported by any server of that database; see
+//     server_statements.hpp) -> Close of that copy and a fresh Parse under the same name ahead of
+//     the message, both replies skipped. This is what keeps a statement that names a dropped type
+//     from failing inside a transaction block, where a retry is no longer possible.
 // SQL-level PREPARE and EXECUTE (single-statement queries) are rewritten onto the shared names too;
 // their statements share the client's name space with protocol-level ones, as in PostgreSQL.
 // PREPARE, EXECUTE and DEALLOCATE [ALL] that arrive as the text of an unnamed Parse (libpq sends
@@ -151,6 +156,7 @@ class Tracker {
     StatementPtr previous{};   // Close: the mapping it removed (restored if the Close never runs)
     // Execute of a DEALLOCATE: the names it removed (restored if it never runs).
     std::vector<std::pair<std::string, StatementPtr>> restore{};
+    bool outdated_copy = false;  // Close of a copy prepared before the schema changed
   };
   // A prepared-statement command that came as an unnamed Parse, applied when its portal executes
   // (sql_commands.cpp).
@@ -170,6 +176,11 @@ class Tracker {
   // must not make the server skip the client's query).
   void ensure_on_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out,
                         bool before_query = false);
+  // If the server's copy of `s` predates the last schema change, appends its Close to `out` and
+  // returns true; the server then lacks `s`.
+  bool close_if_outdated(const StatementPtr& s, ServerStatements& server, std::string& out);
+  // Whether the server has a current copy of `s` (closing an outdated one first).
+  bool current_on_server(const StatementPtr& s, ServerStatements& server, std::string& out);
   // Returns whether Close messages for evicted statements were added.
   bool add_to_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out);
   void feed(const protocol::Frame& f, std::span<const uint8_t> raw, ServerStatements& server, size_t capacity,

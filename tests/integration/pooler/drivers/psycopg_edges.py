@@ -274,9 +274,57 @@ def stale_after_ddl(a):
     print("OK stale_after_ddl", flush=True)
 
 
+def stale_in_transaction(a):
+    """Statements whose parameter type was dropped, used inside a transaction block, where the stale
+    statement's error could not be retried: psycopg's own test_change_type* (a type made and rolled
+    back, dropped and made again, made in a savepoint rolled back) and another client's DDL between
+    two transactions that run on both servers of the pool."""
+    t = a.table
+    typ, tab = f"{t}_st", f"{t}_stt"
+    insert = f"INSERT INTO {tab} (bar) VALUES (%(v)s::{typ}[])"
+    with connect(a, autocommit=True) as ddl:
+        ddl.execute(f"DROP TABLE IF EXISTS {tab}; DROP TYPE IF EXISTS {typ}")
+    with connect(a, prepare_threshold=0) as conn:
+        for i in range(3):  # test_change_type_execute: each round's type is gone at its rollback
+            conn.execute(f"CREATE TYPE {typ} AS ENUM ('foo', 'bar')")
+            conn.execute(f"CREATE TABLE {tab} (id int, bar {typ}[])")
+            conn.execute(insert, {"v": ["foo"]})
+            conn.rollback()
+        # test_change_type: dropped and made again in one transaction.
+        conn.execute(f"CREATE TYPE {typ} AS ENUM ('foo', 'bar')")
+        conn.execute(f"CREATE TABLE {tab} (id int, bar {typ}[])")
+        conn.execute(insert, {"v": ["foo"]})
+        conn.execute(f"DROP TABLE {tab}")
+        conn.execute(f"DROP TYPE {typ}")
+        conn.execute(f"CREATE TYPE {typ} AS ENUM ('foo', 'bar')")
+        conn.execute(f"CREATE TABLE {tab} (id int, bar {typ}[])")
+        conn.execute(insert, {"v": ["bar"]})
+        conn.rollback()
+        with conn.transaction():  # test_change_type_savepoint
+            for i in range(3):
+                try:
+                    with conn.transaction():
+                        conn.execute(f"CREATE TYPE {typ} AS ENUM ('foo', 'bar')")
+                        conn.execute(f"CREATE TABLE {tab} (id int, bar {typ}[])")
+                        conn.execute(insert, {"v": ["foo"]})
+                        raise ZeroDivisionError()
+                except ZeroDivisionError:
+                    pass
+    # Another client's DDL: both servers hold the statement from before it; new transactions use it.
+    with connect(a, autocommit=True) as ddl:
+        ddl.execute(f"CREATE TYPE {typ} AS ENUM ('foo', 'bar'); CREATE TABLE {tab} (id int, bar {typ}[])")
+        on_both_servers(a, insert, {"v": ["foo"]})
+        ddl.execute(f"DROP TABLE {tab}; DROP TYPE {typ}")
+        ddl.execute(f"CREATE TYPE {typ} AS ENUM ('foo', 'bar'); CREATE TABLE {tab} (id int, bar {typ}[])")
+        for round in range(2):
+            on_both_servers(a, insert, {"v": ["bar"]})
+        ddl.execute(f"DROP TABLE {tab}; DROP TYPE {typ}")
+    print("OK stale_in_transaction", flush=True)
+
+
 SCENARIOS = {f.__name__: f for f in (executemany_duplicate, pipeline_error, prepared_lru, reserved_names,
                                       deallocate_extended, named_commands, hold_cursor, prepared_visibility,
-                                      stale_after_ddl)}
+                                      stale_after_ddl, stale_in_transaction)}
 
 
 class Args:
