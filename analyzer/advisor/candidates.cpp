@@ -238,6 +238,7 @@ class Generator {
     IndexSpec s;
     s.schema = t.schema;
     s.table = t.name;
+    for (const TableInfo* leaf : catalog_.leaves(t)) s.leaves.emplace_back(leaf->schema, leaf->name);
     std::vector<std::string> reasons;
     for (const auto& k : keys) {
       s.columns.push_back(k.name);

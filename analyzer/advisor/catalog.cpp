@@ -102,6 +102,23 @@ const ViewInfo* Catalog::find_view(std::string_view relation, const std::vector<
   return nullptr;
 }
 
+std::vector<const TableInfo*> Catalog::leaves(const TableInfo& table) const {
+  std::vector<const TableInfo*> out;
+  // A bound on the depth: the catalog comes from pg_inherits, but a schema file could loop.
+  std::vector<std::pair<const TableInfo*, int>> todo = {{&table, 0}};
+  while (!todo.empty()) {
+    auto [t, depth] = todo.back();
+    todo.pop_back();
+    for (auto it = t->partitions.rbegin(); it != t->partitions.rend(); ++it) {
+      const TableInfo* c = find(*it);
+      if (!c || depth > 32) continue;
+      if (c->partition_by.empty()) out.push_back(c);
+      else todo.push_back({c, depth + 1});
+    }
+  }
+  return out;
+}
+
 TableInfo* Catalog::find(std::string_view relation) {
   return const_cast<TableInfo*>(static_cast<const Catalog*>(this)->find(relation));
 }

@@ -140,11 +140,12 @@ std::string IndexSpec::suggested_name() const {
   return n;
 }
 
-std::string IndexSpec::ddl(const std::string& name, bool concurrently) const {
+std::string IndexSpec::ddl(const std::string& name, bool concurrently, bool only) const {
   std::string s = "CREATE INDEX ";
   if (concurrently) s += "CONCURRENTLY ";
   if (!name.empty()) s += quote_ident(name) + " ";
-  s += "ON " + quote_ident(schema) + "." + quote_ident(table);
+  s += only ? "ON ONLY " : "ON ";
+  s += quote_ident(schema) + "." + quote_ident(table);
   if (method != "btree") s += " USING " + method;
   s += " " + describe();
   return s;
