@@ -66,6 +66,10 @@ std::vector<std::string> parse_search_path(const std::string& setting, const std
 }
 }  // namespace
 
+std::vector<std::string> Catalog::search_path_of(const std::string& setting, const std::string& role) {
+  return parse_search_path(setting, role);
+}
+
 std::vector<std::string> Catalog::search_path_for(const std::string& role) const {
   if (role.empty() || default_search_path.empty()) return search_path;
   auto it = role_search_path.find(role);

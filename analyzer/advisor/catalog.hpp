@@ -96,6 +96,8 @@ struct Catalog {
   // The schemas an unqualified name of a session of `role` resolves through ($user expanded);
   // `search_path` for an unknown role ("").
   std::vector<std::string> search_path_for(const std::string& role) const;
+  // The schemas of a search_path `setting` a session of `role` SET itself ($user expanded).
+  static std::vector<std::string> search_path_of(const std::string& setting, const std::string& role);
 
   // "orders" or "sales.orders" (as extracted) -> table; unqualified names follow `path`
   // (search_path when none is given).

@@ -116,6 +116,20 @@ class SchemaShapes : public ::testing::Test {
     for (const auto& l : lines) exec(kDb, l);
   }
 
+  // customers (20,000) and orders (100,000: 5 per customer, one a minute from 2024-01-01, 2% never
+  // shipped), analysed and vacuumed.
+  void shop() {
+    exec(kDb,
+         "CREATE TABLE customers (id integer PRIMARY KEY, email text NOT NULL, name text);"
+         "CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer NOT NULL, status text NOT NULL, "
+         "created timestamptz NOT NULL, note text, shipped_at timestamptz);"
+         "INSERT INTO customers SELECT g, 'user' || g || '@example.com', md5(g::text) FROM generate_series(1, 20000) g;"
+         "INSERT INTO orders SELECT g, 1 + g % 20000, (ARRAY['new', 'paid', 'shipped', 'done'])[1 + g % 4], "
+         "timestamptz '2024-01-01' + g * interval '1 minute', md5(g::text), CASE WHEN g % 50 = 0 THEN NULL "
+         "ELSE timestamptz '2024-01-02' + g * interval '1 minute' END FROM generate_series(1, 100000) g");
+    exec(kDb, "VACUUM ANALYZE customers, orders");
+  }
+
   // Every statement `pgopt analyze --format sql` prints (not its comments), one per line.
   std::vector<std::string> ddl(const std::string& log, std::string* report = nullptr) {
     std::string out;
@@ -318,6 +332,125 @@ TEST_F(SchemaShapes, PartitionedTablesGetDdlPostgresqlAccepts) {
   EXPECT_NE(plan.find("events_2025_rest"), std::string::npos) << plan;
   // The built indexes are seen as existing (the parent's is valid): not proposed again.
   for (const auto& l : ddl(log, &report)) EXPECT_EQ(l.find(" ON ONLY public.events (id);"), std::string::npos) << report;
+}
+
+// SET search_path inside a logged session: that session's later unqualified names resolve through
+// it, until RESET. The database's own path (the analyzer's too) would find s1.items first.
+TEST_F(SchemaShapes, SetSearchPathInASessionChangesItsLaterNames) {
+  exec(kDb, "CREATE SCHEMA s1; CREATE SCHEMA s2");
+  exec(kDb, filled("s1.items", "id", "val"));
+  exec(kDb, filled("s2.items", "id", "val"));
+  exec(kDb, std::string("ALTER DATABASE ") + kDb + " SET search_path = s1, s2");
+  std::vector<std::string> statements = {"SET search_path TO s2, public"};
+  for (const auto& s : repeated("SELECT val FROM items WHERE id = ", "")) statements.push_back(s);
+  statements.push_back("RESET search_path");
+  for (const auto& s : repeated("SELECT id FROM items WHERE val = '", "'")) statements.push_back(s);
+  std::string report;
+  auto lines = recommended(logged(statements, "set_search_path"), &report);
+  ASSERT_EQ(lines.size(), 2u) << report;
+  std::string both = lines[0] + "\n" + lines[1];
+  EXPECT_NE(both.find(" ON s2.items (id"), std::string::npos) << report;
+  EXPECT_NE(both.find(" ON s1.items (val"), std::string::npos) << report;
+}
+
+struct StatementShape {
+  std::string name;
+  std::vector<std::string> statements;
+  std::vector<std::string> expected;  // each in one of the CREATE INDEX lines, in this order
+};
+
+std::vector<std::string> numbered(const std::string& text, int n = 12) {
+  std::vector<std::string> out;
+  for (int i = 1; i <= n; ++i) {
+    std::string s = text;
+    for (size_t pos; (pos = s.find("#")) != std::string::npos;) s.replace(pos, 1, std::to_string(i));
+    for (size_t pos; (pos = s.find("@D")) != std::string::npos;) s.replace(pos, 2, (i < 10 ? "0" : "") + std::to_string(i));
+    out.push_back(s);
+  }
+  return out;
+}
+
+// The statement shapes of issue 17, section 1, each a workload of its own: the index each needs,
+// and nothing else.
+TEST_F(SchemaShapes, StatementShapesGetTheIndexTheyNeed) {
+  shop();
+  const std::vector<StatementShape> shapes = {
+      {"update_from",
+       numbered("UPDATE orders o SET note = 'x' FROM customers c WHERE o.customer_id = c.id AND c.email = 'user#7@example.com'"),
+       {" ON public.orders (customer_id);", " ON public.customers (email);"}},
+      {"delete_using",
+       numbered("DELETE FROM orders o USING customers c WHERE o.customer_id = c.id AND c.email = 'user#3@example.com'"),
+       {" ON public.orders (customer_id);", " ON public.customers (email);"}},
+      {"lateral",
+       numbered("SELECT c.name, x.created FROM customers c CROSS JOIN LATERAL (SELECT o.created FROM orders o "
+                "WHERE o.customer_id = c.id ORDER BY o.created DESC LIMIT 3) x WHERE c.email = 'user#5@example.com'"),
+       {" ON public.orders (customer_id", " ON public.customers (email);"}},
+      // A time window is one range: each bound alone keeps about half the table.
+      {"window",
+       numbered("SELECT note FROM orders WHERE created >= '2024-02-@D 10:00' AND created < '2024-02-@D 11:00'"),
+       {" ON public.orders (created"}},
+      {"exists_window",
+       numbered("SELECT c.name FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id "
+                "AND o.created >= '2024-02-@D 10:00' AND o.created < '2024-02-@D 11:00')"),
+       {" ON public.orders (created"}},
+      {"in_subquery",
+       numbered("SELECT note FROM orders WHERE customer_id IN (SELECT id FROM customers WHERE email = 'user#9@example.com')"),
+       {" ON public.orders (customer_id", " ON public.customers (email"}},
+      {"between",
+       numbered("SELECT note FROM orders WHERE created BETWEEN '2024-03-@D 10:00' AND '2024-03-@D 11:00'"),
+       {" ON public.orders (created"}},
+      {"any_array", numbered("SELECT note FROM orders WHERE customer_id = ANY('{#,2#,3#}'::int[])"),
+       {" ON public.orders (customer_id"}},
+      {"is_null", numbered("SELECT id FROM orders WHERE shipped_at IS NULL AND customer_id = #1"),
+       {" ON public.orders (customer_id) WHERE shipped_at IS NULL;"}},
+      {"distinct_on",
+       numbered("SELECT DISTINCT ON (customer_id) customer_id, created, status FROM orders "
+                "WHERE customer_id IN (#, 1#, 2#) ORDER BY customer_id, created DESC"),
+       {" ON public.orders (customer_id"}},
+      {"group_order_limit",
+       numbered("SELECT customer_id, count(*) FROM orders WHERE status = 'new' AND created >= '2024-02-@D' "
+                "GROUP BY customer_id ORDER BY count(*) DESC LIMIT 10"),
+       {" ON public.orders (status, created"}},
+      // The upsert is costed with the rest (EXPLAIN of an INSERT executes nothing); its conflict
+      // target's unique index is all it needs.
+      {"on_conflict",
+       [] {
+         std::vector<std::string> v = numbered(
+             "INSERT INTO customers (id, email, name) VALUES (#, 'u#', 'n') ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name");
+         for (const auto& s : numbered("SELECT id FROM customers WHERE name = 'n#'")) v.push_back(s);
+         return v;
+       }(),
+       {" ON public.customers (name"}},
+      // The C.UTF-8 database collation is not C: only text_pattern_ops serves LIKE 'prefix%'.
+      {"like_prefix", numbered("SELECT id FROM customers WHERE email LIKE 'user#7@%'"),
+       {" ON public.customers (email text_pattern_ops);"}},
+  };
+  for (const auto& shape : shapes) {
+    std::string report;
+    auto lines = recommended(logged(shape.statements, shape.name), &report);
+    EXPECT_EQ(report.find("could not be costed"), std::string::npos) << shape.name << "\n" << report;
+    ASSERT_EQ(lines.size(), shape.expected.size()) << shape.name << "\n" << report;
+    for (size_t i = 0; i < lines.size(); ++i)
+      EXPECT_NE(lines[i].find(shape.expected[i]), std::string::npos) << shape.name << "\n" << report;
+    if (shape.name == "exists_window" || shape.name == "like_prefix") {
+      apply(lines);
+      std::string plan = query("EXPLAIN " + shape.statements.front());
+      EXPECT_EQ(plan.find(shape.name == "like_prefix" ? "Seq Scan on customers" : "Seq Scan on orders"), std::string::npos)
+          << shape.name << "\n" << plan;
+    }
+  }
+}
+
+// A temporary table exists only in its session: nothing to index, and the rest still is.
+TEST_F(SchemaShapes, TemporaryTablesAreLeftOut) {
+  shop();
+  std::vector<std::string> statements = {"CREATE TEMP TABLE scratch AS SELECT id, note FROM orders"};
+  for (const auto& s : numbered("SELECT note FROM scratch WHERE id = #")) statements.push_back(s);
+  for (const auto& s : numbered("SELECT name FROM customers WHERE email = 'user#@example.com'")) statements.push_back(s);
+  std::string report;
+  auto lines = recommended(logged(statements, "temp"), &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.customers (email"), std::string::npos) << report;
 }
 
 }  // namespace
