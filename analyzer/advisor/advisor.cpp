@@ -132,7 +132,12 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
     r.write_overhead = s.write_overhead;
     r.reasons = s.candidate->reasons;
     if (s.wider) r.reasons.push_back(wider_reason(s, sel.cost_before));
-    if (!r.index.leaves.empty())
+    const TableInfo* table = catalog.find(r.index.relation());
+    if (table && table->partition_by.empty() && !table->inheritors.empty())
+      r.reasons.push_back(r.index.relation() + " has " + std::to_string(r.index.leaves.size() - 1) +
+                          " tables inheriting from it, which its statements read too: each gets the same index, since "
+                          "an index on a parent does not cover its children");
+    else if (!r.index.leaves.empty())
       r.reasons.push_back(r.index.relation() + " is partitioned: its index is created ON ONLY the table, then CONCURRENTLY on each of its " +
                           std::to_string(r.index.leaves.size()) +
                           " partitions and attached, so no partition is locked against writes while the index builds");

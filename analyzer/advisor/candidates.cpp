@@ -257,6 +257,8 @@ class Generator {
     s.schema = t.schema;
     s.table = t.name;
     for (const TableInfo* leaf : catalog_.leaves(t)) s.leaves.emplace_back(leaf->schema, leaf->name);
+    if (t.partition_by.empty() && !t.inheritors.empty())
+      for (const TableInfo* member : catalog_.inheritance_tree(t)) s.leaves.emplace_back(member->schema, member->name);
     std::vector<std::string> reasons;
     for (const auto& k : keys) {
       s.columns.push_back(k.name);
@@ -290,6 +292,12 @@ class Generator {
     c.table = &t;
     c.partial_fraction = fraction;
     c.size_bytes = estimate_index_bytes(c.index, t, fraction);
+    // Inheritance: the children's indexes are part of the cost (a partitioned table's own size
+    // already counts its leaves').
+    if (t.partition_by.empty() && !t.inheritors.empty()) {
+      c.size_bytes = 0;
+      for (const TableInfo* member : catalog_.inheritance_tree(t)) c.size_bytes += estimate_index_bytes(c.index, *member, fraction);
+    }
     c.reasons = std::move(reasons);
     c.sources.insert(q.fingerprint);
     index_of_[key] = out_.candidates.size();

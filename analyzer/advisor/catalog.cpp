@@ -123,6 +123,15 @@ std::vector<const TableInfo*> Catalog::leaves(const TableInfo& table) const {
   return out;
 }
 
+std::vector<const TableInfo*> Catalog::inheritance_tree(const TableInfo& table) const {
+  std::vector<const TableInfo*> out = {&table};
+  // Breadth-first; PostgreSQL forbids inheritance cycles, the bound only guards a bad catalog.
+  for (size_t i = 0; i < out.size() && out.size() < 4096; ++i)
+    for (const auto& name : out[i]->inheritors)
+      if (const TableInfo* c = find(name); c && std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  return out;
+}
+
 TableInfo* Catalog::find(std::string_view relation) {
   return const_cast<TableInfo*>(static_cast<const Catalog*>(this)->find(relation));
 }

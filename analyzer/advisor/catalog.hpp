@@ -64,6 +64,9 @@ struct TableInfo {
   // qualified as qualified() spells them (Catalog::find takes them).
   std::vector<std::string> partitions;
   std::string parent;
+  // Legacy inheritance (CREATE TABLE ... INHERITS): the tables inheriting from this one. A
+  // statement on this table reads them too, but an index here does not cover them.
+  std::vector<std::string> inheritors;
 
   std::string qualified() const { return schema + "." + name; }
   const ColumnInfo* column(std::string_view name) const;
@@ -106,6 +109,9 @@ struct Catalog {
   const ViewInfo* find_view(std::string_view relation, const std::vector<std::string>* path = nullptr) const;
   // The leaf partitions under a partitioned table, at any depth; empty for any other table.
   std::vector<const TableInfo*> leaves(const TableInfo& table) const;
+  // The table and every table inheriting from it (INHERITS), at any depth; just the table itself
+  // when none does.
+  std::vector<const TableInfo*> inheritance_tree(const TableInfo& table) const;
 };
 
 // Builds a catalog from parsed DDL; with no statistics every table gets the planner's defaults.

@@ -132,16 +132,22 @@ bool load_tables(PGconn* conn, Catalog& cat, OidMap& by_oid, std::string& error)
   return true;
 }
 
-// Each partition's parent. A partitioned table has no heap of its own (relpages -1) and autovacuum
+// Each partition's parent, each inheritance parent's children. A partitioned table has no heap of its own (relpages -1) and autovacuum
 // never analyses it (reltuples -1 until someone runs ANALYZE on it): its size is its leaves' sum.
 void load_partitions(PGconn* conn, Catalog& cat, const OidMap& by_oid) {
-  Result r(exec_tagged(conn, "SELECT h.inhparent, h.inhrelid FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid "
-                             "WHERE c.relispartition AND c.relkind IN ('r', 'p') ORDER BY h.inhparent, c.relname"));
+  Result r(exec_tagged(conn, "SELECT h.inhparent, h.inhrelid, c.relispartition FROM pg_inherits h "
+                             "JOIN pg_class c ON c.oid = h.inhrelid WHERE c.relkind IN ('r', 'p') "
+                             "ORDER BY h.inhparent, c.relname"));
   for (int i = 0; r.ok() && i < r.rows(); ++i) {
     auto parent = by_oid.find(r.s(i, 0)), child = by_oid.find(r.s(i, 1));
     if (parent == by_oid.end() || child == by_oid.end()) continue;
-    cat.tables[parent->second].partitions.push_back(cat.tables[child->second].qualified());
-    cat.tables[child->second].parent = cat.tables[parent->second].qualified();
+    TableInfo& p = cat.tables[parent->second];
+    if (!r.b(i, 2)) {
+      p.inheritors.push_back(cat.tables[child->second].qualified());
+      continue;
+    }
+    p.partitions.push_back(cat.tables[child->second].qualified());
+    cat.tables[child->second].parent = p.qualified();
   }
   for (auto& t : cat.tables) {
     if (t.partition_by.empty()) continue;

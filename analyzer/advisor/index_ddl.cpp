@@ -69,7 +69,20 @@ void build(const IndexSpec& index, const std::string& name, const TableInfo* tab
 std::vector<std::string> index_build_statements(const IndexSpec& index, const std::string& name, const Catalog& catalog,
                                                 std::set<std::string>& taken) {
   std::vector<std::string> out;
-  build(index, name, catalog.find(index.relation()), catalog, taken, out, 0);
+  const TableInfo* table = catalog.find(index.relation());
+  build(index, name, table, catalog, taken, out, 0);
+  // Legacy inheritance: each child is a table of its own to PostgreSQL; it gets its own index.
+  if (table && table->partition_by.empty()) {
+    auto tree = catalog.inheritance_tree(*table);
+    for (size_t i = 1; i < tree.size(); ++i) {
+      IndexSpec child = index;
+      child.schema = tree[i]->schema;
+      child.table = tree[i]->name;
+      child.leaves.clear();
+      if (reusable(*tree[i], child)) continue;
+      out.push_back(child.ddl(unique_index_name(child.suggested_name(), child.schema, taken), true));
+    }
+  }
   return out;
 }
 

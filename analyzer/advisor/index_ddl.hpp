@@ -19,6 +19,8 @@ std::string unique_index_name(const std::string& base, const std::string& schema
 // instead CREATE INDEX ... ON ONLY the parent (instant, invalid until complete), each partition's
 // own index CONCURRENTLY (or an equal existing one reused), then ALTER INDEX ... ATTACH PARTITION;
 // recursively for sub-partitioned partitions. The parent's index turns valid with the last attach.
+// A table others inherit from (INHERITS): its index, then one CONCURRENTLY on each descendant
+// (an equal existing one skips it), since an index never covers another table.
 // Each statement without its ';'. The partitions' index names are added to `taken`.
 std::vector<std::string> index_build_statements(const IndexSpec& index, const std::string& name, const Catalog& catalog,
                                                 std::set<std::string>& taken);

@@ -453,4 +453,24 @@ TEST_F(SchemaShapes, TemporaryTablesAreLeftOut) {
   EXPECT_NE(lines[0].find(" ON public.customers (email"), std::string::npos) << report;
 }
 
+// Legacy inheritance: a statement on the parent reads its children too, and an index on the parent
+// covers only the parent. Each table of the tree gets the index; applied, no child is scanned whole.
+TEST_F(SchemaShapes, InheritanceChildrenGetTheIndexToo) {
+  exec(kDb,
+       "CREATE TABLE readings (id integer NOT NULL, sensor integer NOT NULL, value double precision);"
+       "CREATE TABLE readings_2023 () INHERITS (readings); CREATE TABLE readings_2024 () INHERITS (readings);"
+       "INSERT INTO readings_2023 SELECT g, g % 5000, random() FROM generate_series(1, 50000) g;"
+       "INSERT INTO readings_2024 SELECT g, g % 5000, random() FROM generate_series(50001, 100000) g");
+  exec(kDb, "VACUUM ANALYZE readings, readings_2023, readings_2024");
+  std::string report;
+  auto lines = recommended(logged(repeated("SELECT value FROM readings WHERE sensor = ", ""), "inherits"), &report);
+  ASSERT_EQ(lines.size(), 3u) << report;
+  EXPECT_NE(lines[0].find(" ON public.readings (sensor"), std::string::npos) << report;
+  EXPECT_NE(lines[1].find(" ON public.readings_2023 (sensor"), std::string::npos) << report;
+  EXPECT_NE(lines[2].find(" ON public.readings_2024 (sensor"), std::string::npos) << report;
+  apply(lines);
+  std::string plan = query("EXPLAIN SELECT value FROM readings WHERE sensor = 37");
+  EXPECT_EQ(plan.find("Seq Scan on readings_20"), std::string::npos) << plan;
+}
+
 }  // namespace
