@@ -1,8 +1,9 @@
 // Index DDL for partitioned tables (issue 17, section 1): ON ONLY the parent, each partition
 // CONCURRENTLY, ATTACH PARTITION, sub-partitions recursively, an equal existing partition index
-// reused, names unique against indexes and tables.
+// reused, names unique against indexes and tables; INHERITS trees; drops PostgreSQL accepts.
 #include <gtest/gtest.h>
 
+#include "analyzer/advisor/drops.hpp"
 #include "analyzer/advisor/index_ddl.hpp"
 
 using namespace pgopt::analyzer::advisor;
@@ -97,4 +98,47 @@ TEST(IndexDdl, UniqueNamesStayWithin63Bytes) {
   EXPECT_NE(second, base);
   EXPECT_LE(second.size(), 63u);
   EXPECT_EQ(unique_index_name(base, "other", taken), base);  // another schema's namespace
+}
+
+TEST(IndexDdl, InheritanceBuildsOneIndexPerTableOfTheTree) {
+  Catalog c;
+  c.tables.push_back(table("readings"));
+  c.tables[0].inheritors = {"public.readings_2023", "public.readings_2024"};
+  c.tables.push_back(table("readings_2023"));
+  c.tables.push_back(table("readings_2024"));
+  c.tables[2].inheritors = {"public.readings_2024_q1"};
+  c.tables.push_back(table("readings_2024_q1"));
+  EXPECT_EQ(c.inheritance_tree(c.tables[0]).size(), 4u);
+  std::set<std::string> taken;
+  EXPECT_EQ(index_build_statements(on_id("readings"), "readings_id_idx", c, taken),
+            (std::vector<std::string>{
+                "CREATE INDEX CONCURRENTLY readings_id_idx ON public.readings (id)",
+                "CREATE INDEX CONCURRENTLY readings_2023_id_idx ON public.readings_2023 (id)",
+                "CREATE INDEX CONCURRENTLY readings_2024_id_idx ON public.readings_2024 (id)",
+                "CREATE INDEX CONCURRENTLY readings_2024_q1_id_idx ON public.readings_2024_q1 (id)",
+            }));
+}
+
+// PostgreSQL refuses to drop a partition's attached index alone, and a partitioned index
+// CONCURRENTLY: neither is ever suggested in a form it would refuse.
+TEST(IndexDdl, DropsRespectPartitionedIndexes) {
+  Catalog c = partitioned();
+  c.source = "schema file";
+  IndexInfo parent_dup;
+  parent_dup.name = "ev_id_a";
+  parent_dup.schema = "public";
+  parent_dup.columns = {"id"};
+  parent_dup.descending = {false};
+  IndexInfo parent_twin = parent_dup;
+  parent_twin.name = "ev_id_b";
+  c.tables[0].indexes = {parent_dup, parent_twin};
+  IndexInfo leaf_a = parent_dup, leaf_b = parent_twin;
+  leaf_a.name = "ev_2024_id_a";
+  leaf_b.name = "ev_2024_id_b";
+  leaf_a.attached = leaf_b.attached = true;
+  c.tables[1].indexes = {leaf_a, leaf_b};
+  auto drops = find_drops(c, {});
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(drops[0].ddl, "DROP INDEX public.ev_id_b;");
+  EXPECT_NE(drops[0].reason.find("cannot be dropped CONCURRENTLY"), std::string::npos) << drops[0].reason;
 }
