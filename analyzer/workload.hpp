@@ -46,6 +46,10 @@ struct QueryGroup {
   // table name resolves through the search_path of the role that ran the statement, which may
   // differ from the analyzer's own.
   std::vector<std::string> users;
+  // The search_path the logged session had set itself (SET search_path / set_config before it),
+  // in the server's syntax; empty: the role's own. Such statements form a group of their own (the
+  // fingerprint mixes in the setting): the same text may read other tables there.
+  std::string search_path;
   std::vector<int64_t> queryids;     // pg_stat_statements queryids folded into this group
   double mean_ms() const { return timed_calls ? total_ms / double(timed_calls) : 0; }
   // Nearest-rank 95th percentile of duration_reservoir; mean_ms() when no single durations are

@@ -2,6 +2,8 @@
 #include "sql/session_effects.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "sql/builtin_functions.hpp"
@@ -28,7 +30,7 @@ void add_unknown(SessionEffects& out, std::string reason) {
 }
 
 void add_guc(SessionEffects& out, GucChange::Kind kind, std::string name, std::string replay = {}) {
-  out.gucs.push_back(GucChange{kind, std::move(name), std::move(replay)});
+  out.gucs.push_back(GucChange{kind, std::move(name), std::move(replay), {}});
 }
 
 // A replay statement may be concatenated with others; a trailing line comment would swallow what
@@ -192,12 +194,27 @@ class StatementAnalyzer {
     return false;
   }
 
+  // SET search_path's arguments are names (SET search_path = s2, "Foo"): the server stores each
+  // double-quoted where needed; quoting each always reads back the same.
+  static std::string search_path_setting(const PgQuery__VariableSetStmt* s) {
+    std::string out;
+    for (size_t i = 0; i < s->n_args; ++i) {
+      std::optional<std::string> v = detail::constant_text(s->args[i]);
+      if (!v) continue;
+      out += out.empty() ? "\"" : ", \"";
+      for (char c : *v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+      out += '"';
+    }
+    return out;
+  }
+
   void variable_set(const PgQuery__VariableSetStmt* s, std::string_view text) {
     if (s->is_local) return;  // SET LOCAL ends with the transaction
     std::string name = detail::ascii_lower(s->name ? s->name : "");
     switch (s->kind) {
       case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE:
         if (!is_transaction_scoped_guc(name)) add_guc(out_, GucChange::Kind::Set, name, replay_text(text));
+        if (name == "search_path" && !out_.gucs.empty()) out_.gucs.back().search_path = search_path_setting(s);
         return;
       case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_DEFAULT:  // SET x TO DEFAULT is RESET x
       case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET:
@@ -324,6 +341,7 @@ class StatementAnalyzer {
     }
     add_guc(out_, GucChange::Kind::Set, guc,
             "SELECT pg_catalog.set_config(" + quote_literal(*name) + ", " + quote_literal(*value) + ", false)");
+    if (guc == "search_path") out_.gucs.back().search_path = *value;
   }
 
   SessionEffects& out_;

@@ -13,6 +13,10 @@ struct GucChange {
   Kind kind = Kind::Set;
   std::string name;        // lower-case GUC name ("search_path", "role", "session_authorization")
   std::string replay_sql;  // for Set: a statement that re-applies it on another connection
+  // For a Set of search_path only: the new setting in the server's own syntax (SET's names each
+  // double-quoted, as the server quotes them; set_config's value as given), so the analyzer can
+  // resolve a session's later unqualified names the way the server did.
+  std::string search_path;
 };
 
 struct SessionEffects {

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <set>
 
+#include "analyzer/advisor/index_ddl.hpp"
+
 namespace pgopt::analyzer::advisor {
 namespace {
 
@@ -111,26 +113,34 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   }
 
   std::vector<IndexSpec> recommended;
-  std::set<std::string> names;  // schema.name: taken by existing indexes or earlier recommendations
-  for (const auto& t : catalog.tables)
+  // schema.name: taken by existing indexes or earlier recommendations, and by tables (a relation
+  // name, which an index shares its namespace with).
+  std::set<std::string> names;
+  for (const auto& t : catalog.tables) {
+    names.insert(t.qualified());
     for (const auto& i : t.indexes) names.insert(i.schema + "." + i.name);
+  }
   for (const auto& s : sel.selected) {
     Recommendation r;
     r.index = s.candidate->index;
-    r.name = r.index.suggested_name();
-    for (int n = 2; names.count(r.index.schema + "." + r.name); ++n) {
-      std::string base = r.index.suggested_name();
-      std::string suffix = std::to_string(n);
-      r.name = base.substr(0, std::min(base.size() - 4, size_t(63 - 5 - suffix.size()))) + "_" + suffix + "_idx";
-    }
-    names.insert(r.index.schema + "." + r.name);
-    r.ddl = r.index.ddl(r.name, true) + ";";
+    r.name = unique_index_name(r.index.suggested_name(), r.index.schema, names);
+    for (const auto& statement : index_build_statements(r.index, r.name, catalog, names))
+      r.ddl += (r.ddl.empty() ? "" : "\n") + statement + ";";
     r.size_bytes = s.candidate->size_bytes;
     r.benefit = s.benefit;
     r.benefit_pct = sel.cost_before > 0 ? 100.0 * s.benefit / sel.cost_before : 0;
     r.write_overhead = s.write_overhead;
     r.reasons = s.candidate->reasons;
     if (s.wider) r.reasons.push_back(wider_reason(s, sel.cost_before));
+    const TableInfo* table = catalog.find(r.index.relation());
+    if (table && table->partition_by.empty() && !table->inheritors.empty())
+      r.reasons.push_back(r.index.relation() + " has " + std::to_string(r.index.leaves.size() - 1) +
+                          " tables inheriting from it, which its statements read too: each gets the same index, since "
+                          "an index on a parent does not cover its children");
+    else if (!r.index.leaves.empty())
+      r.reasons.push_back(r.index.relation() + " is partitioned: its index is created ON ONLY the table, then CONCURRENTLY on each of its " +
+                          std::to_string(r.index.leaves.size()) +
+                          " partitions and attached, so no partition is locked against writes while the index builds");
     r.groups = s.groups;
     r.kind = kind_of(r.index);
     recommended.push_back(r.index);

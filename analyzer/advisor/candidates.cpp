@@ -53,6 +53,22 @@ class Generator {
     return distinct <= kPartialMaxValues;
   }
 
+  // `at >= $1 AND at < $2` is one window: the rows it keeps are those both bounds keep, not what
+  // either keeps alone (often half the table each, which would make the range look too wide for
+  // any index). Per sample that share is lower + upper - 1, and so is its average over samples.
+  static std::map<std::string, double> window_selectivity(const TableInfo& t, const AccessModel& a) {
+    std::map<std::string, std::pair<double, double>> bounds;  // column -> (lower, upper) share; -1 none
+    for (const auto& p : a.predicates) {
+      if (p.pred.kind != K::Range || p.pred.under_or || (p.pred.lower_bound && p.pred.upper_bound)) continue;
+      auto& b = bounds.try_emplace(p.pred.column, -1.0, -1.0).first->second;
+      (p.pred.upper_bound ? b.second : b.first) = selectivity(t, p);
+    }
+    std::map<std::string, double> out;
+    for (const auto& [column, b] : bounds)
+      if (b.first >= 0 && b.second >= 0) out[column] = std::max(1.0 / t.rows(), b.first + b.second - 1.0);
+    return out;
+  }
+
   void access(const QueryModel& q, const AccessModel& a) {
     const TableInfo& t = *a.table;
     bool stats = catalog_.has_statistics;
@@ -64,6 +80,7 @@ class Generator {
     const PredicateModel* wide_range = nullptr;
     const PredicateModel* function_of_column = nullptr;
     double wide_sel = 0;
+    const std::map<std::string, double> windows = window_selectivity(t, a);
     for (const auto& p : a.predicates) {
       const ColumnInfo* c = t.column(key_column(p.pred.column));
       if (p.pred.under_or || !c) continue;
@@ -72,6 +89,7 @@ class Generator {
       bool expression = !p.pred.base_column.empty();
       bool col_stats = stats && c->has_stats && !expression;
       double sel = selectivity(t, p);
+      if (auto w = windows.find(p.pred.column); w != windows.end() && p.pred.kind == K::Range) sel = w->second;
       if (p.constant && col_stats && sel <= kPartialMaxShare && !partial_predicate_sql(p).empty() &&
           (p.pred.kind != K::Equal || few_values(t, *c)))
         partials.push_back(&p);
@@ -238,6 +256,9 @@ class Generator {
     IndexSpec s;
     s.schema = t.schema;
     s.table = t.name;
+    for (const TableInfo* leaf : catalog_.leaves(t)) s.leaves.emplace_back(leaf->schema, leaf->name);
+    if (t.partition_by.empty() && !t.inheritors.empty())
+      for (const TableInfo* member : catalog_.inheritance_tree(t)) s.leaves.emplace_back(member->schema, member->name);
     std::vector<std::string> reasons;
     for (const auto& k : keys) {
       s.columns.push_back(k.name);
@@ -271,6 +292,12 @@ class Generator {
     c.table = &t;
     c.partial_fraction = fraction;
     c.size_bytes = estimate_index_bytes(c.index, t, fraction);
+    // Inheritance: the children's indexes are part of the cost (a partitioned table's own size
+    // already counts its leaves').
+    if (t.partition_by.empty() && !t.inheritors.empty()) {
+      c.size_bytes = 0;
+      for (const TableInfo* member : catalog_.inheritance_tree(t)) c.size_bytes += estimate_index_bytes(c.index, *member, fraction);
+    }
     c.reasons = std::move(reasons);
     c.sources.insert(q.fingerprint);
     index_of_[key] = out_.candidates.size();

@@ -66,6 +66,10 @@ std::vector<std::string> parse_search_path(const std::string& setting, const std
 }
 }  // namespace
 
+std::vector<std::string> Catalog::search_path_of(const std::string& setting, const std::string& role) {
+  return parse_search_path(setting, role);
+}
+
 std::vector<std::string> Catalog::search_path_for(const std::string& role) const {
   if (role.empty() || default_search_path.empty()) return search_path;
   auto it = role_search_path.find(role);
@@ -100,6 +104,32 @@ const ViewInfo* Catalog::find_view(std::string_view relation, const std::vector<
       if (v.schema == s && v.name == name) return &v;
   }
   return nullptr;
+}
+
+std::vector<const TableInfo*> Catalog::leaves(const TableInfo& table) const {
+  std::vector<const TableInfo*> out;
+  // A bound on the depth: the catalog comes from pg_inherits, but a schema file could loop.
+  std::vector<std::pair<const TableInfo*, int>> todo = {{&table, 0}};
+  while (!todo.empty()) {
+    auto [t, depth] = todo.back();
+    todo.pop_back();
+    for (auto it = t->partitions.rbegin(); it != t->partitions.rend(); ++it) {
+      const TableInfo* c = find(*it);
+      if (!c || depth > 32) continue;
+      if (c->partition_by.empty()) out.push_back(c);
+      else todo.push_back({c, depth + 1});
+    }
+  }
+  return out;
+}
+
+std::vector<const TableInfo*> Catalog::inheritance_tree(const TableInfo& table) const {
+  std::vector<const TableInfo*> out = {&table};
+  // Breadth-first; PostgreSQL forbids inheritance cycles, the bound only guards a bad catalog.
+  for (size_t i = 0; i < out.size() && out.size() < 4096; ++i)
+    for (const auto& name : out[i]->inheritors)
+      if (const TableInfo* c = find(name); c && std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  return out;
 }
 
 TableInfo* Catalog::find(std::string_view relation) {

@@ -40,6 +40,9 @@ struct IndexInfo {
   bool primary = false;
   bool constraint = false;  // backs a PRIMARY KEY / UNIQUE / EXCLUDE constraint
   bool valid = true;
+  // A partition's index attached to its parent's partitioned index: PostgreSQL refuses to drop it
+  // on its own, and it cannot be attached to another.
+  bool attached = false;
   double size_bytes = 0;
   long long idx_scan = -1;  // -1: unknown (no statistics)
   std::string definition;   // pg_get_indexdef or the DDL we built
@@ -57,6 +60,13 @@ struct TableInfo {
   double n_tup_ins = -1, n_tup_upd = -1, n_tup_hot_upd = -1, n_tup_del = -1;
   std::string partition_by;  // non-empty for partitioned tables
   bool is_partition = false;
+  // Declarative partitioning: a partitioned table's direct partitions and a partition's parent,
+  // qualified as qualified() spells them (Catalog::find takes them).
+  std::vector<std::string> partitions;
+  std::string parent;
+  // Legacy inheritance (CREATE TABLE ... INHERITS): the tables inheriting from this one. A
+  // statement on this table reads them too, but an index here does not cover them.
+  std::vector<std::string> inheritors;
 
   std::string qualified() const { return schema + "." + name; }
   const ColumnInfo* column(std::string_view name) const;
@@ -89,12 +99,19 @@ struct Catalog {
   // The schemas an unqualified name of a session of `role` resolves through ($user expanded);
   // `search_path` for an unknown role ("").
   std::vector<std::string> search_path_for(const std::string& role) const;
+  // The schemas of a search_path `setting` a session of `role` SET itself ($user expanded).
+  static std::vector<std::string> search_path_of(const std::string& setting, const std::string& role);
 
   // "orders" or "sales.orders" (as extracted) -> table; unqualified names follow `path`
   // (search_path when none is given).
   const TableInfo* find(std::string_view relation, const std::vector<std::string>* path = nullptr) const;
   TableInfo* find(std::string_view relation);
   const ViewInfo* find_view(std::string_view relation, const std::vector<std::string>* path = nullptr) const;
+  // The leaf partitions under a partitioned table, at any depth; empty for any other table.
+  std::vector<const TableInfo*> leaves(const TableInfo& table) const;
+  // The table and every table inheriting from it (INHERITS), at any depth; just the table itself
+  // when none does.
+  std::vector<const TableInfo*> inheritance_tree(const TableInfo& table) const;
 };
 
 // Builds a catalog from parsed DDL; with no statistics every table gets the planner's defaults.

@@ -198,10 +198,21 @@ class CostModel : public Evaluator {
 
 std::unique_ptr<Evaluator> make_cost_model(const Catalog& catalog) { return std::make_unique<CostModel>(catalog); }
 
+namespace {
+// An index on a partitioned table is on each of its partitions too: a statement that names a
+// partition itself is served by it.
+bool relevant(const QueryModel& q, const IndexSpec& s) {
+  if (q.touches(s.relation())) return true;
+  for (const auto& [schema, table] : s.leaves)
+    if (q.touches(schema + "." + table)) return true;
+  return false;
+}
+}  // namespace
+
 std::optional<double> CachingEvaluator::cost(const QueryModel& q, const std::vector<const IndexSpec*>& config) {
   std::vector<std::string> keys;
   for (const IndexSpec* s : config)
-    if (q.touches(s->relation())) keys.push_back(s->key());
+    if (relevant(q, *s)) keys.push_back(s->key());
   std::sort(keys.begin(), keys.end());
   std::string k = std::to_string(q.fingerprint);
   for (const auto& s : keys) k += "|" + s;
@@ -211,10 +222,10 @@ std::optional<double> CachingEvaluator::cost(const QueryModel& q, const std::vec
     return it->second;
   }
   ++misses_;
-  std::vector<const IndexSpec*> relevant;
+  std::vector<const IndexSpec*> relevant_specs;
   for (const IndexSpec* s : config)
-    if (q.touches(s->relation())) relevant.push_back(s);
-  auto c = inner_.cost(q, relevant);
+    if (relevant(q, *s)) relevant_specs.push_back(s);
+  auto c = inner_.cost(q, relevant_specs);
   cache_.emplace(std::move(k), c);
   return c;
 }

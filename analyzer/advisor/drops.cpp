@@ -35,9 +35,16 @@ std::vector<DropSuggestion> find_drops(const Catalog& catalog, const std::vector
   for (const auto& t : catalog.tables) {
     std::set<std::string> done;
     auto add = [&](const IndexInfo& i, const char* kind, const std::string& reason) {
-      if (i.constraint || i.primary || !done.insert(i.name).second) return;
-      out.push_back({t.qualified(), i.schema + "." + i.name, i.definition, kind, reason,
-                     "DROP INDEX CONCURRENTLY " + qualified(i) + ";", i.size_bytes});
+      // A partition's index attached to its parent's goes only with the parent's (PostgreSQL
+      // refuses to drop it alone).
+      if (i.constraint || i.primary || i.attached || !done.insert(i.name).second) return;
+      // A partitioned index cannot be dropped CONCURRENTLY: the plain DROP locks the table.
+      bool partitioned = !t.partition_by.empty();
+      out.push_back({t.qualified(), i.schema + "." + i.name, i.definition, kind,
+                     partitioned ? reason + "; a partitioned table's index cannot be dropped CONCURRENTLY: run it when "
+                                            "a short exclusive lock on every partition is acceptable"
+                                 : reason,
+                     (partitioned ? "DROP INDEX " : "DROP INDEX CONCURRENTLY ") + qualified(i) + ";", i.size_bytes});
     };
     for (size_t a = 0; a < t.indexes.size(); ++a) {
       for (size_t b = 0; b < t.indexes.size(); ++b) {

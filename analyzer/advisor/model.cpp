@@ -140,11 +140,12 @@ std::string IndexSpec::suggested_name() const {
   return n;
 }
 
-std::string IndexSpec::ddl(const std::string& name, bool concurrently) const {
+std::string IndexSpec::ddl(const std::string& name, bool concurrently, bool only) const {
   std::string s = "CREATE INDEX ";
   if (concurrently) s += "CONCURRENTLY ";
   if (!name.empty()) s += quote_ident(name) + " ";
-  s += "ON " + quote_ident(schema) + "." + quote_ident(table);
+  s += only ? "ON ONLY " : "ON ";
+  s += quote_ident(schema) + "." + quote_ident(table);
   if (method != "btree") s += " USING " + method;
   s += " " + describe();
   return s;
@@ -252,7 +253,10 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
   std::set<std::string> unknown;
   for (const auto& [fp, g] : workload.groups) {
     // Unqualified names resolve the way the session that ran the statement resolved them.
-    const std::vector<std::string> path = catalog.search_path_for(g.users.empty() ? "" : g.users.front());
+    // A SET search_path earlier in the logged session overrides the role's.
+    const std::string role = g.users.empty() ? "" : g.users.front();
+    const std::vector<std::string> path =
+        g.search_path.empty() ? catalog.search_path_for(role) : Catalog::search_path_of(g.search_path, role);
     auto find = [&](std::string_view rel) { return catalog.find(rel, &path); };
     auto owner = [&](std::string_view rel, std::string_view col) {
       const TableInfo* t = find(rel);
@@ -275,7 +279,7 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
     q.fingerprint = fp;
     q.command = shape.command;
     q.weight = double(std::max<uint64_t>(g.calls, 1));
-    if (!g.users.empty()) q.search_path = path;
+    if (!g.users.empty() || !g.search_path.empty()) q.search_path = path;
 
     std::vector<sql::Extraction> samples;
     for (const auto& s : g.samples) {

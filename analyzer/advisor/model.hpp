@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analyzer/advisor/catalog.hpp"
@@ -32,6 +33,9 @@ struct IndexSpec {
   std::vector<std::string> include;
   std::string where;                  // partial index predicate, SQL
   std::string method = "btree";
+  // A partitioned table's leaf partitions (schema, table): PostgreSQL builds the index on each, so
+  // HypoPG gets one hypothetical index per leaf and costs every partition at its own size.
+  std::vector<std::pair<std::string, std::string>> leaves;
 
   std::string relation() const { return schema + "." + table; }
   // Identity for caches and de-duplication (name independent).
@@ -39,7 +43,8 @@ struct IndexSpec {
   // "orders_customer_id_created_at_idx" (<= 63 bytes, as PostgreSQL would truncate).
   std::string suggested_name() const;
   // An empty name leaves naming to the server (the form HypoPG's hypopg_create_index takes).
-  std::string ddl(const std::string& name, bool concurrently = true) const;
+  // `only`: ON ONLY the table (a partitioned table's own index, before its partitions' are attached).
+  std::string ddl(const std::string& name, bool concurrently = true, bool only = false) const;
   // "(customer_id, created_at DESC) INCLUDE (total) WHERE status = 'new'"
   std::string describe() const;
 };

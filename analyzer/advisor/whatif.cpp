@@ -74,7 +74,7 @@ class HypoPG : public Evaluator {
 
  private:
   PGconn* conn_;
-  std::map<std::string, std::string> created_;  // IndexSpec::key -> hypothetical index oid
+  std::map<std::string, std::vector<std::string>> created_;  // IndexSpec::key -> hypothetical index oids
   std::string error_;
   std::optional<std::vector<std::string>> search_path_;  // what this backend was last set to
 
@@ -126,26 +126,53 @@ class HypoPG : public Evaluator {
         ++it;
         continue;
       }
-      const char* v[1] = {it->second.c_str()};
-      PgResult r = exec("SELECT hypopg_drop_index($1::oid)", 1, v);
-      if (!r.tuples()) {
-        note_error();
-        return false;
+      for (const auto& oid : it->second) {
+        const char* v[1] = {oid.c_str()};
+        PgResult r = exec("SELECT hypopg_drop_index($1::oid)", 1, v);
+        if (!r.tuples()) {
+          note_error();
+          return false;
+        }
       }
       it = created_.erase(it);
     }
     for (const auto& [key, spec] : want) {
       if (created_.count(key)) continue;
-      std::string ddl = spec->ddl("", false);
-      const char* v[1] = {ddl.c_str()};
-      PgResult r = exec("SELECT indexrelid FROM hypopg_create_index($1)", 1, v);
-      if (!r.tuples()) {
-        note_error();
-        return false;
+      std::vector<std::string> oids;
+      for (const auto& ddl : hypothetical_ddl(*spec)) {
+        const char* v[1] = {ddl.c_str()};
+        PgResult r = exec("SELECT indexrelid FROM hypopg_create_index($1)", 1, v);
+        if (!r.tuples()) {
+          note_error();
+          for (const auto& oid : oids) drop_quietly(oid);
+          return false;
+        }
+        oids.push_back(r.value());
       }
-      created_[key] = r.value();
+      created_[key] = std::move(oids);
     }
     return true;
+  }
+
+  // One hypothetical index per leaf of a partitioned table: what PostgreSQL would build, each sized
+  // after its own partition (HypoPG given the parent sizes every partition's index after the
+  // whole table).
+  static std::vector<std::string> hypothetical_ddl(const IndexSpec& spec) {
+    if (spec.leaves.empty()) return {spec.ddl("", false)};
+    std::vector<std::string> out;
+    for (const auto& [schema, table] : spec.leaves) {
+      IndexSpec leaf = spec;
+      leaf.schema = schema;
+      leaf.table = table;
+      leaf.leaves.clear();
+      out.push_back(leaf.ddl("", false));
+    }
+    return out;
+  }
+
+  void drop_quietly(const std::string& oid) {
+    const char* v[1] = {oid.c_str()};
+    PgResult r = exec("SELECT hypopg_drop_index($1::oid)", 1, v);
   }
 
   std::optional<double> explain(const std::string& sql) {

@@ -2,6 +2,7 @@
 // and the bounded samples kept per fingerprint.
 #include "analyzer/input/workload_builder.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -9,6 +10,7 @@
 #include "analyzer/input/message.hpp"
 #include "analyzer/input/reservoir.hpp"
 #include "analyzer/input/shape.hpp"
+#include "sql/session_effects.hpp"
 
 namespace pgopt::analyzer::input {
 namespace {
@@ -119,6 +121,7 @@ void WorkloadBuilder::on_event(const LogEvent& e) {
     case MessageKind::lone_duration: lone_duration(e.session, *m.duration_ms, e.offset); break;
     case MessageKind::disconnection:
       pending_.erase(e.session);
+      session_path_.erase(e.session);
       touch(e.session);
       break;
     case MessageKind::parse_or_bind:
@@ -126,7 +129,72 @@ void WorkloadBuilder::on_event(const LogEvent& e) {
   }
 }
 
-WorkloadBuilder::Building* WorkloadBuilder::group_for(std::string_view text, bool tabbed) {
+namespace {
+
+bool contains_ci(std::string_view text, std::string_view word) {
+  if (word.size() > text.size()) return false;
+  for (size_t i = 0; i + word.size() <= text.size(); ++i) {
+    size_t k = 0;
+    while (k < word.size() && std::tolower(static_cast<unsigned char>(text[i + k])) == word[k]) ++k;
+    if (k == word.size()) return true;
+  }
+  return false;
+}
+
+// Statements whose tables a session's own search_path decides: DML by its first word, leading
+// comments skipped. SET/RESET/BEGIN and set_config() calls are kept in one group whatever the path
+// (no index concerns them), so a pooler syncing search_path does not multiply them.
+bool resolves_tables(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    if (std::isspace(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    } else if (text.substr(i, 2) == "/*") {
+      size_t end = text.find("*/", i + 2);
+      i = end == std::string_view::npos ? text.size() : end + 2;
+    } else if (text.substr(i, 2) == "--") {
+      size_t end = text.find('\n', i);
+      i = end == std::string_view::npos ? text.size() : end + 1;
+    } else {
+      break;
+    }
+  }
+  size_t end = i;
+  while (end < text.size() && std::isalpha(static_cast<unsigned char>(text[end]))) ++end;
+  std::string word;
+  for (size_t k = i; k < end; ++k) word += char(std::tolower(static_cast<unsigned char>(text[k])));
+  static const char* const kDml[] = {"select", "with", "insert", "update", "delete", "merge", "table", "values", "copy"};
+  for (const char* w : kDml)
+    if (word == w) return !contains_ci(text, "set_config");
+  return false;
+}
+
+// FNV-1a: the same setting gives the same group in every unit, job and run.
+uint64_t mix_search_path(uint64_t fingerprint, const std::string& setting) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : setting) h = (h ^ c) * 0x100000001b3ull;
+  return fingerprint ^ h;
+}
+
+}  // namespace
+
+// SET search_path / set_config('search_path', ..., false) / RESET / DISCARD ALL in a session:
+// what its later unqualified names resolve through. Only statements naming one of those words
+// are parsed (the check is lexical and cheap).
+void WorkloadBuilder::track_search_path(uint64_t session, std::string_view text) {
+  if (!contains_ci(text, "search_path") && !contains_ci(text, "reset") && !contains_ci(text, "discard")) return;
+  sql::SessionEffects fx = sql::session_effects(text);
+  if (fx.discard_all) session_path_.erase(session);
+  for (const auto& g : fx.gucs) {
+    if (g.kind == sql::GucChange::Kind::ResetAll || (g.kind == sql::GucChange::Kind::Reset && g.name == "search_path"))
+      session_path_.erase(session);
+    else if (g.kind == sql::GucChange::Kind::Set && g.name == "search_path" && !g.search_path.empty() &&
+             (session_path_.size() < kMaxPending || session_path_.count(session)))
+      session_path_[session] = g.search_path;
+  }
+}
+
+WorkloadBuilder::Building* WorkloadBuilder::group_for(std::string_view text, bool tabbed, const std::string* search_path) {
   if (!statement_shape(text, shape_)) {
     w_.parse_failures++;  // an unterminated quote or comment cannot parse either
     return nullptr;
@@ -142,12 +210,14 @@ WorkloadBuilder::Building* WorkloadBuilder::group_for(std::string_view text, boo
     w_.parse_failures++;
     return nullptr;
   }
-  auto [it, fresh] = groups_.try_emplace(info.fingerprint);
+  uint64_t fingerprint = search_path ? mix_search_path(info.fingerprint, *search_path) : info.fingerprint;
+  auto [it, fresh] = groups_.try_emplace(fingerprint);
   Building& b = it->second;
   if (fresh) {
-    b.g.fingerprint = info.fingerprint;
+    b.g.fingerprint = fingerprint;
     b.g.normalized = info.normalized;
-    b.sampled = &store_.group(info.fingerprint);
+    if (search_path) b.g.search_path = *search_path;
+    b.sampled = &store_.group(fingerprint);
   }
   return &b;
 }
@@ -155,7 +225,10 @@ WorkloadBuilder::Building* WorkloadBuilder::group_for(std::string_view text, boo
 void WorkloadBuilder::statement(const LogEvent& e, std::string_view text, bool execute, const double* ms) {
   w_.statements++;
   touch(e.session);
-  Building* b = group_for(text, e.tabbed);
+  auto path = session_path_.find(e.session);
+  Building* b = group_for(text, e.tabbed,
+                          path == session_path_.end() || !resolves_tables(text) ? nullptr : &path->second);
+  track_search_path(e.session, text);
   if (!b) {
     pending_.erase(e.session);
     return;

@@ -86,7 +86,8 @@ class WorkloadBuilder {
     QueryGroup g;
     SampleStore::Group* sampled = nullptr;
   };
-  Building* group_for(std::string_view text, bool tabbed);
+  Building* group_for(std::string_view text, bool tabbed, const std::string* search_path);
+  void track_search_path(uint64_t session, std::string_view text);
   void add_duration(Building& b, double ms, uint64_t offset);
 
   FingerprintCache& cache_;
@@ -96,6 +97,9 @@ class WorkloadBuilder {
   Workload w_;
   std::unordered_map<uint64_t, Building> groups_;
   std::unordered_map<uint64_t, uint64_t> pending_;  // session -> fingerprint awaiting a duration
+  // session -> the search_path it SET itself (QueryGroup::search_path). Within one unit: with
+  // --jobs N on one file, a later byte range does not see a SET issued in an earlier one.
+  std::unordered_map<uint64_t, std::string> session_path_;
   SessionCarry carry_;
   std::string shape_, scratch_;
   std::vector<std::string_view> params_;

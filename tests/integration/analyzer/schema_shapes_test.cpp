@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,8 +91,13 @@ class SchemaShapes : public ::testing::Test {
       PQclear(r);
     }
     PQfinish(c);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the logger flush
-    std::string all = slurp(log);
+    // The server writes the log asynchronously: wait until the last statement is in it.
+    std::string all, last = statements.empty() ? std::string() : statements.back();
+    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+         std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(std::chrono::milliseconds(20))) {
+      all = slurp(log);
+      if (all.find(last, std::min<size_t>(start, all.size())) != std::string::npos) break;
+    }
     std::string path = std::string(::testing::TempDir()) + "pgopt_shapes_" + name + ".log";
     std::ofstream(path, std::ios::binary) << all.substr(std::min<size_t>(start, all.size()));
     return path;
@@ -108,6 +114,45 @@ class SchemaShapes : public ::testing::Test {
   // Applies each printed statement as is (they end with ';').
   void apply(const std::vector<std::string>& lines) {
     for (const auto& l : lines) exec(kDb, l);
+  }
+
+  // customers (20,000) and orders (100,000: 5 per customer, one a minute from 2024-01-01, 2% never
+  // shipped), analysed and vacuumed.
+  void shop() {
+    exec(kDb,
+         "CREATE TABLE customers (id integer PRIMARY KEY, email text NOT NULL, name text);"
+         "CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer NOT NULL, status text NOT NULL, "
+         "created timestamptz NOT NULL, note text, shipped_at timestamptz);"
+         "INSERT INTO customers SELECT g, 'user' || g || '@example.com', md5(g::text) FROM generate_series(1, 20000) g;"
+         "INSERT INTO orders SELECT g, 1 + g % 20000, (ARRAY['new', 'paid', 'shipped', 'done'])[1 + g % 4], "
+         "timestamptz '2024-01-01' + g * interval '1 minute', md5(g::text), CASE WHEN g % 50 = 0 THEN NULL "
+         "ELSE timestamptz '2024-01-02' + g * interval '1 minute' END FROM generate_series(1, 100000) g");
+    exec(kDb, "VACUUM ANALYZE customers, orders");
+  }
+
+  // Every statement `pgopt analyze --format sql` prints (not its comments), one per line.
+  std::vector<std::string> ddl(const std::string& log, std::string* report = nullptr) {
+    std::string out;
+    EXPECT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' --format sql " + log, &out), 0) << out;
+    if (report) *report = out;
+    std::vector<std::string> lines;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty() && line.rfind("--", 0) != 0) lines.push_back(line);
+    return lines;
+  }
+
+  // The rows of a query's first column, one per line.
+  std::string query(const std::string& sql) {
+    PGconn* c = PQconnectdb(conninfo_.c_str());
+    EXPECT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    PGresult* r = PQexec(c, sql.c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(c);
+    std::string out;
+    for (int i = 0; i < PQntuples(r); ++i) out += std::string(PQgetvalue(r, i, 0)) + "\n";
+    PQclear(r);
+    PQfinish(c);
+    return out;
   }
 };
 
@@ -246,6 +291,186 @@ TEST_F(SchemaShapes, NothingUsableIsAnErrorAndAPlainSqlFileIsAWorkload) {
   auto lines = recommended(script, &report);
   ASSERT_EQ(lines.size(), 1u) << report;
   EXPECT_NE(lines[0].find(" ON public.orders (id)"), std::string::npos) << lines[0];
+}
+
+// A partitioned table, sub-partitioned in part: PostgreSQL refuses CREATE INDEX CONCURRENTLY on
+// it. The advice builds the index ON ONLY the parent, each partition CONCURRENTLY and attaches
+// them; applied as printed, every index is valid and the planner uses them. A statement that names
+// a partition itself is served by the parent's index (its hypothetical indexes are per leaf), so
+// it gets no index of its own.
+TEST_F(SchemaShapes, PartitionedTablesGetDdlPostgresqlAccepts) {
+  exec(kDb,
+       "CREATE TABLE events (id integer NOT NULL, kind integer NOT NULL, created date NOT NULL, note text) "
+       "PARTITION BY RANGE (created);"
+       "CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+       "CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01') "
+       "PARTITION BY LIST (kind);"
+       "CREATE TABLE events_2025_low PARTITION OF events_2025 FOR VALUES IN (0, 1, 2);"
+       "CREATE TABLE events_2025_rest PARTITION OF events_2025 DEFAULT;"
+       "INSERT INTO events SELECT g, g % 10, date '2024-01-01' + g % 700, md5(g::text) "
+       "FROM generate_series(1, 60000) g; ANALYZE events");
+  std::vector<std::string> statements = repeated("SELECT note FROM events WHERE id = ", "");
+  for (const auto& s : repeated("SELECT note FROM events_2024 WHERE id = ", "", 5)) statements.push_back(s);
+  std::string log = logged(statements, "partitioned"), report;
+  auto lines = ddl(log, &report);
+  ASSERT_FALSE(lines.empty()) << report;
+  EXPECT_EQ(lines[0], "CREATE INDEX events_id_idx ON ONLY public.events (id);") << report;
+  int attaches = 0, on_2024 = 0;
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.find("CONCURRENTLY events_id"), std::string::npos) << l;
+    attaches += l.find(" ATTACH PARTITION ") != std::string::npos;
+    on_2024 += l.find(" ON public.events_2024 ") != std::string::npos;
+  }
+  EXPECT_EQ(attaches, 4) << report;  // three leaves and the sub-partitioned events_2025
+  EXPECT_EQ(on_2024, 1) << report;   // the parent's index covers the partition's own statements
+  apply(lines);
+  EXPECT_EQ(query("SELECT count(*)::text || ' ' || bool_and(indisvalid)::text FROM pg_index "
+                  "WHERE indrelid::regclass::text LIKE 'events%'"),
+            "5 true\n");
+  std::string plan = query("EXPLAIN SELECT note FROM events WHERE id = 37");
+  EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("events_2025_rest"), std::string::npos) << plan;
+  // The built indexes are seen as existing (the parent's is valid): not proposed again.
+  for (const auto& l : ddl(log, &report)) EXPECT_EQ(l.find(" ON ONLY public.events (id);"), std::string::npos) << report;
+}
+
+// SET search_path inside a logged session: that session's later unqualified names resolve through
+// it, until RESET. The database's own path (the analyzer's too) would find s1.items first.
+TEST_F(SchemaShapes, SetSearchPathInASessionChangesItsLaterNames) {
+  exec(kDb, "CREATE SCHEMA s1; CREATE SCHEMA s2");
+  exec(kDb, filled("s1.items", "id", "val"));
+  exec(kDb, filled("s2.items", "id", "val"));
+  exec(kDb, std::string("ALTER DATABASE ") + kDb + " SET search_path = s1, s2");
+  std::vector<std::string> statements = {"SET search_path TO s2, public"};
+  for (const auto& s : repeated("SELECT val FROM items WHERE id = ", "")) statements.push_back(s);
+  statements.push_back("RESET search_path");
+  for (const auto& s : repeated("SELECT id FROM items WHERE val = '", "'")) statements.push_back(s);
+  std::string report;
+  auto lines = recommended(logged(statements, "set_search_path"), &report);
+  ASSERT_EQ(lines.size(), 2u) << report;
+  std::string both = lines[0] + "\n" + lines[1];
+  EXPECT_NE(both.find(" ON s2.items (id"), std::string::npos) << report;
+  EXPECT_NE(both.find(" ON s1.items (val"), std::string::npos) << report;
+}
+
+struct StatementShape {
+  std::string name;
+  std::vector<std::string> statements;
+  std::vector<std::string> expected;  // each in one of the CREATE INDEX lines, in this order
+};
+
+std::vector<std::string> numbered(const std::string& text, int n = 12) {
+  std::vector<std::string> out;
+  for (int i = 1; i <= n; ++i) {
+    std::string s = text;
+    for (size_t pos; (pos = s.find("#")) != std::string::npos;) s.replace(pos, 1, std::to_string(i));
+    for (size_t pos; (pos = s.find("@D")) != std::string::npos;) s.replace(pos, 2, (i < 10 ? "0" : "") + std::to_string(i));
+    out.push_back(s);
+  }
+  return out;
+}
+
+// The statement shapes of issue 17, section 1, each a workload of its own: the index each needs,
+// and nothing else.
+TEST_F(SchemaShapes, StatementShapesGetTheIndexTheyNeed) {
+  shop();
+  const std::vector<StatementShape> shapes = {
+      {"update_from",
+       numbered("UPDATE orders o SET note = 'x' FROM customers c WHERE o.customer_id = c.id AND c.email = 'user#7@example.com'"),
+       {" ON public.orders (customer_id);", " ON public.customers (email);"}},
+      {"delete_using",
+       numbered("DELETE FROM orders o USING customers c WHERE o.customer_id = c.id AND c.email = 'user#3@example.com'"),
+       {" ON public.orders (customer_id);", " ON public.customers (email);"}},
+      {"lateral",
+       numbered("SELECT c.name, x.created FROM customers c CROSS JOIN LATERAL (SELECT o.created FROM orders o "
+                "WHERE o.customer_id = c.id ORDER BY o.created DESC LIMIT 3) x WHERE c.email = 'user#5@example.com'"),
+       {" ON public.orders (customer_id", " ON public.customers (email);"}},
+      // A time window is one range: each bound alone keeps about half the table.
+      {"window",
+       numbered("SELECT note FROM orders WHERE created >= '2024-02-@D 10:00' AND created < '2024-02-@D 11:00'"),
+       {" ON public.orders (created"}},
+      {"exists_window",
+       numbered("SELECT c.name FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id "
+                "AND o.created >= '2024-02-@D 10:00' AND o.created < '2024-02-@D 11:00')"),
+       {" ON public.orders (created"}},
+      {"in_subquery",
+       numbered("SELECT note FROM orders WHERE customer_id IN (SELECT id FROM customers WHERE email = 'user#9@example.com')"),
+       {" ON public.orders (customer_id", " ON public.customers (email"}},
+      {"between",
+       numbered("SELECT note FROM orders WHERE created BETWEEN '2024-03-@D 10:00' AND '2024-03-@D 11:00'"),
+       {" ON public.orders (created"}},
+      {"any_array", numbered("SELECT note FROM orders WHERE customer_id = ANY('{#,2#,3#}'::int[])"),
+       {" ON public.orders (customer_id"}},
+      {"is_null", numbered("SELECT id FROM orders WHERE shipped_at IS NULL AND customer_id = #1"),
+       {" ON public.orders (customer_id) WHERE shipped_at IS NULL;"}},
+      {"distinct_on",
+       numbered("SELECT DISTINCT ON (customer_id) customer_id, created, status FROM orders "
+                "WHERE customer_id IN (#, 1#, 2#) ORDER BY customer_id, created DESC"),
+       {" ON public.orders (customer_id"}},
+      {"group_order_limit",
+       numbered("SELECT customer_id, count(*) FROM orders WHERE status = 'new' AND created >= '2024-02-@D' "
+                "GROUP BY customer_id ORDER BY count(*) DESC LIMIT 10"),
+       {" ON public.orders (status, created"}},
+      // The upsert is costed with the rest (EXPLAIN of an INSERT executes nothing); its conflict
+      // target's unique index is all it needs.
+      {"on_conflict",
+       [] {
+         std::vector<std::string> v = numbered(
+             "INSERT INTO customers (id, email, name) VALUES (#, 'u#', 'n') ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name");
+         for (const auto& s : numbered("SELECT id FROM customers WHERE name = 'n#'")) v.push_back(s);
+         return v;
+       }(),
+       {" ON public.customers (name"}},
+      // The C.UTF-8 database collation is not C: only text_pattern_ops serves LIKE 'prefix%'.
+      {"like_prefix", numbered("SELECT id FROM customers WHERE email LIKE 'user#7@%'"),
+       {" ON public.customers (email text_pattern_ops);"}},
+  };
+  for (const auto& shape : shapes) {
+    std::string report;
+    auto lines = recommended(logged(shape.statements, shape.name), &report);
+    EXPECT_EQ(report.find("could not be costed"), std::string::npos) << shape.name << "\n" << report;
+    ASSERT_EQ(lines.size(), shape.expected.size()) << shape.name << "\n" << report;
+    for (size_t i = 0; i < lines.size(); ++i)
+      EXPECT_NE(lines[i].find(shape.expected[i]), std::string::npos) << shape.name << "\n" << report;
+    if (shape.name == "exists_window" || shape.name == "like_prefix") {
+      apply(lines);
+      std::string plan = query("EXPLAIN " + shape.statements.front());
+      EXPECT_EQ(plan.find(shape.name == "like_prefix" ? "Seq Scan on customers" : "Seq Scan on orders"), std::string::npos)
+          << shape.name << "\n" << plan;
+    }
+  }
+}
+
+// A temporary table exists only in its session: nothing to index, and the rest still is.
+TEST_F(SchemaShapes, TemporaryTablesAreLeftOut) {
+  shop();
+  std::vector<std::string> statements = {"CREATE TEMP TABLE scratch AS SELECT id, note FROM orders"};
+  for (const auto& s : numbered("SELECT note FROM scratch WHERE id = #")) statements.push_back(s);
+  for (const auto& s : numbered("SELECT name FROM customers WHERE email = 'user#@example.com'")) statements.push_back(s);
+  std::string report;
+  auto lines = recommended(logged(statements, "temp"), &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.customers (email"), std::string::npos) << report;
+}
+
+// Legacy inheritance: a statement on the parent reads its children too, and an index on the parent
+// covers only the parent. Each table of the tree gets the index; applied, no child is scanned whole.
+TEST_F(SchemaShapes, InheritanceChildrenGetTheIndexToo) {
+  exec(kDb,
+       "CREATE TABLE readings (id integer NOT NULL, sensor integer NOT NULL, value double precision);"
+       "CREATE TABLE readings_2023 () INHERITS (readings); CREATE TABLE readings_2024 () INHERITS (readings);"
+       "INSERT INTO readings_2023 SELECT g, g % 5000, random() FROM generate_series(1, 50000) g;"
+       "INSERT INTO readings_2024 SELECT g, g % 5000, random() FROM generate_series(50001, 100000) g");
+  exec(kDb, "VACUUM ANALYZE readings, readings_2023, readings_2024");
+  std::string report;
+  auto lines = recommended(logged(repeated("SELECT value FROM readings WHERE sensor = ", ""), "inherits"), &report);
+  ASSERT_EQ(lines.size(), 3u) << report;
+  EXPECT_NE(lines[0].find(" ON public.readings (sensor"), std::string::npos) << report;
+  EXPECT_NE(lines[1].find(" ON public.readings_2023 (sensor"), std::string::npos) << report;
+  EXPECT_NE(lines[2].find(" ON public.readings_2024 (sensor"), std::string::npos) << report;
+  apply(lines);
+  std::string plan = query("EXPLAIN SELECT value FROM readings WHERE sensor = 37");
+  EXPECT_EQ(plan.find("Seq Scan on readings_20"), std::string::npos) << plan;
 }
 
 }  // namespace

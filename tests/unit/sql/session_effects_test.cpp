@@ -109,6 +109,19 @@ TEST(SessionEffects, DiscardAllVoidsEarlierEffectsOnly) {
   EXPECT_EQ(e.dirty_reasons, std::vector<std::string>{"LISTEN"});
 }
 
+// The analyzer resolves a session's later names through the search_path it SET itself.
+TEST(SessionEffects, SearchPathSettingInTheServersSyntax) {
+  SessionEffects e = session_effects(
+      "SET search_path = s2, \"Foo\", '$user'; SET search_path TO public; SELECT set_config('search_path', 'a, \"B\"', false); "
+      "SET LOCAL search_path = x; SET work_mem = '4MB'");
+  ASSERT_EQ(e.gucs.size(), 4u);
+  EXPECT_EQ(e.gucs[0].search_path, "\"s2\", \"Foo\", \"$user\"");
+  EXPECT_EQ(e.gucs[1].search_path, "\"public\"");
+  EXPECT_EQ(e.gucs[2].search_path, "a, \"B\"");
+  EXPECT_EQ(e.gucs[3].name, "work_mem");
+  EXPECT_EQ(e.gucs[3].search_path, "");
+}
+
 TEST(SessionEffects, ParseFailureReportsNothingElse) {
   SessionEffects e = session_effects("SET search_path = a; LISTEN x; SELEC");
   EXPECT_TRUE(e.parse_failed);
