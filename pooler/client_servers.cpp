@@ -23,11 +23,13 @@ bool peer_hung_up(int fd) {
 }
 
 // A reload changed where the server's database lives (host, port or dbname) while this server was
-// busy: the reload dropped the idle ones, and this one must not be handed out either.
-bool moved_by_reload(const Config& cfg, const ServerConn& s) {
+// busy, or a failover moved the primary of a multi-host database away from it: the idle ones were
+// dropped then, and this one must not be handed out either.
+bool moved_by_reload(const Runtime& rt, const Config& cfg, const ServerConn& s) {
   if (!s.pool || !s.pool->node.empty()) return false;  // a replica's pool is keyed by its address
   const DatabaseConfig* db = cfg.find_database(s.pool->database);
   if (!db) return false;
+  if (!db->hosts.empty()) return off_primary(rt, *db, s.target);
   const ServerTarget t = server_target(*db);
   return t.host != s.target.host || t.port != s.target.port || t.dbname != s.target.dbname;
 }
@@ -132,11 +134,15 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   if (!db) db = db_;  // removed by a reload: existing clients keep their database
   PoolLimits limits{cfg->pool_size(*db), cfg->max_db_connections(*db), cfg->pooler.server_check_delay};
   ServerPtr s;
+  // A multi-host database's primary may be moving (failover.hpp): the whole attach waits for it at
+  // most failover_wait_timeout, across retries.
+  const auto failover_deadline = Clock::now() + cfg->pooler.failover_wait_timeout;
   // A replica that cannot be reached is banned and the choice made again: another replica, or the
   // primary (replica_fallback), so a dead replica costs a read no more than a failed connect.
   for (int attempt = 0; !s; ++attempt) {
     Pool* pool = pool_;
     int replica = -1;
+    std::optional<ServerTarget> primary;  // set for a multi-host database: where writes go now
     if (want_replica && awake_->split_) {
       ReplicaChoice c = choose_replica();
       if (c.index) {
@@ -146,6 +152,17 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
         set_state(ClientState::Idle);
         co_return AttachResult::NoReplica;
       }
+    }
+    if (replica < 0 && !db->hosts.empty()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(failover_deadline - Clock::now());
+      auto w = co_await await_primary(rt_, *db, std::max(std::chrono::milliseconds(0), left),
+                                      [this] { return client_gone_ || state_ == ClientState::Closing; });
+      if (w.outcome == PrimaryWait::Outcome::Gone) co_return AttachResult::Closed;
+      if (w.outcome != PrimaryWait::Outcome::Ready) {
+        disconnect(w.message, w.sqlstate, w.message);
+        co_return AttachResult::Closed;
+      }
+      primary = std::move(w.target);
     }
     auto got = co_await acquire_from(*pool, cfg->pooler.query_wait_timeout, limits);
     if (client_gone_) {
@@ -158,9 +175,14 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       co_return AttachResult::Closed;
     }
     s = std::move(got.server);
+    if (s && primary && off_primary(rt_, *db, s->target)) {  // pooled before the primary moved
+      pool->discard(s);
+      s.reset();
+      continue;
+    }
     if (got.connect_needed) {
       ServerCredentials creds = server_credentials(rt_, *pool_);  // the primary pool knows the SCRAM keys
-      ServerTarget target = server_target(*db);
+      ServerTarget target = primary ? *primary : server_target(*db);
       if (replica >= 0) {
         const auto& ep = awake_->split_->endpoints()[size_t(replica)];
         target.host = ep.host;
@@ -168,6 +190,18 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       }
       auto lr = co_await connect_server(target, creds, cfg->pooler.server_connect_timeout,
                                         rt_.next_server_id.fetch_add(1, std::memory_order_relaxed));
+      if (lr.server && primary && login_says_standby(lr.parameters)) {  // demoted since the last probe
+        lr.server->close();
+        lr.server.reset();
+        lr.error = fmt::format("server {}:{} is no longer the primary (in_hot_standby)", target.host, target.port);
+      }
+      if (!lr.server && primary && Clock::now() < failover_deadline && !client_gone_) {
+        // The primary went away since the last probe: probe now, and wait for its successor.
+        pool->slot_freed();
+        log::warn("{} {}; waiting for the primary of {}", tag(), lr.error, database());
+        co_await primary_lost(rt_, database());
+        continue;
+      }
       if (!lr.server) {
         pool->slot_freed();
         log::warn("{} {}", tag(), lr.error);
@@ -313,7 +347,7 @@ awaitable<void> ClientSession::release(ServerPtr s) {
     s->residue_reason.clear();
   }
   const bool too_old = cfg->pooler.server_lifetime.count() > 0 && Clock::now() - s->created > cfg->pooler.server_lifetime;
-  if (too_old || rt_.shutting_down || !s->buf.empty() || moved_by_reload(*cfg, *s)) {
+  if (too_old || rt_.shutting_down || !s->buf.empty() || moved_by_reload(rt_, *cfg, *s)) {
     pool->discard(s);
     co_return;
   }

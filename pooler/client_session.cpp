@@ -345,6 +345,7 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
       co_return true;
     }
     log::warn("{} lost server {} while sending: {}", tag(), s->describe(), ec.message());
+    if (!s->is_replica() && s->pool) suspect_primary(rt_, s->pool->database);
     disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
                fmt::format("server connection lost ({}:{}): {}", s->target.host, s->target.port, ec.message()));
     co_return false;
@@ -448,6 +449,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       log::warn("{} server {} failed: {}", tag(), s->describe(), ec.message());
       server_.reset();
       s->pool->discard(s);
+      if (!s->is_replica()) suspect_primary(rt_, s->pool->database);  // multi-host: probe at once
       if (s->is_replica()) {
         replica_failed(s, ec.message());
         if (retry_armed_ && !forwarded_ && stream_left == 0) {

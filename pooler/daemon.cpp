@@ -123,11 +123,12 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
       int keep = db && p->node.empty() ? cfg->min_pool_size(*db) : 0;
       // Worker 0 alone tops pools up to min_pool_size, so workers never race to over-fill one.
       // A paused database (admin PAUSE/KILL) opens nothing until RESUME.
-      if (w.index == 0 && db && keep > 0 && !rt_.shutting_down && !rt_.pauses.paused(p->database)) {
+      // A multi-host database without a primary right now (failover.hpp) waits for the next sweep.
+      const auto target = db ? primary_target(rt_, *db) : std::nullopt;
+      if (w.index == 0 && db && target && keep > 0 && !rt_.shutting_down && !rt_.pauses.paused(p->database)) {
         int n = p->reserve_to_min(keep, PoolLimits{cfg->pool_size(*db), cfg->max_db_connections(*db)});
         for (int i = 0; i < n; ++i)
-          spawn(w.ctx,
-                warm_up(w.index, p, server_target(*db), server_credentials(rt_, *p), cfg->pooler.server_connect_timeout),
+          spawn(w.ctx, warm_up(w.index, p, *target, server_credentials(rt_, *p), cfg->pooler.server_connect_timeout),
                 "min_pool_size connect");
       }
       for (auto& s : p->take_expired(w.index, now, cfg->pooler.server_idle_timeout, cfg->pooler.server_lifetime, keep)) {
@@ -155,6 +156,7 @@ awaitable<void> Daemon::warm_up(int worker, Pool* p, ServerTarget target, Server
 
 void Daemon::start_pollers(const Config& cfg) {
   for (auto& [name, set] : rt_.splits.update(cfg)) spawn(main_, poll_replicas(rt_, name, set), "replica poller");
+  for (auto& [name, c] : rt_.failover.update(cfg)) spawn(main_, probe_cluster(rt_, name, c), "failover prober");
 }
 
 std::vector<std::string> Daemon::reload() {
@@ -213,6 +215,7 @@ awaitable<void> Daemon::shutdown() {
   service::stopping();
   rt_.shutting_down = true;
   rt_.splits.retire_all();
+  rt_.failover.retire_all();
   error_code ec;
   for (auto& a : acceptors_) a->close(ec);  // shutdown() runs on main_, like accept_loop()
   for (Pool* p : rt_.pools.all()) p->fail_waiters("57P01", "pgopt is shutting down");

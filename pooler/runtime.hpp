@@ -14,6 +14,7 @@
 #include "pooler/auth/userlist.hpp"
 #include "pooler/capture/store.hpp"
 #include "pooler/config/config.hpp"
+#include "pooler/failover.hpp"
 #include "pooler/guc_state.hpp"
 #include "pooler/memory_budget.hpp"
 #include "pooler/metrics/stats.hpp"
@@ -106,6 +107,7 @@ struct Runtime {
   ClientTable client_table;  // every session, by cancel key and by worker
   prepared::StatementRegistry statements;
   Splits splits;
+  Failover failover;  // the primary of each multi-host database (failover.hpp)
   metrics::Stats stats;  // per database, per worker: SHOW STATS and /metrics
   Pauses pauses;
   // Client sessions with the same settings share one copy of them (guc_state.hpp).

@@ -36,6 +36,9 @@ stage "package test (build)"
 PGOPT_PACKAGE_TEST=1 ctest --test-dir build -L package --output-on-failure --timeout 600
 stage "chaos tests (build)"  # tests/chaos/README.md: faults on the shared cluster, normal build only
 ctest --test-dir build -L chaos --output-on-failure --timeout 600
+# tests/failover: clusters of their own (cluster.sh, and Patroni + etcd via patroni.sh), about 2 min.
+stage "failover tests (build)"
+ctest --test-dir build -L failover --output-on-failure --timeout 600
 if [ "${PGOPT_TEST_QUICK:-0}" != 1 ]; then
   # detect_leaks stays on: a leak is a test failure. The sanitizer build skips benchmarks.
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

@@ -47,6 +47,14 @@ struct ReplicaConfig {
   }
 };
 
+// One member of a multi-host database (`hosts`), whose role pgopt discovers (issue 18).
+struct HostConfig {
+  std::string host;
+  int port = 5432;  // defaults to the database's own port
+  int line = 0;
+  bool operator==(const HostConfig& o) const { return host == o.host && port == o.port; }
+};
+
 // max_replica_lag: how far a replica may trail the primary and still get reads, either in time or
 // in WAL bytes. Zero (either kind) means no limit.
 struct LagLimit {
@@ -67,6 +75,8 @@ struct DatabaseConfig {
   std::string host = "127.0.0.1";
   int port = 5432;
   std::string dbname;          // server-side name; defaults to `name`
+  // Members whose primary pgopt follows (empty: just host/port). When set, host/port are the first.
+  std::vector<HostConfig> hosts;
   std::optional<int> pool_size;       // overrides pooler.default_pool_size
   std::optional<int> min_pool_size;   // overrides pooler.min_pool_size
   std::optional<PoolMode> pool_mode;  // overrides pooler.pool_mode
@@ -137,7 +147,11 @@ struct PoolerSettings {
   Millis replica_ban_time{30'000};   // a replica that failed is left out this long, then rechecked
   Millis lag_poll_interval{50};      // how often WAL positions are read from primary and replicas
   ReplicaFallback replica_fallback = ReplicaFallback::Primary;
-  bool unknown_functions_are_reads = false;  // user functions not listed in either list only read
+  bool unknown_functions_are_reads = false;
+  // Failover of multi-host databases (`hosts`): how often each member's role is checked while one is
+  // the primary, and how long a new transaction waits for a primary when there is none.
+  Millis health_check_period{1'000};
+  Millis failover_wait_timeout{5'000};  // user functions not listed in either list only read
   // Users who may connect to the admin console (database "pgopt"); empty: nobody.
   std::vector<std::string> admin_users;
   // Prometheus text endpoint (/metrics) and health check (/healthz); port 0 = off.

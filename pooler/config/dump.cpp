@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "pooler/config/config.hpp"
+#include "pooler/config/hosts.hpp"
 #include "pooler/config/split_keys.hpp"
 #include "pooler/config/toml_text.hpp"
 #include "pooler/config/units.hpp"
@@ -19,6 +20,12 @@ bool inherited(const DatabaseConfig& db, std::string_view key) {
   if (key == "pool_mode") return !db.pool_mode;
   if (key == "max_db_connections") return !db.max_db_connections;
   return false;
+}
+
+// hosts replaces host and port (their values are its first member); without it, it is left out.
+bool superseded(const DatabaseConfig& db, std::string_view key) {
+  if (key == "hosts") return db.hosts.empty();
+  return !db.hosts.empty() && (key == "host" || key == "port");
 }
 
 }  // namespace
@@ -60,6 +67,8 @@ std::string pooler_value(const PoolerSettings& s, std::string_view key) {
   if (key == "replica_ban_time") return duration(s.replica_ban_time);
   if (key == "lag_poll_interval") return duration(s.lag_poll_interval);
   if (key == "replica_fallback") return quoted(to_string(s.replica_fallback));
+  if (key == "health_check_period") return duration(s.health_check_period);
+  if (key == "failover_wait_timeout") return duration(s.failover_wait_timeout);
   if (key == "unknown_functions_are_reads") return s.unknown_functions_are_reads ? "true" : "false";
   if (key == "admin_users") return config_detail::string_list_text(s.admin_users);
   if (key == "metrics_addr") return quoted(s.metrics_addr);
@@ -83,6 +92,7 @@ std::string database_value(const Config& c, const DatabaseConfig& db, std::strin
   if (key == "host") return quoted(db.host);
   if (key == "port") return std::to_string(db.port);
   if (key == "dbname") return quoted(db.dbname);
+  if (key == "hosts") return config_detail::hosts_text(db.hosts);
   if (key == "pool_size") return std::to_string(c.pool_size(db));
   if (key == "min_pool_size") return std::to_string(c.min_pool_size(db));
   if (key == "pool_mode") return quoted(to_string(c.pool_mode(db)));
@@ -107,7 +117,7 @@ std::string dump_config(const Config& config, DumpMode mode) {
   for (const auto& [name, db] : config.databases) {
     out += fmt::format("\n[databases.{}]\n", toml_key(name));
     for (std::string_view key : database_keys()) {
-      if (mode == DumpMode::Overrides && inherited(db, key)) continue;
+      if ((mode == DumpMode::Overrides && inherited(db, key)) || superseded(db, key)) continue;
       out += fmt::format("{} = {}\n", key, database_value(config, db, key));
     }
   }

@@ -19,6 +19,7 @@
 #include "pooler/config/units.hpp"
 #include "pooler/config/reader.hpp"
 #include "pooler/config/split_keys.hpp"
+#include "pooler/config/hosts.hpp"
 
 namespace pgopt::pooler {
 namespace {
@@ -53,6 +54,7 @@ constexpr std::array<EnumName<ServerTlsMode>, 5> kServerTlsModes{{{"disable", Se
 // Polling WAL positions faster than this would be a load of its own; slower makes read-your-writes
 // fall back to the primary for longer after each commit.
 constexpr Millis kMinLagPoll{5}, kMaxLagPoll{60'000};
+constexpr Millis kMinHealthCheck{100}, kMaxHealthCheck{3'600'000}, kZeroDuration{0}, kMaxFailoverWait{3'600'000};
 constexpr Millis kMinBanTime{1'000};
 constexpr Millis kMinCaptureInterval{1'000};
 
@@ -136,6 +138,10 @@ bool replicas_key(Reader& r, const toml::node& n, const std::string& k, Database
   return read_replicas(r, n, k, s.replicas);
 }
 
+bool hosts_key(Reader& r, const toml::node& n, const std::string& k, DatabaseConfig& s) {
+  return read_hosts(r, n, k, s.hosts);
+}
+
 bool lag_key(Reader& r, const toml::node& n, const std::string& k, DatabaseConfig& s) {
   return read_lag_limit(r, n, k, s.max_replica_lag);
 }
@@ -215,6 +221,8 @@ constexpr std::array<Key<P>, 47> kPoolerKeys{{
     {"lag_poll_interval", bounded_duration_key<&P::lag_poll_interval, kMinLagPoll, kMaxLagPoll>},
     {"replica_fallback", enum_key<&P::replica_fallback, kReplicaFallbacks>},
     {"unknown_functions_are_reads", bool_key<&P::unknown_functions_are_reads>},
+    {"health_check_period", bounded_duration_key<&P::health_check_period, kMinHealthCheck, kMaxHealthCheck>},
+    {"failover_wait_timeout", bounded_duration_key<&P::failover_wait_timeout, kZeroDuration, kMaxFailoverWait>},
     {"admin_users", admin_users_key},
     {"metrics_addr", string_key<&P::metrics_addr>},
     {"metrics_port", int_key<&P::metrics_port, 0, 65535>},
@@ -233,10 +241,11 @@ constexpr std::array<Key<P>, 47> kPoolerKeys{{
 }};
 
 using D = DatabaseConfig;
-constexpr std::array<Key<D>, 14> kDatabaseKeys{{
+constexpr std::array<Key<D>, 15> kDatabaseKeys{{
     {"host", string_key<&D::host>},
     {"port", int_key<&D::port, 1, 65535>},
     {"dbname", string_key<&D::dbname>},
+    {"hosts", hosts_key},
     {"pool_size", int_key<&D::pool_size, 1>},
     {"min_pool_size", int_key<&D::min_pool_size, 0>},
     {"pool_mode", enum_key<&D::pool_mode, kPoolModes>},
@@ -443,6 +452,7 @@ class ConfigParser {
       }
     }
     if (db.dbname.empty()) db.dbname = name;
+    if (ok) ok = check_hosts(reader_, qualified, db, lines);
     if (ok) ok = check_split(reader_, qualified, db, lines);
     // Only fully valid databases take part in the cross-key checks, so one mistake is one error.
     if (ok) databases_.push_back({std::move(db), std::move(lines)});

@@ -103,6 +103,12 @@ awaitable<Snapshot> gather(Runtime& rt) {
       s.replicas.push_back(std::move(r));
     }
   }
+  for (const auto& [name, c] : rt.failover.all()) {
+    const auto st = c->stats();
+    for (size_t i = 0; i < c->members().size(); ++i)
+      s.members.push_back({name, fmt::format("{}:{}", c->members()[i].host, c->members()[i].port), st.primary == i});
+    s.elections.push_back({name, st.state == topology::State::SplitBrain, st.changes, st.split_brains});
+  }
   s.prepared_statements = rt.statements.size();
   co_return s;
 }

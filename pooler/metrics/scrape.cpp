@@ -87,6 +87,17 @@ std::string render(const Snapshot& s) {
   e.family("pgopt_replica_lag_bytes", T::Gauge, "Replication lag in WAL bytes (absent while unknown).");
   for (const auto& r : s.replicas)
     if (r.lag_bytes) e.sample("pgopt_replica_lag_bytes", {{"database", r.database}, {"replica", r.node}}, *r.lag_bytes);
+
+  e.family("pgopt_failover_primary", T::Gauge, "1 for the member of a multi-host database that takes its writes now.");
+  for (const auto& m : s.members)
+    e.sample("pgopt_failover_primary", {{"database", m.database}, {"member", m.member}}, uint64_t(m.primary ? 1 : 0));
+  e.family("pgopt_failover_split_brain", T::Gauge, "1 while two or more members claim to be primary (writes refused).");
+  for (const auto& el : s.elections)
+    e.sample("pgopt_failover_split_brain", {{"database", el.database}}, uint64_t(el.split_brain ? 1 : 0));
+  e.family("pgopt_failover_primary_changes_total", T::Counter, "Times the primary of a multi-host database changed (found, lost, moved).");
+  for (const auto& el : s.elections) e.sample("pgopt_failover_primary_changes_total", {{"database", el.database}}, el.changes);
+  e.family("pgopt_failover_split_brains_total", T::Counter, "Times a split brain began.");
+  for (const auto& el : s.elections) e.sample("pgopt_failover_split_brains_total", {{"database", el.database}}, el.split_brains);
   return e.text();
 }
 

@@ -36,6 +36,18 @@ struct Snapshot {
     std::optional<uint64_t> lag_bytes;
   };
   std::vector<Replica> replicas;
+  // Multi-host databases (`hosts`, failover): each member, and the election of each database.
+  struct Member {
+    std::string database, member;  // "host:port"
+    bool primary = false;
+  };
+  std::vector<Member> members;
+  struct Election {
+    std::string database;
+    bool split_brain = false;
+    uint64_t changes = 0, split_brains = 0;
+  };
+  std::vector<Election> elections;
   bool accepting = true;  // false while draining
 };
 

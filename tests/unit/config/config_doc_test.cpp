@@ -168,6 +168,13 @@ void check_type(const Row& r, const std::function<std::string(const std::string&
     EXPECT_FALSE(accepted(text("\"audit.log_event\"")));
     EXPECT_FALSE(accepted(text("[1]")));
     EXPECT_FALSE(accepted(text("[\"a.b.c\"]")));
+  } else if (r.type == "array of host:port strings") {
+    EXPECT_TRUE(accepted(text("[]")));
+    EXPECT_TRUE(accepted(text("[\"10.0.0.1:5432\", \"db2\", \"[::1]:5433\"]")));
+    EXPECT_FALSE(accepted(text("\"10.0.0.1:5432\"")));
+    EXPECT_FALSE(accepted(text("[1]")));
+    EXPECT_FALSE(accepted(text("[\"10.0.0.1:0\"]")));
+    EXPECT_FALSE(accepted(text("[\"db2\", \"db2:5432\"]")));
   } else if (r.type == "array of user names") {
     EXPECT_TRUE(accepted(text("[]")));
     EXPECT_TRUE(accepted(text("[\"admin\", \"ops.team\"]"))) << errors_of(text("[\"admin\", \"ops.team\"]"));

@@ -53,6 +53,8 @@ const std::vector<std::string_view> kAllPoolerKeys = {"listen_addr",
                                                       "lag_poll_interval",
                                                       "replica_fallback",
                                                       "unknown_functions_are_reads",
+                                                      "health_check_period",
+                                                      "failover_wait_timeout",
                                                       "admin_users",
                                                       "metrics_addr",
                                                       "metrics_port",
@@ -72,7 +74,7 @@ const std::vector<std::string_view> kAllPoolerKeys = {"listen_addr",
 const std::set<std::string_view> kUnsetByDefault = {"client_tls_key_file", "client_tls_cert_file",
                                                     "client_tls_ca_file", "server_tls_ca_file", "capture_file"};
 const std::vector<std::string_view> kAllDatabaseKeys = {
-    "host",           "port",          "dbname",           "pool_size",        "min_pool_size",
+    "host",           "port",          "dbname",           "hosts",            "pool_size",        "min_pool_size",
     "pool_mode",      "max_db_connections", "replicas",    "read_write_split", "load_balance",
     "max_replica_lag", "read_your_writes", "write_functions", "read_only_functions"};
 
@@ -101,7 +103,7 @@ TEST(Example, ParsesWithoutErrors) {
   ASSERT_TRUE(r.errors.empty()) << format_errors(r.errors);
   ASSERT_TRUE(r.config);
   EXPECT_EQ(r.config->path, kExample);
-  EXPECT_EQ(r.config->databases.size(), 2u);
+  EXPECT_EQ(r.config->databases.size(), 3u);
 }
 
 TEST(Example, SetsEveryPoolerKeyExplicitly) {
@@ -444,6 +446,9 @@ TEST(Reload, Classification) {
                           "lag_poll_interval",
                           "replica_fallback",
                           "unknown_functions_are_reads",
+                          "health_check_period",
+                          "failover_wait_timeout",
+                          "hosts",
                           "replicas",
                           "read_write_split",
                           "databases.app.max_replica_lag",

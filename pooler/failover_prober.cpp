@@ -1,0 +1,150 @@
+// The prober of a multi-host database: asks every member for its role each round, all at once, on
+// kept connections, and applies what Topology::round() decides to the pools.
+#include <fmt/format.h>
+
+#include "pooler/failover.hpp"
+#include "pooler/log.hpp"
+#include "pooler/runtime.hpp"
+#include "pooler/spawn.hpp"
+#include "pooler/split.hpp"
+
+namespace pgopt::pooler {
+
+namespace {
+
+using topology::Probe;
+
+constexpr std::chrono::milliseconds kMinProbeTimeout{1000}, kSlice{20};
+const std::string kRoleSql =
+    "SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.current_setting('default_transaction_read_only')";
+
+struct Prober {
+  Runtime& rt;
+  std::string database;
+  std::shared_ptr<Cluster> cluster;
+  std::vector<ServerPtr> conns;
+
+  // One member's answer: a kept connection (opened again when it broke) runs kRoleSql within
+  // `timeout`; a timeout is Silent (no news), a refusal or an error is Failed.
+  awaitable<Probe> probe(size_t i, ServerTarget target, ServerCredentials creds, std::chrono::milliseconds timeout) {
+    ServerPtr& conn = conns[i];
+    if (!conn) {
+      auto lr = co_await connect_server(target, creds, timeout, rt.next_server_id.fetch_add(1, std::memory_order_relaxed));
+      if (!lr.server) {
+        log::debug("database {}: member {}:{} cannot be probed: {}", database, target.host, target.port, lr.error);
+        co_return lr.error.find("timed out") != std::string::npos ? Probe::Silent : Probe::Failed;
+      }
+      conn = std::move(lr.server);
+    }
+    asio::steady_timer guard(co_await asio::this_coro::executor);
+    guard.expires_after(timeout);
+    auto fired = std::make_shared<bool>(false);
+    guard.async_wait([c = conn, fired](error_code e) {
+      if (e) return;
+      *fired = true;
+      c->close();
+    });
+    auto r = co_await run_internal(*conn, kRoleSql);
+    guard.cancel();
+    if (*fired || r.broken || !r.ok || r.row.size() < 2 || !r.row[0] || !r.row[1]) {
+      conn->close();
+      conn.reset();
+      co_return *fired ? Probe::Silent : Probe::Failed;
+    }
+    if (*r.row[0] == "t") co_return Probe::Standby;
+    if (*r.row[1] == "on") co_return Probe::Standby;  // no writes there: not a primary for pgopt
+    if (login_says_standby(r.parameters)) co_return Probe::Standby;  // reported since the query
+    co_return Probe::Primary;
+  }
+
+  // Every member at once; returns when all have answered (each within its timeout).
+  awaitable<std::vector<Probe>> probe_all(const DatabaseConfig& db, const ServerCredentials& creds,
+                                          std::chrono::milliseconds timeout) {
+    auto exec = co_await asio::this_coro::executor;
+    const auto& members = cluster->members();
+    auto answers = std::make_shared<std::vector<Probe>>(members.size(), Probe::Silent);
+    auto left = std::make_shared<size_t>(members.size());
+    auto done = std::make_shared<asio::steady_timer>(exec, asio::steady_timer::time_point::max());
+    for (size_t i = 0; i < members.size(); ++i) {
+      ServerTarget t = server_target(db);
+      t.host = members[i].host;
+      t.port = members[i].port;
+      asio::co_spawn(exec, probe(i, std::move(t), creds, timeout),
+                     [answers, left, done, i](std::exception_ptr e, Probe p) {
+                       (*answers)[i] = e ? Probe::Failed : p;
+                       if (--*left == 0) done->cancel();
+                     });
+    }
+    if (*left > 0) co_await done->async_wait(nothrow);
+    co_return *answers;
+  }
+
+  void apply(topology::Change change, const std::vector<Probe>& answers) {
+    if (change == topology::Change::None) return;
+    const auto v = cluster->view();
+    const auto& m = cluster->members();
+    std::string roles;
+    for (size_t i = 0; i < answers.size(); ++i)
+      roles += fmt::format("{}{}:{}={}", i ? ", " : "", m[i].host, m[i].port, topology::to_string(answers[i]));
+    switch (change) {
+      case topology::Change::Elected:
+      case topology::Change::Moved:
+        log::warn("database {}: primary is now {}:{} ({}; {})", database, m[*v.primary].host, m[*v.primary].port,
+                  topology::to_string(change), roles);
+        break;
+      case topology::Change::Lost:
+        log::warn("database {}: primary lost; new transactions wait for a new one ({})", database, roles);
+        break;
+      case topology::Change::SplitBrain:
+        log::error("database {}: SPLIT BRAIN: {} claim to be primary; writes are refused ({})", database, v.claimants,
+                   roles);
+        break;
+      case topology::Change::None: break;
+    }
+    // Connections to the old primary are closed (idle now, busy ones at release: off_primary).
+    if (change != topology::Change::Elected) drop_idle_servers(rt, database, "");
+  }
+
+  awaitable<void> run() {
+    asio::steady_timer tick(co_await asio::this_coro::executor);
+    conns.resize(cluster->members().size());
+    auto last_round = Clock::now() - std::chrono::hours(1);
+    bool waiting_logged = false;
+    while (!cluster->retired() && !rt.shutting_down) {
+      auto cfg = rt.config();
+      const DatabaseConfig* db = cfg->find_database(database);
+      if (!db) break;
+      const auto due = last_round + cluster->next_round(cfg->pooler.health_check_period);
+      if (Clock::now() < due && !cluster->suspected()) {
+        tick.expires_after(std::min<Clock::duration>(kSlice, due - Clock::now()));
+        co_await tick.async_wait(nothrow);
+        continue;
+      }
+      auto creds = poll_credentials(rt, database);
+      if (!creds) {
+        if (!waiting_logged) log::debug("database {}: probing the members waits for a client to log in", database);
+        waiting_logged = true;
+        tick.expires_after(kSlice);
+        co_await tick.async_wait(nothrow);
+        continue;
+      }
+      const auto timeout = std::min(cfg->pooler.server_connect_timeout,
+                                    std::max(kMinProbeTimeout, cfg->pooler.health_check_period));
+      last_round = Clock::now();
+      const auto answers = co_await probe_all(*db, *creds, timeout);
+      if (cluster->retired()) break;
+      apply(cluster->round(answers, topology::SteadyClock::now()), answers);
+    }
+    for (auto& c : conns)
+      if (c) c->close();
+  }
+};
+
+}  // namespace
+
+awaitable<void> probe_cluster(Runtime& rt, std::string database, std::shared_ptr<Cluster> cluster) {
+  Prober p{rt, std::move(database), std::move(cluster), {}};
+  co_await p.run();
+}
+
+}  // namespace pgopt::pooler

@@ -1,0 +1,82 @@
+// The failover keys (issue 18): hosts, health_check_period, failover_wait_timeout; values, dump
+// round trip and reload diffs. Error texts are in tests/fixtures/config/bad_hosts.*.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "pooler/config/config.hpp"
+
+using namespace pgopt::pooler;
+using ::testing::HasSubstr;
+
+namespace {
+
+std::string db(const std::string& body, const std::string& pooler = "") {
+  return "[pooler]\nauth_type = \"trust\"\n" + pooler + "\n[databases.app]\n" + body;
+}
+
+std::shared_ptr<const Config> ok(const std::string& text) {
+  auto r = parse_config(text, "t.toml");
+  EXPECT_TRUE(r.errors.empty()) << format_errors(r.errors);
+  return r.config;
+}
+
+TEST(Hosts, DefaultsToNoneAndOneHost) {
+  auto c = ok(db(""));
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->databases.at("app").hosts.empty());
+  EXPECT_EQ(c->pooler.health_check_period, Millis(1000));
+  EXPECT_EQ(c->pooler.failover_wait_timeout, Millis(5000));
+}
+
+TEST(Hosts, PortsDefaultToTheDatabasePortAndHostIsTheFirstMember) {
+  auto c = ok(db("hosts = [\"a\", \"b:5433\", \"[::1]\"]\nport = 6000\n"));
+  ASSERT_TRUE(c);
+  const DatabaseConfig& d = c->databases.at("app");
+  ASSERT_EQ(d.hosts.size(), 3u);
+  EXPECT_EQ(d.hosts[0].port, 6000);
+  EXPECT_EQ(d.hosts[1].port, 5433);
+  EXPECT_EQ(d.hosts[2].host, "::1");
+  EXPECT_EQ(d.hosts[2].port, 6000);
+  EXPECT_EQ(d.host, "a");
+  EXPECT_EQ(d.port, 6000);
+}
+
+TEST(Hosts, NotTogetherWithHost) {
+  auto r = parse_config(db("host = \"x\"\nhosts = [\"a\", \"b\"]\n"), "t.toml");
+  EXPECT_FALSE(r.config);
+  EXPECT_THAT(format_errors(r.errors), HasSubstr("t.toml:5: databases.app: set hosts or host, not both"));
+}
+
+TEST(Hosts, DumpRoundTrips) {
+  auto c = ok(db("hosts = [\"a:5432\", \"b\", \"[fe80::1]:5434\"]\nport = 5433\n",
+                 "health_check_period = \"250ms\"\nfailover_wait_timeout = \"0s\"\n"));
+  ASSERT_TRUE(c);
+  const std::string text = dump_config(*c);
+  EXPECT_THAT(text, HasSubstr("hosts = [\"a:5432\", \"b:5433\", \"[fe80::1]:5434\"]\n"));
+  EXPECT_THAT(text, HasSubstr("health_check_period = \"250ms\"\n"));
+  EXPECT_THAT(text, HasSubstr("failover_wait_timeout = \"0s\"\n"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("\nhost = ")));
+  auto again = parse_config(text, "dump.toml");
+  ASSERT_TRUE(again.config) << format_errors(again.errors) << text;
+  EXPECT_TRUE(changed_keys(*c, *again.config).empty());
+  EXPECT_EQ(again.config->databases.at("app").hosts, c->databases.at("app").hosts);
+  EXPECT_EQ(dump_config(*again.config), text);
+  for (DumpMode m : {DumpMode::Effective, DumpMode::Overrides}) {
+    auto o = parse_config(dump_config(*c, m), "dump.toml");
+    EXPECT_TRUE(o.config) << format_errors(o.errors);
+  }
+}
+
+TEST(Hosts, ReloadSeesAChangedMemberList) {
+  auto a = ok(db("hosts = [\"a\", \"b\"]\n"));
+  auto b = ok(db("hosts = [\"a\", \"c\"]\n", "failover_wait_timeout = \"9s\"\n"));
+  ASSERT_TRUE(a && b);
+  const auto changed = changed_keys(*a, *b);
+  EXPECT_THAT(changed, ::testing::Contains("databases.app.hosts"));
+  EXPECT_THAT(changed, ::testing::Contains("pooler.failover_wait_timeout"));
+  EXPECT_TRUE(reloadable("databases.app.hosts"));
+  EXPECT_TRUE(reloadable("pooler.failover_wait_timeout"));
+  EXPECT_TRUE(reloadable("pooler.health_check_period"));
+}
+
+}  // namespace
