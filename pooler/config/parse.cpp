@@ -188,7 +188,7 @@ struct Key {
 
 using P = PoolerSettings;
 // Documentation order; pooler_keys() and the unknown-key hints come from this table.
-constexpr std::array<Key<P>, 47> kPoolerKeys{{
+constexpr std::array<Key<P>, 49> kPoolerKeys{{
     {"listen_addr", string_key<&P::listen_addr>},
     {"listen_port", int_key<&P::listen_port, 1, 65535>},
     {"so_reuseport", bool_key<&P::so_reuseport>},
