@@ -36,20 +36,12 @@ struct Prober {
       }
       conn = std::move(lr.server);
     }
-    asio::steady_timer guard(co_await asio::this_coro::executor);
-    guard.expires_after(timeout);
-    auto fired = std::make_shared<bool>(false);
-    guard.async_wait([c = conn, fired](error_code e) {
-      if (e) return;
-      *fired = true;
-      c->close();
-    });
-    auto r = co_await run_internal(*conn, kRoleSql);
-    guard.cancel();
-    if (*fired || r.broken || !r.ok || r.row.size() < 2 || !r.row[0] || !r.row[1]) {
+    bool timed_out = false;
+    auto r = co_await run_internal_within(conn, kRoleSql, timeout, timed_out);
+    if (timed_out || r.broken || !r.ok || r.row.size() < 2 || !r.row[0] || !r.row[1]) {
       conn->close();
       conn.reset();
-      co_return *fired ? Probe::Silent : Probe::Failed;
+      co_return timed_out ? Probe::Silent : Probe::Failed;
     }
     if (*r.row[0] == "t") co_return Probe::Standby;
     if (*r.row[1] == "on") co_return Probe::Standby;  // no writes there: not a primary for pgopt

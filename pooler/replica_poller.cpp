@@ -27,18 +27,7 @@ awaitable<std::optional<InternalResult>> poll_query(Runtime& rt, ServerPtr& conn
     }
     conn = std::move(lr.server);
   }
-  asio::steady_timer guard(co_await asio::this_coro::executor);
-  guard.expires_after(timeout);
-  // The handler holds its own references: it may run after this frame is gone.
-  auto fired = std::make_shared<bool>(false);
-  guard.async_wait([c = conn, fired](error_code e) {
-    if (e) return;
-    *fired = true;
-    c->close();
-  });
-  auto r = co_await run_internal(*conn, sql);
-  guard.cancel();
-  timed_out = *fired;
+  auto r = co_await run_internal_within(conn, sql, timeout, timed_out);
   if (r.broken || !r.ok || r.row.empty()) {
     error = r.error.empty() ? "no result" : r.error;
     conn->close();

@@ -273,6 +273,23 @@ awaitable<LoginResult> connect_server(const ServerTarget& target, const ServerCr
   co_return out;
 }
 
+awaitable<InternalResult> run_internal_within(const ServerPtr& server, const std::string& sql,
+                                              std::chrono::milliseconds timeout, bool& timed_out) {
+  asio::steady_timer guard(co_await asio::this_coro::executor);
+  guard.expires_after(timeout);
+  // The handler holds its own references: it may run after this frame is gone.
+  auto fired = std::make_shared<bool>(false);
+  guard.async_wait([c = server, fired](error_code e) {
+    if (e) return;
+    *fired = true;
+    c->close();
+  });
+  auto r = co_await run_internal(*server, sql);
+  guard.cancel();
+  timed_out = *fired;
+  co_return r;
+}
+
 awaitable<InternalResult> run_internal(ServerConn& s, const std::string& sql) {
   InternalResult r;
   std::string msg;

@@ -124,6 +124,10 @@ struct InternalResult {
 };
 // Sends `sql` as a simple Query and swallows everything up to ReadyForQuery.
 awaitable<InternalResult> run_internal(ServerConn& server, const std::string& sql);
+// run_internal() within `timeout` (the pollers' health checks): past it the connection is closed,
+// which ends the query, and `timed_out` is set.
+awaitable<InternalResult> run_internal_within(const ServerPtr& server, const std::string& sql,
+                                              std::chrono::milliseconds timeout, bool& timed_out);
 
 awaitable<error_code> send_all(tls::Stream& sock, const std::string& data);
 

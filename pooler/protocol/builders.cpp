@@ -136,23 +136,15 @@ void startup_message(std::string& out,
   w.u8(0).end();
 }
 
-void cancel_request(std::string& out, CancelKey key) {
-  Writer(out)
-      .begin_untyped()
-      .i32(static_cast<int32_t>(kCancelRequestCode))
-      .i32(key.pid)
-      .i32(key.secret)
-      .end();
+namespace {
+void cancel_with_code(std::string& out, uint32_t code, CancelKey key) {
+  Writer(out).begin_untyped().i32(static_cast<int32_t>(code)).i32(key.pid).i32(key.secret).end();
 }
+}  // namespace
 
-void forwarded_cancel_request(std::string& out, CancelKey key) {
-  Writer(out)
-      .begin_untyped()
-      .i32(static_cast<int32_t>(kForwardedCancelCode))
-      .i32(key.pid)
-      .i32(key.secret)
-      .end();
-}
+void cancel_request(std::string& out, CancelKey key) { cancel_with_code(out, kCancelRequestCode, key); }
+
+void forwarded_cancel_request(std::string& out, CancelKey key) { cancel_with_code(out, kForwardedCancelCode, key); }
 
 void ssl_request(std::string& out) {
   Writer(out).begin_untyped().i32(static_cast<int32_t>(kSslRequestCode)).end();

@@ -140,7 +140,14 @@ async function main() {
   } finally {
     proc.kill('SIGTERM');  // the browser we started, by its handle
     await new Promise((r) => (proc.exitCode !== null ? r() : proc.on('exit', r)));
-    fs.rmSync(profile, { recursive: true, force: true });
+    // Chromium's helper processes (crashpad, utility) can still be writing into the profile for a
+    // moment after the browser process exits: retry (Node retries ENOTEMPTY/EBUSY), and a profile
+    // left in the temp directory is worth a warning, not a failed check of the report.
+    try {
+      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+    } catch (e) {
+      console.error(`warning: could not remove ${profile}: ${e.message}`);
+    }
   }
   console.log(JSON.stringify(result, null, 1));
   process.exit(result.ok ? 0 : 1);

@@ -17,22 +17,9 @@
 
 namespace {
 
+using pgopt::test::analyzer_util::ScratchDatabaseTest;
 using pgopt::test::analyzer_util::slurp;
 using pgopt::test::analyzer_util::create_lines;
-
-std::map<std::string, std::string> cluster_env() {
-  std::map<std::string, std::string> env;
-  std::ifstream in(PGOPT_CLUSTER_ENV);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string v = line.substr(eq + 1);
-    if (v.size() >= 2 && v.front() == '\'') v = v.substr(1, v.size() - 2);
-    env[line.substr(0, eq)] = v;
-  }
-  return env;
-}
 
 int run(const std::string& cmd, std::string* out = nullptr) {
   std::string full = cmd + (out ? " > /tmp/pgopt_advisor_it.out 2>&1" : " >/dev/null 2>&1");
@@ -41,34 +28,10 @@ int run(const std::string& cmd, std::string* out = nullptr) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-class AdvisorPgbench : public ::testing::Test {
+class AdvisorPgbench : public ScratchDatabaseTest {
  protected:
   static constexpr const char* kDb = "pgopt_advisor";
-  std::map<std::string, std::string> env_;
-  std::string port_, conninfo_;
-
-  void SetUp() override {
-    env_ = cluster_env();
-    ASSERT_FALSE(env_["PGOPT_PRIMARY_PORT"].empty()) << "no cluster env at " << PGOPT_CLUSTER_ENV;
-    port_ = env_["PGOPT_PRIMARY_PORT"];
-    conninfo_ = "host=127.0.0.1 port=" + port_ + " user=postgres dbname=" + kDb;
-    exec("postgres", std::string("DROP DATABASE IF EXISTS ") + kDb + " WITH (FORCE)");
-    exec("postgres", std::string("CREATE DATABASE ") + kDb);
-    // Logging for this database only: the rest of the cluster (other tests) is left alone.
-    exec("postgres", std::string("ALTER DATABASE ") + kDb + " SET log_min_duration_statement = 0");
-    exec(kDb, "CREATE EXTENSION hypopg");
-  }
-  void TearDown() override { exec("postgres", std::string("DROP DATABASE IF EXISTS ") + kDb + " WITH (FORCE)"); }
-
-  void exec(const std::string& db, const std::string& sql) {
-    PGconn* c = PQconnectdb(("host=127.0.0.1 port=" + port_ + " user=postgres dbname=" + db).c_str());
-    ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
-    PGresult* r = PQexec(c, sql.c_str());
-    auto st = PQresultStatus(r);
-    EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(c);
-    PQclear(r);
-    PQfinish(c);
-  }
+  AdvisorPgbench() : ScratchDatabaseTest(kDb) {}
 
   std::string pgbench(const std::string& args) {
     return env_["PGOPT_PG_BIN"] + "/pgbench -h 127.0.0.1 -p " + port_ + " -U postgres " + args + " " + kDb;

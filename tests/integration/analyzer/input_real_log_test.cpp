@@ -11,23 +11,13 @@
 #include <string>
 
 #include "analyzer/input.hpp"
+#include "analyzer_test_util.hpp"
 
 using namespace pgopt::analyzer;
 
 namespace {
 
-std::map<std::string, std::string> cluster_env() {
-  std::map<std::string, std::string> env;
-  std::ifstream f(PGOPT_CLUSTER_ENV);
-  for (std::string line; std::getline(f, line);) {
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string v = line.substr(eq + 1);
-    if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
-    env[line.substr(0, eq)] = v;
-  }
-  return env;
-}
+using pgopt::test::analyzer_util::cluster_env;
 
 class InputRealLog : public ::testing::Test {
  protected:

@@ -21,21 +21,8 @@
 namespace {
 
 using pgopt::test::analyzer_util::create_lines;
+using pgopt::test::analyzer_util::ScratchDatabaseTest;
 using pgopt::test::analyzer_util::slurp;
-
-std::map<std::string, std::string> cluster_env() {
-  std::map<std::string, std::string> env;
-  std::ifstream in(PGOPT_CLUSTER_ENV);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string v = line.substr(eq + 1);
-    if (v.size() >= 2 && v.front() == '\'') v = v.substr(1, v.size() - 2);
-    env[line.substr(0, eq)] = v;
-  }
-  return env;
-}
 
 int run(const std::string& cmd, std::string* out) {
   std::string path = std::string(::testing::TempDir()) + "pgopt_shapes.out";
@@ -44,33 +31,10 @@ int run(const std::string& cmd, std::string* out) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-class SchemaShapes : public ::testing::Test {
+class SchemaShapes : public ScratchDatabaseTest {
  protected:
   static constexpr const char* kDb = "pgopt_shapes";
-  std::map<std::string, std::string> env_;
-  std::string port_, conninfo_;
-
-  void SetUp() override {
-    env_ = cluster_env();
-    ASSERT_FALSE(env_["PGOPT_PRIMARY_PORT"].empty()) << "no cluster env at " << PGOPT_CLUSTER_ENV;
-    port_ = env_["PGOPT_PRIMARY_PORT"];
-    conninfo_ = "host=127.0.0.1 port=" + port_ + " user=postgres dbname=" + kDb;
-    exec("postgres", std::string("DROP DATABASE IF EXISTS ") + kDb + " WITH (FORCE)");
-    exec("postgres", std::string("CREATE DATABASE ") + kDb);
-    exec("postgres", std::string("ALTER DATABASE ") + kDb + " SET log_min_duration_statement = 0");
-    exec(kDb, "CREATE EXTENSION hypopg");
-  }
-  void TearDown() override { exec("postgres", std::string("DROP DATABASE IF EXISTS ") + kDb + " WITH (FORCE)"); }
-
-  void exec(const std::string& db, const std::string& sql) {
-    PGconn* c = PQconnectdb(("host=127.0.0.1 port=" + port_ + " user=postgres dbname=" + db).c_str());
-    ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
-    PGresult* r = PQexec(c, sql.c_str());
-    auto st = PQresultStatus(r);
-    EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(c);
-    PQclear(r);
-    PQfinish(c);
-  }
+  SchemaShapes() : ScratchDatabaseTest(kDb) {}
 
   // Runs `statements` in one session (simple protocol, one call each) and returns a file holding
   // the part of the server log they produced.
