@@ -241,8 +241,7 @@ awaitable<void> Daemon::shutdown() {
   for (auto& w : rt_.workers) w->ctx.stop();
 }
 
-awaitable<void> Daemon::signal_loop() {
-  asio::signal_set signals(main_, SIGHUP, SIGTERM, SIGINT);
+awaitable<void> Daemon::signal_loop(asio::signal_set& signals) {
   for (;;) {
     auto [ec, sig] = co_await signals.async_wait(nothrow);
     if (ec) co_return;
@@ -327,7 +326,12 @@ int Daemon::run() {
     spawn(w->ctx, w->parking.run(), "a worker's parking lot", OnFailure::Shutdown);
     spawn(w->ctx, w->hangups.run(), "a worker's hang-up watch", OnFailure::Shutdown);
   }
-  spawn(main_, signal_loop(), "the signal handler", OnFailure::Shutdown);
+  // Registered here, before systemd hears READY=1, not when the coroutine first runs (after
+  // main_.run()): a SIGHUP sent right after READY would otherwise meet the default action and end
+  // the process (seen under ThreadSanitizer, where the gap is wide). Signals that arrive before the
+  // first async_wait are queued by the set.
+  asio::signal_set signals(main_, SIGHUP, SIGTERM, SIGINT);
+  spawn(main_, signal_loop(signals), "the signal handler", OnFailure::Shutdown);
   spawn(main_, capture::capture_file_loop(rt_), "the capture file writer");
   for (auto& w : rt_.workers) {
     w->thread = std::thread([&ctx = w->ctx] {

@@ -29,7 +29,7 @@ class Daemon {
   // process's own [peers] address. Throws with the address that could not be bound.
   void open_listeners(const Config& cfg);
   awaitable<void> sweep_loop(Worker& w);
-  awaitable<void> signal_loop();
+  awaitable<void> signal_loop(asio::signal_set& signals);
   awaitable<void> shutdown();
   awaitable<void> warm_up(int worker, Pool* p, ServerTarget target, ServerCredentials creds,
                           std::chrono::milliseconds timeout);
