@@ -55,6 +55,11 @@
 #   --only tps|idle    ONLY          run one half only
 #   --suite S          SUITE         issue2 (default: the runs above), prepared, split, capture or isolation (imply --only tps)
 #   --work-dir DIR     WORK_DIR      logs, configs, raw results (default /tmp/pgopt-pooler-bench.XXXXXX)
+#   --hogs N           HOGS          busy-loop processes running beside every throughput run (default 0):
+#                                    a shared host, as production poolers have (issue 16); each is started
+#                                    by this script, bounded by `timeout`, and stopped by PID
+#   --configs LIST     CONFIGS       throughput rows to run instead of the suite's, ';'-separated
+#                                    "workload protocol clients" (e.g. "select simple 50;select extended 50")
 #   PGOPT_BIN (default build/pgopt), PGBOUNCER_BIN (default /usr/sbin/pgbouncer)
 # Duration: about 7 x 3 x ROUNDS x (DURATION + 2) s plus 1-2 min for setup and the idle test
 # (~12 min with the defaults). Everything has a time bound; every process it starts is stopped by
@@ -71,6 +76,8 @@ SCALE=${SCALE:-10}
 ONLY=${ONLY:-}
 SUITE=${SUITE:-issue2}
 WORK_DIR=${WORK_DIR:-}
+HOGS=${HOGS:-0}
+CONFIGS=${CONFIGS:-}
 PGOPT_BIN=${PGOPT_BIN:-$root/build/pgopt}
 PGBOUNCER_BIN=${PGBOUNCER_BIN:-/usr/sbin/pgbouncer}
 
@@ -86,6 +93,8 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; shift 2 ;;
     --suite) SUITE=$2; shift 2 ;;
     --work-dir) WORK_DIR=$2; shift 2 ;;
+    --hogs) HOGS=$2; shift 2 ;;
+    --configs) CONFIGS=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "pooler_bench.sh: unknown option $1" >&2; usage 2 >&2 ;;
   esac
@@ -140,7 +149,7 @@ free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 say() { echo "== $*" >&2; }
 
 # ---- processes we start, and stopping them ---------------------------------------------------
-pgopt_pid="" split_pid="" nocap_pid="" bouncer_pid="" cluster_started=""
+pgopt_pid="" split_pid="" nocap_pid="" bouncer_pid="" cluster_started="" hog_pids=()
 stop_pid() {  # PID NAME: SIGTERM, then SIGKILL after 10 s; only ever a PID this script started
   local pid=$1 name=$2
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
@@ -158,7 +167,22 @@ stop_poolers() {
   stop_pid "$nocap_pid" "pgopt (capture off)"; nocap_pid=""
   stop_pid "$bouncer_pid" pgbouncer; bouncer_pid=""
 }
+start_hogs() {  # HOGS busy loops, each ended by timeout after SECONDS at the latest
+  local seconds=$1
+  for _ in $(seq 1 "$HOGS"); do
+    timeout -k 5 "$seconds" awk 'BEGIN { for (;;) x++ }' &
+    hog_pids+=($!)
+  done
+  [ "$HOGS" -gt 0 ] && say "$HOGS CPU hog(s) running beside the throughput runs: pids ${hog_pids[*]}"
+  return 0
+}
+stop_hogs() {
+  local pid
+  for pid in "${hog_pids[@]}"; do stop_pid "$pid" "cpu hog"; done
+  hog_pids=()
+}
 cleanup() {
+  stop_hogs
   stop_poolers
   [ -n "$cluster_started" ] && bash "$root/scripts/cluster.sh" stop "$work/cluster" >/dev/null 2>&1
   return 0
@@ -431,7 +455,11 @@ if [ "$ONLY" != idle ]; then
     configs=("select simple 10" "select simple 50" "select simple 200"
              "select extended 10" "select extended 50" "select extended 200" "tpcb simple 50")
   fi
+  if [ -n "$CONFIGS" ]; then
+    IFS=';' read -r -a configs <<<"$CONFIGS"
+  fi
   say "throughput: ${#configs[@]} workloads x ${#targets[@]} targets x $ROUNDS rounds x ${DURATION}s"
+  start_hogs $(( ${#configs[@]} * ${#targets[@]} * ROUNDS * (DURATION + 30) + 60 ))
   for cfg in "${configs[@]}"; do
     read -r workload proto clients <<<"$cfg"
     for round in $(seq 1 "$ROUNDS"); do
@@ -443,6 +471,7 @@ if [ "$ONLY" != idle ]; then
       done
     done
   done
+  stop_hogs
   stop_poolers
 fi
 
@@ -472,6 +501,7 @@ fi
 # ---- report ---------------------------------------------------------------------------------------
 {
   echo "Machine: $(nproc) cores, $(lscpu | awk -F': *' '/Model name/ {print $2; exit}'), $(free -g | awk '/Mem:/ {print $2}') GB RAM; load average (1, 5, 15 min) at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  [ "$HOGS" -gt 0 ] && echo "CPU hogs: $HOGS busy-loop processes ran beside every throughput run (--hogs)."
   echo "pgopt: $("$PGOPT_BIN" --version 2>/dev/null | head -1) (workers = $WORKERS); $("$PGBOUNCER_BIN" --version | head -1); PostgreSQL $("$PGOPT_PG_BIN/postgres" --version | awk '{print $3}')."
   echo -n "Pool size $POOL_SIZE, transaction mode, md5 client auth"
   [ "$SUITE" = split ] && echo -n "; split on: one streaming replica on the same machine (reads there, pool size $POOL_SIZE per server)"

@@ -13,7 +13,7 @@ namespace pgopt::pooler {
 namespace proto = pgopt::protocol;
 
 void ClientSession::note_session_effects(std::string_view sql) {
-  awake_->hold_cursors_.on_statement(sql);  // they keep the client on this server (releasable())
+  awake_->tx_.on_statement(sql);  // WITH HOLD cursors keep the client on this server
   // Where the database has code a statement can run without naming it (triggers, rules, defaults
   // and views calling user functions), the text alone cannot show that the session is unchanged.
   switch (server_->pool ? server_->pool->code_reach() : CodeReach::Unknown) {
@@ -46,27 +46,21 @@ void ClientSession::note_session_effects(std::string_view sql) {
     if (g.name == "session_authorization") {
       server_->need_reset("SET SESSION AUTHORIZATION");
     } else {
-      awake_->pending_gucs_.push_back(std::move(g));
+      awake_->tx_.defer(std::move(g));
     }
   }
-  if (fx.discard_all) pending_discard_all_ = true;
+  if (fx.discard_all) awake_->tx_.defer_discard_all();
 }
 
 // Bookkeeping for one client message about to go to the attached server.
-bool ClientSession::note_client_message(const proto::Frame& f) {
+ClientSession::Noted ClientSession::note_client_message(const proto::Frame& f) {
+  namespace fe = proto::frontend;
   const bool txn = mode_ == PoolMode::Transaction;
   switch (f.type) {
-    case 'Q': {
-      awake_->copy_syncs_.on_client('Q');
-      ++outstanding_;
-      if (txn) {
-        std::string_view q(reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1);
-        note_session_effects(q);
-      }
+    case fe::kQuery:
+      if (txn) note_session_effects(std::string_view(reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1));
       break;
-    }
-    case 'P': {
-      ++unsynced_;
+    case fe::kParse:
       if (txn) {
         auto p = proto::parse_parse(f.body);
         if (p && !p->name.empty() && !prepared_) {
@@ -77,39 +71,26 @@ bool ClientSession::note_client_message(const proto::Frame& f) {
         if (p) note_session_effects(p->query);
       }
       break;
-    }
-    case 'S':
-      last_sync_ignored_ = !awake_->copy_syncs_.on_client('S');
-      if (!last_sync_ignored_) ++outstanding_;
-      unsynced_ = 0;
-      break;
-    case 'F':
-      awake_->copy_syncs_.on_client('F');
-      ++outstanding_;
-      break;
-    case 'B':
-      ++unsynced_;
+    case fe::kBind:
       if (txn && prepared_) note_bound_statement(f);
       if (txn && server_->residue == ServerConn::Residue::Check) learn_bound_names(f);
       break;
-    case 'D':
-    case 'E':
-    case 'C':
-    case 'H':
-      ++unsynced_;
-      break;
-    case 'd':
-      break;  // COPY data: part of the Query/Execute already counted
-    case 'c':
-    case 'f':
-      awake_->copy_syncs_.on_client(f.type);
+    case fe::kSync:
+    case fe::kFunctionCall:
+    case fe::kExecute:
+    case fe::kDescribe:
+    case fe::kClose:
+    case fe::kFlush:
+    case fe::kCopyData:
+    case fe::kCopyDone:
+    case fe::kCopyFail:
       break;
     default:
       disconnect(fmt::format("unexpected message '{}' after login", f.type), "08P01",
                  fmt::format("unexpected message type '{}'", f.type));
-      return false;
+      return Noted::Refused;
   }
-  return true;
+  return awake_->tx_.on_client(f.type) ? Noted::Sent : Noted::IgnoredSync;
 }
 
 bool ClientSession::reserve_large_message(std::span<const uint8_t> unread) {

@@ -5,6 +5,7 @@
 
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
+#include "pooler/session/reply_scanner.hpp"
 
 namespace pgopt::pooler {
 
@@ -17,71 +18,83 @@ namespace {
 constexpr std::chrono::seconds kSalvageTime{5};
 }  // namespace
 
+namespace {
+
+namespace be = proto::backend;
+
+// The gone client's replies, read only to keep the books true: the prepared-statement tracker (so
+// the server's statement list stays right) and the transaction tracker (what is still owed, where
+// the transaction stands). A COPY FROM STDIN that starts gets a CopyFail: nobody will send the data.
+struct LeftoverReplies final : session::ReplyListener {
+  session::TxTracker& tx;
+  prepared::Tracker* prepared;
+  prepared::ServerStatements& statements;
+  std::string& out;  // to the server
+  bool desync = false;
+
+  LeftoverReplies(session::TxTracker& t, prepared::Tracker* p, prepared::ServerStatements& st, std::string& o)
+      : tx(t), prepared(p), statements(st), out(o) {}
+
+  bool needs_body(char type) const override {
+    return type == be::kReadyForQuery || type == be::kCopyInResponse || (prepared && prepared->needs_body(type));
+  }
+  session::Verdict on_message(char type, std::span<const uint8_t> body, bool streamed, std::string&) override {
+    if (streamed) {  // a large row or copy chunk: skipped as it streams by
+      if (prepared) prepared->on_server_message(type, {}, statements);
+      return session::Verdict::Forward;
+    }
+    if (prepared && prepared->on_server_message(type, needs_body(type) ? body : std::span<const uint8_t>{}, statements)
+                            .action == prepared::ReplyAction::Desync) {
+      desync = true;
+      return session::Verdict::Stop;
+    }
+    if (type == be::kCopyInResponse) {
+      if (int ignored = tx.on_copy_in(); ignored > 0 && prepared) prepared->ignore_syncs(ignored);
+      proto::copy_fail(out, "client connection lost");
+      tx.on_client(proto::frontend::kCopyFail);
+    } else if (type == be::kReadyForQuery) {
+      tx.on_ready(body.empty() ? session::TxStatus::Idle : session::TxStatus(body[0]));
+    }
+    return session::Verdict::Forward;  // nobody reads the output: forwarding copies nothing
+  }
+};
+
+}  // namespace
+
 // Reads what the server still owes the gone client and discards it, ending what the client left
 // open: a COPY FROM STDIN gets a CopyFail, extended-protocol messages without their Sync get one.
-// Server messages go through the prepared-statement tracker as in server_loop, so the server's
-// statement list stays true. Returns true once every ReadyForQuery owed has come (tx_status_ then
-// says where the session stands).
+// Returns true once every ReadyForQuery owed has come (the transaction tracker then says where the
+// session stands).
 awaitable<bool> ClientSession::finish_server_work(ServerConn& s, size_t stream_left) {
   Buffer& buf = s.buf;
+  session::TxTracker& tx = awake_->tx_;
+  session::ReplyScanner scanner(stream_left);
   std::string out;
+  LeftoverReplies replies(tx, prepared_.get(), s.statements, out);
   bool sync_sent = false;
   auto send_sync_if_due = [&] {
-    if (outstanding_ > 0 || unsynced_ == 0 || sync_sent) return;
+    if (tx.outstanding() > 0 || tx.unsynced() == 0 || sync_sent) return;
     proto::sync(out);
     sync_sent = true;
-    ++outstanding_;
-    unsynced_ = 0;
+    tx.on_client(proto::frontend::kSync);
   };
-  if (awake_->copy_syncs_.copy_in_open()) proto::copy_fail(out, "client connection lost");
+  if (tx.copy_in_open()) {
+    proto::copy_fail(out, "client connection lost");
+    tx.on_client(proto::frontend::kCopyFail);
+  }
   send_sync_if_due();
   for (;;) {
     if (!out.empty()) {
       if (co_await send_all(s.sock, out)) co_return false;
       out.clear();
     }
-    if (outstanding_ <= 0 && stream_left == 0 && buf.empty()) co_return true;
-    auto data = buf.readable();
-    size_t pos = std::min(stream_left, data.size());
-    stream_left -= pos;
-    while (stream_left == 0 && data.size() - pos >= 5) {
-      const uint8_t* p = data.data() + pos;
-      const char type = char(p[0]);
-      const uint32_t len = uint32_t(p[1]) << 24 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 8 | uint32_t(p[4]);
-      if (len < 4) co_return false;
-      const size_t total = size_t(len) + 1;
-      const bool need_body =
-          type == 'Z' || type == 'G' || (prepared_ && prepared_->needs_body(type));
-      if (data.size() - pos < total) {
-        if (!need_body) {  // a large row or copy chunk: skipped as it streams by
-          if (prepared_) prepared_->on_server_message(type, {}, s.statements);
-          stream_left = total - (data.size() - pos);
-          pos = data.size();
-        }
-        break;
-      }
-      std::span<const uint8_t> body(p + 5, len - 4);
-      if (prepared_ &&
-          prepared_->on_server_message(type, need_body ? body : std::span<const uint8_t>{}, s.statements).action ==
-              prepared::ReplyAction::Desync)
-        co_return false;
-      if (type == 'G') {
-        // A COPY FROM STDIN began: Syncs sent before it are ignored, and nobody will send the data.
-        if (int ignored = awake_->copy_syncs_.on_copy_in(); ignored > 0) {
-          outstanding_ -= ignored;
-          if (prepared_) prepared_->ignore_syncs(ignored);
-        }
-        proto::copy_fail(out, "client connection lost");
-      } else if (type == 'Z') {
-        awake_->copy_syncs_.on_ready();
-        --outstanding_;
-        tx_status_ = body.empty() ? 'I' : char(body[0]);
-      }
-      pos += total;
-    }
-    buf.consume(pos);
+    const bool drained = scanner.stream_left() == 0 && buf.empty();
+    if (tx.outstanding() <= 0 && drained) co_return true;
+    const auto scan = scanner.scan(buf.readable(), replies);
+    if (scan.status != session::ReplyScanner::Status::Ok) co_return false;
+    buf.consume(scan.consumed);
     send_sync_if_due();
-    if (!out.empty() || (outstanding_ <= 0 && stream_left == 0 && buf.empty())) continue;
+    if (!out.empty() || (tx.outstanding() <= 0 && scanner.stream_left() == 0 && buf.empty())) continue;
     auto [ec, n] = co_await s.sock.async_read_some(buf.prepare(), nothrow);
     if (ec) co_return false;
     buf.commit(n);
@@ -99,14 +112,14 @@ awaitable<void> ClientSession::salvage(ServerPtr s, size_t stream_left) {
     s->cancels_done = &cancels;
     while (s->cancels_in_flight > 0) co_await cancels.async_wait(nothrow);
     s->cancels_done = nullptr;
-    if (tx_status_ != 'I') {
+    if (awake_->tx_.status() != session::TxStatus::Idle) {
       // Idle (or failed) in a transaction: roll it back here so its locks go now.
       auto r = co_await run_internal(*s, "ROLLBACK");
       if (!r.ok || r.status != 'I') co_return false;
     }
     co_return true;
   };
-  const bool busy = outstanding_ > 0 || unsynced_ > 0 || stream_left > 0 || !s->buf.empty();
+  const bool busy = awake_->tx_.busy() || stream_left > 0 || !s->buf.empty();
   auto outcome = co_await (finish() || deadline.async_wait(nothrow));
   s->cancels_done = nullptr;
   if (outcome.index() != 0 || !std::get<0>(outcome)) {
@@ -116,7 +129,6 @@ awaitable<void> ClientSession::salvage(ServerPtr s, size_t stream_left) {
     co_return;
   }
   if (busy) log::info("{} finished the work of the gone client on server {}; pooled again", tag(), s->describe());
-  awake_->pending_gucs_.clear();
   co_await release(std::move(s));
 }
 

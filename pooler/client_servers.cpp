@@ -272,10 +272,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   if (!s->statements.watching()) s->statements.watch(rt_.statements.schema_epoch(s->target.dbname));
   s->last_client = id_;
   server_ = s;
-  outstanding_ = unsynced_ = 0;
-  awake_->copy_syncs_.reset();
-  tx_status_ = 'I';
-  tx_error_ = tx_rolled_back_ = false;
+  awake_->tx_.start();
   set_state(ClientState::Active);
   co_return AttachResult::Ok;
 }
@@ -358,7 +355,7 @@ awaitable<void> ClientSession::release(ServerPtr s) {
 
 void ClientSession::forward_cancel() {
   ServerPtr s = server_;
-  if (!s || (outstanding_ == 0 && unsynced_ == 0)) {
+  if (!s || !awake_->tx_.busy()) {
     log::debug("{} cancel request: no query running", tag());
     return;
   }
@@ -394,11 +391,12 @@ void ClientSession::check_timeouts(Clock::time_point now) {
         disconnect("client_idle_timeout", "57P05", "terminating connection due to idle timeout (client_idle_timeout)");
       break;
     case ClientState::Active:
-      if (outstanding_ == 0 && unsynced_ == 0) {
-        if (tx_status_ != 'I' && p.idle_transaction_timeout.count() > 0 && idle_for > p.idle_transaction_timeout)
+      if (!awake_->tx_.busy()) {
+        const bool in_transaction = awake_->tx_.status() != session::TxStatus::Idle;
+        if (in_transaction && p.idle_transaction_timeout.count() > 0 && idle_for > p.idle_transaction_timeout)
           disconnect("idle_transaction_timeout", "25P03",
                      "terminating connection due to idle-in-transaction timeout (idle_transaction_timeout)");
-        else if (tx_status_ == 'I' && p.client_idle_timeout.count() > 0 && idle_for > p.client_idle_timeout)
+        else if (!in_transaction && p.client_idle_timeout.count() > 0 && idle_for > p.client_idle_timeout)
           disconnect("client_idle_timeout", "57P05",
                      "terminating connection due to idle timeout (client_idle_timeout)");
       }
@@ -411,7 +409,7 @@ void ClientSession::check_timeouts(Clock::time_point now) {
 void ClientSession::shutdown_when_idle() {
   shutdown_requested_ = true;
   if (state_ == ClientState::Login || state_ == ClientState::Idle ||
-      (state_ == ClientState::Active && mode_ == PoolMode::Session && releasable()))
+      (state_ == ClientState::Active && mode_ == PoolMode::Session && awake_->tx_.releasable()))
     disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
 }
 

@@ -92,7 +92,7 @@ void ClientSession::disconnect(std::string reason, std::string sqlstate, std::st
   awake_->sock_.shutdown(tcp::socket::shutdown_both, ec);
   awake_->sock_.close(ec);
   if (server_) {
-    if (outstanding_ > 0 || unsynced_ > 0) forward_cancel();  // stop a running query instead of letting it hold locks
+    if (awake_->tx_.busy()) forward_cancel();  // stop a running query instead of letting it hold locks
     server_->sock.cancel(ec);  // wakes server_loop, which decides between release and close
   }
   notify_settled();
@@ -153,7 +153,7 @@ awaitable<void> ClientSession::client_loop() {
         terminate = true;
         break;
       }
-      items.push_back({ready, r.frame.size, false});
+      items.push_back({ready, r.frame.size, r.frame});
       ready += r.frame.size;
     }
     if (!terminate && !reserve_large_message(std::span<const uint8_t>(data).subspan(ready))) co_return;
@@ -179,7 +179,7 @@ awaitable<void> ClientSession::client_loop() {
       if (!skip_to_sync_ && !co_await send_out()) co_return;
       continue;
     }
-    if (ready > 0 && !server_ && prepared_ && !begin_pending_ && answer_locally(data, items, max_len)) {
+    if (ready > 0 && !server_ && prepared_ && !begin_pending_ && answer_locally(items)) {
       awake_->in_.consume(ready);
       if (!co_await send_out()) co_return;
       ready = 0;
@@ -227,8 +227,8 @@ awaitable<void> ClientSession::client_loop() {
         retry_armed_ = server_->is_replica() && ready <= kMaxRetryBytes;
         if (retry_armed_) awake_->retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
         forwarded_ = false;
-      } else if (want_replica && server_->is_replica() && outstanding_ == 0 && unsynced_ == 0 && tx_status_ == 'I' &&
-                 hidden_replies_ == 0 && !begin_pending_ && ready <= kMaxRetryBytes) {
+      } else if (want_replica && server_->is_replica() && !awake_->tx_.busy() &&
+                 awake_->tx_.status() == session::TxStatus::Idle && !begin_pending_ && ready <= kMaxRetryBytes) {
         // The replica is still attached because its last reply's release has not run yet (the
         // client was quicker), but that batch is complete: this read is as new as on a fresh
         // server and can be retried the same way.
@@ -246,7 +246,7 @@ awaitable<void> ClientSession::client_loop() {
       disconnect("client sent Terminate");
       co_return;
     }
-    if (server_ && outstanding_ >= config_->pooler.max_pipeline_depth) {
+    if (server_ && awake_->tx_.outstanding() >= config_->pooler.max_pipeline_depth) {
       // A client that pipelines without reading its replies: read nothing more from it until half
       // of what it has in flight is answered (max_pipeline_depth). Its server keeps flowing.
       co_await wait_replies_below(config_->pooler.max_pipeline_depth / 2);
@@ -283,28 +283,25 @@ awaitable<void> ClientSession::client_loop() {
 }
 
 awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::span<BatchItem> items, bool spawn_relay) {
-  const uint32_t max_len = config_->pooler.max_packet_size;
   bool rewrite = false;
   for (auto& it : items) {
-    auto r = proto::decode_frame(data.subspan(it.offset, it.size), max_len);
-    last_sync_ignored_ = false;
-    const bool noted = note_client_message(r.frame);
-    it.ignored_sync = last_sync_ignored_;
-    if (noted && (capture_ || worker_.capture.active())) {
+    const Noted noted = note_client_message(it.frame);
+    it.ignored_sync = noted == Noted::IgnoredSync;
+    if (noted != Noted::Refused && (capture_ || worker_.capture.active())) {
       if (!capture_) capture_ = std::make_unique<capture::SessionCapture>();
-      capture_->on_client(worker_.capture, r.frame, it.ignored_sync, server_->is_replica(), prepared_.get(), database(),
+      capture_->on_client(worker_.capture, it.frame, it.ignored_sync, server_->is_replica(), prepared_.get(), database(),
                           user());
     }
-    if (!noted) {
+    if (noted == Noted::Refused) {
       // Nothing of this batch reached the server: it goes back as it came (or closed if dirty).
       if (spawn_relay && server_) {
         ServerPtr back = std::move(server_);
-        outstanding_ = unsynced_ = 0;
+        awake_->tx_.forget_requests();
         co_await release(std::move(back));
       }
       co_return false;
     }
-    if (prepared_ && !rewrite) rewrite = prepared::Tracker::needs_rewrite(r.frame);
+    if (prepared_ && !rewrite) rewrite = prepared::Tracker::needs_rewrite(it.frame);
   }
   ServerPtr s = server_;
   // Only once the whole batch is known to go: the tracker records what the server will have.
@@ -314,17 +311,15 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
     // The BEGIN the pooler answered (client_split.cpp) runs first, on the server the transaction's
     // first statement chose; its replies are dropped.
     proto::query(awake_->to_server_, "BEGIN");
-    ++outstanding_;
-    ++hidden_replies_;
+    awake_->tx_.send_hidden_begin();
     begin_pending_ = false;
     retry_armed_ = false;  // a retry would have to carry the BEGIN too
   }
   if (prepared_) {
     for (const auto& it : items) {
-      auto raw = data.subspan(it.offset, it.size);
-      auto r = proto::decode_frame(raw, max_len);
-      prepared_->on_client_message(r.frame, raw, s->statements, awake_->prepared_capacity_, rewrite ? &awake_->to_server_ : nullptr);
-      if (r.frame.type == 'S' && it.ignored_sync) prepared_->ignore_syncs(1);
+      prepared_->on_client_message(it.frame, data.subspan(it.offset, it.size), s->statements, awake_->prepared_capacity_,
+                                   rewrite ? &awake_->to_server_ : nullptr);
+      if (it.ignored_sync) prepared_->ignore_syncs(1);
     }
   }
   const size_t size = items.empty() ? 0 : items.back().offset + items.back().size;
@@ -353,9 +348,9 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
   co_return true;
 }
 
-bool ClientSession::answer_locally(std::span<const uint8_t> data, std::span<const BatchItem> items, uint32_t max_len) {
+bool ClientSession::answer_locally(std::span<const BatchItem> items) {
   awake_->batch_frames_.clear();
-  for (const auto& it : items) awake_->batch_frames_.push_back(proto::decode_frame(data.subspan(it.offset, it.size), max_len).frame);
+  for (const auto& it : items) awake_->batch_frames_.push_back(it.frame);
   if (!prepared::Tracker::can_answer_locally(awake_->batch_frames_)) return false;
   last_activity_ = Clock::now();
   awake_->out_.clear();
@@ -365,20 +360,9 @@ bool ClientSession::answer_locally(std::span<const uint8_t> data, std::span<cons
 
 // ---- server -> client ---------------------------------------------------------------------------
 
-bool ClientSession::releasable() const {
-  // A COPY FROM STDIN begun with the extended protocol has had its Sync ignored (copy_syncs.hpp):
-  // nothing is outstanding, yet the server waits for the client's data, not for another client. An
-  // open WITH HOLD cursor keeps the client on its server too (hold_cursors.hpp).
-  return outstanding_ == 0 && unsynced_ == 0 && tx_status_ == 'I' && !awake_->copy_syncs_.copy_in_open() &&
-         !awake_->hold_cursors_.any();
-}
-
-void ClientSession::on_ready_for_query(char status) {
-  if (outstanding_ > 0) --outstanding_;
-  tx_status_ = status;
+void ClientSession::on_ready_for_query(session::TxTracker::Ready ready) {
   last_activity_ = Clock::now();
-  if (status != 'I') return;
-  awake_->hold_cursors_.on_transaction_end(!tx_error_ && !tx_rolled_back_);
+  if (ready.end == session::TxTracker::End::Open) return;
   if (wrote_ && server_ && !server_->is_replica()) {
     // Committed (or ended) on the primary: later reads wait for a replica that has replayed it.
     if (ryw_ && awake_->split_) {
@@ -388,256 +372,35 @@ void ClientSession::on_ready_for_query(char status) {
     wrote_ = false;
   }
   // The transaction is over: its session-level SETs stand if it committed, and are gone if not.
-  if (!awake_->pending_gucs_.empty() || pending_discard_all_) {
-    if (!tx_error_ && !tx_rolled_back_) {
-      if (pending_discard_all_) {
+  if (ready.end == session::TxTracker::End::Failed) {
+    // Rolled back, or partly (savepoints): we cannot know which SETs survived on this server.
+    if (!ready.settings.empty()) server_->need_reset("session settings in a failed transaction");
+    return;
+  }
+  if (ready.settings.empty() && !ready.discard_all) return;
+  if (ready.discard_all) {
+    want_.reset_all_replayed();
+    server_->state.reset_all_replayed();
+  }
+  for (const auto& g : ready.settings) {
+    const GucEntry* reported = want_.find(g.name);
+    if (reported && !reported->replayed) continue;  // ParameterStatus already told us
+    switch (g.kind) {
+      case sql::GucChange::Kind::Set:
+        want_.set_replayed(g.name, g.replay_sql);
+        server_->state.set_replayed(g.name, g.replay_sql);
+        break;
+      case sql::GucChange::Kind::Reset:
+        want_.reset(g.name);
+        server_->state.reset(g.name);
+        break;
+      case sql::GucChange::Kind::ResetAll:
         want_.reset_all_replayed();
         server_->state.reset_all_replayed();
-      }
-      for (const auto& g : awake_->pending_gucs_) {
-        const GucEntry* reported = want_.find(g.name);
-        if (reported && !reported->replayed) continue;  // ParameterStatus already told us
-        switch (g.kind) {
-          case sql::GucChange::Kind::Set:
-            want_.set_replayed(g.name, g.replay_sql);
-            server_->state.set_replayed(g.name, g.replay_sql);
-            break;
-          case sql::GucChange::Kind::Reset:
-            want_.reset(g.name);
-            server_->state.reset(g.name);
-            break;
-          case sql::GucChange::Kind::ResetAll:
-            want_.reset_all_replayed();
-            server_->state.reset_all_replayed();
-            break;
-        }
-      }
-      want_.intern(rt_.gucs);
-    } else if (!awake_->pending_gucs_.empty()) {
-      // Rolled back, or partly (savepoints): we cannot know which SETs survived on this server.
-      server_->need_reset("session settings in a failed transaction");
-    }
-    awake_->pending_gucs_.clear();
-    pending_discard_all_ = false;
-  }
-  tx_error_ = false;
-  tx_rolled_back_ = false;
-}
-
-awaitable<void> ClientSession::server_loop(ServerPtr s) {
-  Buffer& buf = s->buf;
-  size_t stream_left = 0;  // bytes of a large message being passed through without buffering it
-  for (;;) {
-    if (client_gone_) break;
-    if (mode_ == PoolMode::Transaction && releasable() && buf.empty() && stream_left == 0 &&
-        s->cancels_in_flight == 0) {
-      server_.reset();
-      set_state(ClientState::Idle);
-      notify_settled();
-      co_await release(std::move(s));
-      if (shutdown_requested_) disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
-      co_return;
-    }
-    if (mode_ == PoolMode::Session && shutdown_requested_ && releasable() && buf.empty() && stream_left == 0) {
-      disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
-      break;
-    }
-    auto [ec, n] = co_await s->sock.async_read_some(buf.prepare(), nothrow);
-    if (ec) {
-      if (client_gone_) break;
-      if (ec == asio::error::operation_aborted && s->sock.is_open()) continue;  // woken to re-check (a cancel finished)
-      log::warn("{} server {} failed: {}", tag(), s->describe(), ec.message());
-      server_.reset();
-      s->pool->discard(s);
-      if (!s->is_replica()) suspect_primary(rt_, s->pool->database);  // multi-host: probe at once
-      if (s->is_replica()) {
-        replica_failed(s, ec.message());
-        if (retry_armed_ && !forwarded_ && stream_left == 0) {
-          co_await retry_read(s);
-          co_return;
-        }
-      }
-      disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
-                 fmt::format("server connection to {}:{} lost: {}", s->target.host, s->target.port,
-                             ec == asio::error::eof ? "server closed the connection" : ec.message()));
-      co_return;
-    }
-    buf.commit(n);
-    if (retry_armed_ && !forwarded_ && stream_left == 0 && hidden_replies_ == 0 && s->is_replica() &&
-        buf.size() < kMaxHeldReply && !proto::reply_ready(buf.readable())) {
-      // A read that may still be retried is passed on whole: a replica shut down mid-reply flushes
-      // what it had (a RowDescription, some rows) before its notice and EOF, and a client that saw
-      // part of a result could not be given the retry's.
-      continue;
-    }
-    auto data = buf.readable();
-    size_t pos = std::min(stream_left, data.size());
-    stream_left -= pos;
-    bool protocol_error = false, desync = false;
-    // A reply that is a result (not a notice or a setting report), and a FATAL before any: a read on a
-    // replica may then still run elsewhere (retry_read).
-    bool result_seen = false, dying = false;
-    // Replies the prepared-statement tracker drops or replaces turn this chunk into a copy.
-    bool copied = false;
-    size_t copied_upto = 0;
-    auto copy_upto = [&](size_t end) {
-      if (!copied) awake_->to_client_.clear();
-      copied = true;
-      awake_->to_client_.append(reinterpret_cast<const char*>(data.data()) + copied_upto, end - copied_upto);
-    };
-    while (stream_left == 0 && data.size() - pos >= 5) {
-      const uint8_t* p = data.data() + pos;
-      const char type = char(p[0]);
-      const uint32_t len = uint32_t(p[1]) << 24 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 8 | uint32_t(p[4]);
-      if (len < 4) {
-        protocol_error = true;
         break;
-      }
-      const size_t total = size_t(len) + 1;
-      if (hidden_replies_ > 0) {
-        // The replies to a BEGIN the pooler held back and sent late (client_split.cpp): the client
-        // had its answer already.
-        if (data.size() - pos < total) break;
-        copy_upto(pos);
-        copied_upto = pos + total;
-        if (type == 'Z') {
-          --hidden_replies_;
-          on_ready_for_query(total > 5 ? char(p[5]) : 'I');
-        } else if (type == 'E') {
-          tx_error_ = true;
-        }
-        pos += total;
-        continue;
-      }
-      const bool inspect = type == 'Z' || type == 'S' || type == 'E' || type == 'C' || type == 'G' ||
-                           (prepared_ && prepared_->needs_body(type));
-      if (data.size() - pos < total) {
-        if (!inspect) {
-          if (prepared_ && prepared_->on_server_message(type, {}, s->statements).action == prepared::ReplyAction::Desync) {
-            desync = true;
-            break;
-          }
-          stream_left = total - (data.size() - pos);
-          pos = data.size();
-        }
-        break;
-      }
-      std::span<const uint8_t> body(p + 5, len - 4);
-      if (type != 'N' && type != 'S' && type != 'A') {
-        if (type == 'E' && retry_armed_ && !forwarded_ && !result_seen && s->is_replica()) {
-          // A server going down says why (57P01, "terminating connection due to administrator
-          // command") and closes: nothing ran for the client yet.
-          auto fields = proto::parse_error_fields(body);
-          auto severity = fields ? proto::error_field(*fields, 'V') : std::string_view{};
-          if (severity == "FATAL" || severity == "PANIC") {
-            dying = true;
-            break;
-          }
-        }
-        result_seen = true;
-      }
-      prepared::ReplyDecision decision;
-      if (prepared_) {
-        decision = prepared_->on_server_message(type, inspect ? body : std::span<const uint8_t>{}, s->statements);
-        if (decision.action == prepared::ReplyAction::Desync) {
-          desync = true;
-          break;
-        }
-        if (decision.action != prepared::ReplyAction::Forward) {
-          copy_upto(pos);
-          if (decision.action == prepared::ReplyAction::Replace) awake_->to_client_.append(decision.replacement);
-          if (decision.action == prepared::ReplyAction::Retry) {
-            awake_->retry_.clear();
-            prepared_->replay({reinterpret_cast<const uint8_t*>(decision.replacement.data()), decision.replacement.size()},
-                              s->statements, awake_->prepared_capacity_, awake_->retry_);
-          }
-          copied_upto = pos + total;
-        }
-      }
-      // Schema changes by any client, whatever its pool mode, outdate the database's shared
-      // statements (server_statements.hpp); the pooler's own replies count too (they are real).
-      s->statements.on_server_message(type, body);
-      const bool dropped = decision.action == prepared::ReplyAction::Skip || decision.action == prepared::ReplyAction::Retry;
-      if (!dropped && capture_) capture_->on_server(type, body);
-      if (inspect && !dropped) {
-        switch (type) {
-          case 'Z':
-            awake_->copy_syncs_.on_ready();
-            on_ready_for_query(body.empty() ? 'I' : char(body[0]));
-            meter_.ready(body.empty() ? 'I' : char(body[0]), outstanding_ > 0 || unsynced_ > 0, awake_->split_ != nullptr,
-                         s->is_replica());
-            notify_settled();
-            break;
-          case 'G':
-            if (int ignored = awake_->copy_syncs_.on_copy_in(); ignored > 0) {
-              outstanding_ -= ignored;
-              if (prepared_) prepared_->ignore_syncs(ignored);
-            }
-            break;
-          case 'E':
-            tx_error_ = true;
-            meter_.error(metrics::ErrorSource::Server, proto::error_sqlstate(body));
-            break;
-          case 'C':
-            if (body.size() >= 8 && std::memcmp(body.data(), "ROLLBACK", 8) == 0) tx_rolled_back_ = true;
-            break;
-          case 'S':
-            if (auto ps = proto::parse_parameter_status(body)) {
-              want_.set_reported(ps->name, ps->value);
-              want_.intern(rt_.gucs);
-              s->state.set_reported(ps->name, ps->value);
-            }
-            break;
-        }
-      }
-      pos += total;
-    }
-    if (dying) {
-      log::warn("{} server {} is going down before answering", tag(), s->describe());
-      server_.reset();
-      s->pool->discard(s);
-      replica_failed(s, "terminated by the server");
-      co_await retry_read(s);
-      co_return;
-    }
-    if (protocol_error || desync) {
-      log::error("{} server {} sent {}", tag(), s->describe(),
-                 desync ? "a reply nothing was waiting for" : "an invalid message length");
-      server_.reset();
-      s->pool->discard(s);
-      disconnect("invalid data from server", "08P01", "invalid message from server");
-      co_return;
-    }
-    if (copied) copy_upto(pos);
-    if (pos > 0) {
-      if (result_seen) forwarded_ = true;
-      auto out = copied ? asio::buffer(awake_->to_client_) : asio::buffer(data.data(), pos);
-      auto [wec, wn] = co_await asio::async_write(awake_->sock_, out, nothrow);
-      meter_.sent(wn);
-      buf.consume(pos);
-      if (wec) {
-        disconnect("client connection lost: " + wec.message());
-        break;
-      }
-    }
-    if (!awake_->retry_.empty()) {
-      // The group failed only because its statement was retired; the client has seen none of it.
-      log::info("{} retrying on {} with a fresh prepared statement (result type changed)", tag(), s->describe());
-      auto [rec, rn] = co_await asio::async_write(s->sock, asio::buffer(awake_->retry_), nothrow);
-      (void)rn;
-      awake_->retry_.clear();
-      if (rec) {
-        server_.reset();
-        s->pool->discard(s);
-        disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
-                   fmt::format("server connection to {}:{} lost: {}", s->target.host, s->target.port, rec.message()));
-        co_return;
-      }
     }
   }
-  // The client is gone while this server was attached: finish its work and pool the server again.
-  server_.reset();
-  co_await salvage(std::move(s), stream_left);
+  want_.intern(rt_.gucs);
 }
 
 bool ClientSession::park() {

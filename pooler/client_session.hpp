@@ -10,15 +10,14 @@
 #include "pooler/admin/snapshot.hpp"
 #include "pooler/buffer.hpp"
 #include "pooler/capture/session_capture.hpp"
-#include "pooler/copy_syncs.hpp"
 #include "pooler/guc_state.hpp"
-#include "pooler/hold_cursors.hpp"
 #include "pooler/metrics/session_meter.hpp"
 #include "pooler/net.hpp"
 #include "pooler/prepared/tracker.hpp"
 #include "pooler/runtime.hpp"
 #include "pooler/routing/router.hpp"
 #include "pooler/server_conn.hpp"
+#include "pooler/session/tx_tracker.hpp"
 #include "pooler/tls/stream.hpp"
 #include "sql/session_effects.hpp"
 
@@ -81,18 +80,26 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // fleet, at the peer that issued the key (fleet/). `forwarded`: a peer sent it (never again).
   awaitable<void> handle_cancel_request(std::span<const uint8_t> payload, bool forwarded);
 
-  // relay (client_session.cpp)
+  // relay, client -> server (client_session.cpp)
   awaitable<void> client_loop();
+  // relay, server -> client (client_replies.cpp): ServerReplies judges each server message.
+  struct ServerReplies;
   awaitable<void> server_loop(ServerPtr server);
+  // The server connection broke while attached: the one retry of a read, or the client is closed.
+  awaitable<void> server_failed(ServerPtr s, error_code ec, bool between_messages);
+  awaitable<bool> resend_retired_group(const ServerPtr& s);  // false: the server was lost
   // Entry points for co_spawn: the owning pointers travel as coroutine parameters.
   static awaitable<void> relay_server(std::shared_ptr<ClientSession> self, ServerPtr s);
   static awaitable<void> send_cancel(std::shared_ptr<ClientSession> self, ServerPtr s);
+  // One client message of a batch, decoded once by client_loop(); every later step reads `frame`
+  // (its body points into the client's input buffer, which nothing changes while the batch lives).
   struct BatchItem {
     size_t offset, size;  // of one message in the client's input buffer
+    protocol::Frame frame;
     bool ignored_sync = false;  // a Sync the server will ignore (sent during COPY FROM STDIN)
   };
   // A batch that needs no server (named Parses and Syncs while idle): answered into out_.
-  bool answer_locally(std::span<const uint8_t> data, std::span<const BatchItem> items, uint32_t max_len);
+  bool answer_locally(std::span<const BatchItem> items);
   // Gets a server: a replica when `want_replica` and one is fit, else the primary. The caller starts
   // the relay. NoReplica: a read found no replica and replica_fallback is "error".
   enum class AttachResult { Ok, Closed, NoReplica };
@@ -108,15 +115,16 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // carries the settings to this client and marks what must be reset (session_check.hpp). False:
   // the connection broke and must be closed.
   awaitable<bool> check_session(ServerConn& s);
-  bool note_client_message(const protocol::Frame& f);
+  // What a client message on its way to the server means for the session (client_notes.cpp).
+  enum class Noted { Sent, IgnoredSync, Refused };  // IgnoredSync: sent, the server will not answer it
+  Noted note_client_message(const protocol::Frame& f);
   // Before the rest of a message over Runtime::kLargeMessage is read: its size from the process's
   // large_message_memory. False: refused, the client is disconnected (53200).
   bool reserve_large_message(std::span<const uint8_t> unread);
   void note_session_effects(std::string_view sql);
   void note_bound_statement(const protocol::Frame& bind);  // effects of a named statement it runs
   void learn_bound_names(const protocol::Frame& bind);     // custom setting names in its values
-  void on_ready_for_query(char status);
-  bool releasable() const;
+  void on_ready_for_query(session::TxTracker::Ready ready);
 
   // read/write splitting (client_split.cpp)
   struct Plan {
@@ -154,7 +162,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> retry_read(ServerPtr failed);
   awaitable<void> retry_read_now(ServerPtr failed);
   // What the client was last told: a BEGIN held back (begin_pending_) already said 'T'.
-  char client_tx_status() const { return server_ ? tx_status_ : begin_pending_ ? 'T' : 'I'; }
+  char client_tx_status() const {
+    return server_ ? char(awake_->tx_.status()) : begin_pending_ ? 'T' : 'I';
+  }
 
   // Parking (see ClientState): requested by check_timeouts(), done by client_loop() once its read
   // is cancelled, undone by the first readable byte (or EOF).
@@ -203,13 +213,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     std::vector<std::pair<std::string, std::string>> startup_gucs_;
     std::optional<auth::Key> scram_client_key_;
     std::string to_server_;  // a client batch with rewritten messages
-    std::string to_client_;  // a server chunk with replies dropped or replaced
     std::vector<protocol::Frame> batch_frames_;
     std::string retry_;  // a client group sent to the server again (prepared::ReplyAction::Retry)
     size_t prepared_capacity_ = 0;  // of the attached server's statement cache
-    CopySyncs copy_syncs_;  // which Syncs the server ignores (COPY FROM STDIN)
-    std::vector<sql::GucChange> pending_gucs_;  // take effect when the transaction commits
-    HoldCursors hold_cursors_;  // transaction mode: open WITH HOLD cursors keep the server
+    // Requests the server owes, the transaction status, settings deferred to the commit, open
+    // WITH HOLD cursors: reset for each server attached (session/tx_tracker.hpp).
+    session::TxTracker tx_;
     // Read/write splitting, for a transaction-mode database with read_write_split (null otherwise).
     std::shared_ptr<routing::ReplicaSet> split_;
     std::shared_ptr<const Config> split_cfg_;  // the config split_ and the router come from
@@ -256,20 +265,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   ClientState state_ = ClientState::Login;
   PoolMode mode_ = PoolMode::Transaction;
   routing::Route route_ = routing::Route::Auto;  // SET pgopt.route
-  int outstanding_ = 0;     // Query/Sync/FunctionCall sent whose ReadyForQuery has not come back
-  int unsynced_ = 0;        // extended-protocol messages forwarded since the last Sync
-  int hidden_replies_ = 0;  // ReadyForQuery-terminated replies to drop: those of a late BEGIN
-
-  char tx_status_ = 'I';  // from the last ReadyForQuery
   bool admin_ = false;    // a client of the admin console (database "pgopt")
   bool parked_v6_ = false;
   bool reading_idle_ = false;  // client_loop() waits for a client's next message with nothing pending
   bool park_requested_ = false;
   bool tracker_parked_ = false;  // prepared_ was dropped by park() and comes back on unpark()
-  bool last_sync_ignored_ = false;
-  bool tx_error_ = false;  // an ErrorResponse since the transaction began
-  bool tx_rolled_back_ = false;
-  bool pending_discard_all_ = false;
   bool shutdown_requested_ = false;
   bool client_gone_ = false;
   bool ryw_ = true;           // read_your_writes

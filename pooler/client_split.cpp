@@ -28,7 +28,7 @@ void ClientSession::refresh_split(const std::shared_ptr<const Config>& cfg) {
 
 routing::ClientState ClientSession::routing_state() const {
   routing::ClientState cs;
-  cs.in_transaction = server_ && tx_status_ != 'I';
+  cs.in_transaction = server_ && awake_->tx_.status() != session::TxStatus::Idle;
   // PostgreSQL 14+ reports default_transaction_read_only; the isolation default is only known
   // from the SET that made it. Looked up again only when the settings changed (a new handle).
   if (!awake_->routing_gucs_.handle || !want_.is(awake_->routing_gucs_.handle)) {
@@ -82,7 +82,7 @@ void ClientSession::replica_failed(const ServerPtr& s, std::string_view why) {
 bool ClientSession::settled() const {
   if (client_gone_) return true;
   if (retrying_) return false;
-  return !server_ || (outstanding_ == 0 && unsynced_ == 0 && tx_status_ != 'I');
+  return !server_ || (!awake_->tx_.busy() && awake_->tx_.status() != session::TxStatus::Idle);
 }
 
 awaitable<void> ClientSession::wait_settled() {
@@ -96,7 +96,7 @@ awaitable<void> ClientSession::wait_settled() {
 }
 
 awaitable<void> ClientSession::wait_replies_below(int limit) {
-  while (server_ && !client_gone_ && outstanding_ > limit) {
+  while (server_ && !client_gone_ && awake_->tx_.outstanding() > limit) {
     settle_waiting_ = true;
     if (!awake_->settle_timer_) awake_->settle_timer_ = std::make_unique<asio::steady_timer>(executor());
     awake_->settle_timer_->expires_at(asio::steady_timer::time_point::max());
@@ -163,29 +163,31 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
   size_t group_start = 0;  // the first message after the last Sync: an extended-protocol group
   std::vector<Rewrite> rewrites;
   for (size_t k = 0; k < items.size(); ++k) {
-    std::span<uint8_t> raw = data.subspan(items[k].offset, items[k].size);
-    const char type = char(raw[0]);
-    const char* body = reinterpret_cast<const char*>(raw.data()) + 5;
-    const size_t body_len = raw.size() - 5;  // validated: the strings below are NUL-terminated
+    const proto::Frame& f = items[k].frame;
+    const char type = f.type;
     std::string_view text;
-    size_t text_at = 0;  // offset of the text in `raw` when it may be rewritten in place
+    size_t text_at = 0;  // offset of the text in the message when it may be rewritten in place
+    const auto offset_in_message = [&](std::string_view part) {
+      return size_t(reinterpret_cast<const uint8_t*>(part.data()) - (data.data() + items[k].offset));
+    };
     switch (type) {
-      case 'Q':
-        text = {body, body_len - 1};
+      case proto::frontend::kQuery:
+        text = {reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1};  // validated: NUL-terminated
         text_at = 5;
         break;
-      case 'P': {
-        const size_t name_len = std::strlen(body);
-        text = std::string_view(body + name_len + 1);
+      case proto::frontend::kParse: {
+        auto p = proto::parse_text(f.body);
+        if (!p) continue;  // validated before: cannot happen
+        text = p->query;
         // A named statement's hint is blanked by the prepared-statement registry, which keeps the
         // text with its hint for routing each execution.
-        if (name_len == 0 || !prepared_) text_at = 5 + name_len + 1;
+        if (p->name.empty() || !prepared_) text_at = offset_in_message(p->query);
         break;
       }
-      case 'B': {
-        std::string_view statement(body + std::strlen(body) + 1);
-        if (statement.empty()) continue;  // the unnamed statement: its Parse decided
-        const prepared::Statement* st = prepared_ ? prepared_->statement_for(statement) : nullptr;
+      case proto::frontend::kBind: {
+        auto statement = proto::bind_statement_name(f.body);
+        if (!statement || statement->empty()) continue;  // the unnamed statement: its Parse decided
+        const prepared::Statement* st = prepared_ ? prepared_->statement_for(*statement) : nullptr;
         if (!st) {  // not known here (tracking is off): it could be anything
           any = true;
           all_replica = false;
@@ -195,12 +197,12 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
         text = st->query;
         break;
       }
-      case 'F':  // a function call by OID: it could write
+      case proto::frontend::kFunctionCall:  // by OID: it could write
         any = true;
         all_replica = false;
         plan.writes = true;
         continue;
-      case 'S':
+      case proto::frontend::kSync:
         group_start = k + 1;
         continue;
       default:
@@ -208,13 +210,13 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
     }
     Decision d = router.decide(text, cs);
     if (d.action != Decision::Action::Forward) {
-      const size_t start = type == 'Q' ? k : group_start;
+      const size_t start = type == proto::frontend::kQuery ? k : group_start;
       if (start > 0) {  // the messages before it first
         plan.ready = items[start].offset;
         plan.items = start;
         break;
       }
-      if (unsynced_ > 0) {
+      if (awake_->tx_.unsynced() > 0) {
         // An extended-protocol group began in an earlier batch that the server already has: what
         // follows cannot be answered apart from it, so it runs where the group runs.
         any = true;
@@ -270,7 +272,7 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
     }
     if (d.rewritten && text_at > 0) rewrites.push_back({k, items[k].offset + text_at, std::move(*d.rewritten)});
   }
-  if (server_ && server_->is_replica() && any && !all_replica && !cs.in_transaction && unsynced_ == 0) {
+  if (server_ && server_->is_replica() && any && !all_replica && !cs.in_transaction && awake_->tx_.unsynced() == 0) {
     // A statement for the primary behind a read still running on a replica: let the read finish
     // and the replica go, then route afresh.
     co_await wait_settled();
@@ -362,8 +364,7 @@ awaitable<void> ClientSession::retry_read_now(ServerPtr failed) {
   retry_armed_ = false;
   if (prepared_) prepared_->abandon_all(failed->statements);
   if (capture_) capture_->abandon();  // the batch is fed to the capture again by send_batch
-  outstanding_ = unsynced_ = 0;
-  awake_->copy_syncs_.reset();
+  awake_->tx_.forget_requests();
   std::string batch = std::move(awake_->retry_batch_);
   awake_->retry_batch_.clear();
   log::info("{} {} broke before answering a read: running it once more elsewhere", tag(), failed->describe());
@@ -379,7 +380,7 @@ awaitable<void> ClientSession::retry_read_now(ServerPtr failed) {
   for (size_t pos = 0; pos < bytes.size();) {
     auto r = proto::decode_frame(bytes.subspan(pos), UINT32_MAX);
     if (r.status != proto::DecodeStatus::Frame) break;  // our own copy of validated messages
-    items.push_back({pos, r.frame.size, false});
+    items.push_back({pos, r.frame.size, r.frame});
     pos += r.frame.size;
   }
   forwarded_ = false;

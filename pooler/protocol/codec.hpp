@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "pooler/protocol/message_types.hpp"
+
 namespace pgopt::protocol {
 
 // Startup-phase request codes (the int32 after the length of an untyped message).
@@ -151,6 +153,12 @@ struct ParseMsg {
   std::vector<int32_t> param_types;
 };
 std::optional<ParseMsg> parse_parse(std::span<const uint8_t> body);
+// A Parse's statement name and text only (no parameter types, nothing allocated): for the relay,
+// which reads them for every Parse it routes.
+struct ParseText {
+  std::string_view name, query;
+};
+std::optional<ParseText> parse_text(std::span<const uint8_t> body);
 
 struct BindMsg {
   std::string_view portal, statement;

@@ -309,6 +309,19 @@ std::optional<BindMsg> parse_bind(std::span<const uint8_t> body) {
   return parse_with<BindMsg>([&](BindMsg* m) { return check_bind(body, m); });
 }
 
+std::optional<ParseText> parse_text(std::span<const uint8_t> body) {
+  // Two NUL-terminated strings start the body: the statement name, then its text.
+  const auto* p = body.data();
+  const auto* end = p + body.size();
+  const auto* name_end = std::find(p, end, uint8_t(0));
+  if (name_end == end) return std::nullopt;
+  const auto* query = name_end + 1;
+  const auto* query_end = std::find(query, end, uint8_t(0));
+  if (query_end == end) return std::nullopt;
+  return ParseText{std::string_view(reinterpret_cast<const char*>(p), size_t(name_end - p)),
+                   std::string_view(reinterpret_cast<const char*>(query), size_t(query_end - query))};
+}
+
 std::optional<std::string_view> bind_statement_name(std::span<const uint8_t> body) {
   // Two NUL-terminated strings start the body: the portal, then the statement.
   const auto* p = body.data();

@@ -1,9 +1,9 @@
 // Which Syncs the server ignores during COPY FROM STDIN, on message sequences alone.
 #include <gtest/gtest.h>
 
-#include "pooler/copy_syncs.hpp"
+#include "pooler/session/copy_syncs.hpp"
 
-namespace pgopt::pooler {
+namespace pgopt::pooler::session {
 namespace {
 
 TEST(CopySyncs, LibpqExtendedCopyOwesOneReadyForQuery) {
@@ -66,4 +66,4 @@ TEST(CopySyncs, APipelineThatNeverDrainsStaysBounded) {
 }
 
 }  // namespace
-}  // namespace pgopt::pooler
+}  // namespace pgopt::pooler::session

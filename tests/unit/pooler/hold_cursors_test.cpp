@@ -1,9 +1,9 @@
 // Which WITH HOLD cursors keep a transaction-mode client on its server, from statement texts alone.
 #include <gtest/gtest.h>
 
-#include "pooler/hold_cursors.hpp"
+#include "pooler/session/hold_cursors.hpp"
 
-namespace pgopt::pooler {
+namespace pgopt::pooler::session {
 namespace {
 
 TEST(HoldCursors, ACommittedHoldCursorPinsUntilClosed) {
@@ -48,4 +48,4 @@ TEST(HoldCursors, CloseAllAndDiscardAllCloseEverything) {
 }
 
 }  // namespace
-}  // namespace pgopt::pooler
+}  // namespace pgopt::pooler::session

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace pgopt::pooler {
+namespace pgopt::pooler::session {
 
 // libpq's extended-protocol COPY sends Parse/Bind/Execute/Sync, then the data and CopyDone, then
 // another Sync: the first Sync reaches the server during copy-in, is ignored, and only the second
@@ -77,4 +77,4 @@ class CopySyncs {
   uint64_t copies_begun_ = 0, copy_ends_ = 0;
 };
 
-}  // namespace pgopt::pooler
+}  // namespace pgopt::pooler::session

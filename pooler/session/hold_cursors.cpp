@@ -1,11 +1,11 @@
 // The WITH HOLD cursors a client has open in transaction mode (see hold_cursors.hpp).
-#include "pooler/hold_cursors.hpp"
+#include "pooler/session/hold_cursors.hpp"
 
 #include <algorithm>
 
 #include "sql/cursor_commands.hpp"
 
-namespace pgopt::pooler {
+namespace pgopt::pooler::session {
 
 void HoldCursors::on_statement(std::string_view sql) {
   if (!sql::may_have_cursor_commands(sql)) return;
@@ -35,4 +35,4 @@ void HoldCursors::close(std::string_view name) {
   std::erase(declared_, name);
 }
 
-}  // namespace pgopt::pooler
+}  // namespace pgopt::pooler::session

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace pgopt::pooler {
+namespace pgopt::pooler::session {
 
 // Socket-free: the relay feeds it each statement text sent to the server and each transaction end.
 // Rules, as PostgreSQL's: DECLARE ... WITH HOLD opens a cursor that outlives its transaction only
@@ -25,4 +25,4 @@ class HoldCursors {
   std::vector<std::string> declared_;  // in the current transaction
 };
 
-}  // namespace pgopt::pooler
+}  // namespace pgopt::pooler::session

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Instructions per transaction in the pooler's own code (user space), pgopt against PgBouncer, by
+# valgrind's callgrind: a count, not a time, so it is the same on a quiet and on a busy machine and
+# stands in for hardware counters this VM does not have (issue 16).
+#
+#   bench/callgrind_relay.sh [--modes "simple extended"] [--clients N] [--txns "N1 N2"]
+#
+# For each pooler and pgbench protocol: two runs of the pooler under callgrind (workers = 1, pool
+# size 10, transaction mode, md5), each serving `pgbench -S -c CLIENTS -t T` (T = N1, then N2 per
+# client); instructions per transaction = (Ir(N2) - Ir(N1)) / (CLIENTS x (N2 - N1)), so start-up,
+# logins and shutdown cancel out. Starts its own PostgreSQL 15 primary (scripts/cluster.sh) and stops
+# everything it started by PID. A few minutes. Prints a Markdown table.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+MODES=${MODES:-"simple extended"}
+CLIENTS=${CLIENTS:-10}
+TXNS=${TXNS:-"200 1200"}
+PGOPT_BIN=${PGOPT_BIN:-$root/build/pgopt}
+PGBOUNCER_BIN=${PGBOUNCER_BIN:-/usr/sbin/pgbouncer}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --modes) MODES=$2; shift 2 ;;
+    --clients) CLIENTS=$2; shift 2 ;;
+    --txns) TXNS=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "callgrind_relay.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+read -r N1 N2 <<<"$TXNS"
+command -v valgrind >/dev/null || { echo "callgrind_relay.sh: valgrind is not installed" >&2; exit 1; }
+[ -x "$PGOPT_BIN" ] || { echo "callgrind_relay.sh: no pgopt at $PGOPT_BIN" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/pgopt-callgrind.XXXXXX)
+RUN_USER=pgopt-test
+chmod 755 "$work"
+PASSWORD=bench-password
+DB=bench
+pooler_pid="" cluster_started=""
+say() { echo "== $*" >&2; }
+stop_pooler() {
+  [ -n "$pooler_pid" ] || return 0
+  kill -TERM "$pooler_pid" 2>/dev/null || true
+  # Under valgrind a graceful exit takes a while; callgrind writes its counts on the way out.
+  for _ in $(seq 1 600); do kill -0 "$pooler_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pooler_pid" 2>/dev/null && kill -KILL "$pooler_pid" 2>/dev/null
+  wait "$pooler_pid" 2>/dev/null || true
+  pooler_pid=""
+}
+cleanup() {
+  stop_pooler
+  [ -n "$cluster_started" ] && bash "$root/scripts/cluster.sh" stop "$work/cluster" >/dev/null 2>&1
+  return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "starting a PostgreSQL 15 primary in $work/cluster"
+cluster_started=1
+bash "$root/scripts/cluster.sh" start "$work/cluster" >"$work/cluster.log" 2>&1 || { cat "$work/cluster.log" >&2; exit 1; }
+# shellcheck disable=SC1091
+. "$work/cluster/env"
+PGBENCH=$PGOPT_PG_BIN/pgbench
+"$PGOPT_PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PGOPT_PRIMARY_PORT" -U postgres -d postgres -c "CREATE DATABASE $DB"
+"$PGBENCH" -i -q -s 1 -h 127.0.0.1 -p "$PGOPT_PRIMARY_PORT" -U postgres "$DB" >"$work/init.log" 2>&1
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# run_pooler NAME TXNS_PER_CLIENT MODE: prints the pooler's total instruction count.
+run_pooler() {
+  local name=$1 t=$2 mode=$3 port dir out
+  port=$(free_port)
+  dir=$work/$name-$mode-$t
+  mkdir -p "$dir"
+  echo "\"postgres\" \"$PASSWORD\"" >"$dir/users.txt"
+  out=$dir/callgrind.out
+  local cg=(valgrind --tool=callgrind --callgrind-out-file="$out" --trace-children=no)
+  if [ "$name" = pgopt ]; then
+    cat >"$dir/pgopt.toml" <<TOML
+[pooler]
+listen_addr = "127.0.0.1"
+listen_port = $port
+workers = 1
+pool_mode = "transaction"
+default_pool_size = 10
+auth_type = "md5"
+auth_file = "users.txt"
+shutdown_timeout = "2s"
+
+[databases.$DB]
+host = "127.0.0.1"
+port = $PGOPT_PRIMARY_PORT
+TOML
+    "${cg[@]}" "$PGOPT_BIN" pool --config "$dir/pgopt.toml" >"$dir/pooler.log" 2>&1 &
+  else
+    cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+$DB = host=127.0.0.1 port=$PGOPT_PRIMARY_PORT dbname=$DB
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = md5
+auth_file = $dir/users.txt
+pool_mode = transaction
+default_pool_size = 10
+logfile = $dir/pgbouncer.log
+ignore_startup_parameters = extra_float_digits
+INI
+    if [ "$(id -u)" -eq 0 ]; then
+      chown -R "$RUN_USER" "$dir"
+      setpriv --reuid="$RUN_USER" --regid="$RUN_USER" --init-groups -- "${cg[@]}" "$PGBOUNCER_BIN" "$dir/pgbouncer.ini" \
+        >"$dir/pooler.log" 2>&1 &
+    else
+      "${cg[@]}" "$PGBOUNCER_BIN" "$dir/pgbouncer.ini" >"$dir/pooler.log" 2>&1 &
+    fi
+  fi
+  pooler_pid=$!
+  for _ in $(seq 1 600); do
+    "$PGOPT_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -d "$DB" -U postgres && break
+    kill -0 "$pooler_pid" 2>/dev/null || { echo "callgrind_relay.sh: $name exited; $dir/pooler.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  PGPASSWORD=$PASSWORD timeout 600 "$PGBENCH" -n -S -M "$mode" -c "$CLIENTS" -j 1 -t "$t" -h 127.0.0.1 -p "$port" \
+    -U postgres "$DB" >"$dir/pgbench.out" 2>&1 || { echo "callgrind_relay.sh: pgbench failed; $dir" >&2; exit 1; }
+  stop_pooler
+  awk '/^(summary|totals):/ {print $2; exit}' "$out"
+}
+
+echo "| pooler | pgbench | Ir at $N1 txns/client | Ir at $N2 txns/client | instructions per transaction |"
+echo "| --- | --- | ---: | ---: | ---: |"
+for mode in $MODES; do
+  for name in pgopt pgbouncer; do
+    a=$(run_pooler "$name" "$N1" "$mode")
+    b=$(run_pooler "$name" "$N2" "$mode")
+    per=$(awk -v a="$a" -v b="$b" -v c="$CLIENTS" -v n1="$N1" -v n2="$N2" 'BEGIN{printf "%.0f", (b - a) / (c * (n2 - n1))}')
+    echo "| $name | -S -M $mode, $CLIENTS clients | $a | $b | $per |"
+  done
+done
+say "callgrind outputs in $work"

@@ -1,0 +1,250 @@
+// Server -> client: each server message judged once for the client (hidden, dropped, replaced,
+// forwarded) and what it means for the session; the relay loop that reads the server and writes
+// the client; handing the server back when the client's transaction is over.
+#include <fmt/format.h>
+
+#include "pooler/client_session.hpp"
+#include "pooler/failover.hpp"
+#include "pooler/log.hpp"
+#include "pooler/session/reply_scanner.hpp"
+
+namespace pgopt::pooler {
+
+namespace proto = pgopt::protocol;
+namespace be = proto::backend;
+
+// The relay's judgement of one server's messages for its client (session::ReplyListener). Lives
+// for one scan of what a read brought; what it found (a dying replica, a reply nothing waited for,
+// a result reaching the client) is read by server_loop afterwards.
+struct ClientSession::ServerReplies final : session::ReplyListener {
+  ClientSession& c;
+  ServerConn& s;
+  bool result_seen = false;  // a result (not a notice or setting report) reached the client
+  bool dying = false;        // a FATAL before any result on a retriable read (retry_read)
+  bool desync = false;       // a reply nothing was waiting for (the prepared-statement tracker)
+  bool fatal_forwarded = false;  // the client got the server's own FATAL: the server is closing
+
+  ServerReplies(ClientSession& client, ServerConn& server) : c(client), s(server) {}
+
+  bool needs_body(char type) const override {
+    return c.awake_->tx_.hiding() || type == be::kReadyForQuery || type == be::kParameterStatus ||
+           type == be::kErrorResponse || type == be::kCommandComplete || type == be::kCopyInResponse ||
+           (c.prepared_ && c.prepared_->needs_body(type));
+  }
+
+  session::Verdict on_message(char type, std::span<const uint8_t> body, bool streamed, std::string& replacement) override {
+    using session::Verdict;
+    if (streamed) {
+      if (c.prepared_ && c.prepared_->on_server_message(type, {}, s.statements).action == prepared::ReplyAction::Desync)
+        return stop_desync();
+      return Verdict::Forward;
+    }
+    session::TxTracker& tx = c.awake_->tx_;
+    if (tx.hiding()) {
+      // The replies to a BEGIN the pooler held back and sent late (client_split.cpp): the client
+      // had its answer already.
+      if (type == be::kReadyForQuery) {
+        c.on_ready_for_query(tx.on_ready(status_of(body)));
+      } else if (type == be::kErrorResponse) {
+        tx.on_error();
+      }
+      return Verdict::Drop;
+    }
+    if (type != be::kNoticeResponse && type != be::kParameterStatus && type != be::kNotification) {
+      if (type == be::kErrorResponse && retriable() && !result_seen && fatal(body)) {
+        // A server going down says why (57P01, "terminating connection due to administrator
+        // command") and closes: nothing ran for the client yet.
+        dying = true;
+        return Verdict::Stop;
+      }
+      result_seen = true;
+    }
+    prepared::ReplyDecision decision;
+    if (c.prepared_) {
+      const bool inspect = c.prepared_->needs_body(type) || type == be::kReadyForQuery ||
+                           type == be::kParameterStatus || type == be::kErrorResponse ||
+                           type == be::kCommandComplete || type == be::kCopyInResponse;
+      decision = c.prepared_->on_server_message(type, inspect ? body : std::span<const uint8_t>{}, s.statements);
+      if (decision.action == prepared::ReplyAction::Desync) return stop_desync();
+      if (decision.action == prepared::ReplyAction::Retry) {
+        c.awake_->retry_.clear();
+        c.prepared_->replay({reinterpret_cast<const uint8_t*>(decision.replacement.data()), decision.replacement.size()},
+                            s.statements, c.awake_->prepared_capacity_, c.awake_->retry_);
+      }
+    }
+    // Schema changes by any client, whatever its pool mode, outdate the database's shared
+    // statements (server_statements.hpp); the pooler's own replies count too (they are real).
+    s.statements.on_server_message(type, body);
+    if (decision.action == prepared::ReplyAction::Skip || decision.action == prepared::ReplyAction::Retry)
+      return Verdict::Drop;
+    if (c.capture_) c.capture_->on_server(type, body);
+    note(type, body);
+    if (decision.action == prepared::ReplyAction::Replace) {
+      replacement = std::move(decision.replacement);
+      return Verdict::Replace;
+    }
+    return Verdict::Forward;
+  }
+
+ private:
+  static session::TxStatus status_of(std::span<const uint8_t> ready_body) {
+    return ready_body.empty() ? session::TxStatus::Idle : session::TxStatus(ready_body[0]);
+  }
+  bool retriable() const { return c.retry_armed_ && !c.forwarded_ && s.is_replica(); }
+  static bool fatal(std::span<const uint8_t> body) {
+    auto fields = proto::parse_error_fields(body);
+    auto severity = fields ? proto::error_field(*fields, 'V') : std::string_view{};
+    return severity == "FATAL" || severity == "PANIC";
+  }
+  session::Verdict stop_desync() {
+    desync = true;
+    return session::Verdict::Stop;
+  }
+  // What a reply the client gets means for the session.
+  void note(char type, std::span<const uint8_t> body) {
+    session::TxTracker& tx = c.awake_->tx_;
+    switch (type) {
+      case be::kReadyForQuery:
+        c.on_ready_for_query(tx.on_ready(status_of(body)));
+        c.meter_.ready(char(tx.status()), tx.busy(), c.awake_->split_ != nullptr, s.is_replica());
+        c.notify_settled();
+        break;
+      case be::kCopyInResponse:
+        if (int ignored = tx.on_copy_in(); ignored > 0 && c.prepared_) c.prepared_->ignore_syncs(ignored);
+        break;
+      case be::kErrorResponse:
+        tx.on_error();
+        c.meter_.error(metrics::ErrorSource::Server, proto::error_sqlstate(body));
+        if (fatal(body)) fatal_forwarded = true;
+        break;
+      case be::kCommandComplete:
+        tx.on_command_complete(body);
+        break;
+      case be::kParameterStatus:
+        if (auto ps = proto::parse_parameter_status(body)) {
+          c.want_.set_reported(ps->name, ps->value);
+          c.want_.intern(c.rt_.gucs);
+          s.state.set_reported(ps->name, ps->value);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+};
+
+awaitable<void> ClientSession::server_loop(ServerPtr s) {
+  Buffer& buf = s->buf;
+  session::ReplyScanner scanner;
+  bool server_said_fatal = false;  // and the client has that FATAL: no second one from the pooler
+  for (;;) {
+    if (client_gone_) break;
+    const bool drained = buf.empty() && scanner.stream_left() == 0;
+    if (mode_ == PoolMode::Transaction && awake_->tx_.releasable() && drained && s->cancels_in_flight == 0) {
+      server_.reset();
+      set_state(ClientState::Idle);
+      notify_settled();
+      co_await release(std::move(s));
+      if (shutdown_requested_) disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
+      co_return;
+    }
+    if (mode_ == PoolMode::Session && shutdown_requested_ && awake_->tx_.releasable() && drained) {
+      disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
+      break;
+    }
+    auto [ec, n] = co_await s->sock.async_read_some(buf.prepare(), nothrow);
+    if (ec) {
+      if (client_gone_) break;
+      if (ec == asio::error::operation_aborted && s->sock.is_open()) continue;  // woken to re-check (a cancel finished)
+      if (server_said_fatal) {
+        // As PostgreSQL's own client would see it: the server's FATAL, then the connection ends.
+        log::info("{} server {} ended the session with a FATAL", tag(), s->describe());
+        server_.reset();
+        s->pool->discard(s);
+        if (s->is_replica()) replica_failed(s, "ended the session with a FATAL");
+        else suspect_primary(rt_, s->pool->database);  // a shutdown or failover may have begun
+        disconnect("the server ended the session (FATAL passed on)");
+        co_return;
+      }
+      co_await server_failed(std::move(s), ec, scanner.stream_left() == 0);
+      co_return;
+    }
+    buf.commit(n);
+    if (retry_armed_ && !forwarded_ && scanner.stream_left() == 0 && !awake_->tx_.hiding() && s->is_replica() &&
+        buf.size() < kMaxHeldReply && !proto::reply_ready(buf.readable())) {
+      // A read that may still be retried is passed on whole: a replica shut down mid-reply flushes
+      // what it had (a RowDescription, some rows) before its notice and EOF, and a client that saw
+      // part of a result could not be given the retry's.
+      continue;
+    }
+    ServerReplies replies(*this, *s);
+    const auto scan = scanner.scan(buf.readable(), replies);
+    server_said_fatal |= replies.fatal_forwarded;
+    if (replies.dying) {
+      log::warn("{} server {} is going down before answering", tag(), s->describe());
+      server_.reset();
+      s->pool->discard(s);
+      replica_failed(s, "terminated by the server");
+      co_await retry_read(s);
+      co_return;
+    }
+    if (scan.status != session::ReplyScanner::Status::Ok) {
+      log::error("{} server {} sent {}", tag(), s->describe(),
+                 replies.desync ? "a reply nothing was waiting for" : "an invalid message length");
+      server_.reset();
+      s->pool->discard(s);
+      disconnect("invalid data from server", "08P01", "invalid message from server");
+      co_return;
+    }
+    if (scan.consumed > 0) {
+      if (replies.result_seen) forwarded_ = true;
+      if (!scan.out.empty()) {
+        auto [wec, wn] = co_await asio::async_write(awake_->sock_, asio::buffer(scan.out.data(), scan.out.size()), nothrow);
+        meter_.sent(wn);
+        if (wec) {
+          buf.consume(scan.consumed);
+          disconnect("client connection lost: " + wec.message());
+          break;
+        }
+      }
+      buf.consume(scan.consumed);
+    }
+    if (!awake_->retry_.empty() && !co_await resend_retired_group(s)) co_return;
+  }
+  // The client is gone while this server was attached: finish its work and pool the server again.
+  server_.reset();
+  co_await salvage(std::move(s), scanner.stream_left());
+}
+
+awaitable<void> ClientSession::server_failed(ServerPtr s, error_code ec, bool between_messages) {
+  log::warn("{} server {} failed: {}", tag(), s->describe(), ec.message());
+  server_.reset();
+  s->pool->discard(s);
+  if (!s->is_replica()) suspect_primary(rt_, s->pool->database);  // multi-host: probe at once
+  if (s->is_replica()) {
+    replica_failed(s, ec.message());
+    if (retry_armed_ && !forwarded_ && between_messages) {
+      co_await retry_read(s);
+      co_return;
+    }
+  }
+  disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
+             fmt::format("server connection to {}:{} lost: {}", s->target.host, s->target.port,
+                         ec == asio::error::eof ? "server closed the connection" : ec.message()));
+}
+
+awaitable<bool> ClientSession::resend_retired_group(const ServerPtr& s) {
+  // The group failed only because its statement was retired; the client has seen none of it.
+  log::info("{} retrying on {} with a fresh prepared statement (result type changed)", tag(), s->describe());
+  auto [ec, n] = co_await asio::async_write(s->sock, asio::buffer(awake_->retry_), nothrow);
+  (void)n;
+  awake_->retry_.clear();
+  if (!ec) co_return true;
+  server_.reset();
+  s->pool->discard(s);
+  disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
+             fmt::format("server connection to {}:{} lost: {}", s->target.host, s->target.port, ec.message()));
+  co_return false;
+}
+
+}  // namespace pgopt::pooler
