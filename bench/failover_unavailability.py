@@ -253,9 +253,19 @@ def main():
                         "target_session_attrs=read-write")
                 paths.append({"name": "libpq target_session_attrs=read-write", "conninfo": lambda info=info: info})
             else:
-                p = Pooler(name, work, cluster)
-                poolers.append(p)
-                paths.append({"name": name, "conninfo": p.conninfo})
+                # pgopt is started once and follows the cluster. PgBouncer is started again before
+                # each run, pointed at the leader of that moment: the config change and restart it
+                # needs after every failover, not counted in its numbers.
+                def conninfo(name=name):
+                    for p in list(poolers):
+                        if p.kind == name and name == "pgopt":
+                            return p.conninfo()
+                        if p.kind == name:
+                            p.stop()
+                            poolers.remove(p)
+                    poolers.append(Pooler(name, work, cluster))
+                    return poolers[-1].conninfo()
+                paths.append({"name": name, "conninfo": conninfo})
         rows = []
         for path in paths:
             for event in ("kill", "switchover"):

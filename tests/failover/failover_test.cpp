@@ -157,7 +157,10 @@ TEST(Failover, DiscoveryPromotionAndSplitBrain) {
       const auto st = PQconnectPoll(raw);
       return st == PGRES_POLLING_OK || st == PGRES_POLLING_FAILED;
     };
-    EXPECT_TRUE(p.wait_log("Patroni and PostgreSQL disagree", std::chrono::seconds(10))) << p.log();
+    // The login starts (the startup packet reaches pgopt, whose prober then has credentials).
+    EXPECT_TRUE(eventually([&] { return !poll() && p.log().find("Patroni and PostgreSQL disagree") != std::string::npos; },
+                           std::chrono::seconds(10)))
+        << p.log();
     const auto sent = Steady::now();
     EXPECT_FALSE(eventually([&] { return poll(); }, std::chrono::seconds(1))) << "held, not run on either member";
     EXPECT_GE(seconds_since(sent), 1.0);
