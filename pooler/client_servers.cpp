@@ -243,6 +243,11 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
             s.reset();
             continue;
           }
+          if (r.broken && primary && attempt < 3 && !client_gone_) {  // a pooled primary died (failover): nothing sent yet
+            co_await primary_lost(rt_, database());
+            s.reset();
+            continue;
+          }
           if (at_login && !r.sqlstate.empty())  // a startup setting the server refuses, in its words
             disconnect("startup setting refused: " + r.error, r.sqlstate, r.error);
           else

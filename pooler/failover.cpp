@@ -10,7 +10,8 @@ namespace pgopt::pooler {
 
 using topology::State;
 
-Cluster::Cluster(std::vector<HostConfig> members) : members_(std::move(members)), topo_(members_.size()) {}
+Cluster::Cluster(std::vector<HostConfig> members, std::vector<PatroniUrl> patroni_urls)
+    : members_(std::move(members)), patroni_urls_(std::move(patroni_urls)), topo_(members_.size()) {}
 
 Cluster::View Cluster::view() const {
   std::lock_guard lk(mu_);
@@ -21,7 +22,8 @@ Cluster::View Cluster::view() const {
     case State::Stable: v.route = PrimaryRoute::Go; break;
     case State::SplitBrain: v.route = PrimaryRoute::Refuse; break;
     case State::Discovering:
-    case State::NoPrimary: v.route = PrimaryRoute::Wait; break;
+    case State::NoPrimary:
+    case State::Disagree: v.route = PrimaryRoute::Wait; break;
   }
   for (size_t i : topo_.claimants())
     v.claimants += fmt::format("{}{}:{}", v.claimants.empty() ? "" : ", ", members_[i].host, members_[i].port);
@@ -36,9 +38,11 @@ std::optional<size_t> Cluster::member_of(const ServerTarget& t) const {
 
 void Cluster::suspect() { suspected_.store(true, std::memory_order_relaxed); }
 
-topology::Change Cluster::round(std::span<const topology::Probe> probes, topology::SteadyClock::time_point now) {
+topology::Change Cluster::round(std::span<const topology::Probe> probes, topology::SteadyClock::time_point now,
+                                const topology::PatroniView& patroni) {
   std::lock_guard lk(mu_);
-  const topology::Change c = topo_.round(probes, now);
+  const topology::Change c = topo_.round(probes, now, patroni);
+  if (!patroni_urls_.empty()) patroni_ = patroni;
   if (c == topology::Change::SplitBrain) ++split_brains_;
   suspected_.store(false, std::memory_order_relaxed);
   return c;
@@ -59,6 +63,7 @@ Cluster::Stats Cluster::stats() const {
   s.changes = topo_.changes();
   s.split_brains = split_brains_;
   s.since = topo_.since();
+  s.patroni = patroni_;
   return s;
 }
 
@@ -69,11 +74,11 @@ std::vector<std::pair<std::string, std::shared_ptr<Cluster>>> Failover::update(c
   for (const auto& [name, db] : cfg.databases) {
     if (db.hosts.empty()) continue;
     auto it = clusters_.find(name);
-    if (it != clusters_.end() && it->second->members() == db.hosts) {
+    if (it != clusters_.end() && it->second->members() == db.hosts && it->second->patroni_urls() == db.patroni_urls) {
       next.emplace(name, it->second);
       continue;
     }
-    auto c = std::make_shared<Cluster>(db.hosts);
+    auto c = std::make_shared<Cluster>(db.hosts, db.patroni_urls);
     next.emplace(name, c);
     fresh.emplace_back(name, c);
   }

@@ -32,8 +32,9 @@ enum class PrimaryRoute {
 // coroutine on the daemon's thread), read by every worker's attach; all under `mu_`.
 class Cluster {
  public:
-  explicit Cluster(std::vector<HostConfig> members);
+  explicit Cluster(std::vector<HostConfig> members, std::vector<PatroniUrl> patroni_urls = {});
   const std::vector<HostConfig>& members() const { return members_; }
+  const std::vector<PatroniUrl>& patroni_urls() const { return patroni_urls_; }
 
   struct View {
     PrimaryRoute route = PrimaryRoute::Wait;
@@ -49,7 +50,8 @@ class Cluster {
   bool suspected() const { return suspected_.load(std::memory_order_relaxed); }
 
   // The prober's side.
-  topology::Change round(std::span<const topology::Probe> probes, topology::SteadyClock::time_point now);
+  topology::Change round(std::span<const topology::Probe> probes, topology::SteadyClock::time_point now,
+                         const topology::PatroniView& patroni = {});
   std::chrono::milliseconds next_round(std::chrono::milliseconds period) const;
   void retire() { retired_.store(true, std::memory_order_relaxed); }
   bool retired() const { return retired_.load(std::memory_order_relaxed); }
@@ -61,11 +63,14 @@ class Cluster {
     std::vector<topology::Probe> roles;
     uint64_t changes = 0, split_brains = 0;
     std::chrono::steady_clock::time_point since{};
+    std::optional<topology::PatroniView> patroni;  // the last round's, with patroni_urls
   };
   Stats stats() const;
 
  private:
   const std::vector<HostConfig> members_;
+  const std::vector<PatroniUrl> patroni_urls_;
+  std::optional<topology::PatroniView> patroni_;
   mutable std::mutex mu_;
   topology::Topology topo_;
   uint64_t split_brains_ = 0;
@@ -114,6 +119,11 @@ struct PrimaryWait {
 // rare; a waiting client costs a timer).
 awaitable<PrimaryWait> await_primary(const Runtime& rt, const DatabaseConfig& db, std::chrono::milliseconds timeout,
                                      std::function<bool()> gone);
+
+// GET /cluster of each of `urls` in turn until one answers (each within a share of `timeout`), and
+// Patroni's leader among `members`; answered is false when none did.
+awaitable<topology::PatroniView> ask_patroni(const std::vector<PatroniUrl>& urls, const std::vector<HostConfig>& members,
+                                             std::chrono::milliseconds timeout);
 
 // Probes every member of `cluster` each round (all at once), feeds Topology::round(), and on a
 // change logs it and closes the idle connections of the old primary; until retired or shutdown.

@@ -2,6 +2,8 @@
 // kept connections, and applies what Topology::round() decides to the pools.
 #include <fmt/format.h>
 
+#include <tuple>
+
 #include "pooler/failover.hpp"
 #include "pooler/log.hpp"
 #include "pooler/runtime.hpp"
@@ -9,6 +11,8 @@
 #include "pooler/split.hpp"
 
 namespace pgopt::pooler {
+
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -23,6 +27,7 @@ struct Prober {
   std::string database;
   std::shared_ptr<Cluster> cluster;
   std::vector<ServerPtr> conns;
+  topology::State last_state = topology::State::Discovering;
 
   // One member's answer: a kept connection (opened again when it broke) runs kRoleSql within
   // `timeout`; a timeout is Silent (no news), a refusal or an error is Failed.
@@ -71,13 +76,23 @@ struct Prober {
     co_return *answers;
   }
 
-  void apply(topology::Change change, const std::vector<Probe>& answers) {
-    if (change == topology::Change::None) return;
+  void apply(topology::Change change, const std::vector<Probe>& answers, const topology::PatroniView& patroni) {
     const auto v = cluster->view();
     const auto& m = cluster->members();
     std::string roles;
     for (size_t i = 0; i < answers.size(); ++i)
       roles += fmt::format("{}{}:{}={}", i ? ", " : "", m[i].host, m[i].port, topology::to_string(answers[i]));
+    if (!cluster->patroni_urls().empty()) {
+      roles += patroni.answered ? (patroni.leader ? fmt::format("; Patroni leader {}:{}", m[*patroni.leader].host,
+                                                                m[*patroni.leader].port)
+                                                  : std::string("; Patroni: no running leader among hosts"))
+                                : std::string("; Patroni: no answer");
+    }
+    if (v.state == topology::State::Disagree && last_state != topology::State::Disagree)
+      log::warn("database {}: Patroni and PostgreSQL disagree on the primary; new transactions wait ({})", database,
+                roles);
+    last_state = v.state;
+    if (change == topology::Change::None) return;
     switch (change) {
       case topology::Change::Elected:
       case topology::Change::Moved:
@@ -123,9 +138,16 @@ struct Prober {
       const auto timeout = std::min(cfg->pooler.server_connect_timeout,
                                     std::max(kMinProbeTimeout, cfg->pooler.health_check_period));
       last_round = Clock::now();
-      const auto answers = co_await probe_all(*db, *creds, timeout);
+      std::vector<Probe> answers;
+      topology::PatroniView patroni;
+      if (cluster->patroni_urls().empty()) {
+        answers = co_await probe_all(*db, *creds, timeout);
+      } else {  // both sources at once, so they describe the same moment
+        std::tie(answers, patroni) =
+            co_await (probe_all(*db, *creds, timeout) && ask_patroni(cluster->patroni_urls(), cluster->members(), timeout));
+      }
       if (cluster->retired()) break;
-      apply(cluster->round(answers, topology::SteadyClock::now()), answers);
+      apply(cluster->round(answers, topology::SteadyClock::now(), patroni), answers, patroni);
     }
     for (auto& c : conns)
       if (c) c->close();
@@ -135,7 +157,7 @@ struct Prober {
 }  // namespace
 
 awaitable<void> probe_cluster(Runtime& rt, std::string database, std::shared_ptr<Cluster> cluster) {
-  Prober p{rt, std::move(database), std::move(cluster), {}};
+  Prober p{rt, std::move(database), std::move(cluster), {}, topology::State::Discovering};
   co_await p.run();
 }
 

@@ -2,6 +2,8 @@
 // the lag limit and read-your-writes, and the health checks that ban and readmit replicas.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "pooler/log.hpp"
 #include "pooler/runtime.hpp"
 #include "pooler/split.hpp"
@@ -64,8 +66,17 @@ awaitable<void> poll_replicas(Runtime& rt, std::string database, std::shared_ptr
     const uint64_t round = set->begin_round();
     std::string error;
     bool timed_out = false;
-    auto pr = co_await poll_query(rt, primary, server_target(*db), *creds, "SELECT pg_catalog.pg_current_wal_insert_lsn()",
-                                  timeout, error, timed_out);
+    // A multi-host database's primary is whichever member the failover prober elected (none: no
+    // position this round, and read-your-writes reads go to the primary meanwhile).
+    const auto primary_at = primary_target(rt, *db);
+    if (primary && primary_at && (primary->target.host != primary_at->host || primary->target.port != primary_at->port)) {
+      primary->close();
+      primary.reset();
+    }
+    std::optional<InternalResult> pr;
+    if (primary_at)
+      pr = co_await poll_query(rt, primary, *primary_at, *creds, "SELECT pg_catalog.pg_current_wal_insert_lsn()",
+                               timeout, error, timed_out);
     std::optional<uint64_t> head = pr && (*pr).row[0] ? routing::parse_lsn(*(*pr).row[0]) : std::nullopt;
     if (head) {
       set->primary_position(round, *head, SteadyClock::now());
@@ -73,7 +84,8 @@ awaitable<void> poll_replicas(Runtime& rt, std::string database, std::shared_ptr
       primary_down = false;
     } else if (!primary_down) {
       // Replicas still get reads within their health; read-your-writes sends reads to the primary.
-      log::warn("database {}: cannot read the primary's WAL position ({}:{}): {}", database, db->host, db->port,
+      log::warn("database {}: cannot read the primary's WAL position ({}:{}): {}", database,
+                primary_at ? primary_at->host : db->host, primary_at ? primary_at->port : db->port,
                 error.empty() ? "unexpected result" : error);
       primary_down = true;
     }
@@ -117,7 +129,10 @@ awaitable<void> poll_replicas(Runtime& rt, std::string database, std::shared_ptr
         down[i] = true;
         continue;
       }
-      if (!in_recovery && !set->status(int(i), SteadyClock::now()).promoted)
+      // A member of `hosts` out of recovery is its primary (the failover prober's business), not news.
+      const bool member = std::any_of(db->hosts.begin(), db->hosts.end(),
+                                      [&](const HostConfig& h) { return h.host == ep.host && h.port == ep.port; });
+      if (!in_recovery && !member && !set->status(int(i), SteadyClock::now()).promoted)
         log::error("database {}: replica {}:{} is not in recovery (promoted?): it gets no reads", database, ep.host,
                    ep.port);
       set->replica_position(int(i), in_recovery, *lsn, SteadyClock::now());

@@ -9,7 +9,7 @@
 namespace pgopt::pooler {
 
 bool split_active(const Config& cfg, const DatabaseConfig& db) {
-  return db.read_write_split && !db.replicas.empty() && cfg.pool_mode(db) == PoolMode::Transaction;
+  return db.read_write_split && (!db.replicas.empty() || db.hosts.size() > 1) && cfg.pool_mode(db) == PoolMode::Transaction;
 }
 
 routing::ReplicaSetOptions replica_options(const Config& cfg, const DatabaseConfig& db) {
@@ -46,6 +46,7 @@ namespace {
 std::vector<routing::ReplicaEndpoint> endpoints_of(const DatabaseConfig& db) {
   std::vector<routing::ReplicaEndpoint> out;
   for (const auto& r : db.replicas) out.push_back({r.host, r.port, r.weight});
+  for (const auto& h : db.hosts) out.push_back({h.host, h.port, 1});  // the primary member reads as "promoted": none
   return out;
 }
 }  // namespace

@@ -8,6 +8,8 @@
 #   patroni.sh switchover DIR    patronictl switchover to a healthy replica, waits for the new leader
 #   patroni.sh kill-primary DIR  kill -9 of the leader's postmaster (its Patroni then fails over:
 #                                primary_start_timeout is 0)
+#   patroni.sh ready DIR         waits (bounded) for a leader with two streaming replicas and a
+#                                sync standby (after a kill: the old leader has rejoined); prints it
 #   patroni.sh psql DIR MEMBER ARGS...   psql as the superuser on one member
 #
 # Patroni and PostgreSQL run as the unprivileged user pgopt-test when started by root. Timings are
@@ -20,7 +22,7 @@ RUN_USER=pgopt-test
 cmd=${1:-}
 dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || {
-  echo "usage: $0 start|stop|leader|switchover|kill-primary|psql DIR [...]" >&2; exit 2; }
+  echo "usage: $0 start|stop|leader|ready|switchover|kill-primary|psql DIR [...]" >&2; exit 2; }
 TTL=${PGOPT_PATRONI_TTL:-10}
 
 as_pg() {
@@ -215,6 +217,7 @@ case "$cmd" in
   start) start ;;
   stop) stop ;;
   leader) load_env; leader ;;
+  ready) load_env; wait_ready "" "${3:-90}" ;;
   switchover)
     # patronictl can exit 0 without switching (no sync standby yet): retried until the leader moves.
     load_env; wait_ready "" 60 >/dev/null; old=$(leader)

@@ -178,7 +178,7 @@ awaitable<void> ClientSession::run_admin() {
           admin::write_result(reply, admin::show_servers(rt_, (co_await clients_view(rt_, false)).snapshots), "SHOW");
           break;
         case admin::CommandKind::ShowDatabases:
-          admin::write_result(reply, admin::show_databases(*live), "SHOW");
+          admin::write_result(reply, admin::show_databases(rt_, *live), "SHOW");
           break;
         case admin::CommandKind::ShowConfig:
           admin::write_result(reply, admin::show_config(*live), "SHOW");

@@ -31,6 +31,20 @@ std::string wall(Clock::time_point t, Clock::time_point now) {
 
 std::string node_name(const std::string& node) { return node.empty() ? "primary" : node; }
 
+// What a server's host is now: for a multi-host database the role its prober last found
+// (primary, standby, failed, silent), which may differ from the pool it sits in right after a
+// failover; otherwise what the config says.
+std::string server_role(Runtime& rt, const std::string& database, const std::string& node, const std::string& host,
+                        int port) {
+  if (auto c = rt.failover.find(database)) {
+    auto i = c->member_of(ServerTarget{host, port, {}});
+    if (!i) return "unknown";
+    const auto st = c->stats();
+    return std::string(*i < st.roles.size() ? topology::to_string(st.roles[*i]) : "unknown");
+  }
+  return node.empty() ? "primary" : "replica";
+}
+
 // "127.0.0.1:5000" (or "::1:5000") into address and port.
 std::pair<std::string, std::string> split_peer(const std::string& peer) {
   auto colon = peer.rfind(':');
@@ -112,18 +126,20 @@ std::vector<std::vector<Cell>> server_rows(Runtime& rt, const std::vector<Client
 
 ResultSet show_servers(Runtime& rt, const std::vector<ClientSnapshot>& clients) {
   ResultSet r;
-  r.columns = {"id", "database", "user", "node", "host", "port", "state", "age_s", "idle_s", "client_id"};
+  r.columns = {"id", "database", "user", "node", "host", "port", "state", "age_s", "idle_s", "client_id", "role"};
   const auto now = Clock::now();
   r.rows = server_rows(
       rt, clients,
       [&](const ClientSnapshot& s, const Pool& p) -> std::vector<Cell> {
         return {num(int64_t(s.server_id)), p.database, p.user, node_name(p.node), s.server_host, num(s.server_port),
-                "active", secs(now - s.server_created), "0", num(int64_t(s.id))};
+                "active", secs(now - s.server_created), "0", num(int64_t(s.id)),
+                server_role(rt, p.database, p.node, s.server_host, s.server_port)};
       },
       [&](const Pool& p, const Pool::IdleServer& i) -> std::vector<Cell> {
         return {num(int64_t(i.id)), p.database, p.user, node_name(p.node), i.host, num(i.port), "idle",
                 secs(now - i.created), secs(now - i.last_used),
-                i.last_client ? Cell(num(int64_t(i.last_client))) : std::nullopt};
+                i.last_client ? Cell(num(int64_t(i.last_client))) : std::nullopt,
+                server_role(rt, p.database, p.node, i.host, i.port)};
       });
   return r;
 }
@@ -148,17 +164,35 @@ ResultSet show_prepared(Runtime& rt, const std::vector<ClientSnapshot>& clients)
   return r;
 }
 
-ResultSet show_databases(const Config& cfg) {
+ResultSet show_databases(Runtime& rt, const Config& cfg) {
   ResultSet r;
-  r.columns = {"name",          "host",               "port",     "dbname",          "pool_mode",
-               "pool_size",     "min_pool_size",      "max_db_connections", "replicas", "read_write_split"};
+  // The last four are for multi-host databases (`hosts`), NULL otherwise: each member with the role
+  // its prober last found, the election's state, when that state began, and how often the primary
+  // changed. host/port stay the first member (the config's view).
+  r.columns = {"name",          "host",          "port",     "dbname",          "pool_mode",
+               "pool_size",     "min_pool_size", "max_db_connections", "replicas", "read_write_split",
+               "hosts",         "failover_state", "state_since", "primary_changes"};
+  const auto now = Clock::now();
   for (const auto& [name, db] : cfg.databases) {
     std::string replicas;
     for (const auto& rc : db.replicas)
       replicas += fmt::format("{}{}:{}", replicas.empty() ? "" : ",", rc.host, rc.port);
-    r.rows.push_back({name, db.host, num(db.port), db.dbname, std::string(to_string(cfg.pool_mode(db))),
-                      num(cfg.pool_size(db)), num(cfg.min_pool_size(db)), num(cfg.max_db_connections(db)), replicas,
-                      db.read_write_split ? "true" : "false"});
+    std::vector<Cell> row{name, db.host, num(db.port), db.dbname, std::string(to_string(cfg.pool_mode(db))),
+                          num(cfg.pool_size(db)), num(cfg.min_pool_size(db)), num(cfg.max_db_connections(db)), replicas,
+                          db.read_write_split ? "true" : "false"};
+    if (auto c = rt.failover.find(name)) {
+      const auto st = c->stats();
+      std::string hosts;
+      for (size_t i = 0; i < c->members().size(); ++i)
+        hosts += fmt::format("{}{}:{}={}", i ? "," : "", c->members()[i].host, c->members()[i].port,
+                             i < st.roles.size() ? topology::to_string(st.roles[i]) : "unknown");
+      row.insert(row.end(), {hosts, std::string(topology::to_string(st.state)),
+                             st.since == Clock::time_point{} ? Cell() : Cell(wall(st.since, now)),
+                             num(int64_t(st.changes))});
+    } else {
+      row.insert(row.end(), 4, std::nullopt);
+    }
+    r.rows.push_back(std::move(row));
   }
   return r;
 }

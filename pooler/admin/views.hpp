@@ -27,7 +27,7 @@ ResultSet show_pools(Runtime& rt, const std::vector<ClientSnapshot>& attached,
                      const std::map<const Pool*, int>& idle_by_pool);
 ResultSet show_clients(const std::vector<ClientSnapshot>& clients);
 ResultSet show_servers(Runtime& rt, const std::vector<ClientSnapshot>& clients);
-ResultSet show_databases(const Config& cfg);
+ResultSet show_databases(Runtime& rt, const Config& cfg);
 ResultSet show_config(const Config& cfg);
 ResultSet show_replicas(Runtime& rt, const Config& cfg);
 // Per database since the pooler started (times in microseconds, as PgBouncer): every configured

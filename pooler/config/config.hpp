@@ -55,6 +55,15 @@ struct HostConfig {
   bool operator==(const HostConfig& o) const { return host == o.host && port == o.port; }
 };
 
+// One Patroni REST API (`patroni_urls`, issue 18): "http://host:port", where GET /cluster names the
+// leader and members of a multi-host database.
+struct PatroniUrl {
+  std::string host;
+  int port = 8008;  // Patroni's default restapi port
+  int line = 0;
+  bool operator==(const PatroniUrl& o) const { return host == o.host && port == o.port; }
+};
+
 // max_replica_lag: how far a replica may trail the primary and still get reads, either in time or
 // in WAL bytes. Zero (either kind) means no limit.
 struct LagLimit {
@@ -77,6 +86,9 @@ struct DatabaseConfig {
   std::string dbname;          // server-side name; defaults to `name`
   // Members whose primary pgopt follows (empty: just host/port). When set, host/port are the first.
   std::vector<HostConfig> hosts;
+  // Optional second source for the primary of `hosts`: Patroni's view, which must agree with what
+  // the members say of themselves, or writes are held (failover.hpp).
+  std::vector<PatroniUrl> patroni_urls;
   std::optional<int> pool_size;       // overrides pooler.default_pool_size
   std::optional<int> min_pool_size;   // overrides pooler.min_pool_size
   std::optional<PoolMode> pool_mode;  // overrides pooler.pool_mode

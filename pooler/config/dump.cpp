@@ -25,6 +25,7 @@ bool inherited(const DatabaseConfig& db, std::string_view key) {
 // hosts replaces host and port (their values are its first member); without it, it is left out.
 bool superseded(const DatabaseConfig& db, std::string_view key) {
   if (key == "hosts") return db.hosts.empty();
+  if (key == "patroni_urls") return db.patroni_urls.empty();
   return !db.hosts.empty() && (key == "host" || key == "port");
 }
 
@@ -93,6 +94,7 @@ std::string database_value(const Config& c, const DatabaseConfig& db, std::strin
   if (key == "port") return std::to_string(db.port);
   if (key == "dbname") return quoted(db.dbname);
   if (key == "hosts") return config_detail::hosts_text(db.hosts);
+  if (key == "patroni_urls") return config_detail::patroni_urls_text(db.patroni_urls);
   if (key == "pool_size") return std::to_string(c.pool_size(db));
   if (key == "min_pool_size") return std::to_string(c.min_pool_size(db));
   if (key == "pool_mode") return quoted(to_string(c.pool_mode(db)));

@@ -70,8 +70,69 @@ bool read_hosts(Reader& r, const toml::node& n, const std::string& key, std::vec
   return ok;
 }
 
+bool read_patroni_urls(Reader& r, const toml::node& n, const std::string& key, std::vector<PatroniUrl>& out) {
+  const toml::array* a = n.as_array();
+  if (a == nullptr) {
+    r.wrong_type(n, key, "an array of \"http://host:port\" strings such as [\"http://10.0.0.1:8008\"]");
+    return false;
+  }
+  std::vector<PatroniUrl> urls;
+  bool ok = true;
+  for (size_t i = 0; i < a->size(); ++i) {
+    const std::string where = fmt::format("{}[{}]", key, i);
+    std::string text;
+    if (!r.read_string((*a)[i], where, false, text)) {
+      ok = false;
+      continue;
+    }
+    PatroniUrl u;
+    u.line = line_of((*a)[i].source());
+    std::string why;
+    std::string_view rest = text;
+    if (rest.starts_with("https://")) {
+      why = "uses https, which pgopt does not speak to Patroni; use http:// (on a trusted network)";
+    } else if (!rest.starts_with("http://")) {
+      why = "is not an http:// URL";
+    } else {
+      rest.remove_prefix(7);
+      if (rest.ends_with('/')) rest.remove_suffix(1);
+      HostConfig h;
+      if (rest.find('/') != std::string_view::npos)
+        why = "has a path; give the API's root (pgopt asks /cluster)";
+      else
+        why = split_host_port(rest, h);
+      u.host = h.host;
+      u.port = h.port == 0 ? 8008 : h.port;
+    }
+    if (!why.empty()) {
+      r.error(u.line, fmt::format("{}: {} {}", where, toml_quote(text), why));
+      ok = false;
+      continue;
+    }
+    urls.push_back(std::move(u));
+  }
+  if (ok) out = std::move(urls);
+  return ok;
+}
+
+std::string patroni_urls_text(const std::vector<PatroniUrl>& urls) {
+  std::string out = "[";
+  for (size_t i = 0; i < urls.size(); ++i) {
+    const bool v6 = urls[i].host.find(':') != std::string::npos;
+    out += (i ? ", " : "") + toml_quote(v6 ? fmt::format("http://[{}]:{}", urls[i].host, urls[i].port)
+                                           : fmt::format("http://{}:{}", urls[i].host, urls[i].port));
+  }
+  return out + "]";
+}
+
 bool check_hosts(Reader& r, const std::string& qualified, DatabaseConfig& db,
                  const std::map<std::string_view, int, std::less<>>& lines) {
+  if (db.hosts.empty() && !db.patroni_urls.empty()) {
+    r.error(lines.contains("patroni_urls") ? lines.at("patroni_urls") : db.line,
+            fmt::format("{}: patroni_urls needs hosts (pgopt matches Patroni's members to them by host:port)",
+                        qualified));
+    return false;
+  }
   if (db.hosts.empty()) return true;
   const int hosts_line = lines.contains("hosts") ? lines.at("hosts") : db.line;
   if (lines.contains("host")) {

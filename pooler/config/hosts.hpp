@@ -20,6 +20,14 @@ bool read_hosts(Reader& r, const toml::node& n, const std::string& key, std::vec
 bool check_hosts(Reader& r, const std::string& qualified, DatabaseConfig& db,
                  const std::map<std::string_view, int, std::less<>>& lines);
 
+// An array of "http://host:port" strings (port 8008 when left out; a trailing "/" is allowed, no
+// other path); https is refused, as pgopt speaks plain HTTP to Patroni. check_hosts() requires
+// `hosts` beside it (its members are matched to Patroni's by host:port).
+bool read_patroni_urls(Reader& r, const toml::node& n, const std::string& key, std::vector<PatroniUrl>& out);
+
+// TOML text of a patroni_urls list, for dump_config.
+std::string patroni_urls_text(const std::vector<PatroniUrl>& urls);
+
 // TOML text of a hosts list, for dump_config and changed_keys.
 std::string hosts_text(const std::vector<HostConfig>& hosts);
 

@@ -142,6 +142,10 @@ bool hosts_key(Reader& r, const toml::node& n, const std::string& k, DatabaseCon
   return read_hosts(r, n, k, s.hosts);
 }
 
+bool patroni_urls_key(Reader& r, const toml::node& n, const std::string& k, DatabaseConfig& s) {
+  return read_patroni_urls(r, n, k, s.patroni_urls);
+}
+
 bool lag_key(Reader& r, const toml::node& n, const std::string& k, DatabaseConfig& s) {
   return read_lag_limit(r, n, k, s.max_replica_lag);
 }
@@ -241,11 +245,12 @@ constexpr std::array<Key<P>, 49> kPoolerKeys{{
 }};
 
 using D = DatabaseConfig;
-constexpr std::array<Key<D>, 15> kDatabaseKeys{{
+constexpr std::array<Key<D>, 16> kDatabaseKeys{{
     {"host", string_key<&D::host>},
     {"port", int_key<&D::port, 1, 65535>},
     {"dbname", string_key<&D::dbname>},
     {"hosts", hosts_key},
+    {"patroni_urls", patroni_urls_key},
     {"pool_size", int_key<&D::pool_size, 1>},
     {"min_pool_size", int_key<&D::min_pool_size, 0>},
     {"pool_mode", enum_key<&D::pool_mode, kPoolModes>},

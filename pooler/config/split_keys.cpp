@@ -183,7 +183,7 @@ bool check_split(Reader& r, const std::string& qualified, DatabaseConfig& db,
       ok = false;
     }
   }
-  if (db.read_write_split && db.replicas.empty()) {
+  if (db.read_write_split && db.replicas.empty() && db.hosts.size() < 2) {  // standby members of hosts read too
     r.error(line("read_write_split"),
             fmt::format("{}.read_write_split = true needs at least one entry in replicas", qualified));
     ok = false;

@@ -106,8 +106,15 @@ awaitable<Snapshot> gather(Runtime& rt) {
   for (const auto& [name, c] : rt.failover.all()) {
     const auto st = c->stats();
     for (size_t i = 0; i < c->members().size(); ++i)
-      s.members.push_back({name, fmt::format("{}:{}", c->members()[i].host, c->members()[i].port), st.primary == i});
-    s.elections.push_back({name, st.state == topology::State::SplitBrain, st.changes, st.split_brains});
+      s.members.push_back({name, fmt::format("{}:{}", c->members()[i].host, c->members()[i].port), st.primary == i,
+                           std::string(i < st.roles.size() ? topology::to_string(st.roles[i]) : "failed")});
+    std::optional<double> since;
+    if (st.since != std::chrono::steady_clock::time_point{})  // a steady instant as Unix time
+      since = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch() -
+                                            (std::chrono::steady_clock::now() - st.since))
+                  .count();
+    s.elections.push_back({name, st.state == topology::State::SplitBrain, st.changes, st.split_brains,
+                           std::string(topology::to_string(st.state)), since});
   }
   s.prepared_statements = rt.statements.size();
   co_return s;

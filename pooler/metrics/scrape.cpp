@@ -91,6 +91,21 @@ std::string render(const Snapshot& s) {
   e.family("pgopt_failover_primary", T::Gauge, "1 for the member of a multi-host database that takes its writes now.");
   for (const auto& m : s.members)
     e.sample("pgopt_failover_primary", {{"database", m.database}, {"member", m.member}}, uint64_t(m.primary ? 1 : 0));
+  // One series per member and possible role, 1 for the current one, so a role change is a step in
+  // a graph and an alert can match role="failed" without knowing the names.
+  e.family("pgopt_failover_member_role", T::Gauge, "1 for the role the prober last found for a member of a multi-host database.");
+  for (const auto& m : s.members)
+    for (const char* role : {"primary", "standby", "failed", "silent"})
+      e.sample("pgopt_failover_member_role", {{"database", m.database}, {"member", m.member}, {"role", role}},
+               uint64_t(m.role == role ? 1 : 0));
+  e.family("pgopt_failover_state", T::Gauge, "1 for the election state of a multi-host database.");
+  for (const auto& el : s.elections)
+    for (const char* state : {"discovering", "stable", "no_primary", "split_brain", "disagree"})
+      e.sample("pgopt_failover_state", {{"database", el.database}, {"state", state}}, uint64_t(el.state == state ? 1 : 0));
+  e.family("pgopt_failover_last_change_timestamp_seconds", T::Gauge,
+           "Unix time the election state last changed (a primary found, lost, moved, or a split brain).");
+  for (const auto& el : s.elections)
+    if (el.since_unix) e.sample("pgopt_failover_last_change_timestamp_seconds", {{"database", el.database}}, *el.since_unix);
   e.family("pgopt_failover_split_brain", T::Gauge, "1 while two or more members claim to be primary (writes refused).");
   for (const auto& el : s.elections)
     e.sample("pgopt_failover_split_brain", {{"database", el.database}}, uint64_t(el.split_brain ? 1 : 0));

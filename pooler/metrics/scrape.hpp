@@ -40,12 +40,15 @@ struct Snapshot {
   struct Member {
     std::string database, member;  // "host:port"
     bool primary = false;
+    std::string role;  // what its prober last found: primary, standby, failed, silent
   };
   std::vector<Member> members;
   struct Election {
     std::string database;
     bool split_brain = false;
     uint64_t changes = 0, split_brains = 0;
+    std::string state;                      // discovering, stable, no_primary, split_brain
+    std::optional<double> since_unix;       // when that state began (the last role change)
   };
   std::vector<Election> elections;
   bool accepting = true;  // false while draining

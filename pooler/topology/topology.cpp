@@ -21,6 +21,7 @@ std::string_view to_string(State s) {
     case State::Stable: return "stable";
     case State::NoPrimary: return "no_primary";
     case State::SplitBrain: return "split_brain";
+    case State::Disagree: return "disagree";
   }
   return "?";
 }
@@ -38,7 +39,7 @@ std::string_view to_string(Change c) {
 
 Topology::Topology(size_t members) : effective_(members, Probe::Failed), silent_rounds_(members, 0) {}
 
-Change Topology::round(std::span<const Probe> probes, SteadyClock::time_point now) {
+Change Topology::round(std::span<const Probe> probes, SteadyClock::time_point now, const PatroniView& patroni) {
   suspected_ = false;
   claimants_.clear();
   for (size_t i = 0; i < effective_.size(); ++i) {
@@ -55,7 +56,11 @@ Change Topology::round(std::span<const Probe> probes, SteadyClock::time_point no
   const State before = state_;
   const std::optional<size_t> old = primary_;
   Change change = Change::None;
-  if (claimants_.size() == 1) {  // rule 2
+  if (claimants_.size() == 1 && patroni.answered && patroni.leader != claimants_.front()) {  // rule 5
+    primary_.reset();
+    state_ = State::Disagree;
+    if (old) change = Change::Lost;
+  } else if (claimants_.size() == 1) {  // rule 2
     state_ = State::Stable;
     primary_ = claimants_.front();
     if (old != primary_) change = old ? Change::Moved : Change::Elected;
@@ -64,7 +69,7 @@ Change Topology::round(std::span<const Probe> probes, SteadyClock::time_point no
     if (old) {
       state_ = State::NoPrimary;
       change = Change::Lost;
-    } else if (state_ == State::SplitBrain) {
+    } else if (state_ == State::SplitBrain || state_ == State::Disagree) {
       state_ = State::NoPrimary;
     }
   } else {  // rule 4

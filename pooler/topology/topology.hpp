@@ -27,6 +27,13 @@ enum class State {
   Stable,       // exactly one primary: send them there
   NoPrimary,    // the primary was lost and no member has been promoted yet: hold them
   SplitBrain,   // two or more members claim to be primary: refuse them (never guess)
+  Disagree,     // Patroni's leader is not the one primary the members report: hold them
+};
+
+// What Patroni's REST API said in a round (patroni_urls), for databases that have it.
+struct PatroniView {
+  bool answered = false;         // a URL answered GET /cluster with a readable body
+  std::optional<size_t> leader;  // its running leader, as a member index (nullopt: none, or not a member)
 };
 
 // What a round changed, for the caller's log, metrics and the closing of old servers.
@@ -48,6 +55,11 @@ std::string_view to_string(Change c);
 //     New transactions wait for the next election (failover_wait_timeout bounds the wait).
 //  4. Two or more primaries: SplitBrain, no primary (change SplitBrain). Writes are refused, not
 //     held, until a round finds one primary again.
+//  5. With Patroni's view (patroni_urls) answered this round, one primary is Stable only if it is
+//     Patroni's leader; otherwise Disagree, no primary (change Lost if there was one): new
+//     transactions wait as in rule 3, so none reaches a member only one source calls primary. That
+//     is also how a switchover is seen early: Patroni names the new leader before the old one stops.
+//     A round without an answer from Patroni falls back to rules 2-4 (either source alone works).
 // The caller probes every member each round, all at once, so one round's answers are from the same
 // moment; rounds come every health_check_period while Stable, and every kFastRound otherwise or
 // after suspect() (a connection to the primary broke), so a promotion is seen within kFastRound.
@@ -59,7 +71,7 @@ class Topology {
   explicit Topology(size_t members);
 
   // One complete round: probes[i] is member i's answer. Returns what changed.
-  Change round(std::span<const Probe> probes, SteadyClock::time_point now);
+  Change round(std::span<const Probe> probes, SteadyClock::time_point now, const PatroniView& patroni = {});
   // A connection to the primary failed or said it is in recovery: the next round is due now.
   void suspect() { suspected_ = true; }
 

@@ -1,10 +1,17 @@
 // Failover (issue 18) on real clusters: pgopt in front of a database listed with `hosts` finds the
 // primary itself and follows it through a manual promotion, a split brain, a Patroni switchover and
 // a kill -9 of the Patroni leader. Label `failover`; each test starts and stops its own cluster.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -37,12 +44,89 @@ PoolerOptions ha_options(const std::vector<int>& ports, const std::string& dbnam
   return o;
 }
 
+// The same members as `ha` twice more: `hars` reads from the standby members (read_write_split,
+// round robin so every standby gets reads), `hasession` in session mode. `ha` also reads Patroni's
+// REST API (`apis`), which must agree with the members.
+PoolerOptions ha_options_all(const std::vector<int>& ports, const std::vector<int>& apis, const std::string& dbname,
+                             const std::string& wait) {
+  PoolerOptions o = ha_options(ports, dbname, wait);
+  std::string urls;
+  for (int a : apis) urls += (urls.empty() ? "\"" : ", \"") + std::string("http://127.0.0.1:") + std::to_string(a) + "\"";
+  o.databases += "patroni_urls = [" + urls + "]\n";
+  // A member that failed its poll (the killed leader) is asked again after replica_ban_time.
+  o.pooler_extra += "lag_poll_interval = \"100ms\"\nreplica_ban_time = \"1s\"\n";
+  o.databases += "[databases.hars]\nhosts = " + hosts_list(ports) + "\ndbname = \"" + dbname +
+                 "\"\nread_write_split = true\nload_balance = \"round_robin\"\n";
+  o.databases += "[databases.hasession]\nhosts = " + hosts_list(ports) + "\ndbname = \"" + dbname +
+                 "\"\npool_mode = \"session\"\n";
+  return o;
+}
+
 // A new client through pgopt runs `sql`: "" when it worked, else the SQLSTATE.
 std::string fresh_try(const Pooler& p, const std::string& sql) {
   Conn c = connect(p.conninfo("postgres", "ha"));
   if (PQstatus(c.get()) != CONNECTION_OK) return "login";
   return try_exec(c.get(), sql);
 }
+
+// A stand-in for Patroni's REST API: answers every request with the /cluster body set last (one
+// connection at a time, HTTP/1.0, closed after the reply). Stops with the object.
+class FakePatroni {
+ public:
+  FakePatroni() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("FakePatroni: cannot listen");
+    port = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakePatroni() {
+    done_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  // Members on 127.0.0.1 with these ports; `leader` is the one Patroni calls leader (running).
+  void set_leader(const std::vector<int>& ports, int leader) {
+    std::string members;
+    for (int p : ports)
+      members += std::string(members.empty() ? "" : ",") + R"({"name": "n)" + std::to_string(p) + R"(", "role": ")" +
+                 (p == leader ? "leader" : "replica") + R"(", "state": ")" + (p == leader ? "running" : "streaming") +
+                 R"(", "host": "127.0.0.1", "port": )" + std::to_string(p) + "}";
+    std::lock_guard lk(mu_);
+    body_ = R"({"members": [)" + members + R"(], "scope": "fake"})";
+  }
+  int port = 0;
+
+ private:
+  void serve() {
+    while (!done_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      char buf[2048];
+      (void)::recv(c, buf, sizeof buf, 0);  // the request line and headers: one GET, not checked
+      std::string body;
+      {
+        std::lock_guard lk(mu_);
+        body = body_;
+      }
+      const std::string reply = "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                                std::to_string(body.size()) + "\r\n\r\n" + body;
+      (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+  int fd_ = -1;
+  std::atomic<bool> done_{false};
+  std::mutex mu_;
+  std::string body_ = "{}";
+  std::thread thread_;
+};
 
 // (a) Multi-host discovery alone (no Patroni): the replica is listed first and pgopt still writes
 // to the primary; promoting the replica while the primary runs is a split brain (writes refused
@@ -52,9 +136,62 @@ TEST(Failover, DiscoveryPromotionAndSplitBrain) {
   ScriptCluster cl("cluster.sh");
   ASSERT_TRUE(cl.started) << cl.output;
   const int primary = cl.port("PGOPT_PRIMARY_PORT"), replica = cl.port("PGOPT_REPLICA_PORT");
-  Pooler p(ha_options({replica, primary}, "pgopt_test", "10s"));
+  FakePatroni patroni;
+  patroni.set_leader({replica, primary}, replica);  // Patroni disagrees with PostgreSQL
+  PoolerOptions o = ha_options({replica, primary}, "pgopt_test", "10s");
+  o.databases += "[databases.hap]\nhosts = " + hosts_list({replica, primary}) +
+                 "\ndbname = \"pgopt_test\"\npatroni_urls = [\"http://127.0.0.1:1\", \"http://127.0.0.1:" +
+                 std::to_string(patroni.port) + "\"]\n";  // the first URL refuses: the next one is asked
+  o.pooler_extra += "admin_users = [\"postgres\"]\n";
+  Pooler p(o);
   Conn c = connect_ok(p.conninfo("postgres", "ha"));
   EXPECT_EQ(value(c.get(), "SHOW port"), std::to_string(primary));
+
+  // patroni_urls: while Patroni's leader is not the member PostgreSQL calls primary, a new client's
+  // login (which needs a server) is held, on neither member; once they agree it completes there.
+  {
+    PGconn* raw = PQconnectStart(p.conninfo("postgres", "hap").c_str());
+    Conn held(raw);
+    ASSERT_NE(PQstatus(raw), CONNECTION_BAD);
+    auto poll = [&] {  // drives the non-blocking login one step; true once it is done (either way)
+      const auto st = PQconnectPoll(raw);
+      return st == PGRES_POLLING_OK || st == PGRES_POLLING_FAILED;
+    };
+    // The login starts (the startup packet reaches pgopt, whose prober then has credentials).
+    EXPECT_TRUE(eventually([&] { return !poll() && p.log().find("Patroni and PostgreSQL disagree") != std::string::npos; },
+                           std::chrono::seconds(10)))
+        << p.log();
+    const auto sent = Steady::now();
+    EXPECT_FALSE(eventually([&] { return poll(); }, std::chrono::seconds(1))) << "held, not run on either member";
+    EXPECT_GE(seconds_since(sent), 1.0);
+    patroni.set_leader({replica, primary}, primary);
+    ASSERT_TRUE(eventually([&] { return poll(); }, std::chrono::seconds(5))) << p.log();
+    ASSERT_EQ(PQstatus(raw), CONNECTION_OK) << PQerrorMessage(raw);
+    EXPECT_EQ(value(raw, "SELECT inet_server_port()"), std::to_string(primary));
+    // The admin console shows each member's role and the election state.
+    Conn admin = connect_ok(p.conninfo("postgres", "pgopt"));
+    Result dbs = exec(admin.get(), "SHOW DATABASES");
+    ASSERT_EQ(PQresultStatus(dbs.get()), PGRES_TUPLES_OK) << PQerrorMessage(admin.get());
+    const int hosts_col = PQfnumber(dbs.get(), "hosts"), state_col = PQfnumber(dbs.get(), "failover_state");
+    ASSERT_GE(hosts_col, 0);
+    std::string hap_hosts, hap_state;
+    for (int i = 0; i < PQntuples(dbs.get()); ++i)
+      if (std::string(PQgetvalue(dbs.get(), i, 0)) == "hap") {
+        hap_hosts = PQgetvalue(dbs.get(), i, hosts_col);
+        hap_state = PQgetvalue(dbs.get(), i, state_col);
+      }
+    EXPECT_EQ(hap_hosts, "127.0.0.1:" + std::to_string(replica) + "=standby,127.0.0.1:" + std::to_string(primary) +
+                             "=primary");
+    EXPECT_EQ(hap_state, "stable");
+    Result servers = exec(admin.get(), "SHOW SERVERS");
+    ASSERT_EQ(PQresultStatus(servers.get()), PGRES_TUPLES_OK) << PQerrorMessage(admin.get());
+    const int role_col = PQfnumber(servers.get(), "role"), port_col = PQfnumber(servers.get(), "port");
+    ASSERT_GE(role_col, 0);
+    ASSERT_GT(PQntuples(servers.get()), 0);
+    for (int i = 0; i < PQntuples(servers.get()); ++i)
+      EXPECT_EQ(std::string(PQgetvalue(servers.get(), i, role_col)),
+                std::string(PQgetvalue(servers.get(), i, port_col)) == std::to_string(primary) ? "primary" : "standby");
+  }
   ok(c.get(), "CREATE TABLE IF NOT EXISTS fo_promote (id int PRIMARY KEY)");
   ok(c.get(), "INSERT INTO fo_promote VALUES (1)");
   // cluster.sh runs synchronous_commit = off: wait until the replica has the row before promoting.
@@ -104,6 +241,10 @@ class Patroni : public ::testing::Test {
   static std::vector<int> ports() {
     return {cluster_->port("PGOPT_PATRONI_PORT_1"), cluster_->port("PGOPT_PATRONI_PORT_2"),
             cluster_->port("PGOPT_PATRONI_PORT_3")};
+  }
+  static std::vector<int> apis() {
+    return {cluster_->port("PGOPT_PATRONI_API_1"), cluster_->port("PGOPT_PATRONI_API_2"),
+            cluster_->port("PGOPT_PATRONI_API_3")};
   }
   static ScriptCluster* cluster_;
 };
@@ -203,13 +344,88 @@ std::string joined(const std::vector<std::string>& v) {
   return out.empty() ? "none" : out;
 }
 
+// pgbench through pgopt in the background for 24 s (it stops by itself; a switchover by patroni.sh
+// takes 10-15 s with its waits): each client runs one short read-write transaction on a row of its
+// own, then stays idle 10 ms. Its per-client
+// logs (-l) say which clients still completed transactions after the switchover.
+class Bench {
+ public:
+  struct Result {
+    long processed = 0, failed = 0;
+    int aborted = 0, aborted_inside = 0, aborted_server_lost = 0, after_switch_clients = 0;
+    std::string output;
+  };
+  Bench(const Pooler& p, int clients) : dir_(p.dir()) {
+    std::ofstream(dir_ / "fo_bench.sql") << "\\set c :client_id + 1\n"
+                                            "BEGIN;\n"
+                                            "UPDATE fo_bench SET n = n + 1 WHERE client = :c;\n"
+                                            "SELECT n FROM fo_bench WHERE client = :c;\n"
+                                            "END;\n"
+                                            "\\sleep 10 ms\n";
+    const std::string cmd = "cd " + dir_.string() + " && pgbench -n -T 24 -c " + std::to_string(clients) +
+                            " -j 2 -l --log-prefix=fo_bench_log -f fo_bench.sql \"" + p.conninfo("postgres", "ha") + "\"";
+    thread_ = std::thread([this, cmd] { output_ = run(cmd, &status_); });
+  }
+  ~Bench() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // Waits for the run to end (bounded by -T) and reads its summary; `switched` is when the
+  // switchover was over (epoch seconds), for the per-client logs.
+  Result finish(double switched = 0) {
+    if (thread_.joinable()) thread_.join();
+    Result r;
+    r.output = output_;
+    std::istringstream lines(output_);
+    for (std::string line; std::getline(lines, line);) {
+      const auto at = line.find("aborted in command ");
+      if (at == std::string::npos) continue;
+      ++r.aborted;
+      r.aborted_inside += std::atoi(line.c_str() + at + 19) >= 2 ? 1 : 0;
+      const bool lost = line.find("server connection to") != std::string::npos ||
+                        line.find("terminating connection due to administrator command") != std::string::npos;
+      r.aborted_server_lost += lost ? 1 : 0;
+    }
+    const std::string processed = "number of transactions actually processed: ", failed = "number of failed transactions: ";
+    if (auto at = output_.find(processed); at != std::string::npos)
+      r.processed = std::atol(output_.c_str() + at + processed.size());
+    if (auto at = output_.find(failed); at != std::string::npos) r.failed = std::atol(output_.c_str() + at + failed.size());
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+      if (e.path().filename().string().rfind("fo_bench_log", 0) != 0) continue;
+      std::ifstream in(e.path());
+      std::string line;
+      std::set<int> clients;
+      while (std::getline(in, line)) {  // client_id transaction_no time script_no time_epoch time_us
+        std::istringstream f(line);
+        int client = 0;
+        long tx = 0, latency = 0, script = 0, epoch = 0;
+        if (f >> client >> tx >> latency >> script >> epoch && double(epoch) > switched) clients.insert(client);
+      }
+      r.after_switch_clients += int(clients.size());
+    }
+    return r;
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::string output_;
+  int status_ = 0;
+  std::thread thread_;
+};
+
 // (c) A planned switchover: clients that are idle at the moment see no error and keep their
 // connections; a client writing all along loses at most the transactions in flight.
 TEST_F(Patroni, SwitchoverIdleClientsSeeNoError) {
-  Pooler p(ha_options(ports(), "postgres", "30s"));
+  Pooler p(ha_options_all(ports(), apis(), "postgres", "30s"));
   Conn setup = connect_ok(p.conninfo("postgres", "ha"));
   ok(setup.get(), "CREATE TABLE IF NOT EXISTS fo_switch (id bigint PRIMARY KEY)");
   ok(setup.get(), "CREATE TABLE IF NOT EXISTS fo_idle (client int, n int)");
+  ok(setup.get(), "CREATE TABLE IF NOT EXISTS fo_bench (client int PRIMARY KEY, n bigint)");
+  ok(setup.get(), "INSERT INTO fo_bench SELECT g, 0 FROM generate_series(1, 8) g ON CONFLICT DO NOTHING");
+  // A session-mode client holds one server of the old leader through the switchover.
+  Conn session = connect_ok(p.conninfo("postgres", "hasession"));
+  ok(session.get(), "INSERT INTO fo_idle VALUES (100, 1)");
+  const std::string session_port = value(session.get(), "SHOW port");
+  Bench bench(p, 8);
   std::vector<Conn> idle;
   for (int i = 0; i < 6; ++i) {
     idle.push_back(connect_ok(p.conninfo("postgres", "ha")));
@@ -220,8 +436,15 @@ TEST_F(Patroni, SwitchoverIdleClientsSeeNoError) {
   ASSERT_TRUE(eventually([&] { return w.acked() >= 20; }, std::chrono::seconds(10)));
   const auto t0 = Steady::now();
   int st = 0;
-  const std::string out = cluster_->run_cmd("switchover", "", &st);
+  std::string out;
+  std::thread switcher([&] { out = cluster_->run_cmd("switchover", "", &st); });
+  // When pgopt elected the new leader (the script returns later, once the cluster is whole again).
+  const bool elected =
+      eventually([&] { return count_of(p.log(), "database ha: primary is now") >= 2; }, std::chrono::seconds(60));
+  const double switched_epoch = double(std::time(nullptr));
+  switcher.join();
   ASSERT_EQ(st, 0) << out;
+  ASSERT_TRUE(elected) << failover_lines(p);
   const double switch_s = seconds_since(t0);
   const size_t at_switch = w.acked();
   ASSERT_TRUE(eventually([&] { return w.acked() >= at_switch + 20; }, std::chrono::seconds(30))) << p.log();
@@ -239,12 +462,38 @@ TEST_F(Patroni, SwitchoverIdleClientsSeeNoError) {
   // meet a pooled connection the stopping server had already closed.
   std::printf("%s", failover_lines(p).c_str());
   EXPECT_LE(w.errors().size(), 2u) << joined(w.errors());
+
+  // pgbench through pgopt (8 clients, one short transaction each then 10 ms idle): a client whose
+  // transaction was in flight when the old leader stopped is aborted by pgbench (one failed
+  // transaction); every other client goes on, on the new leader, to the end of the run.
+  // "In flight" is told by the error: the server connection to the old leader broke under the
+  // statement (pgbench's command 1 is BEGIN, 2-4 the statements inside the transaction). An error
+  // pgopt made itself (a hold that timed out, a refusal, a write sent to a standby) would be a
+  // failure of a transaction that was not in flight, and fails this test.
+  const Bench::Result b = bench.finish(switched_epoch);
+  std::printf("[failover] pgbench through the switchover: %ld transactions, %d of 8 clients aborted (%d inside a "
+              "transaction, %d at its BEGIN), all with the old leader's connection broken: %d; other failures %ld; "
+              "clients that went on after the switch %d\n",
+              b.processed, b.aborted, b.aborted_inside, b.aborted - b.aborted_inside, b.aborted_server_lost, b.failed,
+              b.after_switch_clients);
+  EXPECT_EQ(b.failed, 0) << b.output;
+  EXPECT_EQ(b.aborted_server_lost, b.aborted) << b.output;
+  EXPECT_GT(b.processed, 0) << b.output;
+  EXPECT_GE(b.after_switch_clients, 8 - b.aborted) << b.output;
+  EXPECT_GT(b.after_switch_clients, 0) << b.output;
+
+  // Session mode: the client's server went away with the old leader; it gets an error, and its
+  // next connection works on the new leader.
+  EXPECT_NE(try_exec(session.get(), "INSERT INTO fo_idle VALUES (100, 2)"), "") << "the old server is gone";
+  Conn again = connect_ok(p.conninfo("postgres", "hasession"));
+  EXPECT_EQ(try_exec(again.get(), "INSERT INTO fo_idle VALUES (100, 3)"), "") << p.log();
+  EXPECT_NE(value(again.get(), "SHOW port"), session_port);
 }
 
 // (b) kill -9 of the leader's postmaster under a writer: with synchronous_mode no acknowledged row
 // is lost, none is written twice, and the write unavailability is measured.
-TEST_F(Patroni, KillLeaderUnderWriter) {
-  Pooler p(ha_options(ports(), "postgres", "30s"));
+TEST_F(Patroni, KillLeaderUnderWriterThenRejoin) {
+  Pooler p(ha_options_all(ports(), apis(), "postgres", "30s"));
   Conn setup = connect_ok(p.conninfo("postgres", "ha"));
   ok(setup.get(), "CREATE TABLE IF NOT EXISTS fo_kill (id bigint PRIMARY KEY)");
   const std::string before = value(setup.get(), "SHOW port");
@@ -282,6 +531,32 @@ TEST_F(Patroni, KillLeaderUnderWriter) {
   EXPECT_EQ(lost, 0u);
   EXPECT_EQ(duplicates, 0u);
   EXPECT_GE(outage.recovered_after, 0);
+
+  // (e) The killed leader rejoins: its Patroni rewinds it and starts it as a replica of the new
+  // leader. Once it streams, pgopt sends it reads (round robin over the standby members), and what
+  // it answers is the new leader's data.
+  const std::string old_member = old.substr(0, old.find('\n'));
+  const std::string old_port = std::to_string(cluster_->port("PGOPT_PATRONI_PORT_" + old_member.substr(1)));
+  Conn reader = connect_ok(p.conninfo("postgres", "hars"));
+  std::string answer;
+  ASSERT_TRUE(eventually([&] {
+                Result rr = exec(reader.get(), "SELECT inet_server_port(), pg_is_in_recovery(), count(*) FROM fo_kill");
+                if (PQresultStatus(rr.get()) != PGRES_TUPLES_OK) {
+                  answer = PQerrorMessage(reader.get());
+                  if (PQstatus(reader.get()) != CONNECTION_OK) reader = connect(p.conninfo("postgres", "hars"));
+                  return false;
+                }
+                answer = std::string(PQgetvalue(rr.get(), 0, 0)) + " " + PQgetvalue(rr.get(), 0, 1) + " " +
+                         PQgetvalue(rr.get(), 0, 2);
+                return answer == old_port + " t " + std::to_string(present.size());
+              },
+                         std::chrono::seconds(60)))
+      << "last read: " << answer << "\n" << failover_lines(p);
+  std::printf("[failover] the old leader %s (port %s) takes reads again %.1f s after the kill\n", old_member.c_str(),
+              old_port.c_str(), seconds_since(killed));
+  // Writes still go to the new leader only.
+  EXPECT_EQ(try_exec(reader.get(), "INSERT INTO fo_kill VALUES (-1)"), "");
+  EXPECT_NE(value(check.get(), "SHOW port"), old_port);
 }
 
 }  // namespace

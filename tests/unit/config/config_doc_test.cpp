@@ -175,6 +175,14 @@ void check_type(const Row& r, const std::function<std::string(const std::string&
     EXPECT_FALSE(accepted(text("[1]")));
     EXPECT_FALSE(accepted(text("[\"10.0.0.1:0\"]")));
     EXPECT_FALSE(accepted(text("[\"db2\", \"db2:5432\"]")));
+  } else if (r.type == "array of http:// URLs") {  // the caller adds the hosts they need
+    EXPECT_TRUE(accepted(text("[]")));
+    EXPECT_TRUE(accepted(text("[\"http://10.0.0.1:8008\", \"http://db2/\", \"http://[::1]:8009\"]")))
+        << errors_of(text("[\"http://10.0.0.1:8008\"]"));
+    EXPECT_FALSE(accepted(text("\"http://10.0.0.1:8008\"")));
+    EXPECT_FALSE(accepted(text("[\"https://10.0.0.1:8008\"]")));
+    EXPECT_FALSE(accepted(text("[\"http://10.0.0.1:8008/cluster\"]")));
+    EXPECT_FALSE(accepted(text("[8008]")));
   } else if (r.type == "array of user names") {
     EXPECT_TRUE(accepted(text("[]")));
     EXPECT_TRUE(accepted(text("[\"admin\", \"ops.team\"]"))) << errors_of(text("[\"admin\", \"ops.team\"]"));
@@ -260,7 +268,10 @@ TEST(ConfigDoc, DatabaseTypesDefaultsAndReloadAreTrue) {
   for (const auto& r : rows) {
     SCOPED_TRACE("docs/configuration.md:" + std::to_string(r.line) + " `" + r.key + "`");
     // read_write_split = true needs a replica to split onto.
-    const std::string replica = r.key == "read_write_split" ? "replicas = [{ host = \"10.0.0.7\" }]\n" : "";
+    // patroni_urls names the API of the members listed in hosts.
+    const std::string replica = r.key == "read_write_split" ? "replicas = [{ host = \"10.0.0.7\" }]\n"
+                                : r.key == "patroni_urls"   ? "hosts = [\"10.0.0.1\", \"10.0.0.2\"]\n"
+                                                            : "";
     check_type(r, [&](const std::string& v) { return database_text(r.key, v) + replica; });
 
     std::smatch m;

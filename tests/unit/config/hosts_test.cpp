@@ -79,4 +79,33 @@ TEST(Hosts, ReloadSeesAChangedMemberList) {
   EXPECT_TRUE(reloadable("pooler.health_check_period"));
 }
 
+TEST(PatroniUrls, PortDefaultsTo8008AndTheDumpRoundTrips) {
+  auto c = ok(db("hosts = [\"a\", \"b\"]\npatroni_urls = [\"http://a\", \"http://b:8009/\", \"http://[::1]:8010\"]\n"));
+  ASSERT_TRUE(c);
+  const auto& urls = c->databases.at("app").patroni_urls;
+  ASSERT_EQ(urls.size(), 3u);
+  EXPECT_EQ(urls[0].host, "a");
+  EXPECT_EQ(urls[0].port, 8008);
+  EXPECT_EQ(urls[1].port, 8009);
+  EXPECT_EQ(urls[2].host, "::1");
+  const std::string text = dump_config(*c);
+  EXPECT_THAT(text, HasSubstr("patroni_urls = [\"http://a:8008\", \"http://b:8009\", \"http://[::1]:8010\"]\n"));
+  auto again = parse_config(text, "dump.toml");
+  ASSERT_TRUE(again.config) << format_errors(again.errors);
+  EXPECT_EQ(again.config->databases.at("app").patroni_urls, urls);
+  EXPECT_THAT(dump_config(*ok(db("hosts = [\"a\", \"b\"]\n"))), ::testing::Not(HasSubstr("patroni_urls")));
+  auto d = ok(db("hosts = [\"a\", \"b\"]\npatroni_urls = [\"http://a\"]\n"));
+  ASSERT_TRUE(d);
+  EXPECT_THAT(changed_keys(*c, *d), ::testing::Contains("databases.app.patroni_urls"));
+  EXPECT_TRUE(reloadable("databases.app.patroni_urls"));
+}
+
+// The standby members of hosts are the replicas read_write_split sends reads to; one member has none.
+TEST(Hosts, ReadWriteSplitNeedsTwoMembersOrReplicas) {
+  EXPECT_TRUE(ok(db("hosts = [\"a\", \"b\"]\nread_write_split = true\n")));
+  auto r = parse_config(db("hosts = [\"a\"]\nread_write_split = true\n"), "t.toml");
+  EXPECT_FALSE(r.config);
+  EXPECT_THAT(format_errors(r.errors), HasSubstr("read_write_split = true needs at least one entry in replicas"));
+}
+
 }  // namespace

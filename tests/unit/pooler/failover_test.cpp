@@ -55,6 +55,35 @@ TEST(Failover, RouteFollowsTheElection) {
   EXPECT_FALSE(c.suspected());
 }
 
+// patroni_urls: a disagreeing Patroni holds new transactions (Wait, state disagree); the last
+// answer is kept for the admin console; a changed URL list is a new Cluster (a new prober).
+TEST(Failover, PatroniDisagreementWaitsAndUrlsAreKeptPerCluster) {
+  Cluster c({{"a", 1, 0}, {"b", 2, 0}}, {PatroniUrl{"a", 8008, 0}});
+  const auto now = topology::SteadyClock::now();
+  std::vector<Probe> r1{Probe::Standby, Probe::Primary};
+  c.round(r1, now, topology::PatroniView{true, 0});
+  EXPECT_EQ(c.view().route, PrimaryRoute::Wait);
+  EXPECT_EQ(c.view().state, topology::State::Disagree);
+  ASSERT_TRUE(c.stats().patroni);
+  EXPECT_EQ(c.stats().patroni->leader, 0u);
+  c.round(r1, now, topology::PatroniView{true, 1});
+  EXPECT_EQ(c.view().route, PrimaryRoute::Go);
+  EXPECT_EQ(c.view().primary, 1u);
+
+  Failover f;
+  auto cfg = [](const std::string& urls) {
+    auto r = parse_config("[pooler]\nauth_type = \"trust\"\n[databases.app]\nhosts = [\"a:1\", \"b:1\"]\n" + urls,
+                          "t.toml");
+    EXPECT_TRUE(r.errors.empty()) << format_errors(r.errors);
+    return r.config;
+  };
+  ASSERT_EQ(f.update(*cfg("patroni_urls = [\"http://a\"]\n")).size(), 1u);
+  auto kept = f.find("app");
+  EXPECT_TRUE(f.update(*cfg("patroni_urls = [\"http://a\"]\n")).empty());
+  EXPECT_EQ(f.update(*cfg("patroni_urls = [\"http://b\"]\n")).size(), 1u);
+  EXPECT_TRUE(kept->retired());
+}
+
 TEST(Failover, LoginParametersThatMeanNoWrites) {
   EXPECT_TRUE(login_says_standby({{"in_hot_standby", "on"}}));
   EXPECT_TRUE(login_says_standby({{"default_transaction_read_only", "on"}, {"in_hot_standby", "off"}}));

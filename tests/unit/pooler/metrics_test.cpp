@@ -397,5 +397,24 @@ TEST(Render, WholePageIsWellFormed) {
   EXPECT_NE(page.find("pgopt_replica_up{database=\"app\",replica=\"10.0.0.3:5432\"} 0\n"), std::string::npos);
 }
 
+// Failover series (issue 18): one role and one state series per value, the current one at 1, and
+// the last change as a Unix time only once there was one.
+TEST(Render, FailoverRolesStatesAndLastChange) {
+  Snapshot s;
+  s.members.push_back({"app", "10.0.0.1:5432", true, "primary"});
+  s.members.push_back({"app", "10.0.0.2:5432", false, "failed"});
+  s.elections.push_back({"app", false, 3, 0, "stable", 1.7e9});
+  s.elections.push_back({"other", false, 0, 0, "discovering", std::nullopt});
+  const std::string out = render(s);
+  EXPECT_NE(out.find(R"(pgopt_failover_member_role{database="app",member="10.0.0.1:5432",role="primary"} 1)"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"(pgopt_failover_member_role{database="app",member="10.0.0.1:5432",role="standby"} 0)"), std::string::npos);
+  EXPECT_NE(out.find(R"(pgopt_failover_member_role{database="app",member="10.0.0.2:5432",role="failed"} 1)"), std::string::npos);
+  EXPECT_NE(out.find(R"(pgopt_failover_state{database="app",state="stable"} 1)"), std::string::npos);
+  EXPECT_NE(out.find(R"(pgopt_failover_state{database="other",state="disagree"} 0)"), std::string::npos);
+  EXPECT_NE(out.find(R"(pgopt_failover_last_change_timestamp_seconds{database="app"} 1700000000)"), std::string::npos);
+  EXPECT_EQ(out.find(R"(pgopt_failover_last_change_timestamp_seconds{database="other"})"), std::string::npos);
+  EXPECT_NE(out.find(R"(pgopt_failover_primary_changes_total{database="app"} 3)"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pgopt::pooler::metrics

@@ -101,5 +101,38 @@ TEST(Topology, MissingAnswersCountAsFailed) {
   EXPECT_EQ(t.role(2), P::Failed);
 }
 
+// Rule 5: with Patroni's view, one primary is used only when it is Patroni's leader.
+TEST(Topology, PatroniMustAgreeWithThePrimary) {
+  Topology t(3);
+  const std::vector<P> p0 = {P::Primary, P::Standby, P::Standby};
+  EXPECT_EQ(t.round(p0, t0, PatroniView{true, 0}), Change::Elected);
+  EXPECT_EQ(t.state(), State::Stable);
+  // A switchover: Patroni names member 1 while member 0 still says primary. Hold, do not guess.
+  EXPECT_EQ(t.round(p0, t0 + std::chrono::milliseconds(100), PatroniView{true, 1}), Change::Lost);
+  EXPECT_EQ(t.state(), State::Disagree);
+  EXPECT_FALSE(t.primary());
+  EXPECT_EQ(t.next_round(std::chrono::seconds(1)), Topology::kFastRound);
+  // Old primary stopped, new one not yet promoted: no primary.
+  EXPECT_EQ(t.round(std::vector<P>{P::Failed, P::Standby, P::Standby}, t0, PatroniView{true, 1}), Change::None);
+  EXPECT_EQ(t.state(), State::NoPrimary);
+  // Both agree on member 1.
+  EXPECT_EQ(t.round(std::vector<P>{P::Failed, P::Primary, P::Standby}, t0, PatroniView{true, 1}), Change::Elected);
+  EXPECT_EQ(t.primary(), 1u);
+  // Patroni has no running leader (or one that is not a member) while PostgreSQL has one: hold.
+  EXPECT_EQ(t.round(std::vector<P>{P::Failed, P::Primary, P::Standby}, t0, PatroniView{true, std::nullopt}),
+            Change::Lost);
+  EXPECT_EQ(t.state(), State::Disagree);
+  // Two primaries stay a split brain whatever Patroni says.
+  EXPECT_EQ(t.round(std::vector<P>{P::Primary, P::Primary, P::Standby}, t0, PatroniView{true, 1}), Change::SplitBrain);
+}
+
+TEST(Topology, NoAnswerFromPatroniFallsBackToThePostgresAnswers) {
+  Topology t(2);
+  EXPECT_EQ(t.round(std::vector<P>{P::Standby, P::Primary}, t0, PatroniView{false, std::nullopt}), Change::Elected);
+  EXPECT_EQ(t.state(), State::Stable);
+  EXPECT_EQ(t.primary(), 1u);
+  EXPECT_EQ(to_string(State::Disagree), "disagree");
+}
+
 }  // namespace
 }  // namespace pgopt::pooler::topology
