@@ -6,7 +6,12 @@
 # Usage: bench/driver_suites.sh [OUT_DIR]        (~5 min; needs build/pgopt or PGOPT_BIN, node, npm)
 #        PSYCOPG_SUITE=DIR bench/driver_suites.sh   also runs psycopg 3.1.7's own suite (~1-2 min per
 #          target): DIR holds its tests/ and pyproject.toml (bench/driver_suites_psycopg_run.sh says
-#          how to get them); NODE_SUITES=0 skips the node-postgres suites (and npm).
+#          how to get them); NODE_SUITES=0 skips the node-postgres suites (and npm);
+#          PSYCOPG_MODULES=async runs its asyncio modules instead of the sync ones.
+#        NODE_POSTGRES_GIT=DIR bench/driver_suites.sh   also runs the `pg` package's own integration
+#          suite (~3 min per target): DIR is a git clone of github:brianc/node-postgres holding the
+#          tag pg@$PG_SUITE_VERSION, whose packages/pg/test goes next to the lib/ of the same version
+#          from npm (the npm tarball has no tests); bench/driver_suites_nodepg_run.py runs it.
 #
 # What it does:
 #  1. starts its own PostgreSQL 15 primary + replica (scripts/cluster.sh; stopped again on exit);
@@ -34,6 +39,8 @@ PG_FOR_POOL=${PG_FOR_POOL:-8.12.0}
 PG_FOR_CURSOR=${PG_FOR_CURSOR:-8.13.1}
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-300}
 PSYCOPG_SUITE=${PSYCOPG_SUITE:-}
+NODE_POSTGRES_GIT=${NODE_POSTGRES_GIT:-}
+PG_SUITE_VERSION=${PG_SUITE_VERSION:-8.23.0}
 NODE_SUITES=${NODE_SUITES:-1}
 RUN_USER=pgopt-test
 PY=python3
@@ -43,6 +50,8 @@ PY=python3
 [ -x "$PGBOUNCER_BIN" ] || { echo "driver_suites.sh: no PgBouncer at $PGBOUNCER_BIN" >&2; exit 1; }
 [ "$NODE_SUITES" = 0 ] || command -v npm >/dev/null ||
   { echo "driver_suites.sh: npm is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+[ -z "$NODE_POSTGRES_GIT" ] || git --git-dir="$NODE_POSTGRES_GIT" rev-parse -q --verify "pg@$PG_SUITE_VERSION^{commit}" >/dev/null ||
+  { echo "driver_suites.sh: no tag pg@$PG_SUITE_VERSION in $NODE_POSTGRES_GIT" >&2; exit 1; }
 [ -z "$PSYCOPG_SUITE" ] || [ -d "$PSYCOPG_SUITE/tests" ] ||
   { echo "driver_suites.sh: no psycopg tests/ in $PSYCOPG_SUITE" >&2; exit 1; }
 
@@ -114,7 +123,7 @@ TOML
 start_pgbouncer() {  # MODE
   local mode=$1 dir=$work/pgbouncer-$1 port; port=$(free_port)
   mkdir -p "$dir"
-  echo '"trust_user" ""' >"$dir/userlist.txt"
+  printf '"trust_user" ""\n"postgres" ""\n' >"$dir/userlist.txt"
   cat >"$dir/pgbouncer.ini" <<INI
 [databases]
 pgopt_test = host=127.0.0.1 port=$PGOPT_PRIMARY_PORT dbname=pgopt_test
@@ -143,7 +152,6 @@ INI
   port_of[pgbouncer-$mode]=$port
 }
 
-say "fetching pg-pool@$PG_POOL_VERSION and pg-cursor@$PG_CURSOR_VERSION with their tests (npm)"
 mkdir -p "$work/npm"
 fetch_suite() {  # NAME VERSION PG_VERSION
   local dir=$work/npm/$1
@@ -156,9 +164,29 @@ fetch_suite() {  # NAME VERSION PG_VERSION
 }
 suites=()
 if [ "$NODE_SUITES" != 0 ]; then
+  say "fetching pg-pool@$PG_POOL_VERSION and pg-cursor@$PG_CURSOR_VERSION with their tests (npm)"
   fetch_suite pg-pool "$PG_POOL_VERSION" "$PG_FOR_POOL"
   fetch_suite pg-cursor "$PG_CURSOR_VERSION" "$PG_FOR_CURSOR"
   suites=(pg-pool pg-cursor)
+fi
+if [ -n "$NODE_POSTGRES_GIT" ]; then
+  say "fetching pg@$PG_SUITE_VERSION (npm) and its test/ tree (git tag pg@$PG_SUITE_VERSION)"
+  pgdir=$work/npm/pg
+  mkdir -p "$pgdir"
+  (cd "$work/npm" && npm pack "pg@$PG_SUITE_VERSION" --silent >/dev/null)
+  tar xzf "$work/npm/pg-$PG_SUITE_VERSION.tgz" -C "$pgdir" --strip-components=1
+  git --git-dir="$NODE_POSTGRES_GIT" archive "pg@$PG_SUITE_VERSION:packages/pg" test | tar x -C "$pgdir"
+  # The tests' JavaScript devDependencies only (no TypeScript, Cloudflare or vitest: their tests
+  # are not the integration suite); the runtime dependencies as the published package.json says.
+  (cd "$pgdir" && node -e '
+     const fs = require("fs"), p = JSON.parse(fs.readFileSync("package.json"));
+     const keep = ["async", "bluebird", "co", "pg-copy-streams"], dev = {};
+     for (const k of keep) dev[k] = p.devDependencies[k];
+     p.devDependencies = dev; delete p.optionalDependencies;
+     fs.writeFileSync("package.json", JSON.stringify(p, null, 2));' &&
+   npm install --ignore-scripts --no-audit --no-fund --silent >/dev/null &&
+   npm ls --depth=0 >"$out/pg.versions.txt" 2>&1 || true)
+  suites+=(pg)
 fi
 
 port_of[direct]=$PGOPT_PRIMARY_PORT
@@ -166,6 +194,19 @@ for mode in session transaction; do start_pgopt "$mode"; start_pgbouncer "$mode"
 targets=(direct pgopt-session pgbouncer-session pgopt-transaction pgbouncer-transaction)
 
 for suite in "${suites[@]}"; do
+  if [ "$suite" = pg ]; then
+    for target in "${targets[@]}"; do
+      say "pg (node-postgres's own suite) through $target (port ${port_of[$target]})"
+      # One node process per test file, each bounded (FILE_TIMEOUT, 60 s; the runner kills it), the
+      # run by TOTAL_TIMEOUT (SUITE_TIMEOUT * 2); `timeout` is only a backstop.
+      TOTAL_TIMEOUT=$((SUITE_TIMEOUT * 2)) timeout $((SUITE_TIMEOUT * 2 + 120)) "$PY" "$root/bench/driver_suites_nodepg_run.py" "$target" "${port_of[$target]}" \
+        "$work/npm/pg" "$work/pg" || true
+      cp "$work/pg/$target.log" "$out/pg.$target.log" 2>/dev/null || true
+      if [ -s "$work/pg/$target.xml" ]; then cp "$work/pg/$target.xml" "$out/pg.$target.xml"
+      else echo "driver_suites.sh: pg through $target wrote no report (see $out/pg.$target.log)" >&2; fi
+    done
+    continue
+  fi
   for target in "${targets[@]}"; do
     say "$suite through $target (port ${port_of[$target]})"
     (cd "$work/npm/$suite" &&

@@ -12,9 +12,14 @@ set -u
 target=$1 port=$2 suite=${3:-/tmp/psy317} out=${4:-/tmp/psyrun}
 mkdir -p "$out"
 cd "$suite" || exit 1
-timeout 420 /usr/bin/python3 -m pytest -q -m "not slow and not timing and not subprocess" \
-  tests/test_prepared.py tests/test_pipeline.py tests/test_cursor.py tests/test_server_cursor.py \
-  tests/test_connection.py tests/test_transaction.py tests/test_copy.py tests/test_client_cursor.py \
+# PSYCOPG_MODULES: the modules to run (default: the 8 sync ones below; "async" for their 8 asyncio
+# counterparts, test_*_async.py, under pytest-asyncio's auto mode as psycopg's pyproject sets it).
+sync_modules="tests/test_prepared.py tests/test_pipeline.py tests/test_cursor.py tests/test_server_cursor.py
+  tests/test_connection.py tests/test_transaction.py tests/test_copy.py tests/test_client_cursor.py"
+modules=${PSYCOPG_MODULES:-$sync_modules}
+[ "$modules" = async ] && modules=$(echo "$sync_modules" | sed 's/\.py/_async.py/g')
+# shellcheck disable=SC2086
+timeout 420 /usr/bin/python3 -m pytest -q -m "not slow and not timing and not subprocess" $modules \
   --junitxml="$out/$target.xml" -o cache_dir="$out/cache-$target" \
   --test-dsn "host=127.0.0.1 port=$port user=trust_user dbname=pgopt_test" >"$out/$target.log" 2>&1
 rc=$?

@@ -11,14 +11,14 @@ namespace pgopt::pooler::prepared {
 namespace proto = pgopt::protocol;
 using namespace detail;
 
-namespace {
-
-void unnamed_parse(std::string& out, std::string_view text, std::span<const int32_t> types = {}) {
+void detail::unnamed_parse(std::string& out, std::string_view text, std::span<const int32_t> types) {
   proto::Writer w(out);
   w.begin('P').cstr("").cstr(text).i16(int16_t(types.size()));
   for (int32_t t : types) w.i32(t);
   w.end();
 }
+
+namespace {
 
 std::string command_complete(std::string_view tag) {
   std::string out;
@@ -72,7 +72,7 @@ bool Tracker::on_command_parse(const proto::ParseMsg& p, ServerStatements& serve
     case K::DeallocateAll:
       return empty(SqlCommand{.op = Op::DeallocateAll, .reply = command_complete("DEALLOCATE ALL")});
     case K::Execute: {
-      StatementPtr s = resolve(cmd.name);
+      StatementPtr s = executable(resolve(cmd.name));
       if (!s) return reserved_statement_name(cmd.name) ? fail(missing_statement_error(cmd.name)) : false;
       ensure_on_server(s, server, capacity, out);
       std::string_view text = p.query;
@@ -84,8 +84,7 @@ bool Tracker::on_command_parse(const proto::ParseMsg& p, ServerStatements& serve
     }
     case K::Prepare: {
       if (names_.contains(cmd.name)) return fail(duplicate_statement_error(cmd.name));
-      std::string_view text = p.query;
-      StatementPtr s = registry_.intern_sql(text.substr(0, cmd.name_begin), text.substr(cmd.name_end));
+      StatementPtr s = intern_prepare(p.query, cmd.name_begin, cmd.name_end);
       if (current_on_server(s, server, out))
         return empty(SqlCommand{.op = Op::Prepare, .name = cmd.name, .stmt = s, .reply = command_complete("PREPARE")});
       unnamed_parse(out, s->prepare_sql, p.param_types);
@@ -106,7 +105,7 @@ void Tracker::on_command_bind(std::string_view portal, std::string_view statemen
   }
 }
 
-bool Tracker::mark_sql_command(const StatementPtr& s, std::string_view text) {
+bool Tracker::is_sql_command(std::string_view text) {
   if (!sql::may_be_prepared_command(text)) return false;
   using K = sql::PreparedCommand::Kind;
   switch (sql::prepared_command(text).kind) {
@@ -114,11 +113,16 @@ bool Tracker::mark_sql_command(const StatementPtr& s, std::string_view text) {
     case K::Execute:
     case K::Deallocate:
     case K::DeallocateAll:
-      s->sql_command.store(true, std::memory_order_relaxed);
       return true;
     default:
       return false;
   }
+}
+
+bool Tracker::mark_sql_command(const StatementPtr& s, std::string_view text) {
+  if (!is_sql_command(text) && !mentions_statement_view(text)) return false;
+  s->sql_command.store(true, std::memory_order_relaxed);
+  return true;
 }
 
 void Tracker::use_sql_command(const proto::Frame& f, const StatementPtr& s, ServerStatements& server, size_t capacity,
@@ -128,8 +132,10 @@ void Tracker::use_sql_command(const proto::Frame& f, const StatementPtr& s, Serv
   unnamed_command_.reset();
   proto::ParseMsg p{.name = "", .query = s->query, .param_types = s->param_types};
   if (!on_command_parse(p, server, capacity, out)) {
-    // A name the client does not have (and not one of ours): the server's own answer names it.
-    unnamed_parse(out, s->query, s->param_types);
+    // A text reading pg_prepared_statements: the client's view as of this Bind or Describe. Else a
+    // name the client does not have (and not one of ours): the server's own answer names it.
+    auto viewed = with_own_statement_view(s->query);
+    unnamed_parse(out, viewed ? std::string_view(*viewed) : std::string_view(s->query), s->param_types);
     pending_.push_back(Expect{.kind = Kind::Parse});
   }
   pending_.back().on_success = ReplyAction::Skip;  // the client sent no Parse here
@@ -147,6 +153,24 @@ void Tracker::use_sql_command(const proto::Frame& f, const StatementPtr& s, Serv
     w.begin('D').u8('S').cstr("").raw(r.rest()).end();
     pending_.push_back(Expect{.kind = Kind::Describe});
   }
+}
+
+StatementPtr Tracker::intern_prepare(std::string_view text, size_t name_begin, size_t name_end) {
+  // A statement that reads pg_prepared_statements reads the client's view as of this PREPARE (the
+  // server runs it under a pgopt_* name, where the bare view would show every client's statements).
+  // Only relation references after the name change, so the name stays where it was.
+  auto viewed = mentions_statement_view(text.substr(name_end)) ? with_own_statement_view(text) : std::nullopt;
+  if (viewed && viewed->compare(0, name_end, text.substr(0, name_end)) == 0) text = *viewed;
+  return registry_.intern_sql(text.substr(0, name_begin), text.substr(name_end));
+}
+
+StatementPtr Tracker::executable(StatementPtr s) {
+  // SQL EXECUTE of a protocol-level statement that reads pg_prepared_statements (the server never
+  // has it, see mark_sql_command): the shared statement of the client's view as of this EXECUTE.
+  if (!s || !s->sql_command.load(std::memory_order_relaxed) || !s->prepare_sql.empty()) return s;
+  if (is_sql_command(s->query)) return s;
+  auto viewed = with_own_statement_view(s->query);
+  return viewed ? registry_.intern(*viewed, s->param_types) : s;
 }
 
 bool Tracker::on_command_portal(const proto::Frame& f, ServerStatements& server) {

@@ -30,7 +30,8 @@ struct Statement {
   // change result type"): whoever uses it next gets a fresh statement under a new name instead.
   std::atomic<bool> stale{false};
   // The text is PREPARE / EXECUTE / DEALLOCATE [ALL] (a client named such a statement): it acts on
-  // the client's own names at each Execute, so the server never has it (sql_commands.cpp). Every
+  // the client's own names at each Execute, so the server never has it (sql_commands.cpp). Also set
+  // for a text that reads pg_prepared_statements, which is the client's view at each Execute. Every
   // worker that sets it sets the same value, from the text alone.
   std::atomic<bool> sql_command{false};
 };

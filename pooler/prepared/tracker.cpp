@@ -247,13 +247,21 @@ void Tracker::feed(const proto::Frame& f, std::span<const uint8_t> raw, ServerSt
         pending_.push_back(Expect{.kind = Kind::Parse, .replacement = duplicate_statement_error(name), .replace_error = true});
         return;
       }
-      // A statement reading pg_prepared_statements is this client's view, as of its Parse.
-      auto viewed = with_own_statement_view(p->query);
-      StatementPtr s = registry_.intern(viewed ? std::string_view(*viewed) : p->query, p->param_types);
+      StatementPtr s = registry_.intern(p->query, p->param_types);
       names_[name] = s;
+      // A statement reading pg_prepared_statements is never prepared on a server either: each Bind
+      // or Describe of it runs the client's view as of that moment (use_sql_command), as PostgreSQL
+      // reads the view at each Execute, the statement itself included. Its Parse is checked by the
+      // server through the unnamed statement, with the view as of now, so errors come at the Parse.
+      if (mark_sql_command(s, p->query) && !is_sql_command(p->query)) {
+        unnamed_command_.reset();  // the server's unnamed statement is replaced
+        unnamed_parse(*out, *with_own_statement_view(p->query), p->param_types);
+        pending_.push_back(Expect{.kind = Kind::Parse, .stmt = s, .client_name = name});
+        return;
+      }
       // A command's text never goes to the server as a statement (see use_sql_command); its Parse
       // is answered like one of a statement the server has.
-      if (mark_sql_command(s, p->query) || current_on_server(s, server, *out)) {
+      if (s->sql_command.load(std::memory_order_relaxed) || current_on_server(s, server, *out)) {
         close_statement(*out, kNoStatement);
         std::string parse_complete;
         proto::parse_complete(parse_complete);
@@ -390,8 +398,7 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
         pending_.push_back(Expect{.kind = Kind::Query, .replacement = duplicate_statement_error(cmd.name), .replace_error = true});
         return;
       }
-      std::string_view text = *q;
-      StatementPtr s = registry_.intern_sql(text.substr(0, cmd.name_begin), text.substr(cmd.name_end));
+      StatementPtr s = intern_prepare(*q, cmd.name_begin, cmd.name_end);
       names_[cmd.name] = s;
       const bool closed = close_if_outdated(s, server, *out);
       if (!closed && server.has(*s)) {
@@ -408,7 +415,7 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
     }
     case sql::PreparedCommand::Kind::Execute: {
       std::string_view text = *q;
-      StatementPtr s = resolve(cmd.name);
+      StatementPtr s = executable(resolve(cmd.name));
       if (!s) {
         proto::query(*out, std::string(text.substr(0, cmd.name_begin)) + std::string(kNoStatement) +
                                std::string(text.substr(cmd.name_end)));

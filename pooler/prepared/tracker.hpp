@@ -190,8 +190,15 @@ class Tracker {
   bool on_command_parse(const protocol::ParseMsg& p, ServerStatements& server, size_t capacity, std::string& out);
   void on_command_bind(std::string_view portal, std::string_view statement);
   bool on_command_portal(const protocol::Frame& f, ServerStatements& server);
-  // A named statement whose text is one of those commands: marks `s` (false: an ordinary text).
+  // A named statement whose text is one of those commands, or reads pg_prepared_statements: marks
+  // `s` (false: an ordinary text).
   static bool mark_sql_command(const StatementPtr& s, std::string_view text);
+  static bool is_sql_command(std::string_view text);  // PREPARE / EXECUTE / DEALLOCATE [ALL] alone
+  // For SQL EXECUTE of `s`: the statement to run on the server (for a text that reads
+  // pg_prepared_statements, the client's view as of now; else `s`).
+  StatementPtr executable(StatementPtr s);
+  // The shared statement of a SQL `PREPARE` text whose name spans [name_begin, name_end).
+  StatementPtr intern_prepare(std::string_view text, size_t name_begin, size_t name_end);
   // Bind or Describe of such a statement: its text goes as an unnamed Parse (as on_command_parse
   // sends it) and the message uses the unnamed statement, so each Execute acts on the client's
   // names as that moment's PostgreSQL would.
@@ -256,6 +263,7 @@ inline constexpr std::string_view kNoStatement = "pgopt_none";
 // would be in after a duplicate Parse.
 inline constexpr std::string_view kRejectedQuery = "pgopt: statement name already in use";
 void close_statement(std::string& out, std::string_view name);
+void unnamed_parse(std::string& out, std::string_view text, std::span<const int32_t> types = {});
 std::string sqlstate_of(std::span<const uint8_t> error_body);
 }  // namespace detail
 

@@ -552,6 +552,77 @@ TEST_F(PreparedTracker, PgPreparedStatementsShowsTheClientsOwnStatements) {
   EXPECT_NE(parse_text(out).find("('secret', 'SELECT ''a''''s text''',"), std::string::npos) << parse_text(out);
 }
 
+// A named statement that reads pg_prepared_statements (psycopg prepares any text it runs
+// prepare_threshold times: its test_auto_prepare counts the view in a pipeline) reads it as of each
+// Execute, as directly: itself included, and statements the client prepared after it. It is never
+// prepared on a server (the view's text changes with the client's names); its Parse is checked by
+// the server through the unnamed statement.
+TEST_F(PreparedTracker, NamedStatementReadingTheViewSeesTheClientsNamesAtEachExecute) {
+  Tracker t(registry), other(registry);
+  prepare(other, "secret", "SELECT 'other'");
+  const std::string q = "SELECT count(*) FROM pg_prepared_statements WHERE name != ''";
+  std::string out = send(t, {parse("_pg3_0", q), bind("_pg3_0"), execute(), sync()});
+  // The Parse checks the text through the unnamed statement; the Bind runs it again from there.
+  EXPECT_EQ(describe_stream(out), "P() P() B() E S");
+  EXPECT_NE(parse_text(out).find("(VALUES ('_pg3_0', 'SELECT count(*) FROM pg_prepared_statements"), std::string::npos)
+      << parse_text(out);
+  EXPECT_EQ(out.find("secret"), std::string::npos);
+  EXPECT_EQ(reply(t, '1').action, ReplyAction::Forward);  // the client's own Parse
+  EXPECT_EQ(reply(t, '1').action, ReplyAction::Skip);     // the one in front of its Bind
+  EXPECT_EQ(reply(t, '2').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'D').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'C', "SELECT 1").action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+  EXPECT_EQ(server.size(), 1u);  // only the other client's statement: the view is never shared
+
+  // A statement prepared later shows at the next Execute, and in a Describe of the statement.
+  prepare(t, "later", "SELECT 2");
+  out = send(t, {describe_stmt("_pg3_0"), bind("_pg3_0"), execute(), sync()});
+  EXPECT_EQ(describe_stream(out), "P() D() P() B() E S");
+  EXPECT_NE(out.find("('later', 'SELECT 2', "), std::string::npos);
+  EXPECT_NE(out.find("('_pg3_0', "), std::string::npos);
+  EXPECT_EQ(out.find("secret"), std::string::npos);
+  EXPECT_EQ(reply(t, '1').action, ReplyAction::Skip);
+  EXPECT_EQ(reply(t, 't').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'T').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, '1').action, ReplyAction::Skip);
+  EXPECT_EQ(reply(t, '2').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'D').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'C', "SELECT 1").action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+
+  // SQL EXECUTE of it runs a shared statement of the view as of that EXECUTE, not the bare text.
+  out = send(t, {query("EXECUTE _pg3_0")});
+  const std::string text = parse_text(out);
+  EXPECT_NE(text.find("('later', "), std::string::npos) << text;
+  EXPECT_NE(text.find("WHERE name !~ '^pgopt_'"), std::string::npos) << text;
+  EXPECT_EQ(out.find("secret"), std::string::npos);
+  EXPECT_EQ(reply(t, '1').action, ReplyAction::Skip);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Skip);
+  EXPECT_EQ(reply(t, 'T').action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'C', "SELECT 1").action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+
+  // SQL PREPARE of such a text: the client's view as of the PREPARE (the server runs it under a
+  // pgopt_* name, where the bare view would list every client's statements and texts).
+  out = send(t, {query("PREPARE sqlview AS SELECT name, statement FROM pg_prepared_statements")});
+  EXPECT_NE(out.find("PREPARE pgopt_"), std::string::npos) << out;
+  EXPECT_NE(out.find("WHERE name !~ '^pgopt_'"), std::string::npos) << out;
+  EXPECT_NE(out.find("('later', 'SELECT 2', "), std::string::npos) << out;
+  EXPECT_EQ(out.find("secret"), std::string::npos);
+  EXPECT_EQ(reply(t, 'C', "PREPARE").action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+  ASSERT_NE(t.statement_for("sqlview"), nullptr);
+
+  // A text the server refuses at its Parse leaves no name behind, as directly.
+  out = send(t, {parse("bad", "SELECT nope FROM pg_prepared_statements"), sync()});
+  EXPECT_EQ(describe_stream(out), "P() S");
+  EXPECT_EQ(reply(t, 'E', error_body("42703")).action, ReplyAction::Forward);
+  EXPECT_EQ(reply(t, 'Z', "I").action, ReplyAction::Forward);
+  EXPECT_EQ(t.statement_for("bad"), nullptr);
+  EXPECT_TRUE(t.idle());
+}
+
 // A named statement whose text is DEALLOCATE / PREPARE / EXECUTE (psycopg prepares any text it runs
 // prepare_threshold times, or with prepare=True): never prepared on the server, where it would act
 // on pgopt_* names; each Execute of it acts on the client's names, as each Execute does directly.

@@ -238,6 +238,27 @@ def prepared_visibility(a):
     print("OK prepared_visibility", flush=True)
 
 
+def view_at_execute(a):
+    """psycopg's test_auto_prepare: a statement it prepares at the 6th run, counting
+    pg_prepared_statements, counts itself (the view is read at each Execute, as directly); a statement
+    prepared later shows at its next run; and no other client's statement shows, through SQL
+    PREPARE/EXECUTE either."""
+    with connect(a, autocommit=True, prepare_threshold=0) as other, connect(a, autocommit=True) as conn:
+        expect(other.execute("SELECT %s::int + 2000 AS other_secret", (1,)).fetchone(), (2001,), "other client")
+        conn.prepare_threshold = 5
+        q = "select count(*) from pg_prepared_statements where name != ''"
+        with conn.pipeline():
+            cursors = [conn.execute(q) for _ in range(10)]
+        expect([c.fetchone()[0] for c in cursors], [0] * 5 + [1] * 5, "counts in the pipeline")
+        expect(conn.execute("SELECT %s::int AS later", (7,), prepare=True).fetchone(), (7,), "later statement")
+        expect(conn.execute(q).fetchone(), (2,), "count after a later statement")
+        conn.execute("PREPARE v AS SELECT name, statement FROM pg_prepared_statements")
+        rows = conn.execute("EXECUTE v").fetchall()
+        if not rows or any("other_secret" in (text or "") or name.startswith("pgopt_") for name, text in rows):
+            fail(f"EXECUTE of a PREPAREd view shows {rows!r}")
+    print("OK view_at_execute", flush=True)
+
+
 def on_both_servers(a, sql, params=()):
     """Runs `sql` as a prepared statement in two transactions open at once: on both servers of the pool."""
     with connect(a, prepare_threshold=0) as x, connect(a, prepare_threshold=0) as y:
@@ -324,7 +345,7 @@ def stale_in_transaction(a):
 
 SCENARIOS = {f.__name__: f for f in (executemany_duplicate, pipeline_error, prepared_lru, reserved_names,
                                       deallocate_extended, named_commands, hold_cursor, prepared_visibility,
-                                      stale_after_ddl, stale_in_transaction)}
+                                      stale_after_ddl, stale_in_transaction, view_at_execute)}
 
 
 class Args:
