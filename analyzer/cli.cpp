@@ -74,8 +74,9 @@ struct Conn {
   }
 };
 
-// The advisor's stages on one terminal line, redrawn in place (cleared when the report is ready).
-// The greedy search reports each round from 0 to 100%: the bar refills once per chosen index.
+// The advisor's stages on one terminal line, redrawn in place (cleared when the report is ready):
+// "costing statements" (each group without new indexes), then one "choosing index N" per round of
+// the search, whose bar fills as it costs the moves whose bound could beat the best found.
 void progress_line(const std::string& stage, size_t done, size_t total) {
   static std::string last;
   int pct = total ? int(100 * std::min(done, total) / total) : 0;
@@ -85,6 +86,27 @@ void progress_line(const std::string& stage, size_t done, size_t total) {
   last = line;
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
+}
+
+// --jobs N with HypoPG: N - 1 more connections, each its own backend with its own hypothetical
+// indexes, so the search costs independent moves at the same time. A connection that fails only
+// costs parallelism.
+struct WhatIfWorkers {
+  std::vector<std::unique_ptr<Conn>> conns;
+  std::vector<std::unique_ptr<advisor::Evaluator>> evaluators;
+};
+
+void open_workers(const std::string& db, long jobs, WhatIfWorkers& out, advisor::AdvisorOptions& ao) {
+  for (long i = 1; i < jobs; ++i) {
+    auto c = std::make_unique<Conn>();
+    c->c = PQconnectdb(db.c_str());
+    if (PQstatus(c->c) != CONNECTION_OK) return;
+    auto e = advisor::make_hypopg(c->c);
+    if (!e) return;
+    ao.parallel.push_back(e.get());
+    out.evaluators.push_back(std::move(e));
+    out.conns.push_back(std::move(c));
+  }
 }
 
 // Logs, and files ending in .sql read as plain statements (one per `;`).
@@ -214,6 +236,8 @@ int run(const Options& o) {
       notes.push_back("HypoPG is not installed in this database (CREATE EXTENSION hypopg): costs come from pgopt's "
                       "cost model instead of the planner");
   }
+  WhatIfWorkers workers;
+  if (evaluator) open_workers(o.db, *jobs, workers, ao);
   if (!evaluator) evaluator = advisor::make_cost_model(catalog);
 
   advisor::Advice advice = advisor::advise(workload, catalog, *evaluator, ao);
@@ -284,7 +308,7 @@ void register_cli(CLI::App& app) {
   cmd->add_option("--max-indexes", opts->max_indexes, "At most this many new indexes (default 20)");
   cmd->add_option("--min-improvement", opts->min_improvement,
                   "Stop when the next index saves less than this percentage of the current workload cost (default 0.3)");
-  cmd->add_option("--jobs,-j", opts->jobs, "Parallel log readers (default 1)");
+  cmd->add_option("--jobs,-j", opts->jobs, "Parallel log readers and HypoPG connections (default 1)");
   cmd->add_flag("--show-samples", opts->show_samples, "Include real statements with literals in the report");
   cmd->add_option("--fail-above", opts->fail_above,
                   "Exit with status 3 (after writing the report) when a recommended index would save more than this "

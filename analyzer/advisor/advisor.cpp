@@ -99,13 +99,13 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
 
   CandidateSet cands = generate_candidates(models.queries, catalog);
   adv.candidates = cands.candidates.size();
-  CachingEvaluator cache(evaluator);
-  Progress progress;
-  if (options.progress) progress = [&](size_t d, size_t t) { options.progress("what-if", d, t); };
-  SelectionResult sel = select_indexes(models.queries, cands.candidates, cache, options.selection, progress);
+  Evaluators evaluators = {&evaluator};
+  for (Evaluator* e : options.parallel) evaluators.push_back(e);
+  SelectionResult sel = select_indexes(models.queries, cands.candidates, evaluators, options.selection, options.progress);
   adv.cost_before = sel.cost_before;
   adv.cost_after = sel.cost_after;
-  adv.evaluations = sel.evaluations;
+  adv.evaluations = sel.whatif_calls;
+  adv.requests = sel.evaluations;
   if (!sel.uncosted.empty()) {
     std::string why = evaluator.last_error();
     adv.notes.push_back(std::to_string(sel.uncosted.size()) + " statement groups could not be costed" +

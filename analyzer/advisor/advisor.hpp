@@ -23,6 +23,9 @@ struct AdvisorOptions {
   bool show_samples = false;
   size_t top_groups = 10;
   std::function<void(const std::string& stage, size_t done, size_t total)> progress;
+  // More evaluators like the one advise() is given (each its own HypoPG connection): the search
+  // costs independent moves on all of them at once.
+  std::vector<Evaluator*> parallel;
 };
 
 struct GroupSummary {
@@ -71,7 +74,8 @@ struct Advice {
   std::vector<PartitionAdvice> partitioning;
   std::vector<UnservedQuery> unserved;
   std::vector<std::string> notes;  // caveats the reader must know (missing stats, unknown tables ...)
-  size_t candidates = 0, evaluations = 0;
+  // evaluations: what-if costings done; requests: costings the search asked for (cache hits too).
+  size_t candidates = 0, evaluations = 0, requests = 0;
   std::map<uint64_t, std::string> normalized;  // fingerprint -> normalized text, for reports
 };
 

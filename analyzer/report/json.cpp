@@ -49,6 +49,7 @@ std::string render_json(const advisor::Advice& a) {
   w.field("workload_cost_after", a.cost_after);
   w.field("candidates", (unsigned long long)a.candidates);
   w.field("what_if_evaluations", (unsigned long long)a.evaluations);
+  w.field("what_if_requests", (unsigned long long)a.requests);
   w.key("top_groups").begin_array();
   for (const auto& g : a.top_groups) {
     w.begin_object();
