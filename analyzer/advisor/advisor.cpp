@@ -104,8 +104,8 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   SelectionResult sel = select_indexes(models.queries, cands.candidates, evaluators, options.selection, options.progress);
   adv.cost_before = sel.cost_before;
   adv.cost_after = sel.cost_after;
-  adv.evaluations = sel.whatif_calls;
-  adv.requests = sel.evaluations;
+  adv.evaluations = sel.evaluations;
+  adv.whatif_calls = sel.whatif_calls;
   if (!sel.uncosted.empty()) {
     std::string why = evaluator.last_error();
     adv.notes.push_back(std::to_string(sel.uncosted.size()) + " statement groups could not be costed" +
@@ -174,6 +174,17 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   std::sort(adv.unserved.begin(), adv.unserved.end(), [](const UnservedQuery& a, const UnservedQuery& b) {
     return a.group.total_ms != b.group.total_ms ? a.group.total_ms > b.group.total_ms : a.group.calls > b.group.calls;
   });
+
+  std::vector<uint64_t> top;
+  for (size_t i = 0; i < by_time.size() && i < options.explain_top; ++i) top.push_back(by_time[i]->fingerprint);
+  std::vector<std::vector<GroupCost>> recommended_groups;
+  for (const auto& r : adv.recommendations) recommended_groups.push_back(r.groups);
+  std::vector<std::pair<std::string, std::string>> partitioned;
+  for (const auto& p : adv.partitioning) partitioned.emplace_back(p.relation, p.strategy + " on " + p.column);
+  ExplainInput in{models.queries, cands, sel, options.selection, recommended_groups, partitioned};
+  std::vector<Explained> outcomes = explain_groups(top, in, evaluator);
+  for (size_t i = 0; i < outcomes.size(); ++i)
+    adv.explained.push_back({summarize(*by_time[i], options.show_samples), std::move(outcomes[i])});
   return adv;
 }
 

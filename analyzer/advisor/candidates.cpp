@@ -1,6 +1,7 @@
 // Candidate generation: equality columns first (most selective first), then one range or the
 // ORDER BY columns in the query's direction; prefixes for widening; INCLUDE and partial variants.
 #include "analyzer/advisor/candidates.hpp"
+#include "analyzer/advisor/partitioning.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -231,10 +232,20 @@ class Generator {
       const ColumnInfo* c = t.column(wide_range->pred.column);
       u.why = "the range on " + wide_range->pred.column + " keeps about " + pct(wide_sel) +
               " of the rows: reading them through any index costs more than a sequential scan";
-      u.suggestion = (c && std::abs(c->correlation) > 0.9)
-                         ? "the column follows the physical order (correlation " + std::to_string(c->correlation).substr(0, 5) +
-                               "): a small BRIN index or RANGE partitioning on it would skip the rest"
-                         : "RANGE partitioning on " + wide_range->pred.column + ", or a summary table if the query aggregates";
+      // Partitioning only where the partitioning advice itself would consider it (kPartitionMinBytes):
+      // below that a partitioned table costs more to run than the scans it saves.
+      const bool big = t.total_bytes >= kPartitionMinBytes;
+      const std::string size = std::to_string(int(t.total_bytes / (1024 * 1024))) + " MB";
+      if (c && std::abs(c->correlation) > 0.9)
+        u.suggestion = "the column follows the physical order (correlation " + std::to_string(c->correlation).substr(0, 5) +
+                       "): a small BRIN index on it would skip the rest" +
+                       (big ? std::string(", or RANGE partitioning on it") : std::string());
+      else if (big)
+        u.suggestion = "RANGE partitioning on " + wide_range->pred.column + ", or a summary table if the query aggregates";
+      else
+        u.suggestion = "a summary table if the query aggregates, or a narrower range; " +
+                       (t.total_bytes > 0 ? "at " + size + " the table is below" : std::string("the table is not known to be above")) +
+                       " the size where partitioning pays (10 GB)";
       out_.unserved.push_back(u);
     }
   }

@@ -107,7 +107,7 @@ std::string render_html(const advisor::Advice& a) {
   if (a.cost_before > 0)
     o += "<tr><th>Workload cost</th><td>" + grouped(a.cost_before) + " &rarr; " + grouped(a.cost_after) + " (" +
          num(100.0 * (a.cost_before - a.cost_after) / a.cost_before) + "% less)</td></tr>";
-  o += "<tr><th>Candidates evaluated</th><td>" + std::to_string(a.candidates) + " (" + std::to_string(a.evaluations) +
+  o += "<tr><th>Candidates evaluated</th><td>" + std::to_string(a.candidates) + " (" + std::to_string(a.whatif_calls) +
        " what-if costings)</td></tr>";
   o += "</table></section>\n";
   for (const auto& n : a.notes) o += "<p class=\"note\">" + esc(n) + "</p>\n";
@@ -184,6 +184,14 @@ std::string render_html(const advisor::Advice& a) {
       o += "<li>" + code(u.group.normalized) + " (" + count_of(u.group.calls, "call", "calls") + ", " + num(u.group.total_ms) +
            " ms): " + esc(u.why) + ".<br>What would help: " + esc(u.suggestion) + samples_list(u.group.samples) + "</li>";
     o += "</ul>\n";
+  }
+  if (!a.explained.empty()) {
+    o += "<h2>The costliest statement groups, explained</h2>\n<table><tr><th>#</th><th>Query</th><th>Total ms</th><th>Outcome</th></tr>";
+    int k = 0;
+    for (const auto& e : a.explained)
+      o += "<tr><td class=\"n\">" + std::to_string(++k) + "</td><td>" + code(e.group.normalized) + "</td><td class=\"n\">" +
+           num(e.group.total_ms) + "</td><td>" + esc(outcome_text(e.outcome)) + "</td></tr>";
+    o += "</table>\n";
   }
   return o + "</body></html>\n";
 }

@@ -49,7 +49,7 @@ std::string render_json(const advisor::Advice& a) {
   w.field("workload_cost_after", a.cost_after);
   w.field("candidates", (unsigned long long)a.candidates);
   w.field("what_if_evaluations", (unsigned long long)a.evaluations);
-  w.field("what_if_requests", (unsigned long long)a.requests);
+  w.field("what_if_calls", (unsigned long long)a.whatif_calls);
   w.key("top_groups").begin_array();
   for (const auto& g : a.top_groups) {
     w.begin_object();
@@ -145,6 +145,23 @@ std::string render_json(const advisor::Advice& a) {
     w.field("column", u.column);
     w.field("why", u.why);
     w.field("suggestion", u.suggestion);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("explained").begin_array();
+  for (const auto& e : a.explained) {
+    w.begin_object();
+    group(w, e.group);
+    w.field("outcome", e.outcome.outcome);
+    if (e.outcome.recommendation)
+      w.field("recommendation", (unsigned long long)e.outcome.recommendation);
+    else
+      w.key("recommendation").null();
+    if (!e.outcome.index.empty())
+      w.field("index", e.outcome.index);
+    else
+      w.key("index").null();
+    w.field("detail", e.outcome.detail);
     w.end_object();
   }
   w.end_array();

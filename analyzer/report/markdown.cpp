@@ -72,7 +72,7 @@ std::string render_markdown(const advisor::Advice& a) {
   if (a.cost_before > 0)
     o += "| Workload cost | " + grouped(a.cost_before) + " -> " + grouped(a.cost_after) + " (" +
          num(100.0 * (a.cost_before - a.cost_after) / a.cost_before) + "% less) |\n";
-  o += "| Candidates evaluated | " + std::to_string(a.candidates) + " (" + std::to_string(a.evaluations) +
+  o += "| Candidates evaluated | " + std::to_string(a.candidates) + " (" + std::to_string(a.whatif_calls) +
        " what-if costings) |\n\n";
 
   if (!a.top_groups.empty()) {
@@ -145,6 +145,14 @@ std::string render_markdown(const advisor::Advice& a) {
            " ms): " + u.why + ".\n  What would help: " + u.suggestion + "\n";
       for (const auto& s : distinct_samples(u.group.samples)) o += "  - sample: " + inline_sql(s, 400) + "\n";
     }
+    o += "\n";
+  }
+  if (!a.explained.empty()) {
+    o += "## The costliest statement groups, explained\n\n| # | Query | Total ms | Outcome |\n|---|---|---|---|\n";
+    int k = 0;
+    for (const auto& e : a.explained)
+      o += "| " + std::to_string(++k) + " | " + cell_sql(e.group.normalized) + " | " + num(e.group.total_ms) + " | " +
+           cell_text(outcome_text(e.outcome)) + " |\n";
     o += "\n";
   }
   return o;
