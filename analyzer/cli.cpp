@@ -128,6 +128,96 @@ int read_inputs(const std::vector<std::string>& files, const InputOptions& in, W
   return 0;
 }
 
+// Logs, pg_stat_statements and capture files into one workload; non-zero on a read error.
+int read_workload(const Options& o, PGconn* conn, const InputOptions& in, Workload& workload) {
+  if (int rc = read_inputs(o.logs, in, workload)) return rc;
+  if (o.pg_stat_statements) {
+    InputResult r = read_pg_stat_statements(o.db, in);
+    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
+    if (!r.errors.empty()) return 1;
+    if (o.logs.empty()) {
+      workload = std::move(r.workload);
+    } else {
+      merge(workload, r.workload, in);
+    }
+  }
+  if (!o.captures.empty()) {
+    // With --db, only the entries for the database the catalog comes from (its name on the
+    // server, defaults and PGDATABASE applied by libpq): another database's table of the same
+    // name is a different table.
+    std::optional<std::string> dbname;
+    if (conn) dbname = PQdb(conn);
+    InputResult r = read_captures(o.captures, dbname, in);
+    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
+    if (!r.errors.empty()) return 1;
+    if (o.logs.empty() && !o.pg_stat_statements) {
+      workload = std::move(r.workload);
+    } else {
+      merge_capture(workload, r.workload, in);
+    }
+  }
+  return 0;
+}
+
+// The catalog from --db (connecting `conn`) or --schema; an error message, or empty.
+std::string load_catalog_of(const Options& o, Conn& conn, advisor::Catalog& catalog) {
+  if (!o.db.empty()) {
+    conn.c = PQconnectdb(o.db.c_str());
+    if (PQstatus(conn.c) != CONNECTION_OK) {
+      std::string m = PQerrorMessage(conn.c);
+      while (!m.empty() && m.back() == '\n') m.pop_back();
+      return "--db: " + m;
+    }
+    advisor::CatalogLoad load = advisor::load_catalog(conn.c);
+    if (!load.error.empty()) return "--db: " + load.error;
+    catalog = std::move(load.catalog);
+  } else {
+    std::ifstream f(o.schema);
+    if (!f) return "--schema: cannot read " + o.schema;
+    std::stringstream ss;
+    ss << f.rdbuf();
+    sql::SchemaDefinition def = sql::parse_schema(ss.str());
+    for (const auto& e : def.errors) std::fprintf(stderr, "%s:%s (statement skipped)\n", o.schema.c_str(), e.substr(5).c_str());
+    if (def.tables.empty()) return "--schema: no CREATE TABLE found in " + o.schema;
+    catalog = advisor::catalog_from_schema(def);
+  }
+
+  return "";
+}
+
+// The report to stdout or --output; false when it could not be written.
+bool write_report(const Options& o, const std::string& text) {
+  if (o.output.empty() || o.output == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  } else {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto st = fs::status(o.output, ec);
+    if (fs::exists(st) && !fs::is_regular_file(st)) {
+      // A device, FIFO or socket (/dev/null, a pipe): write into it. Renaming over it would replace
+      // the node itself with a plain file (as root, /dev/null for the whole machine).
+      std::ofstream f(o.output, std::ios::binary);
+      f << text;
+      f.close();
+      return bool(f);
+    }
+    // A regular file (or none yet): write beside it and rename, so a failed run never leaves half a
+    // report. Through a symlink, the file it points to is replaced, not the link.
+    const std::string target = fs::is_symlink(fs::symlink_status(o.output, ec)) ? fs::canonical(o.output, ec).string()
+                                                                               : o.output;
+    std::string tmp = target + ".tmp";
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f || target.empty() || std::rename(tmp.c_str(), target.c_str()) != 0) {
+      std::remove(tmp.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
 int run(const Options& o) {
   auto fail = [](const std::string& msg, int code) {
     std::fprintf(stderr, "pgopt analyze: %s\n", msg.c_str());
@@ -165,26 +255,7 @@ int run(const Options& o) {
   advisor::Catalog catalog;
   Conn conn;
   std::vector<std::string> notes;
-  if (!o.db.empty()) {
-    conn.c = PQconnectdb(o.db.c_str());
-    if (PQstatus(conn.c) != CONNECTION_OK) {
-      std::string m = PQerrorMessage(conn.c);
-      while (!m.empty() && m.back() == '\n') m.pop_back();
-      return fail("--db: " + m, 1);
-    }
-    advisor::CatalogLoad load = advisor::load_catalog(conn.c);
-    if (!load.error.empty()) return fail("--db: " + load.error, 1);
-    catalog = std::move(load.catalog);
-  } else {
-    std::ifstream f(o.schema);
-    if (!f) return fail("--schema: cannot read " + o.schema, 1);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    sql::SchemaDefinition def = sql::parse_schema(ss.str());
-    for (const auto& e : def.errors) std::fprintf(stderr, "%s:%s (statement skipped)\n", o.schema.c_str(), e.substr(5).c_str());
-    if (def.tables.empty()) return fail("--schema: no CREATE TABLE found in " + o.schema, 1);
-    catalog = advisor::catalog_from_schema(def);
-  }
+  if (std::string error = load_catalog_of(o, conn, catalog); !error.empty()) return fail(error, 1);
 
   InputOptions in;
   in.log_format = o.log_format;
@@ -195,32 +266,7 @@ int run(const Options& o) {
   // --db, log lines naming another database (%d, csvlog/jsonlog's own field) are left out.
   if (conn.c) in.database = PQdb(conn.c);
   Workload workload;
-  if (int rc = read_inputs(o.logs, in, workload)) return rc;
-  if (o.pg_stat_statements) {
-    InputResult r = read_pg_stat_statements(o.db, in);
-    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
-    if (!r.errors.empty()) return 1;
-    if (o.logs.empty()) {
-      workload = std::move(r.workload);
-    } else {
-      merge(workload, r.workload, in);
-    }
-  }
-  if (!o.captures.empty()) {
-    // With --db, only the entries for the database the catalog comes from (its name on the
-    // server, defaults and PGDATABASE applied by libpq): another database's table of the same
-    // name is a different table.
-    std::optional<std::string> dbname;
-    if (conn.c) dbname = PQdb(conn.c);
-    InputResult r = read_captures(o.captures, dbname, in);
-    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
-    if (!r.errors.empty()) return 1;
-    if (o.logs.empty() && !o.pg_stat_statements) {
-      workload = std::move(r.workload);
-    } else {
-      merge_capture(workload, r.workload, in);
-    }
-  }
+  if (int rc = read_workload(o, conn.c, in, workload)) return rc;
 
   if (workload.groups.empty()) {
     std::string why = std::to_string(workload.unparsable_lines) + " lines matched no log format";
@@ -252,35 +298,7 @@ int run(const Options& o) {
                      : o.format == "html" ? report::render_html(advice)
                      : o.format == "sql"  ? report::render_sql(advice)
                                           : report::render_markdown(advice);
-  if (o.output.empty() || o.output == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-  } else {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const auto st = fs::status(o.output, ec);
-    if (fs::exists(st) && !fs::is_regular_file(st)) {
-      // A device, FIFO or socket (/dev/null, a pipe): write into it. Renaming over it would replace
-      // the node itself with a plain file (as root, /dev/null for the whole machine).
-      std::ofstream f(o.output, std::ios::binary);
-      f << text;
-      f.close();
-      if (!f) return fail("--output: cannot write " + o.output, 1);
-      return fail_above(advice, fail_pct);
-    }
-    // A regular file (or none yet): write beside it and rename, so a failed run never leaves half a
-    // report. Through a symlink, the file it points to is replaced, not the link.
-    const std::string target = fs::is_symlink(fs::symlink_status(o.output, ec)) ? fs::canonical(o.output, ec).string()
-                                                                               : o.output;
-    std::string tmp = target + ".tmp";
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.close();
-    if (!f || target.empty() || std::rename(tmp.c_str(), target.c_str()) != 0) {
-      std::remove(tmp.c_str());
-      return fail("--output: cannot write " + o.output, 1);
-    }
-  }
+  if (!write_report(o, text)) return fail("--output: cannot write " + o.output, 1);
   return fail_above(advice, fail_pct);
 }
 
