@@ -54,6 +54,33 @@ std::string query_of(const advisor::Advice& a, uint64_t fp) {
 
 }  // namespace
 
+namespace {
+
+// The statements the advice does not fix, then every costly group's outcome.
+std::string unserved_and_explained(const advisor::Advice& a) {
+  std::string o;
+  if (!a.unserved.empty()) {
+    o += "## Queries no B-tree index helps\n\n";
+    for (const auto& u : a.unserved) {
+      o += "- " + inline_sql(u.group.normalized) + " (" + std::to_string(u.group.calls) + " calls, " + num(u.group.total_ms) +
+           " ms): " + u.why + ".\n  What would help: " + u.suggestion + "\n";
+      for (const auto& s : distinct_samples(u.group.samples)) o += "  - sample: " + inline_sql(s, 400) + "\n";
+    }
+    o += "\n";
+  }
+  if (!a.explained.empty()) {
+    o += "## The costliest statement groups, explained\n\n| # | Query | Total ms | Outcome |\n|---|---|---|---|\n";
+    int k = 0;
+    for (const auto& e : a.explained)
+      o += "| " + std::to_string(++k) + " | " + cell_sql(e.group.normalized) + " | " + num(e.group.total_ms) + " | " +
+           cell_text(outcome_text(e.outcome)) + " |\n";
+    o += "\n";
+  }
+  return o;
+}
+
+}  // namespace
+
 std::string render_markdown(const advisor::Advice& a) {
   std::string o = "# pgopt analyze report\n\n";
   o += "Costs: " + std::string(evaluation_label(a.evaluation)) + ". Catalog: " + a.catalog_source + ".\n\n";
@@ -138,23 +165,7 @@ std::string render_markdown(const advisor::Advice& a) {
     }
   }
 
-  if (!a.unserved.empty()) {
-    o += "## Queries no B-tree index helps\n\n";
-    for (const auto& u : a.unserved) {
-      o += "- " + inline_sql(u.group.normalized) + " (" + std::to_string(u.group.calls) + " calls, " + num(u.group.total_ms) +
-           " ms): " + u.why + ".\n  What would help: " + u.suggestion + "\n";
-      for (const auto& s : distinct_samples(u.group.samples)) o += "  - sample: " + inline_sql(s, 400) + "\n";
-    }
-    o += "\n";
-  }
-  if (!a.explained.empty()) {
-    o += "## The costliest statement groups, explained\n\n| # | Query | Total ms | Outcome |\n|---|---|---|---|\n";
-    int k = 0;
-    for (const auto& e : a.explained)
-      o += "| " + std::to_string(++k) + " | " + cell_sql(e.group.normalized) + " | " + num(e.group.total_ms) + " | " +
-           cell_text(outcome_text(e.outcome)) + " |\n";
-    o += "\n";
-  }
+  o += unserved_and_explained(a);
   return o;
 }
 
