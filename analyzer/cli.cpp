@@ -74,8 +74,9 @@ struct Conn {
   }
 };
 
-// The advisor's stages on one terminal line, redrawn in place (cleared when the report is ready).
-// The greedy search reports each round from 0 to 100%: the bar refills once per chosen index.
+// The advisor's stages on one terminal line, redrawn in place (cleared when the report is ready):
+// "costing statements" (each group without new indexes), then one "choosing index N" per round of
+// the search, whose bar fills as it costs the moves whose bound could beat the best found.
 void progress_line(const std::string& stage, size_t done, size_t total) {
   static std::string last;
   int pct = total ? int(100 * std::min(done, total) / total) : 0;
@@ -85,6 +86,27 @@ void progress_line(const std::string& stage, size_t done, size_t total) {
   last = line;
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
+}
+
+// --jobs N with HypoPG: N - 1 more connections, each its own backend with its own hypothetical
+// indexes, so the search costs independent moves at the same time. A connection that fails only
+// costs parallelism.
+struct WhatIfWorkers {
+  std::vector<std::unique_ptr<Conn>> conns;
+  std::vector<std::unique_ptr<advisor::Evaluator>> evaluators;
+};
+
+void open_workers(const std::string& db, long jobs, WhatIfWorkers& out, advisor::AdvisorOptions& ao) {
+  for (long i = 1; i < jobs; ++i) {
+    auto c = std::make_unique<Conn>();
+    c->c = PQconnectdb(db.c_str());
+    if (PQstatus(c->c) != CONNECTION_OK) return;
+    auto e = advisor::make_hypopg(c->c);
+    if (!e) return;
+    ao.parallel.push_back(e.get());
+    out.evaluators.push_back(std::move(e));
+    out.conns.push_back(std::move(c));
+  }
 }
 
 // Logs, and files ending in .sql read as plain statements (one per `;`).
@@ -104,6 +126,96 @@ int read_inputs(const std::vector<std::string>& files, const InputOptions& in, W
     merge(workload, r.workload, in);
   }
   return 0;
+}
+
+// Logs, pg_stat_statements and capture files into one workload; non-zero on a read error.
+int read_workload(const Options& o, PGconn* conn, const InputOptions& in, Workload& workload) {
+  if (int rc = read_inputs(o.logs, in, workload)) return rc;
+  if (o.pg_stat_statements) {
+    InputResult r = read_pg_stat_statements(o.db, in);
+    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
+    if (!r.errors.empty()) return 1;
+    if (o.logs.empty()) {
+      workload = std::move(r.workload);
+    } else {
+      merge(workload, r.workload, in);
+    }
+  }
+  if (!o.captures.empty()) {
+    // With --db, only the entries for the database the catalog comes from (its name on the
+    // server, defaults and PGDATABASE applied by libpq): another database's table of the same
+    // name is a different table.
+    std::optional<std::string> dbname;
+    if (conn) dbname = PQdb(conn);
+    InputResult r = read_captures(o.captures, dbname, in);
+    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
+    if (!r.errors.empty()) return 1;
+    if (o.logs.empty() && !o.pg_stat_statements) {
+      workload = std::move(r.workload);
+    } else {
+      merge_capture(workload, r.workload, in);
+    }
+  }
+  return 0;
+}
+
+// The catalog from --db (connecting `conn`) or --schema; an error message, or empty.
+std::string load_catalog_of(const Options& o, Conn& conn, advisor::Catalog& catalog) {
+  if (!o.db.empty()) {
+    conn.c = PQconnectdb(o.db.c_str());
+    if (PQstatus(conn.c) != CONNECTION_OK) {
+      std::string m = PQerrorMessage(conn.c);
+      while (!m.empty() && m.back() == '\n') m.pop_back();
+      return "--db: " + m;
+    }
+    advisor::CatalogLoad load = advisor::load_catalog(conn.c);
+    if (!load.error.empty()) return "--db: " + load.error;
+    catalog = std::move(load.catalog);
+  } else {
+    std::ifstream f(o.schema);
+    if (!f) return "--schema: cannot read " + o.schema;
+    std::stringstream ss;
+    ss << f.rdbuf();
+    sql::SchemaDefinition def = sql::parse_schema(ss.str());
+    for (const auto& e : def.errors) std::fprintf(stderr, "%s:%s (statement skipped)\n", o.schema.c_str(), e.substr(5).c_str());
+    if (def.tables.empty()) return "--schema: no CREATE TABLE found in " + o.schema;
+    catalog = advisor::catalog_from_schema(def);
+  }
+
+  return "";
+}
+
+// The report to stdout or --output; false when it could not be written.
+bool write_report(const Options& o, const std::string& text) {
+  if (o.output.empty() || o.output == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  } else {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto st = fs::status(o.output, ec);
+    if (fs::exists(st) && !fs::is_regular_file(st)) {
+      // A device, FIFO or socket (/dev/null, a pipe): write into it. Renaming over it would replace
+      // the node itself with a plain file (as root, /dev/null for the whole machine).
+      std::ofstream f(o.output, std::ios::binary);
+      f << text;
+      f.close();
+      return bool(f);
+    }
+    // A regular file (or none yet): write beside it and rename, so a failed run never leaves half a
+    // report. Through a symlink, the file it points to is replaced, not the link.
+    const std::string target = fs::is_symlink(fs::symlink_status(o.output, ec)) ? fs::canonical(o.output, ec).string()
+                                                                               : o.output;
+    std::string tmp = target + ".tmp";
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f || target.empty() || std::rename(tmp.c_str(), target.c_str()) != 0) {
+      std::remove(tmp.c_str());
+      return false;
+    }
+  }
+  return true;
 }
 
 int run(const Options& o) {
@@ -143,26 +255,7 @@ int run(const Options& o) {
   advisor::Catalog catalog;
   Conn conn;
   std::vector<std::string> notes;
-  if (!o.db.empty()) {
-    conn.c = PQconnectdb(o.db.c_str());
-    if (PQstatus(conn.c) != CONNECTION_OK) {
-      std::string m = PQerrorMessage(conn.c);
-      while (!m.empty() && m.back() == '\n') m.pop_back();
-      return fail("--db: " + m, 1);
-    }
-    advisor::CatalogLoad load = advisor::load_catalog(conn.c);
-    if (!load.error.empty()) return fail("--db: " + load.error, 1);
-    catalog = std::move(load.catalog);
-  } else {
-    std::ifstream f(o.schema);
-    if (!f) return fail("--schema: cannot read " + o.schema, 1);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    sql::SchemaDefinition def = sql::parse_schema(ss.str());
-    for (const auto& e : def.errors) std::fprintf(stderr, "%s:%s (statement skipped)\n", o.schema.c_str(), e.substr(5).c_str());
-    if (def.tables.empty()) return fail("--schema: no CREATE TABLE found in " + o.schema, 1);
-    catalog = advisor::catalog_from_schema(def);
-  }
+  if (std::string error = load_catalog_of(o, conn, catalog); !error.empty()) return fail(error, 1);
 
   InputOptions in;
   in.log_format = o.log_format;
@@ -173,32 +266,7 @@ int run(const Options& o) {
   // --db, log lines naming another database (%d, csvlog/jsonlog's own field) are left out.
   if (conn.c) in.database = PQdb(conn.c);
   Workload workload;
-  if (int rc = read_inputs(o.logs, in, workload)) return rc;
-  if (o.pg_stat_statements) {
-    InputResult r = read_pg_stat_statements(o.db, in);
-    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
-    if (!r.errors.empty()) return 1;
-    if (o.logs.empty()) {
-      workload = std::move(r.workload);
-    } else {
-      merge(workload, r.workload, in);
-    }
-  }
-  if (!o.captures.empty()) {
-    // With --db, only the entries for the database the catalog comes from (its name on the
-    // server, defaults and PGDATABASE applied by libpq): another database's table of the same
-    // name is a different table.
-    std::optional<std::string> dbname;
-    if (conn.c) dbname = PQdb(conn.c);
-    InputResult r = read_captures(o.captures, dbname, in);
-    for (const auto& e : r.errors) std::fprintf(stderr, "pgopt analyze: %s\n", e.c_str());
-    if (!r.errors.empty()) return 1;
-    if (o.logs.empty() && !o.pg_stat_statements) {
-      workload = std::move(r.workload);
-    } else {
-      merge_capture(workload, r.workload, in);
-    }
-  }
+  if (int rc = read_workload(o, conn.c, in, workload)) return rc;
 
   if (workload.groups.empty()) {
     std::string why = std::to_string(workload.unparsable_lines) + " lines matched no log format";
@@ -214,6 +282,8 @@ int run(const Options& o) {
       notes.push_back("HypoPG is not installed in this database (CREATE EXTENSION hypopg): costs come from pgopt's "
                       "cost model instead of the planner");
   }
+  WhatIfWorkers workers;
+  if (evaluator) open_workers(o.db, *jobs, workers, ao);
   if (!evaluator) evaluator = advisor::make_cost_model(catalog);
 
   advisor::Advice advice = advisor::advise(workload, catalog, *evaluator, ao);
@@ -228,35 +298,7 @@ int run(const Options& o) {
                      : o.format == "html" ? report::render_html(advice)
                      : o.format == "sql"  ? report::render_sql(advice)
                                           : report::render_markdown(advice);
-  if (o.output.empty() || o.output == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-  } else {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const auto st = fs::status(o.output, ec);
-    if (fs::exists(st) && !fs::is_regular_file(st)) {
-      // A device, FIFO or socket (/dev/null, a pipe): write into it. Renaming over it would replace
-      // the node itself with a plain file (as root, /dev/null for the whole machine).
-      std::ofstream f(o.output, std::ios::binary);
-      f << text;
-      f.close();
-      if (!f) return fail("--output: cannot write " + o.output, 1);
-      return fail_above(advice, fail_pct);
-    }
-    // A regular file (or none yet): write beside it and rename, so a failed run never leaves half a
-    // report. Through a symlink, the file it points to is replaced, not the link.
-    const std::string target = fs::is_symlink(fs::symlink_status(o.output, ec)) ? fs::canonical(o.output, ec).string()
-                                                                               : o.output;
-    std::string tmp = target + ".tmp";
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.close();
-    if (!f || target.empty() || std::rename(tmp.c_str(), target.c_str()) != 0) {
-      std::remove(tmp.c_str());
-      return fail("--output: cannot write " + o.output, 1);
-    }
-  }
+  if (!write_report(o, text)) return fail("--output: cannot write " + o.output, 1);
   return fail_above(advice, fail_pct);
 }
 
@@ -284,7 +326,7 @@ void register_cli(CLI::App& app) {
   cmd->add_option("--max-indexes", opts->max_indexes, "At most this many new indexes (default 20)");
   cmd->add_option("--min-improvement", opts->min_improvement,
                   "Stop when the next index saves less than this percentage of the current workload cost (default 0.3)");
-  cmd->add_option("--jobs,-j", opts->jobs, "Parallel log readers (default 1)");
+  cmd->add_option("--jobs,-j", opts->jobs, "Parallel log readers and HypoPG connections (default 1)");
   cmd->add_flag("--show-samples", opts->show_samples, "Include real statements with literals in the report");
   cmd->add_option("--fail-above", opts->fail_above,
                   "Exit with status 3 (after writing the report) when a recommended index would save more than this "

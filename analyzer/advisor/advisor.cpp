@@ -46,28 +46,11 @@ std::string wider_reason(const Selected& s, double cost_before) {
   return text;
 }
 
-}  // namespace
-
-Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evaluator, const AdvisorOptions& options) {
-  Advice adv;
-  adv.evaluation = evaluator.method();
-  adv.catalog_source = catalog.source;
-  adv.first_timestamp = workload.first_timestamp;
-  adv.last_timestamp = workload.last_timestamp;
-  adv.statements = workload.statements;
-  adv.groups = workload.groups.size();
-  adv.parse_failures = workload.parse_failures;
-  adv.unparsable_lines = workload.unparsable_lines;
-  adv.sources = workload.sources;
-
-  if (options.progress) options.progress("modelling", 0, 1);
-  ModelBuild models = build_models(workload, catalog);
-  adv.analysed_groups = models.queries.size();
-  adv.utility_groups = models.utility_groups;
-  adv.tableless_groups = models.tableless_groups;
-
-  // Top groups by total time, without utility statements (SET, BEGIN/COMMIT, a pooler's
-  // set_config calls): no index can change them and they would crowd out the queries that matter.
+// Top groups by total time, without utility statements (SET, BEGIN/COMMIT, a pooler's
+// set_config calls): no index can change them and they would crowd out the queries that matter.
+// Also the notes on what the models could not read. Returns every non-utility group, heaviest first.
+std::vector<const QueryGroup*> rank_groups(const Workload& workload, const Catalog& catalog, const ModelBuild& models,
+                                           const AdvisorOptions& options, Advice& adv) {
   std::vector<const QueryGroup*> by_time;
   for (const auto& [fp, g] : workload.groups) {
     adv.normalized[fp] = g.normalized;
@@ -97,21 +80,11 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
                               "PostgreSQL's default selectivities, not measured costs"
                             : "the database has no statistics for these tables (run ANALYZE): estimates use defaults");
 
-  CandidateSet cands = generate_candidates(models.queries, catalog);
-  adv.candidates = cands.candidates.size();
-  CachingEvaluator cache(evaluator);
-  Progress progress;
-  if (options.progress) progress = [&](size_t d, size_t t) { options.progress("what-if", d, t); };
-  SelectionResult sel = select_indexes(models.queries, cands.candidates, cache, options.selection, progress);
-  adv.cost_before = sel.cost_before;
-  adv.cost_after = sel.cost_after;
-  adv.evaluations = sel.evaluations;
-  if (!sel.uncosted.empty()) {
-    std::string why = evaluator.last_error();
-    adv.notes.push_back(std::to_string(sel.uncosted.size()) + " statement groups could not be costed" +
-                        (why.empty() ? "" : " (last error: " + why + ")"));
-  }
+  return by_time;
+}
 
+// The chosen indexes as the report shows them: a unique name, the DDL PostgreSQL accepts, why.
+std::vector<IndexSpec> add_recommendations(const SelectionResult& sel, const Catalog& catalog, Advice& adv) {
   std::vector<IndexSpec> recommended;
   // schema.name: taken by existing indexes or earlier recommendations, and by tables (a relation
   // name, which an index shares its namespace with).
@@ -146,18 +119,11 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
     recommended.push_back(r.index);
     adv.recommendations.push_back(std::move(r));
   }
-  adv.drops = find_drops(catalog, recommended);
-  if (catalog.source == "database" && catalog.stats_age_days && *catalog.stats_age_days < kUnusedMinDays) {
-    char buf[320];
-    std::snprintf(buf, sizeof buf,
-                  "index usage statistics cover only %.1f days, %s: unused indexes are not suggested for removal "
-                  "before %.0f days have been observed",
-                  *catalog.stats_age_days, stats_window(catalog).c_str(), kUnusedMinDays);
-    adv.notes.push_back(buf);
-  }
-  adv.partitioning = advise_partitioning(models.queries, catalog);
+  return recommended;
+}
 
-  // Unserved accesses, minus groups a recommendation already helps, heaviest first.
+// Unserved accesses, minus groups a recommendation already helps, heaviest first.
+void add_unserved(const CandidateSet& cands, const Workload& workload, const AdvisorOptions& options, Advice& adv) {
   std::map<uint64_t, bool> helped;
   for (const auto& r : adv.recommendations)
     for (const auto& g : r.groups) helped[g.fingerprint] = true;
@@ -174,6 +140,70 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   std::sort(adv.unserved.begin(), adv.unserved.end(), [](const UnservedQuery& a, const UnservedQuery& b) {
     return a.group.total_ms != b.group.total_ms ? a.group.total_ms > b.group.total_ms : a.group.calls > b.group.calls;
   });
+
+}
+
+}  // namespace
+
+Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evaluator, const AdvisorOptions& options) {
+  Advice adv;
+  adv.evaluation = evaluator.method();
+  adv.catalog_source = catalog.source;
+  adv.first_timestamp = workload.first_timestamp;
+  adv.last_timestamp = workload.last_timestamp;
+  adv.statements = workload.statements;
+  adv.groups = workload.groups.size();
+  adv.parse_failures = workload.parse_failures;
+  adv.unparsable_lines = workload.unparsable_lines;
+  adv.sources = workload.sources;
+
+  if (options.progress) options.progress("modelling", 0, 1);
+  ModelBuild models = build_models(workload, catalog);
+  adv.analysed_groups = models.queries.size();
+  adv.utility_groups = models.utility_groups;
+  adv.tableless_groups = models.tableless_groups;
+
+  std::vector<const QueryGroup*> by_time = rank_groups(workload, catalog, models, options, adv);
+
+  CandidateSet cands = generate_candidates(models.queries, catalog);
+  adv.candidates = cands.candidates.size();
+  Evaluators evaluators = {&evaluator};
+  for (Evaluator* e : options.parallel) evaluators.push_back(e);
+  SelectionResult sel = select_indexes(models.queries, cands.candidates, evaluators, options.selection, options.progress);
+  adv.cost_before = sel.cost_before;
+  adv.cost_after = sel.cost_after;
+  adv.evaluations = sel.evaluations;
+  adv.whatif_calls = sel.whatif_calls;
+  if (!sel.uncosted.empty()) {
+    std::string why = evaluator.last_error();
+    adv.notes.push_back(std::to_string(sel.uncosted.size()) + " statement groups could not be costed" +
+                        (why.empty() ? "" : " (last error: " + why + ")"));
+  }
+
+  std::vector<IndexSpec> recommended = add_recommendations(sel, catalog, adv);
+  adv.drops = find_drops(catalog, recommended);
+  if (catalog.source == "database" && catalog.stats_age_days && *catalog.stats_age_days < kUnusedMinDays) {
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "index usage statistics cover only %.1f days, %s: unused indexes are not suggested for removal "
+                  "before %.0f days have been observed",
+                  *catalog.stats_age_days, stats_window(catalog).c_str(), kUnusedMinDays);
+    adv.notes.push_back(buf);
+  }
+  adv.partitioning = advise_partitioning(models.queries, catalog);
+
+  add_unserved(cands, workload, options, adv);
+
+  std::vector<uint64_t> top;
+  for (size_t i = 0; i < by_time.size() && i < options.explain_top; ++i) top.push_back(by_time[i]->fingerprint);
+  std::vector<std::vector<GroupCost>> recommended_groups;
+  for (const auto& r : adv.recommendations) recommended_groups.push_back(r.groups);
+  std::vector<std::pair<std::string, std::string>> partitioned;
+  for (const auto& p : adv.partitioning) partitioned.emplace_back(p.relation, p.strategy + " on " + p.column);
+  ExplainInput in{models.queries, cands, sel, options.selection, recommended_groups, partitioned};
+  std::vector<Explained> outcomes = explain_groups(top, in, evaluator);
+  for (size_t i = 0; i < outcomes.size(); ++i)
+    adv.explained.push_back({summarize(*by_time[i], options.show_samples), std::move(outcomes[i])});
   return adv;
 }
 

@@ -12,6 +12,7 @@
 
 #include "analyzer/advisor/candidates.hpp"
 #include "analyzer/advisor/drops.hpp"
+#include "analyzer/advisor/explain.hpp"
 #include "analyzer/advisor/partitioning.hpp"
 #include "analyzer/advisor/selection.hpp"
 #include "analyzer/workload.hpp"
@@ -22,7 +23,11 @@ struct AdvisorOptions {
   SelectionOptions selection;
   bool show_samples = false;
   size_t top_groups = 10;
+  size_t explain_top = 20;  // statement groups by total time that each get an outcome
   std::function<void(const std::string& stage, size_t done, size_t total)> progress;
+  // More evaluators like the one advise() is given (each its own HypoPG connection): the search
+  // costs independent moves on all of them at once.
+  std::vector<Evaluator*> parallel;
 };
 
 struct GroupSummary {
@@ -51,6 +56,12 @@ struct UnservedQuery {
   std::string relation, column, why, suggestion;
 };
 
+// One of the costliest statement groups and what became of it.
+struct CostlyGroup {
+  GroupSummary group;
+  Explained outcome;
+};
+
 struct Advice {
   int schema_version = 1;
   std::string evaluation;   // hypopg | cost_model | heuristic
@@ -70,8 +81,10 @@ struct Advice {
   std::vector<DropSuggestion> drops;
   std::vector<PartitionAdvice> partitioning;
   std::vector<UnservedQuery> unserved;
+  std::vector<CostlyGroup> explained;  // the top explain_top groups by total time, heaviest first
   std::vector<std::string> notes;  // caveats the reader must know (missing stats, unknown tables ...)
-  size_t candidates = 0, evaluations = 0;
+  // evaluations: costings the search asked for (cache hits too); whatif_calls: those really run.
+  size_t candidates = 0, evaluations = 0, whatif_calls = 0;
   std::map<uint64_t, std::string> normalized;  // fingerprint -> normalized text, for reports
 };
 

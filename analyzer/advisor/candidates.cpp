@@ -1,6 +1,7 @@
 // Candidate generation: equality columns first (most selective first), then one range or the
 // ORDER BY columns in the query's direction; prefixes for widening; INCLUDE and partial variants.
 #include "analyzer/advisor/candidates.hpp"
+#include "analyzer/advisor/partitioning.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -67,6 +68,125 @@ class Generator {
     for (const auto& [column, b] : bounds)
       if (b.first >= 0 && b.second >= 0) out[column] = std::max(1.0 / t.rows(), b.first + b.second - 1.0);
     return out;
+  }
+
+  // What the access's filters need that no B-tree gives (at most one entry per access).
+  struct Findings {
+    const PredicateModel* function_of_column = nullptr;
+    const PredicateModel* infix = nullptr;
+    const PredicateModel* wide_range = nullptr;
+    double wide_sel = 0;
+    bool has_usable = false;
+    bool no_equality = false;
+  };
+  void note_unserved(const QueryModel& q, const TableInfo& t, const Findings& f) {
+    if (f.function_of_column && !f.has_usable && !f.infix) {
+      Unserved u;
+      u.fingerprint = q.fingerprint;
+      u.relation = t.qualified();
+      u.column = f.function_of_column->pred.column;
+      const std::string& e = f.function_of_column->pred.expression;
+      u.why = "the filter compares " + e + ", an expression of " + u.column + ": a B-tree on " + u.column +
+              " cannot serve it (pgopt proposes expression indexes only for lower() and upper(), which are IMMUTABLE)";
+      u.suggestion = "rewrite the filter on " + u.column + " itself (e.g. a range instead of a truncated or cast value), or " +
+                     "CREATE INDEX CONCURRENTLY ON " + t.qualified() + " ((" + e +
+                     ")); if every function in it is IMMUTABLE (with the application's constants instead of $n)";
+      out_.unserved.push_back(u);
+    } else if (f.infix && !f.has_usable) {
+      Unserved u;
+      u.fingerprint = q.fingerprint;
+      u.relation = t.qualified();
+      u.column = f.infix->pred.column;
+      const std::string& op = f.infix->pred.op;
+      u.why = (op.find("ILIKE") != std::string::npos ? op + " (case-insensitive matching)"
+               : op.find("LIKE") != std::string::npos ? op + " with a leading wildcard"
+                                                      : "a regular expression match (" + op + ")") +
+              ": a B-tree can only serve a fixed prefix";
+      u.suggestion = "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX CONCURRENTLY ON " + t.qualified() +
+                     " USING gin (" + quote_ident(f.infix->pred.column) + " gin_trgm_ops);";
+      out_.unserved.push_back(u);
+    } else if (f.wide_range && f.no_equality) {
+      Unserved u;
+      u.fingerprint = q.fingerprint;
+      u.relation = t.qualified();
+      u.column = f.wide_range->pred.column;
+      const ColumnInfo* c = t.column(f.wide_range->pred.column);
+      u.why = "the range on " + f.wide_range->pred.column + " keeps about " + pct(f.wide_sel) +
+              " of the rows: reading them through any index costs more than a sequential scan";
+      // Partitioning only where the partitioning advice itself would consider it (kPartitionMinBytes):
+      // below that a partitioned table costs more to run than the scans it saves.
+      const bool big = t.total_bytes >= kPartitionMinBytes;
+      const std::string size = std::to_string(int(t.total_bytes / (1024 * 1024))) + " MB";
+      if (c && std::abs(c->correlation) > 0.9)
+        u.suggestion = "the column follows the physical order (correlation " + std::to_string(c->correlation).substr(0, 5) +
+                       "): a small BRIN index on it would skip the rest" +
+                       (big ? std::string(", or RANGE partitioning on it") : std::string());
+      else if (big)
+        u.suggestion = "RANGE partitioning on " + f.wide_range->pred.column + ", or a summary table if the query aggregates";
+      else
+        u.suggestion = "a summary table if the query aggregates, or a narrower range; " +
+                       (t.total_bytes > 0 ? "at " + size + " the table is below" : std::string("the table is not known to be above")) +
+                       " the size where partitioning pays (10 GB)";
+      out_.unserved.push_back(u);
+    }
+  }
+
+  // The key column lists worth indexing for an access, most selective equalities first: with the
+  // best range, with the ORDER BY (read in order, stop at LIMIT), alone, with each join key.
+  std::vector<std::vector<Column>> key_variants(const TableInfo& t, const AccessModel& a, const std::vector<Column>& eq_cols,
+                                                bool has_in, const std::vector<std::pair<double, Column>>& ranges,
+                                                const PredicateModel* wide_range) const {
+    std::vector<std::vector<Column>> variants;
+    if (!ranges.empty() && !(wide_range && ranges.front().second.name == wide_range->pred.column && eq_cols.empty())) {
+      auto v = eq_cols;
+      v.push_back(ranges.front().second);
+      variants.push_back(v);
+    }
+    if (!a.order_by.empty() && !has_in) {
+      auto v = eq_cols;
+      bool all_desc = std::all_of(a.order_by.begin(), a.order_by.end(), [](const auto& k) { return k.descending; });
+      bool ok = true;
+      for (const auto& k : a.order_by) {
+        if (!t.column(k.column)) ok = false;
+        if (std::any_of(v.begin(), v.end(), [&](const Column& c) { return c.name == k.column; })) continue;
+        // Uniform direction: a plain index scanned backwards serves DESC; mixed needs DESC keys.
+        v.push_back({k.column, std::string("ORDER BY ") + (k.descending ? "DESC" : "ASC") + (a.has_limit ? " with LIMIT: read in order, stop early" : ": no sort"),
+                     !all_desc && k.descending});
+      }
+      if (ok && v.size() > eq_cols.size()) variants.push_back(v);
+    }
+    if (!eq_cols.empty()) variants.push_back(eq_cols);
+    for (const auto& j : a.joins) {
+      if (!t.column(j.column)) continue;
+      variants.push_back({{j.column, "join key to " + j.other_relation + "." + j.other_column + " (nested-loop lookups)"}});
+      if (!eq_cols.empty() && std::none_of(eq_cols.begin(), eq_cols.end(), [&](const Column& c) { return c.name == j.column; })) {
+        auto v = eq_cols;
+        v.push_back({j.column, "join key to " + j.other_relation + "." + j.other_column});
+        variants.push_back(v);
+      }
+    }
+    return variants;
+  }
+
+  // The variant with the access's other columns INCLUDEd (an index-only scan), unless it would be
+  // too wide or hold a column the workload UPDATEs.
+  void add_covering(const QueryModel& q, const TableInfo& t, const AccessModel& a, const std::vector<Column>& v) {
+    if (!a.all_columns && !a.write_target) {
+      std::vector<std::string> extra;
+      double width = 0;
+      bool hot_killer = false;
+      for (const auto& c : a.columns) {
+        if (std::any_of(v.begin(), v.end(), [&](const Column& k) { return k.name == c; })) continue;
+        // An included column the workload UPDATEs would make those updates non-HOT.
+        if (updated_.count(t.qualified() + "." + c)) hot_killer = true;
+        if (const ColumnInfo* ci = t.column(c)) {
+          extra.push_back(c);
+          width += ci->avg_width;
+        }
+      }
+      if (!hot_killer && !extra.empty() && extra.size() <= kIncludeMaxColumns && width <= kIncludeMaxBytes)
+        add(q, t, v, extra, nullptr);
+    }
   }
 
   void access(const QueryModel& q, const AccessModel& a) {
@@ -137,54 +257,11 @@ class Generator {
     for (auto& e : eqs) eq_cols.push_back(e.second);
     for (auto& e : ins) eq_cols.push_back(e.second);
 
-    std::vector<std::vector<Column>> variants;
-    if (!ranges.empty() && !(wide_range && ranges.front().second.name == wide_range->pred.column && eq_cols.empty())) {
-      auto v = eq_cols;
-      v.push_back(ranges.front().second);
-      variants.push_back(v);
-    }
-    if (!a.order_by.empty() && ins.empty()) {
-      auto v = eq_cols;
-      bool all_desc = std::all_of(a.order_by.begin(), a.order_by.end(), [](const auto& k) { return k.descending; });
-      bool ok = true;
-      for (const auto& k : a.order_by) {
-        if (!t.column(k.column)) ok = false;
-        if (std::any_of(v.begin(), v.end(), [&](const Column& c) { return c.name == k.column; })) continue;
-        // Uniform direction: a plain index scanned backwards serves DESC; mixed needs DESC keys.
-        v.push_back({k.column, std::string("ORDER BY ") + (k.descending ? "DESC" : "ASC") + (a.has_limit ? " with LIMIT: read in order, stop early" : ": no sort"),
-                     !all_desc && k.descending});
-      }
-      if (ok && v.size() > eq_cols.size()) variants.push_back(v);
-    }
-    if (!eq_cols.empty()) variants.push_back(eq_cols);
-    for (const auto& j : a.joins) {
-      if (!t.column(j.column)) continue;
-      variants.push_back({{j.column, "join key to " + j.other_relation + "." + j.other_column + " (nested-loop lookups)"}});
-      if (!eq_cols.empty() && std::none_of(eq_cols.begin(), eq_cols.end(), [&](const Column& c) { return c.name == j.column; })) {
-        auto v = eq_cols;
-        v.push_back({j.column, "join key to " + j.other_relation + "." + j.other_column});
-        variants.push_back(v);
-      }
-    }
+    std::vector<std::vector<Column>> variants = key_variants(t, a, eq_cols, !ins.empty(), ranges, wide_range);
 
     for (const auto& v : variants) {
       for (size_t len = 1; len <= v.size(); ++len) add(q, t, std::vector<Column>(v.begin(), v.begin() + long(len)), {}, nullptr);
-      if (!a.all_columns && !a.write_target) {
-        std::vector<std::string> extra;
-        double width = 0;
-        bool hot_killer = false;
-        for (const auto& c : a.columns) {
-          if (std::any_of(v.begin(), v.end(), [&](const Column& k) { return k.name == c; })) continue;
-          // An included column the workload UPDATEs would make those updates non-HOT.
-          if (updated_.count(t.qualified() + "." + c)) hot_killer = true;
-          if (const ColumnInfo* ci = t.column(c)) {
-            extra.push_back(c);
-            width += ci->avg_width;
-          }
-        }
-        if (!hot_killer && !extra.empty() && extra.size() <= kIncludeMaxColumns && width <= kIncludeMaxBytes)
-          add(q, t, v, extra, nullptr);
-      }
+      add_covering(q, t, a, v);
       for (const PredicateModel* pp : partials) {
         std::vector<Column> keys;
         for (const auto& c : v)
@@ -198,45 +275,7 @@ class Generator {
       for (const PredicateModel* pp : partials) add(q, t, {{pp->pred.column, "the filtered column itself"}}, {}, pp);
     }
 
-    if (function_of_column && !has_usable && !infix) {
-      Unserved u;
-      u.fingerprint = q.fingerprint;
-      u.relation = t.qualified();
-      u.column = function_of_column->pred.column;
-      const std::string& e = function_of_column->pred.expression;
-      u.why = "the filter compares " + e + ", an expression of " + u.column + ": a B-tree on " + u.column +
-              " cannot serve it (pgopt proposes expression indexes only for lower() and upper(), which are IMMUTABLE)";
-      u.suggestion = "rewrite the filter on " + u.column + " itself (e.g. a range instead of a truncated or cast value), or " +
-                     "CREATE INDEX CONCURRENTLY ON " + t.qualified() + " ((" + e +
-                     ")); if every function in it is IMMUTABLE (with the application's constants instead of $n)";
-      out_.unserved.push_back(u);
-    } else if (infix && !has_usable) {
-      Unserved u;
-      u.fingerprint = q.fingerprint;
-      u.relation = t.qualified();
-      u.column = infix->pred.column;
-      const std::string& op = infix->pred.op;
-      u.why = (op.find("ILIKE") != std::string::npos ? op + " (case-insensitive matching)"
-               : op.find("LIKE") != std::string::npos ? op + " with a leading wildcard"
-                                                      : "a regular expression match (" + op + ")") +
-              ": a B-tree can only serve a fixed prefix";
-      u.suggestion = "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX CONCURRENTLY ON " + t.qualified() +
-                     " USING gin (" + quote_ident(infix->pred.column) + " gin_trgm_ops);";
-      out_.unserved.push_back(u);
-    } else if (wide_range && eq_cols.empty()) {
-      Unserved u;
-      u.fingerprint = q.fingerprint;
-      u.relation = t.qualified();
-      u.column = wide_range->pred.column;
-      const ColumnInfo* c = t.column(wide_range->pred.column);
-      u.why = "the range on " + wide_range->pred.column + " keeps about " + pct(wide_sel) +
-              " of the rows: reading them through any index costs more than a sequential scan";
-      u.suggestion = (c && std::abs(c->correlation) > 0.9)
-                         ? "the column follows the physical order (correlation " + std::to_string(c->correlation).substr(0, 5) +
-                               "): a small BRIN index or RANGE partitioning on it would skip the rest"
-                         : "RANGE partitioning on " + wide_range->pred.column + ", or a summary table if the query aggregates";
-      out_.unserved.push_back(u);
-    }
+    note_unserved(q, t, {function_of_column, infix, wide_range, wide_sel, has_usable, eq_cols.empty()});
   }
 
  private:

@@ -209,24 +209,43 @@ bool relevant(const QueryModel& q, const IndexSpec& s) {
 }
 }  // namespace
 
+std::optional<std::optional<double>> CostCache::find(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(key);
+  if (it == map_.end()) return std::nullopt;
+  ++hits_;
+  return it->second;
+}
+
+void CostCache::put(std::string key, std::optional<double> cost) {
+  std::lock_guard lock(mu_);
+  if (map_.emplace(std::move(key), cost).second) ++misses_;
+}
+
+size_t CostCache::hits() const {
+  std::lock_guard lock(mu_);
+  return hits_;
+}
+
+size_t CostCache::misses() const {
+  std::lock_guard lock(mu_);
+  return misses_;
+}
+
 std::optional<double> CachingEvaluator::cost(const QueryModel& q, const std::vector<const IndexSpec*>& config) {
   std::vector<std::string> keys;
-  for (const IndexSpec* s : config)
-    if (relevant(q, *s)) keys.push_back(s->key());
+  std::vector<const IndexSpec*> on_tables;
+  for (const IndexSpec* s : config) {
+    if (!relevant(q, *s)) continue;
+    on_tables.push_back(s);
+    if (can_serve(*s, q)) keys.push_back(s->key());
+  }
   std::sort(keys.begin(), keys.end());
   std::string k = std::to_string(q.fingerprint);
   for (const auto& s : keys) k += "|" + s;
-  auto it = cache_.find(k);
-  if (it != cache_.end()) {
-    ++hits_;
-    return it->second;
-  }
-  ++misses_;
-  std::vector<const IndexSpec*> relevant_specs;
-  for (const IndexSpec* s : config)
-    if (relevant(q, *s)) relevant_specs.push_back(s);
-  auto c = inner_.cost(q, relevant_specs);
-  cache_.emplace(std::move(k), c);
+  if (auto hit = cache_.find(k)) return *hit;
+  auto c = inner_.cost(q, on_tables);
+  cache_.put(std::move(k), c);
   return c;
 }
 

@@ -4,8 +4,10 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "analyzer/advisor/model.hpp"
@@ -23,21 +25,38 @@ class Evaluator {
   virtual std::string last_error() const { return {}; }
 };
 
-// Remembers costs per (query, indexes on the tables it touches): the greedy search asks the same
-// question many times and what-if calls dominate the run time.
+// Costs already asked for, shared by the search's parallel workers (each with its own connection).
+class CostCache {
+ public:
+  std::optional<std::optional<double>> find(const std::string& key);
+  void put(std::string key, std::optional<double> cost);
+  size_t hits() const;
+  size_t misses() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::optional<double>> map_;
+  size_t hits_ = 0, misses_ = 0;
+};
+
+// Remembers costs per (query, indexes that can serve it: can_serve in model.hpp): the greedy search
+// asks the same question many times and what-if calls dominate the run time. The inner evaluator
+// gets every index on the tables the query touches, so one candidate's configuration stays the
+// same across the groups it is costed for (HypoPG creates nothing in between).
 class CachingEvaluator : public Evaluator {
  public:
-  explicit CachingEvaluator(Evaluator& inner) : inner_(inner) {}
+  explicit CachingEvaluator(Evaluator& inner) : inner_(inner), cache_(own_) {}
+  CachingEvaluator(Evaluator& inner, CostCache& shared) : inner_(inner), cache_(shared) {}
   std::optional<double> cost(const QueryModel& q, const std::vector<const IndexSpec*>& config) override;
   std::string method() const override { return inner_.method(); }
   std::string last_error() const override { return inner_.last_error(); }
-  size_t hits() const { return hits_; }
-  size_t misses() const { return misses_; }
+  size_t hits() const { return cache_.hits(); }
+  size_t misses() const { return cache_.misses(); }
 
  private:
   Evaluator& inner_;
-  std::map<std::string, std::optional<double>> cache_;
-  size_t hits_ = 0, misses_ = 0;
+  CostCache own_;
+  CostCache& cache_;
 };
 
 // Offline estimate from catalog statistics: sequential vs index scans, index-only scans,

@@ -248,6 +248,64 @@ std::string inline_views(std::string sql, const Catalog& catalog, const std::vec
 
 }  // namespace
 
+namespace {
+
+// Predicate k of read i, with what the group's samples say of it: their literals (selectivity,
+// BETWEEN bounds), whether a LIKE pattern starts with a wildcard, and an application constant
+// (the same literal in every sample) that could become a partial index's WHERE.
+PredicateModel model_predicate(const sql::Predicate& pred, const std::vector<sql::Extraction>& samples, size_t i, size_t k) {
+  PredicateModel p;
+  p.pred = pred;
+  bool all_literal = !samples.empty();
+  std::optional<sql::PredicateKind> sample_kind;
+  bool kinds_agree = true;
+  bool all_wild = !samples.empty(), any_wild = false;
+  for (const auto& s : samples) {
+    const auto& sp = s.reads[i].predicates[k];
+    if (sample_kind && *sample_kind != sp.kind) kinds_agree = false;
+    sample_kind = sp.kind;
+    if (sp.value == sql::ValueKind::Literal && !sp.literals.empty()) {
+      p.sample_literals.push_back(sp.literals.front());
+      p.sample_values.push_back(sp.literals);
+      std::string pat = unquote(sp.literals.front());
+      bool wild = pat.empty() || pat[0] == '%' || pat[0] == '_';
+      all_wild = all_wild && wild;
+      any_wild = any_wild || wild;
+    } else {
+      all_literal = false;
+    }
+  }
+  if (sample_kind && kinds_agree && p.pred.value == sql::ValueKind::Parameter) p.pred.kind = *sample_kind;
+  if (pred.kind == sql::PredicateKind::Like && !p.sample_literals.empty()) {
+    p.leading_wildcard = any_wild;
+    p.pred.kind = any_wild ? sql::PredicateKind::LikeInfix : sql::PredicateKind::LikePrefix;
+    (void)all_wild;
+  }
+  switch (p.pred.kind) {
+    case sql::PredicateKind::IsNull:
+    case sql::PredicateKind::IsNotNull:
+    case sql::PredicateKind::BoolTrue:
+    case sql::PredicateKind::BoolFalse:
+      if (p.pred.value == sql::ValueKind::None || p.pred.value == sql::ValueKind::Literal ||
+          (all_literal && samples.size() >= 2))
+        p.constant = "";
+      break;
+    case sql::PredicateKind::Equal:
+      if (p.pred.value == sql::ValueKind::Literal && p.pred.literals.size() == 1) {
+        p.constant = p.pred.literals.front();
+      } else if (all_literal && samples.size() >= 2 &&
+                 std::all_of(p.sample_literals.begin(), p.sample_literals.end(),
+                             [&](const std::string& l) { return l == p.sample_literals.front(); })) {
+        p.constant = p.sample_literals.front();
+      }
+      break;
+    default: break;
+  }
+  return p;
+}
+
+}  // namespace
+
 ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t max_explain_samples) {
   ModelBuild out;
   std::set<std::string> unknown;
@@ -312,53 +370,7 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
       a.all_columns = r.all_columns;
       a.write_target = r.write_target;
       for (size_t k = 0; k < r.predicates.size(); ++k) {
-        PredicateModel p;
-        p.pred = r.predicates[k];
-        bool all_literal = !samples.empty();
-        std::optional<sql::PredicateKind> sample_kind;
-        bool kinds_agree = true;
-        bool all_wild = !samples.empty(), any_wild = false;
-        for (const auto& s : samples) {
-          const auto& sp = s.reads[i].predicates[k];
-          if (sample_kind && *sample_kind != sp.kind) kinds_agree = false;
-          sample_kind = sp.kind;
-          if (sp.value == sql::ValueKind::Literal && !sp.literals.empty()) {
-            p.sample_literals.push_back(sp.literals.front());
-            p.sample_values.push_back(sp.literals);
-            std::string pat = unquote(sp.literals.front());
-            bool wild = pat.empty() || pat[0] == '%' || pat[0] == '_';
-            all_wild = all_wild && wild;
-            any_wild = any_wild || wild;
-          } else {
-            all_literal = false;
-          }
-        }
-        if (sample_kind && kinds_agree && p.pred.value == sql::ValueKind::Parameter) p.pred.kind = *sample_kind;
-        if (r.predicates[k].kind == sql::PredicateKind::Like && !p.sample_literals.empty()) {
-          p.leading_wildcard = any_wild;
-          p.pred.kind = any_wild ? sql::PredicateKind::LikeInfix : sql::PredicateKind::LikePrefix;
-          (void)all_wild;
-        }
-        switch (p.pred.kind) {
-          case sql::PredicateKind::IsNull:
-          case sql::PredicateKind::IsNotNull:
-          case sql::PredicateKind::BoolTrue:
-          case sql::PredicateKind::BoolFalse:
-            if (p.pred.value == sql::ValueKind::None || p.pred.value == sql::ValueKind::Literal ||
-                (all_literal && samples.size() >= 2))
-              p.constant = "";
-            break;
-          case sql::PredicateKind::Equal:
-            if (p.pred.value == sql::ValueKind::Literal && p.pred.literals.size() == 1) {
-              p.constant = p.pred.literals.front();
-            } else if (all_literal && samples.size() >= 2 &&
-                       std::all_of(p.sample_literals.begin(), p.sample_literals.end(),
-                                   [&](const std::string& l) { return l == p.sample_literals.front(); })) {
-              p.constant = p.sample_literals.front();
-            }
-            break;
-          default: break;
-        }
+        PredicateModel p = model_predicate(r.predicates[k], samples, i, k);
         a.predicates.push_back(std::move(p));
       }
       q.accesses.push_back(std::move(a));

@@ -115,6 +115,12 @@ struct ModelBuild {
   std::vector<std::string> unknown_tables;
 };
 
+// True when `index` can change the plan of `q`: its leading key is one of the columns q reads from
+// its table (a condition, join key, ORDER BY/GROUP BY, or a min()/max()), or q reads nothing from
+// the table the index does not hold (a full index-only scan); a partial index also needs a condition
+// on a column of its WHERE. Any other index leaves q's plan and cost as they are.
+bool can_serve(const IndexSpec& index, const QueryModel& q);
+
 // Parses each group's normalized text for structure and its samples for constants.
 ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t max_explain_samples = 3);
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "analyzer/advisor/candidates.hpp"
@@ -20,6 +21,10 @@ struct SelectionOptions {
   // published default, Kossmann et al. 2020).
   double min_improvement_pct = 0.3;
 };
+
+// One evaluator per parallel worker (each its own HypoPG backend); the first also does the serial
+// parts. The search wraps them in one shared cost cache.
+using Evaluators = std::vector<Evaluator*>;
 
 // Planner cost units one index entry costs to write (descend a cached tree, dirty a leaf, WAL):
 // about one sequentially read page.
@@ -58,12 +63,24 @@ struct SelectionResult {
   double cost_after = 0;
   std::map<uint64_t, GroupCost> group_costs;  // every costed group
   std::vector<uint64_t> uncosted;             // groups the evaluator could not cost
-  size_t evaluations = 0;
+  size_t evaluations = 0;      // costings asked for (cache hits included)
+  size_t whatif_calls = 0;     // costings the evaluator really did (cache misses)
 };
 
-using Progress = std::function<void(size_t done, size_t total)>;
+// `stage` names what is being done ("costing statements", "choosing index 3"); done/total its share.
+using Progress = std::function<void(const std::string& stage, size_t done, size_t total)>;
 
+// Lazy greedy: a move's gain is bounded by what the groups it can serve cost now (can_serve), so
+// only moves whose bound beats the best exact gain are costed, and a costed move keeps its gain
+// until a pick changes one of its groups' indexes. Picks the same indexes as costing every move
+// every round, with a small fraction of the what-if calls; batches of moves are costed in parallel
+// over `evaluators`.
 SelectionResult select_indexes(const std::vector<QueryModel>& queries, const std::vector<Candidate>& candidates,
-                               Evaluator& evaluator, const SelectionOptions& options, const Progress& progress = {});
+                               const Evaluators& evaluators, const SelectionOptions& options,
+                               const Progress& progress = {});
+inline SelectionResult select_indexes(const std::vector<QueryModel>& queries, const std::vector<Candidate>& candidates,
+                                      Evaluator& evaluator, const SelectionOptions& options) {
+  return select_indexes(queries, candidates, Evaluators{&evaluator}, options);
+}
 
 }  // namespace pgopt::analyzer::advisor

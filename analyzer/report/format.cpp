@@ -111,4 +111,15 @@ bool parse_size(const std::string& text, double& bytes) {
   return true;
 }
 
+std::string outcome_text(const advisor::Explained& e) {
+  if (e.outcome == "recommendation") return "served by recommendation #" + std::to_string(e.recommendation) + ": " + e.detail;
+  if (e.outcome == "existing_index") return "already served: " + e.detail;
+  if (e.outcome == "not_worth") return "not worth an index: " + e.detail;
+  if (e.outcome == "no_btree") return "no B-tree helps: " + e.detail;
+  if (e.outcome == "writes_only") return "no index helps: " + e.detail;
+  if (e.outcome == "not_costed") return "not costed: " + e.detail;
+  if (e.outcome == "no_table") return "not analysed: " + e.detail;
+  return e.detail;
+}
+
 }  // namespace pgopt::analyzer::report

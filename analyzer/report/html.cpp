@@ -79,6 +79,31 @@ std::string samples_list(const std::vector<std::string>& samples) {
 
 }  // namespace
 
+namespace {
+
+// The statements the advice does not fix, then every costly group's outcome.
+std::string unserved_and_explained(const advisor::Advice& a) {
+  std::string o;
+  if (!a.unserved.empty()) {
+    o += "<h2>Queries no B-tree index helps</h2>\n<ul>";
+    for (const auto& u : a.unserved)
+      o += "<li>" + code(u.group.normalized) + " (" + count_of(u.group.calls, "call", "calls") + ", " + num(u.group.total_ms) +
+           " ms): " + esc(u.why) + ".<br>What would help: " + esc(u.suggestion) + samples_list(u.group.samples) + "</li>";
+    o += "</ul>\n";
+  }
+  if (!a.explained.empty()) {
+    o += "<h2>The costliest statement groups, explained</h2>\n<table><tr><th>#</th><th>Query</th><th>Total ms</th><th>Outcome</th></tr>";
+    int k = 0;
+    for (const auto& e : a.explained)
+      o += "<tr><td class=\"n\">" + std::to_string(++k) + "</td><td>" + code(e.group.normalized) + "</td><td class=\"n\">" +
+           num(e.group.total_ms) + "</td><td>" + esc(outcome_text(e.outcome)) + "</td></tr>";
+    o += "</table>\n";
+  }
+  return o;
+}
+
+}  // namespace
+
 std::string render_html(const advisor::Advice& a) {
   std::string o =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -107,7 +132,7 @@ std::string render_html(const advisor::Advice& a) {
   if (a.cost_before > 0)
     o += "<tr><th>Workload cost</th><td>" + grouped(a.cost_before) + " &rarr; " + grouped(a.cost_after) + " (" +
          num(100.0 * (a.cost_before - a.cost_after) / a.cost_before) + "% less)</td></tr>";
-  o += "<tr><th>Candidates evaluated</th><td>" + std::to_string(a.candidates) + " (" + std::to_string(a.evaluations) +
+  o += "<tr><th>Candidates evaluated</th><td>" + std::to_string(a.candidates) + " (" + std::to_string(a.whatif_calls) +
        " what-if costings)</td></tr>";
   o += "</table></section>\n";
   for (const auto& n : a.notes) o += "<p class=\"note\">" + esc(n) + "</p>\n";
@@ -178,13 +203,7 @@ std::string render_html(const advisor::Advice& a) {
       o += "</ol>\n";
     }
   }
-  if (!a.unserved.empty()) {
-    o += "<h2>Queries no B-tree index helps</h2>\n<ul>";
-    for (const auto& u : a.unserved)
-      o += "<li>" + code(u.group.normalized) + " (" + count_of(u.group.calls, "call", "calls") + ", " + num(u.group.total_ms) +
-           " ms): " + esc(u.why) + ".<br>What would help: " + esc(u.suggestion) + samples_list(u.group.samples) + "</li>";
-    o += "</ul>\n";
-  }
+  o += unserved_and_explained(a);
   return o + "</body></html>\n";
 }
 

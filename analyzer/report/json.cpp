@@ -22,42 +22,8 @@ std::string query_of(const advisor::Advice& a, uint64_t fp) {
   return it == a.normalized.end() ? "" : it->second;
 }
 
-}  // namespace
-
-std::string render_json(const advisor::Advice& a) {
-  JsonWriter w;
-  w.begin_object();
-  w.field("schema_version", a.schema_version);
-  w.field("generator", std::string("pgopt ") + PGOPT_VERSION);
-  w.field("evaluation", a.evaluation);
-  w.field("catalog", a.catalog_source);
-
-  w.key("summary").begin_object();
-  w.field("first_timestamp", a.first_timestamp);
-  w.field("last_timestamp", a.last_timestamp);
-  w.field("statements", (unsigned long long)a.statements);
-  w.field("groups", (unsigned long long)a.groups);
-  w.field("analysed_groups", (unsigned long long)a.analysed_groups);
-  w.field("utility_groups", (unsigned long long)a.utility_groups);
-  w.field("tableless_groups", (unsigned long long)a.tableless_groups);
-  w.field("utility_statements", (unsigned long long)a.utility_statements);
-  w.field("utility_ms", a.utility_ms);
-  w.field("parse_failures", (unsigned long long)a.parse_failures);
-  w.field("unparsable_lines", (unsigned long long)a.unparsable_lines);
-  w.field("sources", a.sources);
-  w.field("workload_cost_before", a.cost_before);
-  w.field("workload_cost_after", a.cost_after);
-  w.field("candidates", (unsigned long long)a.candidates);
-  w.field("what_if_evaluations", (unsigned long long)a.evaluations);
-  w.key("top_groups").begin_array();
-  for (const auto& g : a.top_groups) {
-    w.begin_object();
-    group(w, g);
-    w.end_object();
-  }
-  w.end_array();
-  w.end_object();
-
+// The recommendations array: index definition, DDL, benefit, reasons, per-query costs.
+void recommendations(JsonWriter& w, const advisor::Advice& a) {
   w.key("recommendations").begin_array();
   for (const auto& r : a.recommendations) {
     w.begin_object();
@@ -96,6 +62,78 @@ std::string render_json(const advisor::Advice& a) {
     w.end_object();
   }
   w.end_array();
+}
+
+// The statements no B-tree helps, and every costly group's outcome.
+void unserved_and_explained(JsonWriter& w, const advisor::Advice& a) {
+  w.key("unserved").begin_array();
+  for (const auto& u : a.unserved) {
+    w.begin_object();
+    group(w, u.group);
+    w.field("table", u.relation);
+    w.field("column", u.column);
+    w.field("why", u.why);
+    w.field("suggestion", u.suggestion);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("explained").begin_array();
+  for (const auto& e : a.explained) {
+    w.begin_object();
+    group(w, e.group);
+    w.field("outcome", e.outcome.outcome);
+    if (e.outcome.recommendation)
+      w.field("recommendation", (unsigned long long)e.outcome.recommendation);
+    else
+      w.key("recommendation").null();
+    if (!e.outcome.index.empty())
+      w.field("index", e.outcome.index);
+    else
+      w.key("index").null();
+    w.field("detail", e.outcome.detail);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+}  // namespace
+
+std::string render_json(const advisor::Advice& a) {
+  JsonWriter w;
+  w.begin_object();
+  w.field("schema_version", a.schema_version);
+  w.field("generator", std::string("pgopt ") + PGOPT_VERSION);
+  w.field("evaluation", a.evaluation);
+  w.field("catalog", a.catalog_source);
+
+  w.key("summary").begin_object();
+  w.field("first_timestamp", a.first_timestamp);
+  w.field("last_timestamp", a.last_timestamp);
+  w.field("statements", (unsigned long long)a.statements);
+  w.field("groups", (unsigned long long)a.groups);
+  w.field("analysed_groups", (unsigned long long)a.analysed_groups);
+  w.field("utility_groups", (unsigned long long)a.utility_groups);
+  w.field("tableless_groups", (unsigned long long)a.tableless_groups);
+  w.field("utility_statements", (unsigned long long)a.utility_statements);
+  w.field("utility_ms", a.utility_ms);
+  w.field("parse_failures", (unsigned long long)a.parse_failures);
+  w.field("unparsable_lines", (unsigned long long)a.unparsable_lines);
+  w.field("sources", a.sources);
+  w.field("workload_cost_before", a.cost_before);
+  w.field("workload_cost_after", a.cost_after);
+  w.field("candidates", (unsigned long long)a.candidates);
+  w.field("what_if_evaluations", (unsigned long long)a.evaluations);
+  w.field("what_if_calls", (unsigned long long)a.whatif_calls);
+  w.key("top_groups").begin_array();
+  for (const auto& g : a.top_groups) {
+    w.begin_object();
+    group(w, g);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+
+  recommendations(w, a);
 
   w.key("drops").begin_array();
   for (const auto& d : a.drops) {
@@ -136,17 +174,7 @@ std::string render_json(const advisor::Advice& a) {
   }
   w.end_array();
 
-  w.key("unserved").begin_array();
-  for (const auto& u : a.unserved) {
-    w.begin_object();
-    group(w, u.group);
-    w.field("table", u.relation);
-    w.field("column", u.column);
-    w.field("why", u.why);
-    w.field("suggestion", u.suggestion);
-    w.end_object();
-  }
-  w.end_array();
+  unserved_and_explained(w, a);
   w.field("notes", a.notes);
   w.end_object();
   return w.str();

@@ -54,6 +54,33 @@ std::string query_of(const advisor::Advice& a, uint64_t fp) {
 
 }  // namespace
 
+namespace {
+
+// The statements the advice does not fix, then every costly group's outcome.
+std::string unserved_and_explained(const advisor::Advice& a) {
+  std::string o;
+  if (!a.unserved.empty()) {
+    o += "## Queries no B-tree index helps\n\n";
+    for (const auto& u : a.unserved) {
+      o += "- " + inline_sql(u.group.normalized) + " (" + std::to_string(u.group.calls) + " calls, " + num(u.group.total_ms) +
+           " ms): " + u.why + ".\n  What would help: " + u.suggestion + "\n";
+      for (const auto& s : distinct_samples(u.group.samples)) o += "  - sample: " + inline_sql(s, 400) + "\n";
+    }
+    o += "\n";
+  }
+  if (!a.explained.empty()) {
+    o += "## The costliest statement groups, explained\n\n| # | Query | Total ms | Outcome |\n|---|---|---|---|\n";
+    int k = 0;
+    for (const auto& e : a.explained)
+      o += "| " + std::to_string(++k) + " | " + cell_sql(e.group.normalized) + " | " + num(e.group.total_ms) + " | " +
+           cell_text(outcome_text(e.outcome)) + " |\n";
+    o += "\n";
+  }
+  return o;
+}
+
+}  // namespace
+
 std::string render_markdown(const advisor::Advice& a) {
   std::string o = "# pgopt analyze report\n\n";
   o += "Costs: " + std::string(evaluation_label(a.evaluation)) + ". Catalog: " + a.catalog_source + ".\n\n";
@@ -72,7 +99,7 @@ std::string render_markdown(const advisor::Advice& a) {
   if (a.cost_before > 0)
     o += "| Workload cost | " + grouped(a.cost_before) + " -> " + grouped(a.cost_after) + " (" +
          num(100.0 * (a.cost_before - a.cost_after) / a.cost_before) + "% less) |\n";
-  o += "| Candidates evaluated | " + std::to_string(a.candidates) + " (" + std::to_string(a.evaluations) +
+  o += "| Candidates evaluated | " + std::to_string(a.candidates) + " (" + std::to_string(a.whatif_calls) +
        " what-if costings) |\n\n";
 
   if (!a.top_groups.empty()) {
@@ -138,15 +165,7 @@ std::string render_markdown(const advisor::Advice& a) {
     }
   }
 
-  if (!a.unserved.empty()) {
-    o += "## Queries no B-tree index helps\n\n";
-    for (const auto& u : a.unserved) {
-      o += "- " + inline_sql(u.group.normalized) + " (" + std::to_string(u.group.calls) + " calls, " + num(u.group.total_ms) +
-           " ms): " + u.why + ".\n  What would help: " + u.suggestion + "\n";
-      for (const auto& s : distinct_samples(u.group.samples)) o += "  - sample: " + inline_sql(s, 400) + "\n";
-    }
-    o += "\n";
-  }
+  o += unserved_and_explained(a);
   return o;
 }
 

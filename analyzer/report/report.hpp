@@ -34,6 +34,9 @@ inline constexpr const char* kUtilityExplanation =
 // What the costs in the report are, in words, for `Advice::evaluation`.
 std::string evaluation_label(const std::string& evaluation);
 
+// One costly group's outcome in words: "served by recommendation #2 (...)", "already served by ...".
+std::string outcome_text(const advisor::Explained& e);
+
 // "1.5 GB", "820 kB" (PostgreSQL's pg_size_pretty units).
 std::string human_bytes(double bytes);
 // Parses "2GB", "512 MB", "100kB", "1.5TB", "4096" (bytes); false on anything else.

@@ -45,7 +45,8 @@ TEST_F(CliProgress, BarOnATerminalOnly) {
   under_script << "script -q -e -c '" << analyze(dir_ + "/a.sql") << "' /dev/null > " << tty_out << " 2>&1";
   ASSERT_EQ(std::system(under_script.str().c_str()), 0) << slurp(tty_out);
   std::string tty = slurp(tty_out);
-  EXPECT_NE(tty.find("what-if ["), std::string::npos) << tty;
+  EXPECT_NE(tty.find("costing statements ["), std::string::npos) << tty;  // each group without indexes
+  EXPECT_NE(tty.find("choosing index 1 ["), std::string::npos) << tty;     // the search's first round
   EXPECT_NE(tty.find("] 100%"), std::string::npos) << tty;
   EXPECT_NE(tty.find("\r\033[K"), std::string::npos) << tty;  // the line is cleared at the end
 

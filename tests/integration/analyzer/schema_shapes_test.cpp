@@ -215,7 +215,9 @@ TEST_F(SchemaShapes, InlinedCtesFilteringATableGetTheirIndex) {
   std::string report;
   auto lines = recommended(logged(statements, "cte"), &report);
   ASSERT_EQ(lines.size(), 1u) << report;
-  EXPECT_NE(lines[0].find(" ON public.orders (id);"), std::string::npos) << lines[0];
+  // (id), or (id) INCLUDE (note) once autovacuum has set the visibility map during the test (an
+  // index-only scan then costs less): either is the index the inlined CTE needs.
+  EXPECT_NE(lines[0].find(" ON public.orders (id)"), std::string::npos) << lines[0];
 }
 
 // Extended-protocol statements logged without their values (log_parameter_max_length = 0): the

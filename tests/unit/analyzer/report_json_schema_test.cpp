@@ -392,6 +392,9 @@ advisor::Advice full_advice() {
   u.why = "ILIKE (case-insensitive matching)";
   u.suggestion = "pg_trgm";
   a.unserved.push_back(u);
+  advisor::CostlyGroup served{g, {g.fingerprint, "recommendation", 1, "", "estimated cost per call 10.00 -> 1.00"}};
+  advisor::CostlyGroup existing{u.group, {u.group.fingerprint, "existing_index", 0, "public.users_pkey", "already"}};
+  a.explained = {served, existing};
   a.notes = {"a note"};
   return a;
 }
@@ -452,6 +455,7 @@ TEST(ReportJsonSchema, SamplesAppearOnlyWhenGiven) {
   advisor::Advice a = full_advice();
   for (auto& g : a.top_groups) g.samples.clear();
   for (auto& u : a.unserved) u.group.samples.clear();
+  for (auto& e : a.explained) e.group.samples.clear();
   std::string text = report::render_json(a);
   EXPECT_EQ(text.find("\"samples\""), std::string::npos);
   EXPECT_EQ(text.find("customer_id = 42"), std::string::npos);
