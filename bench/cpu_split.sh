@@ -2,19 +2,20 @@
 # Where a pooler's CPU goes: user vs kernel time and context switches per transaction, pgopt (1 and 2
 # workers) against PgBouncer, in front of one primary, with pgbench -S.
 #
-#   bench/cpu_split.sh [--clients "50 200"] [--modes "simple"] [--duration 10] [--rounds 2] [--work-dir DIR]
+#   bench/cpu_split.sh [--clients "50 200"] [--modes "simple"] [--duration 10] [--rounds 2] [--hogs N] [--work-dir DIR]
 #
 # Starts its own PostgreSQL 15 primary (scripts/cluster.sh), loads pgbench scale 10, runs each
 # (mode, clients) against pgopt with workers = 1, pgopt with workers = 2 and PgBouncer in turn, and
 # prints one line per run: TPS, and the pooler process's user and kernel CPU (utime, stime from
 # /proc/PID/stat) and voluntary + involuntary context switches (all threads) per transaction.
-# Everything it starts is stopped by PID on exit. Needs root (PgBouncer runs as pgopt-test).
+# --hogs N runs N busy-loop processes beside the measured runs (a shared host; issue 16). Everything
+# it starts is stopped by PID on exit. Needs root (PgBouncer runs as pgopt-test).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 PGOPT_BIN=${PGOPT_BIN:-$root/build/pgopt}
 PGBOUNCER_BIN=${PGBOUNCER_BIN:-/usr/sbin/pgbouncer}
-CLIENTS="50 200" MODES="simple" DURATION=10 ROUNDS=2 WORK_DIR=""
+CLIENTS="50 200" MODES="simple" DURATION=10 ROUNDS=2 WORK_DIR="" HOGS=0
 while [ $# -gt 0 ]; do
   case $1 in
     --clients) CLIENTS=$2; shift 2 ;;
@@ -22,7 +23,8 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --work-dir) WORK_DIR=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --hogs) HOGS=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "cpu_split.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -108,8 +110,15 @@ cpu() {
   echo "${12} ${13} $cs"
 }
 hz=$(getconf CLK_TCK)
+runs=0
+for _ in $MODES; do for _ in $CLIENTS; do runs=$((runs + 3 * ROUNDS)); done; done
+for _ in $(seq 1 "$HOGS"); do
+  # Bounded by timeout as well as stopped by PID at the end.
+  timeout -k 5 $((runs * (DURATION + 30) + 60)) awk 'BEGIN { for (;;) x++ }' &
+  pids+=("$!")
+done
 echo "Machine: $(nproc) cores, $(lscpu | awk -F': *' '/Model name/ {print $2; exit}'); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "pgbench -S, scale 10, -j 2, ${DURATION}s per run; pool size 20, transaction mode, md5"
+echo "pgbench -S, scale 10, -j 2, ${DURATION}s per run; pool size 20, transaction mode, md5; $HOGS CPU hog(s) beside the runs"
 printf '| mode | clients | pooler | round | TPS | user (us/txn) | kernel (us/txn) | context switches / txn |\n'
 printf '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |\n'
 for round in $(seq 1 "$ROUNDS"); do
