@@ -3,6 +3,9 @@
 // setting names for the session check, and the memory a large message may take.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
 #include "pooler/session_check.hpp"
@@ -11,6 +14,17 @@
 namespace pgopt::pooler {
 
 namespace proto = pgopt::protocol;
+
+namespace {
+
+bool mentions_pg_settings(std::string_view sql) {
+  constexpr std::string_view kName = "pg_settings";
+  auto it = std::search(sql.begin(), sql.end(), kName.begin(), kName.end(),
+                        [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  return it != sql.end();
+}
+
+}  // namespace
 
 void ClientSession::note_session_effects(std::string_view sql) {
   awake_->tx_.on_statement(sql);  // WITH HOLD cursors keep the client on this server
@@ -25,6 +39,9 @@ void ClientSession::note_session_effects(std::string_view sql) {
       if (sql::may_write_tables(sql)) server_->need_check("a write where triggers, rules or user functions exist");
       break;
     case CodeReach::None:
+      // The catalog's own rules are left out of the code reach (session_check.cpp): UPDATE or
+      // INSERT on pg_settings runs set_config() through them, which only the view's name shows.
+      if (mentions_pg_settings(sql) && sql::may_write_tables(sql)) server_->need_check("a write to pg_settings");
       break;
   }
   if (!sql::may_have_session_effects(sql)) return;

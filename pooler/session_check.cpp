@@ -213,7 +213,13 @@ const std::string& code_reach_sql() {
       "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass "
       "AND d.objid = p.oid AND d.deptype = 'e')) "
       "OR EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE NOT tgisinternal) "
-      "OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite WHERE rulename <> '_RETURN'), "
+      // Rules of the database's own relations: pg_settings' rules (UPDATE and INSERT run
+      // set_config) are the catalog's, in every database, and would make every write look like
+      // one that runs user code (a session check per write transaction); writes to pg_settings are
+      // caught by name instead (note_session_effects).
+      "OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class "
+      "WHERE r.rulename <> '_RETURN' "
+      "AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)), "
       "EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p "
       "ON d.refclassid = 'pg_catalog.pg_proc'::regclass AND d.refobjid = p.oid "
       "WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass "
