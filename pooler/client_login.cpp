@@ -113,7 +113,12 @@ awaitable<bool> ClientSession::startup() {
       continue;
     }
     if (r.status == proto::DecodeStatus::Malformed) {
-      disconnect("invalid startup packet: " + r.error, "08P01", "invalid startup packet: " + r.error);
+      // A length no startup packet can have: closed without a reply, as PostgreSQL does (a
+      // COMMERROR there). What sent it is not speaking the protocol (a port scanner, an HTTP probe)
+      // or gave up before logging in: node-postgres's connect() + end() writes Terminate first,
+      // and raises a FATAL it gets back as an error of its own.
+      log::info("{} invalid length of startup packet: {}; closed without a reply", tag(), r.error);
+      disconnect("invalid length of startup packet: " + r.error);
       co_return false;
     }
     const auto code = r.frame.code;

@@ -13,6 +13,13 @@ namespace pgopt::pooler {
 namespace proto = pgopt::protocol;
 namespace be = proto::backend;
 
+namespace {
+// Said with every error of a request whose server was lost while the client stays connected.
+constexpr std::string_view kKeptHint =
+    "The server connection was lost; pgopt kept this connection, and the next statement runs on a new server "
+    "connection with this session's settings and prepared statements.";
+}  // namespace
+
 // The relay's judgement of one server's messages for its client (session::ReplyListener). Lives
 // for one scan of what a read brought; what it found (a dying replica, a reply nothing waited for,
 // a result reaching the client) is read by server_loop afterwards.
@@ -20,9 +27,10 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
   ClientSession& c;
   ServerConn& s;
   bool result_seen = false;  // a result (not a notice or setting report) reached the client
-  bool dying = false;        // a FATAL before any result on a retriable read (retry_read)
+  bool dying = false;        // a FATAL before any result on a retriable batch (retry_elsewhere)
   bool desync = false;       // a reply nothing was waiting for (the prepared-statement tracker)
   bool fatal_forwarded = false;  // the client got the server's own FATAL: the server is closing
+  bool fatal_softened = false;   // ... as an ERROR: the client outlives the server (fail_in_flight)
 
   ServerReplies(ClientSession& client, ServerConn& server) : c(client), s(server) {}
 
@@ -79,6 +87,10 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
       return Verdict::Drop;
     if (c.capture_) c.capture_->on_server(type, body);
     note(type, body);
+    if (type == be::kErrorResponse && fatal_softened) {
+      replacement = softened(body);
+      return Verdict::Replace;
+    }
     if (decision.action == prepared::ReplyAction::Replace) {
       replacement = std::move(decision.replacement);
       return Verdict::Replace;
@@ -90,11 +102,20 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
   static session::TxStatus status_of(std::span<const uint8_t> ready_body) {
     return ready_body.empty() ? session::TxStatus::Idle : session::TxStatus(ready_body[0]);
   }
-  bool retriable() const { return c.retry_armed_ && !c.forwarded_ && s.is_replica(); }
+  bool retriable() const { return c.retry_armed_ && !c.forwarded_; }
   static bool fatal(std::span<const uint8_t> body) {
     auto fields = proto::parse_error_fields(body);
     auto severity = fields ? proto::error_field(*fields, 'V') : std::string_view{};
     return severity == "FATAL" || severity == "PANIC";
+  }
+  // The server's FATAL as the ERROR of the request it ended: same SQLSTATE, message and detail.
+  static std::string softened(std::span<const uint8_t> body) {
+    std::string out;
+    auto fields = proto::parse_error_fields(body);
+    if (!fields) return out;
+    proto::error_response(out, "ERROR", proto::error_field(*fields, 'C'), proto::error_field(*fields, 'M'),
+                          proto::error_field(*fields, 'D'), kKeptHint);
+    return out;
   }
   session::Verdict stop_desync() {
     desync = true;
@@ -115,7 +136,7 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
       case be::kErrorResponse:
         tx.on_error();
         c.meter_.error(metrics::ErrorSource::Server, proto::error_sqlstate(body));
-        if (fatal(body)) fatal_forwarded = true;
+        if (fatal(body)) (c.outlives_server() ? fatal_softened : fatal_forwarded) = true;
         break;
       case be::kCommandComplete:
         tx.on_command_complete(body);
@@ -137,6 +158,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
   Buffer& buf = s->buf;
   session::ReplyScanner scanner;
   bool server_said_fatal = false;  // and the client has that FATAL: no second one from the pooler
+  bool error_sent = false;         // the client has the server's FATAL as an ERROR (outlives_server)
   for (;;) {
     if (client_gone_) break;
     const bool drained = buf.empty() && scanner.stream_left() == 0;
@@ -166,13 +188,13 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         disconnect("the server ended the session (FATAL passed on)");
         co_return;
       }
-      co_await server_failed(std::move(s), ec, scanner.stream_left() == 0);
+      co_await server_failed(std::move(s), ec, scanner.stream_left() == 0, error_sent);
       co_return;
     }
     buf.commit(n);
-    if (retry_armed_ && !forwarded_ && scanner.stream_left() == 0 && !awake_->tx_.hiding() && s->is_replica() &&
+    if (retry_armed_ && !forwarded_ && scanner.stream_left() == 0 && !awake_->tx_.hiding() &&
         buf.size() < kMaxHeldReply && !proto::reply_ready(buf.readable())) {
-      // A read that may still be retried is passed on whole: a replica shut down mid-reply flushes
+      // A batch that may still be retried is passed on whole: a replica shut down mid-reply flushes
       // what it had (a RowDescription, some rows) before its notice and EOF, and a client that saw
       // part of a result could not be given the retry's.
       continue;
@@ -180,12 +202,14 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     ServerReplies replies(*this, *s);
     const auto scan = scanner.scan(buf.readable(), replies);
     server_said_fatal |= replies.fatal_forwarded;
+    error_sent |= replies.fatal_softened;
     if (replies.dying) {
       log::warn("{} server {} is going down before answering", tag(), s->describe());
       server_.reset();
       s->pool->discard(s);
-      replica_failed(s, "terminated by the server");
-      co_await retry_read(s);
+      if (s->is_replica()) replica_failed(s, "terminated by the server");
+      else suspect_primary(rt_, s->pool->database);
+      co_await retry_elsewhere(s);
       co_return;
     }
     if (scan.status != session::ReplyScanner::Status::Ok) {
@@ -216,21 +240,54 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
   co_await salvage(std::move(s), scanner.stream_left());
 }
 
-awaitable<void> ClientSession::server_failed(ServerPtr s, error_code ec, bool between_messages) {
+awaitable<void> ClientSession::server_failed(ServerPtr s, error_code ec, bool between_messages, bool error_sent) {
   log::warn("{} server {} failed: {}", tag(), s->describe(), ec.message());
   server_.reset();
   s->pool->discard(s);
-  if (!s->is_replica()) suspect_primary(rt_, s->pool->database);  // multi-host: probe at once
-  if (s->is_replica()) {
-    replica_failed(s, ec.message());
-    if (retry_armed_ && !forwarded_ && between_messages) {
-      co_await retry_read(s);
-      co_return;
-    }
+  if (s->is_replica()) replica_failed(s, ec.message());
+  else suspect_primary(rt_, s->pool->database);  // multi-host: probe at once
+  if (retry_armed_ && !forwarded_ && between_messages) {
+    co_await retry_elsewhere(s);
+    co_return;
+  }
+  if (between_messages && outlives_server()) {
+    co_await fail_in_flight(std::move(s), error_sent);
+    co_return;
   }
   disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
              fmt::format("server connection to {}:{} lost: {}", s->target.host, s->target.port,
                          ec == asio::error::eof ? "server closed the connection" : ec.message()));
+}
+
+bool ClientSession::outlives_server() const {
+  const session::TxTracker& tx = awake_->tx_;
+  return mode_ == PoolMode::Transaction && !client_gone_ && !begin_pending_ && !tx.hiding() &&
+         tx.status() == session::TxStatus::Idle && tx.unsynced() == 0 && !tx.copy_in_open() && !tx.holds_cursors();
+}
+
+awaitable<void> ClientSession::fail_in_flight(ServerPtr s, bool error_sent) {
+  // What PostgreSQL would answer a request that failed: an ERROR, then ReadyForQuery. Outside a
+  // transaction block each request is its own transaction, so 'I' is what the server would have
+  // said after the error too.
+  std::string replies;
+  const std::string message = fmt::format("server connection to {}:{} lost before this request finished",
+                                          s->target.host, s->target.port);
+  for (int i = 0; i < awake_->tx_.outstanding(); ++i) {
+    if (i > 0 || !error_sent) proto::error_response(replies, "ERROR", "08006", message, {}, kKeptHint);
+    proto::ready_for_query(replies, 'I');
+  }
+  log::info("{} server {} lost; {} request(s) in flight failed, the client stays", tag(), s->describe(),
+            awake_->tx_.outstanding());
+  // Judged as the server's own replies would be: the trackers forget what the group prepared.
+  session::ReplyScanner scanner;
+  ServerReplies judge(*this, *s);
+  const auto scan = scanner.scan({reinterpret_cast<const uint8_t*>(replies.data()), replies.size()}, judge);
+  if (prepared_) prepared_->abandon_all(s->statements);
+  set_state(ClientState::Idle);
+  notify_settled();
+  auto [ec, n] = co_await asio::async_write(awake_->sock_, asio::buffer(scan.out.data(), scan.out.size()), nothrow);
+  meter_.sent(n);
+  if (ec) disconnect("client connection lost: " + ec.message());
 }
 
 awaitable<bool> ClientSession::resend_retired_group(const ServerPtr& s) {

@@ -5,12 +5,25 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "pooler/log.hpp"
 #include "pooler/spawn.hpp"
+#include "sql/transaction_modes.hpp"
 
 namespace pgopt::pooler {
 
 namespace proto = pgopt::protocol;
+
+namespace {
+// A simple Query that only opens a transaction: run twice, it leaves the server as once, and run
+// on a server that died before answering, it did nothing (a failover's dead pooled connection).
+bool bare_begin_query(const proto::Frame& f) {
+  if (f.type != 'Q' || f.body.empty()) return false;
+  auto text = f.body.first(f.body.size() - 1);  // without its NUL
+  return sql::is_bare_begin({reinterpret_cast<const char*>(text.data()), text.size()});
+}
+}  // namespace
 
 std::string_view to_string(ClientState s) {
   switch (s) {
@@ -158,7 +171,7 @@ awaitable<void> ClientSession::client_loop() {
     }
     if (!terminate && !reserve_large_message(std::span<const uint8_t>(data).subspan(ready))) co_return;
     if (ready > 0 && retrying_) {
-      // A read is being moved to another server (retry_read): these messages follow it there.
+      // A batch is being moved to another server (retry_elsewhere): these messages follow it there.
       co_await wait_settled();
       if (client_gone_) co_return;
       continue;
@@ -222,10 +235,15 @@ awaitable<void> ClientSession::client_loop() {
           if (!co_await send_out()) co_return;
           continue;
         }
-        // A read on a replica is kept until its first reply, to run it elsewhere if the replica
-        // breaks before answering.
-        retry_armed_ = server_->is_replica() && ready <= kMaxRetryBytes;
-        if (retry_armed_) awake_->retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
+        // A read on a replica, or a bare BEGIN on the primary, is kept until its first reply, to
+        // run it elsewhere if the server breaks before answering.
+        retry_armed_ = ready <= kMaxRetryBytes &&
+                       (server_->is_replica() || (awake_->tx_.status() == session::TxStatus::Idle && !begin_pending_ &&
+                                                  std::all_of(items.begin(), items.end(), [](const BatchItem& it) { return bare_begin_query(it.frame); })));
+        if (retry_armed_) {
+          awake_->retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
+          awake_->retries_ = 0;
+        }
         forwarded_ = false;
       } else if (want_replica && server_->is_replica() && !awake_->tx_.busy() &&
                  awake_->tx_.status() == session::TxStatus::Idle && !begin_pending_ && ready <= kMaxRetryBytes) {
@@ -234,6 +252,7 @@ awaitable<void> ClientSession::client_loop() {
         // server and can be retried the same way.
         retry_armed_ = true;
         awake_->retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
+        awake_->retries_ = 0;
         forwarded_ = false;
       } else {
         retry_armed_ = false;
@@ -333,8 +352,9 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
   (void)n;
   if (ec) {
     if (client_gone_) co_return false;
-    if (retry_armed_ && s->is_replica() && !forwarded_) {
-      // The relay sees the broken connection as well, and runs the read elsewhere.
+    if ((retry_armed_ && !forwarded_) || outlives_server()) {
+      // The relay sees the broken connection as well: it runs the batch elsewhere, or fails what
+      // the client has in flight and keeps the client (server_failed).
       error_code ignored;
       s->sock.close(ignored);
       co_return true;

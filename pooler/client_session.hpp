@@ -85,8 +85,16 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // relay, server -> client (client_replies.cpp): ServerReplies judges each server message.
   struct ServerReplies;
   awaitable<void> server_loop(ServerPtr server);
-  // The server connection broke while attached: the one retry of a read, or the client is closed.
-  awaitable<void> server_failed(ServerPtr s, error_code ec, bool between_messages);
+  // The server connection broke while attached: the retry of a batch that changed nothing, or the
+  // in-flight requests fail and the client stays (outlives_server), or the client is closed.
+  // `error_sent`: the client already has an ERROR for its first request (a softened FATAL).
+  awaitable<void> server_failed(ServerPtr s, error_code ec, bool between_messages, bool error_sent);
+  // Transaction mode, between transactions from the client's view, nothing of a group half sent:
+  // losing the server costs this client only its requests in flight. Its session (settings,
+  // prepared statements) lives in the pooler and goes to the next server as after any release.
+  bool outlives_server() const;
+  // Every request the dead server owed gets an ERROR and ReadyForQuery 'I', judged as server replies.
+  awaitable<void> fail_in_flight(ServerPtr s, bool error_sent);
   awaitable<bool> resend_retired_group(const ServerPtr& s);  // false: the server was lost
   // Entry points for co_spawn: the owning pointers travel as coroutine parameters.
   static awaitable<void> relay_server(std::shared_ptr<ClientSession> self, ServerPtr s);
@@ -159,8 +167,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // notify_settled() like wait_settled().
   awaitable<void> wait_replies_below(int limit);
   void notify_settled();
-  awaitable<void> retry_read(ServerPtr failed);
-  awaitable<void> retry_read_now(ServerPtr failed);
+  // A batch whose server broke before it changed anything runs again on a fresh connection to the
+  // same role (a replica's read, or a bare BEGIN on the primary), up to kMaxRetries times.
+  awaitable<void> retry_elsewhere(ServerPtr failed);
+  awaitable<void> retry_elsewhere_now(ServerPtr failed);
   // What the client was last told: a BEGIN held back (begin_pending_) already said 'T'.
   char client_tx_status() const {
     return server_ ? char(awake_->tx_.status()) : begin_pending_ ? 'T' : 'I';
@@ -187,9 +197,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string tag() const;  // "C-12 app/alice@127.0.0.1:50001" for logs
 
   static constexpr size_t kKeepInBuffer = 16 * 1024;
-  // A read sent to a replica, kept until a reply reaches the client so that a connection that
-  // breaks first can be retried once elsewhere.
+  // A batch that may run again (a read sent to a replica, a bare BEGIN), kept until a reply
+  // reaches the client so that a connection that breaks first can be retried elsewhere; a failover
+  // may leave more than one dead connection in the pool (each found by one retry).
   static constexpr size_t kMaxRetryBytes = 64 * 1024;
+  static constexpr int kMaxRetries = 3;
   // A retriable read's replies are held up to this much until its ReadyForQuery (server_loop).
   static constexpr size_t kMaxHeldReply = 64 * 1024;
 
@@ -226,7 +238,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     std::vector<Pool*> replica_pools_;          // by replica index, filled on first use
     RoutingGucs routing_gucs_;
     std::unique_ptr<asio::steady_timer> settle_timer_;  // made by the first wait_settled()
-    std::string retry_batch_;  // a read kept for a retry on another server (kMaxRetryBytes)
+    std::string retry_batch_;  // a batch kept for a retry on another server (kMaxRetryBytes)
+    int retries_ = 0;          // of the batch in retry_batch_
     std::string close_reason_;
     // While queued for a server (attach): its place in the queue, and whether its socket is in the
     // worker's hang-up watch, so a client that closes leaves the queue at once.
@@ -281,7 +294,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool begin_pending_ = false;
   bool settle_waiting_ = false;
   bool retry_armed_ = false;
-  bool retrying_ = false;   // retry_read() is finding the read a new server
+  bool retrying_ = false;   // retry_elsewhere() is finding the batch a new server
   bool forwarded_ = false;  // some server reply reached the client since the server was attached
 };
 

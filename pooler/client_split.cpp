@@ -8,6 +8,7 @@
 
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
+#include "sql/transaction_modes.hpp"
 
 namespace pgopt::pooler {
 
@@ -112,24 +113,6 @@ void ClientSession::notify_settled() {
 namespace {
 
 // BEGIN, BEGIN WORK/TRANSACTION, START TRANSACTION, with no options, comments or other statements.
-bool bare_begin(std::string_view q) {
-  std::string words;
-  size_t i = 0;
-  while (i < q.size()) {
-    const char c = q[i];
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ';') {
-      ++i;
-      continue;
-    }
-    if (!std::isalpha(static_cast<unsigned char>(c))) return false;
-    if (!words.empty()) words += ' ';
-    while (i < q.size() && std::isalpha(static_cast<unsigned char>(q[i])))
-      words += char(std::tolower(static_cast<unsigned char>(q[i++])));
-    if (words.size() > 17) return false;
-  }
-  return words == "begin" || words == "begin work" || words == "begin transaction" || words == "start transaction";
-}
-
 struct Rewrite {
   size_t item;  // index of the message in the batch
   size_t at;    // offset of its text in the batch
@@ -149,7 +132,7 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
   routing::Router& router = worker_router(worker_, awake_->split_cfg_, *awake_->split_db_);
   const routing::ClientState cs = routing_state();
   if (!server_ && !begin_pending_ && cs.route == routing::Route::Auto && !cs.default_read_only &&
-      char(data[0]) == 'Q' && bare_begin({reinterpret_cast<const char*>(data.data()) + 5, items[0].size - 6})) {
+      char(data[0]) == 'Q' && sql::is_bare_begin({reinterpret_cast<const char*>(data.data()) + 5, items[0].size - 6})) {
     // Hold a plain BEGIN back: the transaction's first statement decides where it runs.
     begin_pending_ = true;
     awake_->out_.clear();
@@ -352,23 +335,25 @@ size_t ClientSession::fail_group(std::span<const uint8_t> data, std::span<const 
   return items.back().offset + items.back().size;
 }
 
-awaitable<void> ClientSession::retry_read(ServerPtr failed) {
-  // Until the read is on its new server, more client messages must wait (client_loop checks).
+awaitable<void> ClientSession::retry_elsewhere(ServerPtr failed) {
+  // Until the batch is on its new server, more client messages must wait (client_loop checks).
   retrying_ = true;
-  co_await retry_read_now(std::move(failed));
+  co_await retry_elsewhere_now(std::move(failed));
   retrying_ = false;
   notify_settled();
 }
 
-awaitable<void> ClientSession::retry_read_now(ServerPtr failed) {
+awaitable<void> ClientSession::retry_elsewhere_now(ServerPtr failed) {
   retry_armed_ = false;
   if (prepared_) prepared_->abandon_all(failed->statements);
   if (capture_) capture_->abandon();  // the batch is fed to the capture again by send_batch
   awake_->tx_.forget_requests();
   std::string batch = std::move(awake_->retry_batch_);
   awake_->retry_batch_.clear();
-  log::info("{} {} broke before answering a read: running it once more elsewhere", tag(), failed->describe());
-  const auto ar = co_await attach(true);
+  const bool replica = failed->is_replica();
+  log::info("{} {} broke before answering: running the {} again on another connection", tag(), failed->describe(),
+            replica ? "read" : "BEGIN");
+  const auto ar = co_await attach(replica);
   if (ar == AttachResult::Closed) co_return;
   if (ar == AttachResult::NoReplica) {
     disconnect(fmt::format("server connection {} lost and no replica left", failed->describe()), "08006",
@@ -384,6 +369,10 @@ awaitable<void> ClientSession::retry_read_now(ServerPtr failed) {
     pos += r.frame.size;
   }
   forwarded_ = false;
+  // Armed again: in a failover the pool may hold more dead connections to the old primary. A copy:
+  // the items point into `batch`.
+  retry_armed_ = ++awake_->retries_ < kMaxRetries;
+  if (retry_armed_) awake_->retry_batch_ = batch;
   co_await send_batch(bytes, items, true);
 }
 

@@ -1,6 +1,7 @@
 // Transaction statements and their modes (READ ONLY / READ WRITE, SERIALIZABLE) from the parse tree.
 #include "sql/transaction_modes.hpp"
 
+#include <cctype>
 #include <string>
 
 #include "sql/parse_tree.hpp"
@@ -95,6 +96,24 @@ TransactionSteps transaction_steps(std::string_view sql) {
     out.steps.push_back(step);
   }
   return out;
+}
+
+bool is_bare_begin(std::string_view q) {
+  std::string words;
+  size_t i = 0;
+  while (i < q.size()) {
+    const char c = q[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ';') {
+      ++i;
+      continue;
+    }
+    if (!std::isalpha(static_cast<unsigned char>(c))) return false;
+    if (!words.empty()) words += ' ';
+    while (i < q.size() && std::isalpha(static_cast<unsigned char>(q[i])))
+      words += char(std::tolower(static_cast<unsigned char>(q[i++])));
+    if (words.size() > 17) return false;
+  }
+  return words == "begin" || words == "begin work" || words == "begin transaction" || words == "start transaction";
 }
 
 }  // namespace pgopt::sql

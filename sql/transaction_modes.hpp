@@ -30,4 +30,9 @@ struct TransactionSteps {
 
 TransactionSteps transaction_steps(std::string_view sql);
 
+// BEGIN, BEGIN WORK/TRANSACTION, START TRANSACTION (any case, `;` and white space around), with
+// no options, comments or other statements: a text scan, no parse. Such a query changes nothing
+// a later statement could not redo: a pooler may answer it itself, or run it again elsewhere.
+bool is_bare_begin(std::string_view sql);
+
 }  // namespace pgopt::sql

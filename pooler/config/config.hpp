@@ -55,13 +55,14 @@ struct HostConfig {
   bool operator==(const HostConfig& o) const { return host == o.host && port == o.port; }
 };
 
-// One Patroni REST API (`patroni_urls`, issue 18): "http://host:port", where GET /cluster names the
-// leader and members of a multi-host database.
+// One Patroni REST API (`patroni_urls`, issue 18): "http://host:port" or "https://host:port", where
+// GET /cluster names the leader and members of a multi-host database.
 struct PatroniUrl {
   std::string host;
   int port = 8008;  // Patroni's default restapi port
+  bool https = false;  // verified against patroni_ca_file (or the system's roots) and the host name
   int line = 0;
-  bool operator==(const PatroniUrl& o) const { return host == o.host && port == o.port; }
+  bool operator==(const PatroniUrl& o) const { return host == o.host && port == o.port && https == o.https; }
 };
 
 // max_replica_lag: how far a replica may trail the primary and still get reads, either in time or
@@ -89,6 +90,7 @@ struct DatabaseConfig {
   // Optional second source for the primary of `hosts`: Patroni's view, which must agree with what
   // the members say of themselves, or writes are held (failover.hpp).
   std::vector<PatroniUrl> patroni_urls;
+  std::string patroni_ca_file;  // roots for https:// patroni_urls; empty: the system's
   std::optional<int> pool_size;       // overrides pooler.default_pool_size
   std::optional<int> min_pool_size;   // overrides pooler.min_pool_size
   std::optional<PoolMode> pool_mode;  // overrides pooler.pool_mode

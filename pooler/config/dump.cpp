@@ -26,6 +26,7 @@ bool inherited(const DatabaseConfig& db, std::string_view key) {
 bool superseded(const DatabaseConfig& db, std::string_view key) {
   if (key == "hosts") return db.hosts.empty();
   if (key == "patroni_urls") return db.patroni_urls.empty();
+  if (key == "patroni_ca_file") return db.patroni_ca_file.empty();
   return !db.hosts.empty() && (key == "host" || key == "port");
 }
 
@@ -95,6 +96,7 @@ std::string database_value(const Config& c, const DatabaseConfig& db, std::strin
   if (key == "dbname") return quoted(db.dbname);
   if (key == "hosts") return config_detail::hosts_text(db.hosts);
   if (key == "patroni_urls") return config_detail::patroni_urls_text(db.patroni_urls);
+  if (key == "patroni_ca_file") return quoted(db.patroni_ca_file);
   if (key == "pool_size") return std::to_string(c.pool_size(db));
   if (key == "min_pool_size") return std::to_string(c.min_pool_size(db));
   if (key == "pool_mode") return quoted(to_string(c.pool_mode(db)));

@@ -73,7 +73,7 @@ bool read_hosts(Reader& r, const toml::node& n, const std::string& key, std::vec
 bool read_patroni_urls(Reader& r, const toml::node& n, const std::string& key, std::vector<PatroniUrl>& out) {
   const toml::array* a = n.as_array();
   if (a == nullptr) {
-    r.wrong_type(n, key, "an array of \"http://host:port\" strings such as [\"http://10.0.0.1:8008\"]");
+    r.wrong_type(n, key, "an array of \"http[s]://host:port\" strings such as [\"http://10.0.0.1:8008\"]");
     return false;
   }
   std::vector<PatroniUrl> urls;
@@ -89,12 +89,11 @@ bool read_patroni_urls(Reader& r, const toml::node& n, const std::string& key, s
     u.line = line_of((*a)[i].source());
     std::string why;
     std::string_view rest = text;
-    if (rest.starts_with("https://")) {
-      why = "uses https, which pgopt does not speak to Patroni; use http:// (on a trusted network)";
-    } else if (!rest.starts_with("http://")) {
-      why = "is not an http:// URL";
+    u.https = rest.starts_with("https://");
+    if (!u.https && !rest.starts_with("http://")) {
+      why = "is not an http:// or https:// URL";
     } else {
-      rest.remove_prefix(7);
+      rest.remove_prefix(u.https ? 8 : 7);
       if (rest.ends_with('/')) rest.remove_suffix(1);
       HostConfig h;
       if (rest.find('/') != std::string_view::npos)
@@ -119,8 +118,9 @@ std::string patroni_urls_text(const std::vector<PatroniUrl>& urls) {
   std::string out = "[";
   for (size_t i = 0; i < urls.size(); ++i) {
     const bool v6 = urls[i].host.find(':') != std::string::npos;
-    out += (i ? ", " : "") + toml_quote(v6 ? fmt::format("http://[{}]:{}", urls[i].host, urls[i].port)
-                                           : fmt::format("http://{}:{}", urls[i].host, urls[i].port));
+    const char* scheme = urls[i].https ? "https" : "http";
+    out += (i ? ", " : "") + toml_quote(v6 ? fmt::format("{}://[{}]:{}", scheme, urls[i].host, urls[i].port)
+                                           : fmt::format("{}://{}:{}", scheme, urls[i].host, urls[i].port));
   }
   return out + "]";
 }

@@ -245,12 +245,13 @@ constexpr std::array<Key<P>, 49> kPoolerKeys{{
 }};
 
 using D = DatabaseConfig;
-constexpr std::array<Key<D>, 16> kDatabaseKeys{{
+constexpr std::array<Key<D>, 17> kDatabaseKeys{{
     {"host", string_key<&D::host>},
     {"port", int_key<&D::port, 1, 65535>},
     {"dbname", string_key<&D::dbname>},
     {"hosts", hosts_key},
     {"patroni_urls", patroni_urls_key},
+    {"patroni_ca_file", string_key<&D::patroni_ca_file, true>},
     {"pool_size", int_key<&D::pool_size, 1>},
     {"min_pool_size", int_key<&D::min_pool_size, 0>},
     {"pool_mode", enum_key<&D::pool_mode, kPoolModes>},
@@ -457,6 +458,9 @@ class ConfigParser {
       }
     }
     if (db.dbname.empty()) db.dbname = name;
+    if (!db.patroni_ca_file.empty() && std::filesystem::path(db.patroni_ca_file).is_relative())  // as [pooler] files
+      db.patroni_ca_file =
+          (std::filesystem::path(path_).parent_path() / db.patroni_ca_file).lexically_normal().string();
     if (ok) ok = check_hosts(reader_, qualified, db, lines);
     if (ok) ok = check_split(reader_, qualified, db, lines);
     // Only fully valid databases take part in the cross-key checks, so one mistake is one error.

@@ -2,13 +2,16 @@
 // primary itself and follows it through a manual promotion, a split brain, a Patroni switchover and
 // a kill -9 of the Patroni leader. Label `failover`; each test starts and stops its own cluster.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -69,27 +72,47 @@ std::string fresh_try(const Pooler& p, const std::string& sql) {
   return try_exec(c.get(), sql);
 }
 
-// A stand-in for Patroni's REST API: answers every request with the /cluster body set last (one
-// connection at a time, HTTP/1.0, closed after the reply). Stops with the object.
+// A stand-in for Patroni's REST API over TLS (restapi with a certfile): OpenSSL's own test server,
+// `openssl s_server -WWW`, serves the file `cluster` of its directory for GET /cluster (HTTP/1.0,
+// one connection at a time, closed after the reply); set_leader rewrites that file. Its certificate
+// comes from a CA of its own and names 127.0.0.1 only. Stopped by PID with the object.
 class FakePatroni {
  public:
   FakePatroni() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-      throw std::runtime_error("FakePatroni: cannot listen");
-    port = ntohs(a.sin_port);
-    thread_ = std::thread([this] { serve(); });
+    std::string tmpl = (std::filesystem::temp_directory_path() / "pgopt-patroni-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+    int st = 0;
+    const std::string d = dir_.string();
+    run("cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj "
+        "'/CN=pgopt test patroni CA' && openssl req -newkey rsa:2048 -nodes -keyout api.key -out api.csr -subj "
+        "'/CN=127.0.0.1' && printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf && openssl x509 -req -in api.csr "
+        "-CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out api.crt 2>&1",
+        &st);
+    if (st != 0) throw std::runtime_error("FakePatroni: openssl could not make certificates");
+    set_body("{}");
+    port = free_port();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      if (::chdir(d.c_str()) != 0) ::_exit(127);
+      int log = ::open("s_server.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(log, 1);
+      ::dup2(log, 2);
+      const std::string accept = "127.0.0.1:" + std::to_string(port);
+      ::execlp("openssl", "openssl", "s_server", "-WWW", "-quiet", "-accept", accept.c_str(), "-cert", "api.crt",
+               "-key", "api.key", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    if (!eventually([&] { return accepts(port); }, std::chrono::seconds(10)))
+      throw std::runtime_error("FakePatroni: openssl s_server did not listen");
   }
   ~FakePatroni() {
-    done_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
   }
   // Members on 127.0.0.1 with these ports; `leader` is the one Patroni calls leader (running).
   void set_leader(const std::vector<int>& ports, int leader) {
@@ -98,40 +121,31 @@ class FakePatroni {
       members += std::string(members.empty() ? "" : ",") + R"({"name": "n)" + std::to_string(p) + R"(", "role": ")" +
                  (p == leader ? "leader" : "replica") + R"(", "state": ")" + (p == leader ? "running" : "streaming") +
                  R"(", "host": "127.0.0.1", "port": )" + std::to_string(p) + "}";
-    std::lock_guard lk(mu_);
-    body_ = R"({"members": [)" + members + R"(], "scope": "fake"})";
+    set_body(R"({"members": [)" + members + R"(], "scope": "fake"})");
   }
+  std::string ca_file() const { return (dir_ / "ca.crt").string(); }
   int port = 0;
 
  private:
-  void serve() {
-    while (!done_) {
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) continue;
-      char buf[2048];
-      (void)::recv(c, buf, sizeof buf, 0);  // the request line and headers: one GET, not checked
-      std::string body;
-      {
-        std::lock_guard lk(mu_);
-        body = body_;
-      }
-      const std::string reply = "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\n\r\n" + body;
-      (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
-      ::close(c);
-    }
+  static bool accepts(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
   }
-  int fd_ = -1;
-  std::atomic<bool> done_{false};
-  std::mutex mu_;
-  std::string body_ = "{}";
-  std::thread thread_;
+  // Written aside and renamed, so a request never reads half a file.
+  void set_body(const std::string& body) {
+    std::ofstream(dir_ / "cluster.new") << body;
+    std::filesystem::rename(dir_ / "cluster.new", dir_ / "cluster");
+  }
+  std::filesystem::path dir_;
+  pid_t pid_ = -1;
 };
 
-// (a) Multi-host discovery alone (no Patroni): the replica is listed first and pgopt still writes
-// to the primary; promoting the replica while the primary runs is a split brain (writes refused
-// with 57P03); once the old primary is stopped, writes go to the promoted one, and a client that
-// was idle throughout sees no error.
 TEST(Failover, DiscoveryPromotionAndSplitBrain) {
   ScriptCluster cl("cluster.sh");
   ASSERT_TRUE(cl.started) << cl.output;
@@ -140,8 +154,11 @@ TEST(Failover, DiscoveryPromotionAndSplitBrain) {
   patroni.set_leader({replica, primary}, replica);  // Patroni disagrees with PostgreSQL
   PoolerOptions o = ha_options({replica, primary}, "pgopt_test", "10s");
   o.databases += "[databases.hap]\nhosts = " + hosts_list({replica, primary}) +
-                 "\ndbname = \"pgopt_test\"\npatroni_urls = [\"http://127.0.0.1:1\", \"http://127.0.0.1:" +
-                 std::to_string(patroni.port) + "\"]\n";  // the first URL refuses: the next one is asked
+                 "\ndbname = \"pgopt_test\"\npatroni_ca_file = \"" + patroni.ca_file() +
+                 // The first URL refuses, the second's certificate does not name "localhost": each
+                 // round asks the next, and only the third answers.
+                 "\"\npatroni_urls = [\"http://127.0.0.1:1\", \"https://localhost:" + std::to_string(patroni.port) +
+                 "\", \"https://127.0.0.1:" + std::to_string(patroni.port) + "\"]\n";
   o.pooler_extra += "admin_users = [\"postgres\"]\n";
   Pooler p(o);
   Conn c = connect_ok(p.conninfo("postgres", "ha"));
@@ -167,6 +184,7 @@ TEST(Failover, DiscoveryPromotionAndSplitBrain) {
     patroni.set_leader({replica, primary}, primary);
     ASSERT_TRUE(eventually([&] { return poll(); }, std::chrono::seconds(5))) << p.log();
     ASSERT_EQ(PQstatus(raw), CONNECTION_OK) << PQerrorMessage(raw);
+    EXPECT_TRUE(p.wait_log("patroni https://localhost:" + std::to_string(patroni.port) + ": TLS: ")) << p.log();
     EXPECT_EQ(value(raw, "SELECT inet_server_port()"), std::to_string(primary));
     // The admin console shows each member's role and the election state.
     Conn admin = connect_ok(p.conninfo("postgres", "pgopt"));

@@ -97,15 +97,40 @@ INSTANTIATE_TEST_SUITE_P(
                       BadMessage{"bind_with_bad_counts", frame('B', std::string("\0\0\0\x05", 4))}),
     [](const auto& info) { return info.param.name; });
 
-TEST(ProtocolEdges, GarbageInsteadOfAStartupPacket) {
+// A first word no startup packet can have as its length is closed without a reply, as PostgreSQL
+// closes it (it logs the length and answers nothing): an HTTP probe, or node-postgres's connect()
+// followed at once by end(), which writes Terminate before the startup packet and raises any FATAL
+// it is sent back. The pooler logs why and goes on.
+TEST(ProtocolEdges, AnImpossibleStartupLengthIsClosedWithoutAReply) {
+  Pooler p;
+  const std::string terminate_then_startup = frame('X', "") + std::string("\0\0\0\x08\0\x03\0\0", 8);
+  for (const std::string& first : {std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), terminate_then_startup}) {
+    RawClient c(p.port);
+    ASSERT_TRUE(c.send_raw(first));
+    EXPECT_EQ(c.read_bytes(1), "") << "a reply to an impossible startup packet";
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  EXPECT_TRUE(p.wait_log("invalid length of startup packet")) << p.log();
+  EXPECT_TRUE(p.running());
+  Conn next = connect_ok(p.conninfo());
+  EXPECT_EQ(value(next.get(), "SELECT 2"), "2");
+}
+
+// A startup packet of a valid length whose contents are wrong gets PostgreSQL's FATAL.
+TEST(ProtocolEdges, ABadStartupLayoutIsRefusedWith08P01) {
   Pooler p;
   RawClient c(p.port);
-  ASSERT_TRUE(c.send_raw(std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::string body;
+  RawClient::put32(body, 3u << 16);
+  body += std::string("user\0bob", 8);  // no terminators
+  std::string msg;
+  RawClient::put32(msg, uint32_t(body.size() + 4));
+  ASSERT_TRUE(c.send_raw(msg + body));
   auto m = c.read_message();
   ASSERT_TRUE(m);
   EXPECT_EQ(m->type, 'E');
   EXPECT_EQ(RawClient::sqlstate(*m), "08P01");
-  EXPECT_TRUE(p.running());
+  EXPECT_TRUE(c.closed_by_peer());
 }
 
 }  // namespace

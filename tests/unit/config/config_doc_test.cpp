@@ -175,12 +175,13 @@ void check_type(const Row& r, const std::function<std::string(const std::string&
     EXPECT_FALSE(accepted(text("[1]")));
     EXPECT_FALSE(accepted(text("[\"10.0.0.1:0\"]")));
     EXPECT_FALSE(accepted(text("[\"db2\", \"db2:5432\"]")));
-  } else if (r.type == "array of http:// URLs") {  // the caller adds the hosts they need
+  } else if (r.type == "array of http:// or https:// URLs") {  // the caller adds the hosts they need
     EXPECT_TRUE(accepted(text("[]")));
     EXPECT_TRUE(accepted(text("[\"http://10.0.0.1:8008\", \"http://db2/\", \"http://[::1]:8009\"]")))
         << errors_of(text("[\"http://10.0.0.1:8008\"]"));
+    EXPECT_TRUE(accepted(text("[\"https://10.0.0.1:8008\"]")));
     EXPECT_FALSE(accepted(text("\"http://10.0.0.1:8008\"")));
-    EXPECT_FALSE(accepted(text("[\"https://10.0.0.1:8008\"]")));
+    EXPECT_FALSE(accepted(text("[\"ftp://10.0.0.1:8008\"]")));
     EXPECT_FALSE(accepted(text("[\"http://10.0.0.1:8008/cluster\"]")));
     EXPECT_FALSE(accepted(text("[8008]")));
   } else if (r.type == "array of user names") {

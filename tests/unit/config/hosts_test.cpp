@@ -100,6 +100,32 @@ TEST(PatroniUrls, PortDefaultsTo8008AndTheDumpRoundTrips) {
   EXPECT_TRUE(reloadable("databases.app.patroni_urls"));
 }
 
+// https:// URLs are verified against patroni_ca_file (the system's roots when unset); the scheme
+// survives the dump, and other schemes are refused with the line.
+TEST(PatroniUrls, HttpsAndItsRoots) {
+  auto c = ok(db("hosts = [\"a\", \"b\"]\npatroni_urls = [\"https://a\", \"http://b:8009\"]\n"
+                 "patroni_ca_file = \"/etc/patroni/ca.crt\"\n"));
+  ASSERT_TRUE(c);
+  const auto& app = c->databases.at("app");
+  ASSERT_EQ(app.patroni_urls.size(), 2u);
+  EXPECT_TRUE(app.patroni_urls[0].https);
+  EXPECT_EQ(app.patroni_urls[0].port, 8008);
+  EXPECT_FALSE(app.patroni_urls[1].https);
+  EXPECT_EQ(app.patroni_ca_file, "/etc/patroni/ca.crt");
+  const std::string text = dump_config(*c);
+  EXPECT_THAT(text, HasSubstr("patroni_urls = [\"https://a:8008\", \"http://b:8009\"]\n"));
+  EXPECT_THAT(text, HasSubstr("patroni_ca_file = \"/etc/patroni/ca.crt\"\n"));
+  auto again = parse_config(text, "dump.toml");
+  ASSERT_TRUE(again.config) << format_errors(again.errors);
+  EXPECT_EQ(again.config->databases.at("app").patroni_urls, app.patroni_urls);
+  auto http = ok(db("hosts = [\"a\", \"b\"]\npatroni_urls = [\"http://a\"]\n"));
+  auto https = ok(db("hosts = [\"a\", \"b\"]\npatroni_urls = [\"https://a\"]\n"));
+  EXPECT_THAT(changed_keys(*http, *https), ::testing::Contains("databases.app.patroni_urls"));
+  auto bad = parse_config(db("hosts = [\"a\"]\npatroni_urls = [\"ftp://a\"]\n"), "t.toml");
+  EXPECT_FALSE(bad.config);
+  EXPECT_THAT(format_errors(bad.errors), HasSubstr("is not an http:// or https:// URL"));
+}
+
 // The standby members of hosts are the replicas read_write_split sends reads to; one member has none.
 TEST(Hosts, ReadWriteSplitNeedsTwoMembersOrReplicas) {
   EXPECT_TRUE(ok(db("hosts = [\"a\", \"b\"]\nread_write_split = true\n")));

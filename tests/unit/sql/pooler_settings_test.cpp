@@ -126,5 +126,19 @@ TEST(TransactionSteps, ParseFailure) {
   EXPECT_TRUE(t.steps.empty());
 }
 
+// The text scan agrees with the parser on the plain spellings and says no to everything with
+// options, comments or a second statement (where the parser must decide).
+TEST(BareBegin, PlainSpellingsOnly) {
+  for (const char* yes : {"BEGIN", "begin;", " Begin Work ; ", "BEGIN TRANSACTION", "start\ttransaction;\n"}) {
+    EXPECT_TRUE(is_bare_begin(yes)) << yes;
+    auto t = transaction_steps(yes);
+    ASSERT_EQ(t.steps.size(), 1u) << yes;
+    EXPECT_EQ(t.steps[0].kind, TransactionStep::Kind::Begin) << yes;
+  }
+  for (const char* no : {"", ";", "BEGIN READ ONLY", "BEGIN; INSERT INTO t VALUES (1)", "BEGIN -- x", "/*c*/BEGIN",
+                         "BEGINNING", "START", "COMMIT", "begin isolation level serializable", "BEGIN1"})
+    EXPECT_FALSE(is_bare_begin(no)) << no;
+}
+
 }  // namespace
 }  // namespace pgopt::sql
