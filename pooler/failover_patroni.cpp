@@ -57,21 +57,32 @@ awaitable<Answer> exchange(Stream& stream, const PatroniUrl& url) {
   co_return a;
 }
 
-// A client context that verifies the API's certificate chain against `ca_file` (or the system's
-// roots) and, per connection, its host name. Built per round: a renewed CA file needs no reload.
-std::unique_ptr<ssl::context> tls_context(const std::string& ca_file, std::string& error) {
+// A client context that verifies the API's certificate chain against patroni_ca_file (or the
+// system's roots) and, per connection, its host name, with the database's client certificate if
+// it has one (verify_client: required). Built per round: renewed files need no reload.
+std::unique_ptr<ssl::context> tls_context(const DatabaseConfig& db, std::string& error) {
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
   error_code ec;
   ctx->set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                    ssl::context::no_tlsv1_1, ec);
   ctx->set_verify_mode(ssl::verify_peer, ec);
-  if (ca_file.empty())
+  if (db.patroni_ca_file.empty())
     ctx->set_default_verify_paths(ec);
   else
-    ctx->load_verify_file(ca_file, ec);
+    ctx->load_verify_file(db.patroni_ca_file, ec);
   if (ec) {
-    error = fmt::format("patroni_ca_file {}: {}", ca_file.empty() ? "(system roots)" : ca_file, ec.message());
+    error = fmt::format("patroni_ca_file {}: {}", db.patroni_ca_file.empty() ? "(system roots)" : db.patroni_ca_file,
+                        ec.message());
     return nullptr;
+  }
+  if (!db.patroni_cert_file.empty()) {
+    ctx->use_certificate_chain_file(db.patroni_cert_file, ec);
+    if (!ec) ctx->use_private_key_file(db.patroni_key_file, ssl::context::pem, ec);
+    if (ec) {
+      error = fmt::format("patroni_cert_file {} / patroni_key_file {}: {}", db.patroni_cert_file, db.patroni_key_file,
+                          ec.message());
+      return nullptr;
+    }
   }
   return ctx;
 }
@@ -114,13 +125,13 @@ awaitable<Answer> get_cluster(const PatroniUrl& url, ssl::context* tls, std::chr
 }  // namespace
 
 awaitable<topology::PatroniView> ask_patroni(const std::vector<PatroniUrl>& urls, const std::vector<HostConfig>& members,
-                                             const std::string& ca_file, std::chrono::milliseconds timeout) {
+                                             const DatabaseConfig& tls_files, std::chrono::milliseconds timeout) {
   topology::PatroniView view;
   if (urls.empty()) co_return view;
   std::unique_ptr<ssl::context> tls;
   std::string tls_error;
   if (std::any_of(urls.begin(), urls.end(), [](const PatroniUrl& u) { return u.https; }))
-    tls = tls_context(ca_file, tls_error);
+    tls = tls_context(tls_files, tls_error);
   const auto per_url = std::max(kMinPerUrl, timeout / int(urls.size()));
   std::vector<std::pair<std::string, int>> hosts;
   for (const auto& m : members) hosts.emplace_back(m.host, m.port);

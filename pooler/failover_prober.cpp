@@ -144,7 +144,7 @@ struct Prober {
         answers = co_await probe_all(*db, *creds, timeout);
       } else {  // both sources at once, so they describe the same moment
         std::tie(answers, patroni) =
-            co_await (probe_all(*db, *creds, timeout) && ask_patroni(cluster->patroni_urls(), cluster->members(), db->patroni_ca_file, timeout));
+            co_await (probe_all(*db, *creds, timeout) && ask_patroni(cluster->patroni_urls(), cluster->members(), *db, timeout));
       }
       if (cluster->retired()) break;
       apply(cluster->round(answers, topology::SteadyClock::now(), patroni), answers, patroni);

@@ -91,6 +91,8 @@ struct DatabaseConfig {
   // the members say of themselves, or writes are held (failover.hpp).
   std::vector<PatroniUrl> patroni_urls;
   std::string patroni_ca_file;  // roots for https:// patroni_urls; empty: the system's
+  // A client certificate for a Patroni API with verify_client: required (both or neither).
+  std::string patroni_cert_file, patroni_key_file;
   std::optional<int> pool_size;       // overrides pooler.default_pool_size
   std::optional<int> min_pool_size;   // overrides pooler.min_pool_size
   std::optional<PoolMode> pool_mode;  // overrides pooler.pool_mode

@@ -27,6 +27,8 @@ bool superseded(const DatabaseConfig& db, std::string_view key) {
   if (key == "hosts") return db.hosts.empty();
   if (key == "patroni_urls") return db.patroni_urls.empty();
   if (key == "patroni_ca_file") return db.patroni_ca_file.empty();
+  if (key == "patroni_cert_file") return db.patroni_cert_file.empty();
+  if (key == "patroni_key_file") return db.patroni_key_file.empty();
   return !db.hosts.empty() && (key == "host" || key == "port");
 }
 
@@ -97,6 +99,8 @@ std::string database_value(const Config& c, const DatabaseConfig& db, std::strin
   if (key == "hosts") return config_detail::hosts_text(db.hosts);
   if (key == "patroni_urls") return config_detail::patroni_urls_text(db.patroni_urls);
   if (key == "patroni_ca_file") return quoted(db.patroni_ca_file);
+  if (key == "patroni_cert_file") return quoted(db.patroni_cert_file);
+  if (key == "patroni_key_file") return quoted(db.patroni_key_file);
   if (key == "pool_size") return std::to_string(c.pool_size(db));
   if (key == "min_pool_size") return std::to_string(c.min_pool_size(db));
   if (key == "pool_mode") return quoted(to_string(c.pool_mode(db)));

@@ -245,13 +245,15 @@ constexpr std::array<Key<P>, 49> kPoolerKeys{{
 }};
 
 using D = DatabaseConfig;
-constexpr std::array<Key<D>, 17> kDatabaseKeys{{
+constexpr std::array<Key<D>, 19> kDatabaseKeys{{
     {"host", string_key<&D::host>},
     {"port", int_key<&D::port, 1, 65535>},
     {"dbname", string_key<&D::dbname>},
     {"hosts", hosts_key},
     {"patroni_urls", patroni_urls_key},
     {"patroni_ca_file", string_key<&D::patroni_ca_file, true>},
+    {"patroni_cert_file", string_key<&D::patroni_cert_file, true>},
+    {"patroni_key_file", string_key<&D::patroni_key_file, true>},
     {"pool_size", int_key<&D::pool_size, 1>},
     {"min_pool_size", int_key<&D::min_pool_size, 0>},
     {"pool_mode", enum_key<&D::pool_mode, kPoolModes>},
@@ -458,9 +460,14 @@ class ConfigParser {
       }
     }
     if (db.dbname.empty()) db.dbname = name;
-    if (!db.patroni_ca_file.empty() && std::filesystem::path(db.patroni_ca_file).is_relative())  // as [pooler] files
-      db.patroni_ca_file =
-          (std::filesystem::path(path_).parent_path() / db.patroni_ca_file).lexically_normal().string();
+    for (std::string* file : {&db.patroni_ca_file, &db.patroni_cert_file, &db.patroni_key_file})
+      if (!file->empty() && std::filesystem::path(*file).is_relative())  // as [pooler] files
+        *file = (std::filesystem::path(path_).parent_path() / *file).lexically_normal().string();
+    if (db.patroni_cert_file.empty() != db.patroni_key_file.empty()) {
+      reader_.error(lines.count("patroni_cert_file") ? lines.at("patroni_cert_file") : lines.at("patroni_key_file"),
+                    fmt::format("{}: patroni_cert_file and patroni_key_file go together", qualified));
+      ok = false;
+    }
     if (ok) ok = check_hosts(reader_, qualified, db, lines);
     if (ok) ok = check_split(reader_, qualified, db, lines);
     // Only fully valid databases take part in the cross-key checks, so one mistake is one error.

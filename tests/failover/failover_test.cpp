@@ -72,10 +72,11 @@ std::string fresh_try(const Pooler& p, const std::string& sql) {
   return try_exec(c.get(), sql);
 }
 
-// A stand-in for Patroni's REST API over TLS (restapi with a certfile): OpenSSL's own test server,
-// `openssl s_server -WWW`, serves the file `cluster` of its directory for GET /cluster (HTTP/1.0,
-// one connection at a time, closed after the reply); set_leader rewrites that file. Its certificate
-// comes from a CA of its own and names 127.0.0.1 only. Stopped by PID with the object.
+// A stand-in for Patroni's REST API over TLS (restapi with a certfile and verify_client: required):
+// OpenSSL's own test server, `openssl s_server -WWW`, serves the file `cluster` of its directory for
+// GET /cluster (HTTP/1.0, one connection at a time, closed after the reply); set_leader rewrites
+// that file. Its certificate comes from a CA of its own and names 127.0.0.1 only; it answers only
+// clients showing a certificate of that CA. Stopped by PID with the object.
 class FakePatroni {
  public:
   FakePatroni() {
@@ -87,7 +88,9 @@ class FakePatroni {
     run("cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj "
         "'/CN=pgopt test patroni CA' && openssl req -newkey rsa:2048 -nodes -keyout api.key -out api.csr -subj "
         "'/CN=127.0.0.1' && printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf && openssl x509 -req -in api.csr "
-        "-CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out api.crt 2>&1",
+        "-CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out api.crt && openssl req -newkey rsa:2048 "
+        "-nodes -keyout client.key -out client.csr -subj '/CN=pgopt' && openssl x509 -req -in client.csr -CA ca.crt "
+        "-CAkey ca.key -CAcreateserial -days 2 -out client.crt 2>&1",
         &st);
     if (st != 0) throw std::runtime_error("FakePatroni: openssl could not make certificates");
     set_body("{}");
@@ -99,8 +102,8 @@ class FakePatroni {
       ::dup2(log, 1);
       ::dup2(log, 2);
       const std::string accept = "127.0.0.1:" + std::to_string(port);
-      ::execlp("openssl", "openssl", "s_server", "-WWW", "-quiet", "-accept", accept.c_str(), "-cert", "api.crt",
-               "-key", "api.key", static_cast<char*>(nullptr));
+      ::execlp("openssl", "openssl", "s_server", "-WWW", "-quiet", "-Verify", "1", "-CAfile", "ca.crt", "-accept",
+               accept.c_str(), "-cert", "api.crt", "-key", "api.key", static_cast<char*>(nullptr));
       ::_exit(127);
     }
     if (!eventually([&] { return accepts(port); }, std::chrono::seconds(10)))
@@ -123,7 +126,7 @@ class FakePatroni {
                  R"(", "host": "127.0.0.1", "port": )" + std::to_string(p) + "}";
     set_body(R"({"members": [)" + members + R"(], "scope": "fake"})");
   }
-  std::string ca_file() const { return (dir_ / "ca.crt").string(); }
+  std::string file(const char* name) const { return (dir_ / name).string(); }
   int port = 0;
 
  private:
@@ -154,7 +157,9 @@ TEST(Failover, DiscoveryPromotionAndSplitBrain) {
   patroni.set_leader({replica, primary}, replica);  // Patroni disagrees with PostgreSQL
   PoolerOptions o = ha_options({replica, primary}, "pgopt_test", "10s");
   o.databases += "[databases.hap]\nhosts = " + hosts_list({replica, primary}) +
-                 "\ndbname = \"pgopt_test\"\npatroni_ca_file = \"" + patroni.ca_file() +
+                 "\ndbname = \"pgopt_test\"\npatroni_ca_file = \"" + patroni.file("ca.crt") +
+                 "\"\npatroni_cert_file = \"" + patroni.file("client.crt") + "\"\npatroni_key_file = \"" +
+                 patroni.file("client.key") +
                  // The first URL refuses, the second's certificate does not name "localhost": each
                  // round asks the next, and only the third answers.
                  "\"\npatroni_urls = [\"http://127.0.0.1:1\", \"https://localhost:" + std::to_string(patroni.port) +

@@ -269,10 +269,12 @@ TEST(ConfigDoc, DatabaseTypesDefaultsAndReloadAreTrue) {
   for (const auto& r : rows) {
     SCOPED_TRACE("docs/configuration.md:" + std::to_string(r.line) + " `" + r.key + "`");
     // read_write_split = true needs a replica to split onto.
-    // patroni_urls names the API of the members listed in hosts.
-    const std::string replica = r.key == "read_write_split" ? "replicas = [{ host = \"10.0.0.7\" }]\n"
-                                : r.key == "patroni_urls"   ? "hosts = [\"10.0.0.1\", \"10.0.0.2\"]\n"
-                                                            : "";
+    // patroni_urls names the API of the members listed in hosts; a client certificate needs its key.
+    const std::string replica = r.key == "read_write_split"    ? "replicas = [{ host = \"10.0.0.7\" }]\n"
+                                : r.key == "patroni_urls"      ? "hosts = [\"10.0.0.1\", \"10.0.0.2\"]\n"
+                                : r.key == "patroni_cert_file" ? "patroni_key_file = \"k.key\"\n"
+                                : r.key == "patroni_key_file"  ? "patroni_cert_file = \"c.crt\"\n"
+                                                               : "";
     check_type(r, [&](const std::string& v) { return database_text(r.key, v) + replica; });
 
     std::smatch m;

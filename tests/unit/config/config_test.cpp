@@ -74,7 +74,7 @@ const std::vector<std::string_view> kAllPoolerKeys = {"listen_addr",
 const std::set<std::string_view> kUnsetByDefault = {"client_tls_key_file", "client_tls_cert_file",
                                                     "client_tls_ca_file", "server_tls_ca_file", "capture_file"};
 const std::vector<std::string_view> kAllDatabaseKeys = {
-    "host",           "port",          "dbname",           "hosts",            "patroni_urls",     "patroni_ca_file",
+    "host",           "port",          "dbname",           "hosts",            "patroni_urls",     "patroni_ca_file",  "patroni_cert_file", "patroni_key_file",
     "pool_size",      "min_pool_size",
     "pool_mode",      "max_db_connections", "replicas",    "read_write_split", "load_balance",
     "max_replica_lag", "read_your_writes", "write_functions", "read_only_functions"};

@@ -124,6 +124,13 @@ TEST(PatroniUrls, HttpsAndItsRoots) {
   auto bad = parse_config(db("hosts = [\"a\"]\npatroni_urls = [\"ftp://a\"]\n"), "t.toml");
   EXPECT_FALSE(bad.config);
   EXPECT_THAT(format_errors(bad.errors), HasSubstr("is not an http:// or https:// URL"));
+  // A client certificate needs its key.
+  auto cert = ok(db("hosts = [\"a\"]\npatroni_cert_file = \"/c.crt\"\npatroni_key_file = \"/c.key\"\n"));
+  ASSERT_TRUE(cert);
+  EXPECT_EQ(cert->databases.at("app").patroni_key_file, "/c.key");
+  auto half = parse_config(db("hosts = [\"a\"]\npatroni_cert_file = \"/c.crt\"\n"), "t.toml");
+  EXPECT_FALSE(half.config);
+  EXPECT_THAT(format_errors(half.errors), HasSubstr("patroni_cert_file and patroni_key_file go together"));
 }
 
 // The standby members of hosts are the replicas read_write_split sends reads to; one member has none.
