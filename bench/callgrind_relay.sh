@@ -38,32 +38,26 @@ PASSWORD=bench-password
 DB=bench
 pooler_pid="" cluster_started=""
 say() { echo "== $*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 stop_pooler() {
-  [ -n "$pooler_pid" ] || return 0
-  kill -TERM "$pooler_pid" 2>/dev/null || true
   # Under valgrind a graceful exit takes a while; callgrind writes its counts on the way out.
-  for _ in $(seq 1 600); do kill -0 "$pooler_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pooler_pid" 2>/dev/null && kill -KILL "$pooler_pid" 2>/dev/null
-  wait "$pooler_pid" 2>/dev/null || true
+  stop_pid "$pooler_pid" pooler 600
   pooler_pid=""
 }
 cleanup() {
   stop_pooler
-  [ -n "$cluster_started" ] && bash "$root/scripts/cluster.sh" stop "$work/cluster" >/dev/null 2>&1
+  stop_bench_primary
   return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "starting a PostgreSQL 15 primary in $work/cluster"
-cluster_started=1
-bash "$root/scripts/cluster.sh" start "$work/cluster" >"$work/cluster.log" 2>&1 || { cat "$work/cluster.log" >&2; exit 1; }
-# shellcheck disable=SC1091
-. "$work/cluster/env"
+start_bench_primary
 PGBENCH=$PGOPT_PG_BIN/pgbench
 "$PGOPT_PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PGOPT_PRIMARY_PORT" -U postgres -d postgres -c "CREATE DATABASE $DB"
 "$PGBENCH" -i -q -s 1 -h 127.0.0.1 -p "$PGOPT_PRIMARY_PORT" -U postgres "$DB" >"$work/init.log" 2>&1
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # run_pooler NAME TXNS_PER_CLIENT MODE: prints the pooler's total instruction count.
 run_pooler() {

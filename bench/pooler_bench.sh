@@ -145,22 +145,12 @@ PASSWORD=bench-password
 DB=bench
 export PGCONNECT_TIMEOUT=10
 
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 say() { echo "== $*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 
 # ---- processes we start, and stopping them ---------------------------------------------------
 pgopt_pid="" split_pid="" nocap_pid="" bouncer_pid="" cluster_started="" hog_pids=()
-stop_pid() {  # PID NAME: SIGTERM, then SIGKILL after 10 s; only ever a PID this script started
-  local pid=$1 name=$2
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "pooler_bench.sh: $name (pid $pid) ignored SIGTERM for 10 s, killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
 stop_poolers() {
   stop_pid "$pgopt_pid" pgopt; pgopt_pid=""
   stop_pid "$split_pid" "pgopt (split on)"; split_pid=""

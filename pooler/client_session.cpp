@@ -393,8 +393,9 @@ void ClientSession::on_ready_for_query(session::TxTracker::Ready ready) {
   }
   // The transaction is over: its session-level SETs stand if it committed, and are gone if not.
   if (ready.end == session::TxTracker::End::Failed) {
-    // Rolled back, or partly (savepoints): we cannot know which SETs survived on this server.
-    if (!ready.settings.empty()) server_->need_reset("session settings in a failed transaction");
+    // Rolled back, or partly (savepoints): we cannot know which SETs survived on this server. (No
+    // server: it died under the transaction, fail_in_flight; nothing survived.)
+    if (!ready.settings.empty() && server_) server_->need_reset("session settings in a failed transaction");
     return;
   }
   if (ready.settings.empty() && !ready.discard_all) return;

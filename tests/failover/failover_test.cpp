@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cluster_harness.hpp"
+#include "raw_client.hpp"
 
 namespace pgopt::test {
 namespace {
@@ -106,7 +107,7 @@ class FakePatroni {
                accept.c_str(), "-cert", "api.crt", "-key", "api.key", static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    if (!eventually([&] { return accepts(port); }, std::chrono::seconds(10)))
+    if (!eventually([&] { return RawClient(port).connected(); }, std::chrono::seconds(10)))
       throw std::runtime_error("FakePatroni: openssl s_server did not listen");
   }
   ~FakePatroni() {
@@ -130,16 +131,6 @@ class FakePatroni {
   int port = 0;
 
  private:
-  static bool accepts(int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(uint16_t(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    return ok;
-  }
   // Written aside and renamed, so a request never reads half a file.
   void set_body(const std::string& body) {
     std::ofstream(dir_ / "cluster.new") << body;

@@ -65,13 +65,18 @@ TEST_P(Failure, ClientKilledMidQueryStopsTheQuery) {
   EXPECT_EQ(value(next.get(), "SELECT 'next'"), "next");
 }
 
+// Waits until the server with this pid runs a statement (seen from the direct connection `d`).
+void wait_active(Conn& d, const std::string& pid) {
+  EXPECT_TRUE(eventually([&] {
+    return value(d.get(), "SELECT state FROM pg_stat_activity WHERE pid = " + pid) == "active";
+  }, std::chrono::seconds(5)));
+}
+
 // Starts `sql` on `c` and waits until its server runs it; returns that server's pid.
 std::string start_on_server(PGconn* c, Conn& d, const std::string& sql) {
   const std::string pid = value(c, "SELECT pg_backend_pid()");
   EXPECT_EQ(PQsendQuery(c, sql.c_str()), 1);
-  EXPECT_TRUE(eventually([&] {
-    return value(d.get(), "SELECT state FROM pg_stat_activity WHERE pid = " + pid) == "active";
-  }, std::chrono::seconds(5)));
+  wait_active(d, pid);
   return pid;
 }
 
@@ -121,8 +126,11 @@ TEST(FailureTransaction, ServerTerminatedMidStatementFailsOnlyThatStatementAndTh
   ok(a.get(), "SET application_name = 'survivor'");
   Result prep(PQprepare(a.get(), "kept", "SELECT $1::int + 1", 1, nullptr));
   ASSERT_EQ(PQresultStatus(prep.get()), PGRES_COMMAND_OK);
-  const std::string pid = start_on_server(a.get(), d, "SELECT pg_sleep(10)");
+  // A SET in the same implicit transaction as the statement that fails: it must not stand.
+  const std::string pid = start_on_server(a.get(), d, "SET work_mem = '7MB'; SELECT pg_sleep(10)");
   EXPECT_EQ(value(d.get(), "SELECT pg_terminate_backend(" + pid + ")"), "t");
+  Result set(PQgetResult(a.get()));
+  EXPECT_EQ(PQresultStatus(set.get()), PGRES_COMMAND_OK);
   Result r(PQgetResult(a.get()));
   ASSERT_EQ(PQresultStatus(r.get()), PGRES_FATAL_ERROR);  // libpq's name for any ERROR
   EXPECT_STREQ(PQresultErrorField(r.get(), PG_DIAG_SEVERITY_NONLOCALIZED), "ERROR");
@@ -136,6 +144,7 @@ TEST(FailureTransaction, ServerTerminatedMidStatementFailsOnlyThatStatementAndTh
   // The same connection goes on, on another server, with its session.
   EXPECT_NE(value(a.get(), "SELECT pg_backend_pid()"), pid);
   EXPECT_EQ(value(a.get(), "SHOW application_name"), "survivor");
+  EXPECT_EQ(value(a.get(), "SHOW work_mem"), value(d.get(), "SHOW work_mem")) << "the failed SET stood";
   const char* one[] = {"41"};
   Result run(PQexecPrepared(a.get(), "kept", 1, one, nullptr, nullptr, 0));
   ASSERT_EQ(PQresultStatus(run.get()), PGRES_TUPLES_OK) << PQerrorMessage(a.get());
@@ -159,9 +168,7 @@ TEST(FailureTransaction, ServerLostUnderAPipelineFailsEachRequestInFlight) {
             1);
   ASSERT_EQ(PQpipelineSync(a.get()), 1);
   ASSERT_EQ(PQflush(a.get()), 0);
-  EXPECT_TRUE(eventually([&] {
-    return value(d.get(), "SELECT state FROM pg_stat_activity WHERE pid = " + pid) == "active";
-  }, std::chrono::seconds(5)));
+  wait_active(d, pid);
   EXPECT_EQ(value(d.get(), "SELECT pg_terminate_backend(" + pid + ")"), "t");
   for (const char* state : {"57P01", "08006"}) {
     Result r(PQgetResult(a.get()));
