@@ -15,6 +15,7 @@
 #include "analyzer/advisor/explain.hpp"
 #include "analyzer/advisor/partitioning.hpp"
 #include "analyzer/advisor/selection.hpp"
+#include "analyzer/advisor/verify_decision.hpp"
 #include "analyzer/workload.hpp"
 
 namespace pgopt::analyzer::advisor {
@@ -49,6 +50,7 @@ struct Recommendation {
   std::vector<std::string> reasons;
   std::vector<GroupCost> groups;
   std::string kind;         // btree | partial | covering
+  std::optional<Measured> measured;  // with --verify: built and timed on the staging database
 };
 
 struct UnservedQuery {
@@ -82,6 +84,9 @@ struct Advice {
   std::vector<PartitionAdvice> partitioning;
   std::vector<UnservedQuery> unserved;
   std::vector<CostlyGroup> explained;  // the top explain_top groups by total time, heaviest first
+  // With --verify: where, and the recommendations its measurements dropped (with the reason).
+  std::string verified_on;
+  std::vector<Recommendation> verify_dropped;
   std::vector<std::string> notes;  // caveats the reader must know (missing stats, unknown tables ...)
   // evaluations: costings the search asked for (cache hits too); whatif_calls: those really run.
   size_t candidates = 0, evaluations = 0, whatif_calls = 0;
