@@ -79,26 +79,13 @@ std::string unserved_and_explained(const advisor::Advice& a) {
   return o;
 }
 
-// --verify's numbers for one recommendation, next to the estimates above them.
-std::string measured_md(const advisor::Advice& a, const advisor::Recommendation& r) {
-  if (!r.measured) return "";
-  const auto& m = *r.measured;
-  std::string o = "- Measured on " + a.verified_on + ": ";
-  if (m.verdict == "unmeasured") return o + m.reason + "\n";
-  o += num(m.before_ms, "%.3f") + " ms -> " + num(m.after_ms, "%.3f") + " ms per call over " +
-       std::to_string(m.statements) + " sampled statements (used in " + std::to_string(m.used) + "); real size " +
-       human_bytes(m.real_bytes) + " (estimated " + human_bytes(r.size_bytes) + "), built in " + num(m.build_ms, "%.0f") +
-       " ms\n";
-  return o;
-}
-
 std::string recommendation_md(const advisor::Advice& a, const advisor::Recommendation& r, int n) {
   std::string o = "### " + std::to_string(n) + ". " + r.index.relation() + " " + r.index.describe() + "\n\n";
   o += "```sql\n" + r.ddl + "\n```\n\n";
   o += "- Benefit: " + grouped(r.benefit) + " cost units over the workload (" + num(r.benefit_pct) +
        "% of its cost), net of " + grouped(r.write_overhead) + " for index maintenance\n";
   o += "- Estimated size: " + human_bytes(r.size_bytes) + " (" + r.kind + ")\n";
-  o += measured_md(a, r);
+  if (r.measured) o += "- " + measured_text(a, r) + "\n";
   o += "- Why these columns:\n";
   for (const auto& why : r.reasons) o += "  - " + why + "\n";
   if (!r.groups.empty()) {

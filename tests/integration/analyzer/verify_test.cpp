@@ -85,9 +85,12 @@ class Verify : public ScratchDatabaseTest {
     return one_value(conninfo, "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'pgopt\\_verify\\_%'");
   }
 
-  int analyze(const std::string& args, std::string* out) {
+  std::string command(const std::string& args, const std::string& log) const {
+    return std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' " + args + " " + (log.empty() ? dir_ + "/app.log" : log);
+  }
+  int analyze(const std::string& args, std::string* out, const std::string& log = "") {
     std::string path = dir_ + "/out.txt";
-    std::string cmd = std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' " + args + " " + dir_ + "/app.log";
+    std::string cmd = command(args, log);
     int rc = std::system((cmd + " > " + path + " 2>&1").c_str());
     *out = slurp(path);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -141,6 +144,42 @@ TEST_F(Verify, RefusesTheDbDatabaseUnlessAskedTo) {
   ASSERT_EQ(analyze("--verify '" + conninfo_ + "' --verify-same-db", &out), 0) << out;
   EXPECT_NE(out.find("- Measured on " + std::string(kSource)), std::string::npos) << out;
   EXPECT_EQ(leftovers(conninfo_), "0");
+}
+
+TEST_F(Verify, APartitionedTableIsBuiltAsTheReportSaysAndLeftClean) {
+  for (const char* db : {kSource, kStage}) {
+    exec(db, "CREATE TABLE p (id int NOT NULL, a int NOT NULL, pad text) PARTITION BY RANGE (id)");
+    exec(db, "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (50001)");
+    exec(db, "CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (50001) TO (100001)");
+    exec(db, "INSERT INTO p SELECT g, g, repeat('x', 80) FROM generate_series(1, 100000) g");
+    exec(db, "ANALYZE p");
+  }
+  std::string log = dir_ + "/p.log";
+  {
+    std::ofstream f(log);
+    for (int i = 0; i < 40; ++i)
+      f << "2024-05-01 10:00:00.000 UTC [100] postgres@" << kSource
+        << " LOG:  duration: 9.500 ms  statement: SELECT pad FROM p WHERE a = " << 500 + i * 997 << "\n";
+  }
+  std::string out;
+  ASSERT_EQ(analyze("--verify '" + stage_ + "'", &out, log), 0) << out;
+  double before = 0, after = 0;
+  ASSERT_TRUE(measured_times(out, "### 1. public.p (a)", before, after)) << out;
+  EXPECT_GT(before, after) << out;
+  EXPECT_NE(out.find("CREATE INDEX p_a_idx ON ONLY public.p"), std::string::npos) << out;
+  EXPECT_EQ(leftovers(stage_), "0");
+  EXPECT_EQ(one_value(stage_, "SELECT count(*) FROM pg_indexes WHERE tablename IN ('p', 'p1', 'p2')"), "0");
+}
+
+TEST_F(Verify, ProgressOnATerminal) {
+  // script(1) gives the command a pseudo-terminal for stderr.
+  std::string tty = dir_ + "/tty.txt";
+  std::string cmd = command("--verify '" + stage_ + "' -o " + dir_ + "/report.md", "");
+  ASSERT_EQ(std::system(("script -q -e -c \"" + cmd + "\" /dev/null > " + tty + " 2>&1").c_str()), 0) << slurp(tty);
+  std::string shown = slurp(tty);
+  EXPECT_NE(shown.find("verifying index 1 of 3: without it ["), std::string::npos) << shown;
+  EXPECT_NE(shown.find("verifying index 3 of 3: with it ["), std::string::npos) << shown;
+  EXPECT_NE(slurp(dir_ + "/report.md").find("- Measured on "), std::string::npos);
 }
 
 TEST_F(Verify, AnInterruptMidBuildDropsWhatWasBuilt) {
