@@ -83,6 +83,51 @@ std::vector<const QueryGroup*> rank_groups(const Workload& workload, const Catal
   return by_time;
 }
 
+// Expression candidates PostgreSQL would refuse (a function that is not IMMUTABLE, such as
+// date_trunc on timestamptz, which depends on the TimeZone setting) leave the search and are
+// reported with the server's reason, once per statement group and expression.
+void drop_unbuildable(CandidateSet& cands, Evaluator& evaluator) {
+  std::map<std::string, std::string> why;  // expression key -> reason ("" buildable)
+  bool offline = evaluator.method() != "hypopg";
+  std::vector<Candidate> kept;
+  for (auto& c : cands.candidates) {
+    std::string reason;
+    for (const auto& col : c.index.columns) {
+      if (col.empty() || col.front() != '(') continue;
+      auto it = why.find(col);
+      if (it == why.end()) {
+        IndexSpec probe = c.index;
+        probe.columns = {col};
+        probe.descending = {false};
+        probe.opclass = {""};
+        probe.include.clear();
+        probe.where.clear();
+        it = why.emplace(col, evaluator.unusable(probe)).first;
+      }
+      if (!it->second.empty()) reason = col + ": " + it->second;
+    }
+    if (reason.empty()) {
+      kept.push_back(std::move(c));
+      continue;
+    }
+    std::string column = key_column(c.index.columns.front());
+    for (uint64_t fp : c.sources) {
+      bool seen = std::any_of(cands.unserved.begin(), cands.unserved.end(), [&](const Unserved& u) {
+        return u.fingerprint == fp && u.why.find(reason) != std::string::npos;
+      });
+      std::string rewrite = "rewrite the filter on " + column + " itself (for a truncated or cast value a range: " + column +
+                            " >= start AND " + column + " < end), which a B-tree on " + column + " serves";
+      if (!seen && offline)
+        cands.unserved.push_back({fp, c.index.relation(), column, "no expression index was costed: " + reason,
+                                  "with --db and HypoPG, pgopt checks that the expression is IMMUTABLE and costs an index "
+                                  "on it; or " + rewrite});
+      else if (!seen)
+        cands.unserved.push_back({fp, c.index.relation(), column, "no expression index is possible: " + reason, rewrite});
+    }
+  }
+  cands.candidates = std::move(kept);
+}
+
 // The chosen indexes as the report shows them: a unique name, the DDL PostgreSQL accepts, why.
 std::vector<IndexSpec> add_recommendations(const SelectionResult& sel, const Catalog& catalog, Advice& adv) {
   std::vector<IndexSpec> recommended;
@@ -166,6 +211,7 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   std::vector<const QueryGroup*> by_time = rank_groups(workload, catalog, models, options, adv);
 
   CandidateSet cands = generate_candidates(models.queries, catalog);
+  drop_unbuildable(cands, evaluator);
   adv.candidates = cands.candidates.size();
   Evaluators evaluators = {&evaluator};
   for (Evaluator* e : options.parallel) evaluators.push_back(e);

@@ -87,7 +87,8 @@ class Generator {
       u.column = f.function_of_column->pred.column;
       const std::string& e = f.function_of_column->pred.expression;
       u.why = "the filter compares " + e + ", an expression of " + u.column + ": a B-tree on " + u.column +
-              " cannot serve it (pgopt proposes expression indexes only for lower() and upper(), which are IMMUTABLE)";
+              " cannot serve it, and the samples do not give one expression with constants to index (pgopt proposes an "
+              "expression index when every sample writes it the same way)";
       u.suggestion = "rewrite the filter on " + u.column + " itself (e.g. a range instead of a truncated or cast value), or " +
                      "CREATE INDEX CONCURRENTLY ON " + t.qualified() + " ((" + e +
                      ")); if every function in it is IMMUTABLE (with the application's constants instead of $n)";

@@ -61,13 +61,31 @@ bool key_uses(const std::string& key, const std::string& column) {
 
 std::string key_column(const std::string& key) {
   if (key.empty() || key.front() != '(') return key;
-  // "(f(col))" or "(f(\"Col\"))": the innermost parenthesised name.
-  auto close = key.find(')');
-  auto open = key.rfind('(', close);
-  if (close == std::string::npos || open == std::string::npos) return key;
-  std::string inner = key.substr(open + 1, close - open - 1);
-  if (inner.size() >= 2 && inner.front() == '"' && inner.back() == '"') inner = inner.substr(1, inner.size() - 2);
-  return inner;
+  // "(f(col))", "(f(\"Col\"))", "(date_trunc('day', at))", "(doc ->> 'k')", "(at::date)": the first
+  // name that is neither a function (followed by "(") nor a type (after "::"), outside quotes.
+  for (size_t i = 0; i < key.size();) {
+    char c = key[i];
+    if (c == '\'') {
+      i = key.find('\'', i + 1);
+      if (i == std::string::npos) break;
+      ++i;
+    } else if (c == '"') {
+      size_t end = key.find('"', i + 1);
+      if (end == std::string::npos) break;
+      return key.substr(i + 1, end - i - 1);
+    } else if (std::islower(static_cast<unsigned char>(c)) || c == '_') {
+      size_t end = i;
+      while (end < key.size() && (std::isalnum(static_cast<unsigned char>(key[end])) || key[end] == '_')) ++end;
+      size_t next = key.find_first_not_of(' ', end);
+      bool function = next != std::string::npos && key[next] == '(';
+      bool type = i >= 2 && key.compare(i - 2, 2, "::") == 0;
+      if (!function && !type) return key.substr(i, end - i);
+      i = end;
+    } else {
+      ++i;
+    }
+  }
+  return key;
 }
 
 std::string IndexSpec::key() const {
@@ -250,6 +268,32 @@ std::string inline_views(std::string sql, const Catalog& catalog, const std::vec
 
 namespace {
 
+// `f(col) op value` beyond lower()/upper() (date_trunc('day', at), doc ->> 'k', at::date): when every
+// sample writes the expression the same way, with constants only, it becomes an expression index key
+// "(expr)" compared as `op` says. Whether its functions are IMMUTABLE is for the server to say
+// (Evaluator::unusable): PostgreSQL's check covers operators and casts too.
+void expression_key(PredicateModel& p, const std::vector<sql::Extraction>& samples, size_t i, size_t k) {
+  const sql::Predicate& pred = p.pred;
+  if (pred.kind != sql::PredicateKind::Other || pred.expression.empty() || !pred.base_column.empty() || samples.empty())
+    return;
+  std::string expr = samples.front().reads[i].predicates[k].expression;
+  for (const auto& s : samples)
+    if (s.reads[i].predicates[k].expression != expr) return;
+  if (expr.empty() || expr.find('$') != std::string::npos) return;
+  sql::PredicateKind kind;
+  if (pred.op == "=") kind = sql::PredicateKind::Equal;
+  else if (pred.op == "<" || pred.op == "<=" || pred.op == ">" || pred.op == ">=" || pred.op == "BETWEEN")
+    kind = sql::PredicateKind::Range;
+  else if (pred.op == "IN") kind = sql::PredicateKind::In;
+  else return;
+  p.pred.base_column = pred.column;
+  p.pred.column = "(" + expr + ")";
+  p.pred.expression = expr;
+  p.pred.kind = kind;
+  if (kind == sql::PredicateKind::Range) p.pred.lower_bound = pred.op == ">" || pred.op == ">=" || pred.op == "BETWEEN";
+  if (kind == sql::PredicateKind::Range) p.pred.upper_bound = pred.op == "<" || pred.op == "<=" || pred.op == "BETWEEN";
+}
+
 // Predicate k of read i, with what the group's samples say of it: their literals (selectivity,
 // BETWEEN bounds), whether a LIKE pattern starts with a wildcard, and an application constant
 // (the same literal in every sample) that could become a partial index's WHERE.
@@ -276,6 +320,7 @@ PredicateModel model_predicate(const sql::Predicate& pred, const std::vector<sql
     }
   }
   if (sample_kind && kinds_agree && p.pred.value == sql::ValueKind::Parameter) p.pred.kind = *sample_kind;
+  expression_key(p, samples, i, k);
   if (pred.kind == sql::PredicateKind::Like && !p.sample_literals.empty()) {
     p.leading_wildcard = any_wild;
     p.pred.kind = any_wild ? sql::PredicateKind::LikeInfix : sql::PredicateKind::LikePrefix;
