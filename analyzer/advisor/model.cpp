@@ -47,9 +47,17 @@ bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || 
 
 }  // namespace
 
-bool key_uses(const std::string& key, const std::string& column) {
-  if (key == column) return true;
-  if (key.empty() || key.front() != '(' || column.empty()) return false;
+bool key_uses(const std::string& raw, const std::string& column) {
+  if (raw == column) return true;
+  if (raw.empty() || raw.front() != '(' || column.empty()) return false;
+  // A string constant inside the expression ('day' in date_trunc('day', at)) names no column.
+  std::string key = raw;
+  for (size_t q = key.find('\''); q != std::string::npos; q = key.find('\'', q + 1)) {
+    size_t end = key.find('\'', q + 1);
+    if (end == std::string::npos) break;
+    key.replace(q + 1, end - q - 1, end - q - 1, ' ');
+    q = end;
+  }
   for (size_t pos = key.find(column); pos != std::string::npos; pos = key.find(column, pos + 1)) {
     bool before = pos > 0 && ident_char(key[pos - 1]) && key[pos - 1] != '"';
     size_t end = pos + column.size();
