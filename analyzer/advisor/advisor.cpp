@@ -120,9 +120,9 @@ void drop_unbuildable(CandidateSet& cands, Evaluator& evaluator) {
       if (!seen && offline)
         cands.unserved.push_back({fp, c.index.relation(), column, "no expression index was costed: " + reason,
                                   "with --db and HypoPG, pgopt checks that the expression is IMMUTABLE and costs an index "
-                                  "on it; or " + rewrite});
+                                  "on it; or " + rewrite, {}});
       else if (!seen)
-        cands.unserved.push_back({fp, c.index.relation(), column, "no expression index is possible: " + reason, rewrite});
+        cands.unserved.push_back({fp, c.index.relation(), column, "no expression index is possible: " + reason, rewrite, {}});
     }
   }
   cands.candidates = std::move(kept);
@@ -180,7 +180,7 @@ void add_unserved(const CandidateSet& cands, const Workload& workload, const Adv
     seen[key] = true;
     auto it = workload.groups.find(u.fingerprint);
     if (it == workload.groups.end()) continue;
-    adv.unserved.push_back({summarize(it->second, options.show_samples), u.relation, u.column, u.why, u.suggestion});
+    adv.unserved.push_back({summarize(it->second, options.show_samples), u.relation, u.column, u.why, u.suggestion, u.gin});
   }
   std::sort(adv.unserved.begin(), adv.unserved.end(), [](const UnservedQuery& a, const UnservedQuery& b) {
     return a.group.total_ms != b.group.total_ms ? a.group.total_ms > b.group.total_ms : a.group.calls > b.group.calls;

@@ -56,6 +56,7 @@ struct Recommendation {
 struct UnservedQuery {
   GroupSummary group;
   std::string relation, column, why, suggestion;
+  IndexSpec gin;  // the GIN index --verify measures for it (no columns: none)
 };
 
 // One of the costliest statement groups and what became of it.

@@ -20,6 +20,11 @@ constexpr double kIncludeMaxBytes = 64;     // INCLUDE only when the payload sta
 constexpr size_t kIncludeMaxColumns = 3;
 constexpr double kRangeTooWide = 0.3;       // beyond this share a sequential scan wins
 
+// Operators GIN's default operator classes serve (jsonb_ops, array_ops) and no B-tree does.
+bool gin_operator(const std::string& op) {
+  return op == "@>" || op == "<@" || op == "?" || op == "?|" || op == "?&" || op == "&&";
+}
+
 std::string pct(double f) {
   char buf[32];
   if (f < 0.001) return "<0.1%";
@@ -78,7 +83,18 @@ class Generator {
     double wide_sel = 0;
     bool has_usable = false;
     bool no_equality = false;
+    const PredicateModel* containment = nullptr;  // jsonb/array @>, <@, ?, ?|, ?&, &&
   };
+  static IndexSpec gin_on(const TableInfo& t, const std::string& column, const std::string& opclass) {
+    IndexSpec g;
+    g.schema = t.schema;
+    g.table = t.name;
+    g.method = "gin";
+    g.columns = {column};
+    g.descending = {false};
+    g.opclass = {opclass};
+    return g;
+  }
   void note_unserved(const QueryModel& q, const TableInfo& t, const Findings& f) {
     if (f.function_of_column && !f.has_usable && !f.infix) {
       Unserved u;
@@ -104,7 +120,19 @@ class Generator {
                                                       : "a regular expression match (" + op + ")") +
               ": a B-tree can only serve a fixed prefix";
       u.suggestion = "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX CONCURRENTLY ON " + t.qualified() +
-                     " USING gin (" + quote_ident(f.infix->pred.column) + " gin_trgm_ops);";
+                     " USING gin (" + quote_ident(f.infix->pred.column) + " gin_trgm_ops); HypoPG cannot cost a GIN "
+                     "index: --verify measures it";
+      u.gin = gin_on(t, f.infix->pred.column, "gin_trgm_ops");
+      out_.unserved.push_back(u);
+    } else if (f.containment && !f.has_usable) {
+      Unserved u;
+      u.fingerprint = q.fingerprint;
+      u.relation = t.qualified();
+      u.column = f.containment->pred.column;
+      u.why = "containment or key existence (" + f.containment->pred.op + "): a B-tree cannot serve it";
+      u.suggestion = "CREATE INDEX CONCURRENTLY ON " + t.qualified() + " USING gin (" + quote_ident(u.column) +
+                     "); HypoPG cannot cost a GIN index: --verify measures it";
+      u.gin = gin_on(t, u.column, "");
       out_.unserved.push_back(u);
     } else if (f.wide_range && f.no_equality) {
       Unserved u;
@@ -199,13 +227,14 @@ class Generator {
     bool has_usable = false;
     const PredicateModel* infix = nullptr;
     const PredicateModel* wide_range = nullptr;
-    const PredicateModel* function_of_column = nullptr;
+    const PredicateModel* function_of_column = nullptr, *containment = nullptr;
     double wide_sel = 0;
     const std::map<std::string, double> windows = window_selectivity(t, a);
     for (const auto& p : a.predicates) {
       const ColumnInfo* c = t.column(key_column(p.pred.column));
       if (p.pred.under_or || !c) continue;
       if (p.pred.kind == K::Other && !p.pred.expression.empty()) function_of_column = &p;
+      if (p.pred.kind == K::Other && p.pred.expression.empty() && gin_operator(p.pred.op)) containment = &p;
       // An expression key ("(lower(email))") has no statistics of its own: the column's do not apply.
       bool expression = !p.pred.base_column.empty();
       bool col_stats = stats && c->has_stats && !expression;
@@ -276,7 +305,7 @@ class Generator {
       for (const PredicateModel* pp : partials) add(q, t, {{pp->pred.column, "the filtered column itself"}}, {}, pp);
     }
 
-    note_unserved(q, t, {function_of_column, infix, wide_range, wide_sel, has_usable, eq_cols.empty()});
+    note_unserved(q, t, {function_of_column, infix, wide_range, wide_sel, has_usable, eq_cols.empty(), containment});
   }
 
  private:

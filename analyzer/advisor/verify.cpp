@@ -237,8 +237,17 @@ VerifyOutcome verify(Advice& adv, const Workload& workload, const Catalog& catal
   SignalGuard guard(c);
   out.leftovers = drop_ours(c, nullptr);
   std::vector<Measured> measured;
-  for (size_t i = 0; i < adv.recommendations.size() && !g_signal; ++i)
-    measured.push_back(trial(c, {adv.recommendations[i], workload, catalog, options, i + 1, adv.recommendations.size()}));
+  std::vector<GinTrial> gins = gin_trials(adv);
+  const size_t n = adv.recommendations.size(), total = n + gins.size();
+  for (size_t i = 0; i < n && !g_signal; ++i)
+    measured.push_back(trial(c, {adv.recommendations[i], workload, catalog, options, i + 1, total}));
+  // GIN indexes HypoPG cannot cost: the same trial, on the statement groups left unserved.
+  for (size_t i = 0; i < gins.size() && !g_signal; ++i) {
+    Recommendation probe;
+    probe.index = gins[i].index;
+    for (const auto& [fp, calls] : gins[i].groups) probe.groups.push_back({fp, calls, 0, 0});
+    gins[i].measured = trial(c, {probe, workload, catalog, options, n + i + 1, total});
+  }
   guard.disarm();
   if (g_signal) {
     // The trial interrupted may have left an invalid index (a cancelled CONCURRENTLY build).
@@ -246,6 +255,7 @@ VerifyOutcome verify(Advice& adv, const Workload& workload, const Catalog& catal
     out.signal = g_signal;
   } else {
     apply_verification(adv, std::move(measured));
+    apply_gin_verification(adv, std::move(gins), catalog);
     if (out.leftovers)
       adv.notes.push_back("--verify dropped " + std::to_string(out.leftovers) + " " + kVerifyPrefix +
                           " indexes an earlier, interrupted run had left on " + adv.verified_on);

@@ -1,10 +1,12 @@
 // Reading EXPLAIN JSON and deciding on a measured recommendation (see verify_decision.hpp).
 #include "analyzer/advisor/verify_decision.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 #include "analyzer/advisor/advisor.hpp"
+#include "analyzer/advisor/index_ddl.hpp"
 
 namespace pgopt::analyzer::advisor {
 namespace {
@@ -132,6 +134,68 @@ void apply_verification(Advice& adv, std::vector<Measured> measured) {
     e.recommendation = 0;
   }
   adv.recommendations = std::move(kept);
+}
+
+std::vector<GinTrial> gin_trials(const Advice& adv) {
+  std::vector<GinTrial> out;
+  for (const auto& u : adv.unserved) {
+    if (u.gin.columns.empty()) continue;
+    auto it = std::find_if(out.begin(), out.end(), [&](const GinTrial& t) { return t.index.key() == u.gin.key(); });
+    if (it == out.end()) it = out.insert(out.end(), GinTrial{u.gin, {}, {}});
+    if (std::none_of(it->groups.begin(), it->groups.end(), [&](const auto& g) { return g.first == u.group.fingerprint; }))
+      it->groups.emplace_back(u.group.fingerprint, double(u.group.calls));
+  }
+  return out;
+}
+
+namespace {
+
+Recommendation gin_recommendation(GinTrial& t, const Catalog& catalog, std::set<std::string>& names,
+                                  const std::string& verified_on) {
+  Recommendation r;
+  r.index = t.index;
+  std::string base = t.index.suggested_name();
+  base = base.substr(0, base.size() - 4) + "_gin_idx";
+  r.name = unique_index_name(base.size() > 63 ? base.substr(0, 55) + "_gin_idx" : base, r.index.schema, names);
+  for (const auto& statement : index_build_statements(r.index, r.name, catalog, names))
+    r.ddl += (r.ddl.empty() ? "" : "\n") + statement + ";";
+  r.size_bytes = t.measured.real_bytes;  // no estimate: HypoPG cannot create a GIN index
+  r.kind = "gin";
+  r.reasons.push_back("HypoPG cannot cost a GIN index: recommended on the measurement on " + verified_on + " alone");
+  if (!t.index.opclass.empty() && t.index.opclass[0] == "gin_trgm_ops")
+    r.reasons.push_back("gin_trgm_ops needs the pg_trgm extension (CREATE EXTENSION pg_trgm)");
+  for (const auto& [fp, calls] : t.groups) r.groups.push_back({fp, calls, 0, 0});
+  r.measured = std::move(t.measured);
+  return r;
+}
+
+}  // namespace
+
+void apply_gin_verification(Advice& adv, std::vector<GinTrial> trials, const Catalog& catalog) {
+  std::set<std::string> names;
+  for (const auto& t : catalog.tables) {
+    names.insert(t.qualified());
+    for (const auto& i : t.indexes) names.insert(i.schema + "." + i.name);
+  }
+  for (const auto& r : adv.recommendations) names.insert(r.index.schema + "." + r.name);
+  for (auto& t : trials) {
+    auto serves = [&](uint64_t fp, const IndexSpec& gin) { return gin.key() == t.index.key() && std::any_of(
+        t.groups.begin(), t.groups.end(), [&](const auto& g) { return g.first == fp; }); };
+    if (t.measured.verdict != "keep") {
+      for (auto& u : adv.unserved)
+        if (serves(u.group.fingerprint, u.gin)) u.why += "; " + u.gin.describe() + " measured on " + adv.verified_on + ": " + t.measured.reason;
+      continue;
+    }
+    adv.recommendations.push_back(gin_recommendation(t, catalog, names, adv.verified_on));
+    int number = int(adv.recommendations.size());
+    for (auto& c : adv.explained)
+      if (c.outcome.outcome == "no_btree" && serves(c.group.fingerprint, t.index)) {
+        c.outcome.outcome = "recommendation";
+        c.outcome.recommendation = number;
+        c.outcome.detail = "measured on " + adv.verified_on + ": " + adv.recommendations.back().measured->reason;
+      }
+    std::erase_if(adv.unserved, [&](const UnservedQuery& u) { return serves(u.group.fingerprint, u.gin); });
+  }
 }
 
 }  // namespace pgopt::analyzer::advisor

@@ -6,7 +6,11 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "analyzer/advisor/catalog.hpp"
+#include "analyzer/advisor/model.hpp"
 
 namespace pgopt::analyzer::advisor {
 
@@ -59,5 +63,19 @@ void decide(Measured& m, const VerifyRules& rules = {});
 // Attaches each measurement to its recommendation (same order), moves the dropped ones to
 // adv.verify_dropped and renumbers the costliest groups' "recommendation #k" outcomes.
 void apply_verification(Advice& adv, std::vector<Measured> measured);
+
+// The GIN indexes the unserved statement groups would need (IndexSpec::key -> the index and the
+// groups it serves, with their calls), as --verify tries them.
+struct GinTrial {
+  IndexSpec index;
+  std::vector<std::pair<uint64_t, double>> groups;  // fingerprint, calls
+  Measured measured;
+};
+std::vector<GinTrial> gin_trials(const Advice& adv);
+
+// A GIN index kept by its measurement becomes a recommendation (kind "gin", DDL as for any other,
+// named after existing indexes and recommendations); its groups leave the unserved list and their
+// costliest-group outcome points at it. One not kept stays advice, its measurement added to why.
+void apply_gin_verification(Advice& adv, std::vector<GinTrial> trials, const Catalog& catalog);
 
 }  // namespace pgopt::analyzer::advisor

@@ -132,7 +132,8 @@ std::string measured_text(const advisor::Advice& a, const advisor::Recommendatio
                 m.after_ms, m.statements, m.used);
   o += buf;
   std::snprintf(buf, sizeof buf, "%.0f ms", m.build_ms);
-  return o + "real size " + human_bytes(m.real_bytes) + " (estimated " + human_bytes(r.size_bytes) + "), built in " + buf;
+  std::string estimate = r.kind == "gin" ? "" : " (estimated " + human_bytes(r.size_bytes) + ")";
+  return o + "real size " + human_bytes(m.real_bytes) + estimate + ", built in " + buf;
 }
 
 }  // namespace pgopt::analyzer::report

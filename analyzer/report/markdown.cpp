@@ -82,9 +82,13 @@ std::string unserved_and_explained(const advisor::Advice& a) {
 std::string recommendation_md(const advisor::Advice& a, const advisor::Recommendation& r, int n) {
   std::string o = "### " + std::to_string(n) + ". " + r.index.relation() + " " + r.index.describe() + "\n\n";
   o += "```sql\n" + r.ddl + "\n```\n\n";
-  o += "- Benefit: " + grouped(r.benefit) + " cost units over the workload (" + num(r.benefit_pct) +
-       "% of its cost), net of " + grouped(r.write_overhead) + " for index maintenance\n";
-  o += "- Estimated size: " + human_bytes(r.size_bytes) + " (" + r.kind + ")\n";
+  if (r.kind == "gin") {
+    o += "- Benefit: not estimated (HypoPG cannot cost GIN indexes); measured below (gin)\n";
+  } else {
+    o += "- Benefit: " + grouped(r.benefit) + " cost units over the workload (" + num(r.benefit_pct) +
+         "% of its cost), net of " + grouped(r.write_overhead) + " for index maintenance\n";
+    o += "- Estimated size: " + human_bytes(r.size_bytes) + " (" + r.kind + ")\n";
+  }
   if (r.measured) o += "- " + measured_text(a, r) + "\n";
   o += "- Why these columns:\n";
   for (const auto& why : r.reasons) o += "  - " + why + "\n";
@@ -94,8 +98,9 @@ std::string recommendation_md(const advisor::Advice& a, const advisor::Recommend
                : "\n| Query | Calls | Cost before | Cost after |\n|---|---|---|---|\n";
     for (size_t i = 0; i < r.groups.size(); ++i) {
       const auto& g = r.groups[i];
-      o += "| " + cell_sql(query_of(a, g.fingerprint)) + " | " + num(g.calls, "%.0f") + " | " + num(g.before, "%.2f") +
-           " | " + num(g.after, "%.2f") + " |";
+      bool costed = r.kind != "gin";
+      o += "| " + cell_sql(query_of(a, g.fingerprint)) + " | " + num(g.calls, "%.0f") + " | " +
+           (costed ? num(g.before, "%.2f") : "-") + " | " + (costed ? num(g.after, "%.2f") : "-") + " |";
       if (timed && i < r.measured->groups.size()) {
         const auto& m = r.measured->groups[i];
         o += m.statements ? " " + num(m.before_ms, "%.3f") + (m.before_timed_out ? "+" : "") + " | " + num(m.after_ms, "%.3f") +

@@ -171,6 +171,37 @@ TEST_F(Verify, APartitionedTableIsBuiltAsTheReportSaysAndLeftClean) {
   EXPECT_EQ(one_value(stage_, "SELECT count(*) FROM pg_indexes WHERE tablename IN ('p', 'p1', 'p2')"), "0");
 }
 
+TEST_F(Verify, GinIndexesHypoPGCannotCostAreMeasuredAndKept) {
+  for (const char* db : {kSource, kStage}) {
+    exec(db, "CREATE TABLE n (id int PRIMARY KEY, title text NOT NULL, doc jsonb NOT NULL)");
+    exec(db, "INSERT INTO n SELECT g, md5(g::text), jsonb_build_object('k', g % 1000) FROM generate_series(1, 100000) g");
+    exec(db, "VACUUM ANALYZE n");
+  }
+  exec(kStage, "CREATE EXTENSION pg_trgm");  // gin_trgm_ops, on the staging database only
+  std::string log = dir_ + "/gin.log";
+  {
+    std::ofstream f(log);
+    const char* hex = "0123456789abcdef";
+    for (int i = 0; i < 30; ++i) {
+      f << "2024-05-01 10:00:00.000 UTC [100] postgres@" << kSource << " LOG:  duration: 19.500 ms  statement: "
+        << "SELECT id FROM n WHERE title LIKE '%" << hex[i % 16] << hex[(i * 7) % 16] << hex[(i * 3) % 16] << "f1%'\n";
+      f << "2024-05-01 10:00:00.000 UTC [100] postgres@" << kSource << " LOG:  duration: 19.500 ms  statement: "
+        << "SELECT id FROM n WHERE doc @> '{\"k\": " << i * 31 << "}'\n";
+    }
+  }
+  std::string out;
+  ASSERT_EQ(analyze("--verify '" + stage_ + "'", &out, log), 0) << out;
+  for (const std::string what : {"public.n (title gin_trgm_ops)", "public.n (doc)"}) {
+    double before = 0, after = 0;
+    ASSERT_TRUE(measured_times(out, what, before, after)) << what << "\n" << out;
+    EXPECT_GT(before, after) << out;
+  }
+  EXPECT_NE(out.find("USING gin (title gin_trgm_ops)"), std::string::npos) << out;
+  EXPECT_NE(out.find("HypoPG cannot cost a GIN index: recommended on the measurement"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Queries no B-tree index helps"), std::string::npos) << out;
+  EXPECT_EQ(leftovers(stage_), "0");
+}
+
 TEST_F(Verify, ProgressOnATerminal) {
   // script(1) gives the command a pseudo-terminal for stderr.
   std::string tty = dir_ + "/tty.txt";
