@@ -19,6 +19,8 @@ constexpr double kPartialMaxValues = 100;   // distinct values of a column whose
 constexpr double kIncludeMaxBytes = 64;     // INCLUDE only when the payload stays modest
 constexpr size_t kIncludeMaxColumns = 3;
 constexpr double kRangeTooWide = 0.3;       // beyond this share a sequential scan wins
+constexpr double kBrinMinCorrelation = 0.9;  // |correlation| from which BRIN ranges stay narrow
+constexpr double kBrinMinPages = 1280;       // 10 BRIN ranges (10 MB): below, a scan is as cheap
 
 // Operators GIN's default operator classes serve (jsonb_ops, array_ops) and no B-tree does.
 bool gin_operator(const std::string& op) {
@@ -235,6 +237,7 @@ class Generator {
       if (p.pred.under_or || !c) continue;
       if (p.pred.kind == K::Other && !p.pred.expression.empty()) function_of_column = &p;
       if (p.pred.kind == K::Other && p.pred.expression.empty() && gin_operator(p.pred.op)) containment = &p;
+      if (p.pred.kind == K::Range && p.pred.base_column.empty()) brin(q, t, *c);
       // An expression key ("(lower(email))") has no statistics of its own: the column's do not apply.
       bool expression = !p.pred.base_column.empty();
       bool col_stats = stats && c->has_stats && !expression;
@@ -320,9 +323,26 @@ class Generator {
     return "~" + std::to_string((long long)rows) + " of " + std::to_string((long long)t.rows()) + " rows";
   }
 
+  // BRIN keeps one summary (min, max) per 128 pages: it serves a range on a column whose values
+  // follow the physical row order (|pg_stats.correlation| near 1, as an append-only timestamp or
+  // serial is) at a fraction of a B-tree's size. Not on a column the workload UPDATEs (updated rows
+  // move and widen the ranges) nor on a table too small to have many ranges. The search weighs it
+  // against the B-tree per byte; the report says which won and by how much.
+  void brin(const QueryModel& q, const TableInfo& t, const ColumnInfo& c) {
+    if (!c.has_stats || std::abs(c.correlation) < kBrinMinCorrelation || t.pages() < kBrinMinPages ||
+        updated_.count(t.qualified() + "." + c.name))
+      return;
+    char corr[64];
+    std::snprintf(corr, sizeof corr, "%.3f", c.correlation);
+    add(q, t, {{c.name, std::string("range on a column in physical row order (correlation ") + corr +
+                            "): BRIN, one summary per 128 pages"}},
+        {}, nullptr, "brin");
+  }
+
   void add(const QueryModel& q, const TableInfo& t, const std::vector<Column>& keys, const std::vector<std::string>& include,
-           const PredicateModel* partial) {
+           const PredicateModel* partial, const std::string& method = "btree") {
     IndexSpec s;
+    s.method = method;
     s.schema = t.schema;
     s.table = t.name;
     for (const TableInfo* leaf : catalog_.leaves(t)) s.leaves.emplace_back(leaf->schema, leaf->name);

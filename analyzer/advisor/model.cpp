@@ -179,6 +179,15 @@ std::string IndexSpec::ddl(const std::string& name, bool concurrently, bool only
 
 double estimate_index_bytes(const IndexSpec& index, const TableInfo& table, double partial_fraction) {
   auto align8 = [](double w) { return std::ceil(w / 8.0) * 8.0; };
+  if (index.method == "brin") {
+    // A metapage, the range map (one 6-byte entry per range) and one (min, max) tuple per 128 pages.
+    double ranges = std::ceil(table.pages() / 128.0), width = 0;
+    for (const auto& col : index.columns) {
+      const ColumnInfo* c = table.column(key_column(col));
+      width += 2 * align8(c ? std::max(1.0, c->avg_width) : 16.0);
+    }
+    return 8192.0 * (1 + std::ceil(ranges * 6 / 8000) + std::ceil(ranges * (width + 16) / 8000));
+  }
   double data = 0;
   auto add = [&](const std::string& col) {
     const ColumnInfo* c = table.column(key_column(col));
