@@ -151,3 +151,87 @@ TEST(VerifyApply, DroppedRecommendationsLeaveAndOutcomesAreRenumbered) {
 }
 
 }  // namespace
+
+namespace {
+
+UnservedQuery unserved_for(uint64_t fp, const char* column, const char* opclass) {
+  UnservedQuery u;
+  u.group.fingerprint = fp;
+  u.group.calls = 100 * fp;
+  u.relation = "public.items";
+  u.column = column;
+  u.gin.table = "items";
+  u.gin.method = "gin";
+  u.gin.columns = {column};
+  u.gin.descending = {false};
+  u.gin.opclass = {opclass};
+  return u;
+}
+
+}  // namespace
+
+TEST(VerifyGin, OneTrialPerGinIndexWithEveryGroupItServes) {
+  Advice adv;
+  adv.unserved = {unserved_for(1, "title", "gin_trgm_ops"), unserved_for(2, "doc", ""),
+                  unserved_for(3, "title", "gin_trgm_ops")};
+  adv.unserved.push_back(unserved_for(4, "x", ""));
+  adv.unserved.back().gin = IndexSpec{};  // a wide range: no GIN index serves it
+  auto trials = gin_trials(adv);
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0].index.columns[0], "title");
+  EXPECT_EQ(trials[0].groups, (std::vector<std::pair<uint64_t, double>>{{1, 100}, {3, 300}}));
+  EXPECT_EQ(trials[1].groups, (std::vector<std::pair<uint64_t, double>>{{2, 200}}));
+}
+
+TEST(VerifyGin, AKeptGinIndexBecomesARecommendationAndItsGroupsAreServed) {
+  Advice adv;
+  adv.verified_on = "stage on h:1";
+  Recommendation btree;
+  btree.name = "items_id_idx";
+  adv.recommendations.push_back(btree);
+  adv.unserved = {unserved_for(1, "title", "gin_trgm_ops"), unserved_for(2, "doc", "")};
+  for (uint64_t fp : {1, 2}) {
+    CostlyGroup c;
+    c.group.fingerprint = fp;
+    c.outcome.outcome = "no_btree";
+    adv.explained.push_back(c);
+  }
+  auto trials = gin_trials(adv);
+  trials[0].measured = one_group(20, 0.5, 3, 3);
+  decide(trials[0].measured);
+  trials[1].measured = one_group(20, 19.9, 3, 0);
+  decide(trials[1].measured);
+  Catalog catalog;
+  apply_gin_verification(adv, trials, catalog);
+  ASSERT_EQ(adv.recommendations.size(), 2u);
+  const Recommendation& gin = adv.recommendations[1];
+  EXPECT_EQ(gin.kind, "gin");
+  EXPECT_EQ(gin.ddl, "CREATE INDEX CONCURRENTLY items_title_gin_idx ON public.items USING gin (title gin_trgm_ops);");
+  ASSERT_TRUE(gin.measured);
+  EXPECT_EQ(adv.explained[0].outcome.outcome, "recommendation");
+  EXPECT_EQ(adv.explained[0].outcome.recommendation, 2);
+  EXPECT_EQ(adv.explained[1].outcome.outcome, "no_btree");
+  ASSERT_EQ(adv.unserved.size(), 1u);  // doc: the planner ignored its GIN index
+  EXPECT_NE(adv.unserved[0].why.find("measured on stage on h:1: the planner used it in none"), std::string::npos)
+      << adv.unserved[0].why;
+}
+
+TEST(BrinSize, OneSummaryPer128PagesNotABTreeOfEveryRow) {
+  TableInfo t;
+  t.schema = "public";
+  t.name = "ev";
+  t.relpages = 7693;
+  t.reltuples = 400000;
+  ColumnInfo at;
+  at.name = "at";
+  at.avg_width = 8;
+  t.columns.push_back(at);
+  IndexSpec brin;
+  brin.table = "ev";
+  brin.method = "brin";
+  brin.columns = {"at"};
+  EXPECT_DOUBLE_EQ(estimate_index_bytes(brin, t, 1), 3 * 8192.0);  // the 24 kB PostgreSQL builds
+  IndexSpec btree = brin;
+  btree.method = "btree";
+  EXPECT_GT(estimate_index_bytes(btree, t, 1), 100 * estimate_index_bytes(brin, t, 1));
+}
