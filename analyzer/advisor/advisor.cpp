@@ -139,12 +139,16 @@ struct BrinInput {
 };
 
 // Cost units `index` alone saves the workload (every group it can serve, against existing indexes).
-double saving_alone(const BrinInput& in, const IndexSpec& index) {
+// `groups`, when given, gets each served group's cost per call with `index` alone.
+double saving_alone(const BrinInput& in, const IndexSpec& index, std::vector<GroupCost>* groups = nullptr) {
   double saved = 0;
   for (const auto& q : in.queries) {
     auto base = in.sel.group_costs.find(q.fingerprint);
     if (base == in.sel.group_costs.end() || !can_serve(index, q)) continue;
-    if (auto c = in.evaluator.cost(q, {&index})) saved += q.weight * std::max(0.0, base->second.before - *c);
+    auto c = in.evaluator.cost(q, {&index});
+    if (!c) continue;
+    saved += q.weight * std::max(0.0, base->second.before - *c);
+    if (groups) groups->push_back({q.fingerprint, q.weight, base->second.before, *c});
   }
   return saved;
 }
@@ -162,7 +166,11 @@ void compare_brin(const BrinInput& in, Advice& adv) {
         other = &c;
     if (!other) continue;
     bool brin = r.index.method == "brin";
-    double mine = saving_alone(in, r.index), theirs = saving_alone(in, other->index);
+    r.alternative = other->index;
+    r.alternative_bytes = other->size_bytes;
+    double mine = saving_alone(in, r.index), theirs = saving_alone(in, other->index, &r.alternative_groups);
+    r.alternative_benefit = theirs;
+    r.alternative_reasons = other->reasons;
     auto per_mb = [](double saved, double bytes) { return saved / std::max(bytes, 8192.0) * 1048576.0; };
     char buf[400];
     std::snprintf(buf, sizeof buf,

@@ -51,6 +51,12 @@ struct Recommendation {
   std::vector<GroupCost> groups;
   std::string kind;         // btree | partial | covering
   std::optional<Measured> measured;  // with --verify: built and timed on the staging database
+  // A BRIN chosen over a one-column B-tree on the same column, or the reverse: the other one, with
+  // its estimated size, which --verify measures too (the planner's BRIN costs are pessimistic).
+  std::optional<IndexSpec> alternative;
+  double alternative_bytes = 0, alternative_benefit = 0;  // estimated, costed alone
+  std::vector<std::string> alternative_reasons;
+  std::vector<GroupCost> alternative_groups;             // per call, the alternative alone
 };
 
 struct UnservedQuery {

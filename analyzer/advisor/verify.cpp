@@ -239,8 +239,15 @@ VerifyOutcome verify(Advice& adv, const Workload& workload, const Catalog& catal
   std::vector<Measured> measured;
   std::vector<GinTrial> gins = gin_trials(adv);
   const size_t n = adv.recommendations.size(), total = n + gins.size();
-  for (size_t i = 0; i < n && !g_signal; ++i)
-    measured.push_back(trial(c, {adv.recommendations[i], workload, catalog, options, i + 1, total}));
+  std::vector<std::optional<Measured>> alternatives(n);
+  for (size_t i = 0; i < n && !g_signal; ++i) {
+    const Recommendation& r = adv.recommendations[i];
+    measured.push_back(trial(c, {r, workload, catalog, options, i + 1, total}));
+    if (!r.alternative || g_signal) continue;
+    Recommendation probe = r;  // the BRIN (or B-tree) the estimates did not choose, on the same groups
+    probe.index = *r.alternative;
+    alternatives[i] = trial(c, {probe, workload, catalog, options, i + 1, total});
+  }
   // GIN indexes HypoPG cannot cost: the same trial, on the statement groups left unserved.
   for (size_t i = 0; i < gins.size() && !g_signal; ++i) {
     Recommendation probe;
@@ -254,6 +261,9 @@ VerifyOutcome verify(Advice& adv, const Workload& workload, const Catalog& catal
     drop_ours(c, nullptr);
     out.signal = g_signal;
   } else {
+    for (size_t i = 0; i < n && i < measured.size(); ++i) adv.recommendations[i].measured = measured[i];
+    apply_alternatives(adv, alternatives, catalog);
+    for (size_t i = 0; i < n && i < measured.size(); ++i) measured[i] = *adv.recommendations[i].measured;
     apply_verification(adv, std::move(measured));
     apply_gin_verification(adv, std::move(gins), catalog);
     if (out.leftovers)

@@ -198,4 +198,51 @@ void apply_gin_verification(Advice& adv, std::vector<GinTrial> trials, const Cat
   }
 }
 
+void apply_alternatives(Advice& adv, const std::vector<std::optional<Measured>>& alternatives, const Catalog& catalog,
+                        double slack) {
+  std::set<std::string> names;
+  for (const auto& t : catalog.tables) {
+    names.insert(t.qualified());
+    for (const auto& i : t.indexes) names.insert(i.schema + "." + i.name);
+  }
+  for (const auto& r : adv.recommendations) names.insert(r.index.schema + "." + r.name);
+  for (size_t i = 0; i < adv.recommendations.size() && i < alternatives.size(); ++i) {
+    Recommendation& r = adv.recommendations[i];
+    const auto& alt = alternatives[i];
+    if (!alt || !r.alternative || !r.measured || !alt->built || !alt->statements) continue;
+    char buf[320];
+    std::snprintf(buf, sizeof buf, "%.3f ms -> %.3f ms per call, real size %.0f kB (this index: %.3f ms -> %.3f ms, %.0f kB)",
+                  alt->before_ms, alt->after_ms, alt->real_bytes / 1024, r.measured->before_ms, r.measured->after_ms,
+                  r.measured->real_bytes / 1024);
+    const bool to_brin = r.alternative->method == "brin" && alt->verdict == "keep" && r.measured->statements &&
+                         alt->after_ms <= r.measured->after_ms * slack && alt->real_bytes < r.measured->real_bytes;
+    std::string what = r.alternative->method == "brin" ? "the BRIN alternative" : "the B-tree alternative";
+    if (!to_brin) {
+      r.reasons.push_back(what + " measured on " + adv.verified_on + ": " + buf);
+      continue;
+    }
+    Recommendation b = r;
+    b.index = *r.alternative;
+    b.alternative = r.index;
+    b.alternative_bytes = r.size_bytes;
+    b.size_bytes = r.alternative_bytes;
+    b.kind = "brin";
+    b.name = unique_index_name(b.index.suggested_name().substr(0, b.index.suggested_name().size() - 4) + "_brin_idx",
+                               b.index.schema, names);
+    b.ddl.clear();
+    for (const auto& statement : index_build_statements(b.index, b.name, catalog, names))
+      b.ddl += (b.ddl.empty() ? "" : "\n") + statement + ";";
+    b.measured = alt;
+    b.benefit = r.alternative_benefit;
+    b.benefit_pct = r.benefit > 0 ? r.benefit_pct * r.alternative_benefit / r.benefit : 0;
+    b.write_overhead = 0;
+    b.groups = r.alternative_groups;
+    b.reasons = r.alternative_reasons;
+    if (!r.reasons.empty() && r.reasons.back().find("each costed alone") != std::string::npos) b.reasons.push_back(r.reasons.back());
+    b.reasons.push_back("chosen over the B-tree the estimates preferred: measured on " + adv.verified_on +
+                        ", the BRIN is about as fast at a fraction of the size: " + buf);
+    r = std::move(b);
+  }
+}
+
 }  // namespace pgopt::analyzer::advisor

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -63,6 +64,13 @@ void decide(Measured& m, const VerifyRules& rules = {});
 // Attaches each measurement to its recommendation (same order), moves the dropped ones to
 // adv.verify_dropped and renumbers the costliest groups' "recommendation #k" outcomes.
 void apply_verification(Advice& adv, std::vector<Measured> measured);
+
+// A B-tree whose BRIN alternative was measured about as fast (after_ms within `slack` of the
+// B-tree's) gives way to it: same statements served at a fraction of the size. Otherwise the
+// alternative's numbers are added to the reasons. `alternatives[i]` belongs to recommendation i
+// (unset: none measured). Call before apply_verification.
+void apply_alternatives(Advice& adv, const std::vector<std::optional<Measured>>& alternatives, const Catalog& catalog,
+                        double slack = 1.25);
 
 // The GIN indexes the unserved statement groups would need (IndexSpec::key -> the index and the
 // groups it serves, with their calls), as --verify tries them.

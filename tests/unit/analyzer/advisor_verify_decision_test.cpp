@@ -235,3 +235,65 @@ TEST(BrinSize, OneSummaryPer128PagesNotABTreeOfEveryRow) {
   btree.method = "btree";
   EXPECT_GT(estimate_index_bytes(btree, t, 1), 100 * estimate_index_bytes(brin, t, 1));
 }
+
+namespace {
+
+Advice btree_with_brin_alternative() {
+  Advice adv;
+  adv.verified_on = "stage on h:1";
+  Recommendation r;
+  r.index.table = "ev";
+  r.index.columns = {"at"};
+  r.index.descending = {false};
+  r.index.opclass = {""};
+  r.alternative = r.index;
+  r.alternative->method = "brin";
+  r.name = "ev_at_idx";
+  r.kind = "btree";
+  r.size_bytes = 8.6e6;
+  r.benefit = 400000;
+  r.benefit_pct = 90;
+  r.alternative_bytes = 24576;
+  r.alternative_benefit = 120000;
+  r.alternative_reasons = {"at: range on a column in physical row order (correlation 1.000): BRIN"};
+  r.alternative_groups = {{7, 40, 11000, 8100}};
+  r.reasons = {"at: range", "B-tree over a BRIN on at, each costed alone: ..."};
+  r.measured = one_group(90, 1.30, 3, 3);
+  r.measured->real_bytes = 8.8e6;
+  decide(*r.measured);
+  adv.recommendations.push_back(r);
+  return adv;
+}
+
+}  // namespace
+
+TEST(VerifyAlternative, ABrinAboutAsFastReplacesTheBTree) {
+  Advice adv = btree_with_brin_alternative();
+  std::optional<Measured> brin = one_group(90, 1.50, 3, 3);  // within 25% of 1.30
+  brin->real_bytes = 24576;
+  decide(*brin);
+  apply_alternatives(adv, {brin}, Catalog{});
+  const Recommendation& r = adv.recommendations[0];
+  EXPECT_EQ(r.kind, "brin");
+  EXPECT_EQ(r.ddl, "CREATE INDEX CONCURRENTLY ev_at_brin_idx ON public.ev USING brin (at);");
+  EXPECT_DOUBLE_EQ(r.benefit, 120000);
+  EXPECT_DOUBLE_EQ(r.size_bytes, 24576);
+  ASSERT_EQ(r.groups.size(), 1u);
+  EXPECT_DOUBLE_EQ(r.groups[0].after, 8100);
+  EXPECT_DOUBLE_EQ(r.measured->after_ms, 1.50);
+  EXPECT_EQ(r.alternative->method, "btree");
+  EXPECT_NE(r.reasons.back().find("chosen over the B-tree the estimates preferred"), std::string::npos);
+}
+
+TEST(VerifyAlternative, ASlowerBrinOnlyAddsItsNumbers) {
+  Advice adv = btree_with_brin_alternative();
+  std::optional<Measured> brin = one_group(90, 1.70, 3, 3);  // 31% slower than the B-tree
+  brin->real_bytes = 24576;
+  decide(*brin);
+  apply_alternatives(adv, {brin}, Catalog{});
+  const Recommendation& r = adv.recommendations[0];
+  EXPECT_EQ(r.kind, "btree");
+  EXPECT_NE(r.reasons.back().find("the BRIN alternative measured on stage on h:1: 90.000 ms -> 1.700 ms"),
+            std::string::npos)
+      << r.reasons.back();
+}
