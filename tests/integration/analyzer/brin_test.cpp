@@ -84,7 +84,6 @@ TEST_F(Brin, VerifyMeasuresTheBrinTheEstimatesPassedOver) {
     EXPECT_NE(md.find("USING brin (at)"), std::string::npos) << md;
   }
   EXPECT_EQ(one_value("SELECT count(*) FROM pg_indexes WHERE tablename = 'ev'"), "1") << md;  // the primary key
-  std::printf("%s\n", md.substr(md.find("## Recommended"), md.find("## The costliest") - md.find("## Recommended")).c_str());
 }
 
 TEST_F(Brin, UnderASmallBudgetTheBrinIsChosenAndBuilds) {
