@@ -88,6 +88,8 @@ class Verify : public ScratchDatabaseTest {
   std::string command(const std::string& args, const std::string& log) const {
     return std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' " + args + " " + (log.empty() ? dir_ + "/app.log" : log);
   }
+  void interrupt_mid_build(int sig);
+
   int analyze(const std::string& args, std::string* out, const std::string& log = "") {
     std::string path = dir_ + "/out.txt";
     std::string cmd = command(args, log);
@@ -213,7 +215,9 @@ TEST_F(Verify, ProgressOnATerminal) {
   EXPECT_NE(slurp(dir_ + "/report.md").find("- Measured on "), std::string::npos);
 }
 
-TEST_F(Verify, AnInterruptMidBuildDropsWhatWasBuilt) {
+// Starts a --verify run, sends `sig` once its first trial index exists, and checks that the run
+// cancelled the build, dropped it and exited 128 + sig.
+void Verify::interrupt_mid_build(int sig) {
   // An open REPEATABLE READ snapshot on the staging database: CREATE INDEX CONCURRENTLY creates its
   // (invalid) index, then waits for that snapshot to end, so the run is caught mid-build.
   PGconn* holder = PQconnectdb(stage_.c_str());
@@ -241,15 +245,19 @@ TEST_F(Verify, AnInterruptMidBuildDropsWhatWasBuilt) {
        std::this_thread::sleep_for(std::chrono::milliseconds(20)))
     building = leftovers(stage_) != "0";
   EXPECT_TRUE(building) << slurp(out);
-  ::kill(pid, SIGINT);
+  ::kill(pid, sig);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   PQclear(PQexec(holder, "COMMIT"));
   PQfinish(holder);
   ASSERT_TRUE(WIFEXITED(status)) << slurp(out);
-  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT) << slurp(out);
+  EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << slurp(out);
   EXPECT_NE(slurp(out).find("interrupted; every index --verify built was dropped"), std::string::npos) << slurp(out);
   EXPECT_EQ(leftovers(stage_), "0");
 }
+
+TEST_F(Verify, AnInterruptMidBuildDropsWhatWasBuilt) { interrupt_mid_build(SIGINT); }
+
+TEST_F(Verify, ATerminateMidBuildDropsWhatWasBuilt) { interrupt_mid_build(SIGTERM); }
 
 }  // namespace
