@@ -183,7 +183,10 @@ void apply_gin_verification(Advice& adv, std::vector<GinTrial> trials, const Cat
         t.groups.begin(), t.groups.end(), [&](const auto& g) { return g.first == fp; }); };
     if (t.measured.verdict != "keep") {
       for (auto& u : adv.unserved)
-        if (serves(u.group.fingerprint, u.gin)) u.why += "; " + u.gin.describe() + " measured on " + adv.verified_on + ": " + t.measured.reason;
+        if (serves(u.group.fingerprint, u.gin))
+          u.why += "; GIN " + u.gin.describe() + (t.measured.verdict == "unmeasured"
+                                                      ? " not measured on " + adv.verified_on + ": " + t.measured.error
+                                                      : " measured on " + adv.verified_on + ": " + t.measured.reason);
       continue;
     }
     adv.recommendations.push_back(gin_recommendation(t, catalog, names, adv.verified_on));

@@ -106,9 +106,12 @@ std::string unserved_and_explained(const advisor::Advice& a) {
 std::string recommendation_html(const advisor::Advice& a, const advisor::Recommendation& r, int n) {
   std::string o = "<section class=\"recommendation\"><h3>" + std::to_string(n) + ". " +
                   esc(r.index.relation() + " " + r.index.describe()) + "</h3>\n";
-  o += "<pre>" + esc(r.ddl) + "</pre>\n<p>Benefit: " + grouped(r.benefit) + " cost units over the workload (" +
-       num(r.benefit_pct) + "% of its cost), net of " + grouped(r.write_overhead) +
-       " for index maintenance. Estimated size: " + esc(human_bytes(r.size_bytes)) + " (" + esc(r.kind) + ").</p>\n";
+  if (r.kind == "gin")
+    o += "<pre>" + esc(r.ddl) + "</pre>\n<p>Benefit: not estimated (HypoPG cannot cost GIN indexes); measured below (gin).</p>\n";
+  else
+    o += "<pre>" + esc(r.ddl) + "</pre>\n<p>Benefit: " + grouped(r.benefit) + " cost units over the workload (" +
+         num(r.benefit_pct) + "% of its cost), net of " + grouped(r.write_overhead) +
+         " for index maintenance. Estimated size: " + esc(human_bytes(r.size_bytes)) + " (" + esc(r.kind) + ").</p>\n";
   if (r.measured) o += "<p>" + esc(measured_text(a, r)) + ".</p>\n";
   o += "<p>Why these columns:</p><ul>";
   for (const auto& why : r.reasons) o += "<li>" + esc(why) + "</li>";
