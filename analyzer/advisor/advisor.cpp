@@ -157,12 +157,14 @@ double saving_alone(const BrinInput& in, const IndexSpec& index, std::vector<Gro
 // costed alone, and the comparison per byte that decided between them goes into the reasons.
 void compare_brin(const BrinInput& in, Advice& adv) {
   for (auto& r : adv.recommendations) {
-    if (r.index.columns.size() != 1 || !r.index.include.empty() || !r.index.where.empty()) continue;
+    // A covering B-tree (at) INCLUDE (v) counts too: which of it and (at) the search keeps can turn
+    // on the visibility map, the BRIN comparison does not.
+    if (r.index.columns.size() != 1 || !r.index.where.empty()) continue;
     const Candidate* other = nullptr;
     for (const auto& c : in.cands.candidates)
-      if (c.index.relation() == r.index.relation() && c.index.columns == r.index.columns && c.index.include.empty() &&
-          c.index.where.empty() && c.index.method != r.index.method &&
-          (c.index.method == "brin" || r.index.method == "brin"))
+      if (c.index.relation() == r.index.relation() && c.index.columns == r.index.columns && c.index.where.empty() &&
+          c.index.method != r.index.method && (c.index.method == "brin" || r.index.method == "brin") &&
+          (!other || c.index.include.size() < other->index.include.size()))
         other = &c;
     if (!other) continue;
     bool brin = r.index.method == "brin";

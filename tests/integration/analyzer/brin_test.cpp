@@ -67,7 +67,8 @@ class Brin : public ScratchDatabaseTest {
 
 TEST_F(Brin, TheBTreeWinsOnEstimatesAndSaysWhyNotBrin) {
   std::string md = analyze("");
-  EXPECT_NE(md.find("CREATE INDEX CONCURRENTLY ev_at_idx ON public.ev (at);"), std::string::npos) << md;
+  // (at), or (at) INCLUDE (v) once the planner counts on the visibility map: a B-tree either way.
+  EXPECT_NE(md.find("CREATE INDEX CONCURRENTLY ev_at_idx ON public.ev (at)"), std::string::npos) << md;
   EXPECT_NE(md.find("B-tree over a BRIN on at, each costed alone: the B-tree saves"), std::string::npos) << md;
   EXPECT_NE(md.find("the B-tree's extra saving pays for its size"), std::string::npos) << md;
 }
