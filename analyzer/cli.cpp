@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "analyzer/advisor/advisor.hpp"
+#include "analyzer/advisor/verify.hpp"
 #include "analyzer/input.hpp"
 #include "analyzer/input/capture_reader.hpp"
 #include "analyzer/report/report.hpp"
@@ -34,6 +35,8 @@ struct Options {
   bool pg_stat_statements = false, show_samples = false;
   std::string max_indexes = "20", min_improvement = "0.3", jobs = "1";
   std::string fail_above;  // empty: never fail on the advice
+  std::string verify, verify_timeout = "30", verify_min_saving = "10";
+  bool verify_same_db = false;
 };
 
 // A whole number in [lo, hi], or nullopt.
@@ -218,6 +221,20 @@ bool write_report(const Options& o, const std::string& text) {
   return true;
 }
 
+// --verify's options; an error message, or empty.
+std::string verify_options(const Options& o, advisor::VerifyOptions& vo) {
+  auto timeout = decimal(o.verify_timeout, 0.001, 86400);
+  if (!timeout) return "--verify-timeout must be a number of seconds, not '" + o.verify_timeout + "'";
+  auto min_saving = decimal(o.verify_min_saving, 0, 100);
+  if (!min_saving) return "--verify-min-saving must be a percentage between 0 and 100, not '" + o.verify_min_saving + "'";
+  if (o.verify_same_db && o.verify.empty()) return "--verify-same-db needs --verify CONNINFO";
+  vo.dsn = o.verify;
+  vo.same_db_ok = o.verify_same_db;
+  vo.timeout_ms = int(*timeout * 1000);
+  vo.rules.min_saving_pct = *min_saving;
+  return "";
+}
+
 int run(const Options& o) {
   auto fail = [](const std::string& msg, int code) {
     std::fprintf(stderr, "pgopt analyze: %s\n", msg.c_str());
@@ -245,6 +262,8 @@ int run(const Options& o) {
   std::optional<double> fail_pct;
   if (!o.fail_above.empty() && !(fail_pct = decimal(o.fail_above, 0, 100)))
     return fail("--fail-above must be a percentage between 0 and 100, not '" + o.fail_above + "'", 2);
+  advisor::VerifyOptions vo;
+  if (std::string error = verify_options(o, vo); !error.empty()) return fail(error, 2);
   ao.selection.max_indexes = size_t(*max_indexes);
   ao.selection.min_improvement_pct = *min_improvement;
   ao.show_samples = o.show_samples;
@@ -288,6 +307,13 @@ int run(const Options& o) {
 
   advisor::Advice advice = advisor::advise(workload, catalog, *evaluator, ao);
   if (tty) std::fputs("\r\033[K", stderr);
+  if (!o.verify.empty()) {
+    if (tty) vo.progress = progress_line;
+    advisor::VerifyOutcome v = advisor::verify(advice, workload, catalog, conn.c, vo);
+    if (tty) std::fputs("\r\033[K", stderr);
+    if (!v.error.empty()) return fail(v.error, v.usage_error ? 2 : 1);
+    if (v.signal) return fail("interrupted; every index --verify built was dropped", 128 + v.signal);
+  }
   for (auto& n : workload.notes) advice.notes.insert(advice.notes.begin(), n);
   if (workload.other_database_entries)
     advice.notes.push_back(std::to_string(workload.other_database_entries) + " log entries of other databases than " +
@@ -331,6 +357,16 @@ void register_cli(CLI::App& app) {
   cmd->add_option("--fail-above", opts->fail_above,
                   "Exit with status 3 (after writing the report) when a recommended index would save more than this "
                   "percentage of the workload's cost: for CI");
+  cmd->add_option("--verify", opts->verify,
+                  "Staging database (CONNINFO) on which each recommended index is built for real, its statements timed "
+                  "before and after with EXPLAIN ANALYZE, and the index dropped again; recommendations the planner "
+                  "does not use or that save too little measured time are dropped")
+      ->type_name("CONNINFO");
+  cmd->add_flag("--verify-same-db", opts->verify_same_db,
+                "Allow --verify to build its trial indexes on the --db database itself");
+  cmd->add_option("--verify-timeout", opts->verify_timeout, "statement_timeout of each timed statement in seconds (default 30)");
+  cmd->add_option("--verify-min-saving", opts->verify_min_saving,
+                  "Drop a recommendation whose statements' measured time falls by less than this percentage (default 10)");
   cmd->callback([opts] { g_exit = run(*opts); });
 }
 

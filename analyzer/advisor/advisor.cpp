@@ -24,6 +24,7 @@ GroupSummary summarize(const QueryGroup& g, bool show_samples) {
 }
 
 std::string kind_of(const IndexSpec& s) {
+  if (s.method == "brin") return "brin";
   if (!s.where.empty()) return "partial";
   if (!s.include.empty()) return "covering";
   return "btree";
@@ -31,7 +32,9 @@ std::string kind_of(const IndexSpec& s) {
 
 std::string wider_reason(const Selected& s, double cost_before) {
   char buf[160];
-  std::string text = "considered the wider " + s.wider->index.describe() + ": ";
+  const std::string& method = s.wider->index.method;
+  std::string text = "considered the wider " + (method != s.candidate->index.method ? method + " " : std::string()) +
+                     s.wider->index.describe() + ": ";
   if (s.wider_gain <= 1e-9 * std::max(1.0, cost_before)) {
     bool more_keys = s.wider->index.columns.size() > s.candidate->index.columns.size();
     text += more_keys ? "the planner estimates no cheaper plan with it for these queries (few rows per key: reading them "
@@ -81,6 +84,107 @@ std::vector<const QueryGroup*> rank_groups(const Workload& workload, const Catal
                             : "the database has no statistics for these tables (run ANALYZE): estimates use defaults");
 
   return by_time;
+}
+
+// Expression candidates PostgreSQL would refuse (a function that is not IMMUTABLE, such as
+// date_trunc on timestamptz, which depends on the TimeZone setting) leave the search and are
+// reported with the server's reason, once per statement group and expression.
+void drop_unbuildable(CandidateSet& cands, Evaluator& evaluator) {
+  std::map<std::string, std::string> why;  // expression key -> reason ("" buildable)
+  bool offline = evaluator.method() != "hypopg";
+  std::vector<Candidate> kept;
+  for (auto& c : cands.candidates) {
+    std::string reason;
+    for (const auto& col : c.index.columns) {
+      if (col.empty() || col.front() != '(') continue;
+      auto it = why.find(col);
+      if (it == why.end()) {
+        IndexSpec probe = c.index;
+        probe.columns = {col};
+        probe.descending = {false};
+        probe.opclass = {""};
+        probe.include.clear();
+        probe.where.clear();
+        it = why.emplace(col, evaluator.unusable(probe)).first;
+      }
+      if (!it->second.empty()) reason = col + ": " + it->second;
+    }
+    if (reason.empty()) {
+      kept.push_back(std::move(c));
+      continue;
+    }
+    std::string column = key_column(c.index.columns.front());
+    for (uint64_t fp : c.sources) {
+      bool seen = std::any_of(cands.unserved.begin(), cands.unserved.end(), [&](const Unserved& u) {
+        return u.fingerprint == fp && u.why.find(reason) != std::string::npos;
+      });
+      std::string rewrite = "rewrite the filter on " + column + " itself (for a truncated or cast value a range: " + column +
+                            " >= start AND " + column + " < end), which a B-tree on " + column + " serves";
+      if (!seen && offline)
+        cands.unserved.push_back({fp, c.index.relation(), column, "no expression index was costed: " + reason,
+                                  "with --db and HypoPG, pgopt checks that the expression is IMMUTABLE and costs an index "
+                                  "on it; or " + rewrite, {}});
+      else if (!seen)
+        cands.unserved.push_back({fp, c.index.relation(), column, "no expression index is possible: " + reason, rewrite, {}});
+    }
+  }
+  cands.candidates = std::move(kept);
+}
+
+struct BrinInput {
+  const std::vector<QueryModel>& queries;
+  const CandidateSet& cands;
+  const SelectionResult& sel;
+  Evaluator& evaluator;
+};
+
+// Cost units `index` alone saves the workload (every group it can serve, against existing indexes).
+// `groups`, when given, gets each served group's cost per call with `index` alone.
+double saving_alone(const BrinInput& in, const IndexSpec& index, std::vector<GroupCost>* groups = nullptr) {
+  double saved = 0;
+  for (const auto& q : in.queries) {
+    auto base = in.sel.group_costs.find(q.fingerprint);
+    if (base == in.sel.group_costs.end() || !can_serve(index, q)) continue;
+    auto c = in.evaluator.cost(q, {&index});
+    if (!c) continue;
+    saved += q.weight * std::max(0.0, base->second.before - *c);
+    if (groups) groups->push_back({q.fingerprint, q.weight, base->second.before, *c});
+  }
+  return saved;
+}
+
+// A chosen BRIN or one-column B-tree whose counterpart on the same column was a candidate too: both
+// costed alone, and the comparison per byte that decided between them goes into the reasons.
+void compare_brin(const BrinInput& in, Advice& adv) {
+  for (auto& r : adv.recommendations) {
+    // A covering B-tree (at) INCLUDE (v) counts too: which of it and (at) the search keeps can turn
+    // on the visibility map, the BRIN comparison does not.
+    if (r.index.columns.size() != 1 || !r.index.where.empty()) continue;
+    const Candidate* other = nullptr;
+    for (const auto& c : in.cands.candidates)
+      if (c.index.relation() == r.index.relation() && c.index.columns == r.index.columns && c.index.where.empty() &&
+          c.index.method != r.index.method && (c.index.method == "brin" || r.index.method == "brin") &&
+          (!other || c.index.include.size() < other->index.include.size()))
+        other = &c;
+    if (!other) continue;
+    bool brin = r.index.method == "brin";
+    r.alternative = other->index;
+    r.alternative_bytes = other->size_bytes;
+    double mine = saving_alone(in, r.index), theirs = saving_alone(in, other->index, &r.alternative_groups);
+    r.alternative_benefit = theirs;
+    r.alternative_reasons = other->reasons;
+    auto per_mb = [](double saved, double bytes) { return saved / std::max(bytes, 8192.0) * 1048576.0; };
+    char buf[400];
+    std::snprintf(buf, sizeof buf,
+                  "%s over a %s on %s, each costed alone: the %s saves %.0f cost units at %.0f kB (%.0f per MB), the %s "
+                  "%.0f at %.0f kB (%.0f per MB)",
+                  brin ? "BRIN" : "B-tree", brin ? "B-tree" : "BRIN", r.index.columns[0].c_str(), brin ? "BRIN" : "B-tree",
+                  mine, r.size_bytes / 1024, per_mb(mine, r.size_bytes), brin ? "B-tree" : "BRIN", theirs,
+                  other->size_bytes / 1024, per_mb(theirs, other->size_bytes));
+    r.reasons.push_back(std::string(buf) + (brin ? ": the search ranks by saving per byte, and the B-tree's extra saving "
+                                                   "did not pay for its size (or did not fit --budget)"
+                                                 : ": the B-tree's extra saving pays for its size"));
+  }
 }
 
 // The chosen indexes as the report shows them: a unique name, the DDL PostgreSQL accepts, why.
@@ -135,7 +239,7 @@ void add_unserved(const CandidateSet& cands, const Workload& workload, const Adv
     seen[key] = true;
     auto it = workload.groups.find(u.fingerprint);
     if (it == workload.groups.end()) continue;
-    adv.unserved.push_back({summarize(it->second, options.show_samples), u.relation, u.column, u.why, u.suggestion});
+    adv.unserved.push_back({summarize(it->second, options.show_samples), u.relation, u.column, u.why, u.suggestion, u.gin});
   }
   std::sort(adv.unserved.begin(), adv.unserved.end(), [](const UnservedQuery& a, const UnservedQuery& b) {
     return a.group.total_ms != b.group.total_ms ? a.group.total_ms > b.group.total_ms : a.group.calls > b.group.calls;
@@ -166,6 +270,10 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   std::vector<const QueryGroup*> by_time = rank_groups(workload, catalog, models, options, adv);
 
   CandidateSet cands = generate_candidates(models.queries, catalog);
+  drop_unbuildable(cands, evaluator);
+  // BRIN is costed through HypoPG only: the offline cost model knows B-tree access paths alone.
+  if (evaluator.method() != "hypopg")
+    std::erase_if(cands.candidates, [](const Candidate& c) { return c.index.method == "brin"; });
   adv.candidates = cands.candidates.size();
   Evaluators evaluators = {&evaluator};
   for (Evaluator* e : options.parallel) evaluators.push_back(e);
@@ -181,6 +289,7 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   }
 
   std::vector<IndexSpec> recommended = add_recommendations(sel, catalog, adv);
+  compare_brin({models.queries, cands, sel, evaluator}, adv);
   adv.drops = find_drops(catalog, recommended);
   if (catalog.source == "database" && catalog.stats_age_days && *catalog.stats_age_days < kUnusedMinDays) {
     char buf[320];

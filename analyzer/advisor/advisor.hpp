@@ -15,6 +15,7 @@
 #include "analyzer/advisor/explain.hpp"
 #include "analyzer/advisor/partitioning.hpp"
 #include "analyzer/advisor/selection.hpp"
+#include "analyzer/advisor/verify_decision.hpp"
 #include "analyzer/workload.hpp"
 
 namespace pgopt::analyzer::advisor {
@@ -49,11 +50,19 @@ struct Recommendation {
   std::vector<std::string> reasons;
   std::vector<GroupCost> groups;
   std::string kind;         // btree | partial | covering
+  std::optional<Measured> measured;  // with --verify: built and timed on the staging database
+  // A BRIN chosen over a one-column B-tree on the same column, or the reverse: the other one, with
+  // its estimated size, which --verify measures too (the planner's BRIN costs are pessimistic).
+  std::optional<IndexSpec> alternative;
+  double alternative_bytes = 0, alternative_benefit = 0;  // estimated, costed alone
+  std::vector<std::string> alternative_reasons;
+  std::vector<GroupCost> alternative_groups;             // per call, the alternative alone
 };
 
 struct UnservedQuery {
   GroupSummary group;
   std::string relation, column, why, suggestion;
+  IndexSpec gin;  // the GIN index --verify measures for it (no columns: none)
 };
 
 // One of the costliest statement groups and what became of it.
@@ -82,6 +91,9 @@ struct Advice {
   std::vector<PartitionAdvice> partitioning;
   std::vector<UnservedQuery> unserved;
   std::vector<CostlyGroup> explained;  // the top explain_top groups by total time, heaviest first
+  // With --verify: where, and the recommendations its measurements dropped (with the reason).
+  std::string verified_on;
+  std::vector<Recommendation> verify_dropped;
   std::vector<std::string> notes;  // caveats the reader must know (missing stats, unknown tables ...)
   // evaluations: costings the search asked for (cache hits too); whatif_calls: those really run.
   size_t candidates = 0, evaluations = 0, whatif_calls = 0;

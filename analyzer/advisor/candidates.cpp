@@ -19,6 +19,13 @@ constexpr double kPartialMaxValues = 100;   // distinct values of a column whose
 constexpr double kIncludeMaxBytes = 64;     // INCLUDE only when the payload stays modest
 constexpr size_t kIncludeMaxColumns = 3;
 constexpr double kRangeTooWide = 0.3;       // beyond this share a sequential scan wins
+constexpr double kBrinMinCorrelation = 0.9;  // |correlation| from which BRIN ranges stay narrow
+constexpr double kBrinMinPages = 1280;       // 10 BRIN ranges (10 MB): below, a scan is as cheap
+
+// Operators GIN's default operator classes serve (jsonb_ops, array_ops) and no B-tree does.
+bool gin_operator(const std::string& op) {
+  return op == "@>" || op == "<@" || op == "?" || op == "?|" || op == "?&" || op == "&&";
+}
 
 std::string pct(double f) {
   char buf[32];
@@ -78,7 +85,18 @@ class Generator {
     double wide_sel = 0;
     bool has_usable = false;
     bool no_equality = false;
+    const PredicateModel* containment = nullptr;  // jsonb/array @>, <@, ?, ?|, ?&, &&
   };
+  static IndexSpec gin_on(const TableInfo& t, const std::string& column, const std::string& opclass) {
+    IndexSpec g;
+    g.schema = t.schema;
+    g.table = t.name;
+    g.method = "gin";
+    g.columns = {column};
+    g.descending = {false};
+    g.opclass = {opclass};
+    return g;
+  }
   void note_unserved(const QueryModel& q, const TableInfo& t, const Findings& f) {
     if (f.function_of_column && !f.has_usable && !f.infix) {
       Unserved u;
@@ -87,7 +105,8 @@ class Generator {
       u.column = f.function_of_column->pred.column;
       const std::string& e = f.function_of_column->pred.expression;
       u.why = "the filter compares " + e + ", an expression of " + u.column + ": a B-tree on " + u.column +
-              " cannot serve it (pgopt proposes expression indexes only for lower() and upper(), which are IMMUTABLE)";
+              " cannot serve it, and the samples do not give one expression with constants to index (pgopt proposes an "
+              "expression index when every sample writes it the same way)";
       u.suggestion = "rewrite the filter on " + u.column + " itself (e.g. a range instead of a truncated or cast value), or " +
                      "CREATE INDEX CONCURRENTLY ON " + t.qualified() + " ((" + e +
                      ")); if every function in it is IMMUTABLE (with the application's constants instead of $n)";
@@ -103,7 +122,19 @@ class Generator {
                                                       : "a regular expression match (" + op + ")") +
               ": a B-tree can only serve a fixed prefix";
       u.suggestion = "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX CONCURRENTLY ON " + t.qualified() +
-                     " USING gin (" + quote_ident(f.infix->pred.column) + " gin_trgm_ops);";
+                     " USING gin (" + quote_ident(f.infix->pred.column) + " gin_trgm_ops); HypoPG cannot cost a GIN "
+                     "index: --verify measures it";
+      u.gin = gin_on(t, f.infix->pred.column, "gin_trgm_ops");
+      out_.unserved.push_back(u);
+    } else if (f.containment && !f.has_usable) {
+      Unserved u;
+      u.fingerprint = q.fingerprint;
+      u.relation = t.qualified();
+      u.column = f.containment->pred.column;
+      u.why = "containment or key existence (" + f.containment->pred.op + "): a B-tree cannot serve it";
+      u.suggestion = "CREATE INDEX CONCURRENTLY ON " + t.qualified() + " USING gin (" + quote_ident(u.column) +
+                     "); HypoPG cannot cost a GIN index: --verify measures it";
+      u.gin = gin_on(t, u.column, "");
       out_.unserved.push_back(u);
     } else if (f.wide_range && f.no_equality) {
       Unserved u;
@@ -198,13 +229,15 @@ class Generator {
     bool has_usable = false;
     const PredicateModel* infix = nullptr;
     const PredicateModel* wide_range = nullptr;
-    const PredicateModel* function_of_column = nullptr;
+    const PredicateModel* function_of_column = nullptr, *containment = nullptr;
     double wide_sel = 0;
     const std::map<std::string, double> windows = window_selectivity(t, a);
     for (const auto& p : a.predicates) {
       const ColumnInfo* c = t.column(key_column(p.pred.column));
       if (p.pred.under_or || !c) continue;
       if (p.pred.kind == K::Other && !p.pred.expression.empty()) function_of_column = &p;
+      if (p.pred.kind == K::Other && p.pred.expression.empty() && gin_operator(p.pred.op)) containment = &p;
+      if (p.pred.kind == K::Range && p.pred.base_column.empty()) brin(q, t, *c);
       // An expression key ("(lower(email))") has no statistics of its own: the column's do not apply.
       bool expression = !p.pred.base_column.empty();
       bool col_stats = stats && c->has_stats && !expression;
@@ -275,7 +308,7 @@ class Generator {
       for (const PredicateModel* pp : partials) add(q, t, {{pp->pred.column, "the filtered column itself"}}, {}, pp);
     }
 
-    note_unserved(q, t, {function_of_column, infix, wide_range, wide_sel, has_usable, eq_cols.empty()});
+    note_unserved(q, t, {function_of_column, infix, wide_range, wide_sel, has_usable, eq_cols.empty(), containment});
   }
 
  private:
@@ -290,9 +323,26 @@ class Generator {
     return "~" + std::to_string((long long)rows) + " of " + std::to_string((long long)t.rows()) + " rows";
   }
 
+  // BRIN keeps one summary (min, max) per 128 pages: it serves a range on a column whose values
+  // follow the physical row order (|pg_stats.correlation| near 1, as an append-only timestamp or
+  // serial is) at a fraction of a B-tree's size. Not on a column the workload UPDATEs (updated rows
+  // move and widen the ranges) nor on a table too small to have many ranges. The search weighs it
+  // against the B-tree per byte; the report says which won and by how much.
+  void brin(const QueryModel& q, const TableInfo& t, const ColumnInfo& c) {
+    if (!c.has_stats || std::abs(c.correlation) < kBrinMinCorrelation || t.pages() < kBrinMinPages ||
+        updated_.count(t.qualified() + "." + c.name))
+      return;
+    char corr[64];
+    std::snprintf(corr, sizeof corr, "%.3f", c.correlation);
+    add(q, t, {{c.name, std::string("range on a column in physical row order (correlation ") + corr +
+                            "): BRIN, one summary per 128 pages"}},
+        {}, nullptr, "brin");
+  }
+
   void add(const QueryModel& q, const TableInfo& t, const std::vector<Column>& keys, const std::vector<std::string>& include,
-           const PredicateModel* partial) {
+           const PredicateModel* partial, const std::string& method = "btree") {
     IndexSpec s;
+    s.method = method;
     s.schema = t.schema;
     s.table = t.name;
     for (const TableInfo* leaf : catalog_.leaves(t)) s.leaves.emplace_back(leaf->schema, leaf->name);

@@ -25,6 +25,10 @@ struct Unserved {
   std::string column;
   std::string why;
   std::string suggestion;
+  // A GIN index that would serve it (trigram for LIKE '%x%' / ILIKE / regex, the default operator
+  // class for jsonb and array containment), which HypoPG cannot cost: --verify measures it. No
+  // columns when there is none.
+  IndexSpec gin;
 };
 
 struct CandidateSet {

@@ -196,6 +196,14 @@ class CostModel : public Evaluator {
 
 }  // namespace
 
+std::string Evaluator::unusable(const IndexSpec& index) {
+  for (const auto& c : index.columns)
+    if (!c.empty() && c.front() == '(' && c.rfind("(lower(", 0) != 0 && c.rfind("(upper(", 0) != 0)
+      return "whether " + c + " is IMMUTABLE (as an index expression must be) is only known to the database: give --db "
+             "with HypoPG";
+  return "";
+}
+
 std::unique_ptr<Evaluator> make_cost_model(const Catalog& catalog) { return std::make_unique<CostModel>(catalog); }
 
 namespace {

@@ -23,6 +23,9 @@ class Evaluator {
   virtual std::string method() const = 0;
   // Last error for the report (e.g. why a group could not be explained); empty if none.
   virtual std::string last_error() const { return {}; }
+  // Why PostgreSQL would refuse to build `index` (an expression key whose functions, operators or
+  // casts are not IMMUTABLE), or empty. Offline only lower() and upper() are known to be IMMUTABLE.
+  virtual std::string unusable(const IndexSpec& index);
 };
 
 // Costs already asked for, shared by the search's parallel workers (each with its own connection).
@@ -50,6 +53,7 @@ class CachingEvaluator : public Evaluator {
   std::optional<double> cost(const QueryModel& q, const std::vector<const IndexSpec*>& config) override;
   std::string method() const override { return inner_.method(); }
   std::string last_error() const override { return inner_.last_error(); }
+  std::string unusable(const IndexSpec& index) override { return inner_.unusable(index); }
   size_t hits() const { return cache_.hits(); }
   size_t misses() const { return cache_.misses(); }
 

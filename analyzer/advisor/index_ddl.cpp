@@ -16,6 +16,12 @@ std::string unique_index_name(const std::string& base, const std::string& schema
   return name;
 }
 
+std::string prefixed_index_name(const std::string& prefix, const std::string& base) {
+  std::string n = prefix + base;
+  if (n.size() > 63) n = n.substr(0, 59) + "_idx";
+  return n;
+}
+
 namespace {
 
 // An index of `table` that ATTACH PARTITION accepts in place of building `index` there: the same
@@ -39,7 +45,7 @@ std::string qualified(const std::string& schema, const std::string& name) {
 }
 
 void build(const IndexSpec& index, const std::string& name, const TableInfo* table, const Catalog& catalog,
-           std::set<std::string>& taken, std::vector<std::string>& out, int depth) {
+           std::set<std::string>& taken, std::vector<std::string>& out, const std::string& prefix, int depth) {
   if (!table || table->partition_by.empty() || depth > 32) {
     out.push_back(index.ddl(name, true));
     return;
@@ -53,11 +59,12 @@ void build(const IndexSpec& index, const std::string& name, const TableInfo* tab
     child.table = part->name;
     child.leaves.clear();
     std::string child_name;
-    if (const IndexInfo* existing = reusable(*part, child)) {
+    const IndexInfo* existing = prefix.empty() ? reusable(*part, child) : nullptr;
+    if (existing) {
       child_name = existing->name;
     } else {
-      child_name = unique_index_name(child.suggested_name(), part->schema, taken);
-      build(child, child_name, part, catalog, taken, out, depth + 1);
+      child_name = unique_index_name(prefixed_index_name(prefix, child.suggested_name()), part->schema, taken);
+      build(child, child_name, part, catalog, taken, out, prefix, depth + 1);
     }
     out.push_back("ALTER INDEX " + qualified(index.schema, name) + " ATTACH PARTITION " +
                   qualified(part->schema, child_name));
@@ -67,10 +74,10 @@ void build(const IndexSpec& index, const std::string& name, const TableInfo* tab
 }  // namespace
 
 std::vector<std::string> index_build_statements(const IndexSpec& index, const std::string& name, const Catalog& catalog,
-                                                std::set<std::string>& taken) {
+                                                std::set<std::string>& taken, const std::string& prefix) {
   std::vector<std::string> out;
   const TableInfo* table = catalog.find(index.relation());
-  build(index, name, table, catalog, taken, out, 0);
+  build(index, name, table, catalog, taken, out, prefix, 0);
   // Legacy inheritance: each child is a table of its own to PostgreSQL; it gets its own index.
   if (table && table->partition_by.empty()) {
     auto tree = catalog.inheritance_tree(*table);
@@ -80,7 +87,8 @@ std::vector<std::string> index_build_statements(const IndexSpec& index, const st
       child.table = tree[i]->name;
       child.leaves.clear();
       if (reusable(*tree[i], child)) continue;
-      out.push_back(child.ddl(unique_index_name(child.suggested_name(), child.schema, taken), true));
+      std::string child_name = prefixed_index_name(prefix, child.suggested_name());
+      out.push_back(child.ddl(unique_index_name(child_name, child.schema, taken), true));
     }
   }
   return out;

@@ -22,7 +22,12 @@ std::string unique_index_name(const std::string& base, const std::string& schema
 // A table others inherit from (INHERITS): its index, then one CONCURRENTLY on each descendant
 // (an equal existing one skips it), since an index never covers another table.
 // Each statement without its ';'. The partitions' index names are added to `taken`.
+// A non-empty `prefix` (--verify's trial builds) leads every partition's index name, and no existing
+// partition index is attached: dropping the trial parent index then drops only what was built.
 std::vector<std::string> index_build_statements(const IndexSpec& index, const std::string& name, const Catalog& catalog,
-                                                std::set<std::string>& taken);
+                                                std::set<std::string>& taken, const std::string& prefix = "");
+
+// `prefix` + `base`, cut to PostgreSQL's 63 bytes keeping base's "_idx" ending.
+std::string prefixed_index_name(const std::string& prefix, const std::string& base);
 
 }  // namespace pgopt::analyzer::advisor

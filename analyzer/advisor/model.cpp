@@ -47,9 +47,17 @@ bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || 
 
 }  // namespace
 
-bool key_uses(const std::string& key, const std::string& column) {
-  if (key == column) return true;
-  if (key.empty() || key.front() != '(' || column.empty()) return false;
+bool key_uses(const std::string& raw, const std::string& column) {
+  if (raw == column) return true;
+  if (raw.empty() || raw.front() != '(' || column.empty()) return false;
+  // A string constant inside the expression ('day' in date_trunc('day', at)) names no column.
+  std::string key = raw;
+  for (size_t q = key.find('\''); q != std::string::npos; q = key.find('\'', q + 1)) {
+    size_t end = key.find('\'', q + 1);
+    if (end == std::string::npos) break;
+    key.replace(q + 1, end - q - 1, end - q - 1, ' ');
+    q = end;
+  }
   for (size_t pos = key.find(column); pos != std::string::npos; pos = key.find(column, pos + 1)) {
     bool before = pos > 0 && ident_char(key[pos - 1]) && key[pos - 1] != '"';
     size_t end = pos + column.size();
@@ -61,13 +69,31 @@ bool key_uses(const std::string& key, const std::string& column) {
 
 std::string key_column(const std::string& key) {
   if (key.empty() || key.front() != '(') return key;
-  // "(f(col))" or "(f(\"Col\"))": the innermost parenthesised name.
-  auto close = key.find(')');
-  auto open = key.rfind('(', close);
-  if (close == std::string::npos || open == std::string::npos) return key;
-  std::string inner = key.substr(open + 1, close - open - 1);
-  if (inner.size() >= 2 && inner.front() == '"' && inner.back() == '"') inner = inner.substr(1, inner.size() - 2);
-  return inner;
+  // "(f(col))", "(f(\"Col\"))", "(date_trunc('day', at))", "(doc ->> 'k')", "(at::date)": the first
+  // name that is neither a function (followed by "(") nor a type (after "::"), outside quotes.
+  for (size_t i = 0; i < key.size();) {
+    char c = key[i];
+    if (c == '\'') {
+      i = key.find('\'', i + 1);
+      if (i == std::string::npos) break;
+      ++i;
+    } else if (c == '"') {
+      size_t end = key.find('"', i + 1);
+      if (end == std::string::npos) break;
+      return key.substr(i + 1, end - i - 1);
+    } else if (std::islower(static_cast<unsigned char>(c)) || c == '_') {
+      size_t end = i;
+      while (end < key.size() && (std::isalnum(static_cast<unsigned char>(key[end])) || key[end] == '_')) ++end;
+      size_t next = key.find_first_not_of(' ', end);
+      bool function = next != std::string::npos && key[next] == '(';
+      bool type = i >= 2 && key.compare(i - 2, 2, "::") == 0;
+      if (!function && !type) return key.substr(i, end - i);
+      i = end;
+    } else {
+      ++i;
+    }
+  }
+  return key;
 }
 
 std::string IndexSpec::key() const {
@@ -153,6 +179,15 @@ std::string IndexSpec::ddl(const std::string& name, bool concurrently, bool only
 
 double estimate_index_bytes(const IndexSpec& index, const TableInfo& table, double partial_fraction) {
   auto align8 = [](double w) { return std::ceil(w / 8.0) * 8.0; };
+  if (index.method == "brin") {
+    // A metapage, the range map (one 6-byte entry per range) and one (min, max) tuple per 128 pages.
+    double ranges = std::ceil(table.pages() / 128.0), width = 0;
+    for (const auto& col : index.columns) {
+      const ColumnInfo* c = table.column(key_column(col));
+      width += 2 * align8(c ? std::max(1.0, c->avg_width) : 16.0);
+    }
+    return 8192.0 * (1 + std::ceil(ranges * 6 / 8000) + std::ceil(ranges * (width + 16) / 8000));
+  }
   double data = 0;
   auto add = [&](const std::string& col) {
     const ColumnInfo* c = table.column(key_column(col));
@@ -250,6 +285,32 @@ std::string inline_views(std::string sql, const Catalog& catalog, const std::vec
 
 namespace {
 
+// `f(col) op value` beyond lower()/upper() (date_trunc('day', at), doc ->> 'k', at::date): when every
+// sample writes the expression the same way, with constants only, it becomes an expression index key
+// "(expr)" compared as `op` says. Whether its functions are IMMUTABLE is for the server to say
+// (Evaluator::unusable): PostgreSQL's check covers operators and casts too.
+void expression_key(PredicateModel& p, const std::vector<sql::Extraction>& samples, size_t i, size_t k) {
+  const sql::Predicate& pred = p.pred;
+  if (pred.kind != sql::PredicateKind::Other || pred.expression.empty() || !pred.base_column.empty() || samples.empty())
+    return;
+  std::string expr = samples.front().reads[i].predicates[k].expression;
+  for (const auto& s : samples)
+    if (s.reads[i].predicates[k].expression != expr) return;
+  if (expr.empty() || expr.find('$') != std::string::npos) return;
+  sql::PredicateKind kind;
+  if (pred.op == "=") kind = sql::PredicateKind::Equal;
+  else if (pred.op == "<" || pred.op == "<=" || pred.op == ">" || pred.op == ">=" || pred.op == "BETWEEN")
+    kind = sql::PredicateKind::Range;
+  else if (pred.op == "IN") kind = sql::PredicateKind::In;
+  else return;
+  p.pred.base_column = pred.column;
+  p.pred.column = "(" + expr + ")";
+  p.pred.expression = expr;
+  p.pred.kind = kind;
+  if (kind == sql::PredicateKind::Range) p.pred.lower_bound = pred.op == ">" || pred.op == ">=" || pred.op == "BETWEEN";
+  if (kind == sql::PredicateKind::Range) p.pred.upper_bound = pred.op == "<" || pred.op == "<=" || pred.op == "BETWEEN";
+}
+
 // Predicate k of read i, with what the group's samples say of it: their literals (selectivity,
 // BETWEEN bounds), whether a LIKE pattern starts with a wildcard, and an application constant
 // (the same literal in every sample) that could become a partial index's WHERE.
@@ -276,6 +337,7 @@ PredicateModel model_predicate(const sql::Predicate& pred, const std::vector<sql
     }
   }
   if (sample_kind && kinds_agree && p.pred.value == sql::ValueKind::Parameter) p.pred.kind = *sample_kind;
+  expression_key(p, samples, i, k);
   if (pred.kind == sql::PredicateKind::Like && !p.sample_literals.empty()) {
     p.leading_wildcard = any_wild;
     p.pred.kind = any_wild ? sql::PredicateKind::LikeInfix : sql::PredicateKind::LikePrefix;

@@ -50,6 +50,22 @@ class HypoPG : public Evaluator {
   std::string method() const override { return "hypopg"; }
   std::string last_error() const override { return error_; }
 
+  // HypoPG runs PostgreSQL's own check (CheckMutability: every function, operator and cast of an
+  // index expression must have pg_proc.provolatile = 'i'): create the index, then drop it.
+  std::string unusable(const IndexSpec& index) override {
+    std::string ddl = hypothetical_ddl(index).front();
+    const char* v[1] = {ddl.c_str()};
+    PgResult r = exec("SELECT indexrelid FROM hypopg_create_index($1)", 1, v);
+    if (!r.tuples()) {
+      std::string m = PQerrorMessage(conn_);
+      while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+      if (m.rfind("ERROR:  ", 0) == 0) m = m.substr(8);
+      return m.empty() ? "HypoPG could not create it" : m;
+    }
+    drop_quietly(r.value());
+    return "";
+  }
+
   std::optional<double> cost(const QueryModel& q, const std::vector<const IndexSpec*>& config) override {
     if (!q.explainable || !sync(config) || !use_search_path(q.search_path)) return std::nullopt;
     if (!q.explain_samples.empty()) {

@@ -122,4 +122,18 @@ std::string outcome_text(const advisor::Explained& e) {
   return e.detail;
 }
 
+std::string measured_text(const advisor::Advice& a, const advisor::Recommendation& r) {
+  if (!r.measured) return "";
+  const auto& m = *r.measured;
+  std::string o = "Measured on " + a.verified_on + ": ";
+  if (m.verdict == "unmeasured") return o + m.reason;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%.3f ms -> %.3f ms per call over %zu sampled statements (used in %zu); ", m.before_ms,
+                m.after_ms, m.statements, m.used);
+  o += buf;
+  std::snprintf(buf, sizeof buf, "%.0f ms", m.build_ms);
+  std::string estimate = r.kind == "gin" ? "" : " (estimated " + human_bytes(r.size_bytes) + ")";
+  return o + "real size " + human_bytes(m.real_bytes) + estimate + ", built in " + buf;
+}
+
 }  // namespace pgopt::analyzer::report

@@ -102,6 +102,38 @@ std::string unserved_and_explained(const advisor::Advice& a) {
   return o;
 }
 
+// One recommendation: DDL, estimates, --verify's measurement, reasons, per-query costs.
+std::string recommendation_html(const advisor::Advice& a, const advisor::Recommendation& r, int n) {
+  std::string o = "<section class=\"recommendation\"><h3>" + std::to_string(n) + ". " +
+                  esc(r.index.relation() + " " + r.index.describe()) + "</h3>\n";
+  if (r.kind == "gin")
+    o += "<pre>" + esc(r.ddl) + "</pre>\n<p>Benefit: not estimated (HypoPG cannot cost GIN indexes); measured below (gin).</p>\n";
+  else
+    o += "<pre>" + esc(r.ddl) + "</pre>\n<p>Benefit: " + grouped(r.benefit) + " cost units over the workload (" +
+         num(r.benefit_pct) + "% of its cost), net of " + grouped(r.write_overhead) +
+         " for index maintenance. Estimated size: " + esc(human_bytes(r.size_bytes)) + " (" + esc(r.kind) + ").</p>\n";
+  if (r.measured) o += "<p>" + esc(measured_text(a, r)) + ".</p>\n";
+  o += "<p>Why these columns:</p><ul>";
+  for (const auto& why : r.reasons) o += "<li>" + esc(why) + "</li>";
+  o += "</ul>\n<table><tr><th>Query</th><th>Calls</th><th>Cost before</th><th>Cost after</th></tr>";
+  for (const auto& g : r.groups)
+    o += "<tr><td>" + code(query_of(a, g.fingerprint)) + "</td><td class=\"n\">" + num(g.calls, "%.0f") +
+         "</td><td class=\"n\">" + num(g.before, "%.2f") + "</td><td class=\"n\">" + num(g.after, "%.2f") + "</td></tr>";
+  return o + "</table></section>\n";
+}
+
+std::string verify_dropped_html(const advisor::Advice& a) {
+  if (a.verify_dropped.empty()) return "";
+  std::string o = "<h2>Dropped after measuring on " + esc(a.verified_on) +
+                  "</h2>\n<table><tr><th>Index</th><th>Estimated size</th><th>Real size</th><th>Reason</th></tr>";
+  for (const auto& r : a.verify_dropped)
+    o += "<tr><td>" + esc(r.index.relation() + " " + r.index.describe()) + "</td><td class=\"n\">" +
+         esc(human_bytes(r.size_bytes)) + "</td><td class=\"n\">" +
+         (r.measured->built ? esc(human_bytes(r.measured->real_bytes)) : std::string("-")) + "</td><td>" +
+         esc(r.measured->reason) + "</td></tr>";
+  return o + "</table>\n";
+}
+
 }  // namespace
 
 std::string render_html(const advisor::Advice& a) {
@@ -166,20 +198,8 @@ std::string render_html(const advisor::Advice& a) {
   if (!a.recommendations.empty())
     o += "<h3>Index size against benefit</h3>\n" + size_vs_benefit_chart(a);
   int n = 0;
-  for (const auto& r : a.recommendations) {
-    o += "<section class=\"recommendation\"><h3>" + std::to_string(++n) + ". " +
-         esc(r.index.relation() + " " + r.index.describe()) + "</h3>\n";
-    o += "<pre>" + esc(r.ddl) + "</pre>\n<p>Benefit: " + grouped(r.benefit) + " cost units over the workload (" +
-         num(r.benefit_pct) + "% of its cost), net of " + grouped(r.write_overhead) +
-         " for index maintenance. Estimated size: " + esc(human_bytes(r.size_bytes)) + " (" + esc(r.kind) +
-         ").</p>\n<p>Why these columns:</p><ul>";
-    for (const auto& why : r.reasons) o += "<li>" + esc(why) + "</li>";
-    o += "</ul>\n<table><tr><th>Query</th><th>Calls</th><th>Cost before</th><th>Cost after</th></tr>";
-    for (const auto& g : r.groups)
-      o += "<tr><td>" + code(query_of(a, g.fingerprint)) + "</td><td class=\"n\">" + num(g.calls, "%.0f") +
-           "</td><td class=\"n\">" + num(g.before, "%.2f") + "</td><td class=\"n\">" + num(g.after, "%.2f") + "</td></tr>";
-    o += "</table></section>\n";
-  }
+  for (const auto& r : a.recommendations) o += recommendation_html(a, r, ++n);
+  o += verify_dropped_html(a);
   if (!a.drops.empty()) {
     o += "<h2>Existing indexes to review for removal</h2>\n"
          "<table><tr><th>Index</th><th>Kind</th><th>Size</th><th>Reason</th></tr>";

@@ -22,6 +22,38 @@ std::string query_of(const advisor::Advice& a, uint64_t fp) {
   return it == a.normalized.end() ? "" : it->second;
 }
 
+// With --verify: what the staging database measured (times per call in ms, weighted by calls).
+void measured(JsonWriter& w, const advisor::Recommendation& r) {
+  if (!r.measured) return;
+  const auto& m = *r.measured;
+  w.key("measured").begin_object();
+  w.field("verdict", m.verdict);
+  w.field("reason", m.reason);
+  w.field("built", m.built);
+  w.field("real_size_bytes", m.real_bytes);
+  w.field("build_ms", m.build_ms);
+  w.field("before_ms", m.before_ms);
+  w.field("after_ms", m.after_ms);
+  w.field("statements", (unsigned long long)m.statements);
+  w.field("used", (unsigned long long)m.used);
+  w.key("queries").begin_array();
+  for (const auto& g : m.groups) {
+    w.begin_object();
+    w.field("fingerprint", sql::fingerprint_hex(g.fingerprint));
+    w.field("statements", (unsigned long long)g.statements);
+    w.field("used", (unsigned long long)g.used);
+    w.field("before_ms", g.before_ms);
+    w.field("after_ms", g.after_ms);
+    w.field("before_buffers", g.before_buffers);
+    w.field("after_buffers", g.after_buffers);
+    w.field("before_timed_out", g.before_timed_out);
+    w.field("after_timed_out", g.after_timed_out);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
 // The recommendations array: index definition, DDL, benefit, reasons, per-query costs.
 void recommendations(JsonWriter& w, const advisor::Advice& a) {
   w.key("recommendations").begin_array();
@@ -59,6 +91,19 @@ void recommendations(JsonWriter& w, const advisor::Advice& a) {
       w.end_object();
     }
     w.end_array();
+    measured(w, r);
+    w.end_object();
+  }
+  w.end_array();
+  if (a.verified_on.empty()) return;
+  w.field("verified_on", a.verified_on);
+  w.key("verify_dropped").begin_array();
+  for (const auto& r : a.verify_dropped) {
+    w.begin_object();
+    w.field("table", r.index.relation());
+    w.field("definition", r.index.describe());
+    w.field("estimated_size_bytes", r.size_bytes);
+    measured(w, r);
     w.end_object();
   }
   w.end_array();

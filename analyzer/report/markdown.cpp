@@ -79,6 +79,51 @@ std::string unserved_and_explained(const advisor::Advice& a) {
   return o;
 }
 
+std::string recommendation_md(const advisor::Advice& a, const advisor::Recommendation& r, int n) {
+  std::string o = "### " + std::to_string(n) + ". " + r.index.relation() + " " + r.index.describe() + "\n\n";
+  o += "```sql\n" + r.ddl + "\n```\n\n";
+  if (r.kind == "gin") {
+    o += "- Benefit: not estimated (HypoPG cannot cost GIN indexes); measured below (gin)\n";
+  } else {
+    o += "- Benefit: " + grouped(r.benefit) + " cost units over the workload (" + num(r.benefit_pct) +
+         "% of its cost), net of " + grouped(r.write_overhead) + " for index maintenance\n";
+    o += "- Estimated size: " + human_bytes(r.size_bytes) + " (" + r.kind + ")\n";
+  }
+  if (r.measured) o += "- " + measured_text(a, r) + "\n";
+  o += "- Why these columns:\n";
+  for (const auto& why : r.reasons) o += "  - " + why + "\n";
+  if (!r.groups.empty()) {
+    bool timed = r.measured && r.measured->statements;
+    o += timed ? "\n| Query | Calls | Cost before | Cost after | Measured ms before | Measured ms after |\n|---|---|---|---|---|---|\n"
+               : "\n| Query | Calls | Cost before | Cost after |\n|---|---|---|---|\n";
+    for (size_t i = 0; i < r.groups.size(); ++i) {
+      const auto& g = r.groups[i];
+      bool costed = r.kind != "gin";
+      o += "| " + cell_sql(query_of(a, g.fingerprint)) + " | " + num(g.calls, "%.0f") + " | " +
+           (costed ? num(g.before, "%.2f") : "-") + " | " + (costed ? num(g.after, "%.2f") : "-") + " |";
+      if (timed && i < r.measured->groups.size()) {
+        const auto& m = r.measured->groups[i];
+        o += m.statements ? " " + num(m.before_ms, "%.3f") + (m.before_timed_out ? "+" : "") + " | " + num(m.after_ms, "%.3f") +
+                                (m.after_timed_out ? "+" : "") + " |"
+                          : " - | - |";
+      }
+      o += "\n";
+    }
+  }
+  return o + "\n";
+}
+
+std::string verify_dropped_md(const advisor::Advice& a) {
+  if (a.verify_dropped.empty()) return "";
+  std::string o = "## Dropped after measuring on " + a.verified_on +
+                  "\n\n| Index | Estimated size | Real size | Reason |\n|---|---|---|---|\n";
+  for (const auto& r : a.verify_dropped)
+    o += "| " + cell_text(r.index.relation() + " " + r.index.describe()) + " | " + human_bytes(r.size_bytes) + " | " +
+         (r.measured->built ? human_bytes(r.measured->real_bytes) : std::string("-")) + " | " +
+         cell_text(r.measured->reason) + " |\n";
+  return o + "\n";
+}
+
 }  // namespace
 
 std::string render_markdown(const advisor::Advice& a) {
@@ -125,22 +170,8 @@ std::string render_markdown(const advisor::Advice& a) {
   o += "## Recommended indexes\n\n";
   if (a.recommendations.empty()) o += "No index is worth its cost for this workload.\n\n";
   int n = 0;
-  for (const auto& r : a.recommendations) {
-    o += "### " + std::to_string(++n) + ". " + r.index.relation() + " " + r.index.describe() + "\n\n";
-    o += "```sql\n" + r.ddl + "\n```\n\n";
-    o += "- Benefit: " + grouped(r.benefit) + " cost units over the workload (" + num(r.benefit_pct) +
-         "% of its cost), net of " + grouped(r.write_overhead) + " for index maintenance\n";
-    o += "- Estimated size: " + human_bytes(r.size_bytes) + " (" + r.kind + ")\n";
-    o += "- Why these columns:\n";
-    for (const auto& why : r.reasons) o += "  - " + why + "\n";
-    if (!r.groups.empty()) {
-      o += "\n| Query | Calls | Cost before | Cost after |\n|---|---|---|---|\n";
-      for (const auto& g : r.groups)
-        o += "| " + cell_sql(query_of(a, g.fingerprint)) + " | " + num(g.calls, "%.0f") + " | " + num(g.before, "%.2f") +
-             " | " + num(g.after, "%.2f") + " |\n";
-    }
-    o += "\n";
-  }
+  for (const auto& r : a.recommendations) o += recommendation_md(a, r, ++n);
+  o += verify_dropped_md(a);
 
   if (!a.drops.empty()) {
     o += "## Existing indexes to review for removal\n\n| Index | Kind | Size | Reason |\n|---|---|---|---|\n";

@@ -37,6 +37,10 @@ std::string evaluation_label(const std::string& evaluation);
 // One costly group's outcome in words: "served by recommendation #2 (...)", "already served by ...".
 std::string outcome_text(const advisor::Explained& e);
 
+// With --verify: "Measured on DB: 4.653 ms -> 0.004 ms per call over 3 sampled statements (used in
+// 3); real size ... (estimated ...), built in 73 ms", or why it was not measured; "" without.
+std::string measured_text(const advisor::Advice& advice, const advisor::Recommendation& r);
+
 // "1.5 GB", "820 kB" (PostgreSQL's pg_size_pretty units).
 std::string human_bytes(double bytes);
 // Parses "2GB", "512 MB", "100kB", "1.5TB", "4096" (bytes); false on anything else.

@@ -71,6 +71,9 @@ TEST_F(CliOptions, UsageErrorsExitTwoAndNameTheOption) {
       {"--jobs abc " + log(), "--jobs must be a whole number from 1 to 256, not 'abc'"},
       {"", "give log files (or - for stdin), --capture FILE (written by pgopt pool), or --pg-stat-statements"},
       {"--pg-stat-statements", "--pg-stat-statements needs --db"},
+      {"--verify-timeout 0 " + log(), "--verify-timeout must be a number of seconds, not '0'"},
+      {"--verify-min-saving 101 " + log(), "--verify-min-saving must be a percentage between 0 and 100, not '101'"},
+      {"--verify-same-db " + log(), "--verify-same-db needs --verify CONNINFO"},
   };
   for (const auto& c : cases) {
     std::string out, err;
@@ -100,6 +103,10 @@ TEST_F(CliOptions, InputProblemsExitOneBeforeAnyReport) {
   std::string cmd = std::string(PGOPT_BINARY) + " analyze --schema " + dir_ + "/empty.sql " + log() + " 2>" + dir_ + "/e.txt";
   EXPECT_EQ(std::system(cmd.c_str()) >> 8, 1);
   EXPECT_NE(slurp(dir_ + "/e.txt").find("--schema: no CREATE TABLE found in"), std::string::npos) << slurp(dir_ + "/e.txt");
+  // A staging database that cannot be reached: nothing was built, no report.
+  EXPECT_EQ(analyze("--verify 'host=127.0.0.1 port=1 connect_timeout=2' " + log(), &out, &err), 1);
+  EXPECT_NE(err.find("pgopt analyze: --verify: "), std::string::npos) << err;
+  EXPECT_EQ(out, "");
   // A failed --output leaves neither the report nor its temporary file.
   EXPECT_EQ(analyze("-o " + dir_ + "/no/such/dir/report.md " + log(), &out, &err), 1);
   EXPECT_NE(err.find("--output: cannot write"), std::string::npos) << err;

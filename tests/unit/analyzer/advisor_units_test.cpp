@@ -446,3 +446,18 @@ TEST(Candidates, NoPartialIndexFromAKeyColumnsConstant) {
   }
   EXPECT_TRUE(status_partial);
 }
+
+// The column inside an expression key: index sizes and write overhead are charged to it.
+TEST(AdvisorKeys, KeyColumnReadsTheColumnOutOfAnyExpression) {
+  using pgopt::analyzer::advisor::key_column;
+  using pgopt::analyzer::advisor::key_uses;
+  EXPECT_EQ(key_column("email"), "email");
+  EXPECT_EQ(key_column("(lower(email))"), "email");
+  EXPECT_EQ(key_column("(lower(\"Email\"))"), "Email");
+  EXPECT_EQ(key_column("(date_trunc('day', created_at))"), "created_at");
+  EXPECT_EQ(key_column("(doc ->> 'k')"), "doc");
+  EXPECT_EQ(key_column("(tsn::date)"), "tsn");
+  EXPECT_EQ(key_column("((tsn)::date)"), "tsn");
+  EXPECT_TRUE(key_uses("(date_trunc('day', created_at))", "created_at"));
+  EXPECT_FALSE(key_uses("(date_trunc('day', created_at))", "day"));
+}

@@ -364,7 +364,21 @@ advisor::Advice full_advice() {
   r.write_overhead = 3;
   r.reasons = {"customer_id: equality", "created_at: ORDER BY DESC"};
   r.groups.push_back({g.fingerprint, 900, 2.2, 0.1});
+  // As --verify leaves it: measured on a staging database, one other recommendation dropped.
+  advisor::Measured m;
+  m.verdict = "keep";
+  m.reason = "measured 4.000 ms before, 0.050 ms after per call";
+  m.built = true;
+  m.real_bytes = 65536;
+  m.build_ms = 12;
+  m.groups.push_back({g.fingerprint, 900, 3, 3, 4.0, 0.05, 120, 4, false, false});
+  r.measured = m;
   a.recommendations.push_back(r);
+  a.verified_on = "app_staging on staging:5432";
+  advisor::Recommendation dropped = r;
+  dropped.measured->verdict = "drop";
+  dropped.measured->reason = "the planner used it in none of the 3 sampled statements";
+  a.verify_dropped.push_back(dropped);
 
   a.drops.push_back({"public.orders", "public.orders_customer_idx", "CREATE INDEX orders_customer_idx ON ...", "prefix",
                      "its columns are the leading columns of orders_customer_created_idx",
