@@ -113,10 +113,8 @@ awaitable<bool> ClientSession::startup() {
       continue;
     }
     if (r.status == proto::DecodeStatus::Malformed) {
-      // A length no startup packet can have: closed without a reply, as PostgreSQL does (a
-      // COMMERROR there). What sent it is not speaking the protocol (a port scanner, an HTTP probe)
-      // or gave up before logging in: node-postgres's connect() + end() writes Terminate first,
-      // and raises a FATAL it gets back as an error of its own.
+      // A length no startup packet has (an HTTP probe; node-postgres's connect() + end() writes
+      // Terminate first): closed without a reply, as PostgreSQL does (COMMERROR).
       log::info("{} invalid length of startup packet: {}; closed without a reply", tag(), r.error);
       disconnect("invalid length of startup packet: " + r.error);
       co_return false;

@@ -235,28 +235,8 @@ awaitable<void> ClientSession::client_loop() {
           if (!co_await send_out()) co_return;
           continue;
         }
-        // A read on a replica, or a bare BEGIN on the primary, is kept until its first reply, to
-        // run it elsewhere if the server breaks before answering.
-        retry_armed_ = ready <= kMaxRetryBytes &&
-                       (server_->is_replica() || (awake_->tx_.status() == session::TxStatus::Idle && !begin_pending_ &&
-                                                  std::all_of(items.begin(), items.end(), [](const BatchItem& it) { return bare_begin_query(it.frame); })));
-        if (retry_armed_) {
-          awake_->retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
-          awake_->retries_ = 0;
-        }
-        forwarded_ = false;
-      } else if (want_replica && server_->is_replica() && !awake_->tx_.busy() &&
-                 awake_->tx_.status() == session::TxStatus::Idle && !begin_pending_ && ready <= kMaxRetryBytes) {
-        // The replica is still attached because its last reply's release has not run yet (the
-        // client was quicker), but that batch is complete: this read is as new as on a fresh
-        // server and can be retried the same way.
-        retry_armed_ = true;
-        awake_->retry_batch_.assign(reinterpret_cast<const char*>(data.data()), ready);
-        awake_->retries_ = 0;
-        forwarded_ = false;
-      } else {
-        retry_armed_ = false;
       }
+      arm_retry(std::span<const uint8_t>(data).first(ready), items, fresh, want_replica);
       if (writes && !server_->is_replica()) wrote_ = true;
       if (!co_await send_batch(std::span<const uint8_t>(data).first(ready), items, fresh)) co_return;
       awake_->in_.consume(ready);
@@ -366,6 +346,30 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
     co_return false;
   }
   co_return true;
+}
+
+void ClientSession::arm_retry(std::span<const uint8_t> batch, std::span<const BatchItem> items, bool fresh,
+                              bool want_replica) {
+  const bool idle = awake_->tx_.status() == session::TxStatus::Idle && !begin_pending_;
+  if (fresh) {
+    forwarded_ = false;  // nothing of this server's has reached the client
+    // A read on a replica, or a bare BEGIN on the primary, is kept until its first reply, to run
+    // it elsewhere if the server breaks before answering.
+    retry_armed_ = batch.size() <= kMaxRetryBytes &&
+                   (server_->is_replica() ||
+                    (idle && std::all_of(items.begin(), items.end(),
+                                         [](const BatchItem& it) { return bare_begin_query(it.frame); })));
+  } else {
+    // The replica is still attached because its last reply's release has not run yet (the client
+    // was quicker), but that batch is complete: this read is as new as on a fresh server and can be
+    // retried the same way.
+    retry_armed_ = want_replica && server_->is_replica() && !awake_->tx_.busy() && idle &&
+                   batch.size() <= kMaxRetryBytes;
+  }
+  if (!retry_armed_) return;
+  awake_->retry_batch_.assign(reinterpret_cast<const char*>(batch.data()), batch.size());
+  awake_->retries_ = 0;
+  forwarded_ = false;
 }
 
 bool ClientSession::answer_locally(std::span<const BatchItem> items) {

@@ -167,6 +167,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // notify_settled() like wait_settled().
   awaitable<void> wait_replies_below(int limit);
   void notify_settled();
+  // Keeps a copy of a batch that may run again if its server breaks before answering (or not).
+  void arm_retry(std::span<const uint8_t> batch, std::span<const BatchItem> items, bool fresh, bool want_replica);
   // A batch whose server broke before it changed anything runs again on a fresh connection to the
   // same role (a replica's read, or a bare BEGIN on the primary), up to kMaxRetries times.
   awaitable<void> retry_elsewhere(ServerPtr failed);
