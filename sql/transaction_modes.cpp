@@ -99,8 +99,10 @@ TransactionSteps transaction_steps(std::string_view sql) {
 }
 
 bool is_bare_begin(std::string_view q) {
-  std::string words;
-  size_t i = 0;
+  // Runs on every batch that opens a server connection: no allocation, and most texts stop at their
+  // first byte (not b/B/s/S after the blanks).
+  char words[18];
+  size_t n = 0, i = 0;
   while (i < q.size()) {
     const char c = q[i];
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ';') {
@@ -108,12 +110,18 @@ bool is_bare_begin(std::string_view q) {
       continue;
     }
     if (!std::isalpha(static_cast<unsigned char>(c))) return false;
-    if (!words.empty()) words += ' ';
-    while (i < q.size() && std::isalpha(static_cast<unsigned char>(q[i])))
-      words += char(std::tolower(static_cast<unsigned char>(q[i++])));
-    if (words.size() > 17) return false;
+    if (n == 0 && c != 'b' && c != 'B' && c != 's' && c != 'S') return false;
+    if (n > 0) {
+      if (n == sizeof words) return false;
+      words[n++] = ' ';
+    }
+    while (i < q.size() && std::isalpha(static_cast<unsigned char>(q[i]))) {
+      if (n == sizeof words) return false;
+      words[n++] = char(std::tolower(static_cast<unsigned char>(q[i++])));
+    }
   }
-  return words == "begin" || words == "begin work" || words == "begin transaction" || words == "start transaction";
+  const std::string_view w(words, n);
+  return w == "begin" || w == "begin work" || w == "begin transaction" || w == "start transaction";
 }
 
 }  // namespace pgopt::sql
