@@ -113,6 +113,67 @@ awaitable<std::string> start_tls(ServerConn& s, const tls::Contexts& tls) {
   co_return std::string();
 }
 
+// An Authentication request of the server's: the answer to send into `msg` (none for
+// AuthenticationOk or SASLFinal), or why pgopt cannot log in with `creds`.
+std::string answer_authentication(proto::Reader& rd, const ServerCredentials& creds, const std::string& where,
+                                  std::optional<auth::ScramClient>& scram, std::string& msg) {
+  int32_t code = rd.i32();
+  if (code == 0) return {};  // AuthenticationOk
+  if (code == 3) {           // cleartext
+    if (!creds.password) {
+      return fmt::format("{} asks for a cleartext password for user \"{}\" but the auth file has none", where,
+                         creds.user);
+    }
+    proto::password_message(msg, *creds.password);
+  } else if (code == 5) {  // md5
+    auto salt = rd.bytes(4);
+    const std::string* secret = creds.password ? &*creds.password : creds.md5_hash ? &*creds.md5_hash : nullptr;
+    if (rd.failed() || !secret) {
+      return fmt::format(
+          "{} asks for md5 authentication for user \"{}\" but the auth file has "
+          "neither a password nor an md5 hash",
+          where, creds.user);
+    }
+    proto::password_message(msg, auth::md5_salted_response(creds.user, *secret, salt.data()));
+  } else if (code == 10) {  // SASL: list of mechanisms
+    bool has_scram = false;
+    for (auto m = rd.cstr(); !rd.failed() && !m.empty(); m = rd.cstr()) has_scram |= (m == "SCRAM-SHA-256");
+    if (!has_scram) {
+      return fmt::format("{} offers no SASL mechanism pgopt supports", where);
+    }
+    if (creds.password) {
+      scram = auth::ScramClient::with_password(*creds.password);
+    } else if (creds.scram_client_key && creds.scram_server_key) {
+      scram = auth::ScramClient::with_keys(*creds.scram_client_key, *creds.scram_server_key);
+    } else {
+      return fmt::format(
+          "{} requires SCRAM for user \"{}\": the auth file has no plaintext password, and no client "
+          "has logged in with SCRAM yet to allow passthrough",
+          where, creds.user);
+    }
+    proto::sasl_initial_response(msg, "SCRAM-SHA-256", scram->client_first());
+  } else if (code == 11 || code == 12) {  // SASLContinue / SASLFinal
+    if (!scram) {
+      return fmt::format("{} sent a SASL message out of order", where);
+    }
+    auto data = rd.rest();
+    std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+    std::string err;
+    if (code == 11) {
+      auto final_msg = scram->server_first(text, err);
+      if (!final_msg) {
+        return fmt::format("SCRAM with {} failed: {}", where, err);
+      }
+      proto::sasl_response(msg, *final_msg);
+    } else if (!scram->server_final(text, err)) {
+      return fmt::format("SCRAM with {} failed: {}", where, err);
+    }
+  } else {
+    return fmt::format("{} asks for an authentication method pgopt does not support (code {})", where, code);
+  }
+  return {};
+}
+
 // The login conversation after the StartupMessage is sent; fills `out` or sets out.error.
 awaitable<void> login(ServerConn& s, const ServerCredentials& creds, LoginResult& out) {
   std::optional<auth::ScramClient> scram;
@@ -130,70 +191,10 @@ awaitable<void> login(ServerConn& s, const ServerCredentials& creds, LoginResult
     proto::Reader rd(bspan);
     std::string msg;
     switch (type) {
-      case 'R': {
-        int32_t code = rd.i32();
-        if (code == 0) break;  // AuthenticationOk
-        if (code == 3) {       // cleartext
-          if (!creds.password) {
-            out.error = fmt::format("{} asks for a cleartext password for user \"{}\" but the auth file has none",
-                                    where, creds.user);
-            co_return;
-          }
-          proto::password_message(msg, *creds.password);
-        } else if (code == 5) {  // md5
-          auto salt = rd.bytes(4);
-          const std::string* secret = creds.password ? &*creds.password : creds.md5_hash ? &*creds.md5_hash : nullptr;
-          if (rd.failed() || !secret) {
-            out.error = fmt::format("{} asks for md5 authentication for user \"{}\" but the auth file has "
-                                    "neither a password nor an md5 hash",
-                                    where, creds.user);
-            co_return;
-          }
-          proto::password_message(msg, auth::md5_salted_response(creds.user, *secret, salt.data()));
-        } else if (code == 10) {  // SASL: list of mechanisms
-          bool has_scram = false;
-          for (auto m = rd.cstr(); !rd.failed() && !m.empty(); m = rd.cstr()) has_scram |= (m == "SCRAM-SHA-256");
-          if (!has_scram) {
-            out.error = fmt::format("{} offers no SASL mechanism pgopt supports", where);
-            co_return;
-          }
-          if (creds.password) {
-            scram = auth::ScramClient::with_password(*creds.password);
-          } else if (creds.scram_client_key && creds.scram_server_key) {
-            scram = auth::ScramClient::with_keys(*creds.scram_client_key, *creds.scram_server_key);
-          } else {
-            out.error = fmt::format(
-                "{} requires SCRAM for user \"{}\": the auth file has no plaintext password, and no client "
-                "has logged in with SCRAM yet to allow passthrough",
-                where, creds.user);
-            co_return;
-          }
-          proto::sasl_initial_response(msg, "SCRAM-SHA-256", scram->client_first());
-        } else if (code == 11 || code == 12) {  // SASLContinue / SASLFinal
-          if (!scram) {
-            out.error = fmt::format("{} sent a SASL message out of order", where);
-            co_return;
-          }
-          auto data = rd.rest();
-          std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
-          std::string err;
-          if (code == 11) {
-            auto final_msg = scram->server_first(text, err);
-            if (!final_msg) {
-              out.error = fmt::format("SCRAM with {} failed: {}", where, err);
-              co_return;
-            }
-            proto::sasl_response(msg, *final_msg);
-          } else if (!scram->server_final(text, err)) {
-            out.error = fmt::format("SCRAM with {} failed: {}", where, err);
-            co_return;
-          }
-        } else {
-          out.error = fmt::format("{} asks for an authentication method pgopt does not support (code {})", where, code);
-          co_return;
-        }
+      case 'R':
+        out.error = answer_authentication(rd, creds, where, scram, msg);
+        if (!out.error.empty()) co_return;
         break;
-      }
       case 'S': {
         if (auto p = proto::parse_parameter_status(bspan)) {
           out.parameters.emplace_back(std::string(p->name), std::string(p->value));
@@ -306,6 +307,9 @@ awaitable<InternalResult> run_internal(ServerConn& s, const std::string& sql) {
       r.error = "connection lost: " + ec.message();
       co_return r;
     }
+    // The pooler's own statements change the schema too (a gone client's transaction rolled back
+    // here undoes its CREATEs): the shared statements' epoch must hear of it (server_statements.hpp).
+    s.statements.on_server_message(f.type, f.body);
     switch (f.type) {
       case 'E':
         r.error = server_error_text(f, &r.sqlstate);

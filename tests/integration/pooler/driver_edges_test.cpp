@@ -55,7 +55,8 @@ TEST_P(PsycopgEdges, PassesThroughTransactionPooling) {
 INSTANTIATE_TEST_SUITE_P(Issue22, PsycopgEdges,
                          ::testing::Values("executemany_duplicate", "pipeline_error", "prepared_lru", "reserved_names",
                                            "deallocate_extended", "named_commands", "hold_cursor", "prepared_visibility",
-                                           "stale_after_ddl", "stale_in_transaction", "view_at_execute"),
+                                           "stale_after_ddl", "stale_in_transaction", "stale_after_abandoned_transaction",
+                                           "view_at_execute"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace

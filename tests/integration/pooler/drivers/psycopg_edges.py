@@ -343,9 +343,53 @@ def stale_in_transaction(a):
     print("OK stale_in_transaction", flush=True)
 
 
+def stale_after_abandoned_transaction(a):
+    """A client drops and makes again a type, prepares a statement using it, and disconnects inside
+    that transaction (psycopg's test_change_type leaves it so); pgopt rolls the transaction back,
+    so the type is gone. Clients that then prepare the same text on either server, inside a
+    savepoint as test_change_type_savepoint does, must get a fresh statement, not the dead one."""
+    t = a.table
+    typ, tab = f"{t}_ab", f"{t}_abt"
+    insert = f"INSERT INTO {tab} (bar) VALUES (%(v)s::{typ}[])"
+    with connect(a, autocommit=True) as ddl:
+        ddl.execute(f"DROP TABLE IF EXISTS {tab}; DROP TYPE IF EXISTS {typ}")
+    for rnd in range(2):
+        gone = connect(a, prepare_threshold=0)
+        for step in range(2):
+            if step:
+                gone.execute(f"DROP TABLE {tab}")
+                gone.execute(f"DROP TYPE {typ}")
+            gone.execute(f"CREATE TYPE {typ} AS ENUM ('foo', 'bar')")
+            gone.execute(f"CREATE TABLE {tab} (id int, bar {typ}[])")
+            gone.execute(insert, {"v": ["foo"]})
+        gone_pid = gone.execute("SELECT pg_backend_pid()").fetchone()[0]
+        gone.close()  # in the transaction: pgopt rolls it back on its server
+        # Two transactions open at once: one on each server, the salvaged one included. It goes
+        # first: a rollback to savepoint on the other server would outdate the statement anyway.
+        with connect(a, prepare_threshold=0) as x, connect(a, prepare_threshold=0) as y:
+            pids = [c.execute("SELECT pg_backend_pid()").fetchone()[0] for c in (x, y)]
+            if pids[0] == pids[1]:
+                fail("two open transactions on one server")
+            if gone_pid not in pids:
+                fail("neither transaction runs on the server the gone client left")
+            for c in (x, y) if pids[0] == gone_pid else (y, x):
+                try:
+                    with c.transaction():
+                        c.execute(f"CREATE TYPE {typ} AS ENUM ('foo', 'bar')")
+                        c.execute(f"CREATE TABLE {tab} (id int, bar {typ}[])")
+                        c.execute(insert, {"v": ["foo"]})
+                        raise ZeroDivisionError()
+                except ZeroDivisionError:
+                    pass
+            for c in (x, y):
+                c.commit()
+    print("OK stale_after_abandoned_transaction", flush=True)
+
+
 SCENARIOS = {f.__name__: f for f in (executemany_duplicate, pipeline_error, prepared_lru, reserved_names,
                                       deallocate_extended, named_commands, hold_cursor, prepared_visibility,
-                                      stale_after_ddl, stale_in_transaction, view_at_execute)}
+                                      stale_after_ddl, stale_in_transaction, stale_after_abandoned_transaction,
+                                      view_at_execute)}
 
 
 class Args:
