@@ -123,9 +123,11 @@ awaitable<PrimaryWait> await_primary(const Runtime& rt, const DatabaseConfig& db
 // GET /cluster of each of `urls` in turn until one answers (each within a share of `timeout`), and
 // Patroni's leader among `members`; answered is false when none did. https:// URLs are verified
 // against the database's patroni_ca_file (PEM; empty: the system's roots) and their host name, and
-// shown patroni_cert_file when it is set.
+// shown patroni_cert_file when it is set. `errors` (resized to urls.size()) gets, for each URL
+// asked, why it gave no view, or an empty string when it answered; URLs not asked keep theirs.
 awaitable<topology::PatroniView> ask_patroni(const std::vector<PatroniUrl>& urls, const std::vector<HostConfig>& members,
-                                             const DatabaseConfig& tls, std::chrono::milliseconds timeout);
+                                             const DatabaseConfig& tls, std::chrono::milliseconds timeout,
+                                             std::vector<std::string>& errors);
 
 // Probes every member of `cluster` each round (all at once), feeds Topology::round(), and on a
 // change logs it and closes the idle connections of the old primary; until retired or shutdown.

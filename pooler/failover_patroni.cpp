@@ -125,8 +125,10 @@ awaitable<Answer> get_cluster(const PatroniUrl& url, ssl::context* tls, std::chr
 }  // namespace
 
 awaitable<topology::PatroniView> ask_patroni(const std::vector<PatroniUrl>& urls, const std::vector<HostConfig>& members,
-                                             const DatabaseConfig& tls_files, std::chrono::milliseconds timeout) {
+                                             const DatabaseConfig& tls_files, std::chrono::milliseconds timeout,
+                                             std::vector<std::string>& errors) {
   topology::PatroniView view;
+  errors.resize(urls.size());
   if (urls.empty()) co_return view;
   std::unique_ptr<ssl::context> tls;
   std::string tls_error;
@@ -135,19 +137,21 @@ awaitable<topology::PatroniView> ask_patroni(const std::vector<PatroniUrl>& urls
   const auto per_url = std::max(kMinPerUrl, timeout / int(urls.size()));
   std::vector<std::pair<std::string, int>> hosts;
   for (const auto& m : members) hosts.emplace_back(m.host, m.port);
-  for (const auto& url : urls) {
+  for (size_t i = 0; i < urls.size(); ++i) {
+    const auto& url = urls[i];
     // Not a ?: around the co_await: GCC 12 miscompiles a co_await inside a conditional expression.
     Answer a{{}, tls_error};
     if (!url.https || tls) a = co_await get_cluster(url, tls.get(), per_url);
     if (!a.error.empty()) {
-      log::debug("patroni {}://{}:{}: {}", url.https ? "https" : "http", url.host, url.port, a.error);
+      errors[i] = std::move(a.error);
       continue;
     }
     auto cluster = topology::parse_patroni_cluster(a.body);
     if (!cluster) {
-      log::debug("patroni {}:{}: GET /cluster did not return Patroni's JSON", url.host, url.port);
+      errors[i] = "GET /cluster did not return Patroni's JSON";
       continue;
     }
+    errors[i].clear();
     view.answered = true;
     view.leader = topology::patroni_leader(*cluster, hosts);
     co_return view;

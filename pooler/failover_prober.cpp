@@ -28,6 +28,8 @@ struct Prober {
   std::shared_ptr<Cluster> cluster;
   std::vector<ServerPtr> conns;
   topology::State last_state = topology::State::Discovering;
+  // Why each patroni_urls entry last gave no view ("" answered), and what was last logged of it.
+  std::vector<std::string> patroni_errors, patroni_logged;
 
   // One member's answer: a kept connection (opened again when it broke) runs kRoleSql within
   // `timeout`; a timeout is Silent (no news), a refusal or an error is Failed.
@@ -74,6 +76,25 @@ struct Prober {
     }
     if (*left > 0) co_await done->async_wait(nothrow);
     co_return *answers;
+  }
+
+  // A Patroni URL that cannot be read is a WARNING when it starts failing or fails differently (a
+  // wrong patroni_ca_file must not degrade failover silently), and an INFO when it answers again;
+  // not once per round, since a member that is down stays down for many rounds.
+  void log_patroni_errors() {
+    const auto& urls = cluster->patroni_urls();
+    patroni_logged.resize(patroni_errors.size());
+    for (size_t i = 0; i < patroni_errors.size() && i < urls.size(); ++i) {
+      if (patroni_errors[i] == patroni_logged[i]) continue;
+      const auto& u = urls[i];
+      if (!patroni_errors[i].empty())
+        log::warn("database {}: Patroni at {}://{}:{} cannot be read: {}", database, u.https ? "https" : "http",
+                  u.host, u.port, patroni_errors[i]);
+      else
+        log::info("database {}: Patroni at {}://{}:{} answers again", database, u.https ? "https" : "http", u.host,
+                  u.port);
+      patroni_logged[i] = patroni_errors[i];
+    }
   }
 
   void apply(topology::Change change, const std::vector<Probe>& answers, const topology::PatroniView& patroni) {
@@ -144,7 +165,9 @@ struct Prober {
         answers = co_await probe_all(*db, *creds, timeout);
       } else {  // both sources at once, so they describe the same moment
         std::tie(answers, patroni) =
-            co_await (probe_all(*db, *creds, timeout) && ask_patroni(cluster->patroni_urls(), cluster->members(), *db, timeout));
+            co_await (probe_all(*db, *creds, timeout) &&
+                      ask_patroni(cluster->patroni_urls(), cluster->members(), *db, timeout, patroni_errors));
+        log_patroni_errors();
       }
       if (cluster->retired()) break;
       apply(cluster->round(answers, topology::SteadyClock::now(), patroni), answers, patroni);
@@ -157,7 +180,7 @@ struct Prober {
 }  // namespace
 
 awaitable<void> probe_cluster(Runtime& rt, std::string database, std::shared_ptr<Cluster> cluster) {
-  Prober p{rt, std::move(database), std::move(cluster), {}, topology::State::Discovering};
+  Prober p{rt, std::move(database), std::move(cluster), {}, topology::State::Discovering, {}, {}};
   co_await p.run();
 }
 
