@@ -98,6 +98,62 @@ awaitable<void> ClientSession::handle_cancel_request(std::span<const uint8_t> pa
   asio::post(target->executor(), [target] { target->forward_cancel(); });
 }
 
+// SSLRequest or GSSENCRequest (its packet consumed): TLS started when client_tls_mode allows it,
+// else "N" and the client goes on in plaintext. False once the client was disconnected.
+awaitable<bool> ClientSession::answer_encryption_request(uint32_t code, const tls::Contexts* contexts) {
+  if (!awake_->in_.empty()) {
+    // Bytes after the request before our answer would be read as plaintext after a TLS
+    // negotiation in a real server (CVE-2021-23214): refuse them.
+    disconnect("data after SSL/GSS request", "08P01", "unexpected data after SSL/GSS encryption request");
+    co_return false;
+  }
+  if (awake_->sock_.encrypted()) {
+    disconnect("SSL/GSS request inside TLS", "08P01", "unexpected SSL/GSS encryption request on an encrypted connection");
+    co_return false;
+  }
+  SSL_CTX* ctx = code == proto::kSslRequestCode && contexts ? contexts->for_clients() : nullptr;
+  if (!ctx) co_return co_await send("N");  // client_tls_mode = disable, or GSSAPI encryption (not supported)
+  if (!co_await send("S")) co_return false;
+  if (auto err = co_await awake_->sock_.accept(ctx); !err.empty()) {
+    // No FATAL: the client expects TLS records now, and there is no TLS session to carry one.
+    log::warn("{} TLS handshake failed: {}", tag(), err);
+    disconnect("TLS handshake failed");
+    co_return false;
+  }
+  log::debug("{} TLS: {}", tag(), awake_->sock_.describe());
+  co_return true;
+}
+
+// The startup packet's parameters: user, database, startup settings (and -c options); `_pq_.`
+// protocol options we do not speak go to `unsupported`. False once the client was disconnected
+// (a replication connection, an option other than -c).
+bool ClientSession::take_startup_params(const proto::StartupParams& params, std::vector<std::string>& unsupported) {
+  for (auto& [k, v] : params.params) {
+    if (k == "user") {
+      awake_->user_ = v;
+    } else if (k == "database") {
+      awake_->database_ = v;
+    } else if (k == "replication") {
+      if (v != "false" && v != "0" && v != "off" && v != "no") {
+        disconnect("replication connection refused", "08P01", "pgopt does not pool replication connections");
+        return false;
+      }
+    } else if (k == "options") {
+      std::string bad;
+      if (!parse_options(v, awake_->startup_gucs_, bad)) {
+        disconnect("unsupported startup option", "08P01",
+                   fmt::format("unsupported startup option \"{}\": only -c name=value is accepted", bad));
+        return false;
+      }
+    } else if (k.rfind("_pq_.", 0) == 0) {
+      unsupported.push_back(k);
+    } else {
+      awake_->startup_gucs_.emplace_back(k, v);
+    }
+  }
+  return true;
+}
+
 awaitable<bool> ClientSession::startup() {
   auto cfg = rt_.config();
   auto contexts = tls::current();  // one snapshot: a reload does not change this login half-way
@@ -122,29 +178,7 @@ awaitable<bool> ClientSession::startup() {
     const auto code = r.frame.code;
     if (code == proto::kSslRequestCode || code == proto::kGssEncRequestCode) {
       awake_->in_.consume(r.frame.size);
-      if (!awake_->in_.empty()) {
-        // Bytes after the request before our answer would be read as plaintext after a TLS
-        // negotiation in a real server (CVE-2021-23214): refuse them.
-        disconnect("data after SSL/GSS request", "08P01", "unexpected data after SSL/GSS encryption request");
-        co_return false;
-      }
-      if (awake_->sock_.encrypted()) {
-        disconnect("SSL/GSS request inside TLS", "08P01", "unexpected SSL/GSS encryption request on an encrypted connection");
-        co_return false;
-      }
-      SSL_CTX* ctx = code == proto::kSslRequestCode && contexts ? contexts->for_clients() : nullptr;
-      if (!ctx) {  // client_tls_mode = disable, or GSSAPI encryption (not supported)
-        if (!co_await send("N")) co_return false;
-        continue;
-      }
-      if (!co_await send("S")) co_return false;
-      if (auto err = co_await awake_->sock_.accept(ctx); !err.empty()) {
-        // No FATAL: the client expects TLS records now, and there is no TLS session to carry one.
-        log::warn("{} TLS handshake failed: {}", tag(), err);
-        disconnect("TLS handshake failed");
-        co_return false;
-      }
-      log::debug("{} TLS: {}", tag(), awake_->sock_.describe());
+      if (!co_await answer_encryption_request(code, contexts.get())) co_return false;
       continue;
     }
     if (code == proto::kCancelRequestCode || code == proto::kForwardedCancelCode) {
@@ -166,29 +200,7 @@ awaitable<bool> ClientSession::startup() {
       co_return false;
     }
     std::vector<std::string> unsupported;
-    for (auto& [k, v] : params->params) {
-      if (k == "user") {
-        awake_->user_ = v;
-      } else if (k == "database") {
-        awake_->database_ = v;
-      } else if (k == "replication") {
-        if (v != "false" && v != "0" && v != "off" && v != "no") {
-          disconnect("replication connection refused", "08P01", "pgopt does not pool replication connections");
-          co_return false;
-        }
-      } else if (k == "options") {
-        std::string bad;
-        if (!parse_options(v, awake_->startup_gucs_, bad)) {
-          disconnect("unsupported startup option", "08P01",
-                     fmt::format("unsupported startup option \"{}\": only -c name=value is accepted", bad));
-          co_return false;
-        }
-      } else if (k.rfind("_pq_.", 0) == 0) {
-        unsupported.push_back(k);
-      } else {
-        awake_->startup_gucs_.emplace_back(k, v);
-      }
-    }
+    if (!take_startup_params(*params, unsupported)) co_return false;
     if (user().empty()) {
       disconnect("no user in startup packet", "28000", "no PostgreSQL user name specified in startup packet");
       co_return false;

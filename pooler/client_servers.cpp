@@ -116,19 +116,23 @@ awaitable<void> ClientSession::look_up_code_reach(Pool& pool, ServerConn& s) {
   log::debug("{} code statements can run unnamed on {}: {}", tag(), database(), to_string(pool.code_reach()));
 }
 
+// PAUSE/KILL from the admin console: no new server work until RESUME. Polled, since pauses are
+// rare and short, and a waiting client must still notice that it was disconnected. False: the
+// client is gone or closing.
+awaitable<bool> ClientSession::wait_while_paused() {
+  if (!rt_.pauses.paused(database())) co_return true;
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  while (rt_.pauses.paused(database()) && !client_gone_ && state_ != ClientState::Closing) {
+    t.expires_after(std::chrono::milliseconds(10));
+    co_await t.async_wait(nothrow);
+  }
+  co_return !client_gone_ && state_ != ClientState::Closing;
+}
+
 awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) {
   const bool at_login = state_ == ClientState::Login;
   set_state(ClientState::Waiting);
-  if (rt_.pauses.paused(database())) {
-    // PAUSE/KILL from the admin console: no new server work until RESUME. Polled, since pauses are
-    // rare and short, and a waiting client must still notice that it was disconnected.
-    asio::steady_timer t(co_await asio::this_coro::executor);
-    while (rt_.pauses.paused(database()) && !client_gone_ && state_ != ClientState::Closing) {
-      t.expires_after(std::chrono::milliseconds(10));
-      co_await t.async_wait(nothrow);
-    }
-    if (client_gone_ || state_ == ClientState::Closing) co_return AttachResult::Closed;
-  }
+  if (!co_await wait_while_paused()) co_return AttachResult::Closed;
   auto cfg = rt_.config();
   const DatabaseConfig* db = cfg->find_database(database());
   if (!db) db = db_;  // removed by a reload: existing clients keep their database
@@ -140,20 +144,18 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   // A replica that cannot be reached is banned and the choice made again: another replica, or the
   // primary (replica_fallback), so a dead replica costs a read no more than a failed connect.
   for (int attempt = 0; !s; ++attempt) {
-    Pool* pool = pool_;
-    int replica = -1;
-    std::optional<ServerTarget> primary;  // set for a multi-host database: where writes go now
+    AttachTry at{pool_, -1, std::nullopt, attempt, failover_deadline};
     if (want_replica && awake_->split_) {
       ReplicaChoice c = choose_replica();
       if (c.index) {
-        replica = *c.index;
-        pool = &replica_pool(replica);
+        at.replica = *c.index;
+        at.pool = &replica_pool(at.replica);
       } else if (!c.ryw_blocked && cfg->pooler.replica_fallback == ReplicaFallback::Error) {
         set_state(ClientState::Idle);
         co_return AttachResult::NoReplica;
       }
     }
-    if (replica < 0 && !db->hosts.empty()) {
+    if (at.replica < 0 && !db->hosts.empty()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(failover_deadline - Clock::now());
       auto w = co_await await_primary(rt_, *db, std::max(std::chrono::milliseconds(0), left),
                                       [this] { return client_gone_ || state_ == ClientState::Closing; });
@@ -162,12 +164,12 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
         disconnect(w.message, w.sqlstate, w.message);
         co_return AttachResult::Closed;
       }
-      primary = std::move(w.target);
+      at.primary = std::move(w.target);
     }
-    auto got = co_await acquire_from(*pool, cfg->pooler.query_wait_timeout, limits);
+    auto got = co_await acquire_from(*at.pool, cfg->pooler.query_wait_timeout, limits);
     if (client_gone_) {
-      if (got.server) pool->release(std::move(got.server));
-      if (got.connect_needed) pool->slot_freed();
+      if (got.server) at.pool->release(std::move(got.server));
+      if (got.connect_needed) at.pool->slot_freed();
       co_return AttachResult::Closed;
     }
     if (!got.error.empty()) {
@@ -175,100 +177,23 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       co_return AttachResult::Closed;
     }
     s = std::move(got.server);
-    if (s && primary && off_primary(rt_, *db, s->target)) {  // pooled before the primary moved
-      pool->discard(s);
+    if (s && at.primary && off_primary(rt_, *db, s->target)) {  // pooled before the primary moved
+      at.pool->discard(s);
       s.reset();
       continue;
     }
     if (got.connect_needed) {
-      ServerCredentials creds = server_credentials(rt_, *pool_);  // the primary pool knows the SCRAM keys
-      ServerTarget target = primary ? *primary : server_target(*db);
-      if (replica >= 0) {
-        const auto& ep = awake_->split_->endpoints()[size_t(replica)];
-        target.host = ep.host;
-        target.port = ep.port;
-      }
-      auto lr = co_await connect_server(target, creds, cfg->pooler.server_connect_timeout,
-                                        rt_.next_server_id.fetch_add(1, std::memory_order_relaxed));
-      if (lr.server && primary && login_says_standby(lr.parameters)) {  // demoted since the last probe
-        lr.server->close();
-        lr.server.reset();
-        lr.error = fmt::format("server {}:{} is no longer the primary (in_hot_standby)", target.host, target.port);
-      }
-      if (!lr.server && primary && Clock::now() < failover_deadline && !client_gone_) {
-        // The primary went away since the last probe: probe now, and wait for its successor.
-        pool->slot_freed();
-        log::warn("{} {}; waiting for the primary of {}", tag(), lr.error, database());
-        co_await primary_lost(rt_, database());
-        continue;
-      }
-      if (!lr.server) {
-        pool->slot_freed();
-        log::warn("{} {}", tag(), lr.error);
-        if (replica >= 0 && attempt < 3 && !client_gone_) {
-          if (awake_->split_->ban(replica, routing::SteadyClock::now()))
-            log::warn("{} replica {}:{} cannot be reached: no reads for {} ms", tag(), target.host, target.port,
-                      cfg->pooler.replica_ban_time.count());
-          continue;
-        }
-        disconnect("server login failed", lr.sqlstate.empty() ? "08006" : lr.sqlstate, lr.error);
-        co_return AttachResult::Closed;
-      }
-      s = std::move(lr.server);
-      s->pool = pool;
-      s->worker = worker_.index;
-      pool->set_defaults(std::move(lr.parameters));
-      log::info("{} opened server connection {}", tag(), s->describe());
-      if (pool->code_reach_due(Clock::now())) co_await look_up_code_reach(*pool, *s);
-      if (client_gone_) {
-        pool->release(std::move(s));
-        co_return AttachResult::Closed;
-      }
+      const AttachStep step = co_await open_server(at, *cfg, *db, s);
+      if (step == AttachStep::Closed) co_return AttachResult::Closed;
+      if (step == AttachStep::Again) continue;
     }
-    if (replica >= 0) {
+    if (at.replica >= 0) {
       s->replica_set = awake_->split_;
-      s->replica_index = replica;
+      s->replica_index = at.replica;
       s->lease();
     }
-    const bool synced = s->synced_want && want_.is(s->synced_want) && s->state.is(s->synced_have);
-    if (!want_.empty() && !synced) {
-      std::string sql = sync_sql(want_, s->state);
-      if (!sql.empty()) {
-        auto r = co_await run_internal(*s, sql);
-        if (!r.ok || r.status != 'I') {
-          log::warn("{} could not restore session settings on {}: {}", tag(), s->describe(), r.error);
-          s->pool->discard(s);
-          if (r.broken && replica >= 0 && attempt < 3 && !client_gone_) {
-            replica_failed(s, r.error);
-            s.reset();
-            continue;
-          }
-          if (r.broken && primary && attempt < 3 && !client_gone_) {  // a pooled primary died (failover): nothing sent yet
-            co_await primary_lost(rt_, database());
-            s.reset();
-            continue;
-          }
-          if (at_login && !r.sqlstate.empty())  // a startup setting the server refuses, in its words
-            disconnect("startup setting refused: " + r.error, r.sqlstate, r.error);
-          else
-            disconnect("session settings could not be restored", "08006",
-                       "could not restore session settings on a pooled connection: " + r.error);
-          co_return AttachResult::Closed;
-        }
-        // The server's canonical spelling ("ISO, MDY" for "iso") is what the client has from now on.
-        for (auto& [k, v] : r.parameters)
-          if (const GucEntry* e = want_.find(k); e && !e->replayed) want_.set_reported(e->name, v);
-        s->state.reset_all_replayed();
-        for (const auto& [k, e] : want_.entries())
-          if (e.replayed) s->state.set_replayed(e.name, e.value);
-        want_.intern(rt_.gucs);
-        sql = sync_sql(want_, s->state);  // empty unless the server did not take a setting as sent
-      }
-      if (sql.empty()) {
-        s->synced_want = want_.handle();
-        s->synced_have = s->state.handle();
-      }
-    }
+    const AttachStep step = co_await restore_settings(at, at_login, s);
+    if (step == AttachStep::Closed) co_return AttachResult::Closed;
   }
   if (prepared_) {
     prepared_->detach();
@@ -280,6 +205,103 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   awake_->tx_.start();
   set_state(ClientState::Active);
   co_return AttachResult::Ok;
+}
+
+// A new connection for the slot acquire_from() granted (at.pool counts it until slot_freed()):
+// Done with `s` set, Again to choose again (a replica that cannot be reached is banned; a primary
+// that went away is waited for), or Closed.
+awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry& at, const Config& cfg,
+                                                                const DatabaseConfig& db, ServerPtr& s) {
+  Pool* pool = at.pool;
+  ServerCredentials creds = server_credentials(rt_, *pool_);  // the primary pool knows the SCRAM keys
+  ServerTarget target = at.primary ? *at.primary : server_target(db);
+  if (at.replica >= 0) {
+    const auto& ep = awake_->split_->endpoints()[size_t(at.replica)];
+    target.host = ep.host;
+    target.port = ep.port;
+  }
+  auto lr = co_await connect_server(target, creds, cfg.pooler.server_connect_timeout,
+                                    rt_.next_server_id.fetch_add(1, std::memory_order_relaxed));
+  if (lr.server && at.primary && login_says_standby(lr.parameters)) {  // demoted since the last probe
+    lr.server->close();
+    lr.server.reset();
+    lr.error = fmt::format("server {}:{} is no longer the primary (in_hot_standby)", target.host, target.port);
+  }
+  if (!lr.server && at.primary && Clock::now() < at.failover_deadline && !client_gone_) {
+    // The primary went away since the last probe: probe now, and wait for its successor.
+    pool->slot_freed();
+    log::warn("{} {}; waiting for the primary of {}", tag(), lr.error, database());
+    co_await primary_lost(rt_, database());
+    co_return AttachStep::Again;
+  }
+  if (!lr.server) {
+    pool->slot_freed();
+    log::warn("{} {}", tag(), lr.error);
+    if (at.replica >= 0 && at.attempt < 3 && !client_gone_) {
+      if (awake_->split_->ban(at.replica, routing::SteadyClock::now()))
+        log::warn("{} replica {}:{} cannot be reached: no reads for {} ms", tag(), target.host, target.port,
+                  cfg.pooler.replica_ban_time.count());
+      co_return AttachStep::Again;
+    }
+    disconnect("server login failed", lr.sqlstate.empty() ? "08006" : lr.sqlstate, lr.error);
+    co_return AttachStep::Closed;
+  }
+  s = std::move(lr.server);
+  s->pool = pool;
+  s->worker = worker_.index;
+  pool->set_defaults(std::move(lr.parameters));
+  log::info("{} opened server connection {}", tag(), s->describe());
+  if (pool->code_reach_due(Clock::now())) co_await look_up_code_reach(*pool, *s);
+  if (client_gone_) {
+    pool->release(std::move(s));
+    co_return AttachStep::Closed;
+  }
+  co_return AttachStep::Done;
+}
+
+// The client's session settings made true on `s` (skipped when `s` was last synced to exactly these):
+// Done, Again with `s` reset (a replica or a pooled primary that died before anything was sent), or
+// Closed (the settings could not be restored; the server is discarded).
+awaitable<ClientSession::AttachStep> ClientSession::restore_settings(const AttachTry& at, bool at_login, ServerPtr& s) {
+  const bool synced = s->synced_want && want_.is(s->synced_want) && s->state.is(s->synced_have);
+  if (want_.empty() || synced) co_return AttachStep::Done;
+  std::string sql = sync_sql(want_, s->state);
+  if (!sql.empty()) {
+    auto r = co_await run_internal(*s, sql);
+    if (!r.ok || r.status != 'I') {
+      log::warn("{} could not restore session settings on {}: {}", tag(), s->describe(), r.error);
+      s->pool->discard(s);
+      if (r.broken && at.replica >= 0 && at.attempt < 3 && !client_gone_) {
+        replica_failed(s, r.error);
+        s.reset();
+        co_return AttachStep::Again;
+      }
+      if (r.broken && at.primary && at.attempt < 3 && !client_gone_) {  // a pooled primary died (failover): nothing sent yet
+        co_await primary_lost(rt_, database());
+        s.reset();
+        co_return AttachStep::Again;
+      }
+      if (at_login && !r.sqlstate.empty())  // a startup setting the server refuses, in its words
+        disconnect("startup setting refused: " + r.error, r.sqlstate, r.error);
+      else
+        disconnect("session settings could not be restored", "08006",
+                   "could not restore session settings on a pooled connection: " + r.error);
+      co_return AttachStep::Closed;
+    }
+    // The server's canonical spelling ("ISO, MDY" for "iso") is what the client has from now on.
+    for (auto& [k, v] : r.parameters)
+      if (const GucEntry* e = want_.find(k); e && !e->replayed) want_.set_reported(e->name, v);
+    s->state.reset_all_replayed();
+    for (const auto& [k, e] : want_.entries())
+      if (e.replayed) s->state.set_replayed(e.name, e.value);
+    want_.intern(rt_.gucs);
+    sql = sync_sql(want_, s->state);  // empty unless the server did not take a setting as sent
+  }
+  if (sql.empty()) {
+    s->synced_want = want_.handle();
+    s->synced_have = s->state.handle();
+  }
+  co_return AttachStep::Done;
 }
 
 awaitable<bool> ClientSession::check_session(ServerConn& s) {

@@ -138,37 +138,12 @@ awaitable<void> ClientSession::run() {
 // ---- client -> server ---------------------------------------------------------------------------
 
 awaitable<void> ClientSession::client_loop() {
-  const uint32_t max_len = config_->pooler.max_packet_size;
   std::vector<BatchItem> items;
   for (;;) {
     auto data = awake_->in_.readable_mut();
     size_t ready = 0;
     bool terminate = false;
-    items.clear();
-    for (;;) {
-      auto r = proto::decode_frame(std::span<const uint8_t>(data).subspan(ready), max_len);
-      if (r.status == proto::DecodeStatus::NeedMore) break;
-      if (r.status == proto::DecodeStatus::Malformed) {
-        disconnect("malformed message: " + r.error, "08P01", "invalid message: " + r.error);
-        co_return;
-      }
-      if (auto err = proto::validate_frontend(r.frame); !err.empty()) {
-        disconnect(fmt::format("malformed {} message: {}", proto::message_name(r.frame.type, false), err), "08P01",
-                   fmt::format("invalid {} message: {}", proto::message_name(r.frame.type, false), err));
-        co_return;
-      }
-      if (!proto::is_frontend_type(r.frame.type) || r.frame.type == 'p') {  // 'p' only during login
-        disconnect(fmt::format("unexpected message '{}' after login", r.frame.type), "08P01",
-                   fmt::format("unexpected message type '{}'", r.frame.type));
-        co_return;
-      }
-      if (r.frame.type == 'X') {
-        terminate = true;
-        break;
-      }
-      items.push_back({ready, r.frame.size, r.frame});
-      ready += r.frame.size;
-    }
+    if (!decode_batch(data, items, ready, terminate)) co_return;
     if (!terminate && !reserve_large_message(std::span<const uint8_t>(data).subspan(ready))) co_return;
     if (ready > 0 && retrying_) {
       // A batch is being moved to another server (retry_elsewhere): these messages follow it there.
@@ -178,17 +153,7 @@ awaitable<void> ClientSession::client_loop() {
     }
     if (ready > 0 && skip_to_sync_) {
       // The rest of an extended-protocol group the pooler refused: dropped up to its Sync.
-      size_t upto = ready;
-      for (const auto& it : items) {
-        if (data[it.offset] == 'S') {
-          upto = it.offset + it.size;
-          skip_to_sync_ = false;
-          awake_->out_.clear();
-          proto::ready_for_query(awake_->out_, client_tx_status());
-          break;
-        }
-      }
-      awake_->in_.consume(upto);
+      awake_->in_.consume(skip_refused_group(data, items, ready));
       if (!skip_to_sync_ && !co_await send_out()) co_return;
       continue;
     }
@@ -251,34 +216,88 @@ awaitable<void> ClientSession::client_loop() {
       co_await wait_replies_below(config_->pooler.max_pipeline_depth / 2);
       if (client_gone_) co_return;
     }
-    // Between messages the read lands in a small inline buffer, so in_ can be released while the
-    // client idles (check_timeouts) without a pending read pointing into it.
-    const bool small = awake_->in_.empty();
-    if (small) {
-      awake_->in_.shrink(kKeepInBuffer);
-      awake_->large_message_.release();
-    }
-    reading_idle_ = small;
-    // Chosen before the co_await: GCC 12 evaluated in_.prepare() (a 4 kB allocation) even when the
-    // condition picked small_ inside the co_await expression.
-    const asio::mutable_buffer target = small ? asio::buffer(awake_->small_) : awake_->in_.prepare();
-    auto [ec, n] = co_await awake_->sock_.async_read_some(target, nothrow);
-    reading_idle_ = false;
-    if (ec == asio::error::operation_aborted && park_requested_ && state_ == ClientState::Idle) {
-      if (park()) co_return;
-      continue;  // not parked after all: read again
-    }
-    park_requested_ = false;  // a read that finished just before the cancel: not parked after all
-    if (ec) {
-      disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
-      co_return;
-    }
-    meter_.received(n);
-    if (small)
-      awake_->in_.append(awake_->small_.data(), n);
-    else
-      awake_->in_.commit(n);
+    if (!co_await read_client()) co_return;
   }
+}
+
+// Splits what the client sent into whole messages (`items`, `ready` bytes of them), up to a
+// Terminate (`terminate`) or an incomplete message. False once the client was disconnected for a
+// malformed or unexpected message.
+bool ClientSession::decode_batch(std::span<uint8_t> data, std::vector<BatchItem>& items, size_t& ready,
+                                 bool& terminate) {
+  const uint32_t max_len = config_->pooler.max_packet_size;
+  items.clear();
+  for (;;) {
+    auto r = proto::decode_frame(std::span<const uint8_t>(data).subspan(ready), max_len);
+    if (r.status == proto::DecodeStatus::NeedMore) return true;
+    if (r.status == proto::DecodeStatus::Malformed) {
+      disconnect("malformed message: " + r.error, "08P01", "invalid message: " + r.error);
+      return false;
+    }
+    if (auto err = proto::validate_frontend(r.frame); !err.empty()) {
+      disconnect(fmt::format("malformed {} message: {}", proto::message_name(r.frame.type, false), err), "08P01",
+                 fmt::format("invalid {} message: {}", proto::message_name(r.frame.type, false), err));
+      return false;
+    }
+    if (!proto::is_frontend_type(r.frame.type) || r.frame.type == 'p') {  // 'p' only during login
+      disconnect(fmt::format("unexpected message '{}' after login", r.frame.type), "08P01",
+                 fmt::format("unexpected message type '{}'", r.frame.type));
+      return false;
+    }
+    if (r.frame.type == 'X') {
+      terminate = true;
+      return true;
+    }
+    items.push_back({ready, r.frame.size, r.frame});
+    ready += r.frame.size;
+  }
+}
+
+// The bytes of a refused extended-protocol group to drop: up to and including its Sync, whose
+// ReadyForQuery goes into out_ (skip_to_sync_ then ends), or all of `ready` while it has not come.
+size_t ClientSession::skip_refused_group(std::span<const uint8_t> data, std::span<const BatchItem> items,
+                                         size_t ready) {
+  for (const auto& it : items) {
+    if (data[it.offset] == 'S') {
+      skip_to_sync_ = false;
+      awake_->out_.clear();
+      proto::ready_for_query(awake_->out_, client_tx_status());
+      return it.offset + it.size;
+    }
+  }
+  return ready;
+}
+
+// Reads more of the client into in_; false once the session is over (disconnected, or parked: the
+// ParkingLot starts client_loop() again at the client's next byte).
+awaitable<bool> ClientSession::read_client() {
+  // Between messages the read lands in a small inline buffer, so in_ can be released while the
+  // client idles (check_timeouts) without a pending read pointing into it.
+  const bool small = awake_->in_.empty();
+  if (small) {
+    awake_->in_.shrink(kKeepInBuffer);
+    awake_->large_message_.release();
+  }
+  reading_idle_ = small;
+  // Chosen before the co_await: GCC 12 evaluated in_.prepare() (a 4 kB allocation) even when the
+  // condition picked small_ inside the co_await expression.
+  const asio::mutable_buffer target = small ? asio::buffer(awake_->small_) : awake_->in_.prepare();
+  auto [ec, n] = co_await awake_->sock_.async_read_some(target, nothrow);
+  reading_idle_ = false;
+  if (ec == asio::error::operation_aborted && park_requested_ && state_ == ClientState::Idle) {
+    co_return !park();  // not parked after all: read again
+  }
+  park_requested_ = false;  // a read that finished just before the cancel: not parked after all
+  if (ec) {
+    disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
+    co_return false;
+  }
+  meter_.received(n);
+  if (small)
+    awake_->in_.append(awake_->small_.data(), n);
+  else
+    awake_->in_.commit(n);
+  co_return true;
 }
 
 awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::span<BatchItem> items, bool spawn_relay) {

@@ -23,6 +23,13 @@
 
 namespace pgopt::pooler {
 
+namespace admin {
+struct Command;
+}
+namespace tls {
+class Contexts;
+}
+
 // The states of a client connection, changed only by ClientSession::set_state():
 //   Login    startup packet, authentication, welcome messages
 //   Idle     logged in, no server attached (transaction mode between transactions)
@@ -69,9 +76,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
  private:
   // the admin console, for a client of database "pgopt" (admin/admin_session.cpp)
   awaitable<void> run_admin();
+  awaitable<std::optional<std::string>> read_admin_query();
+  awaitable<bool> run_admin_command(const admin::Command& cmd, std::string& reply);
+  awaitable<void> admin_reload(std::string& reply);
+  awaitable<void> admin_kill_client(uint64_t client_id, std::string& reply);
 
   // login (client_login.cpp)
   awaitable<bool> startup();
+  awaitable<bool> answer_encryption_request(uint32_t code, const tls::Contexts* contexts);
+  bool take_startup_params(const protocol::StartupParams& params, std::vector<std::string>& unsupported);
   awaitable<bool> authenticate();
   awaitable<bool> welcome();
   bool resolve_database();  // the client's database in the config, after authentication
@@ -106,6 +119,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     protocol::Frame frame;
     bool ignored_sync = false;  // a Sync the server will ignore (sent during COPY FROM STDIN)
   };
+  // client_loop's steps: whole messages decoded and checked (false: the client was disconnected),
+  // the rest of a refused group dropped (bytes to consume), and the next read (false: over).
+  bool decode_batch(std::span<uint8_t> data, std::vector<BatchItem>& items, size_t& ready, bool& terminate);
+  size_t skip_refused_group(std::span<const uint8_t> data, std::span<const BatchItem> items, size_t ready);
+  awaitable<bool> read_client();
   // A batch that needs no server (named Parses and Syncs while idle): answered into out_.
   bool answer_locally(std::span<const BatchItem> items);
   // Gets a server: a replica when `want_replica` and one is fit, else the primary. The caller starts
@@ -116,6 +134,19 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // catalog look-up of what code the database can run unnamed (session_check.hpp).
   awaitable<Pool::Acquired> acquire_from(Pool& pool, std::chrono::milliseconds wait_timeout, const PoolLimits& limits);
   awaitable<void> look_up_code_reach(Pool& pool, ServerConn& s);
+  awaitable<bool> wait_while_paused();
+  // One try of attach's loop: the pool chosen, a replica's index (-1: the primary pool), where the
+  // primary of a multi-host database is now.
+  struct AttachTry {
+    Pool* pool;
+    int replica;
+    std::optional<ServerTarget> primary;
+    int attempt;
+    Clock::time_point failover_deadline;
+  };
+  enum class AttachStep { Done, Again, Closed };
+  awaitable<AttachStep> open_server(const AttachTry& at, const Config& cfg, const DatabaseConfig& db, ServerPtr& s);
+  awaitable<AttachStep> restore_settings(const AttachTry& at, bool at_login, ServerPtr& s);
   // Sends one batch (`items` point into `data`) to server_; starts the relay when `spawn_relay`.
   awaitable<bool> send_batch(std::span<const uint8_t> data, std::span<BatchItem> items, bool spawn_relay);
   awaitable<void> release(ServerPtr server);
@@ -149,6 +180,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   };
   void refresh_split(const std::shared_ptr<const Config>& cfg);
   awaitable<Plan> plan_batch(std::span<uint8_t> data, std::span<const BatchItem> items, size_t ready);
+  struct RoutedText {
+    enum class Kind { Skip, Opaque, Sync, Text };
+    Kind kind = Kind::Skip;
+    std::string_view text = {};
+    size_t text_at = 0;
+  };
+  RoutedText routed_text(std::span<const uint8_t> data, const BatchItem& it) const;
+  Plan answer_planned(std::span<uint8_t> data, std::span<const BatchItem> items, char type, const routing::Decision& d);
   routing::ClientState routing_state() const;
   struct ReplicaChoice {
     std::optional<int> index;

@@ -121,6 +121,74 @@ struct Rewrite {
 
 }  // namespace
 
+// What one message of a batch gives the router: the SQL text of a Query, a Parse, or a Bind of a
+// statement known here; Opaque for what could be anything (a FunctionCall, or a Bind of a statement
+// not tracked); Sync; Skip for the rest. `text_at`: where the text sits in the message when it may
+// be rewritten in place (0: it may not).
+ClientSession::RoutedText ClientSession::routed_text(std::span<const uint8_t> data, const BatchItem& it) const {
+  const proto::Frame& f = it.frame;
+  switch (f.type) {
+    case proto::frontend::kQuery:  // validated: NUL-terminated
+      return {RoutedText::Kind::Text, {reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1}, 5};
+    case proto::frontend::kParse: {
+      auto p = proto::parse_text(f.body);
+      if (!p) return {};  // validated before: cannot happen
+      // A named statement's hint is blanked by the prepared-statement registry, which keeps the
+      // text with its hint for routing each execution.
+      size_t at = 0;
+      if (p->name.empty() || !prepared_)
+        at = size_t(reinterpret_cast<const uint8_t*>(p->query.data()) - (data.data() + it.offset));
+      return {RoutedText::Kind::Text, p->query, at};
+    }
+    case proto::frontend::kBind: {
+      auto statement = proto::bind_statement_name(f.body);
+      if (!statement || statement->empty()) return {};  // the unnamed statement: its Parse decided
+      const prepared::Statement* st = prepared_ ? prepared_->statement_for(*statement) : nullptr;
+      if (!st) return {.kind = RoutedText::Kind::Opaque};  // not known here (tracking is off)
+      return {RoutedText::Kind::Text, st->query, 0};
+    }
+    case proto::frontend::kFunctionCall:  // by OID: it could write
+      return {.kind = RoutedText::Kind::Opaque};
+    case proto::frontend::kSync:
+      return {.kind = RoutedText::Kind::Sync};
+    default:
+      return {};
+  }
+}
+
+// A statement at the start of the batch that the pooler answers or refuses itself (`d`), into out_:
+// a Query alone, or an extended-protocol group through its Sync (NeedMore until it is all here).
+ClientSession::Plan ClientSession::answer_planned(std::span<uint8_t> data, std::span<const BatchItem> items, char type,
+                                                  const Decision& d) {
+  Plan plan;
+  plan.kind = Plan::Kind::Answered;
+  awake_->out_.clear();
+  if (d.action == Decision::Action::Fail) {
+    plan.consumed = fail_group(data, items, d.error);
+    return plan;
+  }
+  // The group the statement is in, through its Sync, must be complete to be answered.
+  size_t end = items.size();
+  size_t statements = 0;
+  bool others = false;
+  for (size_t j = 0; j < items.size(); ++j) {
+    const char t = char(data[items[j].offset]);
+    if (t == 'P' || t == 'B') ++statements;
+    if (t == 'Q' || t == 'F') others = true;
+    if (t == 'S') {
+      end = j + 1;
+      break;
+    }
+  }
+  if (type != 'Q' && (end == items.size() && char(data[items[end - 1].offset]) != 'S')) {
+    plan.kind = Plan::Kind::NeedMore;
+    return plan;
+  }
+  const bool single = type == 'Q' || (statements <= 2 && !others);
+  plan.consumed = answer_group(data, items.first(type == 'Q' ? 1 : end), d, single);
+  return plan;
+}
+
 // Decides where a batch of client messages goes, one statement at a time. A batch goes to a
 // replica only if every statement in it may; a statement the pooler answers itself (or refuses)
 // splits the batch: what comes before it is sent first.
@@ -146,52 +214,16 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
   size_t group_start = 0;  // the first message after the last Sync: an extended-protocol group
   std::vector<Rewrite> rewrites;
   for (size_t k = 0; k < items.size(); ++k) {
-    const proto::Frame& f = items[k].frame;
-    const char type = f.type;
-    std::string_view text;
-    size_t text_at = 0;  // offset of the text in the message when it may be rewritten in place
-    const auto offset_in_message = [&](std::string_view part) {
-      return size_t(reinterpret_cast<const uint8_t*>(part.data()) - (data.data() + items[k].offset));
-    };
-    switch (type) {
-      case proto::frontend::kQuery:
-        text = {reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1};  // validated: NUL-terminated
-        text_at = 5;
-        break;
-      case proto::frontend::kParse: {
-        auto p = proto::parse_text(f.body);
-        if (!p) continue;  // validated before: cannot happen
-        text = p->query;
-        // A named statement's hint is blanked by the prepared-statement registry, which keeps the
-        // text with its hint for routing each execution.
-        if (p->name.empty() || !prepared_) text_at = offset_in_message(p->query);
-        break;
-      }
-      case proto::frontend::kBind: {
-        auto statement = proto::bind_statement_name(f.body);
-        if (!statement || statement->empty()) continue;  // the unnamed statement: its Parse decided
-        const prepared::Statement* st = prepared_ ? prepared_->statement_for(*statement) : nullptr;
-        if (!st) {  // not known here (tracking is off): it could be anything
-          any = true;
-          all_replica = false;
-          plan.writes = true;
-          continue;
-        }
-        text = st->query;
-        break;
-      }
-      case proto::frontend::kFunctionCall:  // by OID: it could write
-        any = true;
-        all_replica = false;
-        plan.writes = true;
-        continue;
-      case proto::frontend::kSync:
-        group_start = k + 1;
-        continue;
-      default:
-        continue;
+    const char type = items[k].frame.type;
+    const RoutedText rt = routed_text(data, items[k]);
+    if (rt.kind == RoutedText::Kind::Sync) group_start = k + 1;
+    if (rt.kind == RoutedText::Kind::Opaque) {  // it could be anything, writes included
+      any = true;
+      all_replica = false;
+      plan.writes = true;
     }
-    Decision d = router.decide(text, cs);
+    if (rt.kind != RoutedText::Kind::Text) continue;
+    Decision d = router.decide(rt.text, cs);
     if (d.action != Decision::Action::Forward) {
       const size_t start = type == proto::frontend::kQuery ? k : group_start;
       if (start > 0) {  // the messages before it first
@@ -204,7 +236,7 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
         // follows cannot be answered apart from it, so it runs where the group runs.
         any = true;
         all_replica = false;
-        if (d.rewritten && text_at > 0) rewrites.push_back({k, items[k].offset + text_at, std::move(*d.rewritten)});
+        if (d.rewritten && rt.text_at > 0) rewrites.push_back({k, items[k].offset + rt.text_at, std::move(*d.rewritten)});
         continue;
       }
       if (!settled()) {
@@ -213,32 +245,7 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
         plan.kind = Plan::Kind::Requeue;
         co_return plan;
       }
-      awake_->out_.clear();
-      if (d.action == Decision::Action::Fail) {
-        plan.consumed = fail_group(data, items, d.error);
-      } else {
-        // The group the statement is in, through its Sync, must be complete to be answered.
-        size_t end = items.size();
-        size_t statements = 0;
-        bool others = false;
-        for (size_t j = 0; j < items.size(); ++j) {
-          const char t = char(data[items[j].offset]);
-          if (t == 'P' || t == 'B') ++statements;
-          if (t == 'Q' || t == 'F') others = true;
-          if (t == 'S') {
-            end = j + 1;
-            break;
-          }
-        }
-        if (type != 'Q' && (end == items.size() && char(data[items[end - 1].offset]) != 'S')) {
-          plan.kind = Plan::Kind::NeedMore;
-          co_return plan;
-        }
-        const bool single = type == 'Q' || (statements <= 2 && !others);
-        plan.consumed = answer_group(data, items.first(type == 'Q' ? 1 : end), d, single);
-      }
-      plan.kind = Plan::Kind::Answered;
-      co_return plan;
+      co_return answer_planned(data, items, type, d);
     }
     any = true;
     switch (d.target) {
@@ -253,7 +260,7 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
         plan.writes = true;  // inside a transaction: whatever it does, its commit is what counts
         break;
     }
-    if (d.rewritten && text_at > 0) rewrites.push_back({k, items[k].offset + text_at, std::move(*d.rewritten)});
+    if (d.rewritten && rt.text_at > 0) rewrites.push_back({k, items[k].offset + rt.text_at, std::move(*d.rewritten)});
   }
   if (server_ && server_->is_replica() && any && !all_replica && !cs.in_transaction && awake_->tx_.unsynced() == 0) {
     // A statement for the primary behind a read still running on a replica: let the read finish

@@ -77,6 +77,61 @@ bool literal_free_key(std::string_view sql, std::string& out) {
 
 namespace {
 
+constexpr size_t kUnclosed = std::string_view::npos;
+
+// Past the closing `quote` of a literal or quoted identifier opened at `i` (a doubled quote is one
+// character of it); kUnclosed when the text ends first.
+size_t quoted_end(std::string_view sql, size_t i, char quote) {
+  for (size_t j = i + 1; j < sql.size(); ++j) {
+    if (sql[j] != quote) continue;
+    if (j + 1 < sql.size() && sql[j + 1] == quote) {
+      ++j;
+      continue;
+    }
+    return j + 1;
+  }
+  return kUnclosed;
+}
+
+// Past the end of a (nested) block comment opened at `i`; kUnclosed when the text ends first.
+size_t block_comment_end(std::string_view sql, size_t i) {
+  const size_t n = sql.size();
+  int depth = 0;
+  size_t j = i;
+  while (j < n) {
+    if (sql[j] == '/' && j + 1 < n && sql[j + 1] == '*') {
+      ++depth;
+      j += 2;
+    } else if (sql[j] == '*' && j + 1 < n && sql[j + 1] == '/') {
+      j += 2;
+      if (--depth == 0) return j;
+    } else {
+      ++j;
+    }
+  }
+  return kUnclosed;
+}
+
+size_t digits_end(std::string_view sql, size_t j) {
+  while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j]))) ++j;
+  return j;
+}
+
+// Past a numeric constant starting at `i` (digits, a fraction, an exponent); kUnclosed when an
+// identifier character or a dot follows (123abc, 1.2.3), which is not worth keying.
+size_t number_end(std::string_view sql, size_t i) {
+  const size_t n = sql.size();
+  size_t j = digits_end(sql, i);
+  if (j < n && sql[j] == '.') j = digits_end(sql, j + 1);
+  if (j < n && (sql[j] == 'e' || sql[j] == 'E')) {
+    size_t k = j + 1;
+    if (k < n && (sql[k] == '+' || sql[k] == '-')) ++k;
+    if (k < n && std::isdigit(static_cast<unsigned char>(sql[k]))) j = digits_end(sql, k);
+  }
+  if (j < n && (ident_char(static_cast<unsigned char>(sql[j])) || sql[j] == '.')) return kUnclosed;
+  return j;
+}
+
 bool compute_literal_free_key(std::string_view sql, std::string& out) {
   out.clear();
   out.reserve(sql.size() + 1);
@@ -93,104 +148,32 @@ bool compute_literal_free_key(std::string_view sql, std::string& out) {
       if (i >= n) break;
     }
     const unsigned char c = static_cast<unsigned char>(sql[i]);
+    size_t j = i + 1;  // past the token at i
     if (c == '\x01') return false;
     if (c == '\'') {
       if (i > 0 && (ident_char(static_cast<unsigned char>(sql[i - 1])) || sql[i - 1] == '&'))
         return false;  // E'', B'', X'', U&'': escapes and bit strings, rare enough to key exactly
-      size_t j = i + 1;
-      for (;;) {
-        if (j >= n) return false;
-        if (sql[j] == '\'') {
-          if (j + 1 < n && sql[j + 1] == '\'') {
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        ++j;
-      }
+      if ((j = quoted_end(sql, i, '\'')) == kUnclosed) return false;
       out += '?';
-      i = j + 1;
-      continue;
-    }
-    if (c == '"') {  // a quoted identifier: kept as written
-      size_t j = i + 1;
-      for (;;) {
-        if (j >= n) return false;
-        if (sql[j] == '"') {
-          if (j + 1 < n && sql[j + 1] == '"') {
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        ++j;
-      }
-      out.append(sql.substr(i, j + 1 - i));
-      i = j + 1;
-      continue;
-    }
-    if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
-      size_t j = sql.find('\n', i);
-      if (j == std::string_view::npos) j = n;
+    } else if (c == '"') {  // a quoted identifier: kept as written
+      if ((j = quoted_end(sql, i, '"')) == kUnclosed) return false;
       out.append(sql.substr(i, j - i));
-      i = j;
-      continue;
-    }
-    if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
-      int depth = 0;
-      size_t j = i;
-      while (j < n) {
-        if (sql[j] == '/' && j + 1 < n && sql[j + 1] == '*') {
-          ++depth;
-          j += 2;
-        } else if (sql[j] == '*' && j + 1 < n && sql[j + 1] == '/') {
-          j += 2;
-          if (--depth == 0) break;
-        } else {
-          ++j;
-        }
-      }
-      if (depth != 0) return false;
+    } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
+      j = std::min(sql.find('\n', i), n);
       out.append(sql.substr(i, j - i));
-      i = j;
-      continue;
-    }
-    if (c == '$') {
+    } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
+      if ((j = block_comment_end(sql, i)) == kUnclosed) return false;
+      out.append(sql.substr(i, j - i));
+    } else if (c == '$') {
       // A parameter ($1) is kept; a dollar-quoted string is not worth scanning here.
-      if (i + 1 < n && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
-        size_t j = i + 1;
-        while (j < n && std::isdigit(static_cast<unsigned char>(sql[j]))) ++j;
-        out.append(sql.substr(i, j - i));
-        i = j;
-        continue;
-      }
-      return false;
-    }
-    const bool starts_number =
-        std::isdigit(c) || (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(sql[i + 1])));
-    if (starts_number) {
-      size_t j = i;
-      while (j < n && std::isdigit(static_cast<unsigned char>(sql[j]))) ++j;
-      if (j < n && sql[j] == '.') {
-        ++j;
-        while (j < n && std::isdigit(static_cast<unsigned char>(sql[j]))) ++j;
-      }
-      if (j < n && (sql[j] == 'e' || sql[j] == 'E')) {
-        size_t k = j + 1;
-        if (k < n && (sql[k] == '+' || sql[k] == '-')) ++k;
-        if (k < n && std::isdigit(static_cast<unsigned char>(sql[k]))) {
-          while (k < n && std::isdigit(static_cast<unsigned char>(sql[k]))) ++k;
-          j = k;
-        }
-      }
-      if (j < n && (ident_char(static_cast<unsigned char>(sql[j])) || sql[j] == '.')) return false;
+      if (i + 1 >= n || !std::isdigit(static_cast<unsigned char>(sql[i + 1]))) return false;
+      j = digits_end(sql, i + 1);
+      out.append(sql.substr(i, j - i));
+    } else if (std::isdigit(c) || (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(sql[i + 1])))) {
+      if ((j = number_end(sql, i)) == kUnclosed) return false;
       out += '?';
-      i = j;
-      continue;
-    }
-    if (ident_char(c)) {
-      size_t j = i;
+    } else if (ident_char(c)) {
+      j = i;
       while (j < n && ident_char(static_cast<unsigned char>(sql[j]))) ++j;
       const std::string_view word = sql.substr(i, j - i);
       const size_t len = word.size();
@@ -198,11 +181,10 @@ bool compute_literal_free_key(std::string_view sql, std::string& out) {
           (len == 21 && word_is(word, "transaction_read_only")))
         return false;
       out.append(word);
-      i = j;
-      continue;
+    } else {
+      out += char(c);
     }
-    out += char(c);
-    ++i;
+    i = j;
   }
   return true;
 }

@@ -109,13 +109,12 @@ class StatementAnalyzer {
         function_calls(stmt);
         return;
       case PG_QUERY__NODE__NODE_CREATE_STMT:
-        if (is_temp_relation(stmt->create_stmt->relation)) add_dirty(out_, "CREATE TEMP TABLE");
-        return;
       case PG_QUERY__NODE__NODE_VIEW_STMT:
-        if (is_temp_relation(stmt->view_stmt->view)) add_dirty(out_, "CREATE TEMP VIEW");
-        return;
       case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
-        if (is_temp_relation(stmt->create_seq_stmt->sequence)) add_dirty(out_, "CREATE TEMP SEQUENCE");
+      case PG_QUERY__NODE__NODE_COMPOSITE_TYPE_STMT:
+      case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
+      case PG_QUERY__NODE__NODE_CREATE_DOMAIN_STMT:
+        if (const char* what = temp_object(stmt)) add_dirty(out_, what);
         return;
       case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT: {
         const auto* ctas = stmt->create_table_as_stmt;
@@ -138,17 +137,6 @@ class StatementAnalyzer {
       case PG_QUERY__NODE__NODE_DO_STMT:
         // Its body is a string the pooler does not parse: anything may happen, SET ROLE included.
         add_unknown(out_, "DO");
-        return;
-      case PG_QUERY__NODE__NODE_COMPOSITE_TYPE_STMT:
-        if (is_temp_relation(stmt->composite_type_stmt->typevar)) add_dirty(out_, "CREATE TYPE pg_temp");
-        return;
-      case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
-        if (is_temp_name(stmt->create_enum_stmt->type_name, stmt->create_enum_stmt->n_type_name))
-          add_dirty(out_, "CREATE TYPE pg_temp");
-        return;
-      case PG_QUERY__NODE__NODE_CREATE_DOMAIN_STMT:
-        if (is_temp_name(stmt->create_domain_stmt->domainname, stmt->create_domain_stmt->n_domainname))
-          add_dirty(out_, "CREATE DOMAIN pg_temp");
         return;
       case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
         // EXPLAIN ANALYZE runs the statement, effects and all.
@@ -186,6 +174,31 @@ class StatementAnalyzer {
   }
 
  private:
+  // What a CREATE of a temporary object (table, view, sequence, type, domain) is, for the dirty
+  // list; nullptr for a permanent one.
+  static const char* temp_object(const PgQuery__Node* stmt) {
+    switch (stmt->node_case) {
+      case PG_QUERY__NODE__NODE_CREATE_STMT:
+        return is_temp_relation(stmt->create_stmt->relation) ? "CREATE TEMP TABLE" : nullptr;
+      case PG_QUERY__NODE__NODE_VIEW_STMT:
+        return is_temp_relation(stmt->view_stmt->view) ? "CREATE TEMP VIEW" : nullptr;
+      case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
+        return is_temp_relation(stmt->create_seq_stmt->sequence) ? "CREATE TEMP SEQUENCE" : nullptr;
+      case PG_QUERY__NODE__NODE_COMPOSITE_TYPE_STMT:
+        return is_temp_relation(stmt->composite_type_stmt->typevar) ? "CREATE TYPE pg_temp" : nullptr;
+      case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT: {
+        const auto* e = stmt->create_enum_stmt;
+        return is_temp_name(e->type_name, e->n_type_name) ? "CREATE TYPE pg_temp" : nullptr;
+      }
+      case PG_QUERY__NODE__NODE_CREATE_DOMAIN_STMT: {
+        const auto* d = stmt->create_domain_stmt;
+        return is_temp_name(d->domainname, d->n_domainname) ? "CREATE DOMAIN pg_temp" : nullptr;
+      }
+      default:
+        return nullptr;
+    }
+  }
+
   static bool select_into_temp(const PgQuery__SelectStmt* s) {
     // SELECT ... INTO of a set operation hangs the INTO clause on the leftmost arm.
     for (; s; s = s->larg) {

@@ -158,6 +158,35 @@ bool unknown_call(std::string_view word, std::string_view prev_word, std::string
   return !detail::builtin_volatility(w);
 }
 
+// A keyword that names something with session effects or runs code the pooler cannot see (SET
+// outside an UPDATE's SET list, DISCARD, LISTEN, PREPARE, DO as a statement's first word, ...).
+bool session_keyword(std::string_view word, bool starts_statement, bool saw_update) {
+  switch (lower(word[0])) {
+    case 'c':
+      return is(word, "call");
+    case 'd':
+      return is(word, "discard") || (starts_statement && is(word, "do"));
+    case 'e':
+      return is(word, "execute");
+    case 'f':
+      return is(word, "function");
+    case 's':
+      return is(word, "set") && !saw_update;
+    case 'l':
+      return is(word, "listen") || is(word, "load");
+    case 'p':
+      return is(word, "prepare") || is(word, "procedure");
+    case 'h':
+      return is(word, "hold");
+    case 't':
+      return is(word, "trigger");
+    case 'r':
+      return is(word, "reset") || is(word, "rule");
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 bool may_have_session_effects(std::string_view sql) {
@@ -196,43 +225,10 @@ bool may_have_session_effects(std::string_view sql) {
       if (const size_t after = next_significant(sql, end); after < n && sql[after] == '(') {
         if (unknown_call(word, prev_word, prev_prev_word, i > 0 ? sql[i - 1] : '\0')) return true;
       }
-      switch (lower(word[0])) {
-        case 'c':
-          if (is(word, "call")) return true;
-          break;
-        case 'd':
-          if (is(word, "discard") || (starts_statement && is(word, "do"))) return true;
-          break;
-        case 'e':
-          if (is(word, "execute")) return true;
-          break;
-        case 'f':
-          if (is(word, "function")) return true;
-          break;
-        case 's':
-          if (is(word, "set") && !saw_update) return true;
-          break;
-        case 'l':
-          if (is(word, "listen") || is(word, "load")) return true;
-          break;
-        case 'p':
-          if (is(word, "prepare") || is(word, "procedure")) return true;
-          break;
-        case 'h':
-          if (is(word, "hold")) return true;
-          break;
-        case 't':
-          if (is(word, "trigger")) return true;
-          break;
-        case 'u':
-          if (is(word, "update") && block_depth == 0 && !line_comment) saw_update = true;
-          if (word.size() == 1 && end + 1 < n && sql[end] == '&' && sql[end + 1] == '"') return true;
-          break;
-        case 'r':
-          if (is(word, "reset") || is(word, "rule")) return true;
-          break;
-        default:
-          break;
+      if (session_keyword(word, starts_statement, saw_update)) return true;
+      if (lower(word[0]) == 'u') {
+        if (is(word, "update") && block_depth == 0 && !line_comment) saw_update = true;
+        if (word.size() == 1 && end + 1 < n && sql[end] == '&' && sql[end + 1] == '"') return true;  // U&"name"
       }
       if (word.size() >= 4 && contains_trigger(word)) return true;
       prev_prev_word = std::exchange(prev_word, word);

@@ -116,10 +116,32 @@ awaitable<void> ClientSession::run_admin() {
   log::info("{} admin console login", tag());
 
   for (;;) {
+    std::optional<std::string> text = co_await read_admin_query();
+    if (!text) co_return;
+    // Not out_: check_timeouts frees an idle client's out_, which a slow reader could catch mid-write.
+    std::string reply;
+    bool shutdown = false;
+    auto parsed = admin::parse_command(*text);
+    if (auto* err = std::get_if<admin::CommandError>(&parsed)) {
+      proto::error_response(reply, "ERROR", err->sqlstate, err->message, {}, err->hint);
+    } else {
+      shutdown = co_await run_admin_command(std::get<admin::Command>(parsed), reply);
+      if (state_ == ClientState::Closing) co_return;  // killed itself, or the drain already came
+    }
+    proto::ready_for_query(reply, 'I');
+    if (!co_await send(reply)) co_return;
+    if (shutdown) ::kill(::getpid(), SIGTERM);  // after the reply, so the client sees it before the drain
+  }
+}
+
+// The next simple Query's text; nullopt once the session is over (Terminate, a lost connection, or
+// any other message, each disconnected here with its reason).
+awaitable<std::optional<std::string>> ClientSession::read_admin_query() {
+  for (;;) {
     auto r = proto::decode_frame(awake_->in_.readable(), kMaxAdminMessage);
     if (r.status == proto::DecodeStatus::Malformed) {
       disconnect("malformed message: " + r.error, "08P01", "invalid message: " + r.error);
-      co_return;
+      co_return std::nullopt;
     }
     if (r.status == proto::DecodeStatus::NeedMore) {
       // Between messages the read lands in small_, never in in_: check_timeouts releases an idle
@@ -131,7 +153,7 @@ awaitable<void> ClientSession::run_admin() {
       auto [ec, n] = co_await awake_->sock_.async_read_some(target, nothrow);
       if (ec) {
         disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
-        co_return;
+        co_return std::nullopt;
       }
       if (small)
         awake_->in_.append(awake_->small_.data(), n);
@@ -143,122 +165,119 @@ awaitable<void> ClientSession::run_admin() {
     last_activity_ = Clock::now();
     if (f.type == 'X') {
       disconnect("client closed the connection");
-      co_return;
+      co_return std::nullopt;
     }
     if (f.type != 'Q' || f.body.empty() || f.body.back() != 0) {
       disconnect(fmt::format("unexpected message '{}' on the admin console", f.type), "08P01",
                  "the admin console accepts only simple Query messages");
-      co_return;
+      co_return std::nullopt;
     }
     std::string text(reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1);
     awake_->in_.consume(f.size);
-    // Not out_: check_timeouts frees an idle client's out_, which a slow reader could catch mid-write.
-    std::string reply;
-    bool shutdown = false;
-    auto parsed = admin::parse_command(text);
-    if (auto* err = std::get_if<admin::CommandError>(&parsed)) {
-      proto::error_response(reply, "ERROR", err->sqlstate, err->message, {}, err->hint);
-    } else {
-      const admin::Command cmd = std::get<admin::Command>(parsed);
-      const auto live = rt_.config();
-      switch (cmd.kind) {
-        case admin::CommandKind::Empty:
-          proto::empty_query_response(reply);
-          break;
-        case admin::CommandKind::ShowPools:
-        {
-          auto view = co_await clients_view(rt_, false);
-          admin::write_result(reply, admin::show_pools(rt_, view.snapshots, view.idle_by_pool), "SHOW");
-        }
-          break;
-        case admin::CommandKind::ShowClients:
-          admin::write_result(reply, admin::show_clients((co_await clients_view(rt_, true)).snapshots), "SHOW");
-          break;
-        case admin::CommandKind::ShowServers:
-          admin::write_result(reply, admin::show_servers(rt_, (co_await clients_view(rt_, false)).snapshots), "SHOW");
-          break;
-        case admin::CommandKind::ShowDatabases:
-          admin::write_result(reply, admin::show_databases(rt_, *live), "SHOW");
-          break;
-        case admin::CommandKind::ShowConfig:
-          admin::write_result(reply, admin::show_config(*live), "SHOW");
-          break;
-        case admin::CommandKind::ShowReplicas:
-          admin::write_result(reply, admin::show_replicas(rt_, *live), "SHOW");
-          break;
-        case admin::CommandKind::Reload: {
-          log::info("{} admin console: RELOAD", tag());
-          if (!rt_.reload) {
-            proto::error_response(reply, "ERROR", "0A000", "RELOAD is not available in this process");
-            break;
-          }
-          auto errors = co_await asio::co_spawn(rt_.main, reload_on_main(rt_), asio::use_awaitable);
-          if (errors.empty()) {
-            proto::command_complete(reply, "RELOAD");
-          } else {
-            std::string detail;
-            for (const auto& e : errors) detail += (detail.empty() ? "" : "\n") + e;
-            proto::error_response(reply, "ERROR", "F0000", "reload failed: keeping the running configuration",
-                                  detail);
-          }
-          break;
-        }
-        case admin::CommandKind::KillClient: {
-          log::info("{} admin console: KILL_CLIENT {}", tag(), cmd.client_id);
-          std::shared_ptr<ClientSession> target;
-          Worker* on = nullptr;
-          for (auto& w : rt_.workers) {
-            for (auto& c : w->clients())
-              if (c->id() == cmd.client_id) target = std::move(c), on = w.get();
-            if (target) break;
-          }
-          bool killed = false;
-          if (target)
-            killed = co_await asio::co_spawn(on->ctx, kill_on_worker(target, fmt::format("C-{} {}", id_, user())),
-                                             asio::use_awaitable);
-          if (killed)
-            proto::command_complete(reply, "KILL_CLIENT");
-          else
-            proto::error_response(reply, "ERROR", "42704", fmt::format("no client with id {}", cmd.client_id), {},
-                                  "SHOW CLIENTS lists the connected clients and their ids");
-          break;
-        }
-        case admin::CommandKind::ShowPrepared:
-          admin::write_result(reply, admin::show_prepared(rt_, (co_await clients_view(rt_, false)).snapshots), "SHOW");
-          break;
-        case admin::CommandKind::ShowStats:
-          admin::write_result(reply, admin::show_stats(rt_, *live), "SHOW");
-          break;
-        case admin::CommandKind::ShowQueries:
-          admin::write_result(reply, admin::show_queries(co_await capture::collect(rt_)), "SHOW");
-          break;
-        case admin::CommandKind::Pause:
-          co_await admin::pause(rt_, cmd, reply, [this] { return state_ == ClientState::Closing; },
-                                fmt::format("C-{} {}", id_, user()));
-          break;
-        case admin::CommandKind::Resume:
-          admin::resume(rt_, cmd, reply, fmt::format("C-{} {}", id_, user()));
-          break;
-        case admin::CommandKind::Kill:
-          co_await admin::kill_database(rt_, cmd, reply, fmt::format("C-{} {}", id_, user()));
-          break;
-        case admin::CommandKind::Set:
-          co_await admin::set(rt_, cmd, reply, fmt::format("C-{} {}", id_, user()));
-          break;
-        case admin::CommandKind::Shutdown:
-          // Exactly what SIGTERM does (Daemon::signal_loop): stop accepting, drain, exit 0. This
-          // session is idle, so the drain closes it too, with 57P01 after this reply.
-          log::info("{} admin console: SHUTDOWN", tag());
-          proto::command_complete(reply, "SHUTDOWN");
-          shutdown = true;
-          break;
-      }
-      if (state_ == ClientState::Closing) co_return;  // killed itself, or the drain already came
-    }
-    proto::ready_for_query(reply, 'I');
-    if (!co_await send(reply)) co_return;
-    if (shutdown) ::kill(::getpid(), SIGTERM);  // after the reply, so the client sees it before the drain
+    co_return text;
   }
+}
+
+// Runs one console command, its result or error appended to `reply`; true for SHUTDOWN, which the
+// caller carries out after sending the reply.
+awaitable<bool> ClientSession::run_admin_command(const admin::Command& cmd, std::string& reply) {
+  const auto live = rt_.config();
+  const std::string by = fmt::format("C-{} {}", id_, user());
+  switch (cmd.kind) {
+    case admin::CommandKind::Empty:
+      proto::empty_query_response(reply);
+      break;
+    case admin::CommandKind::ShowPools: {
+      auto view = co_await clients_view(rt_, false);
+      admin::write_result(reply, admin::show_pools(rt_, view.snapshots, view.idle_by_pool), "SHOW");
+      break;
+    }
+    case admin::CommandKind::ShowClients:
+      admin::write_result(reply, admin::show_clients((co_await clients_view(rt_, true)).snapshots), "SHOW");
+      break;
+    case admin::CommandKind::ShowServers:
+      admin::write_result(reply, admin::show_servers(rt_, (co_await clients_view(rt_, false)).snapshots), "SHOW");
+      break;
+    case admin::CommandKind::ShowDatabases:
+      admin::write_result(reply, admin::show_databases(rt_, *live), "SHOW");
+      break;
+    case admin::CommandKind::ShowConfig:
+      admin::write_result(reply, admin::show_config(*live), "SHOW");
+      break;
+    case admin::CommandKind::ShowReplicas:
+      admin::write_result(reply, admin::show_replicas(rt_, *live), "SHOW");
+      break;
+    case admin::CommandKind::Reload:
+      co_await admin_reload(reply);
+      break;
+    case admin::CommandKind::KillClient:
+      co_await admin_kill_client(cmd.client_id, reply);
+      break;
+    case admin::CommandKind::ShowPrepared:
+      admin::write_result(reply, admin::show_prepared(rt_, (co_await clients_view(rt_, false)).snapshots), "SHOW");
+      break;
+    case admin::CommandKind::ShowStats:
+      admin::write_result(reply, admin::show_stats(rt_, *live), "SHOW");
+      break;
+    case admin::CommandKind::ShowQueries:
+      admin::write_result(reply, admin::show_queries(co_await capture::collect(rt_)), "SHOW");
+      break;
+    case admin::CommandKind::Pause:
+      co_await admin::pause(rt_, cmd, reply, [this] { return state_ == ClientState::Closing; }, by);
+      break;
+    case admin::CommandKind::Resume:
+      admin::resume(rt_, cmd, reply, by);
+      break;
+    case admin::CommandKind::Kill:
+      co_await admin::kill_database(rt_, cmd, reply, by);
+      break;
+    case admin::CommandKind::Set:
+      co_await admin::set(rt_, cmd, reply, by);
+      break;
+    case admin::CommandKind::Shutdown:
+      // Exactly what SIGTERM does (Daemon::signal_loop): stop accepting, drain, exit 0. This
+      // session is idle, so the drain closes it too, with 57P01 after this reply.
+      log::info("{} admin console: SHUTDOWN", tag());
+      proto::command_complete(reply, "SHUTDOWN");
+      co_return true;
+  }
+  co_return false;
+}
+
+awaitable<void> ClientSession::admin_reload(std::string& reply) {
+  log::info("{} admin console: RELOAD", tag());
+  if (!rt_.reload) {
+    proto::error_response(reply, "ERROR", "0A000", "RELOAD is not available in this process");
+    co_return;
+  }
+  auto errors = co_await asio::co_spawn(rt_.main, reload_on_main(rt_), asio::use_awaitable);
+  if (errors.empty()) {
+    proto::command_complete(reply, "RELOAD");
+    co_return;
+  }
+  std::string detail;
+  for (const auto& e : errors) detail += (detail.empty() ? "" : "\n") + e;
+  proto::error_response(reply, "ERROR", "F0000", "reload failed: keeping the running configuration", detail);
+}
+
+awaitable<void> ClientSession::admin_kill_client(uint64_t client_id, std::string& reply) {
+  log::info("{} admin console: KILL_CLIENT {}", tag(), client_id);
+  std::shared_ptr<ClientSession> target;
+  Worker* on = nullptr;
+  for (auto& w : rt_.workers) {
+    for (auto& c : w->clients())
+      if (c->id() == client_id) target = std::move(c), on = w.get();
+    if (target) break;
+  }
+  bool killed = false;
+  if (target)
+    killed = co_await asio::co_spawn(on->ctx, kill_on_worker(target, fmt::format("C-{} {}", id_, user())),
+                                     asio::use_awaitable);
+  if (killed)
+    proto::command_complete(reply, "KILL_CLIENT");
+  else
+    proto::error_response(reply, "ERROR", "42704", fmt::format("no client with id {}", client_id), {},
+                          "SHOW CLIENTS lists the connected clients and their ids");
 }
 
 }  // namespace pgopt::pooler

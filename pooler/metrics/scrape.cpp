@@ -7,9 +7,12 @@
 
 namespace pgopt::pooler::metrics {
 
-std::string render(const Snapshot& s) {
-  using T = Exposition::Type;
-  Exposition e;
+namespace {
+
+using T = Exposition::Type;
+
+// The process, its clients and its pools.
+void render_pooler(Exposition& e, const Snapshot& s) {
   e.family("pgopt_up", T::Gauge, "1 while the pooler process runs.");
   e.sample("pgopt_up", {}, uint64_t(1));
   e.family("pgopt_info", T::Gauge, "Always 1; the labels describe the running pooler.");
@@ -33,7 +36,10 @@ std::string render(const Snapshot& s) {
   for (const auto& p : s.pools)
     e.sample("pgopt_pool_longest_wait_seconds", {{"database", p.database}, {"user", p.user}, {"node", p.node}},
              p.longest_wait_seconds);
+}
 
+// What went through each database: queries, transactions, bytes, waits, errors, routing.
+void render_traffic(Exposition& e, const Snapshot& s) {
   e.family("pgopt_queries_total", T::Counter,
            "Queries relayed to a server and answered (a simple Query, an extended-protocol group up to Sync).");
   for (const auto& [db, st] : s.stats) e.sample("pgopt_queries_total", {{"database", db}}, st.query_count);
@@ -71,6 +77,10 @@ std::string render(const Snapshot& s) {
     e.sample("pgopt_routed_statements_total", {{"database", db}, {"target", "replica"}}, st.routed_replica);
   }
 
+}
+
+// The shared prepared statements, and each replica's health and lag.
+void render_replicas(Exposition& e, const Snapshot& s) {
   e.family("pgopt_prepared_statements", T::Gauge,
            "Distinct prepared statements (text and parameter types) in the shared registry, as servers prepare them.");
   e.sample("pgopt_prepared_statements", {}, s.prepared_statements);
@@ -87,7 +97,10 @@ std::string render(const Snapshot& s) {
   e.family("pgopt_replica_lag_bytes", T::Gauge, "Replication lag in WAL bytes (absent while unknown).");
   for (const auto& r : s.replicas)
     if (r.lag_bytes) e.sample("pgopt_replica_lag_bytes", {{"database", r.database}, {"replica", r.node}}, *r.lag_bytes);
+}
 
+// Multi-host databases: the members' roles and the election state.
+void render_failover(Exposition& e, const Snapshot& s) {
   e.family("pgopt_failover_primary", T::Gauge, "1 for the member of a multi-host database that takes its writes now.");
   for (const auto& m : s.members)
     e.sample("pgopt_failover_primary", {{"database", m.database}, {"member", m.member}}, uint64_t(m.primary ? 1 : 0));
@@ -113,6 +126,16 @@ std::string render(const Snapshot& s) {
   for (const auto& el : s.elections) e.sample("pgopt_failover_primary_changes_total", {{"database", el.database}}, el.changes);
   e.family("pgopt_failover_split_brains_total", T::Counter, "Times a split brain began.");
   for (const auto& el : s.elections) e.sample("pgopt_failover_split_brains_total", {{"database", el.database}}, el.split_brains);
+}
+
+}  // namespace
+
+std::string render(const Snapshot& s) {
+  Exposition e;
+  render_pooler(e, s);
+  render_traffic(e, s);
+  render_replicas(e, s);
+  render_failover(e, s);
   return e.text();
 }
 

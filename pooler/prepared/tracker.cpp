@@ -208,130 +208,25 @@ void Tracker::on_client_message(const proto::Frame& f, std::span<const uint8_t> 
   }
 }
 
+namespace {
+// A message that goes to the server as the client sent it (when anything goes: `out` set).
+void pass_through(std::span<const uint8_t> raw, std::string* out) {
+  if (out) out->append(reinterpret_cast<const char*>(raw.data()), raw.size());
+}
+}  // namespace
+
 void Tracker::feed(const proto::Frame& f, std::span<const uint8_t> raw, ServerStatements& server, size_t capacity,
                    std::string* out) {
   if (f.type != 'Q') record(f.type, raw);
-  auto pass = [&] {
-    if (out) out->append(reinterpret_cast<const char*>(raw.data()), raw.size());
-  };
+  auto pass = [&] { pass_through(raw, out); };
   switch (f.type) {
-    case 'P': {
-      const bool unnamed = f.body.empty() || f.body[0] == 0;
-      if (unnamed) unnamed_command_.reset();  // the unnamed statement is replaced
-      if (out && unnamed && needs_rewrite(f)) {
-        auto p = proto::parse_parse(f.body);
-        if (p && on_command_parse(*p, server, capacity, *out)) return;
-        if (auto viewed = p ? with_own_statement_view(p->query) : std::nullopt) {
-          proto::Writer w(*out);
-          w.begin('P').cstr("").cstr(*viewed).i16(int16_t(p->param_types.size()));
-          for (int32_t t : p->param_types) w.i32(t);
-          w.end();
-          pending_.push_back(Expect{.kind = Kind::Parse});
-          return;
-        }
-      }
-      if (!out || unnamed) {
-        pending_.push_back(Expect{.kind = Kind::Parse});
-        return pass();
-      }
-      auto p = proto::parse_parse(f.body);
-      if (!p) return pass();  // validated before; cannot happen
-      std::string name(p->name);
-      if (auto err = reserved_name_error(p->query); !err.empty()) {
-        proto::Writer(*out).begin('P').cstr(kNoStatement).cstr(kRejectedQuery).i16(0).end();
-        pending_.push_back(Expect{.kind = Kind::Parse, .replacement = std::move(err), .replace_error = true});
-        return;
-      }
-      if (names_.contains(name)) {
-        proto::Writer(*out).begin('P').cstr(kNoStatement).cstr(kRejectedQuery).i16(0).end();
-        pending_.push_back(Expect{.kind = Kind::Parse, .replacement = duplicate_statement_error(name), .replace_error = true});
-        return;
-      }
-      StatementPtr s = registry_.intern(p->query, p->param_types);
-      names_[name] = s;
-      // A statement reading pg_prepared_statements is never prepared on a server either: each Bind
-      // or Describe of it runs the client's view as of that moment (use_sql_command), as PostgreSQL
-      // reads the view at each Execute, the statement itself included. Its Parse is checked by the
-      // server through the unnamed statement, with the view as of now, so errors come at the Parse.
-      if (mark_sql_command(s, p->query) && !is_sql_command(p->query)) {
-        unnamed_command_.reset();  // the server's unnamed statement is replaced
-        unnamed_parse(*out, *with_own_statement_view(p->query), p->param_types);
-        pending_.push_back(Expect{.kind = Kind::Parse, .stmt = s, .client_name = name});
-        return;
-      }
-      // A command's text never goes to the server as a statement (see use_sql_command); its Parse
-      // is answered like one of a statement the server has.
-      if (s->sql_command.load(std::memory_order_relaxed) || current_on_server(s, server, *out)) {
-        close_statement(*out, kNoStatement);
-        std::string parse_complete;
-        proto::parse_complete(parse_complete);
-        pending_.push_back(Expect{.kind = Kind::Close, .on_success = ReplyAction::Replace,
-                                  .replacement = std::move(parse_complete), .stmt = s, .client_name = name});
-        return;
-      }
-      add_to_server(s, server, capacity, *out);
-      *out += s->parse_message;
-      pending_.push_back(Expect{.kind = Kind::Parse, .stmt = s, .server_new = true, .client_name = name});
-      return;
-    }
+    case 'P':
+      return feed_parse(f, raw, server, capacity, out);
     case 'B':
-    case 'D': {
-      const Kind kind = f.type == 'B' ? Kind::Bind : Kind::Describe;
-      if (kind == Kind::Bind && (unnamed_command_ || portal_command_)) {
-        proto::Reader r(f.body);
-        std::string_view portal = r.cstr();
-        on_command_bind(portal, r.cstr());
-      }
-      if (kind == Kind::Describe && portal_command_ && on_command_portal(f, server)) return pass();
-      if (!out || !needs_rewrite(f)) {
-        pending_.push_back(Expect{.kind = kind});
-        return pass();
-      }
-      proto::Reader r(f.body);
-      std::string_view portal, name;
-      if (kind == Kind::Bind) {
-        portal = r.cstr();
-        name = r.cstr();
-      } else {
-        r.u8();
-        name = r.cstr();
-      }
-      auto rest = r.rest();
-      StatementPtr s = resolve(name);
-      if (s && s->sql_command.load(std::memory_order_relaxed)) return use_sql_command(f, s, server, capacity, *out);
-      if (s) ensure_on_server(s, server, capacity, *out);
-      proto::Writer w(*out);
-      w.begin(f.type);
-      if (kind == Kind::Bind)
-        w.cstr(portal);
-      else
-        w.u8('S');
-      w.cstr(s ? std::string_view(s->server_name) : kNoStatement).raw(rest).end();
-      if (s)
-        pending_.push_back(Expect{.kind = kind, .stmt = s});
-      else
-        pending_.push_back(Expect{.kind = kind, .replacement = missing_statement_error(name), .replace_error = true});
-      return;
-    }
-    case 'C': {
-      if (!out || !needs_rewrite(f)) {
-        pending_.push_back(Expect{.kind = Kind::Close});
-        return pass();
-      }
-      proto::Reader r(f.body);
-      r.u8();
-      std::string name(r.cstr());
-      StatementPtr previous;
-      if (auto it = names_.find(name); it != names_.end()) {
-        previous = std::move(it->second);
-        names_.erase(it);
-      }
-      // The shared statement stays on the server for everyone else; the client still gets its
-      // CloseComplete, in order, from a Close that changes nothing.
-      close_statement(*out, kNoStatement);
-      pending_.push_back(Expect{.kind = Kind::Close, .client_name = std::move(name), .previous = std::move(previous)});
-      return;
-    }
+    case 'D':
+      return feed_bind_or_describe(f, raw, server, capacity, out);
+    case 'C':
+      return feed_close(f, raw, out);
     case 'E':
       if (!portal_command_ || !on_command_portal(f, server)) pending_.push_back(Expect{.kind = Kind::Execute});
       return pass();
@@ -352,6 +247,135 @@ void Tracker::feed(const proto::Frame& f, std::span<const uint8_t> raw, ServerSt
     default:  // Flush, COPY data: no reply of their own
       return pass();
   }
+}
+
+// A Parse: the unnamed statement passes (or is rewritten for a command or the statement view); a
+// named one becomes the shared statement of its text, prepared on this server if it is not yet.
+void Tracker::feed_parse(const proto::Frame& f, std::span<const uint8_t> raw, ServerStatements& server,
+                         size_t capacity, std::string* out) {
+  auto pass = [&] { pass_through(raw, out); };
+  const bool unnamed = f.body.empty() || f.body[0] == 0;
+  if (unnamed) unnamed_command_.reset();  // the unnamed statement is replaced
+  if (out && unnamed && needs_rewrite(f)) {
+    auto p = proto::parse_parse(f.body);
+    if (p && on_command_parse(*p, server, capacity, *out)) return;
+    if (auto viewed = p ? with_own_statement_view(p->query) : std::nullopt) {
+      proto::Writer w(*out);
+      w.begin('P').cstr("").cstr(*viewed).i16(int16_t(p->param_types.size()));
+      for (int32_t t : p->param_types) w.i32(t);
+      w.end();
+      pending_.push_back(Expect{.kind = Kind::Parse});
+      return;
+    }
+  }
+  if (!out || unnamed) {
+    pending_.push_back(Expect{.kind = Kind::Parse});
+    return pass();
+  }
+  auto p = proto::parse_parse(f.body);
+  if (!p) return pass();  // validated before; cannot happen
+  std::string name(p->name);
+  if (auto err = reserved_name_error(p->query); !err.empty()) {
+    proto::Writer(*out).begin('P').cstr(kNoStatement).cstr(kRejectedQuery).i16(0).end();
+    pending_.push_back(Expect{.kind = Kind::Parse, .replacement = std::move(err), .replace_error = true});
+    return;
+  }
+  if (names_.contains(name)) {
+    proto::Writer(*out).begin('P').cstr(kNoStatement).cstr(kRejectedQuery).i16(0).end();
+    pending_.push_back(Expect{.kind = Kind::Parse, .replacement = duplicate_statement_error(name), .replace_error = true});
+    return;
+  }
+  StatementPtr s = registry_.intern(p->query, p->param_types);
+  names_[name] = s;
+  // A statement reading pg_prepared_statements is never prepared on a server either: each Bind
+  // or Describe of it runs the client's view as of that moment (use_sql_command), as PostgreSQL
+  // reads the view at each Execute, the statement itself included. Its Parse is checked by the
+  // server through the unnamed statement, with the view as of now, so errors come at the Parse.
+  if (mark_sql_command(s, p->query) && !is_sql_command(p->query)) {
+    unnamed_command_.reset();  // the server's unnamed statement is replaced
+    unnamed_parse(*out, *with_own_statement_view(p->query), p->param_types);
+    pending_.push_back(Expect{.kind = Kind::Parse, .stmt = s, .client_name = name});
+    return;
+  }
+  // A command's text never goes to the server as a statement (see use_sql_command); its Parse
+  // is answered like one of a statement the server has.
+  if (s->sql_command.load(std::memory_order_relaxed) || current_on_server(s, server, *out)) {
+    close_statement(*out, kNoStatement);
+    std::string parse_complete;
+    proto::parse_complete(parse_complete);
+    pending_.push_back(Expect{.kind = Kind::Close, .on_success = ReplyAction::Replace,
+                              .replacement = std::move(parse_complete), .stmt = s, .client_name = name});
+    return;
+  }
+  add_to_server(s, server, capacity, *out);
+  *out += s->parse_message;
+  pending_.push_back(Expect{.kind = Kind::Parse, .stmt = s, .server_new = true, .client_name = name});
+  return;
+}
+
+// A Bind or Describe: the client's statement name becomes the shared statement's on this server,
+// prepared first if the server lacks it; an unknown name gets PostgreSQL's error.
+void Tracker::feed_bind_or_describe(const proto::Frame& f, std::span<const uint8_t> raw, ServerStatements& server,
+                                    size_t capacity, std::string* out) {
+  auto pass = [&] { pass_through(raw, out); };
+  const Kind kind = f.type == 'B' ? Kind::Bind : Kind::Describe;
+  if (kind == Kind::Bind && (unnamed_command_ || portal_command_)) {
+    proto::Reader r(f.body);
+    std::string_view portal = r.cstr();
+    on_command_bind(portal, r.cstr());
+  }
+  if (kind == Kind::Describe && portal_command_ && on_command_portal(f, server)) return pass();
+  if (!out || !needs_rewrite(f)) {
+    pending_.push_back(Expect{.kind = kind});
+    return pass();
+  }
+  proto::Reader r(f.body);
+  std::string_view portal, name;
+  if (kind == Kind::Bind) {
+    portal = r.cstr();
+    name = r.cstr();
+  } else {
+    r.u8();
+    name = r.cstr();
+  }
+  auto rest = r.rest();
+  StatementPtr s = resolve(name);
+  if (s && s->sql_command.load(std::memory_order_relaxed)) return use_sql_command(f, s, server, capacity, *out);
+  if (s) ensure_on_server(s, server, capacity, *out);
+  proto::Writer w(*out);
+  w.begin(f.type);
+  if (kind == Kind::Bind)
+    w.cstr(portal);
+  else
+    w.u8('S');
+  w.cstr(s ? std::string_view(s->server_name) : kNoStatement).raw(rest).end();
+  if (s)
+    pending_.push_back(Expect{.kind = kind, .stmt = s});
+  else
+    pending_.push_back(Expect{.kind = kind, .replacement = missing_statement_error(name), .replace_error = true});
+  return;
+}
+
+// A Close of a statement: the client's name is forgotten; the shared statement stays on the server.
+void Tracker::feed_close(const proto::Frame& f, std::span<const uint8_t> raw, std::string* out) {
+  auto pass = [&] { pass_through(raw, out); };
+  if (!out || !needs_rewrite(f)) {
+    pending_.push_back(Expect{.kind = Kind::Close});
+    return pass();
+  }
+  proto::Reader r(f.body);
+  r.u8();
+  std::string name(r.cstr());
+  StatementPtr previous;
+  if (auto it = names_.find(name); it != names_.end()) {
+    previous = std::move(it->second);
+    names_.erase(it);
+  }
+  // The shared statement stays on the server for everyone else; the client still gets its
+  // CloseComplete, in order, from a Close that changes nothing.
+  close_statement(*out, kNoStatement);
+  pending_.push_back(Expect{.kind = Kind::Close, .client_name = std::move(name), .previous = std::move(previous)});
+  return;
 }
 
 void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> raw, ServerStatements& server,

@@ -185,6 +185,11 @@ class Tracker {
   bool add_to_server(const StatementPtr& s, ServerStatements& server, size_t capacity, std::string& out);
   void feed(const protocol::Frame& f, std::span<const uint8_t> raw, ServerStatements& server, size_t capacity,
             std::string* out);
+  void feed_parse(const protocol::Frame& f, std::span<const uint8_t> raw, ServerStatements& server, size_t capacity,
+                  std::string* out);
+  void feed_bind_or_describe(const protocol::Frame& f, std::span<const uint8_t> raw, ServerStatements& server,
+                             size_t capacity, std::string* out);
+  void feed_close(const protocol::Frame& f, std::span<const uint8_t> raw, std::string* out);
   // sql_commands.cpp: an unnamed Parse whose text is PREPARE/EXECUTE/DEALLOCATE (false: send it
   // as it is), the Bind and Execute that use it, and the guard for texts sent as they are.
   bool on_command_parse(const protocol::ParseMsg& p, ServerStatements& server, size_t capacity, std::string& out);

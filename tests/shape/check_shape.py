@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""The code's shape rules (docs/development.md), checked on every test run:
+  - no source file over 800 lines (C++, Python and shell, in the project's folders);
+  - no C++ function over 100 lines in the folders listed in FUNCTION_FOLDERS;
+  - every folder of pooler/, sql/ and analyzer/ has a README.md (it names what the folder may use).
+Usage: check_shape.py SOURCE_DIR. Prints each violation and exits 1 if there is any."""
+import os
+import re
+import sys
+
+MAX_FILE_LINES = 800
+MAX_FUNCTION_LINES = 100
+FILE_FOLDERS = ["app", "pooler", "sql", "analyzer", "tests", "bench", "scripts"]
+FUNCTION_FOLDERS = ["pooler"]
+README_FOLDERS = ["pooler", "sql", "analyzer"]
+SOURCE_SUFFIXES = (".cpp", ".hpp", ".h", ".py", ".sh")
+
+_RAW = re.compile(r'R"([^(\s]{0,16})\(')
+
+
+def strip_code(text):
+    """The text with comments, string and character literals blanked (newlines kept), so that
+    braces are only the code's."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append("\n" * text.count("\n", i, j))
+            i = j
+            continue
+        m = _RAW.match(text, i) if c == "R" and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")) else None
+        if m:
+            end = text.find(")" + m.group(1) + '"', m.end())
+            j = n if end < 0 else end + len(m.group(1)) + 2
+            out.append('""' + "\n" * text.count("\n", i, j))
+            i = j
+            continue
+        if c in "\"'":
+            j = i + 1
+            while j < n and text[j] != c and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            out.append(c + c)
+            i = j + 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+_CONTROL = re.compile(r"^\s*(if|for|while|switch|catch|else|do|try)\b")
+
+
+def long_functions(text):
+    """(first line, lines, head) of each function body longer than MAX_FUNCTION_LINES: a brace
+    block whose head has a parameter list, opened where no function is open (at namespace or class
+    level), so lambdas and blocks count toward their function."""
+    code = strip_code(text)
+    found = []
+    stack = []  # kinds of open braces: "scope" (namespace, class, extern), "fn", "other"
+    head_start, line = 0, 1
+    for i, c in enumerate(code):
+        if c == "\n":
+            line += 1
+        elif c in ";{}":
+            head = code[head_start:i]
+            head_start = i + 1
+            if c == ";":
+                continue
+            if c == "}":
+                if stack:
+                    kind, start, h = stack.pop()
+                    if kind == "fn" and line - start + 1 > MAX_FUNCTION_LINES:
+                        found.append((start, line - start + 1, h))
+                continue
+            in_function = any(k != "scope" for k, _, _ in stack)
+            flat = " ".join(head.split())
+            if in_function:
+                kind = "other"
+            elif re.search(r"\b(namespace|class|struct|union|enum)\b", flat) and "(" not in flat.split("{")[0].split(":")[0]:
+                kind = "scope"
+            elif re.search(r'extern\s*"', head) or flat.startswith("extern"):
+                kind = "scope"
+            elif ")" in flat and not _CONTROL.match(flat) and "=" not in flat.split("(")[0]:
+                kind = "fn"
+            else:
+                kind = "other"
+            stack.append((kind, line, flat[-90:]))
+    return found
+
+
+def main(root):
+    problems = []
+    for folder in FILE_FOLDERS:
+        for dirpath, _, files in os.walk(os.path.join(root, folder)):
+            for f in sorted(files):
+                if not f.endswith(SOURCE_SUFFIXES):
+                    continue
+                path = os.path.join(dirpath, f)
+                rel = os.path.relpath(path, root)
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    text = fh.read()
+                lines = text.count("\n")
+                if lines > MAX_FILE_LINES:
+                    problems.append(f"{rel}: {lines} lines (split it by concern; at most {MAX_FILE_LINES})")
+                if f.endswith((".cpp", ".hpp", ".h")) and rel.split(os.sep)[0] in FUNCTION_FOLDERS:
+                    for start, n, head in long_functions(text):
+                        problems.append(f"{rel}:{start}: a function of {n} lines (at most {MAX_FUNCTION_LINES}): {head}")
+    for folder in README_FOLDERS:
+        for dirpath, _, _ in os.walk(os.path.join(root, folder)):
+            if not os.path.exists(os.path.join(dirpath, "README.md")):
+                problems.append(f"{os.path.relpath(dirpath, root)}/: no README.md")
+    for p in problems:
+        print(p)
+    print(f"check_shape: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "."))
