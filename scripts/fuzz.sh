@@ -5,6 +5,7 @@
 #     BUILD_DIR     clang build directory, default build-fuzz (relative paths are under the repo)
 #     TARGET        fuzzers to run, default every tests/fuzz/*.cpp
 #   FUZZ_SECONDS    time budget per target (default 60)
+#   FUZZ_BUILD_ONLY=1  build the targets and stop (scripts/test.sh builds them while other tests run)
 #
 # Each target's corpus lives in BUILD_DIR/fuzz-corpus/<target>, seeded from
 # tests/fixtures/fuzz/<target>/ when that exists, so runs accumulate coverage. Crash reproducers go
@@ -32,6 +33,10 @@ fi
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DPGOPT_FUZZ=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"
+if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then
+  echo "fuzz.sh: built ${targets[*]}"
+  exit 0
+fi
 
 mkdir -p "$build/fuzz-logs"
 failed=()
