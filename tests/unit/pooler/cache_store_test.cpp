@@ -155,7 +155,7 @@ TEST(CacheStore, ClearRuleKeepsTheOtherRules) {
 // balance (bytes and entries per rule equal what is left), the cap held, and no reply whose fill
 // read the data before a write is served once that write's invalidation has returned.
 TEST(CacheStore, ManyThreadsKeepTheBooksAndNeverServeAnInvalidatedFill) {
-  constexpr int kThreads = 4, kRounds = 3000;
+  constexpr int kThreads = 4, kRounds = 20000;
   Store s({64 * 1024, 4096}, 2);
   std::atomic<uint64_t> stale{0};
   // The "data" of each table is its generation: a writer bumps it (its commit), then invalidates;
@@ -184,6 +184,7 @@ TEST(CacheStore, ManyThreadsKeepTheBooksAndNeverServeAnInvalidatedFill) {
         }
         FillTicket ticket = s.begin_fill();
         const uint64_t seen = generation[table].load();  // the query reads the data after its ticket
+        std::this_thread::yield();                       // the reply takes a while: writers get in
         s.put(k, Tables{name}, std::to_string(seen) + std::string(200, ' '), Clock::now() + 1h, size_t(table % 2),
               ticket);
       }
