@@ -10,6 +10,8 @@
 
 #include "sql/builtin_functions.hpp"
 #include "sql/cache_writes.hpp"
+#include "sql/classify.hpp"
+#include "tsv.hpp"
 
 namespace pgopt::sql {
 namespace {
@@ -234,6 +236,35 @@ TEST(WrittenTables, FunctionListsFollowTheClassifierOptions) {
   lenient.unknown_functions_are_reads = true;
   EXPECT_FALSE(writes("SELECT app.touch(1)", lenient).any());
   EXPECT_EQ(writes("INSERT INTO t VALUES (app.touch(1))", lenient).tables, Tables{"t"});
+}
+
+// ---- against the classifier's golden statements ------------------------------------------------
+
+// The classifier's golden file (classify.tsv): real traffic, of every kind.
+std::vector<std::string> golden_statements() {
+  std::vector<std::string> out;
+  for (const auto& row : testing::read_tsv(std::string(PGOPT_FIXTURES) + "/sql/classify.tsv"))
+    if (row.cells.size() >= 3 && row.cells.size() < 4) out.push_back(row.cells[0]);  // default options only
+  return out;
+}
+
+TEST(CacheabilityGolden, CacheableImpliesReadAndWritingImpliesNotRead) {
+  const auto statements = golden_statements();
+  ASSERT_GE(statements.size(), 100u);
+  size_t cacheable = 0, writing = 0;
+  for (const std::string& sql : statements) {
+    Classification c = classify(sql, {});
+    if (cacheability(sql, {}).cacheable) {
+      ++cacheable;
+      EXPECT_EQ(c.kind, StatementKind::Read) << sql;  // a cacheable statement never needs the primary
+    }
+    if (written_tables(sql, {}).any()) {
+      ++writing;
+      EXPECT_NE(c.kind, StatementKind::Read) << sql;  // what invalidates is never routed as a read
+    }
+  }
+  EXPECT_GE(cacheable, 5u);
+  EXPECT_GE(writing, 30u);
 }
 
 }  // namespace
