@@ -365,7 +365,7 @@ class ConfigParser {
       } else if (name == "peers") {
         peers_ok_ = read_peers(reader_, node, config_.peers, peers_line_);
       } else if (name == "cache") {
-        cache_ok_ = read_cache(reader_, node, config_.cache);
+        read_cache(reader_, node, config_.cache);  // reports its own errors
       } else if (node.is_table() || node.is_array_of_tables()) {
         const bool array = node.is_array_of_tables();
         reader_.error(line_of(key.source()),
@@ -379,7 +379,7 @@ class ConfigParser {
     }
     check_pooler();
     check_databases();
-    if (cache_ok_) check_cache_databases(reader_, config_.cache, config_.databases);
+    check_cache_databases(reader_, config_.cache, config_.databases);  // the rules that were read
     if (peers_ok_ && !bad("peer_id")) {
       auto at = pooler_lines_.find("peer_id");
       check_peers(reader_, config_.pooler, at != pooler_lines_.end() ? at->second : pooler_line_, peers_line_,
@@ -594,7 +594,6 @@ class ConfigParser {
   bool pooler_ok_ = true;        // [pooler] was a table (or absent)
   bool databases_seen_ = false;  // at least one entry under [databases], valid or not
   bool peers_ok_ = true;         // [peers] absent, or every entry valid
-  bool cache_ok_ = true;         // [cache] absent, or valid
   int peers_line_ = 0;
   int pooler_line_ = 0;
   int databases_line_ = 0;

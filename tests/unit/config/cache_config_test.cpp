@@ -165,6 +165,14 @@ TEST(CacheConfig, RuleDatabaseMustExist) {
             "5: cache.rules[0].database: there is no [databases.nope]");
 }
 
+TEST(CacheConfig, AValidRuleNamingAnUnknownDatabaseIsReportedBesideOtherErrors) {
+  auto r = parse("[cache]\nmax_memory = 1\n[[cache.rules]]\ndatabase = \"shop\"\nttl = 1\n");
+  std::vector<std::string> errors;
+  for (const auto& e : r.errors) errors.push_back(std::to_string(e.line) + ": " + e.message);
+  EXPECT_EQ(errors, (std::vector<std::string>{"5: cache.max_memory: 1B is out of range (must be between 1MB and 1TB)",
+                                              "6: cache.rules[0].database: there is no [databases.shop]"}));
+}
+
 TEST(CacheConfig, EveryErrorIsReportedAtOnce) {
   auto r = parse("[cache]\nenabled = 1\nmax_memory = \"1kB\"\n[[cache.rules]]\nttl = 0\n[[cache.rules]]\nuser = 1\nttl = 1\n");
   std::vector<int> lines;
