@@ -27,6 +27,7 @@ struct Statement {
   std::optional<std::chrono::milliseconds> hint_ttl;  // a valid /* pgopt:cache ttl=... */
 };
 
+// Immutable once built from a config snapshot: every worker may call match() at once.
 class Rules {
  public:
   explicit Rules(std::vector<CacheRule> rules);
