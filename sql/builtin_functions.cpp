@@ -75,6 +75,16 @@ constexpr auto kWriters = [] {
 }();
 static_assert(std::adjacent_find(kWriters.begin(), kWriters.end()) == kWriters.end(), "duplicate writer");
 
+// Kept short on purpose: each entry was checked to depend on nothing but its arguments and the
+// settings in the cache key. Sorted (a unit test checks it, and that each is a stable built-in).
+constexpr std::string_view kKeyStableBuiltins[] = {
+    "array_to_string", "concat",          "concat_ws",         "date_part",        "date_trunc",
+    "extract",         "format",          "generate_series",   "json_agg",         "json_build_array",
+    "json_build_object", "json_object_agg", "jsonb_agg",       "jsonb_build_array", "jsonb_build_object",
+    "make_timestamptz", "row_to_json",    "timezone",          "to_char",          "to_date",
+    "to_json",         "to_jsonb",        "to_number",         "to_timestamp",
+};
+
 }  // namespace
 
 std::optional<Volatility> builtin_volatility(std::string_view name) {
@@ -92,5 +102,11 @@ bool is_builtin_writer(std::string_view name) {
 }
 
 std::span<const std::string_view> builtin_writers() { return kWriters; }
+
+bool is_key_stable_builtin(std::string_view name) {
+  return std::binary_search(std::begin(kKeyStableBuiltins), std::end(kKeyStableBuiltins), name);
+}
+
+std::span<const std::string_view> key_stable_builtins() { return kKeyStableBuiltins; }
 
 }  // namespace pgopt::sql::detail

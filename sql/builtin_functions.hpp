@@ -24,4 +24,12 @@ size_t builtin_function_count();
 bool is_builtin_writer(std::string_view name);
 std::span<const std::string_view> builtin_writers();
 
+// Stable built-ins whose only input beyond their arguments is a setting the result cache's key holds
+// (DateStyle, TimeZone, IntervalStyle, extra_float_digits, lc_*, search_path): the same key gives
+// the same answer, so a statement calling them may be cached (sql/cacheability.hpp). Every other
+// stable built-in reads the clock (now), the catalog (has_table_privilege, to_regclass) or other
+// settings (current_setting). Sorted bytewise.
+bool is_key_stable_builtin(std::string_view name);
+std::span<const std::string_view> key_stable_builtins();
+
 }  // namespace pgopt::sql::detail

@@ -189,11 +189,46 @@ struct PoolerSettings {
   Millis slow_query_threshold{0};  // 0 = off; slower statements are logged, normalized
 };
 
+// One [[cache.rules]] entry of the result cache (issue 21, docs/result-cache.md). A cacheable
+// statement uses the first rule, in file order, whose every given criterion matches; a rule gives at
+// least one.
+struct CacheRule {
+  std::string name;  // for counters and SHOW CACHE; "rule<N>" (1-based) when not given
+  std::vector<std::string> fingerprints;  // sql::fingerprint_hex() values, 16 lower-case hex digits
+  // Every table the statement reads is one of these ("name" or "schema.name", as the statement
+  // writes it), so opting in `products` does not cache a join with `orders`.
+  std::vector<std::string> tables;
+  std::string database;  // the client's database name; empty: any
+  std::string user;      // the client's user name; empty: any
+  Millis ttl{0};         // > 0
+  int line = 0;
+  bool operator==(const CacheRule& o) const {
+    return name == o.name && fingerprints == o.fingerprints && tables == o.tables && database == o.database &&
+           user == o.user && ttl == o.ttl;
+  }
+};
+
+// [cache]: the result cache, off unless `enabled = true` (a contract other tools rely on).
+struct CacheConfig {
+  bool enabled = false;
+  uint64_t max_memory = 64ull * 1024 * 1024;  // every entry's bytes together, keys included
+  uint64_t max_entry_size = 1024 * 1024;      // a bigger reply is relayed, not kept
+  // User functions the operator vouches for (sql::CacheabilityOptions::stable_functions).
+  std::vector<std::string> stable_functions;
+  std::vector<CacheRule> rules;
+  int line = 0;  // where [cache] starts; 0 when absent
+  bool operator==(const CacheConfig& o) const {
+    return enabled == o.enabled && max_memory == o.max_memory && max_entry_size == o.max_entry_size &&
+           stable_functions == o.stable_functions && rules == o.rules;
+  }
+};
+
 struct Config {
   std::string path;  // the file it came from
   PoolerSettings pooler;
   std::map<std::string, DatabaseConfig> databases;
   std::map<int, PeerConfig> peers;  // [peers], by id; empty when not in a fleet
+  CacheConfig cache;                // [cache] and [[cache.rules]]
 
   // This process's own [peers] entry, or null.
   const PeerConfig* own_peer() const;

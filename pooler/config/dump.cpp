@@ -1,6 +1,7 @@
 // Config values back to TOML text: one setting at a time, or the whole effective configuration.
 #include <fmt/format.h>
 
+#include "pooler/config/cache_keys.hpp"
 #include "pooler/config/config.hpp"
 #include "pooler/config/hosts.hpp"
 #include "pooler/config/split_keys.hpp"
@@ -133,6 +134,7 @@ std::string dump_config(const Config& config, DumpMode mode) {
     out += "\n[peers]\n";
     for (const auto& [id, peer] : config.peers) out += fmt::format("{} = {}\n", id, peer_address_text(peer));
   }
+  out += config_detail::cache_text(config.cache);
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "pooler/config/config.hpp"
+#include "pooler/config/cache_keys.hpp"
 #include "pooler/config/peers.hpp"
 #include "pooler/config/suggest.hpp"
 #include "pooler/config/toml_text.hpp"
@@ -277,7 +278,7 @@ constexpr std::array<std::string_view, N> names_of(const std::array<K, N>& keys)
 constexpr std::array<std::string_view, kPoolerKeys.size()> kPoolerKeyNames = names_of(kPoolerKeys);
 constexpr std::array<std::string_view, kDatabaseKeys.size()> kDatabaseKeyNames =
     names_of(kDatabaseKeys);
-constexpr std::array<std::string_view, 3> kTopLevelTables{"pooler", "databases", "peers"};
+constexpr std::array<std::string_view, 4> kTopLevelTables{"pooler", "databases", "peers", "cache"};
 
 bool contains(std::span<const std::string_view> keys, std::string_view key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
@@ -333,7 +334,7 @@ std::string top_level_hint(std::string_view key, bool is_table) {
   if (!is_table && contains(kDatabaseKeyNames, key)) {
     return "; it belongs in a [databases.NAME] table";
   }
-  return "; the known tables are [pooler], [databases.NAME] and [peers]";
+  return "; the known tables are [pooler], [databases.NAME], [peers] and [cache]";
 }
 
 class ConfigParser {
@@ -363,6 +364,8 @@ class ConfigParser {
         read_databases(node);
       } else if (name == "peers") {
         peers_ok_ = read_peers(reader_, node, config_.peers, peers_line_);
+      } else if (name == "cache") {
+        read_cache(reader_, node, config_.cache);  // reports its own errors
       } else if (node.is_table() || node.is_array_of_tables()) {
         const bool array = node.is_array_of_tables();
         reader_.error(line_of(key.source()),
@@ -376,6 +379,7 @@ class ConfigParser {
     }
     check_pooler();
     check_databases();
+    check_cache_databases(reader_, config_.cache, config_.databases);  // the rules that were read
     if (peers_ok_ && !bad("peer_id")) {
       auto at = pooler_lines_.find("peer_id");
       check_peers(reader_, config_.pooler, at != pooler_lines_.end() ? at->second : pooler_line_, peers_line_,

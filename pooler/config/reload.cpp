@@ -73,6 +73,9 @@ std::vector<std::string> changed_keys(const Config& before, const Config& after)
     const bool own = id == before.pooler.peer_id || id == after.pooler.peer_id;
     out.push_back(own ? "peers.own" : "peers." + std::to_string(id));
   }
+  // [cache] as a whole: nothing uses it live yet (the relay is not wired, docs/result-cache.md), so
+  // "cache" is not reloadable() and a change asks for a restart.
+  if (!(before.cache == after.cache)) out.push_back("cache");
   return out;
 }
 
