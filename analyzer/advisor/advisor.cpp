@@ -75,6 +75,8 @@ std::vector<const QueryGroup*> rank_groups(const Workload& workload, const Catal
     for (const auto& t : models.unknown_tables) list += (list.empty() ? "" : ", ") + t;
     adv.notes.push_back("tables in the workload but not in the " + catalog.source + " (ignored): " + list);
   }
+  for (const auto& [table, why] : models.skipped_tables)
+    adv.notes.push_back("no advice for " + table + ": " + why);
   if (models.unparsable_groups)
     adv.notes.push_back(std::to_string(models.unparsable_groups) + " statement groups could not be parsed");
   if (!catalog.has_statistics)
@@ -309,7 +311,8 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   for (const auto& r : adv.recommendations) recommended_groups.push_back(r.groups);
   std::vector<std::pair<std::string, std::string>> partitioned;
   for (const auto& p : adv.partitioning) partitioned.emplace_back(p.relation, p.strategy + " on " + p.column);
-  ExplainInput in{models.queries, cands, sel, options.selection, recommended_groups, partitioned};
+  ExplainInput in{models.queries, cands, sel, options.selection, recommended_groups, partitioned,
+                  models.skipped_groups, models.skipped_tables};
   std::vector<Explained> outcomes = explain_groups(top, in, evaluator);
   for (size_t i = 0; i < outcomes.size(); ++i)
     adv.explained.push_back({summarize(*by_time[i], options.show_samples), std::move(outcomes[i])});

@@ -138,6 +138,7 @@ std::string project(const Advice& a) {
     std::string text = e.outcome.outcome;
     if (e.outcome.recommendation) text += " #" + std::to_string(e.outcome.recommendation);
     if (!e.outcome.index.empty()) text += " " + e.outcome.index;
+    if (e.outcome.outcome == "skipped_table") text += ": " + e.outcome.detail;
     if (e.outcome.outcome == "no_btree") {
       auto help = e.outcome.detail.find("what would help: ");
       if (help != std::string::npos) text += ": " + e.outcome.detail.substr(help + 17);
