@@ -49,6 +49,18 @@ std::string wider_reason(const Selected& s, double cost_before) {
   return text;
 }
 
+// Why there is no separate index for groups this one serves too (index consolidation).
+// `cost_after`: the workload cost with the recommendations, what --consolidate is a share of.
+std::string consolidated_reason(const Selected::Absorbed& a, double cost_after, double bar_pct) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                " as well it would save %.0f cost units (%.2f%% of the workload's cost with the recommendations), under the %.2g%% a "
+                "second index on the same leading column must save (--consolidate), and take %.0f kB more",
+                a.gain, cost_after > 0 ? 100.0 * a.gain / cost_after : 0.0, bar_pct, a.candidate->size_bytes / 1024);
+  return "consolidated: it also serves the statement groups of " + a.candidate->index.describe() +
+         ", so that index is not recommended; built" + buf;
+}
+
 // Top groups by total time, without utility statements (SET, BEGIN/COMMIT, a pooler's
 // set_config calls): no index can change them and they would crowd out the queries that matter.
 // Also the notes on what the models could not read. Returns every non-utility group, heaviest first.
@@ -190,7 +202,8 @@ void compare_brin(const BrinInput& in, Advice& adv) {
 }
 
 // The chosen indexes as the report shows them: a unique name, the DDL PostgreSQL accepts, why.
-std::vector<IndexSpec> add_recommendations(const SelectionResult& sel, const Catalog& catalog, Advice& adv) {
+std::vector<IndexSpec> add_recommendations(const SelectionResult& sel, const Catalog& catalog, double consolidate_pct,
+                                           Advice& adv) {
   std::vector<IndexSpec> recommended;
   // schema.name: taken by existing indexes or earlier recommendations, and by tables (a relation
   // name, which an index shares its namespace with).
@@ -211,6 +224,8 @@ std::vector<IndexSpec> add_recommendations(const SelectionResult& sel, const Cat
     r.write_overhead = s.write_overhead;
     r.reasons = s.candidate->reasons;
     if (s.wider) r.reasons.push_back(wider_reason(s, sel.cost_before));
+    for (const auto& a : s.absorbed)
+      r.reasons.push_back(consolidated_reason(a, sel.cost_after, consolidate_pct));
     const TableInfo* table = catalog.find(r.index.relation());
     if (table && table->partition_by.empty() && !table->inheritors.empty())
       r.reasons.push_back(r.index.relation() + " has " + std::to_string(r.index.leaves.size() - 1) +
@@ -290,7 +305,7 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
                         (why.empty() ? "" : " (last error: " + why + ")"));
   }
 
-  std::vector<IndexSpec> recommended = add_recommendations(sel, catalog, adv);
+  std::vector<IndexSpec> recommended = add_recommendations(sel, catalog, options.selection.consolidate_pct, adv);
   compare_brin({models.queries, cands, sel, evaluator}, adv);
   adv.drops = find_drops(catalog, recommended);
   if (catalog.source == "database" && catalog.stats_age_days && *catalog.stats_age_days < kUnusedMinDays) {
