@@ -390,7 +390,8 @@ class Search {
   }
 
   // Index consolidation. Two picks on the same table with the same leading key (and WHERE) each
-  // serve the other's lookups too, through that key: (a) and (a, b), or (a, b) and (a, c). The
+  // serve the other's lookups too, through that key: (a) and (a, b), (a, b) and (a, c), or a
+  // B-tree and a BRIN on a. The
   // greedy keeps both when the second saves the 0.3% any pick must; but each one more index is
   // written on every insert, vacuumed and cached, which the plan costs do not show. So the one
   // the workload loses least without must save consolidate_pct of the workload cost to stay;
@@ -423,9 +424,11 @@ class Search {
     }
   }
 
+  // The method does not matter: a B-tree and a BRIN on the same column both serve its ranges (the
+  // second workload of the quality bench got both on ops.events (created), the BRIN saving 0.15%).
   static bool same_family(const IndexSpec& a, const IndexSpec& b) {
-    return a.relation() == b.relation() && a.where == b.where && a.method == b.method && !a.columns.empty() &&
-           !b.columns.empty() && a.columns[0] == b.columns[0];
+    return a.relation() == b.relation() && a.where == b.where && !a.columns.empty() && !b.columns.empty() &&
+           a.columns[0] == b.columns[0];
   }
 
  public:
