@@ -33,7 +33,7 @@ struct Options {
   std::vector<std::string> logs, captures;
   std::string db, schema, log_format = "auto", log_line_prefix, format = "markdown", output, budget;
   bool pg_stat_statements = false, show_samples = false;
-  std::string max_indexes = "20", min_improvement = "0.3", jobs = "1";
+  std::string max_indexes = "20", min_improvement = "0.3", consolidate = "1", jobs = "1";
   std::string fail_above;  // empty: never fail on the advice
   std::string verify, verify_timeout = "30", verify_min_saving = "10";
   bool verify_same_db = false;
@@ -255,6 +255,8 @@ int run(const Options& o) {
   auto min_improvement = decimal(o.min_improvement, 0, 100);
   if (!min_improvement)
     return fail("--min-improvement must be a percentage between 0 and 100, not '" + o.min_improvement + "'", 2);
+  auto consolidate = decimal(o.consolidate, 0, 100);
+  if (!consolidate) return fail("--consolidate must be a percentage between 0 and 100, not '" + o.consolidate + "'", 2);
   auto max_indexes = whole_number(o.max_indexes, 1, 100000);
   if (!max_indexes) return fail("--max-indexes must be a whole number of at least 1, not '" + o.max_indexes + "'", 2);
   auto jobs = whole_number(o.jobs, 1, 256);
@@ -266,6 +268,7 @@ int run(const Options& o) {
   if (std::string error = verify_options(o, vo); !error.empty()) return fail(error, 2);
   ao.selection.max_indexes = size_t(*max_indexes);
   ao.selection.min_improvement_pct = *min_improvement;
+  ao.selection.consolidate_pct = *consolidate;
   ao.show_samples = o.show_samples;
   bool tty = isatty(STDERR_FILENO);
   if (tty) ao.progress = progress_line;
@@ -352,6 +355,9 @@ void register_cli(CLI::App& app) {
   cmd->add_option("--max-indexes", opts->max_indexes, "At most this many new indexes (default 20)");
   cmd->add_option("--min-improvement", opts->min_improvement,
                   "Stop when the next index saves less than this percentage of the current workload cost (default 0.3)");
+  cmd->add_option("--consolidate", opts->consolidate,
+                  "Of two new indexes with the same leading column, keep the one that matters less only if it saves this "
+                  "percentage of the workload cost (default 1; 0 keeps both)");
   cmd->add_option("--jobs,-j", opts->jobs, "Parallel log readers and HypoPG connections (default 1)");
   cmd->add_flag("--show-samples", opts->show_samples, "Include real statements with literals in the report");
   cmd->add_option("--fail-above", opts->fail_above,

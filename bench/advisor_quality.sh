@@ -8,6 +8,8 @@
 #   LOG_TRANSACTIONS=N   statements in the logged run (default 2000)
 #   TIMED_SECONDS=N      length of each timed run (default 60)
 #   PGOPT_ARGS="..."     extra options for pgopt analyze (default none: its defaults)
+#   WORKLOAD=NAME        the inputs under bench/ (default advisor_quality; advisor_quality_shapes is
+#                        the second workload: views, schemas, a partitioned table, CTEs, jsonb)
 #
 # 1. starts a throw-away PostgreSQL 15 cluster (scripts/cluster.sh) in WORK_DIR, loads
 #    bench/advisor_quality/schema.sql (primary keys only) and the seeded data.sql, VACUUM ANALYZE;
@@ -16,6 +18,7 @@
 # 3. three configurations, each on a fresh copy of the loaded database:
 #      none    primary keys only
 #      single  plus one single-column index per column the templates filter or join on
+#      expert  plus the hand-built set in the workload's expert.sql (only when it has one)
 #      pgopt   plus what `pgopt analyze --db ... LOG --format sql` recommends (HypoPG, defaults)
 #    For each: VACUUM ANALYZE, then bench_advisor_quality prices the logged workload (EXPLAIN of up
 #    to 5 logged samples per statement group x calls, plus the write charge for index maintenance),
@@ -32,7 +35,7 @@ SCALE=${SCALE:-1}
 LOG_TRANSACTIONS=${LOG_TRANSACTIONS:-2000}
 TIMED_SECONDS=${TIMED_SECONDS:-60}
 CLIENTS=4
-src=$root/bench/advisor_quality
+src=$root/bench/${WORKLOAD:-advisor_quality}
 say() { echo "== $(date +%T) $*" >&2; }
 
 say "building pgopt and bench_advisor_quality in $build"
@@ -91,8 +94,13 @@ say "pgopt analyze (HypoPG on the logged database)"
 grep '^CREATE INDEX' "$work/pgopt.sql" >"$work/ddl.pgopt" || true
 "$measure" single-column --db "$(conn aq_base)" --templates "$src/templates.sql" >"$work/ddl.single"
 : >"$work/ddl.none"
+configs="none single pgopt"
+if [ -f "$src/expert.sql" ]; then
+  grep -v '^--' "$src/expert.sql" | grep . >"$work/ddl.expert"
+  configs="none single expert pgopt"
+fi
 
-for cfg in none single pgopt; do
+for cfg in $configs; do
   say "configuration $cfg: $(wc -l <"$work/ddl.$cfg") indexes"
   psql_ postgres -c "CREATE DATABASE aq_$cfg TEMPLATE aq_base"
   while read -r ddl; do psql_ "aq_$cfg" -c "${ddl%;}"; done <"$work/ddl.$cfg"
@@ -129,7 +137,7 @@ Data: scale $SCALE, $(cut -d'|' -f2 "$work/data_size") rows, $(cut -d'|' -f1 "$w
 | configuration | secondary indexes | their size (MB) | est. workload cost | non-trap cost (incl. write charge) | trap cost | write charge | timed run: tps | mean latency (ms) | non-trap mean latency (ms) |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 MD
-for cfg in none single pgopt; do
+for cfg in $configs; do
   printf '| %s | %s | %s | %s (%s) | %s (%s) | %s | %s | %s | %s | %s |\n' "$cfg" "$(val "$cfg" secondary_indexes)" \
     "$(mb "$(val "$cfg" secondary_index_bytes)")" "$(val "$cfg" total_cost)" "$(rel "$(val "$cfg" total_cost)" "$none_total")" \
     "$(val "$cfg" non_trap_cost)" "$(rel "$(val "$cfg" non_trap_cost)" "$none_nontrap")" "$(val "$cfg" trap_cost)" \
@@ -138,4 +146,7 @@ done
 ratio=$(awk -v a="$(val single non_trap_cost)" -v b="$(val pgopt non_trap_cost)" 'BEGIN {printf "%.1f", a / b}')
 echo
 echo "Non-trap cost, single-column set / pgopt: ${ratio}x (target >= 2x) with $(val pgopt secondary_indexes) indexes instead of $(val single secondary_indexes)."
+if [ -f "$work/ddl.expert" ]; then
+  echo "Non-trap cost, expert set / pgopt: $(awk -v a="$(val expert non_trap_cost)" -v b="$(val pgopt non_trap_cost)" 'BEGIN {printf "%.2f", a / b}')x (target >= 1x), size $(mb "$(val pgopt secondary_index_bytes)") MB vs $(mb "$(val expert secondary_index_bytes)") MB (target: no more)."
+fi
 say "details in $work (cost.*, timed.*, ddl.*, pgopt_report.md)"

@@ -130,6 +130,10 @@ struct TableDefinition {
   std::string relation;  // schema-qualified as written, quoted identifiers kept as written
   std::vector<ColumnDefinition> columns;
   std::string partition_by;  // "RANGE (created_at)" when partitioned
+  std::string partition_of;  // the parent of CREATE TABLE ... PARTITION OF parent, as written
+  std::vector<std::string> inherits;  // the parents of CREATE TABLE ... INHERITS (a, b)
+  // "unlogged" or "temporary"; empty for an ordinary table.
+  std::string persistence;
 };
 
 struct SchemaDefinition {

@@ -113,6 +113,16 @@ class SchemaReader {
   void create_table(const PgQuery__CreateStmt* s) {
     TableDefinition t;
     t.relation = relation_name(s->relation);
+    std::string_view persistence = s->relation->relpersistence ? s->relation->relpersistence : "";
+    if (persistence == "u") t.persistence = "unlogged";
+    if (persistence == "t") t.persistence = "temporary";
+    // PARTITION OF lists its parent among the inherited relations (the grammar shares the field).
+    for (size_t i = 0; i < s->n_inh_relations; ++i)
+      if (s->inh_relations[i]->node_case == PG_QUERY__NODE__NODE_RANGE_VAR) {
+        std::string parent = relation_name(s->inh_relations[i]->range_var);
+        if (s->partbound) t.partition_of = parent;
+        else t.inherits.push_back(parent);
+      }
     for (size_t i = 0; i < s->n_table_elts; ++i) {
       const Node* e = s->table_elts[i];
       if (e->node_case == PG_QUERY__NODE__NODE_COLUMN_DEF) {

@@ -49,6 +49,18 @@ std::string wider_reason(const Selected& s, double cost_before) {
   return text;
 }
 
+// Why there is no separate index for groups this one serves too (index consolidation).
+// `cost_after`: the workload cost with the recommendations, what --consolidate is a share of.
+std::string consolidated_reason(const Selected::Absorbed& a, double cost_after, double bar_pct) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                " as well it would save %.0f cost units (%.2f%% of the workload's cost with the recommendations), under the %.2g%% a "
+                "second index on the same leading column must save (--consolidate), and take %.0f kB more",
+                a.gain, cost_after > 0 ? 100.0 * a.gain / cost_after : 0.0, bar_pct, a.candidate->size_bytes / 1024);
+  return "consolidated: it also serves the statement groups of " + a.candidate->index.describe() +
+         ", so that index is not recommended; built" + buf;
+}
+
 // Top groups by total time, without utility statements (SET, BEGIN/COMMIT, a pooler's
 // set_config calls): no index can change them and they would crowd out the queries that matter.
 // Also the notes on what the models could not read. Returns every non-utility group, heaviest first.
@@ -75,6 +87,8 @@ std::vector<const QueryGroup*> rank_groups(const Workload& workload, const Catal
     for (const auto& t : models.unknown_tables) list += (list.empty() ? "" : ", ") + t;
     adv.notes.push_back("tables in the workload but not in the " + catalog.source + " (ignored): " + list);
   }
+  for (const auto& [table, why] : models.skipped_tables)
+    adv.notes.push_back("no advice for " + table + ": " + why);
   if (models.unparsable_groups)
     adv.notes.push_back(std::to_string(models.unparsable_groups) + " statement groups could not be parsed");
   if (!catalog.has_statistics)
@@ -188,7 +202,8 @@ void compare_brin(const BrinInput& in, Advice& adv) {
 }
 
 // The chosen indexes as the report shows them: a unique name, the DDL PostgreSQL accepts, why.
-std::vector<IndexSpec> add_recommendations(const SelectionResult& sel, const Catalog& catalog, Advice& adv) {
+std::vector<IndexSpec> add_recommendations(const SelectionResult& sel, const Catalog& catalog, double consolidate_pct,
+                                           Advice& adv) {
   std::vector<IndexSpec> recommended;
   // schema.name: taken by existing indexes or earlier recommendations, and by tables (a relation
   // name, which an index shares its namespace with).
@@ -209,6 +224,8 @@ std::vector<IndexSpec> add_recommendations(const SelectionResult& sel, const Cat
     r.write_overhead = s.write_overhead;
     r.reasons = s.candidate->reasons;
     if (s.wider) r.reasons.push_back(wider_reason(s, sel.cost_before));
+    for (const auto& a : s.absorbed)
+      r.reasons.push_back(consolidated_reason(a, sel.cost_after, consolidate_pct));
     const TableInfo* table = catalog.find(r.index.relation());
     if (table && table->partition_by.empty() && !table->inheritors.empty())
       r.reasons.push_back(r.index.relation() + " has " + std::to_string(r.index.leaves.size() - 1) +
@@ -288,7 +305,7 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
                         (why.empty() ? "" : " (last error: " + why + ")"));
   }
 
-  std::vector<IndexSpec> recommended = add_recommendations(sel, catalog, adv);
+  std::vector<IndexSpec> recommended = add_recommendations(sel, catalog, options.selection.consolidate_pct, adv);
   compare_brin({models.queries, cands, sel, evaluator}, adv);
   adv.drops = find_drops(catalog, recommended);
   if (catalog.source == "database" && catalog.stats_age_days && *catalog.stats_age_days < kUnusedMinDays) {
@@ -309,7 +326,8 @@ Advice advise(const Workload& workload, const Catalog& catalog, Evaluator& evalu
   for (const auto& r : adv.recommendations) recommended_groups.push_back(r.groups);
   std::vector<std::pair<std::string, std::string>> partitioned;
   for (const auto& p : adv.partitioning) partitioned.emplace_back(p.relation, p.strategy + " on " + p.column);
-  ExplainInput in{models.queries, cands, sel, options.selection, recommended_groups, partitioned};
+  ExplainInput in{models.queries, cands, sel, options.selection, recommended_groups, partitioned,
+                  models.skipped_groups, models.skipped_tables};
   std::vector<Explained> outcomes = explain_groups(top, in, evaluator);
   for (size_t i = 0; i < outcomes.size(); ++i)
     adv.explained.push_back({summarize(*by_time[i], options.show_samples), std::move(outcomes[i])});

@@ -106,6 +106,16 @@ const ViewInfo* Catalog::find_view(std::string_view relation, const std::vector<
   return nullptr;
 }
 
+const SkippedTable* Catalog::find_skipped(std::string_view relation, const std::vector<std::string>* path) const {
+  auto [schema, name] = split(relation);
+  for (const auto& s : schema.empty() ? (path ? *path : search_path) : std::vector<std::string>{schema}) {
+    if (schema.empty() && find(s + "." + name)) return nullptr;  // a table earlier in the path wins
+    for (const auto& t : skipped)
+      if (t.schema == s && t.name == name) return &t;
+  }
+  return nullptr;
+}
+
 std::vector<const TableInfo*> Catalog::leaves(const TableInfo& table) const {
   std::vector<const TableInfo*> out;
   // A bound on the depth: the catalog comes from pg_inherits, but a schema file could loop.
@@ -151,6 +161,51 @@ double width_of(const std::string& type) {
 }
 }  // namespace
 
+// Unlogged: its rows are gone after a crash and it is empty on every standby, so it holds data
+// that is reloaded (staging, caches), whose indexes are usually built by the load itself.
+const char* const kUnloggedReason =
+    "unlogged table: emptied after a crash and empty on standbys (staging or cache data); index it in the job that "
+    "loads it, if at all";
+// Temporary: it exists only in the session that created it; an index would have to be created there.
+const char* const kTemporaryReason = "temporary table: exists only in the session that creates it";
+
+namespace {
+std::string qualified_name(const std::string& relation) {
+  auto [s, n] = split(relation);
+  return (s.empty() ? "public" : s) + "." + n;
+}
+
+// PARTITION OF and INHERITS, linked the way load_partitions() links pg_inherits. Tables are
+// handled in file order, as pg_dump writes them (a parent before its children).
+void link_children(const sql::SchemaDefinition& schema, Catalog& cat) {
+  for (const auto& t : schema.tables) {
+    TableInfo* child = cat.find(qualified_name(t.relation));
+    if (!child) continue;
+    if (TableInfo* p = t.partition_of.empty() ? nullptr : cat.find(qualified_name(t.partition_of))) {
+      p->partitions.push_back(child->qualified());
+      child->parent = p->qualified();
+      child->is_partition = true;
+      if (child->columns.empty()) child->columns = p->columns;  // PARTITION OF declares none of its own
+    }
+    if (t.inherits.empty()) continue;
+    std::vector<ColumnInfo> inherited;
+    for (const auto& name : t.inherits) {
+      TableInfo* p = cat.find(qualified_name(name));
+      if (!p) continue;
+      p->inheritors.push_back(child->qualified());
+      for (const auto& c : p->columns)
+        if (std::none_of(inherited.begin(), inherited.end(), [&](const ColumnInfo& x) { return x.name == c.name; }))
+          inherited.push_back(c);
+    }
+    // A child's columns: its parents' first, then its own (a redeclared one merges).
+    for (auto& c : child->columns)
+      if (std::none_of(inherited.begin(), inherited.end(), [&](const ColumnInfo& x) { return x.name == c.name; }))
+        inherited.push_back(std::move(c));
+    child->columns = std::move(inherited);
+  }
+}
+}  // namespace
+
 Catalog catalog_from_schema(const sql::SchemaDefinition& schema) {
   Catalog cat;
   cat.source = "schema file";
@@ -159,6 +214,10 @@ Catalog catalog_from_schema(const sql::SchemaDefinition& schema) {
     auto [s, n] = split(t.relation);
     ti.schema = s.empty() ? "public" : s;
     ti.name = n;
+    if (!t.persistence.empty()) {
+      cat.skipped.push_back({ti.schema, ti.name, t.persistence == "unlogged" ? kUnloggedReason : kTemporaryReason});
+      continue;
+    }
     ti.partition_by = t.partition_by;
     for (const auto& c : t.columns) {
       ColumnInfo ci;
@@ -170,6 +229,7 @@ Catalog catalog_from_schema(const sql::SchemaDefinition& schema) {
     }
     cat.tables.push_back(std::move(ti));
   }
+  link_children(schema, cat);
   for (const auto& i : schema.indexes) {
     TableInfo* t = cat.find(i.relation);
     if (!t) continue;

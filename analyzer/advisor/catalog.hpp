@@ -81,9 +81,17 @@ struct ViewInfo {
   std::string definition;  // SELECT ..., every name schema-qualified, no trailing ';'
 };
 
+// A table the advisor leaves out on purpose, with the reason the report gives.
+struct SkippedTable {
+  std::string schema, name;
+  std::string reason;
+};
+
 struct Catalog {
   std::vector<TableInfo> tables;  // tables, partitioned tables and materialized views
   std::vector<ViewInfo> views;
+  // Unlogged and temporary tables: not in `tables` (no candidate, no costing), named in the report.
+  std::vector<SkippedTable> skipped;
   bool has_statistics = false;   // pg_stats / reltuples available
   std::string source;            // "database" or "schema file"
   std::optional<std::string> stats_reset;  // when index usage counters started counting
@@ -106,6 +114,7 @@ struct Catalog {
   // (search_path when none is given).
   const TableInfo* find(std::string_view relation, const std::vector<std::string>* path = nullptr) const;
   TableInfo* find(std::string_view relation);
+  const SkippedTable* find_skipped(std::string_view relation, const std::vector<std::string>* path = nullptr) const;
   const ViewInfo* find_view(std::string_view relation, const std::vector<std::string>* path = nullptr) const;
   // The leaf partitions under a partitioned table, at any depth; empty for any other table.
   std::vector<const TableInfo*> leaves(const TableInfo& table) const;
@@ -114,7 +123,13 @@ struct Catalog {
   std::vector<const TableInfo*> inheritance_tree(const TableInfo& table) const;
 };
 
+// Why unlogged and temporary tables get no advice (the report's wording, shared by --db and --schema).
+extern const char* const kUnloggedReason;
+extern const char* const kTemporaryReason;
+
 // Builds a catalog from parsed DDL; with no statistics every table gets the planner's defaults.
+// PARTITION OF and INHERITS link the tables as the database's pg_inherits would (a partition's
+// columns are its parent's); unlogged and temporary tables go to `skipped`.
 Catalog catalog_from_schema(const sql::SchemaDefinition& schema);
 
 struct CatalogLoad {

@@ -102,7 +102,7 @@ bool load_tables(PGconn* conn, Catalog& cat, OidMap& by_oid, std::string& error)
   std::string q = std::string(
       "SELECT c.oid, n.nspname, c.relname, c.reltuples, c.relpages, pg_total_relation_size(c.oid), "
       "c.relispartition, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, s.n_tup_del, "
-      "CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, pg_relation_size(c.oid) "
+      "CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, pg_relation_size(c.oid), c.relpersistence "
       "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
       "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
       "WHERE c.relkind IN ('r', 'p', 'm') AND ") + kUserSchemas + " ORDER BY n.nspname, c.relname";
@@ -115,6 +115,11 @@ bool load_tables(PGconn* conn, Catalog& cat, OidMap& by_oid, std::string& error)
     TableInfo t;
     t.schema = r.s(i, 1);
     t.name = r.s(i, 2);
+    // Other sessions' temporary tables are already left out with their pg_temp schemas.
+    if (r.s(i, 13) == "u") {
+      cat.skipped.push_back({t.schema, t.name, kUnloggedReason});
+      continue;
+    }
     t.reltuples = r.d(i, 3, -1);
     t.relpages = r.d(i, 4);
     t.total_bytes = r.d(i, 5);

@@ -26,6 +26,15 @@ struct IndexView {
   const IndexSpec* spec = nullptr;
 };
 
+// An index on a partitioned table (or an inheritance parent) is built on each of its leaves too:
+// a statement that names a partition itself can use it.
+bool on_table(const IndexSpec& s, const TableInfo& t) {
+  if (s.relation() == t.qualified()) return true;
+  for (const auto& [schema, table] : s.leaves)
+    if (schema == t.schema && table == t.name) return true;
+  return false;
+}
+
 double sort_cost(double rows) { return rows > 1 ? 2 * kCpuOperator * rows * std::log2(rows) : 0; }
 
 class CostModel : public Evaluator {
@@ -80,8 +89,7 @@ class CostModel : public Evaluator {
     for (const auto& i : t.indexes)
       if (i.method == "btree" && i.valid) indexes.push_back({i.columns, i.descending, i.include, i.where, nullptr});
     for (const IndexSpec* s : config)
-      if (s->relation() == t.qualified() && s->method == "btree")
-        indexes.push_back({s->columns, s->descending, s->include, s->where, s});
+      if (s->method == "btree" && on_table(*s, t)) indexes.push_back({s->columns, s->descending, s->include, s->where, s});
 
     // Rows of the other side when this table is the inner side of a nested loop.
     double outer_rows = -1;

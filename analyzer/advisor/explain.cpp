@@ -93,7 +93,11 @@ std::vector<Explained> explain_groups(const std::vector<uint64_t>& top, const Ex
     const QueryModel* q = nullptr;
     for (const auto& m : in.queries)
       if (m.fingerprint == fp) q = &m;
+    auto skipped = in.skipped_groups.find(fp);
     if (e.recommendation) {
+    } else if (skipped != in.skipped_groups.end() && (!q || q->accesses.empty())) {
+      e.outcome = "skipped_table";
+      e.detail = "it reads " + skipped->second + ", which gets no advice: " + in.skipped_tables.at(skipped->second);
     } else if (!q) {
       e.outcome = "no_table";
       e.detail = "it reads no table of the catalog (a function call, a system catalog, or a table not in the database)";

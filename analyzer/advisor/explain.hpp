@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,8 @@ namespace pgopt::analyzer::advisor {
 
 struct Explained {
   uint64_t fingerprint = 0;
-  // recommendation | existing_index | not_worth | no_btree | writes_only | not_costed | no_table
+  // recommendation | existing_index | not_worth | no_btree | writes_only | not_costed | no_table |
+  // skipped_table (an unlogged or temporary table)
   std::string outcome;
   int recommendation = 0;  // 1-based number in the report, for "recommendation"
   std::string index;       // the existing index, for "existing_index"
@@ -28,6 +30,9 @@ struct ExplainInput {
   // Per recommendation in report order: the groups it lowers.
   const std::vector<std::vector<GroupCost>>& recommended_groups;
   const std::vector<std::pair<std::string, std::string>>& partitioned;  // relation, "RANGE on col"
+  // Groups on an unlogged or temporary table: fingerprint -> that table; why, per table.
+  const std::map<uint64_t, std::string>& skipped_groups;
+  const std::map<std::string, std::string>& skipped_tables;
 };
 
 // One outcome per fingerprint in `top` (heaviest first). `evaluator` costs the best candidate of a

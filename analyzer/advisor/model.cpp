@@ -177,6 +177,32 @@ std::string IndexSpec::ddl(const std::string& name, bool concurrently, bool only
   return s;
 }
 
+namespace {
+// Types whose equal values may differ in their bytes (numeric 1.0 vs 1.00, -0.0, jsonb) or that are
+// containers: PostgreSQL 13+ never deduplicates B-tree keys of these (no equalimage support).
+bool deduplicates(const std::string& type) {
+  return !(type.rfind("numeric", 0) == 0 || type == "real" || type == "double precision" || type == "jsonb" ||
+           type == "json" || type.find("[]") != std::string::npos || type.find("range") != std::string::npos ||
+           type.empty());
+}
+
+// The distinct keys of a B-tree PostgreSQL would deduplicate (13+, deduplicate_items on by
+// default): 0 when it would not (INCLUDE columns, an expression key, a type without equalimage,
+// unknown statistics) or when keys hardly repeat. For several columns, the product of their
+// distinct counts, at most the rows.
+double dedup_keys(const IndexSpec& index, const TableInfo& table, double rows) {
+  if (index.method != "btree" || !index.include.empty() || index.columns.empty()) return 0;
+  double keys = 1;
+  for (const auto& col : index.columns) {
+    const ColumnInfo* c = col.empty() || col.front() == '(' ? nullptr : table.column(col);
+    if (!c || !c->has_stats || c->n_distinct == 0 || !deduplicates(c->type)) return 0;
+    keys *= c->n_distinct > 0 ? c->n_distinct : -c->n_distinct * rows;
+  }
+  keys = std::max(1.0, std::min(keys, rows));
+  return rows / keys >= 2 ? keys : 0;
+}
+}  // namespace
+
 double estimate_index_bytes(const IndexSpec& index, const TableInfo& table, double partial_fraction) {
   auto align8 = [](double w) { return std::ceil(w / 8.0) * 8.0; };
   if (index.method == "brin") {
@@ -198,8 +224,16 @@ double estimate_index_bytes(const IndexSpec& index, const TableInfo& table, doub
   // IndexTupleData header (8) + data, MAXALIGNed, + a 4-byte line pointer.
   double entry = align8(8 + data) + 4;
   double rows = table.rows() * std::clamp(partial_fraction, 0.0, 1.0);
-  double per_leaf = std::floor((8192 - 24 - 16) * 0.9 / entry);  // default fillfactor 90
+  const double leaf_space = (8192 - 24 - 16) * 0.9;  // default fillfactor 90
+  double per_leaf = std::floor(leaf_space / entry);
   double leaves = std::max(1.0, std::ceil(rows / std::max(1.0, per_leaf)));
+  if (double keys = dedup_keys(index, table, rows)) {
+    // Deduplicated: one posting-list tuple per key and up to 1,352 bytes (half of the largest
+    // item), each heap row a 6-byte TID in it. CREATE INDEX deduplicates as it builds.
+    double tids_per_tuple = std::max(1.0, std::floor((1352 - align8(8 + data)) / 6));
+    double tuples = keys * std::ceil(rows / keys / tids_per_tuple);
+    leaves = std::min(leaves, std::max(1.0, std::ceil((tuples * entry + rows * 6) / leaf_space)));
+  }
   double upper = std::ceil(leaves / std::max(2.0, per_leaf));
   return (1 + leaves + upper) * 8192;  // + the metapage
 }
@@ -378,6 +412,14 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
     const std::vector<std::string> path =
         g.search_path.empty() ? catalog.search_path_for(role) : Catalog::search_path_of(g.search_path, role);
     auto find = [&](std::string_view rel) { return catalog.find(rel, &path); };
+    // An unlogged or temporary table: left out of the model, named in the report with the reason.
+    auto skipped = [&](std::string_view rel) {
+      const SkippedTable* s = catalog.find_skipped(rel, &path);
+      if (!s) return false;
+      out.skipped_tables[s->schema + "." + s->name] = s->reason;
+      out.skipped_groups.emplace(fp, s->schema + "." + s->name);
+      return true;
+    };
     auto owner = [&](std::string_view rel, std::string_view col) {
       const TableInfo* t = find(rel);
       return t && t->column(col);
@@ -413,7 +455,7 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
     for (size_t i = 0; i < shape.reads.size(); ++i) {
       const auto& r = shape.reads[i];
       const TableInfo* t = find(r.relation);
-      if (!t && system_relation(r.relation)) continue;
+      if (!t && (system_relation(r.relation) || skipped(r.relation))) continue;
       if (!t) {
         q.unknown_tables.push_back(r.relation);
         unknown.insert(r.relation);
@@ -439,7 +481,7 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
     }
     for (const auto& w : shape.writes) {
       const TableInfo* t = find(w.relation);
-      if (!t && system_relation(w.relation)) continue;
+      if (!t && (system_relation(w.relation) || skipped(w.relation))) continue;
       if (!t) {
         q.unknown_tables.push_back(w.relation);
         unknown.insert(w.relation);

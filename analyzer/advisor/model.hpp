@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -113,6 +114,10 @@ struct ModelBuild {
   // pgopt analyze's own statements (kOwnStatementTag) read back from a log or pg_stat_statements.
   std::set<uint64_t> utility;
   std::vector<std::string> unknown_tables;
+  // Unlogged and temporary tables the workload names: "schema.name" -> why no advice.
+  std::map<std::string, std::string> skipped_tables;
+  // Groups that read or write a skipped table: fingerprint -> "schema.name".
+  std::map<uint64_t, std::string> skipped_groups;
 };
 
 // True when `index` can change the plan of `q`: its leading key is one of the columns q reads from

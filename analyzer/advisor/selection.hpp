@@ -20,6 +20,10 @@ struct SelectionOptions {
   // Stop when the best move saves less than this share of the current workload cost (Extend's
   // published default, Kossmann et al. 2020).
   double min_improvement_pct = 0.3;
+  // Index consolidation: of two picks on one table with the same leading key, the one the workload
+  // loses least without must save this share of the workload cost to stay (0: off). See
+  // Search::consolidate().
+  double consolidate_pct = 1.0;
 };
 
 // One evaluator per parallel worker (each its own HypoPG backend); the first also does the serial
@@ -55,6 +59,13 @@ struct Selected {
   const Candidate* wider = nullptr;
   double wider_gain = 0;
   double wider_extra_bytes = 0;
+  // Picks consolidation folded into this one (it serves their groups): each with what the workload
+  // would have saved had it been built as well (its leave-one-out gain when dropped).
+  struct Absorbed {
+    const Candidate* candidate = nullptr;
+    double gain = 0;
+  };
+  std::vector<Absorbed> absorbed;
 };
 
 struct SelectionResult {

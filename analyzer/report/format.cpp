@@ -119,6 +119,7 @@ std::string outcome_text(const advisor::Explained& e) {
   if (e.outcome == "writes_only") return "no index helps: " + e.detail;
   if (e.outcome == "not_costed") return "not costed: " + e.detail;
   if (e.outcome == "no_table") return "not analysed: " + e.detail;
+  if (e.outcome == "skipped_table") return "skipped: " + e.detail;
   return e.detail;
 }
 

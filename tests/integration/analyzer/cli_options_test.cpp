@@ -68,6 +68,7 @@ TEST_F(CliOptions, UsageErrorsExitTwoAndNameTheOption) {
       {"--max-indexes 0 " + log(), "--max-indexes must be a whole number of at least 1, not '0'"},
       {"--max-indexes 2x " + log(), "--max-indexes must be a whole number of at least 1, not '2x'"},
       {"--min-improvement 150 " + log(), "--min-improvement must be a percentage between 0 and 100, not '150'"},
+      {"--consolidate 101 " + log(), "--consolidate must be a percentage between 0 and 100, not '101'"},
       {"--jobs abc " + log(), "--jobs must be a whole number from 1 to 256, not 'abc'"},
       {"", "give log files (or - for stdin), --capture FILE (written by pgopt pool), or --pg-stat-statements"},
       {"--pg-stat-statements", "--pg-stat-statements needs --db"},

@@ -387,6 +387,16 @@ TEST_F(SchemaShapes, StatementShapesGetTheIndexTheyNeed) {
          return v;
        }(),
        {" ON public.customers (name"}},
+      // A window's PARTITION BY is no filter: the WHERE decides the index (and the window's
+      // ORDER BY may follow it).
+      {"window_partition_by",
+       numbered("SELECT id, created, row_number() OVER (PARTITION BY customer_id ORDER BY created DESC) FROM orders "
+                "WHERE customer_id = #7"),
+       {" ON public.orders (customer_id"}},
+      {"window_partition_by_other_column",
+       numbered("SELECT status, count(*) OVER (PARTITION BY status) FROM orders "
+                "WHERE created >= '2024-02-@D 10:00' AND created < '2024-02-@D 11:00'"),
+       {" ON public.orders (created"}},
       // The C.UTF-8 database collation is not C: only text_pattern_ops serves LIKE 'prefix%'.
       {"like_prefix", numbered("SELECT id FROM customers WHERE email LIKE 'user#7@%'"),
        {" ON public.customers (email text_pattern_ops);"}},
@@ -437,6 +447,47 @@ TEST_F(SchemaShapes, InheritanceChildrenGetTheIndexToo) {
   apply(lines);
   std::string plan = query("EXPLAIN SELECT value FROM readings WHERE sensor = 37");
   EXPECT_EQ(plan.find("Seq Scan on readings_20"), std::string::npos) << plan;
+}
+
+// jsonb: a field compared as text (->>, also under ->) gets an expression index; containment (@>)
+// gets GIN advice, which HypoPG cannot cost, with the reason. Applied as printed, the planner
+// uses the expression index.
+TEST_F(SchemaShapes, JsonbFieldsAndContainment) {
+  exec(kDb,
+       "CREATE TABLE docs (id integer PRIMARY KEY, doc jsonb NOT NULL);"
+       "INSERT INTO docs SELECT g, jsonb_build_object('owner', 'u' || g, 'meta', jsonb_build_object('team', 't' || g), "
+       "'tag', 'tag' || (g % 5000)) FROM generate_series(1, 50000) g");
+  exec(kDb, "VACUUM ANALYZE docs");
+  std::string report;
+  auto lines = recommended(logged(numbered("SELECT id FROM docs WHERE doc -> 'meta' ->> 'team' = 't#7'"), "jsonb_nested"), &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.docs (((doc -> 'meta') ->> 'team'));"), std::string::npos) << report;
+  apply(lines);
+  std::string plan = query("EXPLAIN SELECT id FROM docs WHERE doc -> 'meta' ->> 'team' = 't77'");
+  EXPECT_EQ(plan.find("Seq Scan on docs"), std::string::npos) << plan;
+
+  std::string out;
+  std::string log = logged(numbered("SELECT id FROM docs WHERE doc @> '{\"tag\": \"tag#\"}'"), "jsonb_contains");
+  EXPECT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' --format markdown " + log, &out), 0) << out;
+  EXPECT_NE(out.find("CREATE INDEX CONCURRENTLY ON public.docs USING gin (doc)"), std::string::npos) << out;
+  EXPECT_NE(out.find("HypoPG cannot cost a GIN index: --verify measures it"), std::string::npos) << out;
+}
+
+// Unlogged tables get no advice, and the report says why; the rest of the workload still does.
+TEST_F(SchemaShapes, UnloggedTablesAreSkippedWithTheReason) {
+  shop();
+  exec(kDb, "CREATE UNLOGGED TABLE staging AS SELECT id, note FROM orders; ANALYZE staging");
+  std::vector<std::string> statements = numbered("SELECT note FROM staging WHERE id = #3");
+  for (const auto& s : numbered("SELECT name FROM customers WHERE email = 'user#@example.com'")) statements.push_back(s);
+  std::string log = logged(statements, "unlogged"), report;
+  auto lines = recommended(log, &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.customers (email"), std::string::npos) << report;
+  std::string out;
+  EXPECT_EQ(run(std::string(PGOPT_BINARY) + " analyze --db '" + conninfo_ + "' --format markdown " + log, &out), 0) << out;
+  EXPECT_NE(out.find("no advice for public.staging: unlogged table"), std::string::npos) << out;
+  EXPECT_NE(out.find("skipped: it reads public.staging"), std::string::npos) << out;
+  EXPECT_EQ(out.find("not in the database"), std::string::npos) << out;
 }
 
 }  // namespace

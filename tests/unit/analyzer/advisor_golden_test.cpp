@@ -110,6 +110,12 @@ std::string project(const Advice& a) {
     w.begin_object();
     w.field("table", r.index.relation());
     w.field("index", r.index.describe());
+    // Consolidation is part of the advice: which index this one made unnecessary.
+    std::string consolidated;
+    for (const auto& why : r.reasons)
+      if (why.rfind("consolidated: ", 0) == 0)
+        consolidated += (consolidated.empty() ? "" : "; ") + why;
+    if (!consolidated.empty()) w.field("consolidated", consolidated);
     w.end_object();
   }
   w.end_array();
@@ -138,6 +144,7 @@ std::string project(const Advice& a) {
     std::string text = e.outcome.outcome;
     if (e.outcome.recommendation) text += " #" + std::to_string(e.outcome.recommendation);
     if (!e.outcome.index.empty()) text += " " + e.outcome.index;
+    if (e.outcome.outcome == "skipped_table") text += ": " + e.outcome.detail;
     if (e.outcome.outcome == "no_btree") {
       auto help = e.outcome.detail.find("what would help: ");
       if (help != std::string::npos) text += ": " + e.outcome.detail.substr(help + 17);
@@ -165,6 +172,7 @@ Advice run_case(const fs::path& dir, Catalog& cat) {
     if (k == "max_indexes") opts.selection.max_indexes = size_t(v);
     if (k == "budget_bytes") opts.selection.budget_bytes = v;
     if (k == "min_improvement") opts.selection.min_improvement_pct = v;
+    if (k == "consolidate") opts.selection.consolidate_pct = v;
   }
   return advise(w, cat, *eval, opts);
 }

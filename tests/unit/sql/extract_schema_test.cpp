@@ -91,3 +91,29 @@ TEST(ExtractSchema, EmptyInput) {
 }
 
 }  // namespace
+
+namespace {
+
+// PARTITION OF names its parent, INHERITS its parents; UNLOGGED and TEMP are kept for the advisor
+// to skip.
+TEST(ExtractSchema, PartitionOfInheritsAndPersistence) {
+  auto s = pgopt::sql::parse_schema(
+      "CREATE TABLE ev (id int, at date) PARTITION BY RANGE (at);\n"
+      "CREATE TABLE s.ev_2024 PARTITION OF ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');\n"
+      "CREATE TABLE child (extra text) INHERITS (ev, other.base);\n"
+      "CREATE UNLOGGED TABLE staging (id int);\n"
+      "CREATE TEMPORARY TABLE scratch (id int);\n"
+      "CREATE TABLE plain (id int);\n");
+  ASSERT_TRUE(s.errors.empty());
+  ASSERT_EQ(s.tables.size(), 6u);
+  EXPECT_EQ(s.tables[1].partition_of, "ev");
+  EXPECT_TRUE(s.tables[1].inherits.empty());
+  EXPECT_TRUE(s.tables[1].columns.empty());
+  EXPECT_EQ(s.tables[2].inherits, (std::vector<std::string>{"ev", "other.base"}));
+  EXPECT_TRUE(s.tables[2].partition_of.empty());
+  EXPECT_EQ(s.tables[3].persistence, "unlogged");
+  EXPECT_EQ(s.tables[4].persistence, "temporary");
+  EXPECT_EQ(s.tables[5].persistence, "");
+}
+
+}  // namespace
