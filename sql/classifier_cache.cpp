@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "sql/classify.hpp"
+#include "sql/lex.hpp"
 
 namespace pgopt::sql {
 
@@ -77,45 +78,10 @@ bool literal_free_key(std::string_view sql, std::string& out) {
 
 namespace {
 
-constexpr size_t kUnclosed = std::string_view::npos;
-
-// Past the closing `quote` of a literal or quoted identifier opened at `i` (a doubled quote is one
-// character of it); kUnclosed when the text ends first.
-size_t quoted_end(std::string_view sql, size_t i, char quote) {
-  for (size_t j = i + 1; j < sql.size(); ++j) {
-    if (sql[j] != quote) continue;
-    if (j + 1 < sql.size() && sql[j + 1] == quote) {
-      ++j;
-      continue;
-    }
-    return j + 1;
-  }
-  return kUnclosed;
-}
-
-// Past the end of a (nested) block comment opened at `i`; kUnclosed when the text ends first.
-size_t block_comment_end(std::string_view sql, size_t i) {
-  const size_t n = sql.size();
-  int depth = 0;
-  size_t j = i;
-  while (j < n) {
-    if (sql[j] == '/' && j + 1 < n && sql[j + 1] == '*') {
-      ++depth;
-      j += 2;
-    } else if (sql[j] == '*' && j + 1 < n && sql[j + 1] == '/') {
-      j += 2;
-      if (--depth == 0) return j;
-    } else {
-      ++j;
-    }
-  }
-  return kUnclosed;
-}
-
-size_t digits_end(std::string_view sql, size_t j) {
-  while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j]))) ++j;
-  return j;
-}
+using lex::block_comment_end;
+using lex::digits_end;
+using lex::kUnclosed;
+using lex::quoted_end;
 
 // Past a numeric constant starting at `i` (digits, a fraction, an exponent); kUnclosed when an
 // identifier character or a dot follows (123abc, 1.2.3), which is not worth keying.

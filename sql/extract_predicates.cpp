@@ -223,40 +223,69 @@ void Extractor::values_of(const Node* n, const Scope& sc, Predicate& p) {
   if (p.value != ValueKind::Literal) p.literals.clear();
 }
 
+// `a op b` (and IS NOT DISTINCT FROM): a join between two columns, or a predicate on a column
+// with the column turned to the left.
+void Extractor::comparison(const PgQuery__AExpr* a, std::string op, const Scope& sc, bool under_or) {
+  if (a->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NOT_DISTINCT) op = "=";
+  Operand l = operand(a->lexpr, sc), r = operand(a->rexpr, sc);
+  if (l.is_column && r.is_column) {
+    if (op == "=" && l.col.access != r.col.access) add_join(l.col, r.col);
+    return;
+  }
+  if (!l.is_column && r.is_column) {
+    std::swap(l, r);
+    op = mirror(op);
+  }
+  if (!l.is_column && !r.is_column && !l.has_columns && r.has_columns) {
+    std::swap(l, r);
+    op = mirror(op);
+  }
+  if (!l.is_column && !r.has_columns && a->lexpr && a->rexpr) expression_predicate(l, op, under_or);
+  if (!l.is_column || r.has_columns || !a->lexpr || !a->rexpr) return;
+  Predicate p;
+  p.kind = kind_for_op(op);
+  p.op = op == "~~*" ? "ILIKE" : op;
+  p.value = r.value;
+  if (r.value == ValueKind::Literal) p.literals.push_back(r.literal);
+  if (p.kind == PredicateKind::Equal && r.value == ValueKind::Literal) {
+    if (r.literal == "true") p.kind = PredicateKind::BoolTrue;
+    if (r.literal == "false") p.kind = PredicateKind::BoolFalse;
+  }
+  p.lower_bound = op == ">" || op == ">=";
+  p.upper_bound = op == "<" || op == "<=";
+  p.under_or = under_or;
+  add_predicate(l, std::move(p));
+}
+
+// LIKE / ILIKE (and their NOT forms): a prefix pattern a B-tree can serve, or an infix one.
+void Extractor::like_predicate(const PgQuery__AExpr* a, const std::string& op, const Scope& sc, bool under_or) {
+  Operand l = operand(a->lexpr, sc), r = operand(a->rexpr, sc);
+  if (!l.is_column || r.has_columns) return;
+  bool ilike = a->kind == PG_QUERY__A__EXPR__KIND__AEXPR_ILIKE;
+  bool negated = op.size() > 1 && op[0] == '!';
+  Predicate p;
+  p.op = std::string(negated ? "NOT " : "") + (ilike ? "ILIKE" : "LIKE");
+  p.value = r.value;
+  if (r.value == ValueKind::Literal) p.literals.push_back(r.literal);
+  std::string pattern;
+  if (negated) {
+    p.kind = PredicateKind::Other;
+  } else if (string_constant(a->rexpr, pattern)) {
+    bool leading_wild = pattern.empty() || pattern[0] == '%' || pattern[0] == '_';
+    p.kind = (ilike || leading_wild) ? PredicateKind::LikeInfix : PredicateKind::LikePrefix;
+  } else {
+    p.kind = ilike ? PredicateKind::LikeInfix : PredicateKind::Like;
+  }
+  p.under_or = under_or;
+  add_predicate(l, std::move(p));
+}
+
 void Extractor::a_expr(const PgQuery__AExpr* a, const Scope& sc, bool under_or) {
   std::string op = a->n_name ? string_value(a->name[a->n_name - 1]) : "";
   switch (a->kind) {
     case PG_QUERY__A__EXPR__KIND__AEXPR_OP:
     case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_DISTINCT: {
-      if (a->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NOT_DISTINCT) op = "=";
-      Operand l = operand(a->lexpr, sc), r = operand(a->rexpr, sc);
-      if (l.is_column && r.is_column) {
-        if (op == "=" && l.col.access != r.col.access) add_join(l.col, r.col);
-        return;
-      }
-      if (!l.is_column && r.is_column) {
-        std::swap(l, r);
-        op = mirror(op);
-      }
-      if (!l.is_column && !r.is_column && !l.has_columns && r.has_columns) {
-        std::swap(l, r);
-        op = mirror(op);
-      }
-      if (!l.is_column && !r.has_columns && a->lexpr && a->rexpr) expression_predicate(l, op, under_or);
-      if (!l.is_column || r.has_columns || !a->lexpr || !a->rexpr) return;
-      Predicate p;
-      p.kind = kind_for_op(op);
-      p.op = op == "~~*" ? "ILIKE" : op;
-      p.value = r.value;
-      if (r.value == ValueKind::Literal) p.literals.push_back(r.literal);
-      if (p.kind == PredicateKind::Equal && r.value == ValueKind::Literal) {
-        if (r.literal == "true") p.kind = PredicateKind::BoolTrue;
-        if (r.literal == "false") p.kind = PredicateKind::BoolFalse;
-      }
-      p.lower_bound = op == ">" || op == ">=";
-      p.upper_bound = op == "<" || op == "<=";
-      p.under_or = under_or;
-      add_predicate(l, std::move(p));
+      comparison(a, std::move(op), sc, under_or);
       return;
     }
     case PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY:
@@ -278,25 +307,7 @@ void Extractor::a_expr(const PgQuery__AExpr* a, const Scope& sc, bool under_or) 
     }
     case PG_QUERY__A__EXPR__KIND__AEXPR_LIKE:
     case PG_QUERY__A__EXPR__KIND__AEXPR_ILIKE: {
-      Operand l = operand(a->lexpr, sc), r = operand(a->rexpr, sc);
-      if (!l.is_column || r.has_columns) return;
-      bool ilike = a->kind == PG_QUERY__A__EXPR__KIND__AEXPR_ILIKE;
-      bool negated = op.size() > 1 && op[0] == '!';
-      Predicate p;
-      p.op = std::string(negated ? "NOT " : "") + (ilike ? "ILIKE" : "LIKE");
-      p.value = r.value;
-      if (r.value == ValueKind::Literal) p.literals.push_back(r.literal);
-      std::string pattern;
-      if (negated) {
-        p.kind = PredicateKind::Other;
-      } else if (string_constant(a->rexpr, pattern)) {
-        bool leading_wild = pattern.empty() || pattern[0] == '%' || pattern[0] == '_';
-        p.kind = (ilike || leading_wild) ? PredicateKind::LikeInfix : PredicateKind::LikePrefix;
-      } else {
-        p.kind = ilike ? PredicateKind::LikeInfix : PredicateKind::Like;
-      }
-      p.under_or = under_or;
-      add_predicate(l, std::move(p));
+      like_predicate(a, op, sc, under_or);
       return;
     }
     case PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN:

@@ -153,6 +153,8 @@ class Extractor {
   void add_join(const Resolved& a, const Resolved& b);
   void values_of(const Node* n, const Scope& sc, Predicate& p);
   void a_expr(const PgQuery__AExpr* a, const Scope& sc, bool under_or);
+  void comparison(const PgQuery__AExpr* a, std::string op, const Scope& sc, bool under_or);
+  void like_predicate(const PgQuery__AExpr* a, const std::string& op, const Scope& sc, bool under_or);
   void expression_predicate(const Operand& l, const std::string& op, bool under_or);
   void simple_predicate(const Node* arg, const Scope& sc, PredicateKind kind, const char* op, bool under_or);
   void condition(const Node* n, const Scope& sc, bool under_or);

@@ -400,6 +400,24 @@ PredicateModel model_predicate(const sql::Predicate& pred, const std::vector<sql
   return p;
 }
 
+// The model of read `i` of a statement group's shape on table `t`, its predicates with what the
+// samples' literals say of them (joined tables are named as the extractor found them).
+AccessModel access_model(const sql::TableAccess& r, const TableInfo* t, const std::vector<sql::Extraction>& samples,
+                         size_t i) {
+  AccessModel a;
+  a.table = t;
+  a.joins = r.joins;
+  a.order_by = r.order_by;
+  a.group_by = r.group_by;
+  a.has_limit = r.has_limit;
+  a.limit = r.limit;
+  a.columns = r.columns;
+  a.all_columns = r.all_columns;
+  a.write_target = r.write_target;
+  for (size_t k = 0; k < r.predicates.size(); ++k) a.predicates.push_back(model_predicate(r.predicates[k], samples, i, k));
+  return a;
+}
+
 }  // namespace
 
 ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t max_explain_samples) {
@@ -461,22 +479,9 @@ ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t
         unknown.insert(r.relation);
         continue;
       }
-      AccessModel a;
-      a.table = t;
-      a.joins = r.joins;
+      AccessModel a = access_model(r, t, samples, i);
       for (auto& j : a.joins)
         if (const TableInfo* o = find(j.other_relation)) j.other_relation = o->qualified();
-      a.order_by = r.order_by;
-      a.group_by = r.group_by;
-      a.has_limit = r.has_limit;
-      a.limit = r.limit;
-      a.columns = r.columns;
-      a.all_columns = r.all_columns;
-      a.write_target = r.write_target;
-      for (size_t k = 0; k < r.predicates.size(); ++k) {
-        PredicateModel p = model_predicate(r.predicates[k], samples, i, k);
-        a.predicates.push_back(std::move(p));
-      }
       q.accesses.push_back(std::move(a));
     }
     for (const auto& w : shape.writes) {

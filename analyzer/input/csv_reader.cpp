@@ -74,31 +74,62 @@ std::string_view value(const Field& f, std::string& scratch) {
   return scratch;
 }
 
+// A unit that starts inside the file: records begin at lines that look like one ("2024-05-01
+// 10:00:00.123 UTC,"), so the window moves to the first such line after the first line break.
+// False when the unit holds no record start.
+bool skip_to_first_record(StreamWindow& w, const UnitBounds& u) {
+  using S = StreamWindow::Status;
+  size_t len = 0;
+  if (w.line(0, &len) != S::line) return false;
+  w.advance(len + 1);
+  for (;;) {
+    if (w.offset() >= u.end) return false;
+    auto st = w.line(0, &len);
+    if (st == S::end) return false;
+    if (st == S::too_long) {
+      if (!w.skip_line()) return false;
+      continue;
+    }
+    if (looks_like_csv_record(std::string_view(w.anchor(), len))) return true;
+    if (st == S::unterminated) return false;
+    w.advance(len + 1);
+  }
+}
+
+// Unescaped copies of the fields an event keeps, reused from record to record.
+struct RecordBuffers {
+  std::string message, detail, user, database;
+};
+
+// One split record (`n` fields) as a LogEvent to the builder; false when it is not a log record
+// (too few fields, no severity word).
+bool emit_record(const std::array<Field, kColumns + 4>& fields, size_t n, uint64_t offset, RecordBuffers& bufs,
+                 WorkloadBuilder& b) {
+  const Severity sev = n >= kMinColumns ? severity_from_word(fields[kErrorSeverity].raw) : Severity::none;
+  if (sev == Severity::none) return false;
+  LogEvent e;
+  e.timestamp = fields[kLogTime].raw;
+  std::string_view id = !fields[kSessionId].raw.empty() ? fields[kSessionId].raw : fields[kProcessId].raw;
+  e.session = id.empty() ? 0 : session_key(id);
+  e.severity = sev;
+  e.user = value(fields[kUserName], bufs.user);
+  e.database = value(fields[kDatabaseName], bufs.database);
+  e.message = value(fields[kMessage], bufs.message);
+  e.detail = value(fields[kDetail], bufs.detail);
+  e.offset = offset;
+  b.on_event(e);
+  return true;
+}
+
 }  // namespace
 
 ReadStats read_csvlog(StreamWindow& w, const UnitBounds& u, WorkloadBuilder& b) {
   ReadStats stats;
   using S = StreamWindow::Status;
   size_t len = 0;
-  if (u.start > 0) {
-    // Records begin at lines that look like one ("2024-05-01 10:00:00.123 UTC,"): skip to the first.
-    if (w.line(0, &len) != S::line) return stats;
-    w.advance(len + 1);
-    for (;;) {
-      if (w.offset() >= u.end) return stats;
-      auto st = w.line(0, &len);
-      if (st == S::end) return stats;
-      if (st == S::too_long) {
-        if (!w.skip_line()) return stats;
-        continue;
-      }
-      if (looks_like_csv_record(std::string_view(w.anchor(), len))) break;
-      if (st == S::unterminated) return stats;
-      w.advance(len + 1);
-    }
-  }
+  if (u.start > 0 && !skip_to_first_record(w, u)) return stats;
   std::array<Field, kColumns + 4> fields;
-  std::string msg_buf, detail_buf, user_buf, db_buf;
+  RecordBuffers bufs;
   for (;;) {
     auto st = w.line(0, &len);
     if (st == S::end) break;
@@ -169,22 +200,7 @@ ReadStats read_csvlog(StreamWindow& w, const UnitBounds& u, WorkloadBuilder& b) 
     if (!rec.empty() && rec.back() == '\r') rec.remove_suffix(1);
     size_t n = split(rec, fields);
     b.add_bytes(rel);
-    Severity sev = n >= kMinColumns ? severity_from_word(fields[kErrorSeverity].raw) : Severity::none;
-    if (sev == Severity::none) {
-      b.on_unparsable(lines);
-    } else {
-      LogEvent e;
-      e.timestamp = fields[kLogTime].raw;
-      std::string_view id = !fields[kSessionId].raw.empty() ? fields[kSessionId].raw : fields[kProcessId].raw;
-      e.session = id.empty() ? 0 : session_key(id);
-      e.severity = sev;
-      e.user = value(fields[kUserName], user_buf);
-      e.database = value(fields[kDatabaseName], db_buf);
-      e.message = value(fields[kMessage], msg_buf);
-      e.detail = value(fields[kDetail], detail_buf);
-      e.offset = w.offset();
-      b.on_event(e);
-    }
+    if (!emit_record(fields, n, w.offset(), bufs, b)) b.on_unparsable(lines);
     w.advance(rel);
   }
   return stats;

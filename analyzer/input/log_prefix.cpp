@@ -45,6 +45,67 @@ size_t match_timestamp(std::string_view s, size_t pos, bool millis) {
   return p > tz ? p : std::string_view::npos;
 }
 
+// Where the value of a fixed-format escape (%p %l %x %P %Q %e %c %v %m %t %s %n) starting at `pos`
+// ends, or npos when the line does not have one there; `variable` for the escapes of free text.
+size_t fixed_value_end(char esc, std::string_view line, size_t pos, bool& variable) {
+  size_t end = std::string_view::npos;
+  switch (esc) {
+    case 'p': case 'l': case 'x': {
+      size_t n = digits(line, pos);
+      if (n == 0) return std::string_view::npos;
+      end = pos + n;
+      break;
+    }
+    case 'P': end = pos + digits(line, pos); break;
+    case 'Q': {
+      size_t p = pos + (pos < line.size() && line[pos] == '-');
+      size_t n = digits(line, p);
+      if (n == 0) return std::string_view::npos;
+      end = p + n;
+      break;
+    }
+    case 'e': {
+      if (line.size() - pos < 5) return std::string_view::npos;
+      for (size_t k = 0; k < 5; ++k) {
+        char c = line[pos + k];
+        if (!is_digit(c) && !(c >= 'A' && c <= 'Z')) return std::string_view::npos;
+      }
+      end = pos + 5;
+      break;
+    }
+    case 'c': {
+      size_t p = pos;
+      while (p < line.size() && is_hex(line[p])) ++p;
+      if (p == pos || p >= line.size() || line[p] != '.') return std::string_view::npos;
+      size_t q = ++p;
+      while (p < line.size() && is_hex(line[p])) ++p;
+      if (p == q) return std::string_view::npos;
+      end = p;
+      break;
+    }
+    case 'v': {
+      size_t n = digits(line, pos);
+      if (n > 0 && pos + n < line.size() && line[pos + n] == '/' && digits(line, pos + n + 1) > 0)
+        end = pos + n + 1 + digits(line, pos + n + 1);
+      else
+        end = pos;  // non-session processes print nothing
+      break;
+    }
+    case 'm': case 't': case 's': end = match_timestamp(line, pos, esc == 'm'); break;
+    case 'n': {
+      size_t n = digits(line, pos);
+      if (n == 0 || pos + n + 4 > line.size() || line[pos + n] != '.' || digits(line, pos + n + 1) != 3)
+        return std::string_view::npos;
+      end = pos + n + 4;
+      break;
+    }
+    default:
+      variable = true;
+      break;
+  }
+  return end;
+}
+
 }  // namespace
 
 Severity parse_severity(std::string_view t, size_t* len) {
@@ -194,91 +255,41 @@ bool LogLinePrefix::match_value(const Item& it, size_t i, std::string_view line,
       default: break;
     }
   };
-  size_t end = npos;
-  switch (it.esc) {
-    case 'p': case 'l': case 'x': {
-      size_t n = digits(line, pos);
-      if (n == 0) return false;
-      end = pos + n;
-      break;
-    }
-    case 'P': end = pos + digits(line, pos); break;
-    case 'Q': {
-      size_t p = pos + (pos < line.size() && line[pos] == '-');
-      size_t n = digits(line, p);
-      if (n == 0) return false;
-      end = p + n;
-      break;
-    }
-    case 'e': {
-      if (line.size() - pos < 5) return false;
-      for (size_t k = 0; k < 5; ++k) {
-        char c = line[pos + k];
-        if (!is_digit(c) && !(c >= 'A' && c <= 'Z')) return false;
+  bool variable = false;
+  const size_t end = fixed_value_end(it.esc, line, pos, variable);
+  if (!variable) {
+    if (end == npos) return false;
+    set(line.substr(pos, end - pos));
+    return rest(pos, end);
+  }
+  // Variable text (%u %d %h %r may not contain spaces; %a %b %i may): shortest first.
+  bool spaces = it.esc == 'a' || it.esc == 'b' || it.esc == 'i';
+  size_t limit = std::min(line.size(), pos + kMaxField);
+  const Item* next = i + 1 < items_.size() ? &items_[i + 1] : nullptr;
+  bool next_literal = next && next->esc == 0;
+  for (size_t e = pos; e <= limit; ++e) {
+    if (next_literal) {
+      const char* hit = static_cast<const char*>(
+          std::memchr(line.data() + e, next->text[0], limit - e));
+      if (!hit) return false;
+      size_t f = size_t(hit - line.data());
+      if (!spaces) {
+        size_t v = f;  // left-justified values are followed by padding spaces
+        if (it.pad < 0)
+          while (v > pos && line[v - 1] == ' ') --v;
+        if (std::memchr(line.data() + pos, ' ', v - pos)) return false;  // would contain a space
       }
-      end = pos + 5;
-      break;
-    }
-    case 'c': {
-      size_t p = pos;
-      while (p < line.size() && is_hex(line[p])) ++p;
-      if (p == pos || p >= line.size() || line[p] != '.') return false;
-      size_t q = ++p;
-      while (p < line.size() && is_hex(line[p])) ++p;
-      if (p == q) return false;
-      end = p;
-      break;
-    }
-    case 'v': {
-      size_t n = digits(line, pos);
-      if (n > 0 && pos + n < line.size() && line[pos + n] == '/' && digits(line, pos + n + 1) > 0)
-        end = pos + n + 1 + digits(line, pos + n + 1);
-      else
-        end = pos;  // non-session processes print nothing
-      break;
-    }
-    case 'm': case 't': case 's': end = match_timestamp(line, pos, it.esc == 'm'); break;
-    case 'n': {
-      size_t n = digits(line, pos);
-      if (n == 0 || pos + n + 4 > line.size() || line[pos + n] != '.' || digits(line, pos + n + 1) != 3)
-        return false;
-      end = pos + n + 4;
-      break;
-    }
-    default: {
-      // Variable text (%u %d %h %r may not contain spaces; %a %b %i may): shortest first.
-      bool spaces = it.esc == 'a' || it.esc == 'b' || it.esc == 'i';
-      size_t limit = std::min(line.size(), pos + kMaxField);
-      const Item* next = i + 1 < items_.size() ? &items_[i + 1] : nullptr;
-      bool next_literal = next && next->esc == 0;
-      for (size_t e = pos; e <= limit; ++e) {
-        if (next_literal) {
-          const char* hit = static_cast<const char*>(
-              std::memchr(line.data() + e, next->text[0], limit - e));
-          if (!hit) return false;
-          size_t f = size_t(hit - line.data());
-          if (!spaces) {
-            size_t v = f;  // left-justified values are followed by padding spaces
-            if (it.pad < 0)
-              while (v > pos && line[v - 1] == ' ') --v;
-            if (std::memchr(line.data() + pos, ' ', v - pos)) return false;  // would contain a space
-          }
-          e = f;
-        } else if (!spaces && e > pos && line[e - 1] == ' ') {
-          return false;
-        }
-        PrefixMatch saved = m;
-        set(line.substr(pos, e - pos));
-        if (rest(pos, e)) return true;
-        m = saved;
-        if (e == limit) break;
-      }
+      e = f;
+    } else if (!spaces && e > pos && line[e - 1] == ' ') {
       return false;
     }
+    PrefixMatch saved = m;
+    set(line.substr(pos, e - pos));
+    if (rest(pos, e)) return true;
+    m = saved;
+    if (e == limit) break;
   }
-  if (end == npos) return false;
-  set(line.substr(pos, end - pos));
-  return rest(pos, end);
+  return false;
 }
 
 bool LogLinePrefix::match_generic(std::string_view line, PrefixMatch& m) const {

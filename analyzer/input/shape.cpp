@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "sql/lex.hpp"
+
 namespace pgopt::analyzer::input {
 namespace {
 
@@ -35,6 +37,39 @@ bool is_guard_word(std::string_view w) {
          word_is(w, "localtime") || word_is(w, "localtimestamp");
 }
 
+// Past a numeric constant at `i` (digits, a fraction unless `..` follows, an exponent).
+size_t number_end(std::string_view sql, size_t i) {
+  const size_t n = sql.size();
+  size_t j = sql::lex::digits_end(sql, i);
+  if (j < n && sql[j] == '.' && !(j + 1 < n && sql[j + 1] == '.')) j = sql::lex::digits_end(sql, j + 1);
+  if (j < n && (sql[j] == 'e' || sql[j] == 'E')) {
+    size_t k = j + 1;
+    if (k < n && (sql[k] == '+' || sql[k] == '-')) ++k;
+    if (k < n && is_digit(static_cast<unsigned char>(sql[k]))) j = sql::lex::digits_end(sql, k);
+  }
+  return j;
+}
+
+// A `$` at `i`: a parameter `$n` (kind 'p'), a dollar-quoted string `$tag$...$tag$` (kind 's'), or
+// a lone `$` (kind '$'); returns the kind and sets `end` past it (kUnclosed: an unclosed string).
+char dollar_token(std::string_view sql, size_t i, size_t& end) {
+  const size_t n = sql.size();
+  size_t j = i + 1;
+  if (j < n && is_digit(static_cast<unsigned char>(sql[j]))) {
+    end = sql::lex::digits_end(sql, j);
+    return 'p';
+  }
+  while (j < n && ident_char(static_cast<unsigned char>(sql[j])) && sql[j] != '$') ++j;
+  if (j < n && sql[j] == '$') {
+    std::string_view tag = sql.substr(i, j + 1 - i);
+    end = sql.find(tag, j + 1);
+    if (end != std::string_view::npos) end += tag.size();
+    return 's';
+  }
+  end = i + 1;
+  return '$';
+}
+
 }  // namespace
 
 bool statement_shape(std::string_view sql, std::string& out) {
@@ -60,117 +95,44 @@ bool statement_shape(std::string_view sql, std::string& out) {
       continue;
     }
     if (c == '/' && i + 1 < n && s[i + 1] == '*') {
-      int depth = 1;  // PostgreSQL block comments nest
-      i += 2;
-      while (i < n && depth > 0) {
-        if (s[i] == '*' && i + 1 < n && s[i + 1] == '/') {
-          --depth;
-          i += 2;
-        } else if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
-          ++depth;
-          i += 2;
-        } else {
-          ++i;
-        }
-      }
-      if (depth > 0) return false;
+      i = sql::lex::block_comment_end(sql, i);
+      if (i == sql::lex::kUnclosed) return false;
       space = true;
       continue;
     }
     if (space && !out.empty()) out += ' ';
     space = false;
 
+    size_t j = i + 1;  // past the token at i
     if (c == '\'') {
-      bool backslash = i > 0 && (s[i - 1] == 'e' || s[i - 1] == 'E') && (i < 2 || !ident_char(s[i - 2]));
-      size_t j = i + 1;
-      for (;;) {
-        if (j >= n) return false;
-        if (backslash && s[j] == '\\') {
-          j += 2;
-          continue;
-        }
-        if (s[j] == '\'') {
-          if (j + 1 < n && s[j + 1] == '\'') {
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        ++j;
-      }
+      const bool backslash = i > 0 && (s[i - 1] == 'e' || s[i - 1] == 'E') && (i < 2 || !ident_char(s[i - 2]));
+      if ((j = sql::lex::quoted_end(sql, i, '\'', backslash)) == sql::lex::kUnclosed) return false;
       if (dml) out += '?';
-      else out.append(s + i, j + 1 - i);
-      i = j + 1;
-      guard = 0;
-      continue;
-    }
-    if (c == '"') {
-      size_t j = i + 1;
-      for (;;) {
-        const void* q = std::memchr(s + j, '"', n - j);
-        if (!q) return false;
-        j = size_t(static_cast<const char*>(q) - s);
-        if (j + 1 < n && s[j + 1] == '"') {
-          j += 2;
-          continue;
-        }
-        break;
-      }
-      out.append(s + i, j + 1 - i);
-      i = j + 1;
-      guard = 0;
+      else out.append(s + i, j - i);
+    } else if (c == '"') {
+      if ((j = sql::lex::quoted_end(sql, i, '"')) == sql::lex::kUnclosed) return false;
+      out.append(s + i, j - i);
       at_start = false;
-      continue;
-    }
-    if (c == '$') {
-      size_t j = i + 1;
-      if (j < n && is_digit(static_cast<unsigned char>(s[j]))) {  // parameter $n
-        while (j < n && is_digit(static_cast<unsigned char>(s[j]))) ++j;
-        out.append(s + i, j - i);
-        i = j;
-        guard = 0;
-        continue;
-      }
-      while (j < n && ident_char(static_cast<unsigned char>(s[j])) && s[j] != '$') ++j;
-      if (j < n && s[j] == '$') {  // $tag$ ... $tag$
-        std::string_view tag(s + i, j + 1 - i);
-        size_t end = sql.find(tag, j + 1);
-        if (end == std::string_view::npos) return false;
-        end += tag.size();
-        if (dml) out += '?';
-        else out.append(s + i, end - i);
-        i = end;
-        guard = 0;
-        continue;
-      }
-      out += '$';
-      ++i;
-      guard = 0;
-      continue;
-    }
-    if (is_digit(c) || (c == '.' && i + 1 < n && is_digit(static_cast<unsigned char>(s[i + 1])))) {
-      size_t j = i;
-      while (j < n && is_digit(static_cast<unsigned char>(s[j]))) ++j;
-      if (j < n && s[j] == '.' && !(j + 1 < n && s[j + 1] == '.')) {
-        ++j;
-        while (j < n && is_digit(static_cast<unsigned char>(s[j]))) ++j;
-      }
-      if (j < n && (s[j] == 'e' || s[j] == 'E')) {
-        size_t k = j + 1;
-        if (k < n && (s[k] == '+' || s[k] == '-')) ++k;
-        if (k < n && is_digit(static_cast<unsigned char>(s[k]))) {
-          while (k < n && is_digit(static_cast<unsigned char>(s[k]))) ++k;
-          j = k;
-        }
-      }
+    } else if (c == '$') {
+      const char kind = dollar_token(sql, i, j);
+      if (j == sql::lex::kUnclosed) return false;
+      if (kind == 's' && dml) out += '?';
+      else out.append(s + i, j - i);
+    } else if (is_digit(c) || (c == '.' && i + 1 < n && is_digit(static_cast<unsigned char>(s[i + 1])))) {
+      j = number_end(sql, i);
       if (dml && guard != 1) out += '?';
       else out.append(s + i, j - i);
+    } else {
+      j = 0;  // not a quoted token or a constant
+    }
+    if (j > 0) {
       i = j;
       guard = 0;
       continue;
     }
     if (ident_start(c)) {
-      size_t j = i, start = out.size();
+      j = i;
+      const size_t start = out.size();
       while (j < n && ident_char(static_cast<unsigned char>(s[j]))) {
         char ch = s[j++];
         out += (ch >= 'A' && ch <= 'Z') ? char(ch + 32) : ch;

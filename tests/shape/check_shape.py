@@ -11,7 +11,7 @@ import sys
 MAX_FILE_LINES = 800
 MAX_FUNCTION_LINES = 100
 FILE_FOLDERS = ["app", "pooler", "sql", "analyzer", "tests", "bench", "scripts"]
-FUNCTION_FOLDERS = ["pooler"]
+FUNCTION_FOLDERS = ["app", "pooler", "sql", "analyzer"]
 README_FOLDERS = ["pooler", "sql", "analyzer"]
 SOURCE_SUFFIXES = (".cpp", ".hpp", ".h", ".py", ".sh")
 
