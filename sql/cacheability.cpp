@@ -9,6 +9,7 @@
 
 #include "sql/builtin_functions.hpp"
 #include "sql/deep_stack.hpp"
+#include "sql/lex.hpp"
 #include "sql/parse_tree.hpp"
 #include "sql/tree_walk.hpp"
 
@@ -230,35 +231,13 @@ std::optional<CacheHint> hint_in(std::string_view content) {
 }  // namespace
 
 std::optional<CacheHint> cache_hint(std::string_view sql) {
-  size_t i = 0;
-  while (i < sql.size()) {
-    if (is_space(sql[i])) {
-      ++i;
-    } else if (sql[i] == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
-      size_t nl = sql.find('\n', i);
-      i = nl == std::string_view::npos ? sql.size() : nl + 1;
-    } else if (sql[i] == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
-      // Nested like PostgreSQL's scanner; a nested comment is never a hint (as in routing/hints).
-      size_t begin = i, depth = 1, j = i + 2;
-      bool nested = false;
-      while (j < sql.size() && depth > 0) {
-        if (sql[j] == '/' && j + 1 < sql.size() && sql[j + 1] == '*') {
-          ++depth, nested = true, j += 2;
-        } else if (sql[j] == '*' && j + 1 < sql.size() && sql[j + 1] == '/') {
-          --depth, j += 2;
-        } else {
-          ++j;
-        }
-      }
-      if (depth > 0) return std::nullopt;  // unterminated: the server reports it
-      if (!nested)
-        if (auto h = hint_in(sql.substr(begin + 2, j - begin - 4))) return h;
-      i = j;
-    } else {
-      break;
-    }
-  }
-  return std::nullopt;
+  // The first pgopt:cache hint among the leading comments (nested ones are never hints, as in the
+  // pooler's routing hints); none when a comment is unclosed: the server reports it.
+  std::optional<CacheHint> found;
+  const size_t body = lex::leading_comments(sql, [&](const lex::LeadingComment& c) {
+    if (!found && !c.nested) found = hint_in(c.content);
+  });
+  return body == lex::kUnclosed ? std::nullopt : found;
 }
 
 Cacheability cacheability(std::string_view sql, const CacheabilityOptions& options) {

@@ -2,6 +2,8 @@
 // a few byte comparisons for a statement without any (no parser, no allocation).
 #include "pooler/routing/hints.hpp"
 
+#include "sql/lex.hpp"
+
 namespace pgopt::pooler::routing {
 namespace {
 
@@ -52,52 +54,20 @@ std::string_view hint_name(Hint h) { return h == Hint::Primary ? "primary" : "re
 
 HintScan scan_hints(std::string_view sql) {
   HintScan out;
-  size_t i = 0;
-  while (i < sql.size()) {
-    if (is_space(sql[i])) {
-      ++i;
-    } else if (sql[i] == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
-      size_t nl = sql.find('\n', i);
-      i = nl == std::string_view::npos ? sql.size() : nl + 1;
-    } else if (sql[i] == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
-      // Nested like PostgreSQL's: /* a /* b */ c */ is one comment.
-      size_t begin = i, depth = 1, j = i + 2;
-      bool nested = false;
-      while (j < sql.size() && depth > 0) {
-        if (sql[j] == '/' && j + 1 < sql.size() && sql[j + 1] == '*') {
-          ++depth;
-          nested = true;
-          j += 2;
-        } else if (sql[j] == '*' && j + 1 < sql.size() && sql[j + 1] == '/') {
-          --depth;
-          j += 2;
-        } else {
-          ++j;
-        }
-      }
-      if (depth > 0) {  // unterminated: not ours to judge
-        out.body = sql.size();
-        return out;
-      }
-      if (!nested) {
-        Parsed p = parse_content(sql.substr(begin + 2, j - begin - 4));
-        if (p.is_hint && p.hint == Hint::None) {
-          if (out.error.empty())
-            out.error = "unknown pgopt hint \"pgopt:" + std::string(p.word) + "\"";
-        } else if (p.is_hint) {
-          if (out.hint != Hint::None && out.hint != p.hint && out.error.empty())
-            out.error = "conflicting pgopt hints: pgopt:" + std::string(hint_name(out.hint)) + " and pgopt:" +
-                        std::string(hint_name(p.hint));
-          out.hint = p.hint;
-          out.ranges.emplace_back(begin, j);
-        }
-      }
-      i = j;
-    } else {
-      break;
+  const size_t body = sql::lex::leading_comments(sql, [&](const sql::lex::LeadingComment& c) {
+    if (c.nested) return;
+    Parsed p = parse_content(c.content);
+    if (p.is_hint && p.hint == Hint::None) {
+      if (out.error.empty()) out.error = "unknown pgopt hint \"pgopt:" + std::string(p.word) + "\"";
+    } else if (p.is_hint) {
+      if (out.hint != Hint::None && out.hint != p.hint && out.error.empty())
+        out.error = "conflicting pgopt hints: pgopt:" + std::string(hint_name(out.hint)) + " and pgopt:" +
+                    std::string(hint_name(p.hint));
+      out.hint = p.hint;
+      out.ranges.emplace_back(c.begin, c.end);
     }
-  }
-  out.body = i;
+  });
+  out.body = body == sql::lex::kUnclosed ? sql.size() : body;  // unterminated: not ours to judge
   return out;
 }
 
