@@ -401,8 +401,13 @@ class Bench {
       if (at == std::string::npos) continue;
       ++r.aborted;
       r.aborted_inside += std::atoi(line.c_str() + at + 19) >= 2 ? 1 : 0;
+      // pgbench words a broken connection three ways: libpq's message, the server's FATAL inside its
+      // line, or, when the FATAL came as the connection closed while pgbench waited for the result
+      // (PQconsumeInput failed; libpq prints the FATAL on a line of its own), its own "perhaps the
+      // backend died while processing" (CI saw this once in 4 aborts).
       const bool lost = line.find("server connection to") != std::string::npos ||
-                        line.find("terminating connection due to administrator command") != std::string::npos;
+                        line.find("terminating connection due to administrator command") != std::string::npos ||
+                        line.find("perhaps the backend died while processing") != std::string::npos;
       r.aborted_server_lost += lost ? 1 : 0;
     }
     const std::string processed = "number of transactions actually processed: ", failed = "number of failed transactions: ";
