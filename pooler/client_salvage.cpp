@@ -6,6 +6,7 @@
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
 #include "pooler/session/reply_scanner.hpp"
+#include "pooler/spawn.hpp"
 
 namespace pgopt::pooler {
 
@@ -16,6 +17,10 @@ namespace {
 // How long finishing a dead client's work may take (the cancel sent by disconnect() usually ends a
 // running query in milliseconds); past it the connection is closed, which rolls back as well.
 constexpr std::chrono::seconds kSalvageTime{5};
+// A cancel that reaches the backend before the gone client's query does is lost: PostgreSQL ignores
+// a cancel while it waits for a command. So while that work still runs, it is cancelled again at
+// this interval (a pg_sleep(20) otherwise outlasted kSalvageTime and cost the connection).
+constexpr std::chrono::milliseconds kRecancelEvery{500};
 }  // namespace
 
 namespace {
@@ -106,8 +111,11 @@ awaitable<void> ClientSession::salvage(ServerPtr s, size_t stream_left) {
   asio::steady_timer deadline(exec, kSalvageTime);
   // Outlives finish() below: send_cancel may still wake it after finish() was cut short.
   asio::steady_timer cancels(exec, asio::steady_timer::time_point::max());
+  bool work_done = false;
   auto finish = [&]() -> awaitable<bool> {
-    if (!co_await finish_server_work(*s, stream_left)) co_return false;
+    const bool finished = co_await finish_server_work(*s, stream_left);
+    work_done = true;
+    if (!finished) co_return false;
     // A cancel of the gone client's query must land before anyone else's query runs here.
     s->cancels_done = &cancels;
     while (s->cancels_in_flight > 0) co_await cancels.async_wait(nothrow);
@@ -119,8 +127,22 @@ awaitable<void> ClientSession::salvage(ServerPtr s, size_t stream_left) {
     }
     co_return true;
   };
+  // Cancels again while the work runs; never after finish_server_work() is done, so a late cancel
+  // cannot land on the ROLLBACK below or on the next client's query (finish() waits for those
+  // already in flight).
+  auto recancel = [&]() -> awaitable<void> {
+    asio::steady_timer every(exec);
+    for (;;) {
+      every.expires_after(kRecancelEvery);
+      if (auto [ec] = co_await every.async_wait(nothrow); ec) co_return;
+      if (work_done || !awake_->tx_.busy()) continue;
+      log::debug("{} cancelling the gone client's query on {} again", tag(), s->describe());
+      ++s->cancels_in_flight;
+      spawn(exec, send_cancel(shared_from_this(), s), "cancel forwarding");
+    }
+  };
   const bool busy = awake_->tx_.busy() || stream_left > 0 || !s->buf.empty();
-  auto outcome = co_await (finish() || deadline.async_wait(nothrow));
+  auto outcome = co_await (finish() || deadline.async_wait(nothrow) || recancel());
   s->cancels_done = nullptr;
   if (outcome.index() != 0 || !std::get<0>(outcome)) {
     log::info("{} closing server {} left {} by the client{}", tag(), s->describe(), busy ? "busy" : "in a transaction",

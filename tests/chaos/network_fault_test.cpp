@@ -155,6 +155,38 @@ TEST(NetworkFault, HalfOpenServerIsNotReusedAfterItsClientGivesUp) {
   EXPECT_EQ(value(next.get(), "SELECT 8"), "8");
 }
 
+// A client that vanishes mid-query: pgopt cancels its query and pools the server again. PostgreSQL
+// ignores a cancel that arrives while the backend is still reading the query, so a cancel that
+// overtakes the query is lost; pgopt cancels again while the gone client's work runs. Here both
+// trickle through the proxy, and the cancel (16 bytes) ends before the query's remaining bytes.
+TEST(NetworkFault, GoneClientsQueryIsCancelledWhenTheCancelOvertakesIt) {
+  FaultProxy proxy(env().primary_port, 20ms);
+  Pooler p(through(proxy, 1));
+  std::string pid;
+  {
+    Conn warm = connect_ok(p.conninfo());
+    pid = value(warm.get(), "SELECT pg_backend_pid()");
+  }
+  const std::string sql = "SELECT pg_sleep(30)";
+  const uint64_t query_bytes = 1 + 4 + sql.size() + 1, cancel_bytes = 16;
+  uint64_t before = 0;
+  {
+    Conn gone = connect_ok(p.conninfo());
+    before = proxy.bytes_up();
+    proxy.set(Fault::Trickle);
+    ASSERT_EQ(PQsendQuery(gone.get(), sql.c_str()), 1);
+    ASSERT_TRUE(eventually([&] { return proxy.bytes_up() > before; }));  // the query is on its way
+  }  // leaving now (Terminate, close) makes pgopt cancel while most of the query is still to come
+  ASSERT_TRUE(eventually([&] { return proxy.bytes_up() >= before + query_bytes + cancel_bytes; }, 10s));
+  proxy.set(Fault::None);
+  const auto t0 = std::chrono::steady_clock::now();
+  Conn next = connect_ok(p.conninfo());
+  // Same server: the query was cancelled and the server pooled, not closed after the 5 s salvage
+  // limit (it would be, were the first cancel the only one: pg_sleep(30) outlasts it).
+  EXPECT_EQ(value(next.get(), "SELECT pg_backend_pid()"), pid) << p.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s) << p.log();
+}
+
 TEST(NetworkFault, TricklingServerIsSlowButCorrect) {
   FaultProxy proxy(env().primary_port, std::chrono::milliseconds(1));
   Pooler p(through(proxy, 1));
