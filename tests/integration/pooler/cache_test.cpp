@@ -163,6 +163,13 @@ TEST_F(ResultCache, KeySeparatesUsersAndSearchPath) {
     EXPECT_EQ(counter(p, "k", "misses"), 3);
     EXPECT_EQ(counter(p, "k", "hits"), 2);
     EXPECT_EQ(counter(p, "k", "entries"), 2);
+    // The same session as another role: not a's answer either.
+    // (cache_s1 is not trust_user's to search: the name does not resolve for it.)
+    ok(a.get(), "SET ROLE trust_user");
+    EXPECT_EQ(error_of(a.get(), read), "42P01");
+    ok(a.get(), "RESET ROLE");
+    EXPECT_EQ(value(a.get(), read), "one");
+    EXPECT_EQ(counter(p, "k", "hits"), 3);
   }
   ok(d.get(), "DROP SCHEMA cache_s1 CASCADE; DROP SCHEMA cache_s2 CASCADE");
 }
