@@ -107,7 +107,9 @@ ClientSession::Noted ClientSession::note_client_message(const proto::Frame& f) {
                  fmt::format("unexpected message type '{}'", f.type));
       return Noted::Refused;
   }
-  return awake_->tx_.on_client(f.type) ? Noted::Sent : Noted::IgnoredSync;
+  const Noted noted = awake_->tx_.on_client(f.type) ? Noted::Sent : Noted::IgnoredSync;
+  if (cache_) cache_note_client(f, noted);
+  return noted;
 }
 
 bool ClientSession::reserve_large_message(std::span<const uint8_t> unread) {

@@ -37,12 +37,13 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
   bool needs_body(char type) const override {
     return c.awake_->tx_.hiding() || type == be::kReadyForQuery || type == be::kParameterStatus ||
            type == be::kErrorResponse || type == be::kCommandComplete || type == be::kCopyInResponse ||
-           (c.prepared_ && c.prepared_->needs_body(type));
+           (c.prepared_ && c.prepared_->needs_body(type)) || (c.cache_ && c.cache_->fill);
   }
 
   session::Verdict on_message(char type, std::span<const uint8_t> body, bool streamed, std::string& replacement) override {
     using session::Verdict;
     if (streamed) {
+      if (c.cache_) c.cache_->fill.reset();  // a message too large to hold: not a reply to keep
       if (c.prepared_ && c.prepared_->on_server_message(type, {}, s.statements).action == prepared::ReplyAction::Desync)
         return stop_desync();
       return Verdict::Forward;
@@ -86,6 +87,8 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
     if (decision.action == prepared::ReplyAction::Skip || decision.action == prepared::ReplyAction::Retry)
       return Verdict::Drop;
     if (c.capture_) c.capture_->on_server(type, body);
+    // Before the message is forwarded: an invalidation it commits comes first.
+    if (c.cache_) c.cache_on_reply(type, body, s.is_replica());
     note(type, body);
     if (type == be::kErrorResponse && fatal_softened) {
       replacement = softened(body);
@@ -181,6 +184,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       if (server_said_fatal) {
         // As PostgreSQL's own client would see it: the server's FATAL, then the connection ends.
         log::info("{} server {} ended the session with a FATAL", tag(), s->describe());
+        if (cache_) cache_server_lost();
         server_.reset();
         s->pool->discard(s);
         if (s->is_replica()) replica_failed(s, "ended the session with a FATAL");
@@ -205,6 +209,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     error_sent |= replies.fatal_softened;
     if (replies.dying) {
       log::warn("{} server {} is going down before answering", tag(), s->describe());
+      if (cache_) cache_server_lost();
       server_.reset();
       s->pool->discard(s);
       if (s->is_replica()) replica_failed(s, "terminated by the server");
@@ -215,6 +220,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     if (scan.status != session::ReplyScanner::Status::Ok) {
       log::error("{} server {} sent {}", tag(), s->describe(),
                  replies.desync ? "a reply nothing was waiting for" : "an invalid message length");
+      if (cache_) cache_server_lost();
       server_.reset();
       s->pool->discard(s);
       disconnect("invalid data from server", "08P01", "invalid message from server");
@@ -236,12 +242,14 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     if (!awake_->retry_.empty() && !co_await resend_retired_group(s)) co_return;
   }
   // The client is gone while this server was attached: finish its work and pool the server again.
+  if (cache_) cache_server_lost();  // what it had in flight may still commit
   server_.reset();
   co_await salvage(std::move(s), scanner.stream_left());
 }
 
 awaitable<void> ClientSession::server_failed(ServerPtr s, error_code ec, bool between_messages, bool error_sent) {
   log::warn("{} server {} failed: {}", tag(), s->describe(), ec.message());
+  if (cache_) cache_server_lost();  // a COMMIT in flight may have committed
   server_.reset();
   s->pool->discard(s);
   if (s->is_replica()) replica_failed(s, ec.message());

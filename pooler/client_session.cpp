@@ -132,6 +132,9 @@ awaitable<void> ClientSession::run() {
   set_state(ClientState::Idle);
   if (mode_ == PoolMode::Transaction && cfg->pooler.max_prepared_statements > 0)
     prepared_ = std::make_unique<prepared::Tracker>(rt_.statements);
+  // In session mode too: its writes must invalidate what transaction-mode clients cached (it only
+  // never answers from the cache, client_loop).
+  if (cfg->cache.enabled) cache_ = std::make_unique<SessionCache>(rt_.result_cache(cfg->cache));
   co_await client_loop();
 }
 
@@ -161,6 +164,14 @@ awaitable<void> ClientSession::client_loop() {
       awake_->in_.consume(ready);
       if (!co_await send_out()) co_return;
       ready = 0;
+    }
+    if (ready > 0 && cache_ && !server_ && mode_ == PoolMode::Transaction) {
+      if (const size_t used = cache_lookup(items)) {  // a hit: answered without a server
+        last_activity_ = Clock::now();
+        awake_->in_.consume(used);
+        if (!co_await send_out()) co_return;
+        continue;
+      }
     }
     bool want_replica = false, writes = false;
     if (ready > 0 && mode_ == PoolMode::Transaction) {

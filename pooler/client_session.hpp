@@ -9,6 +9,7 @@
 
 #include "pooler/admin/snapshot.hpp"
 #include "pooler/buffer.hpp"
+#include "pooler/client_cache.hpp"
 #include "pooler/capture/session_capture.hpp"
 #include "pooler/guc_state.hpp"
 #include "pooler/metrics/session_meter.hpp"
@@ -165,6 +166,16 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void learn_bound_names(const protocol::Frame& bind);     // custom setting names in its values
   void on_ready_for_query(session::TxTracker::Ready ready);
 
+  // result cache (client_cache.cpp), only while cache_ is set ([cache] enabled = true)
+  // A lone cacheable Query, or one extended-protocol execution (CacheExtended), while no server is
+  // attached: answered from the store into out_ (the bytes it used), or armed as a fill (0).
+  size_t cache_lookup(std::span<const BatchItem> items);
+  bool cache_answer(std::string_view text, const CacheExtended* ext);  // a hit into out_, or a fill armed
+  void cache_reply(std::string_view reply, const CacheExtended* ext);
+  void cache_note_client(const protocol::Frame& f, Noted noted);  // writes going to the server
+  void cache_on_reply(char type, std::span<const uint8_t> body, bool from_replica);
+  void cache_server_lost();  // anything in flight may have committed: invalidate it all
+
   // read/write splitting (client_split.cpp)
   struct Plan {
     enum class Kind {
@@ -310,6 +321,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Its statements for the workload capture (capture/): made by the first statement captured,
   // dropped by park() when blank.
   std::unique_ptr<capture::SessionCapture> capture_;
+  std::unique_ptr<SessionCache> cache_;  // the result cache's per-session part; null when off
   ServerPtr server_;  // attached while a transaction (or, in session mode, the session) runs
   uint64_t ryw_round_ = 0;  // read-your-writes: the poll round the last commit was seen in
   uint64_t ryw_lsn_ = 0;    // reads need a replica replayed at least this far

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pooler/auth/userlist.hpp"
+#include "pooler/cache/result_cache.hpp"
 #include "pooler/capture/store.hpp"
 #include "pooler/config/config.hpp"
 #include "pooler/failover.hpp"
@@ -129,7 +130,21 @@ struct Runtime {
   // reload would (the auth file is not re-read).
   std::function<void(std::shared_ptr<const Config>)> apply;
 
+  // The result cache (cache/result_cache.hpp): made by the first session that logs in with
+  // `[cache] enabled = true`, then kept; null while no such session came (admin SHOW CACHE).
+  std::shared_ptr<cache::ResultCache> result_cache(const CacheConfig& c) {
+    std::lock_guard lock(cache_mu_);
+    if (!cache_) cache_ = std::make_shared<cache::ResultCache>(c);
+    return cache_;
+  }
+  std::shared_ptr<cache::ResultCache> result_cache_if_made() const {
+    std::lock_guard lock(cache_mu_);
+    return cache_;
+  }
+
  private:
+  mutable std::mutex cache_mu_;
+  std::shared_ptr<cache::ResultCache> cache_;
   std::atomic<std::shared_ptr<const Config>> config_;
   std::atomic<std::shared_ptr<const auth::UserList>> users_;
 };

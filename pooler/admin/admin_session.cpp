@@ -222,6 +222,12 @@ awaitable<bool> ClientSession::run_admin_command(const admin::Command& cmd, std:
     case admin::CommandKind::ShowQueries:
       admin::write_result(reply, admin::show_queries(co_await capture::collect(rt_)), "SHOW");
       break;
+    case admin::CommandKind::ShowCache:
+      admin::write_result(reply, admin::show_cache(rt_), "SHOW");
+      break;
+    case admin::CommandKind::CacheClear:
+      admin::cache_clear(rt_, cmd, reply, by);
+      break;
     case admin::CommandKind::Pause:
       co_await admin::pause(rt_, cmd, reply, [this] { return state_ == ClientState::Closing; }, by);
       break;

@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::string_view kCommands =
     "SHOW POOLS, SHOW CLIENTS, SHOW SERVERS, SHOW DATABASES, SHOW CONFIG, SHOW REPLICAS, SHOW STATS, "
-    "SHOW PREPARED, SHOW QUERIES, PAUSE [db], RESUME [db], KILL <db>, KILL_CLIENT <id>, "
+    "SHOW PREPARED, SHOW QUERIES, SHOW CACHE, CACHE CLEAR [rule], PAUSE [db], RESUME [db], KILL <db>, KILL_CLIENT <id>, "
     "SET <key> = <value>, RELOAD, SHUTDOWN";
 
 struct Word {
@@ -138,12 +138,19 @@ std::variant<Command, CommandError> parse_command(std::string_view text) {
         {"SERVERS", CommandKind::ShowServers},     {"DATABASES", CommandKind::ShowDatabases},
         {"CONFIG", CommandKind::ShowConfig},       {"REPLICAS", CommandKind::ShowReplicas},
         {"STATS", CommandKind::ShowStats},         {"PREPARED", CommandKind::ShowPrepared},
-        {"QUERIES", CommandKind::ShowQueries}};
+        {"QUERIES", CommandKind::ShowQueries},     {"CACHE", CommandKind::ShowCache}};
     for (const auto& [word, kind] : kShow)
       if (t[1] == word) return done(kind, 2);
     return syntax(fmt::format("unknown SHOW item \"{}\"", t[1].text));
   }
   if (t[0] == "RELOAD") return done(CommandKind::Reload, 1);
+  if (t[0] == "CACHE") {
+    if (t.size() < 2 || !(t[1] == "CLEAR")) return syntax("CACHE needs CLEAR: CACHE CLEAR [rule]");
+    if (t.size() < 3) return command_of(CommandKind::CacheClear);
+    auto r = done(CommandKind::CacheClear, 3);
+    if (auto* c = std::get_if<Command>(&r)) c->rule = identifier(t[2]);
+    return r;
+  }
   if (t[0] == "SHUTDOWN") return done(CommandKind::Shutdown, 1);
   if (t[0] == "KILL_CLIENT") {
     if (t.size() < 2) return syntax("KILL_CLIENT needs a client id (the id column of SHOW CLIENTS)");

@@ -18,6 +18,8 @@ enum class CommandKind {
   ShowStats,     // per database: transactions, queries, bytes, wait time, latency
   ShowPrepared,  // per server: prepared statements it holds
   ShowQueries,   // the workload capture: per fingerprint
+  ShowCache,     // the result cache: per rule
+  CacheClear,    // CACHE CLEAR [rule]: drop the result cache's entries (of one rule)
   Reload,
   KillClient,
   Kill,      // KILL db: disconnect the database's clients and close its servers
@@ -33,6 +35,7 @@ struct Command {
   uint64_t client_id = 0;  // KillClient
   std::string database;    // Kill (required), Pause/Resume (empty: every database)
   std::string key, value;  // Set: value as TOML text ("30s" quoted, 5, true), ready for the parser
+  std::string rule;        // CacheClear: one rule's entries (a [[cache.rules]] name or "hint"); empty: all
 };
 
 struct CommandError {

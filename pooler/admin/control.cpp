@@ -194,4 +194,23 @@ awaitable<void> set(Runtime& rt, const Command& cmd, std::string& reply, std::st
   proto::command_complete(reply, "SET");
 }
 
+void cache_clear(Runtime& rt, const Command& cmd, std::string& reply, const std::string& by) {
+  auto rc = rt.result_cache_if_made();
+  if (cmd.rule.empty()) {
+    if (rc) rc->store.clear();
+    log::info("{} admin console: CACHE CLEAR", by);
+    proto::command_complete(reply, "CACHE CLEAR");
+    return;
+  }
+  // No cache made yet: no rule is known, whatever the config says (nothing to clear either way).
+  for (size_t i = 0; rc && i < rc->rules.slot_count(); ++i) {
+    if (rc->rules.slot_name(i) != cmd.rule) continue;
+    rc->store.clear_rule(i);
+    log::info("{} admin console: CACHE CLEAR {}", by, cmd.rule);
+    proto::command_complete(reply, "CACHE CLEAR");
+    return;
+  }
+  proto::error_response(reply, "ERROR", "42704", fmt::format("no cache rule \"{}\"", cmd.rule));
+}
+
 }  // namespace pgopt::pooler::admin

@@ -18,6 +18,9 @@ awaitable<void> pause(Runtime& rt, const Command& cmd, std::string& reply, std::
 void resume(Runtime& rt, const Command& cmd, std::string& reply, const std::string& by);
 awaitable<void> kill_database(Runtime& rt, const Command& cmd, std::string& reply, std::string by);
 awaitable<void> set(Runtime& rt, const Command& cmd, std::string& reply, std::string by);
+// CACHE CLEAR [rule]: the result cache's entries (of one rule, by SHOW CACHE's name); 42704 for a
+// rule the running cache does not have.
+void cache_clear(Runtime& rt, const Command& cmd, std::string& reply, const std::string& by);
 
 // The config `current` would be with [pooler] `key` set to `value` (TOML text), or the error to
 // show; socket-free, for SET and its tests.

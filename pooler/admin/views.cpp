@@ -262,4 +262,20 @@ ResultSet show_queries(const capture::Snapshot& snap) {
   return r;
 }
 
+ResultSet show_cache(Runtime& rt) {
+  ResultSet r;
+  r.columns = {"rule",        "entries",       "bytes",   "hits", "misses", "evictions",
+               "expirations", "invalidations", "refused"};
+  auto rc = rt.result_cache_if_made();
+  if (!rc) return r;
+  auto u = [](uint64_t v) { return num(int64_t(v)); };
+  const auto counters = rc->store.counters();
+  for (size_t i = 0; i < counters.size(); ++i) {
+    const cache::RuleCounters& c = counters[i];
+    r.rows.push_back({std::string(rc->rules.slot_name(i)), u(c.entries), u(c.bytes), u(c.hits), u(c.misses),
+                      u(c.evictions), u(c.expirations), u(c.invalidations), u(c.refused)});
+  }
+  return r;
+}
+
 }  // namespace pgopt::pooler::admin

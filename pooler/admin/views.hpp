@@ -30,6 +30,9 @@ ResultSet show_servers(Runtime& rt, const std::vector<ClientSnapshot>& clients);
 ResultSet show_databases(Runtime& rt, const Config& cfg);
 ResultSet show_config(const Config& cfg);
 ResultSet show_replicas(Runtime& rt, const Config& cfg);
+// Per rule (then "hint"): entries, bytes, hits, misses, evictions, expirations, invalidations,
+// refused fills. No rows while no session has used the cache.
+ResultSet show_cache(Runtime& rt);
 // Per database since the pooler started (times in microseconds, as PgBouncer): every configured
 // database, and any a reload removed that had traffic.
 ResultSet show_stats(Runtime& rt, const Config& cfg);

@@ -117,6 +117,10 @@ awaitable<Snapshot> gather(Runtime& rt) {
                            std::string(topology::to_string(st.state)), since});
   }
   s.prepared_statements = rt.statements.size();
+  if (auto rc = rt.result_cache_if_made()) {
+    const auto counters = rc->store.counters();
+    for (size_t i = 0; i < counters.size(); ++i) s.cache.emplace_back(std::string(rc->rules.slot_name(i)), counters[i]);
+  }
   co_return s;
 }
 

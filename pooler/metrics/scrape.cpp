@@ -128,6 +128,33 @@ void render_failover(Exposition& e, const Snapshot& s) {
   for (const auto& el : s.elections) e.sample("pgopt_failover_split_brains_total", {{"database", el.database}}, el.split_brains);
 }
 
+// The result cache (docs/result-cache.md), per rule: what SHOW CACHE shows.
+void render_cache(Exposition& e, const Snapshot& s) {
+  if (s.cache.empty()) return;  // cache off: no empty families on every scrape
+  e.family("pgopt_cache_entries", T::Gauge, "Result cache entries held, per rule (\"hint\": cached by their hint alone).");
+  for (const auto& [rule, c] : s.cache) e.sample("pgopt_cache_entries", {{"rule", rule}}, c.entries);
+  e.family("pgopt_cache_bytes", T::Gauge, "Memory charged to the result cache's entries, per rule.");
+  for (const auto& [rule, c] : s.cache) e.sample("pgopt_cache_bytes", {{"rule", rule}}, c.bytes);
+  const std::pair<const char*, uint64_t cache::RuleCounters::*> counters[] = {
+      {"hits", &cache::RuleCounters::hits},
+      {"misses", &cache::RuleCounters::misses},
+      {"evictions", &cache::RuleCounters::evictions},
+      {"expirations", &cache::RuleCounters::expirations},
+      {"invalidations", &cache::RuleCounters::invalidations},
+      {"refused", &cache::RuleCounters::refused}};
+  const char* help[] = {"Statements answered from the result cache.",
+                        "Cacheable statements the result cache did not have (sent to the server).",
+                        "Entries evicted (least recently used) to stay under max_memory.",
+                        "Entries dropped when met past their TTL.",
+                        "Entries dropped because a write through the pooler to a table they read committed.",
+                        "Replies not stored: over max_entry_size, or a table they read was written during the fill."};
+  for (size_t i = 0; i < std::size(counters); ++i) {
+    const std::string name = std::string("pgopt_cache_") + counters[i].first + "_total";
+    e.family(name, T::Counter, help[i]);
+    for (const auto& [rule, c] : s.cache) e.sample(name, {{"rule", rule}}, c.*counters[i].second);
+  }
+}
+
 }  // namespace
 
 std::string render(const Snapshot& s) {
@@ -136,6 +163,7 @@ std::string render(const Snapshot& s) {
   render_traffic(e, s);
   render_replicas(e, s);
   render_failover(e, s);
+  render_cache(e, s);
   return e.text();
 }
 

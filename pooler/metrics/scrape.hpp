@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pooler/cache/store.hpp"
 #include "pooler/metrics/stats.hpp"
 
 namespace pgopt::pooler::metrics {
@@ -51,6 +52,8 @@ struct Snapshot {
     std::optional<double> since_unix;       // when that state began (the last role change)
   };
   std::vector<Election> elections;
+  // The result cache, per rule then "hint" (SHOW CACHE's rows); empty while no session used it.
+  std::vector<std::pair<std::string, cache::RuleCounters>> cache;
   bool accepting = true;  // false while draining
 };
 

@@ -41,8 +41,12 @@ Parsed parse_content(std::string_view content) {
   if (content.size() < 5 || !iequals(content.substr(0, 5), "pgopt")) return p;
   std::string_view rest = trim(content.substr(5));
   if (rest.empty() || rest.front() != ':') return p;  // "/* pgopt rocks */" is just a comment
+  std::string_view word = trim(rest.substr(1));
+  // `pgopt:cache ...` is the result cache's hint (sql::cache_hint judges it): a plain comment here.
+  if (word.size() >= 5 && iequals(word.substr(0, 5), "cache") && (word.size() == 5 || !is_word(word[5])))
+    return p;
   p.is_hint = true;
-  p.word = trim(rest.substr(1));
+  p.word = word;
   if (iequals(p.word, "primary")) p.hint = Hint::Primary;
   else if (iequals(p.word, "replica")) p.hint = Hint::Replica;
   return p;

@@ -39,6 +39,18 @@ TEST(AdminCommand, ShowItemsInAnyCase) {
   EXPECT_EQ(ok("show queries;").kind, CommandKind::ShowQueries);
 }
 
+TEST(AdminCommand, CacheCommands) {
+  EXPECT_EQ(ok("SHOW CACHE").kind, CommandKind::ShowCache);
+  EXPECT_EQ(ok("cache clear;").kind, CommandKind::CacheClear);
+  EXPECT_THAT(bad("CACHE").message, HasSubstr("CACHE CLEAR"));
+  EXPECT_THAT(bad("CACHE FLUSH").message, HasSubstr("CACHE CLEAR"));
+  EXPECT_EQ(ok("CACHE CLEAR").rule, "");
+  EXPECT_EQ(ok("CACHE CLEAR Products").rule, "products");  // names as PostgreSQL reads them
+  EXPECT_EQ(ok("CACHE CLEAR \"Products\";").rule, "Products");
+  EXPECT_THAT(bad("CACHE CLEAR a b").message, HasSubstr("unexpected \"b\""));
+  EXPECT_THAT(std::string(command_list()), HasSubstr("SHOW CACHE, CACHE CLEAR [rule]"));
+}
+
 TEST(AdminCommand, PauseResumeAndKillTakeADatabaseAsPostgreSQLReadsNames) {
   Command p = ok("PAUSE");
   EXPECT_EQ(p.kind, CommandKind::Pause);

@@ -397,6 +397,28 @@ TEST(Render, WholePageIsWellFormed) {
   EXPECT_NE(page.find("pgopt_replica_up{database=\"app\",replica=\"10.0.0.3:5432\"} 0\n"), std::string::npos);
 }
 
+// The result cache's series: per rule, absent altogether while no session used the cache.
+TEST(Render, CacheCountersPerRule) {
+  Snapshot s;
+  EXPECT_EQ(render(s).find("pgopt_cache_"), std::string::npos);
+  cache::RuleCounters c;
+  c.entries = 2;
+  c.bytes = 900;
+  c.hits = 7;
+  c.misses = 3;
+  c.invalidations = 1;
+  s.cache.emplace_back("products", c);
+  s.cache.emplace_back("hint", cache::RuleCounters{});
+  const std::string out = render(s);
+  EXPECT_NE(out.find("# TYPE pgopt_cache_hits_total counter\n"), std::string::npos);
+  EXPECT_NE(out.find("pgopt_cache_entries{rule=\"products\"} 2\n"), std::string::npos);
+  EXPECT_NE(out.find("pgopt_cache_bytes{rule=\"products\"} 900\n"), std::string::npos);
+  EXPECT_NE(out.find("pgopt_cache_hits_total{rule=\"products\"} 7\n"), std::string::npos);
+  EXPECT_NE(out.find("pgopt_cache_misses_total{rule=\"products\"} 3\n"), std::string::npos);
+  EXPECT_NE(out.find("pgopt_cache_invalidations_total{rule=\"products\"} 1\n"), std::string::npos);
+  EXPECT_NE(out.find("pgopt_cache_refused_total{rule=\"hint\"} 0\n"), std::string::npos);
+}
+
 // Failover series (issue 18): one role and one state series per value, the current one at 1, and
 // the last change as a Unix time only once there was one.
 TEST(Render, FailoverRolesStatesAndLastChange) {

@@ -1,6 +1,7 @@
 // The read/write router on SQL text alone: one table of statements, client states and expected
 // decisions (every write-in-disguise of issue 5, hints, pgopt.route, transaction rules), then the
 // properties a table cannot show (rewritten text, messages, caching).
+#include "pooler/routing/hints.hpp"
 #include "pooler/routing/router.hpp"
 
 #include <gtest/gtest.h>
@@ -351,6 +352,18 @@ TEST(Router, BadHintNamesTheWord) {
   EXPECT_EQ(r.decide("/* pgopt:standby */ SELECT 1", {}).error.message, "unknown pgopt hint \"pgopt:standby\"");
   EXPECT_EQ(r.decide("/* pgopt:primary */ /* pgopt:replica */ SELECT 1", {}).error.message,
             "conflicting pgopt hints: pgopt:primary and pgopt:replica");
+}
+
+TEST(Router, CacheHintIsLeftToTheResultCache) {
+  // The result cache's hint is not a routing hint and not an unknown one: the statement routes as
+  // without it, and a routing hint beside it still counts.
+  Router r({});
+  EXPECT_TRUE(r.decide("/* pgopt:cache ttl=5s */ SELECT 1", {}).error.message.empty());
+  EXPECT_TRUE(r.decide("/* pgopt:CACHE ttl=5s */ /* pgopt:primary */ SELECT 1", {}).error.message.empty());
+  EXPECT_EQ(r.decide("/* pgopt:cached */ SELECT 1", {}).error.message, "unknown pgopt hint \"pgopt:cached\"");
+  HintScan h = scan_hints("/* pgopt:cache ttl=5s */ /* pgopt:primary */ SELECT 1");
+  EXPECT_EQ(h.hint, Hint::Primary);
+  EXPECT_TRUE(h.error.empty());
 }
 
 TEST(Router, ShowAnswersTheSessionValue) {

@@ -1,0 +1,241 @@
+// The relay's result cache (docs/result-cache.md, "Wiring"): a lone cacheable simple-protocol
+// Query or extended-protocol execution answered from the store without a server, the fill of a miss from the server's reply, and
+// the invalidation of every write the session forwards, applied before the message that commits it
+// reaches the client. Every function here runs only while cache_ is set.
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "pooler/client_session.hpp"
+#include "pooler/log.hpp"
+#include "sql/cache_writes.hpp"
+#include "sql/cacheability.hpp"
+#include "sql/parser.hpp"
+
+namespace pgopt::pooler {
+
+namespace proto = pgopt::protocol;
+
+namespace {
+
+std::string_view text_of(const proto::Frame& query) {
+  // A validated Query ends with its NUL.
+  return {reinterpret_cast<const char*>(query.body.data()), query.body.size() - 1};
+}
+
+// A server message whole again (type, length, body), as ReplyCapture and the store keep it.
+std::string whole_message(char type, std::span<const uint8_t> body) {
+  std::string m;
+  m.reserve(body.size() + 5);
+  const uint32_t len = uint32_t(body.size() + 4);
+  m.push_back(type);
+  for (int shift = 24; shift >= 0; shift -= 8) m.push_back(char((len >> shift) & 0xff));
+  m.append(reinterpret_cast<const char*>(body.data()), body.size());
+  return m;
+}
+
+// The one extended-protocol shape the cache serves (CacheExtended): [Parse ""] Bind(portal "")
+// [Describe portal ""] Execute("", all rows) Sync, nothing else. A Sync the server would ignore
+// only happens during COPY, which needs a server attached: not here.
+std::optional<CacheExtended> extended_request(std::span<const proto::Frame> items,
+                                              const prepared::Tracker* prepared) {
+  namespace fe = proto::frontend;
+  CacheExtended r;
+  size_t i = 0;
+  auto next_is = [&](char type) { return i < items.size() && items[i].type == type; };
+  if (next_is(fe::kParse)) {
+    auto p = proto::parse_parse(items[i++].body);
+    if (!p || !p->name.empty()) return std::nullopt;  // a named Parse must reach the server's tracker
+    r.text = p->query;
+    r.param_types.assign(p->param_types.begin(), p->param_types.end());
+    r.parse = true;
+  }
+  if (!next_is(fe::kBind)) return std::nullopt;
+  auto b = proto::parse_bind(items[i++].body);
+  if (!b || !b->portal.empty() || (r.parse && !b->statement.empty())) return std::nullopt;
+  if (!r.parse) {
+    // Without a Parse: a named statement whose text the pooler keeps.
+    const prepared::Statement* st = prepared && !b->statement.empty() ? prepared->statement_for(b->statement) : nullptr;
+    if (!st) return std::nullopt;
+    r.text = st->query;
+    r.param_types.assign(st->param_types.begin(), st->param_types.end());
+  }
+  r.bind = std::move(*b);
+  if (next_is(fe::kDescribe)) {
+    auto d = proto::parse_named_target(items[i++].body);
+    if (!d || d->kind != 'P' || !d->name.empty()) return std::nullopt;
+    r.describe = true;
+  }
+  if (!next_is(fe::kExecute)) return std::nullopt;
+  auto e = proto::parse_execute(items[i++].body);
+  if (!e || !e->portal.empty() || e->max_rows != 0) return std::nullopt;  // a row limit: a partial answer
+  if (!next_is(fe::kSync) || i + 1 != items.size()) return std::nullopt;
+  return r;
+}
+
+}  // namespace
+
+size_t ClientSession::cache_lookup(std::span<const BatchItem> items) {
+  cache_->fill.reset();
+  // Only a transaction-mode client between transactions: no server attached, no BEGIN held back.
+  // So never inside a transaction block, where an answer may depend on the block's own writes.
+  if (items.empty() || server_ || begin_pending_) return 0;
+  const size_t used = items.back().offset + items.back().size;
+  if (items.size() == 1 && items[0].frame.type == proto::frontend::kQuery)
+    return cache_answer(text_of(items[0].frame), nullptr) ? used : 0;
+  if (items[0].frame.type != proto::frontend::kParse && items[0].frame.type != proto::frontend::kBind) return 0;
+  awake_->batch_frames_.clear();
+  for (const auto& it : items) awake_->batch_frames_.push_back(it.frame);
+  const std::optional<CacheExtended> req = extended_request(awake_->batch_frames_, prepared_.get());
+  if (!req) return 0;
+  // What a later Bind of the unnamed statement runs, had the server seen this Parse.
+  if (req->parse) cache_->unnamed_text.assign(req->text);
+  return cache_answer(req->text, &*req) ? used : 0;
+}
+
+// A hit answered into out_ (true), or a fill armed for the server's reply, or nothing to do.
+bool ClientSession::cache_answer(std::string_view text, const CacheExtended* ext) {
+  SessionCache& sc = *cache_;
+  cache::ResultCache& rc = *sc.shared;
+  // Without rules only a hinted statement can be cached: the lexical hint scan spares the parse.
+  if (rc.rules.slot_count() == 1 && !sql::cache_hint(text)) return false;
+  const sql::Cacheability c = sql::cacheability(text, {rc.stable_functions});
+  if (!c.cacheable || (c.hint && !c.hint->error.empty())) return false;
+  std::string fingerprint;
+  if (rc.uses_fingerprints) {
+    if (auto fp = sql::fingerprint(text).value) fingerprint = sql::fingerprint_hex(*fp);
+  }
+  std::optional<std::chrono::milliseconds> hint_ttl;
+  if (c.hint) hint_ttl = c.hint->ttl;
+  const auto m = rc.rules.match({fingerprint, c.tables, database(), user(), hint_ttl});
+  if (!m) return false;
+  // The key: database, user, role and every output setting as this session has them.
+  std::vector<std::optional<std::string_view>> settings;
+  settings.reserve(cache::output_settings().size());
+  for (std::string_view name : cache::output_settings()) {
+    const GucEntry* e = want_.find(name);
+    settings.push_back(e ? std::optional<std::string_view>(e->value) : std::nullopt);
+  }
+  const GucEntry* role = want_.find("role");
+  std::vector<std::optional<std::string_view>> params;
+  cache::KeyInput in;
+  in.database = database();
+  in.user = user();
+  in.role = role ? std::string_view(role->value) : std::string_view{};
+  in.settings = settings;
+  in.statement = text;
+  if (ext) {
+    params.reserve(ext->bind.params.size());
+    for (const auto& v : ext->bind.params)
+      params.push_back(v ? std::optional<std::string_view>(std::string_view(reinterpret_cast<const char*>(v->data()), v->size()))
+                         : std::nullopt);
+    in.param_types = ext->param_types;
+    in.param_formats = ext->bind.param_formats;
+    in.params = params;
+    in.result_formats = ext->bind.result_formats;
+  }
+  cache::Key key(in);
+  const auto now = cache::Clock::now();
+  cache::Hit hit = rc.store.lookup(key, m->index, now, &sc.commits);
+  if (hit.reply) {
+    cache_reply(*hit.reply, ext);
+    return true;
+  }
+  sc.fill.emplace(SessionCache::Fill{std::move(key), c.tables, m->index, now + m->ttl, rc.store.begin_fill(),
+                                     cache::ReplyCapture(rc.store.limits().max_entry_size)});
+  return false;
+}
+
+// A hit as the server would have answered the client's messages.
+void ClientSession::cache_reply(std::string_view reply, const CacheExtended* ext) {
+  std::string& out = awake_->out_;
+  out.clear();
+  if (ext) {
+    if (ext->parse) proto::parse_complete(out);
+    proto::bind_complete(out);
+    // No Describe: the server would have sent no RowDescription either.
+    if (!ext->describe) reply.remove_prefix(cache::row_description_size(reply));
+  }
+  out.append(reply);
+  proto::ready_for_query(out, 'I');
+}
+
+void ClientSession::cache_note_client(const proto::Frame& f, Noted noted) {
+  namespace fe = proto::frontend;
+  SessionCache& sc = *cache_;
+  if (db_ != sc.options_of) {
+    // Copied once per database config (a reload gives a new one), not per statement.
+    sc.options_of = db_;
+    sc.options = {};
+    if (db_) {
+      sc.options.write_functions = db_->write_functions;
+      sc.options.read_only_functions = db_->read_only_functions;
+    }
+  }
+  auto writes = [&](std::string_view text) {
+    const sql::WrittenTables w = sql::written_tables(text, sc.options);
+    if (w.any()) sc.tracker.on_writes(w.tables, w.all);
+  };
+  switch (f.type) {
+    case fe::kQuery:
+      writes(text_of(f));
+      break;
+    case fe::kFunctionCall:
+      sc.tracker.on_writes({}, true);  // a function by OID: the pooler cannot tell what it writes
+      break;
+    case fe::kParse:
+      // Noted when a Bind runs it: a named statement may run in many later requests.
+      if (auto p = proto::parse_text(f.body); p && p->name.empty()) sc.unnamed_text.assign(p->query);
+      break;
+    case fe::kBind: {
+      auto name = proto::bind_statement_name(f.body);
+      if (!name) break;
+      if (name->empty()) {
+        writes(sc.unnamed_text);
+      } else if (const prepared::Statement* st = prepared_ ? prepared_->statement_for(*name) : nullptr) {
+        writes(st->query);
+      } else {
+        sc.tracker.on_writes({}, true);  // a statement whose text the pooler does not keep: anything
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  // Each of these is answered by one ReadyForQuery (TxTracker's outstanding requests).
+  if ((f.type == fe::kQuery || f.type == fe::kSync || f.type == fe::kFunctionCall) && noted == Noted::Sent)
+    sc.tracker.end_request();
+}
+
+void ClientSession::cache_on_reply(char type, std::span<const uint8_t> body, bool from_replica) {
+  namespace be = proto::backend;
+  SessionCache& sc = *cache_;
+  // The fill's reply ends at its ReadyForQuery, which the cache does not keep (a hit makes its own).
+  if (sc.fill && type != be::kReadyForQuery) sc.fill->capture.on_message(whole_message(type, body));
+  if (type == be::kCommandComplete) {
+    const size_t n = body.empty() ? 0 : body.size() - 1;  // without its NUL
+    sc.apply(sc.tracker.on_command_complete({reinterpret_cast<const char*>(body.data()), n}));
+  } else if (type == be::kReadyForQuery) {
+    const char status = body.empty() ? 'I' : char(body[0]);
+    sc.apply(sc.tracker.on_ready_for_query(status));
+    if (sc.fill) {
+      SessionCache::Fill& f = *sc.fill;
+      // A replica may not have replayed a commit already invalidated for: its answer is not kept.
+      if (!f.capture.complete() || from_replica || status != 'I') {
+        log::debug("{} result cache: reply not stored: {}", tag(),
+                   !f.capture.complete() ? f.capture.why_not() : from_replica ? "from a replica" : "a transaction is open");
+      } else {
+        sc.shared->store.put(f.key, f.tables, f.capture.take(), f.expires, f.rule, f.ticket);
+      }
+      sc.fill.reset();
+    }
+  }
+}
+
+void ClientSession::cache_server_lost() {
+  SessionCache& sc = *cache_;
+  sc.fill.reset();
+  sc.apply(sc.tracker.on_server_lost());
+}
+
+}  // namespace pgopt::pooler
