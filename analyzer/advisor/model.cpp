@@ -423,7 +423,9 @@ AccessModel access_model(const sql::TableAccess& r, const TableInfo* t, const st
 ModelBuild build_models(const Workload& workload, const Catalog& catalog, size_t max_explain_samples) {
   ModelBuild out;
   std::set<std::string> unknown;
-  for (const auto& [fp, g] : workload.groups) {
+  for (const auto& group : workload.groups) {
+    const uint64_t fp = group.first;  // not a structured binding: the lambdas below capture it (clang 14)
+    const auto& g = group.second;
     // Unqualified names resolve the way the session that ran the statement resolved them.
     // A SET search_path earlier in the logged session overrides the role's.
     const std::string role = g.users.empty() ? "" : g.users.front();
