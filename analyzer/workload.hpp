@@ -42,6 +42,9 @@ struct QueryGroup {
   bool has_literal_samples = true;
   bool from_pg_stat_statements = false;
   uint64_t rows = 0;                 // rows retrieved or affected (pg_stat_statements only)
+  // Answered by pgopt's result cache (capture files only): not in calls or durations, since no
+  // index changes what a cache hit costs.
+  uint64_t cache_hits = 0;
   // The roles that ran it, as the log names them (sorted, at most kMaxGroupUsers): an unqualified
   // table name resolves through the search_path of the role that ran the statement, which may
   // differ from the analyzer's own.

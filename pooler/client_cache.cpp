@@ -8,9 +8,12 @@
 
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
+#include "pooler/routing/hints.hpp"
 #include "sql/cache_writes.hpp"
 #include "sql/cacheability.hpp"
+#include "sql/lex.hpp"
 #include "sql/parser.hpp"
+#include "sql/pooler_settings.hpp"
 
 namespace pgopt::pooler {
 
@@ -81,8 +84,11 @@ size_t ClientSession::cache_lookup(std::span<const BatchItem> items) {
   // So never inside a transaction block, where an answer may depend on the block's own writes.
   if (items.empty() || server_ || begin_pending_) return 0;
   const size_t used = items.back().offset + items.back().size;
-  if (items.size() == 1 && items[0].frame.type == proto::frontend::kQuery)
-    return cache_answer(text_of(items[0].frame), nullptr) ? used : 0;
+  if (items.size() == 1 && items[0].frame.type == proto::frontend::kQuery) {
+    const std::string_view text = text_of(items[0].frame);
+    return cache_setting(text) || cache_answer(text, nullptr) ? used : 0;
+  }
+  if (cache_->use == SessionCache::Use::Off) return 0;
   if (items[0].frame.type != proto::frontend::kParse && items[0].frame.type != proto::frontend::kBind) return 0;
   awake_->batch_frames_.clear();
   for (const auto& it : items) awake_->batch_frames_.push_back(it.frame);
@@ -97,10 +103,16 @@ size_t ClientSession::cache_lookup(std::span<const BatchItem> items) {
 bool ClientSession::cache_answer(std::string_view text, const CacheExtended* ext) {
   SessionCache& sc = *cache_;
   cache::ResultCache& rc = *sc.shared;
+  if (sc.use == SessionCache::Use::Off) return false;
   // Without rules only a hinted statement can be cached: the lexical hint scan spares the parse.
   if (rc.rules.slot_count() == 1 && !sql::cache_hint(text)) return false;
   const sql::Cacheability c = sql::cacheability(text, {rc.stable_functions});
-  if (!c.cacheable || (c.hint && !c.hint->error.empty())) return false;
+  if (c.hint && !c.hint->error.empty()) {
+    // Said to the client, not only to the log: a mistyped hint must not look like a cache that works.
+    sc.hint_warning = "pgopt: the statement's cache hint is not valid, so its result is not cached: " + c.hint->error;
+    return false;
+  }
+  if (!c.cacheable) return false;
   std::string fingerprint;
   if (rc.uses_fingerprints) {
     if (auto fp = sql::fingerprint(text).value) fingerprint = sql::fingerprint_hex(*fp);
@@ -139,11 +151,86 @@ bool ClientSession::cache_answer(std::string_view text, const CacheExtended* ext
   cache::Hit hit = rc.store.lookup(key, m->index, now, &sc.commits);
   if (hit.reply) {
     cache_reply(*hit.reply, ext);
+    worker_.capture.record_cache_hit(database(), text);
     return true;
   }
   sc.fill.emplace(SessionCache::Fill{std::move(key), c.tables, m->index, now + m->ttl, rc.store.begin_fill(),
                                      cache::ReplyCapture(rc.store.limits().max_entry_size)});
   return false;
+}
+
+namespace {
+
+// PostgreSQL's spellings of a boolean setting (parse_bool): true, false, yes, no, on, off, 1, 0 and
+// unique prefixes of the words, case-insensitive; surrounding blanks allowed.
+std::optional<bool> parse_bool(std::string_view v) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!v.empty() && blank(v.front())) v.remove_prefix(1);
+  while (!v.empty() && blank(v.back())) v.remove_suffix(1);
+  if (v.empty()) return std::nullopt;
+  auto prefix_of = [&](std::string_view word, size_t min) {
+    return v.size() >= min && v.size() <= word.size() && routing::word_is(v, word.substr(0, v.size()));
+  };
+  if (prefix_of("true", 1) || prefix_of("yes", 1) || prefix_of("on", 2) || v == "1") return true;
+  if (prefix_of("false", 1) || prefix_of("no", 1) || prefix_of("off", 2) || v == "0") return false;
+  return std::nullopt;
+}
+
+}  // namespace
+
+// SET / RESET / SHOW pgopt.cache sent on its own between transactions: answered into out_ (true).
+// Like pgopt.route it is the pooler's own setting, not transactional; inside a transaction block it
+// goes to the server, which takes any pgopt.* name as a placeholder, and changes nothing here (the
+// cache is never used inside a block).
+bool ClientSession::cache_setting(std::string_view text) {
+  using Kind = sql::PoolerSettingCommand::Kind;
+  const size_t body = sql::lex::leading_comments(text, [](const sql::lex::LeadingComment&) {});
+  if (body == sql::lex::kUnclosed) return false;
+  const std::string_view word = routing::first_word(text, body);
+  if (!routing::word_is(word, "set") && !routing::word_is(word, "reset") && !routing::word_is(word, "show"))
+    return false;
+  if (!sql::may_name_pooler_setting(text.substr(body))) return false;
+  const sql::PoolerSettingCommand cmd = sql::pooler_setting_command(text);
+  if (cmd.kind == Kind::None || cmd.name != "pgopt.cache") return false;
+  std::string& out = awake_->out_;
+  out.clear();
+  auto fail = [&](std::string_view sqlstate, std::string_view message, std::string_view hint) {
+    proto::error_response(out, "ERROR", sqlstate, message, {}, hint);
+    proto::ready_for_query(out, 'I');
+    return true;
+  };
+  SessionCache& sc = *cache_;
+  switch (cmd.kind) {
+    case Kind::Set: {
+      const std::optional<bool> on = cmd.values.size() == 1 ? parse_bool(cmd.values[0]) : std::nullopt;
+      if (!on)
+        return fail("22023", "parameter \"pgopt.cache\" requires a Boolean value", "Use on or off.");
+      sc.use = *on ? SessionCache::Use::On : SessionCache::Use::Off;
+      proto::command_complete(out, "SET");
+      break;
+    }
+    case Kind::SetDefault:
+    case Kind::Reset:
+      sc.use = SessionCache::Use::On;
+      proto::command_complete(out, cmd.kind == Kind::Reset ? "RESET" : "SET");
+      break;
+    case Kind::SetFromCurrent:
+      proto::command_complete(out, "SET");
+      break;
+    case Kind::Show:
+      proto::row_description(out, {"pgopt.cache"});
+      proto::data_row(out, {std::string(sc.use == SessionCache::Use::On ? "on" : "off")});
+      proto::command_complete(out, "SHOW");
+      break;
+    case Kind::SetLocal:
+      return fail("0A000", "SET LOCAL pgopt.cache is not supported",
+                  "The cache is never used inside a transaction block; use SET pgopt.cache for the session.");
+    default:
+      return fail("0A000", "\"pgopt.cache\" can only be set, reset or shown by a statement sent on its own",
+                  "Send the SET, RESET or SHOW as a separate query.");
+  }
+  proto::ready_for_query(out, 'I');
+  return true;
 }
 
 // A hit as the server would have answered the client's messages.

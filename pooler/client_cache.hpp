@@ -44,7 +44,15 @@ struct SessionCache {
     cache::ReplyCapture capture;
   };
 
+  // `SET pgopt.cache = off` turns lookups and fills off for this client; its writes still
+  // invalidate (other clients' entries must not outlive them). RESET, RESET ALL, DISCARD ALL: On.
+  enum class Use { On, Off };
+
   std::shared_ptr<cache::ResultCache> shared;
+  Use use = Use::On;
+  // A malformed `pgopt:cache` hint, reported to the client as a WARNING before its statement goes
+  // to the server (uncached); empty when there is none.
+  std::string hint_warning;
   cache::WriteTracker tracker;
   cache::ClientCommits commits;
   std::string unnamed_text;  // the unnamed statement's text: what a Bind of "" runs

@@ -55,10 +55,13 @@ void ClientSession::note_session_effects(std::string_view sql) {
     if (server_->pool) server_->pool->learn_custom_names(sql::custom_setting_names(sql));
   }
   if (fx.defines_code && server_->pool) server_->pool->code_defined();
-  // pgopt.route is a setting of the session like the others: RESET ALL and DISCARD ALL end it.
+  // pgopt.route and pgopt.cache are settings of the session like the others: RESET ALL and DISCARD
+  // ALL end them.
   if (fx.discard_all || std::any_of(fx.gucs.begin(), fx.gucs.end(),
-                                    [](const auto& g) { return g.kind == sql::GucChange::Kind::ResetAll; }))
+                                    [](const auto& g) { return g.kind == sql::GucChange::Kind::ResetAll; })) {
     route_ = routing::Route::Auto;
+    if (cache_) cache_->use = SessionCache::Use::On;
+  }
   for (auto& g : fx.gucs) {
     if (g.name == "session_authorization") {
       server_->need_reset("SET SESSION AUTHORIZATION");

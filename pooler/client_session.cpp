@@ -172,6 +172,12 @@ awaitable<void> ClientSession::client_loop() {
         if (!co_await send_out()) co_return;
         continue;
       }
+      if (!cache_->hint_warning.empty()) {  // before the statement's own reply, as a server's would be
+        awake_->out_.clear();
+        proto::warning_response(awake_->out_, "01000", cache_->hint_warning);
+        cache_->hint_warning.clear();
+        if (!co_await send_out()) co_return;
+      }
     }
     bool want_replica = false, writes = false;
     if (ready > 0 && mode_ == PoolMode::Transaction) {

@@ -170,6 +170,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // A lone cacheable Query, or one extended-protocol execution (CacheExtended), while no server is
   // attached: answered from the store into out_ (the bytes it used), or armed as a fill (0).
   size_t cache_lookup(std::span<const BatchItem> items);
+  bool cache_setting(std::string_view text);  // SET/RESET/SHOW pgopt.cache answered into out_
   bool cache_answer(std::string_view text, const CacheExtended* ext);  // a hit into out_, or a fill armed
   void cache_reply(std::string_view reply, const CacheExtended* ext);
   void cache_note_client(const protocol::Frame& f, Noted noted);  // writes going to the server

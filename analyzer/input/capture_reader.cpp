@@ -147,6 +147,8 @@ bool read_entry(const Value& e, const InputOptions& options, Entry& out, std::st
   if (!parse_fingerprint(fingerprint, g.fingerprint))
     return fail(why, "\"fingerprint\" must be 16 lowercase hex digits, not " + quoted(fingerprint));
   if (g.normalized.empty()) return fail(why, "\"query\" is empty");
+  // Optional: written only when the pooler's result cache answered the statement.
+  if (e.find("cache_hits") && !get_count(e, "cache_hits", g.cache_hits, why)) return false;
   for (size_t i = 0; i < durations->items.size(); ++i) {
     double ms = 0;
     if (!non_negative(durations->items[i], ms))
@@ -175,6 +177,7 @@ void add_entry(QueryGroup& a, const QueryGroup& b, const InputOptions& o) {
   input::bottom_k_merge(a.samples, a.sample_keys, b.samples, b.sample_keys, o.samples_per_group,
                         input::mix64(o.seed ^ a.fingerprint ^ 0x5a));
   a.calls += b.calls;
+  a.cache_hits += b.cache_hits;
   a.timed_calls += b.timed_calls;
   a.total_ms += b.total_ms;
   a.max_ms = std::max(a.max_ms, b.max_ms);
@@ -264,6 +267,7 @@ CaptureRead read_capture_buffer(std::string_view data, const std::string& name,
       continue;
     }
     w.statements += e.group.calls;
+    if (e.group.calls == 0) continue;  // every execution a cache hit: nothing ran for an index to help
     auto [it, fresh] = w.groups.try_emplace(e.group.fingerprint, e.group);
     if (!fresh) add_entry(it->second, e.group, options);
   }

@@ -251,13 +251,14 @@ ResultSet show_stats(Runtime& rt, const Config& cfg) {
 ResultSet show_queries(const capture::Snapshot& snap) {
   ResultSet r;
   r.columns = {"database", "fingerprint", "query", "calls", "errors", "rows", "total_time", "mean_time",
-               "p95_time", "max_time", "primary_calls", "replica_calls"};
+               "p95_time", "max_time", "primary_calls", "replica_calls", "cache_hits"};
   auto ms = [](double v) { return fmt::format("{:.3f}", v); };
   for (const auto& q : snap.queries) {  // merge() sorted them by total_ms
     r.rows.push_back({q.database, sql::fingerprint_hex(q.fingerprint), q.query, std::to_string(q.calls),
                       std::to_string(q.errors), std::to_string(q.rows), ms(q.total_ms),
                       ms(q.calls ? q.total_ms / double(q.calls) : 0), ms(capture::nearest_rank(q.durations_ms, 95)),
-                      ms(q.max_ms), std::to_string(q.primary_calls), std::to_string(q.replica_calls)});
+                      ms(q.max_ms), std::to_string(q.primary_calls), std::to_string(q.replica_calls),
+                      std::to_string(q.cache_hits)});
   }
   return r;
 }

@@ -133,6 +133,7 @@ std::string to_jsonl(const Snapshot& snap, bool samples, std::chrono::system_clo
     out += ']';
     append_field(out, "primary_calls", q.primary_calls);
     append_field(out, "replica_calls", q.replica_calls);
+    if (q.cache_hits > 0) append_field(out, "cache_hits", q.cache_hits);
     out += ",\"samples\":[";
     if (samples) {
       for (size_t i = 0; i < q.samples.size(); ++i) {

@@ -46,6 +46,13 @@ Stats* WorkerStore::entry(std::string_view database, const Shape& shape) {
   return slot.get();
 }
 
+void WorkerStore::record_cache_hit(std::string_view database, std::string_view sql) {
+  if (!enabled()) return;
+  const ShapePtr shape = shapes.statement(sql);
+  if (!shape) return;
+  if (Stats* e = entry(database, *shape)) ++e->cache_hits;
+}
+
 void WorkerStore::record(Stats* e, double ms, bool error, uint64_t rows, bool replica) {
   ++statements_;
   if (!e) {
@@ -81,7 +88,7 @@ Snapshot WorkerStore::snapshot() const {
   s.dropped_calls = dropped_;
   for (const auto& [name, db] : dbs_)
     for (const auto& [fp, e] : db.by_fp)
-      if (e->calls > 0) s.queries.push_back(*e);
+      if (e->calls > 0 || e->cache_hits > 0) s.queries.push_back(*e);
   return s;
 }
 
@@ -136,6 +143,7 @@ Snapshot merge(std::vector<Snapshot> parts, size_t max_queries, uint64_t rng_see
       m.rows += q.rows;
       m.primary_calls += q.primary_calls;
       m.replica_calls += q.replica_calls;
+      m.cache_hits += q.cache_hits;
       m.total_ms += q.total_ms;
       m.max_ms = std::max(m.max_ms, q.max_ms);
       m.samples_seen += q.samples_seen;

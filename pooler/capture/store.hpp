@@ -28,6 +28,9 @@ struct Stats {
   std::string query;     // normalized
   uint64_t calls = 0, errors = 0, rows = 0;
   uint64_t primary_calls = 0, replica_calls = 0;
+  // Answered by the result cache without a server: not calls, not durations (an index cannot make
+  // them faster, and their microseconds must not make the statement look cheap to `pgopt analyze`).
+  uint64_t cache_hits = 0;
   double total_ms = 0, max_ms = 0;
   std::vector<double> durations_ms;  // uniform sample of the `calls` durations
   uint64_t samples_seen = 0;         // statements offered to `samples`
@@ -87,12 +90,14 @@ class WorkerStore {
   Stats* entry(std::string_view database, const Shape& shape);
   // A finished execution. `entry` null: dropped.
   void record(Stats* entry, double ms, bool error, uint64_t rows, bool replica);
+  // A statement the result cache answered (one statement, as the cache only serves those).
+  void record_cache_hit(std::string_view database, std::string_view sql);
   // Offers a statement with literals to the entry's sample reservoir (capture_samples permitting).
   // Returns the slot to fill, or null to skip it: copying the text is left to the caller, so a
   // statement that is not kept costs no copy.
   std::string* sample_slot(Stats* entry);
 
-  // Copies of every entry with calls > 0, and the totals.
+  // Copies of every entry with calls or cache hits, and the totals.
   Snapshot snapshot() const;
   size_t size() const { return size_; }
 

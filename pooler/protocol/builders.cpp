@@ -27,19 +27,31 @@ void error_response(std::string& out, std::string_view severity, std::string_vie
   w.u8(0).end();
 }
 
-void notice_response(std::string& out, std::string_view sqlstate, std::string_view message) {
+namespace {
+
+void notice_of(std::string& out, std::string_view severity, std::string_view sqlstate, std::string_view message) {
   Writer(out)
       .begin('N')
       .u8('S')
-      .cstr("NOTICE")
+      .cstr(severity)
       .u8('V')
-      .cstr("NOTICE")
+      .cstr(severity)
       .u8('C')
       .cstr(sqlstate)
       .u8('M')
       .cstr(message)
       .u8(0)
       .end();
+}
+
+}  // namespace
+
+void notice_response(std::string& out, std::string_view sqlstate, std::string_view message) {
+  notice_of(out, "NOTICE", sqlstate, message);
+}
+
+void warning_response(std::string& out, std::string_view sqlstate, std::string_view message) {
+  notice_of(out, "WARNING", sqlstate, message);
 }
 
 void ready_for_query(std::string& out, char status) {

@@ -269,6 +269,7 @@ std::optional<std::vector<std::optional<std::span<const uint8_t>>>> parse_data_r
 void error_response(std::string& out, std::string_view severity, std::string_view sqlstate,
                     std::string_view message, std::string_view detail = {}, std::string_view hint = {});
 void notice_response(std::string& out, std::string_view sqlstate, std::string_view message);
+void warning_response(std::string& out, std::string_view sqlstate, std::string_view message);  // a NoticeResponse
 void ready_for_query(std::string& out, char status);
 void auth_ok(std::string& out);
 void auth_cleartext(std::string& out);

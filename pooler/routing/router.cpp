@@ -69,7 +69,7 @@ Decision setting_decision(Decision d, const sql::PoolerSettingCommand& cmd, cons
                 "Send the SET, RESET or SHOW as a separate query.");
   if (cmd.name != kRouteSetting)
     return fail(std::move(d), Reason::PoolerSetting, "42704", "unrecognized configuration parameter \"" + cmd.name + "\"",
-                {}, "The pooler's only parameter is pgopt.route.");
+                {}, "The pooler's parameters are pgopt.route and pgopt.cache.");
   d.action = Decision::Action::Consume;
   d.reason = Reason::PoolerSetting;
   d.rewritten.reset();
@@ -197,7 +197,11 @@ Decision Router::decide(std::string_view sql, const ClientState& client) {
                         body_text.find_first_not_of(" \t\r\n\f\v;", semicolon) != std::string_view::npos);
   if (may_set && sql::may_name_pooler_setting(body_text)) {
     sql::PoolerSettingCommand cmd = sql::pooler_setting_command(text);
-    if (cmd.kind != sql::PoolerSettingCommand::Kind::None) return setting_decision(std::move(d), cmd, client);
+    // pgopt.cache is the result cache's (client_cache.cpp answers it between transactions): here,
+    // inside a block or with the cache off, it goes on like any setting, which the server keeps as
+    // a placeholder and nothing reads.
+    if (cmd.kind != sql::PoolerSettingCommand::Kind::None && cmd.name != "pgopt.cache")
+      return setting_decision(std::move(d), cmd, client);
   }
 
   if (client.in_transaction) return forward(std::move(d), Target::Current, Reason::InTransaction);

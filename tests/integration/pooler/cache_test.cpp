@@ -368,5 +368,97 @@ TEST_F(ResultCache, MetricsCountPerRule) {
   EXPECT_EQ(metric(page, "pgopt_cache_entries{rule=\"hint\"}"), 0);
 }
 
+TEST_F(ResultCache, SetPgoptCacheOffBypassesItForThatClientOnly) {
+  Pooler p(cache_options(kRule));
+  Conn c = connect_ok(p.conninfo());
+  Conn other = connect_ok(p.conninfo());
+  EXPECT_EQ(value(c.get(), "SHOW pgopt.cache"), "on");
+  EXPECT_EQ(value(c.get(), kRead), "a");  // filled
+  direct_set("z");
+  EXPECT_EQ(value(c.get(), kRead), "a");  // a hit
+  ok(c.get(), "SET pgopt.cache = off");
+  EXPECT_EQ(value(c.get(), "SHOW pgopt.cache"), "off");
+  EXPECT_EQ(value(c.get(), kRead), "z");      // not looked up
+  EXPECT_EQ(value(other.get(), kRead), "a");  // another client still gets the entry
+  // Wrong values are refused and change nothing; SET LOCAL has no meaning for it.
+  EXPECT_EQ(error_of(c.get(), "SET pgopt.cache = sometimes"), "22023");
+  EXPECT_EQ(error_of(c.get(), "SET LOCAL pgopt.cache = on"), "0A000");
+  EXPECT_EQ(error_of(c.get(), "SET pgopt.cache = on; SELECT 1"), "0A000");
+  EXPECT_EQ(value(c.get(), "SHOW pgopt.cache"), "off");
+  EXPECT_EQ(value(c.get(), kRead), "z");
+  ok(c.get(), "RESET pgopt.cache");
+  EXPECT_EQ(value(c.get(), kRead), "a");  // on again: the entry other clients kept
+  ok(c.get(), "SET pgopt.cache TO 'OFF'");
+  EXPECT_EQ(value(c.get(), kRead), "z");
+  ok(c.get(), "DISCARD ALL");  // like RESET ALL, the pooler's settings go back to their defaults
+  EXPECT_EQ(value(c.get(), "SHOW pgopt.cache"), "on");
+  // A client with the cache off still invalidates with its writes.
+  ok(c.get(), "SET pgopt.cache = false");
+  ok(c.get(), "UPDATE cache_t SET v = 'w' WHERE id = 1");
+  EXPECT_EQ(value(other.get(), kRead), "w");
+}
+
+TEST_F(ResultCache, MalformedHintIsReportedAndTheStatementRunsUncached) {
+  Pooler p(cache_options(""));  // hints only
+  Conn c = connect_ok(p.conninfo());
+  std::vector<std::string> notices;
+  PQsetNoticeReceiver(
+      c.get(),
+      [](void* arg, const PGresult* r) {
+        const char* sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+        const char* msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        static_cast<std::vector<std::string>*>(arg)->push_back(std::string(sev ? sev : "") + ": " + (msg ? msg : ""));
+      },
+      &notices);
+  const std::string bad = "/* pgopt:cache ttl=5parsecs */ SELECT v FROM cache_t WHERE id = 1";
+  EXPECT_EQ(value(c.get(), bad), "a");
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_TRUE(notices[0].starts_with("WARNING: pgopt: the statement's cache hint is not valid")) << notices[0];
+  direct_set("z");
+  EXPECT_EQ(value(c.get(), bad), "z");  // never cached
+  EXPECT_EQ(notices.size(), 2u);
+  // A good hint gives no warning.
+  EXPECT_EQ(value(c.get(), "/* pgopt:cache ttl=5s */ SELECT v FROM cache_t WHERE id = 1"), "z");
+  EXPECT_EQ(notices.size(), 2u);
+}
+
+// A temporary table that shadows a cached one never lives across the transaction-mode client's
+// transactions (the server that has it is reset before anyone else uses it), and inside the block
+// that made it nothing is looked up or filled: so its rows reach no other client, and not this one
+// later either.
+TEST_F(ResultCache, ATemporaryTableThatShadowsACachedOneReachesNoOne) {
+  Pooler p(cache_options(kRule));
+  Conn a = connect_ok(p.conninfo());
+  Conn b = connect_ok(p.conninfo());
+  ok(a.get(), "BEGIN");
+  ok(a.get(), "CREATE TEMP TABLE cache_t (id int, v text)");
+  ok(a.get(), "INSERT INTO cache_t VALUES (1, 'temp')");
+  EXPECT_EQ(value(a.get(), kRead), "temp");  // in the block: the server's own answer
+  ok(a.get(), "COMMIT");
+  EXPECT_EQ(counter(p, "t", "entries"), 0);
+  EXPECT_EQ(value(b.get(), kRead), "a");
+  // Outside a block (the INSERT names cache_t, so it also invalidates: too much, never too little).
+  ok(a.get(), "CREATE TEMP TABLE cache_t (id int, v text); INSERT INTO cache_t VALUES (1, 'temp2')");
+  EXPECT_EQ(value(a.get(), kRead), "a");  // refilled from a server without the temporary table
+  EXPECT_EQ(counter(p, "t", "hits"), 0);
+  EXPECT_EQ(value(b.get(), kRead), "a");
+  EXPECT_EQ(counter(p, "t", "hits"), 1);
+}
+
+// A hit is recorded as a cache hit of its fingerprint, never as a call: `pgopt analyze` must not
+// take a statement the cache answers in microseconds for a cheap one.
+TEST_F(ResultCache, CaptureCountsHitsApartFromCalls) {
+  Pooler p(cache_options(kRule));  // capture is on by default
+  Conn c = connect_ok(p.conninfo());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(value(c.get(), kRead), "a");  // 1 miss, 2 hits
+  Conn adm = admin(p);
+  auto rows = show(adm.get(), "SHOW QUERIES").rows;
+  const auto it = std::find_if(rows.begin(), rows.end(),
+                               [](auto& r) { return r["query"] == "SELECT v FROM cache_t WHERE id = $1"; });
+  ASSERT_NE(it, rows.end());
+  EXPECT_EQ((*it)["calls"], "1");
+  EXPECT_EQ((*it)["cache_hits"], "2");
+}
+
 }  // namespace
 }  // namespace pgopt::test

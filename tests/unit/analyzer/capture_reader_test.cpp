@@ -221,6 +221,34 @@ TEST(CaptureReader, EntriesOfOneFingerprintAddUp) {
   EXPECT_EQ(g.rows, 20u);
 }
 
+// The pooler's result cache answered these: counted apart from calls, and an entry with hits only
+// is no statement group at all (nothing ran for an index to help).
+TEST(CaptureReader, CacheHitsAreKeptApartAndHitOnlyEntriesAreSkipped) {
+  auto with_hits = [](EntrySpec e, const std::string& hits) {
+    std::string line = entry(e);
+    line.insert(line.rfind(",\"samples\""), ",\"cache_hits\":" + hits);
+    return line;
+  };
+  EntrySpec ran, only_hits;
+  only_hits.fingerprint = "00000000000000aa";
+  only_hits.query = "SELECT v FROM flags WHERE id = $1";
+  only_hits.calls = "0";
+  only_hits.total_ms = "0";
+  only_hits.max_ms = "0";
+  only_hits.durations = "[]";
+  CaptureRead r = read_capture_buffer(header(10, 2) + with_hits(ran, "990") + with_hits(only_hits, "500"), "hits.jsonl",
+                                      std::nullopt, {});
+  ASSERT_TRUE(r.result.errors.empty()) << joined(r.result.errors);
+  ASSERT_EQ(r.result.workload.groups.size(), 1u);
+  const QueryGroup& g = r.result.workload.groups.begin()->second;
+  EXPECT_EQ(g.calls, 10u);
+  EXPECT_EQ(g.cache_hits, 990u);
+  EXPECT_DOUBLE_EQ(g.mean_ms(), 2.0);
+  // A malformed count is an error like any other field's.
+  CaptureRead bad = read_capture_buffer(header(10, 1) + with_hits(ran, "\"many\""), "bad.jsonl", std::nullopt, {});
+  EXPECT_FALSE(bad.result.errors.empty());
+}
+
 TEST(CaptureReader, CombinedWithALogGroupOfTheSameFingerprint) {
   const std::string sql = "SELECT abalance FROM pgbench_accounts WHERE aid = 42";
   std::string log;

@@ -183,6 +183,27 @@ TEST(CaptureStore, MergeAddsCountersAndBoundsReservoirs) {
   EXPECT_EQ(cut.statements, 402u);
 }
 
+// Cache hits add up across workers apart from calls; a fingerprint only ever answered by the cache
+// is still listed (calls 0), and with capture off nothing is recorded.
+TEST(CaptureStore, CacheHitsAreCountedApartFromCalls) {
+  WorkerStore w1(1), w2(2);
+  const std::string text = "SELECT v FROM flags WHERE id = 7";
+  w1.record(w1.entry("app", shape_of(text)), 2.0, false, 1, false);
+  w1.record_cache_hit("app", text);
+  w2.record_cache_hit("app", "SELECT v FROM flags WHERE id = 8");  // same fingerprint
+  w2.record_cache_hit("app", "SELECT 1 FROM only_cached");
+  w2.settings.enabled = false;
+  w2.record_cache_hit("app", text);
+  Snapshot m = merge({w1.snapshot(), w2.snapshot()}, 100);
+  ASSERT_EQ(m.queries.size(), 2u);
+  EXPECT_EQ(m.queries[0].calls, 1u);
+  EXPECT_EQ(m.queries[0].cache_hits, 2u);
+  EXPECT_DOUBLE_EQ(m.queries[0].total_ms, 2.0);
+  EXPECT_EQ(m.queries[1].calls, 0u);
+  EXPECT_EQ(m.queries[1].cache_hits, 1u);
+  EXPECT_EQ(m.statements, 1u);
+}
+
 TEST(CaptureFile, JsonStringsAreEscaped) {
   std::string out;
   append_json_string(out, "a\"b\\c\nd\te\x01\x7f");
