@@ -106,7 +106,7 @@ bool ClientSession::cache_answer(std::string_view text, const CacheExtended* ext
   if (sc.use == SessionCache::Use::Off) return false;
   // Without rules only a hinted statement can be cached: the lexical hint scan spares the parse.
   if (rc.rules.slot_count() == 1 && !sql::cache_hint(text)) return false;
-  const sql::Cacheability c = sql::cacheability(text, {rc.stable_functions});
+  const sql::Cacheability& c = worker_.cache_facts.cacheability(text, {rc.stable_functions});
   if (c.hint && !c.hint->error.empty()) {
     // Said to the client, not only to the log: a mistyped hint must not look like a cache that works.
     sc.hint_warning = "pgopt: the statement's cache hint is not valid, so its result is not cached: " + c.hint->error;
@@ -258,9 +258,10 @@ void ClientSession::cache_note_client(const proto::Frame& f, Noted noted) {
       sc.options.write_functions = db_->write_functions;
       sc.options.read_only_functions = db_->read_only_functions;
     }
+    sc.options_key = sql::options_key(sc.options);
   }
   auto writes = [&](std::string_view text) {
-    const sql::WrittenTables w = sql::written_tables(text, sc.options);
+    const sql::WrittenTables& w = worker_.cache_facts.written_tables(text, sc.options, sc.options_key);
     if (w.any()) sc.tracker.on_writes(w.tables, w.all);
   };
   switch (f.type) {

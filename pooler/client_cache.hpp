@@ -58,6 +58,7 @@ struct SessionCache {
   std::string unnamed_text;  // the unnamed statement's text: what a Bind of "" runs
   // What written_tables() is told (write_functions, read_only_functions), from `options_of`.
   sql::ClassifierOptions options;
+  std::string options_key;  // sql::options_key(options): they differ per database
   const DatabaseConfig* options_of = nullptr;
   std::optional<Fill> fill;
 

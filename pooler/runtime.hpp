@@ -27,6 +27,7 @@
 #include "pooler/protocol/codec.hpp"
 #include "pooler/routing/router.hpp"
 #include "pooler/split.hpp"
+#include "sql/cache_facts.hpp"
 
 namespace pgopt::pooler {
 
@@ -94,6 +95,8 @@ struct Worker {
   std::shared_ptr<const Config> routers_config;
   // Workload capture of this worker's sessions (capture/), merged when read.
   capture::WorkerStore capture{uint64_t(index) + 1};
+  // The result cache's questions about each statement text, answered once per text (sql/cache_facts.hpp).
+  sql::CacheFactsMemo cache_facts;
 };
 
 struct Runtime {

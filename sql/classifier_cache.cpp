@@ -157,35 +157,28 @@ bool compute_literal_free_key(std::string_view sql, std::string& out) {
 
 }  // namespace
 
-ClassifierCache::ClassifierCache(ClassifierOptions options, size_t capacity)
-    : options_(std::move(options)), capacity_(std::max<size_t>(capacity, 1)) {
-  index_.reserve(std::min<size_t>(capacity_, 1 << 16));
+TextKey text_key(std::string_view sql, std::string& scratch, size_t max_length) {
+  if (sql.size() > max_length) return {sql, false};
+  if (literal_free_key(sql, scratch)) return {scratch, true};
+  return {sql, sql.empty() || sql[0] != '\x01'};
 }
 
+ClassifierCache::ClassifierCache(ClassifierOptions options, size_t capacity)
+    : options_(std::move(options)), memo_(capacity) {}
+
 const Classification& ClassifierCache::classify(std::string_view sql) {
-  const bool masked = sql.size() <= kMaxCachedLength && literal_free_key(sql, key_);
-  const std::string_view key = masked ? std::string_view(key_) : sql;
-  // A text starting with the masked keys' marker could pose as another statement's key.
-  const bool keep = sql.size() <= kMaxCachedLength && (masked || sql.empty() || sql[0] != '\x01');
-  if (auto it = index_.find(key); it != index_.end()) {
-    ++hits_;
-    if (it->second != lru_.begin()) lru_.splice(lru_.begin(), lru_, it->second);
-    return it->second->result;
+  const TextKey k = text_key(sql, key_, kMaxCachedLength);
+  if (!k.keep) {
+    memo_.note_uncached();
+  } else if (Classification* kept = memo_.find(k.key)) {
+    return *kept;
   }
-  ++misses_;
   Classification result = sql::classify(sql, options_);
-  if (!keep) {
+  if (!k.keep) {
     uncached_ = std::move(result);
     return uncached_;
   }
-  if (index_.size() >= capacity_) {
-    index_.erase(std::string_view(lru_.back().sql));
-    lru_.pop_back();
-  }
-  lru_.push_front(Entry{std::string(key), std::move(result)});
-  // The key views the list node's own string, which never moves while the node lives.
-  index_.emplace(std::string_view(lru_.front().sql), lru_.begin());
-  return lru_.front().result;
+  return memo_.insert(k.key, std::move(result));
 }
 
 }  // namespace pgopt::sql

@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sql/text_memo.hpp"
+
 namespace pgopt::sql {
 
 // Routing meaning (see sql/README.md for the full rules):
@@ -78,31 +80,23 @@ class ClassifierCache {
 
   // The reference stays valid until the next classify() call on this cache. Keyed by
   // literal_free_key() where it applies (so `WHERE id = 1` and `WHERE id = 2` share an entry, and an
-  // application that inlines its values still hits), else by the exact text.
+  // application that inlines its values still hits), else by the exact text (text_memo.hpp).
   const Classification& classify(std::string_view sql);
 
-  size_t hits() const { return hits_; }
-  size_t misses() const { return misses_; }
-  size_t size() const { return index_.size(); }
-  size_t capacity() const { return capacity_; }
+  size_t hits() const { return memo_.hits(); }
+  size_t misses() const { return memo_.misses(); }
+  size_t size() const { return memo_.size(); }
+  size_t capacity() const { return memo_.capacity(); }
 
   // Statements longer than this are classified but not kept (they are rarely repeated verbatim
   // and would crowd out the short ones).
   static constexpr size_t kMaxCachedLength = 16 * 1024;
 
  private:
-  struct Entry {
-    std::string sql;
-    Classification result;
-  };
   ClassifierOptions options_;
-  size_t capacity_;
-  std::list<Entry> lru_;  // most recently used first; list nodes keep `sql` at a stable address
-  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;
+  TextMemo<Classification> memo_;
   std::string key_;  // reused for literal_free_key()
   Classification uncached_;
-  size_t hits_ = 0;
-  size_t misses_ = 0;
 };
 
 }  // namespace pgopt::sql
