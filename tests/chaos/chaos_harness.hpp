@@ -12,6 +12,7 @@
 
 #include "harness.hpp"
 #include "split_harness.hpp"
+#include "support/loopback.hpp"
 
 namespace pgopt::test::chaos {
 
@@ -87,20 +88,6 @@ class Load {
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
 };
-
-// A plain TCP connection to a port, for clients that misbehave below the protocol.
-inline int dial(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(uint16_t(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // Waits until the peer closes `fd` (EOF or reset), reading and dropping what it sends; false when
 // it is still open after `patience`.

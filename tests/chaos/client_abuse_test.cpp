@@ -189,25 +189,6 @@ TEST(ClientAbuse, HalfSentMessageHoldsNothingAndIsClosedWhenIdle) {
   EXPECT_TRUE(p.running());
 }
 
-int quiet_port() {
-  // Below the ephemeral range, so an outgoing connection cannot take it before pgopt binds it late
-  // in its startup (see tests/integration/pooler/metrics_test.cpp).
-  static unsigned seed = unsigned(::getpid()) * 2654435761u;
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    seed = seed * 1103515245u + 12345u;
-    const int port = 20000 + int((seed >> 8) % 12000);
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(uint16_t(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    if (free) return port;
-  }
-  return free_port();
-}
-
 // /healthz status of one request on a fresh connection; 0 when refused or closed unanswered.
 int healthz(int port) {
   int fd = dial(port);

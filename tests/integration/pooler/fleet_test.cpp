@@ -154,7 +154,7 @@ TEST(Fleet, APeerForwardsAnotherPeersKeyOnceAndNeverAgain) {
   ASSERT_TRUE(key);
   EXPECT_EQ(uint32_t(key->secret) >> 18, 1u) << "peer 1 stamps its id into the secret";
   ASSERT_TRUE(client.send_message('Q', std::string("SELECT pg_sleep(20) /*fleet_raw*/") + '\0'));
-  ASSERT_TRUE(eventually([] { return active_with("fleet_raw") == 1; }));
+  ASSERT_TRUE(eventually([] { return active_with("fleet_raw") == 1; }, std::chrono::seconds(15)));
 
   // Marked as already forwarded and sent to peer 2: peer 2 looks it up locally, finds nothing,
   // and does not send it on (a wrong [peers] table costs one hop, never a loop).
@@ -175,7 +175,7 @@ TEST(Fleet, APeerForwardsAnotherPeersKeyOnceAndNeverAgain) {
   // A wrong secret with the right peer stamp is forwarded too, and stops nothing.
   ASSERT_TRUE(client.read_until_ready_or_error().back().type == 'Z');
   ASSERT_TRUE(client.send_message('Q', std::string("SELECT pg_sleep(20) /*fleet_raw2*/") + '\0'));
-  ASSERT_TRUE(eventually([] { return active_with("fleet_raw2") == 1; }));
+  ASSERT_TRUE(eventually([] { return active_with("fleet_raw2") == 1; }, std::chrono::seconds(15)));
   send_cancel(f.own[1], 80877102, Key{key->pid, key->secret ^ 1});
   ASSERT_TRUE(f.procs[0]->wait_log("matches no client (forwarded by a peer)"));
   EXPECT_EQ(active_with("fleet_raw2"), 1);

@@ -1,5 +1,5 @@
 // Reading the pooler's HTTP endpoint (/metrics, /healthz) from integration tests: a quiet port for
-// it, one request per connection, one series' value from a /metrics page.
+// it (support/loopback.hpp), one request per connection, one series' value from a /metrics page.
 #pragma once
 
 #include <arpa/inet.h>
@@ -10,29 +10,9 @@
 #include <string>
 
 #include "harness.hpp"
+#include "support/loopback.hpp"
 
 namespace pgopt::test {
-
-// A port for the metrics endpoint below the kernel's ephemeral range (ip_local_port_range starts at
-// 32768 here), checked free by binding it. free_port()'s ephemeral ports can be taken by an
-// outgoing connection before pgopt, which binds the endpoint late in its startup, gets there (seen
-// once in CI under ASan: "cannot listen on 127.0.0.1:40753 for metrics: Address already in use").
-inline int quiet_port() {
-  static unsigned seed = unsigned(::getpid()) * 2654435761u;
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    seed = seed * 1103515245u + 12345u;
-    const int port = 20000 + int((seed >> 8) % 12000);
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(uint16_t(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    if (ok) return port;
-  }
-  return free_port();
-}
 
 struct HttpReply {
   int status = 0;  // 0: no reply (connection refused or closed first)
@@ -42,15 +22,8 @@ struct HttpReply {
 // One request on a fresh connection, read until the server closes it.
 inline HttpReply http(int port, const std::string& request) {
   HttpReply r;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(uint16_t(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return r;
-  }
+  const int fd = dial(port);
+  if (fd < 0) return r;
   timeval tv{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   for (size_t sent = 0; sent < request.size();) {
