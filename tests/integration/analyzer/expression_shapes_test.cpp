@@ -1,6 +1,6 @@
 // Expression-index candidates (issue 17, 3) on the real PG15 + HypoPG cluster: a filter on
-// date_trunc() of a timestamp, a jsonb field (doc ->> 'k') and a cast (tsn::date) each get an
-// expression index, costed by HypoPG and accepted by PostgreSQL as printed; date_trunc() of a
+// date_trunc() of a timestamp, a jsonb field (doc ->> 'k'), a cast (tsn::date), lower(name) and
+// COALESCE(name, '') each get an expression index, costed by HypoPG and accepted by PostgreSQL as printed; date_trunc() of a
 // timestamptz is STABLE (it depends on TimeZone), so PostgreSQL's IMMUTABLE check, run through
 // HypoPG, refuses it and the report says why instead of recommending it.
 #include <gtest/gtest.h>
