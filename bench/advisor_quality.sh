@@ -127,11 +127,12 @@ kept = [r for r in recs if r.get("measured", {}).get("verdict") == "keep"]
 unmeasured = [r for r in recs if r.get("measured", {}).get("verdict") != "keep"]
 est = sum(r.get("estimated_size_bytes", 0) for r in kept if r.get("kind") != "gin")
 real = sum(r["measured"].get("real_size_bytes", 0) for r in kept)
+real_btree = sum(r["measured"].get("real_size_bytes", 0) for r in kept if r.get("kind") != "gin")
 before = sum(r["measured"].get("before_ms", 0) for r in kept)
 after = sum(r["measured"].get("after_ms", 0) for r in kept)
 lines = [f"--verify kept {len(kept)} recommendations ({sum(r.get('kind') == 'gin' for r in kept)} of them GIN, "
          f"measured only), {len(unmeasured)} stayed unmeasured, {len(dropped)} dropped; kept: real size "
-         f"{mb(real):.1f} MB (estimated {mb(est):.1f} MB for the non-GIN ones); per-call time of the statements each "
+         f"{mb(real):.1f} MB, of which the non-GIN ones {mb(real_btree):.1f} MB (estimated {mb(est):.1f} MB); per-call time of the statements each "
          f"serves, summed over the kept indexes: {before:.2f} ms before, {after:.2f} ms after."]
 for d in dropped:
     lines.append(f"- dropped {d['table']} {d['definition']}: {d['measured'].get('reason', '')}")
