@@ -10,6 +10,8 @@
 #   PGOPT_ARGS="..."     extra options for pgopt analyze (default none: its defaults)
 #   WORKLOAD=NAME        the inputs under bench/ (default advisor_quality; advisor_quality_shapes is
 #                        the second workload: views, schemas, a partitioned table, CTEs, jsonb)
+#   VERIFY=0|1           also run `pgopt analyze --verify` on a staging copy of the loaded database
+#                        and measure the set it keeps as the configuration `verified` (default 1)
 #
 # 1. starts a throw-away PostgreSQL 15 cluster (scripts/cluster.sh) in WORK_DIR, loads
 #    bench/advisor_quality/schema.sql (primary keys only) and the seeded data.sql, VACUUM ANALYZE;
@@ -20,6 +22,8 @@
 #      single  plus one single-column index per column the templates filter or join on
 #      expert  plus the hand-built set in the workload's expert.sql (only when it has one)
 #      pgopt   plus what `pgopt analyze --db ... LOG --format sql` recommends (HypoPG, defaults)
+#      verified  plus what `pgopt analyze --db ... --verify STAGING` keeps after building each
+#              recommendation on a copy of the loaded database and timing its statements (VERIFY=1)
 #    For each: VACUUM ANALYZE, then bench_advisor_quality prices the logged workload (EXPLAIN of up
 #    to 5 logged samples per statement group x calls, plus the write charge for index maintenance),
 #    then a timed pgbench run of the same workload (different seed);
@@ -100,6 +104,45 @@ if [ -f "$src/expert.sql" ]; then
   configs="none single expert pgopt"
 fi
 
+if [ "${VERIFY:-1}" = 1 ]; then
+  say "pgopt analyze --verify on a staging copy of the loaded database"
+  psql_ postgres -c "CREATE DATABASE aq_stage TEMPLATE aq_base"
+  /usr/bin/time -f "%e s, %M KB" -o "$work/verify_time" \
+    "$pgopt" analyze --db "$(conn aq)" --verify "$(conn aq_stage)" ${PGOPT_ARGS:-} --format json \
+    -o "$work/pgopt_verified.json" "$work/workload.log"
+  psql_ postgres -c "DROP DATABASE aq_stage"
+  # The kept recommendations' CREATE INDEX lines (a partitioned table's ON ONLY and per-partition
+  # ones, as for the pgopt configuration), and a one-line account of what --verify measured.
+  python3 - "$work/pgopt_verified.json" "$work/ddl.verified" "$work/verify_summary" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+recs, dropped = report.get("recommendations", []), report.get("verify_dropped", [])
+with open(sys.argv[2], "w") as out:
+    for r in recs:
+        for line in r["ddl"].splitlines():
+            if line.startswith("CREATE INDEX"):
+                out.write(line + "\n")
+mb = lambda b: b / 1048576
+kept = [r for r in recs if r.get("measured", {}).get("verdict") == "keep"]
+unmeasured = [r for r in recs if r.get("measured", {}).get("verdict") != "keep"]
+est = sum(r.get("estimated_size_bytes", 0) for r in kept if r.get("kind") != "gin")
+real = sum(r["measured"].get("real_size_bytes", 0) for r in kept)
+real_btree = sum(r["measured"].get("real_size_bytes", 0) for r in kept if r.get("kind") != "gin")
+before = sum(r["measured"].get("before_ms", 0) for r in kept)
+after = sum(r["measured"].get("after_ms", 0) for r in kept)
+lines = [f"--verify kept {len(kept)} recommendations ({sum(r.get('kind') == 'gin' for r in kept)} of them GIN, "
+         f"measured only), {len(unmeasured)} stayed unmeasured, {len(dropped)} dropped; kept: real size "
+         f"{mb(real):.1f} MB, of which the non-GIN ones {mb(real_btree):.1f} MB (estimated {mb(est):.1f} MB); per-call time of the statements each "
+         f"serves, summed over the kept indexes: {before:.2f} ms before, {after:.2f} ms after."]
+for d in dropped:
+    lines.append(f"- dropped {d['table']} {d['definition']}: {d['measured'].get('reason', '')}")
+for r in unmeasured:
+    lines.append(f"- unmeasured {r['table']} {r['name']}: {r.get('measured', {}).get('reason', '')}")
+open(sys.argv[3], "w").write("\n".join(lines) + "\n")
+PY
+  configs="$configs verified"
+fi
+
 for cfg in $configs; do
   say "configuration $cfg: $(wc -l <"$work/ddl.$cfg") indexes"
   psql_ postgres -c "CREATE DATABASE aq_$cfg TEMPLATE aq_base"
@@ -148,5 +191,10 @@ echo
 echo "Non-trap cost, single-column set / pgopt: ${ratio}x (target >= 2x) with $(val pgopt secondary_indexes) indexes instead of $(val single secondary_indexes)."
 if [ -f "$work/ddl.expert" ]; then
   echo "Non-trap cost, expert set / pgopt: $(awk -v a="$(val expert non_trap_cost)" -v b="$(val pgopt non_trap_cost)" 'BEGIN {printf "%.2f", a / b}')x (target >= 1x), size $(mb "$(val pgopt secondary_index_bytes)") MB vs $(mb "$(val expert secondary_index_bytes)") MB (target: no more)."
+fi
+if [ -f "$work/verify_summary" ]; then
+  echo "\`pgopt analyze --verify\` (staging copy): $(cat "$work/verify_time") (wall time, peak RSS)."
+  cat "$work/verify_summary"
+  echo "Non-trap cost, single-column set / verified: $(awk -v a="$(val single non_trap_cost)" -v b="$(val verified non_trap_cost)" 'BEGIN {printf "%.1f", a / b}')x with $(val verified secondary_indexes) indexes, $(mb "$(val verified secondary_index_bytes)") MB."
 fi
 say "details in $work (cost.*, timed.*, ddl.*, pgopt_report.md)"

@@ -266,8 +266,12 @@ Resolved Extractor::select(const PgQuery__SelectStmt* s, const Scope* parent, Ou
   Scope cte_scope{parent, {}, {}, {}};
   with_clause(s->with_clause, cte_scope);
   if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE && s->op != PG_QUERY__SET_OPERATION__SET_OPERATION_UNDEFINED) {
-    select(s->larg, &cte_scope);
-    select(s->rarg, &cte_scope);
+    if (outputs && !s->limit_count && !s->limit_offset && !s->n_locking_clause) {
+      set_operation_outputs(s, cte_scope, *outputs);
+    } else {
+      select(s->larg, &cte_scope);
+      select(s->rarg, &cte_scope);
+    }
     return {};
   }
   Scope sc{&cte_scope, {}, {}, {}};
@@ -308,24 +312,94 @@ Resolved Extractor::select(const PgQuery__SelectStmt* s, const Scope* parent, Ou
   return single;
 }
 
+namespace {
+
+// A window function in a SELECT list (`row_number() OVER (...)`, which needs no WINDOW clause).
+bool has_window_function(const PgQuery__SelectStmt* s) {
+  bool found = false;
+  auto f = [&](const Node* x) -> bool {
+    if (x->node_case == PG_QUERY__NODE__NODE_FUNC_CALL && x->func_call->over) found = true;
+    return !found && x->node_case != PG_QUERY__NODE__NODE_SUB_LINK;
+  };
+  for (size_t i = 0; i < s->n_target_list && !found; ++i) walk_node(s->target_list[i], f);
+  return found;
+}
+
+}  // namespace
+
 void Extractor::pulled_up_outputs(const PgQuery__SelectStmt* s, const Scope& sc, Outputs& outputs) {
-  if (s->n_group_clause || s->having_clause || s->n_distinct_clause || s->n_window_clause || s->limit_count ||
-      s->limit_offset || s->n_values_lists || s->n_locking_clause)
+  if (s->n_window_clause || s->limit_count || s->limit_offset || s->n_values_lists || s->n_locking_clause ||
+      has_window_function(s))
     return;
+  // Grouped or DISTINCT: a condition goes down only on a grouping / DISTINCT [ON] column.
+  std::map<std::string, const Node*> alias;
   for (size_t i = 0; i < s->n_target_list; ++i) {
     const Node* t = s->target_list[i];
+    if (t->node_case == PG_QUERY__NODE__NODE_RES_TARGET && t->res_target->name && *t->res_target->name)
+      alias[t->res_target->name] = t->res_target->val;
+  }
+  bool plain_distinct = s->n_distinct_clause == 1 && (!s->distinct_clause[0] ||
+                                                      s->distinct_clause[0]->node_case == PG_QUERY__NODE__NODE__NOT_SET);
+  bool keyed = s->n_group_clause || (s->n_distinct_clause && !plain_distinct);
+  std::set<std::pair<int, std::string>> keys;
+  const Node* const* key_items = s->n_group_clause ? s->group_clause : s->distinct_clause;
+  size_t key_count = s->n_group_clause ? s->n_group_clause : plain_distinct ? 0 : s->n_distinct_clause;
+  if (s->n_group_clause && s->n_distinct_clause && !plain_distinct) return;  // both: not followed
+  for (size_t i = 0; i < key_count; ++i) {
+    const Node* g = target_ref(key_items[i], s, alias);
+    if (g && g->node_case == PG_QUERY__NODE__NODE_GROUPING_SET) return;
+    if (g && g->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
+      Resolved r = resolve(g->column_ref, sc);
+      if (r.access >= 0) keys.insert({r.access, r.column});
+    }
+  }
+  bool positional = true;
+  for (size_t i = 0; i < s->n_target_list; ++i) {
+    const Node* t = s->target_list[i];
+    if (positional) outputs.positions.emplace_back();
     if (t->node_case != PG_QUERY__NODE__NODE_RES_TARGET || !t->res_target->val) continue;
     const auto* rt = t->res_target;
     if (rt->val->node_case != PG_QUERY__NODE__NODE_COLUMN_REF) continue;
     const auto* ref = rt->val->column_ref;
     if (ref->n_fields && ref->fields[ref->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_A_STAR) {
-      if (ref->n_fields == 1 && sc.entries.size() == 1 && sc.entries[0].access >= 0)
+      if (ref->n_fields == 1 && sc.entries.size() == 1 && sc.entries[0].access >= 0 && !keyed)
         outputs.star_access = sc.entries[0].access;
+      positional = false;  // how many columns the star stands for is the catalog's to say
+      outputs.positions.clear();
       continue;
     }
     Resolved r = resolve(ref, sc);
-    if (!r.found || r.access < 0) continue;
-    outputs.columns[rt->name && *rt->name ? std::string(rt->name) : r.column] = r;
+    if (!r.found || r.access < 0 || (keyed && !keys.count({r.access, r.column}))) continue;
+    std::string name = rt->name && *rt->name ? std::string(rt->name) : r.column;
+    outputs.columns[name] = r;
+    if (positional) outputs.positions.back() = name;
+  }
+}
+
+void Extractor::set_operation_outputs(const PgQuery__SelectStmt* s, const Scope& sc, Outputs& outputs) {
+  Outputs left, right;
+  select(s->larg, &sc, &left);
+  select(s->rarg, &sc, &right);
+  auto arms = [](const Resolved& r) {
+    std::vector<std::pair<int, std::string>> v{{r.access, r.column}};
+    v.insert(v.end(), r.more.begin(), r.more.end());
+    return v;
+  };
+  if (left.star_access >= 0 && right.star_access >= 0) {  // SELECT * in every arm: names match
+    outputs.star_access = left.star_access;
+    outputs.star_more = left.star_more;
+    outputs.star_more.push_back(right.star_access);
+    outputs.star_more.insert(outputs.star_more.end(), right.star_more.begin(), right.star_more.end());
+    return;
+  }
+  for (size_t i = 0; i < left.positions.size(); ++i) {
+    const std::string& name = left.positions[i];
+    outputs.positions.push_back(name);
+    if (name.empty()) continue;
+    Resolved r = left.columns[name];
+    if (i < right.positions.size() && !right.positions[i].empty())
+      for (const auto& arm : arms(right.columns[right.positions[i]])) r.more.push_back(arm);
+    outputs.columns[name] = std::move(r);
   }
 }
 
@@ -333,7 +407,11 @@ Resolved Extractor::through(const Entry& e, const std::string& col) {
   if (e.access >= 0) return {true, e.access, col};
   auto it = e.outputs.columns.find(col);
   if (it != e.outputs.columns.end()) return it->second;
-  if (e.outputs.star_access >= 0) return {true, e.outputs.star_access, col};
+  if (e.outputs.star_access >= 0) {
+    Resolved r{true, e.outputs.star_access, col};
+    for (int access : e.outputs.star_more) r.more.emplace_back(access, col);
+    return r;
+  }
   return {true, -1, col};
 }
 

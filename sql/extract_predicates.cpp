@@ -134,6 +134,9 @@ bool Extractor::indexable_expression(const Node* n, const Scope& sc, Operand& o)
   o.base_column = base.column;
   o.col = base;
   o.col.column = "(" + name + "(" + quote_column(base.column) + "))";
+  // Other arms of a set operation keep the key when their column has the same name (the
+  // predicate carries one base column).
+  for (auto& [access, column] : o.col.more) column = column == base.column ? o.col.column : std::string();
   return true;
 }
 
@@ -171,6 +174,12 @@ void Extractor::expression_predicate(const Operand& l, const std::string& op, bo
 }
 
 void Extractor::add_predicate(const Resolved& col, Predicate p) {
+  for (const auto& [access, column] : col.more) {  // the other arms of a set operation
+    if (access < 0 || column.empty()) continue;
+    Predicate q = p;
+    q.column = column;
+    out_.reads[size_t(access)].predicates.push_back(std::move(q));
+  }
   if (col.access < 0 || col.column.empty()) return;
   p.column = col.column;
   out_.reads[size_t(col.access)].predicates.push_back(std::move(p));
@@ -185,11 +194,21 @@ void Extractor::add_predicate(const Operand& l, Predicate p) {
 }
 
 void Extractor::add_join(const Resolved& a, const Resolved& b) {
-  if (a.access < 0 || b.access < 0) return;
-  auto& ra = out_.reads[size_t(a.access)];
-  auto& rb = out_.reads[size_t(b.access)];
-  ra.joins.push_back({a.column, rb.relation, b.column});
-  rb.joins.push_back({b.column, ra.relation, a.column});
+  // A set operation's arms each join (PostgreSQL flattens a UNION ALL into an append of them).
+  auto arms = [](const Resolved& r) {
+    std::vector<std::pair<int, std::string>> v{{r.access, r.column}};
+    v.insert(v.end(), r.more.begin(), r.more.end());
+    return v;
+  };
+  for (const auto& [a_access, a_column] : arms(a)) {
+    for (const auto& [b_access, b_column] : arms(b)) {
+      if (a_access < 0 || b_access < 0) continue;
+      auto& ra = out_.reads[size_t(a_access)];
+      auto& rb = out_.reads[size_t(b_access)];
+      ra.joins.push_back({a_column, rb.relation, b_column});
+      rb.joins.push_back({b_column, ra.relation, a_column});
+    }
+  }
 }
 
 void Extractor::values_of(const Node* n, const Scope& sc, Predicate& p) {

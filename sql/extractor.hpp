@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sql/extract.hpp"
@@ -58,18 +59,27 @@ void walk_message(const ProtobufCMessage* m, F& f) {
 }
 
 struct Resolved {
+  Resolved() = default;
+  Resolved(bool f, int a, std::string c) : found(f), access(a), column(std::move(c)) {}
   bool found = false;  // attributed to a FROM item (base or not)
   int access = -1;     // base table access, -1 when the item is not a base table
   std::string column;
+  // The same output column in the other arms of a UNION [ALL] / INTERSECT / EXCEPT subquery or
+  // view: PostgreSQL pushes a condition on it into every arm, so each arm's table gets it too.
+  std::vector<std::pair<int, std::string>> more;
 };
 
-// The output columns of a subquery or CTE the planner pulls up into the outer query (a plain
-// SELECT list over base tables: no grouping, DISTINCT, window, LIMIT or set operation), so a
-// condition on one of them is a condition on the base table column below it. A view reaches the
-// extractor in this shape too (the analyzer inlines its definition).
+// The output columns of a subquery or CTE through which the planner takes a condition down to a
+// base table column: a plain SELECT list it pulls up into the outer query; the GROUP BY columns of
+// a grouped one and the DISTINCT [ON] columns of a DISTINCT one (a condition on those is pushed
+// into the subquery's WHERE); each arm of a set operation. Not through LIMIT/OFFSET, window
+// functions, grouping sets or row locks. A view reaches the extractor in this shape too (the
+// analyzer inlines its definition).
 struct Outputs {
   std::map<std::string, Resolved> columns;  // output name -> base table column
   int star_access = -1;                     // SELECT * of a single base table: every name maps
+  std::vector<int> star_more;               // ... and the other arms' SELECT * tables
+  std::vector<std::string> positions;       // output name per target position ("" when unmapped)
 };
 
 struct Entry {
@@ -133,6 +143,8 @@ class Extractor {
   int new_access(const PgQuery__RangeVar* rv, Scope& sc);
   void note_read(const Resolved& r) {
     if (r.access >= 0 && !r.column.empty()) columns_[size_t(r.access)].insert(r.column);
+    for (const auto& [access, column] : r.more)
+      if (access >= 0 && !column.empty()) columns_[size_t(access)].insert(column);
   }
 
   // ---- name resolution (extract.cpp) ----
@@ -169,6 +181,8 @@ class Extractor {
   // `outputs` (optional) receives the pulled-up output columns when the SELECT is that simple.
   Resolved select(const PgQuery__SelectStmt* s, const Scope* parent, Outputs* outputs = nullptr);
   void pulled_up_outputs(const PgQuery__SelectStmt* s, const Scope& sc, Outputs& outputs);
+  // The outputs of a set operation: its arms' by position, under the left arm's names.
+  void set_operation_outputs(const PgQuery__SelectStmt* s, const Scope& sc, Outputs& outputs);
   // A column of a subquery or CTE entry, mapped to the base table column below it (access -1 if not).
   static Resolved through(const Entry& e, const std::string& col);
   // ORDER BY/GROUP BY may name an output column or its position.

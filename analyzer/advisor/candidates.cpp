@@ -271,8 +271,13 @@ class Generator {
           has_usable = true;
           break;
         case K::LikePrefix: {
-          Column col{p.pred.column, "LIKE prefix (text_pattern_ops so LIKE can use it under any collation)"};
-          if (c->type.find("char") != std::string::npos || c->type == "text") col.opclass = c->type == "text" ? "text_pattern_ops" : "varchar_pattern_ops";
+          // Under a bytewise collation the default operator class serves LIKE 'prefix%' and also
+          // ordering and ranges, which a pattern_ops index would not.
+          Column col{p.pred.column, c->bytewise_collation
+                                        ? "LIKE prefix (the column's collation sorts bytewise, so a plain B-tree serves it)"
+                                        : "LIKE prefix (text_pattern_ops so LIKE can use it under any collation)"};
+          if (!c->bytewise_collation && (c->type.find("char") != std::string::npos || c->type == "text"))
+            col.opclass = c->type == "text" ? "text_pattern_ops" : "varchar_pattern_ops";
           ranges.push_back({sel, col});
           has_usable = true;
           break;

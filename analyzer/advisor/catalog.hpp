@@ -18,6 +18,8 @@ struct ColumnInfo {
   std::string name;
   std::string type;
   bool not_null = false;
+  // A collation that sorts bytewise (C, POSIX): a plain B-tree serves LIKE 'prefix%' on it.
+  bool bytewise_collation = false;
   bool has_stats = false;  // pg_stats row present
   double avg_width = 8;    // bytes
   double n_distinct = 0;   // pg_stats semantics: > 0 a count, < 0 minus a fraction of rows, 0 unknown

@@ -170,8 +170,12 @@ void load_partitions(PGconn* conn, Catalog& cat, const OidMap& by_oid) {
 
 bool load_columns(PGconn* conn, Catalog& cat, const OidMap& by_oid, std::string& error) {
   std::string q = std::string(
-      "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull "
+      "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+      // The column's collation sorts bytewise (C, POSIX, ucs_basic; the database's own for "default").
+      "COALESCE(CASE WHEN co.collname = 'default' THEN (SELECT datcollate FROM pg_database "
+      "WHERE datname = current_database()) ELSE co.collcollate END IN ('C', 'POSIX'), false) "
       "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "LEFT JOIN pg_collation co ON co.oid = a.attcollation "
       "WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped AND ") + kUserSchemas +
       " ORDER BY a.attrelid, a.attnum";
   Result r(exec_tagged(conn, q.c_str()));
@@ -186,6 +190,7 @@ bool load_columns(PGconn* conn, Catalog& cat, const OidMap& by_oid, std::string&
     c.name = r.s(i, 1);
     c.type = r.s(i, 2);
     c.not_null = r.b(i, 3);
+    c.bytewise_collation = r.b(i, 4);
     cat.tables[it->second].columns.push_back(std::move(c));
   }
   return true;

@@ -226,6 +226,9 @@ VerifyOutcome verify(Advice& adv, const Workload& workload, const Catalog& catal
     PQfinish(c);
     return out;
   }
+  // The server's NOTICEs (DROP INDEX IF EXISTS of a partition's index its parent's drop already
+  // took) would reach stderr between the report's lines: nothing in them is for the user.
+  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
   if (source && !options.same_db_ok && identity(c) == identity(source)) {
     out.error = "--verify names the --db database itself: it builds indexes for real, so give a staging copy, or "
                 "add --verify-same-db to build them there on purpose";

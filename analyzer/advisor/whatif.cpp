@@ -46,7 +46,11 @@ int max_param(const std::string& sql) {
 
 class HypoPG : public Evaluator {
  public:
-  explicit HypoPG(PGconn* conn) : conn_(conn) {}
+  // `schema`: HypoPG's schema, quoted; its functions are called through it, since the logged
+  // session's search_path the EXPLAINs run under need not contain it.
+  HypoPG(PGconn* conn, std::string schema)
+      : conn_(conn), create_("SELECT indexrelid FROM " + schema + ".hypopg_create_index($1)"),
+        drop_("SELECT " + schema + ".hypopg_drop_index($1::oid)") {}
   std::string method() const override { return "hypopg"; }
   std::string last_error() const override { return error_; }
 
@@ -55,7 +59,7 @@ class HypoPG : public Evaluator {
   std::string unusable(const IndexSpec& index) override {
     std::string ddl = hypothetical_ddl(index).front();
     const char* v[1] = {ddl.c_str()};
-    PgResult r = exec("SELECT indexrelid FROM hypopg_create_index($1)", 1, v);
+    PgResult r = exec(create_, 1, v);
     if (!r.tuples()) {
       std::string m = PQerrorMessage(conn_);
       while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
@@ -90,6 +94,7 @@ class HypoPG : public Evaluator {
 
  private:
   PGconn* conn_;
+  std::string create_, drop_;  // the schema-qualified HypoPG calls
   std::map<std::string, std::vector<std::string>> created_;  // IndexSpec::key -> hypothetical index oids
   std::string error_;
   std::optional<std::vector<std::string>> search_path_;  // what this backend was last set to
@@ -144,7 +149,7 @@ class HypoPG : public Evaluator {
       }
       for (const auto& oid : it->second) {
         const char* v[1] = {oid.c_str()};
-        PgResult r = exec("SELECT hypopg_drop_index($1::oid)", 1, v);
+        PgResult r = exec(drop_, 1, v);
         if (!r.tuples()) {
           note_error();
           return false;
@@ -157,7 +162,7 @@ class HypoPG : public Evaluator {
       std::vector<std::string> oids;
       for (const auto& ddl : hypothetical_ddl(*spec)) {
         const char* v[1] = {ddl.c_str()};
-        PgResult r = exec("SELECT indexrelid FROM hypopg_create_index($1)", 1, v);
+        PgResult r = exec(create_, 1, v);
         if (!r.tuples()) {
           note_error();
           for (const auto& oid : oids) drop_quietly(oid);
@@ -188,7 +193,7 @@ class HypoPG : public Evaluator {
 
   void drop_quietly(const std::string& oid) {
     const char* v[1] = {oid.c_str()};
-    PgResult r = exec("SELECT hypopg_drop_index($1::oid)", 1, v);
+    PgResult r = exec(drop_, 1, v);
   }
 
   std::optional<double> explain(const std::string& sql) {
@@ -220,17 +225,21 @@ class HypoPG : public Evaluator {
 }  // namespace
 
 std::unique_ptr<Evaluator> make_hypopg(PGconn* conn) {
+  std::string schema;
   {
-    PgResult r(PQexec(conn, own_tagged("SELECT extversion FROM pg_extension WHERE extname = 'hypopg'").c_str()));
+    PgResult r(PQexec(conn, own_tagged("SELECT quote_ident(n.nspname) FROM pg_extension e "
+                                       "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'hypopg'").c_str()));
     if (!r.tuples()) return nullptr;
+    schema = r.value();
   }
   // A clean slate in this backend, generic plans for PREPAREd pg_stat_statements texts, and a
   // bound on any single EXPLAIN (planning a pathological statement must not hang the run).
-  for (const char* s : {"SELECT hypopg_reset()", "SET plan_cache_mode = force_generic_plan", "SET statement_timeout = '30s'"}) {
+  for (const std::string& s : {"SELECT " + schema + ".hypopg_reset()", std::string("SET plan_cache_mode = force_generic_plan"),
+                               std::string("SET statement_timeout = '30s'")}) {
     PgResult r(PQexec(conn, own_tagged(s).c_str()));
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK && PQresultStatus(r.get()) != PGRES_COMMAND_OK) return nullptr;
   }
-  return std::make_unique<HypoPG>(conn);
+  return std::make_unique<HypoPG>(conn, schema);
 }
 
 }  // namespace pgopt::analyzer::advisor

@@ -1,6 +1,6 @@
 // Expression-index candidates (issue 17, 3) on the real PG15 + HypoPG cluster: a filter on
-// date_trunc() of a timestamp, a jsonb field (doc ->> 'k') and a cast (tsn::date) each get an
-// expression index, costed by HypoPG and accepted by PostgreSQL as printed; date_trunc() of a
+// date_trunc() of a timestamp, a jsonb field (doc ->> 'k'), a cast (tsn::date), lower(name) and
+// COALESCE(name, '') each get an expression index, costed by HypoPG and accepted by PostgreSQL as printed; date_trunc() of a
 // timestamptz is STABLE (it depends on TimeZone), so PostgreSQL's IMMUTABLE check, run through
 // HypoPG, refuses it and the report says why instead of recommending it.
 #include <gtest/gtest.h>
@@ -27,10 +27,10 @@ class ExpressionShapes : public ScratchDatabaseTest {
     ScratchDatabaseTest::SetUp();
     ASSERT_EQ(std::system(("mkdir -p " + dir_).c_str()), 0);
     exec(kDb, "CREATE TABLE e (id int PRIMARY KEY, ts timestamptz NOT NULL, tsn timestamp NOT NULL, doc jsonb NOT NULL, "
-              "pad text)");
+              "pad text, name text)");
     exec(kDb, "INSERT INTO e SELECT g, '2024-01-01'::timestamptz + g * interval '5 minutes', "
               "'2024-01-01'::timestamp + g * interval '5 minutes', jsonb_build_object('k', g::text, 'n', g % 10), "
-              "repeat('x', 60) FROM generate_series(1, 100000) g");
+              "repeat('x', 60), CASE WHEN g % 10 <> 0 THEN 'User' || g END FROM generate_series(1, 100000) g");
     exec(kDb, "VACUUM ANALYZE e");
   }
   void TearDown() override {
@@ -77,6 +77,17 @@ TEST_F(ExpressionShapes, AJsonbField) {
 
 TEST_F(ExpressionShapes, ACast) {
   expect_index("SELECT pad FROM e WHERE tsn::date = '2024-03-%02d'", "(tsn::date)");
+}
+
+// lower() of a column: the case-insensitive lookup, an expression index.
+TEST_F(ExpressionShapes, LowerOfAColumn) {
+  expect_index("SELECT pad FROM e WHERE lower(name) = 'user%d7'", "(lower(name))");
+}
+
+// COALESCE of a nullable column with a constant, compared with a constant: an expression index
+// of exactly that expression (a plain index on name cannot serve it).
+TEST_F(ExpressionShapes, CoalesceOfAColumn) {
+  expect_index("SELECT pad FROM e WHERE coalesce(name, '') = 'User%d7'", "(COALESCE(name, ''))");
 }
 
 TEST_F(ExpressionShapes, DateTruncOfATimestamptzIsNotImmutable) {

@@ -168,6 +168,28 @@ TEST_F(SchemaShapes, UnqualifiedNamesResolveThroughTheLoggedRolesSearchPath) {
   EXPECT_NE(lines[0].find(" ON s2.items (id)"), std::string::npos) << lines[0];
 }
 
+// A role whose search_path (set for the role alone, in no database) lacks public, where HypoPG's
+// functions live: the what-if EXPLAINs run under that path, and every candidate must still be
+// costed (the HypoPG calls were unqualified: after the first, each failed and the statements got
+// no advice at all). Two statement groups, so several configurations are costed.
+TEST_F(SchemaShapes, ARoleSearchPathWithoutHypopgsSchemaStillGetsAdvice) {
+  exec("postgres", "DROP ROLE IF EXISTS pgopt_shapes_app; CREATE ROLE pgopt_shapes_app LOGIN");
+  exec(kDb, "CREATE SCHEMA s1");
+  exec(kDb, filled("s1.items", "id", "val"));
+  exec(kDb, filled("public.items", "id", "val"));  // what the analyzer's own search_path finds
+  exec(kDb, "GRANT USAGE ON SCHEMA s1 TO pgopt_shapes_app; GRANT SELECT ON s1.items TO pgopt_shapes_app");
+  exec("postgres", "ALTER ROLE pgopt_shapes_app SET search_path = s1");
+  std::vector<std::string> statements = repeated("SELECT val FROM items WHERE id = ", "");
+  for (const auto& s : repeated("SELECT id FROM items WHERE val = '", "'")) statements.push_back(s);
+  std::string log = logged(statements, "role_path", "pgopt_shapes_app");
+  std::string report;
+  auto lines = recommended(log, &report);
+  exec("postgres", std::string("DROP DATABASE IF EXISTS ") + kDb + " WITH (FORCE)");
+  exec("postgres", "DROP ROLE pgopt_shapes_app");
+  ASSERT_EQ(lines.size(), 2u) << report;
+  for (const auto& l : lines) EXPECT_NE(l.find(" ON s1.items ("), std::string::npos) << report;
+}
+
 // With --db, statements logged in other databases are not part of the workload.
 TEST_F(SchemaShapes, LogLinesOfOtherDatabasesAreLeftOut) {
   exec(kDb, filled("items", "id", "val"));
@@ -203,6 +225,27 @@ TEST_F(SchemaShapes, ViewsIndexTheBaseTableMaterializedViewsThemselves) {
   ASSERT_EQ(lines.size(), 1u) << report;
   EXPECT_NE(lines[0].find(" ON public.order_notes (order_id);"), std::string::npos) << lines[0];
   apply(lines);
+}
+
+// PostgreSQL pushes a condition on a view's output column into each arm of its UNION ALL, and into
+// a grouped view's WHERE when the column is a grouping column: the base tables get the index (the
+// report said these statements had no filter at all).
+TEST_F(SchemaShapes, UnionAndGroupedViewsTakeTheFilterDown) {
+  shop();
+  exec(kDb, "CREATE TABLE orders_archive (LIKE orders); INSERT INTO orders_archive SELECT * FROM orders;"
+            "CREATE VIEW all_orders AS SELECT id, customer_id, note FROM orders "
+            "UNION ALL SELECT id, customer_id, note FROM orders_archive;"
+            "CREATE VIEW per_customer AS SELECT customer_id, count(*) AS n FROM orders GROUP BY customer_id");
+  exec(kDb, "VACUUM ANALYZE orders_archive");
+  std::string report;
+  auto lines = recommended(logged(repeated("SELECT note FROM all_orders WHERE customer_id = ", ""), "union_view"), &report);
+  ASSERT_EQ(lines.size(), 2u) << report;
+  std::string both = lines[0] + "\n" + lines[1];
+  EXPECT_NE(both.find(" ON public.orders (customer_id"), std::string::npos) << report;
+  EXPECT_NE(both.find(" ON public.orders_archive (customer_id"), std::string::npos) << report;
+  lines = recommended(logged(repeated("SELECT n FROM per_customer WHERE customer_id = ", ""), "grouped_view"), &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.orders (customer_id"), std::string::npos) << report;
 }
 
 // A CTE the planner inlines (plain or NOT MATERIALIZED) whose query filters a table.
@@ -400,6 +443,9 @@ TEST_F(SchemaShapes, StatementShapesGetTheIndexTheyNeed) {
       // The C.UTF-8 database collation is not C: only text_pattern_ops serves LIKE 'prefix%'.
       {"like_prefix", numbered("SELECT id FROM customers WHERE email LIKE 'user#7@%'"),
        {" ON public.customers (email text_pattern_ops);"}},
+      // The same key value in every logged statement is a sampling accident, not a constant of the
+      // application: a plain index, never one `WHERE customer_id = 17` (checked below).
+      {"key_constant", numbered("SELECT note FROM orders WHERE customer_id = 17"), {" ON public.orders (customer_id)"}},
   };
   for (const auto& shape : shapes) {
     std::string report;
@@ -408,6 +454,9 @@ TEST_F(SchemaShapes, StatementShapesGetTheIndexTheyNeed) {
     ASSERT_EQ(lines.size(), shape.expected.size()) << shape.name << "\n" << report;
     for (size_t i = 0; i < lines.size(); ++i)
       EXPECT_NE(lines[i].find(shape.expected[i]), std::string::npos) << shape.name << "\n" << report;
+    if (shape.name == "key_constant") {
+      for (const auto& l : lines) EXPECT_EQ(l.find(" WHERE "), std::string::npos) << report;
+    }
     if (shape.name == "exists_window" || shape.name == "like_prefix") {
       apply(lines);
       std::string plan = query("EXPLAIN " + shape.statements.front());
@@ -415,6 +464,34 @@ TEST_F(SchemaShapes, StatementShapesGetTheIndexTheyNeed) {
           << shape.name << "\n" << plan;
     }
   }
+}
+
+// A column of C collation sorts bytewise: a plain B-tree serves LIKE 'prefix%' (and its ordering
+// and ranges, which text_pattern_ops would not). Applied as printed, the planner uses it.
+TEST_F(SchemaShapes, LikePrefixOnACCollationColumnGetsAPlainBtree) {
+  exec(kDb, "CREATE TABLE codes (id integer PRIMARY KEY, code text COLLATE \"C\" NOT NULL, note text);"
+            "INSERT INTO codes SELECT g, 'code' || g, md5(g::text) FROM generate_series(1, 50000) g");
+  exec(kDb, "VACUUM ANALYZE codes");
+  std::string report;
+  auto lines = recommended(logged(numbered("SELECT note FROM codes WHERE code LIKE 'code#7%'"), "c_like"), &report);
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.codes (code)"), std::string::npos) << report;
+  EXPECT_EQ(lines[0].find("pattern_ops"), std::string::npos) << report;
+  apply(lines);
+  std::string plan = query("EXPLAIN SELECT note FROM codes WHERE code LIKE 'code17%'");
+  EXPECT_EQ(plan.find("Seq Scan on codes"), std::string::npos) << plan;
+}
+
+// `= ANY($1::int[])` through the extended protocol, the array bound as a parameter (logged as
+// `parameters: $1 = '{...}'`): costed with the logged array, the IN-list column gets its index.
+TEST_F(SchemaShapes, AnyOfABoundArrayParameter) {
+  shop();
+  std::vector<std::string> statements(20, "SELECT note FROM orders WHERE customer_id = ANY($1::int[])");
+  std::string report;
+  auto lines = recommended(logged(statements, "any_param", "postgres", "{17,370,4711}"), &report);
+  EXPECT_EQ(report.find("could not be costed"), std::string::npos) << report;
+  ASSERT_EQ(lines.size(), 1u) << report;
+  EXPECT_NE(lines[0].find(" ON public.orders (customer_id"), std::string::npos) << report;
 }
 
 // A temporary table exists only in its session: nothing to index, and the rest still is.
