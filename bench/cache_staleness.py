@@ -84,10 +84,14 @@ def main():
     ap.add_argument("--poll-ms", type=float, default=0.5)
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--sql", default="SELECT name FROM products WHERE id = 1")
+    ap.add_argument("--sync-commit", default="on", choices=["on", "off"],
+                    help="the writer's synchronous_commit: with off, a commit returns before its WAL is flushed, and "
+                         "a walsender only sends flushed WAL (up to wal_writer_delay later)")
     ap.add_argument("--update", default="UPDATE products SET name = '{v}' WHERE id = 1")
     a = ap.parse_args()
     via = Conn(a.pgopt_port, a.user, a.db)
     direct = Conn(a.direct_port, a.user, a.db)
+    direct.query("SET synchronous_commit = " + a.sync_commit)
     delays, timeouts = [], 0
     for i in range(a.writes):
         want = "probe-%d-%d" % (int(time.time()), i)
@@ -107,7 +111,7 @@ def main():
                 break
             time.sleep(a.poll_ms / 1000)
     delays.sort()
-    print(json.dumps({"writes": a.writes, "p50_ms": round(percentile(delays, 0.50), 2),
+    print(json.dumps({"writes": a.writes, "synchronous_commit": a.sync_commit, "p50_ms": round(percentile(delays, 0.50), 2),
                       "p99_ms": round(percentile(delays, 0.99), 2), "max_ms": round(delays[-1], 2) if delays else 0,
                       "timeouts": timeouts}))
     return 0
