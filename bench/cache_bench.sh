@@ -140,7 +140,7 @@ TOML
   exit 1
 }
 start_one nocache
-start_one cache
+start_one cache cache
 # shellcheck disable=SC2154
 admin_cache() { "$PGOPT_PG_BIN/psql" -X -At -F ' ' -h 127.0.0.1 -p "$cache_port" -U postgres -d pgopt -c "SHOW CACHE"; }
 for _ in $(seq 1 150); do
