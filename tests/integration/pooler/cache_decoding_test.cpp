@@ -14,12 +14,12 @@ namespace {
 
 constexpr const char* kStreamRow = "stream:pgopt_test";
 
-PoolerOptions decoding_options(const std::string& extra_pooler = "") {
+PoolerOptions decoding_options(const std::string& extra_pooler = "", const std::string& extra_cache = "") {
   PoolerOptions o;
   o.pooler_extra = "admin_users = [\"postgres\"]\n" + extra_pooler;
   o.databases = "[databases.pgopt_test]\nhost = \"127.0.0.1\"\nport = " +
                 std::to_string(ClusterEnv::instance().primary_port) +
-                "\n\n[cache]\nenabled = true\ninvalidation = \"logical\"\n"
+                "\n\n[cache]\nenabled = true\ninvalidation = \"logical\"\n" + extra_cache +
                 "[[cache.rules]]\nname = \"t\"\ntables = [\"dec_t\"]\nttl = \"60s\"\n";
   return o;
 }
@@ -73,6 +73,11 @@ class CacheDecoding : public ::testing::Test {
     ok(d.get(),
        "DROP TABLE IF EXISTS dec_t, dec_src, dec_other; DROP FUNCTION IF EXISTS dec_touch();"
        "DROP PUBLICATION IF EXISTS pgopt_cache");
+    // A permanent slot left by a failed test would hold WAL for every later one.
+    ASSERT_TRUE(eventually([&] {
+      return value(d.get(), "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgopt_it_slot' AND active") == "0";
+    }));
+    ok(d.get(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'pgopt_it_slot'");
   }
   static constexpr const char* kRead = "SELECT v FROM dec_t WHERE id = 1";
   static constexpr const char* kCount = "SELECT count(*) FROM dec_t";
@@ -187,6 +192,32 @@ TEST_F(CacheDecoding, StalenessIsMeasuredAndExported) {
   auto row = cache_row(p, kStreamRow);
   EXPECT_EQ(row["stream"], "up");
   EXPECT_LT(std::atof(row["lag_max_ms"].c_str()), 1000.0);
+}
+
+// A configured slot_name is a permanent slot: created by the first process, reused (not an error)
+// by the next, and left for the operator to drop; the default temporary slot leaves nothing.
+TEST_F(CacheDecoding, APermanentSlotIsCreatedOnceAndReusedATemporaryOneLeavesNothing) {
+  auto slots = [](const std::string& where) {
+    Conn d = direct();
+    return value(d.get(), "SELECT count(*) FROM pg_replication_slots WHERE " + where);
+  };
+  {
+    Pooler p(decoding_options());
+    Conn c = connect_ok(p.conninfo());
+    wait_stream_up(p);
+    EXPECT_EQ(slots("slot_name LIKE 'pgopt_cache_%' AND temporary"), "1");
+  }
+  EXPECT_TRUE(eventually([&] { return slots("slot_name LIKE 'pgopt_cache_%'") == "0"; }));
+  for (int run = 0; run < 2; ++run) {
+    Pooler p(decoding_options("", "slot_name = \"pgopt_it_slot\"\n"));
+    Conn c = connect_ok(p.conninfo());
+    wait_stream_up(p);
+    EXPECT_EQ(slots("slot_name = 'pgopt_it_slot' AND NOT temporary"), "1") << "run " << run;
+    fill_and_hit(p, c.get(), kRead, "a");
+  }
+  // Inactive once the process is gone: then it can be dropped.
+  ASSERT_TRUE(eventually([&] { return slots("slot_name = 'pgopt_it_slot' AND NOT active") == "1"; }));
+  direct_ok("SELECT pg_drop_replication_slot('pgopt_it_slot')");
 }
 
 }  // namespace
