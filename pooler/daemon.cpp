@@ -8,6 +8,7 @@
 #include <malloc.h>
 
 #include "pooler/capture/collect.hpp"
+#include "pooler/change_stream.hpp"
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
 #include "pooler/spawn.hpp"
@@ -157,6 +158,20 @@ awaitable<void> Daemon::warm_up(int worker, Pool* p, ServerTarget target, Server
 void Daemon::start_pollers(const Config& cfg) {
   for (auto& [name, set] : rt_.splits.update(cfg)) spawn(main_, poll_replicas(rt_, name, set), "replica poller");
   for (auto& [name, c] : rt_.failover.update(cfg)) spawn(main_, probe_cluster(rt_, name, c), "failover prober");
+  start_change_streams(cfg);
+}
+
+// `[cache] invalidation = "logical"`: one change stream per database, started once (a database a
+// reload adds gets its own). The gate is set before the first session can fill: watched databases
+// serve nothing until their stream is up.
+void Daemon::start_change_streams(const Config& cfg) {
+  if (!cfg.cache.enabled || cfg.cache.invalidation != CacheInvalidation::Logical) return;
+  auto rc = rt_.result_cache(cfg.cache);
+  for (const auto& [name, db] : cfg.databases) {
+    if (!change_streams_.insert(name).second) continue;
+    rc->store.watch_stream(name);
+    spawn(main_, run_change_stream(rt_, name, rc), "a result cache change stream");
+  }
 }
 
 std::vector<std::string> Daemon::reload() {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "pooler/runtime.hpp"
@@ -38,6 +39,8 @@ class Daemon {
   // address changed are dropped, pollers follow the replica lists.
   void apply(std::shared_ptr<const Config> config, std::shared_ptr<const auth::UserList> users);
   void start_pollers(const Config& cfg);  // for databases whose replica set is new
+  void start_change_streams(const Config& cfg);  // for databases without one (result cache)
+  std::set<std::string> change_streams_;         // databases whose change stream was started
   void for_each_client(const std::function<void(const std::shared_ptr<ClientSession>&)>& fn);
 
   std::string path_;

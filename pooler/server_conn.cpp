@@ -231,7 +231,7 @@ awaitable<void> login(ServerConn& s, const ServerCredentials& creds, LoginResult
 }  // namespace
 
 awaitable<LoginResult> connect_server(const ServerTarget& target, const ServerCredentials& creds,
-                                      std::chrono::milliseconds timeout, uint64_t id) {
+                                      std::chrono::milliseconds timeout, uint64_t id, std::string_view replication) {
   auto exec = co_await asio::this_coro::executor;
   LoginResult out;
   asio::steady_timer deadline(exec, timeout);
@@ -257,7 +257,13 @@ awaitable<LoginResult> connect_server(const ServerTarget& target, const ServerCr
       if (!out.error.empty()) co_return;
     }
     std::string startup;
-    proto::startup_message(startup, {{"user", creds.user}, {"database", target.dbname}});
+    std::vector<std::pair<std::string, std::string>> params{{"user", creds.user}, {"database", target.dbname}};
+    if (!replication.empty()) {
+      params.emplace_back("replication", std::string(replication));
+      // How an operator tells the pooler's walsender in pg_stat_replication.
+      params.emplace_back("application_name", "pgopt cache stream");
+    }
+    proto::startup_message(startup, params);
     if (auto wec = co_await send_all(s->sock, startup)) {
       out.error = fmt::format("could not send startup to server {}:{}: {}", target.host, target.port, wec.message());
       co_return;

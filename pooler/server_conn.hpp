@@ -108,9 +108,12 @@ struct LoginResult {
   std::vector<std::pair<std::string, std::string>> parameters;  // ParameterStatus at login
 };
 
-// Connects, authenticates and waits for ReadyForQuery, all within `timeout`.
+// Connects, authenticates and waits for ReadyForQuery, all within `timeout`. `replication`, when
+// not empty, is the startup packet's `replication` value ("database": a logical replication
+// connection, the result cache's change stream).
 awaitable<LoginResult> connect_server(const ServerTarget& target, const ServerCredentials& creds,
-                                      std::chrono::milliseconds timeout, uint64_t id);
+                                      std::chrono::milliseconds timeout, uint64_t id,
+                                      std::string_view replication = {});
 
 // Result of a statement the pooler runs for itself (state sync, reset, rollback).
 struct InternalResult {

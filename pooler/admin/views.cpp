@@ -265,8 +265,10 @@ ResultSet show_queries(const capture::Snapshot& snap) {
 
 ResultSet show_cache(Runtime& rt) {
   ResultSet r;
-  r.columns = {"rule",        "entries",       "bytes",   "hits", "misses", "evictions",
-               "expirations", "invalidations", "refused"};
+  // The per-rule rows, then one row per change stream (invalidation = "logical"): its rule column
+  // is "stream:<database>", its state in the last columns (NULL on rule rows).
+  r.columns = {"rule",          "entries", "bytes",  "hits",        "misses",      "evictions", "expirations",
+               "invalidations", "refused", "stream", "stream_detail", "lag_last_ms", "lag_max_ms"};
   auto rc = rt.result_cache_if_made();
   if (!rc) return r;
   auto u = [](uint64_t v) { return num(int64_t(v)); };
@@ -274,7 +276,16 @@ ResultSet show_cache(Runtime& rt) {
   for (size_t i = 0; i < counters.size(); ++i) {
     const cache::RuleCounters& c = counters[i];
     r.rows.push_back({std::string(rc->rules.slot_name(i)), u(c.entries), u(c.bytes), u(c.hits), u(c.misses),
-                      u(c.evictions), u(c.expirations), u(c.invalidations), u(c.refused)});
+                      u(c.evictions), u(c.expirations), u(c.invalidations), u(c.refused), std::nullopt, std::nullopt,
+                      std::nullopt, std::nullopt});
+  }
+  auto ms = [](double seconds) { return fmt::format("{:.3f}", seconds * 1000); };
+  for (const cache::StreamSnapshot& st : rc->streams.snapshot()) {
+    // invalidations: the decoded transactions that invalidated something.
+    r.rows.push_back({"stream:" + st.database, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                      std::nullopt, u(st.invalidations), std::nullopt,
+                      std::string(st.state == cache::StreamState::Up ? "up" : "down"), st.detail, ms(st.lag_last),
+                      ms(st.lag_max)});
   }
   return r;
 }

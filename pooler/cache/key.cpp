@@ -35,6 +35,14 @@ void put_optional(std::string& out, char tag, const std::optional<std::string_vi
 
 std::span<const std::string_view> output_settings() { return kOutputSettings; }
 
+std::string_view Key::database() const {
+  // 'd', a little-endian u32 length, the name (Key's constructor writes it first).
+  if (bytes_.size() < 5) return {};
+  uint32_t len = 0;
+  for (int i = 0; i < 4; ++i) len |= uint32_t(uint8_t(bytes_[size_t(1 + i)])) << (8 * i);
+  return std::string_view(bytes_).substr(5, len);
+}
+
 Key::Key(const KeyInput& in) {
   if (in.settings.size() != std::size(kOutputSettings))
     throw std::invalid_argument("cache key: " + std::to_string(in.settings.size()) + " settings given, " +

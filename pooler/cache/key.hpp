@@ -43,6 +43,9 @@ class Key {
   explicit Key(const KeyInput& input);
 
   std::string_view bytes() const { return bytes_; }
+  // The database the key was made for (its first field): what Store's per-database stream gate
+  // is looked up by.
+  std::string_view database() const;
   size_t hash() const { return hash_; }
   bool operator==(const Key& o) const { return hash_ == o.hash_ && bytes_ == o.bytes_; }
 

@@ -10,6 +10,7 @@
 
 #include "pooler/cache/rules.hpp"
 #include "pooler/cache/store.hpp"
+#include "pooler/cache/stream_status.hpp"
 #include "pooler/config/config.hpp"
 
 namespace pgopt::pooler::cache {
@@ -25,6 +26,8 @@ struct ResultCache {
   Store store;
   std::vector<std::string> stable_functions;
   bool uses_fingerprints;  // a rule names fingerprints: only then is each candidate fingerprinted
+  // `invalidation = "logical"`: each database's change stream (pooler/change_stream.cpp).
+  StreamStats streams;
 
  private:
   static bool any_fingerprints(const CacheConfig& c) {

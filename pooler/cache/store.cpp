@@ -43,7 +43,7 @@ PutResult Store::put(const Key& key, std::span<const std::string> tables, std::s
     ++c.refused;
     return PutResult::TooLarge;
   }
-  if (invalidated_since(e.tables, ticket.seq)) {
+  if (invalidated_since(e.tables, ticket.seq) || !gate_allows(key.database(), ticket.seq)) {
     ++c.refused;
     return PutResult::Invalidated;
   }
@@ -77,6 +77,13 @@ Hit Store::lookup(const Key& key, size_t rule, Clock::time_point now, const Clie
     if (c) ++c->misses;
     return {};
   }
+  if (!gate_allows(key.database(), it->filled_seq)) {
+    // Filled before its database's stream last came up (or the stream is down): it may have
+    // missed a change, and it never becomes servable again.
+    remove(it, Why::Invalidated);
+    if (c) ++c->misses;
+    return {};
+  }
   // The entry stays: it is fine for every client that has not just written one of its tables.
   if (client && !client->allows(it->filled_seq, it->tables)) {
     if (c) ++c->misses;
@@ -107,6 +114,45 @@ uint64_t Store::invalidate(std::span<const std::string> tables, bool all) {
     for (Entry* e : victims) remove(by_key_.at(KeyRef{&e->key}), Why::Invalidated);
   }
   return seq;
+}
+
+bool Store::gate_allows(std::string_view database, uint64_t filled_seq) const {
+  if (gates_.empty()) return true;
+  auto g = gates_.find(database);
+  if (g == gates_.end()) return true;
+  return g->second.state == StreamState::Up && filled_seq >= g->second.up_since;
+}
+
+void Store::watch_stream(const std::string& database) {
+  std::lock_guard lock(mu_);
+  gates_.try_emplace(database);
+}
+
+uint64_t Store::stream_up(std::string_view database) {
+  std::lock_guard lock(mu_);
+  auto g = gates_.find(database);
+  if (g == gates_.end()) g = gates_.emplace(std::string(database), Gate{}).first;
+  // A new sequence number: every ticket taken before it belongs to the time before the stream.
+  g->second = Gate{StreamState::Up, ++seq_};
+  return g->second.up_since;
+}
+
+void Store::stream_down(std::string_view database) {
+  std::lock_guard lock(mu_);
+  auto g = gates_.find(database);
+  if (g == gates_.end()) g = gates_.emplace(std::string(database), Gate{}).first;
+  g->second.state = StreamState::Down;
+}
+
+StreamState Store::stream_state(std::string_view database) const {
+  std::lock_guard lock(mu_);
+  auto g = gates_.find(database);
+  return g == gates_.end() ? StreamState::Down : g->second.state;
+}
+
+bool Store::stream_watched(std::string_view database) const {
+  std::lock_guard lock(mu_);
+  return gates_.find(database) != gates_.end();
 }
 
 void Store::remove(List::iterator it, Why why) {

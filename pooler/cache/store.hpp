@@ -11,6 +11,10 @@
 //   recorded with (ClientCommits).
 // - Tables are indexed by table_key() (the relation name without schema): see table_name.hpp.
 // - An entry is served only before its expiry; expired entries are dropped when met.
+// - A database whose writes are followed by logical decoding (watch_stream) has a gate: its entries
+//   are served only while its change stream is up, and only if their fill began after the stream
+//   last came up (stream_up's sequence number). Changes made while the stream was down were never
+//   seen, so nothing filled before the gap may be served after it; fills are refused meanwhile.
 // - Memory: each entry counts its reply, key and table names plus a fixed overhead; the least
 //   recently used entries go first when a put would pass max_memory. A reply over max_entry_size is
 //   not kept.
@@ -26,6 +30,7 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -66,6 +71,9 @@ struct FillTicket {
 
 enum class PutResult { Stored, Replaced, TooLarge, Invalidated, BadRule };
 
+// A watched database's change stream, as the gate sees it.
+enum class StreamState : uint8_t { Down, Up };
+
 struct Hit {
   std::shared_ptr<const std::string> reply;  // RowDescription .. CommandComplete, as the server sent
   uint64_t filled_seq = 0;
@@ -90,6 +98,16 @@ class Store {
   // Removes the entries that read any of `tables` (or every entry, `all`) and refuses fills that
   // began before; returns this invalidation's sequence number (for ClientCommits::note).
   uint64_t invalidate(std::span<const std::string> tables, bool all = false);
+
+  // The gate of logical-decoding invalidation (the change stream of `database`): watched databases
+  // start Down. stream_up() returns the sequence number fills must have begun at (or after) to be
+  // served; stream_down() stops every hit and fill of the database until the next stream_up().
+  void watch_stream(const std::string& database);
+  uint64_t stream_up(std::string_view database);
+  void stream_down(std::string_view database);
+  // Down for an unwatched database too (no stream); callers ask stream_watched() first.
+  StreamState stream_state(std::string_view database) const;
+  bool stream_watched(std::string_view database) const;
 
   void clear();                 // every entry (admin CACHE CLEAR); counters other than current kept
   void clear_rule(size_t rule);  // the entries of one rule (CACHE CLEAR rule)
@@ -123,6 +141,12 @@ class Store {
   };
   enum class Why { Evicted, Expired, Invalidated, Cleared, Replaced };
 
+  struct Gate {
+    StreamState state = StreamState::Down;
+    uint64_t up_since = 0;  // the seq of the last stream_up()
+  };
+  // With mu_ held: may an entry of `database` filled at `filled_seq` be served or stored?
+  bool gate_allows(std::string_view database, uint64_t filled_seq) const;
   void remove(List::iterator it, Why why);  // with mu_ held
   bool invalidated_since(std::span<const std::string> tables, uint64_t seq) const;
 
@@ -135,6 +159,7 @@ class Store {
   // Grows with the number of distinct tables ever written, which a schema bounds.
   std::unordered_map<std::string, uint64_t> invalidated_at_;
   uint64_t all_invalidated_at_ = 0;
+  std::map<std::string, Gate, std::less<>> gates_;  // watched databases; empty: no check at all
   uint64_t seq_ = 0;
   uint64_t bytes_ = 0;
   std::vector<RuleCounters> counters_;

@@ -9,8 +9,11 @@
 namespace pgopt::pooler::config_detail {
 namespace {
 
-constexpr std::array<std::string_view, 5> kCacheKeys{"enabled", "max_memory", "max_entry_size", "stable_functions",
-                                                     "rules"};
+constexpr std::array<std::string_view, 8> kCacheKeys{"enabled",        "invalidation",     "publication",
+                                                     "slot_name",      "max_memory",       "max_entry_size",
+                                                     "stable_functions", "rules"};
+constexpr std::array<EnumName<CacheInvalidation>, 2> kInvalidations{
+    {{"writes", CacheInvalidation::Writes}, {"logical", CacheInvalidation::Logical}}};
 constexpr std::array<std::string_view, 6> kRuleKeys{"name", "fingerprints", "tables", "database", "user", "ttl"};
 constexpr uint64_t kMinMemory = 1024 * 1024, kMaxMemory = 1ull << 40;  // 1MB .. 1TB
 constexpr uint64_t kMinEntry = 1024, kMaxEntry = 1ull << 30;           // 1kB .. 1GB
@@ -44,6 +47,30 @@ bool read_size64(Reader& r, const toml::node& n, const std::string& key, uint64_
     return false;
   }
   out = *v.value;
+  return true;
+}
+
+// PostgreSQL's rule for replication slot names: lower-case letters, digits and underscores, at most
+// NAMEDATALEN - 1 bytes.
+bool slot_name_ok(std::string_view s) {
+  return !s.empty() && s.size() <= 63 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+// A publication name: any identifier PostgreSQL can hold (it is sent double-quoted).
+bool publication_ok(std::string_view s) {
+  return !s.empty() && s.size() <= 63 && s.find('\0') == std::string_view::npos;
+}
+
+bool read_checked_name(Reader& r, const toml::node& n, const std::string& key, bool (*valid)(std::string_view),
+                       std::string_view what, std::string& out) {
+  std::string v;
+  if (!r.read_string(n, key, false, v)) return false;
+  if (!valid(v)) {
+    r.error(line_of(n.source()), fmt::format("{}: {} is not {}", key, toml_quote(v), what));
+    return false;
+  }
+  out = std::move(v);
   return true;
 }
 
@@ -183,6 +210,15 @@ bool read_cache(Reader& r, const toml::node& node, CacheConfig& out) {
     const std::string q = fmt::format("cache.{}", name);
     if (name == "enabled") {
       ok = read_bool(r, value, q, out.enabled) && ok;
+    } else if (name == "invalidation") {
+      ok = r.read_enum(value, q, kInvalidations, out.invalidation) && ok;
+    } else if (name == "publication") {
+      ok = read_checked_name(r, value, q, publication_ok, "a publication name (1 to 63 bytes)", out.publication) && ok;
+    } else if (name == "slot_name") {
+      ok = read_checked_name(r, value, q, slot_name_ok,
+                             "a replication slot name (1 to 63 lower-case letters, digits or underscores)",
+                             out.slot_name) &&
+           ok;
     } else if (name == "max_memory") {
       memory_line = line_of(value.source());
       ok = read_size64(r, value, q, kMinMemory, kMaxMemory, out.max_memory) && ok;
@@ -220,8 +256,13 @@ bool check_cache_databases(Reader& r, const CacheConfig& cache, const std::map<s
 
 std::string cache_text(const CacheConfig& c) {
   if (c == CacheConfig{}) return {};
-  std::string out = fmt::format("\n[cache]\nenabled = {}\nmax_memory = \"{}\"\nmax_entry_size = \"{}\"\n",
-                                c.enabled ? "true" : "false", format_size(c.max_memory), format_size(c.max_entry_size));
+  std::string out = fmt::format("\n[cache]\nenabled = {}\ninvalidation = \"{}\"\npublication = {}\n",
+                                c.enabled ? "true" : "false",
+                                c.invalidation == CacheInvalidation::Logical ? "logical" : "writes",
+                                toml_quote(c.publication));
+  if (!c.slot_name.empty()) out += fmt::format("slot_name = {}\n", toml_quote(c.slot_name));
+  out += fmt::format("max_memory = \"{}\"\nmax_entry_size = \"{}\"\n", format_size(c.max_memory),
+                     format_size(c.max_entry_size));
   if (!c.stable_functions.empty()) out += fmt::format("stable_functions = {}\n", string_list_text(c.stable_functions));
   for (const CacheRule& rule : c.rules) {
     out += fmt::format("\n[[cache.rules]]\nname = {}\n", toml_quote(rule.name));

@@ -208,9 +208,18 @@ struct CacheRule {
   }
 };
 
+// How the result cache learns of writes: only those through this pooler, or also every committed
+// change PostgreSQL decodes for a publication (pooler/change_stream.cpp, docs/result-cache.md).
+enum class CacheInvalidation { Writes, Logical };
+
 // [cache]: the result cache, off unless `enabled = true` (a contract other tools rely on).
 struct CacheConfig {
   bool enabled = false;
+  CacheInvalidation invalidation = CacheInvalidation::Writes;
+  std::string publication = "pgopt_cache";  // logical: the publication the stream decodes
+  // logical: a permanent slot of this name (created when missing); empty: a temporary slot per
+  // connection, which PostgreSQL drops when the connection ends (no WAL held by a dead pooler).
+  std::string slot_name;
   uint64_t max_memory = 64ull * 1024 * 1024;  // every entry's bytes together, keys included
   uint64_t max_entry_size = 1024 * 1024;      // a bigger reply is relayed, not kept
   // User functions the operator vouches for (sql::CacheabilityOptions::stable_functions).
@@ -218,7 +227,8 @@ struct CacheConfig {
   std::vector<CacheRule> rules;
   int line = 0;  // where [cache] starts; 0 when absent
   bool operator==(const CacheConfig& o) const {
-    return enabled == o.enabled && max_memory == o.max_memory && max_entry_size == o.max_entry_size &&
+    return enabled == o.enabled && invalidation == o.invalidation && publication == o.publication &&
+           slot_name == o.slot_name && max_memory == o.max_memory && max_entry_size == o.max_entry_size &&
            stable_functions == o.stable_functions && rules == o.rules;
   }
 };

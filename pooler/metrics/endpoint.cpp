@@ -120,6 +120,7 @@ awaitable<Snapshot> gather(Runtime& rt) {
   if (auto rc = rt.result_cache_if_made()) {
     const auto counters = rc->store.counters();
     for (size_t i = 0; i < counters.size(); ++i) s.cache.emplace_back(std::string(rc->rules.slot_name(i)), counters[i]);
+    s.cache_streams = rc->streams.snapshot();
   }
   co_return s;
 }

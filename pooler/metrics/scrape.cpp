@@ -128,6 +128,40 @@ void render_failover(Exposition& e, const Snapshot& s) {
   for (const auto& el : s.elections) e.sample("pgopt_failover_split_brains_total", {{"database", el.database}}, el.split_brains);
 }
 
+// The result cache's change streams (invalidation = "logical"), per database: up or not, and the
+// delay from a transaction's commit on the server to pgopt's invalidation of its tables.
+void render_cache_streams(Exposition& e, const Snapshot& s) {
+  if (s.cache_streams.empty()) return;
+  e.family("pgopt_cache_stream_up", T::Gauge,
+           "1 while the database's logical-decoding change stream is up; while 0 its cached entries are not served.");
+  for (const auto& st : s.cache_streams)
+    e.sample("pgopt_cache_stream_up", {{"database", st.database}}, uint64_t(st.state == cache::StreamState::Up));
+  e.family("pgopt_cache_stream_transactions_total", T::Counter, "Committed transactions the change stream decoded.");
+  for (const auto& st : s.cache_streams)
+    e.sample("pgopt_cache_stream_transactions_total", {{"database", st.database}}, st.transactions);
+  e.family("pgopt_cache_stream_connects_total", T::Counter, "Times the change stream came up.");
+  for (const auto& st : s.cache_streams)
+    e.sample("pgopt_cache_stream_connects_total", {{"database", st.database}}, st.connects);
+  e.family("pgopt_cache_invalidation_lag_seconds", T::Histogram,
+           "From a transaction's commit on the server (its commit time) to pgopt's invalidation of the tables it "
+           "wrote: how stale a cached entry can be after a write that bypassed the pooler.");
+  for (const auto& st : s.cache_streams) {
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < st.lag_buckets.size(); ++i) {
+      cumulative += st.lag_buckets[i];
+      e.sample("pgopt_cache_invalidation_lag_seconds_bucket",
+               {{"database", st.database}, {"le", format_value(cache::StreamSnapshot::kLagBuckets[i])}}, cumulative);
+    }
+    e.sample("pgopt_cache_invalidation_lag_seconds_bucket", {{"database", st.database}, {"le", "+Inf"}},
+             st.lag_count);
+    e.sample("pgopt_cache_invalidation_lag_seconds_sum", {{"database", st.database}}, st.lag_sum);
+    e.sample("pgopt_cache_invalidation_lag_seconds_count", {{"database", st.database}}, st.lag_count);
+  }
+  e.family("pgopt_cache_invalidation_lag_max_seconds", T::Gauge, "The largest commit-to-invalidation delay seen.");
+  for (const auto& st : s.cache_streams)
+    e.sample("pgopt_cache_invalidation_lag_max_seconds", {{"database", st.database}}, st.lag_max);
+}
+
 // The result cache (docs/result-cache.md), per rule: what SHOW CACHE shows.
 void render_cache(Exposition& e, const Snapshot& s) {
   if (s.cache.empty()) return;  // cache off: no empty families on every scrape
@@ -153,6 +187,7 @@ void render_cache(Exposition& e, const Snapshot& s) {
     e.family(name, T::Counter, help[i]);
     for (const auto& [rule, c] : s.cache) e.sample(name, {{"rule", rule}}, c.*counters[i].second);
   }
+  render_cache_streams(e, s);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pooler/cache/store.hpp"
+#include "pooler/cache/stream_status.hpp"
 #include "pooler/metrics/stats.hpp"
 
 namespace pgopt::pooler::metrics {
@@ -54,6 +55,8 @@ struct Snapshot {
   std::vector<Election> elections;
   // The result cache, per rule then "hint" (SHOW CACHE's rows); empty while no session used it.
   std::vector<std::pair<std::string, cache::RuleCounters>> cache;
+  // `invalidation = "logical"`: each database's change stream; empty otherwise.
+  std::vector<cache::StreamSnapshot> cache_streams;
   bool accepting = true;  // false while draining
 };
 

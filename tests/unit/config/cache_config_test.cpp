@@ -39,6 +39,26 @@ TEST(CacheConfig, OffByDefaultWithDefaults) {
   EXPECT_EQ(c.max_entry_size, 1u << 20);
   EXPECT_TRUE(c.rules.empty());
   EXPECT_EQ(c.line, 0);
+  EXPECT_EQ(c.invalidation, CacheInvalidation::Writes);
+  EXPECT_EQ(c.publication, "pgopt_cache");
+  EXPECT_EQ(c.slot_name, "");
+}
+
+TEST(CacheConfig, LogicalInvalidationKeys) {
+  auto r = parse("[cache]\nenabled = true\ninvalidation = \"logical\"\npublication = \"Shop Pub\"\n"
+                 "slot_name = \"pgopt_shop_1\"\n");
+  ASSERT_TRUE(r.config) << format_errors(r.errors);
+  EXPECT_EQ(r.config->cache.invalidation, CacheInvalidation::Logical);
+  EXPECT_EQ(r.config->cache.publication, "Shop Pub");
+  EXPECT_EQ(r.config->cache.slot_name, "pgopt_shop_1");
+  EXPECT_EQ(only_error("[cache]\ninvalidation = \"logicl\"\n"),
+            "5: cache.invalidation: \"logicl\" is not one of \"writes\", \"logical\"; did you mean \"logical\"?");
+  EXPECT_EQ(only_error("[cache]\nslot_name = \"Bad-Slot\"\n"),
+            "5: cache.slot_name: \"Bad-Slot\" is not a replication slot name (1 to 63 lower-case letters, digits or "
+            "underscores)");
+  EXPECT_THAT(only_error("[cache]\npublication = \"\"\n"), HasSubstr("5: cache.publication: must not be empty"));
+  EXPECT_THAT(only_error("[cache]\npublication = \"" + std::string(64, 'p') + "\"\n"),
+              HasSubstr("5: cache.publication: \"ppp"));
 }
 
 TEST(CacheConfig, ValuesLandInTheRightFields) {
@@ -187,7 +207,8 @@ TEST(CacheConfig, UnknownTopLevelTableSuggestsCache) {
 }
 
 TEST(CacheConfig, DumpRoundTripsAndAChangeNeedsARestart) {
-  auto first = parse("[cache]\nenabled = true\nmax_memory = \"128MB\"\nstable_functions = [\"f\"]\n"
+  auto first = parse("[cache]\nenabled = true\ninvalidation = \"logical\"\nslot_name = \"s1\"\npublication = \"p\"\n"
+                     "max_memory = \"128MB\"\nstable_functions = [\"f\"]\n"
                      "[[cache.rules]]\nname = \"r\"\ntables = [\"a\", \"s.b\"]\nfingerprints = [\"00000000000000ff\"]\n"
                      "database = \"app\"\nuser = \"u\"\nttl = \"90s\"\n");
   ASSERT_TRUE(first.config) << format_errors(first.errors);

@@ -24,6 +24,14 @@ struct Input {
   }
 };
 
+TEST(CacheKey, TellsItsDatabase) {
+  Input a;
+  EXPECT_EQ(a.key().database(), "app");
+  a.database = "";
+  EXPECT_EQ(a.key().database(), "");
+  EXPECT_EQ(Key().database(), "");
+}
+
 size_t setting_index(std::string_view name) {
   auto s = output_settings();
   for (size_t i = 0; i < s.size(); ++i)

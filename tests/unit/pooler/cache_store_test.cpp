@@ -200,5 +200,51 @@ TEST(CacheStore, ManyThreadsKeepTheBooksAndNeverServeAnInvalidatedFill) {
   EXPECT_GT(c[0].invalidations + c[1].invalidations, 0u);
 }
 
+// Logical-decoding invalidation's gate: a watched database is served only while its stream is up,
+// and only entries whose fill began after it last came up; other databases are not affected.
+TEST(CacheStore, AWatchedDatabaseIsServedOnlyWhileItsStreamIsUpAndOnlyFillsAfterIt) {
+  Store s({}, 1);
+  const Key k = key_of("SELECT * FROM t");  // database "app"
+  s.watch_stream("app");
+  EXPECT_TRUE(s.stream_watched("app"));
+  EXPECT_FALSE(s.stream_watched("other"));
+  EXPECT_EQ(s.stream_state("app"), StreamState::Down);
+  // Down: fills are refused.
+  EXPECT_EQ(s.put(k, tables({"t"}), "r", later, 0, s.begin_fill()), PutResult::Invalidated);
+  // A fill that began before the stream came up is refused after it, too.
+  const FillTicket early = s.begin_fill();
+  s.stream_up("app");
+  EXPECT_EQ(s.stream_state("app"), StreamState::Up);
+  EXPECT_EQ(s.put(k, tables({"t"}), "r", later, 0, early), PutResult::Invalidated);
+  EXPECT_EQ(s.put(k, tables({"t"}), "r", later, 0, s.begin_fill()), PutResult::Stored);
+  EXPECT_TRUE(s.lookup(k, 0, t0).reply);
+  // Broken: no hit; back up: the entry filled before the break is never served again.
+  s.stream_down("app");
+  EXPECT_FALSE(s.lookup(k, 0, t0).reply);
+  EXPECT_EQ(s.put(k, tables({"t"}), "r2", later, 0, s.begin_fill()), PutResult::Invalidated);
+  s.stream_up("app");
+  EXPECT_FALSE(s.lookup(k, 0, t0).reply);
+  EXPECT_EQ(s.put(k, tables({"t"}), "r3", later, 0, s.begin_fill()), PutResult::Stored);
+  EXPECT_EQ(*s.lookup(k, 0, t0).reply, "r3");
+  // An unwatched database is not gated.
+  std::vector<Opt> settings(output_settings().size());
+  const Key other(KeyInput{"other", "web", "", settings, "SELECT 1", {}, {}, {}, {}});
+  s.stream_down("app");
+  EXPECT_EQ(s.put(other, tables({"t"}), "o", later, 0, s.begin_fill()), PutResult::Stored);
+  EXPECT_TRUE(s.lookup(other, 0, t0).reply);
+}
+
+TEST(CacheStore, AnEntryFilledWhileUpSurvivesAnotherDatabasesStreamComingUp) {
+  Store s({}, 1);
+  s.watch_stream("app");
+  s.watch_stream("b");
+  s.stream_up("app");
+  const Key k = key_of("SELECT * FROM t");
+  ASSERT_EQ(s.put(k, tables({"t"}), "r", later, 0, s.begin_fill()), PutResult::Stored);
+  s.stream_up("b");
+  s.stream_down("b");
+  EXPECT_TRUE(s.lookup(k, 0, t0).reply);
+}
+
 }  // namespace
 }  // namespace pgopt::pooler::cache
