@@ -50,8 +50,10 @@ std::string_view to_string(ClientState s);
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
  public:
   ClientSession(Runtime& rt, Worker& worker, tcp::socket sock, uint64_t id);
-  // A client an old process handed over (client_takeover.cpp): its socket, then adopt() on its worker.
-  ClientSession(Runtime& rt, Worker& worker, int moved_fd, uint64_t id);
+  // A client an old process handed over (client_takeover.cpp): its socket, and the cancel key it was
+  // given, claimed here (on the thread that frees the unclaimed slots afterwards); then adopt() on
+  // its worker.
+  ClientSession(Runtime& rt, Worker& worker, int moved_fd, uint64_t id, protocol::CancelKey key);
   // Builds the session from the old process's state and parks it; on a refusal (logged) the session
   // is dropped by its last owner and the socket closed.
   void adopt(const fleet::MovedClient& m);
@@ -74,9 +76,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   ClientState state() const { return state_; }
   const std::string& peer() const { return peer_; }
   // Set at login: read them on this client's worker only. The pool's names once it has one (a
-  // parked client keeps no copy).
-  const std::string& database() const { return pool_ ? pool_->database : awake_->database_; }
-  const std::string& user() const { return pool_ ? pool_->user : awake_->user_; }
+  // parked client keeps no copy); empty for a moved client not yet adopted (takeover).
+  const std::string& database() const { return pool_ ? pool_->database : awake_ ? awake_->database_ : kNoName; }
+  const std::string& user() const { return pool_ ? pool_->user : awake_ ? awake_->user_ : kNoName; }
   bool is_admin() const { return admin_; }
   bool has_server() const { return server_ != nullptr; }
   const Pool* pool() const { return pool_; }  // its primary pool, once logged in
@@ -262,6 +264,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string tag() const;  // "C-12 app/alice@127.0.0.1:50001" for logs
 
   static constexpr size_t kKeepInBuffer = 16 * 1024;
+  static inline const std::string kNoName;
   // A batch that may run again (a read sent to a replica, a bare BEGIN), kept until a reply
   // reaches the client so that a connection that breaks first can be retried elsewhere; a failover
   // may leave more than one dead connection in the pool (each found by one retry).

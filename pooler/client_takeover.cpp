@@ -71,9 +71,10 @@ void ClientSession::hand_over() {
   auto self = std::move(parked_self_);  // may be the last owner: nothing touches `this` after this
 }
 
-ClientSession::ClientSession(Runtime& rt, Worker& worker, int moved_fd, uint64_t id)
+ClientSession::ClientSession(Runtime& rt, Worker& worker, int moved_fd, uint64_t id, protocol::CancelKey key)
     : rt_(rt), worker_(worker), id_(id), parked_fd_(moved_fd) {
   rt_.clients.fetch_add(1, std::memory_order_relaxed);
+  if (rt_.client_table.claim(key, this, worker_.index)) cancel_key_ = key;
   sockaddr_storage local{};
   socklen_t len = sizeof local;
   parked_v6_ = ::getsockname(moved_fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 && local.ss_family == AF_INET6;
@@ -93,9 +94,7 @@ void ClientSession::adopt(const fleet::MovedClient& m) {
   const auto& pooler = config_->pooler;
   if (!m.statements.empty() && pooler.max_prepared_statements == 0)
     return refuse("it has prepared statements and max_prepared_statements is 0 here");
-  const protocol::CancelKey key{m.cancel_pid, m.cancel_secret};
-  if (!rt_.client_table.claim(key, this, worker_.index)) return refuse("its cancel key's slot is taken");
-  cancel_key_ = key;
+  if (cancel_key_.pid == 0) return refuse("its cancel key's slot was not free");
   pool_ = &rt_.pools.get(m.database, m.user);
   if (m.scram_client_key.size() == auth::Key().size()) {
     auth::Key k;

@@ -168,10 +168,10 @@ awaitable<void> Takeover::receive_clients(Runtime& rt) {
 void Takeover::adopt(Runtime& rt, fleet::MovedClient moved, int fd, size_t& next_worker) {
   Worker& w = *rt.workers[next_worker++ % rt.workers.size()];
   const uint64_t id = rt.next_client_id.fetch_add(1, std::memory_order_relaxed);
-  asio::post(w.ctx, [&rt, &w, moved = std::move(moved), fd, id] {
-    auto session = std::allocate_shared<ClientSession>(SlabAllocator<ClientSession>(), rt, w, fd, id);
-    session->adopt(moved);
-  });
+  // Made here, so that its slot is claimed before release_reserved() runs on this thread.
+  auto session = std::allocate_shared<ClientSession>(SlabAllocator<ClientSession>(), rt, w, fd, id,
+                                                     protocol::CancelKey{moved.cancel_pid, moved.cancel_secret});
+  asio::post(w.ctx, [session = std::move(session), moved = std::move(moved)] { session->adopt(moved); });
 }
 
 }  // namespace pgopt::pooler
