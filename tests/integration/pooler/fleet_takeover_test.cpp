@@ -55,21 +55,23 @@ std::unique_ptr<Pooler> start_with(const PoolerOptions& o, const std::vector<std
 struct Pair {
   std::filesystem::path sock;
   std::unique_ptr<Pooler> old_proc;
-  explicit Pair(const std::string& extra = "") {
+  explicit Pair(const std::string& extra = "", const std::string& databases = "") {
     static int n = 0;
     sock = std::filesystem::temp_directory_path() /
            ("pgopt-handover-" + std::to_string(::getpid()) + "-" + std::to_string(++n) + ".sock");
     PoolerOptions o;
     o.pool_size = 10;
     o.pooler_extra = kAdmins + "shutdown_timeout = 20\n" + extra;
+    o.databases = databases;
     old_proc = start_with(o, {"--handover-socket", sock.string()});
   }
   // The successor: same configuration and port, taking over through the socket.
-  std::unique_ptr<Pooler> take_over(const std::string& extra = "") const {
+  std::unique_ptr<Pooler> take_over(const std::string& extra = "", const std::string& databases = "") const {
     PoolerOptions o;
     o.pool_size = 10;
     o.port = old_proc->port;
     o.pooler_extra = kAdmins + "shutdown_timeout = 20\n" + extra;
+    o.databases = databases;
     return start_with(o, {"--takeover", sock.string()});
   }
 };
@@ -131,6 +133,27 @@ TEST(FleetTakeover, AnIdleClientKeepsItsConnectionSettingsStatementsAndCancelKey
   }
   EXPECT_EQ(state, "57014");
   EXPECT_EQ(message, "canceling statement due to user request");
+}
+
+TEST(FleetTakeover, SessionModeClientsDrainInsteadOfMoving) {
+  // Their server connection is their session: it cannot move, so they get the drain's 57P01 and
+  // reconnect, while a transaction-mode client of the same old process moves.
+  const std::string dbs = "[databases.pgopt_test]\nhost = \"127.0.0.1\"\nport = " +
+                          std::to_string(ClusterEnv::instance().primary_port) +
+                          "\n[databases.sessiondb]\ndbname = \"pgopt_test\"\nhost = \"127.0.0.1\"\nport = " +
+                          std::to_string(ClusterEnv::instance().primary_port) + "\npool_mode = \"session\"\n";
+  Pair pair("", dbs);
+  Conn moving = connect_ok(pair.old_proc->conninfo());
+  Conn staying = connect_ok(pair.old_proc->conninfo("postgres", "sessiondb"));
+  ok(staying.get(), "SELECT 1");
+  auto new_proc = pair.take_over("", dbs);
+  ASSERT_TRUE(new_proc->wait_log("takeover: complete", std::chrono::seconds(20))) << new_proc->log();
+  EXPECT_EQ(count_of(pair.old_proc->log(), "handed over to the new process"), 1u) << pair.old_proc->log();
+  EXPECT_EQ(value(moving.get(), "SELECT 'still here'"), "still here");
+  // The drain's FATAL arrived while the client was idle: libpq reports it with the lost connection.
+  const std::string e = error_of(staying.get(), "SELECT 1");
+  EXPECT_NE(e.find("terminating connection: pgopt is shutting down"), std::string::npos) << e;
+  EXPECT_EQ(PQstatus(staying.get()), CONNECTION_BAD);
 }
 
 TEST(FleetTakeover, PgbenchRunsAcrossTheTakeoverWithoutAFailureOrAReconnect) {
