@@ -38,7 +38,8 @@ std::unique_ptr<Pooler> start_with(const PoolerOptions& o, const std::vector<std
                        ("pgopt-wrap-" + std::to_string(::getpid()) + "-" + std::to_string(++n) + ".sh");
   {
     std::ofstream w(wrapper);
-    w << "#!/bin/sh\nexec '" << real << "' \"$@\"";
+    // It removes itself (the shell keeps reading its open file), so no test leaves it behind.
+    w << "#!/bin/sh\nrm -f \"$0\"\nexec '" << real << "' \"$@\"";
     for (const auto& a : args) w << " '" << a << "'";
     w << "\n";
   }
