@@ -14,6 +14,7 @@ namespace pgopt::pooler {
 namespace {
 int g_exit = 0;
 std::string g_pool_config;
+DaemonOptions g_pool_options;
 std::string g_check_config;
 std::string g_import_ini;
 std::string g_import_userlist;
@@ -60,6 +61,10 @@ void import_pgbouncer() {
 void register_cli(CLI::App& app) {
   auto* pool = app.add_subcommand("pool", "Run the connection pooler");
   pool->add_option("-c,--config", g_pool_config, "Configuration file (TOML)")->required();
+  pool->add_option("--handover-socket", g_pool_options.handover_socket,
+                   "Unix socket where a new pgopt process may take over the listeners and idle clients");
+  pool->add_option("--takeover", g_pool_options.takeover,
+                   "Take over the listeners and idle clients of the pgopt process offering this Unix socket");
   pool->callback([] {
     auto loaded = load_all(g_pool_config);
     if (!loaded.config) {
@@ -67,7 +72,7 @@ void register_cli(CLI::App& app) {
       g_exit = 1;
       return;
     }
-    Daemon daemon(std::move(loaded));
+    Daemon daemon(std::move(loaded), g_pool_options);
     g_exit = daemon.run();
   });
 

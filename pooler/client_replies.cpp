@@ -170,10 +170,13 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       set_state(ClientState::Idle);
       notify_settled();
       co_await release(std::move(s));
-      if (shutdown_requested_) disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
+      if (leaving_ == Leaving::Drain)
+        disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
+      else if (leaving_ == Leaving::Move)
+        park_now();
       co_return;
     }
-    if (mode_ == PoolMode::Session && shutdown_requested_ && awake_->tx_.releasable() && drained) {
+    if (mode_ == PoolMode::Session && leaving_ == Leaving::Drain && awake_->tx_.releasable() && drained) {
       disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
       break;
     }

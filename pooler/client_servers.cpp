@@ -434,7 +434,7 @@ void ClientSession::check_timeouts(Clock::time_point now) {
 }
 
 void ClientSession::shutdown_when_idle() {
-  shutdown_requested_ = true;
+  leaving_ = Leaving::Drain;
   if (state_ == ClientState::Login || state_ == ClientState::Idle ||
       (state_ == ClientState::Active && mode_ == PoolMode::Session && awake_->tx_.releasable()))
     disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");

@@ -291,6 +291,11 @@ awaitable<bool> ClientSession::read_client() {
   // Between messages the read lands in a small inline buffer, so in_ can be released while the
   // client idles (check_timeouts) without a pending read pointing into it.
   const bool small = awake_->in_.empty();
+  // Leaving for the new process (takeover) and between transactions: go now, not after a read.
+  if (small && leaving_ == Leaving::Move && state_ == ClientState::Idle && !awake_->sock_.encrypted() && park()) {
+    hand_over();
+    co_return false;
+  }
   if (small) {
     awake_->in_.shrink(kKeepInBuffer);
     awake_->large_message_.release();
@@ -302,7 +307,9 @@ awaitable<bool> ClientSession::read_client() {
   auto [ec, n] = co_await awake_->sock_.async_read_some(target, nothrow);
   reading_idle_ = false;
   if (ec == asio::error::operation_aborted && park_requested_ && state_ == ClientState::Idle) {
-    co_return !park();  // not parked after all: read again
+    if (!park()) co_return true;  // not parked after all: read again
+    if (leaving_ == Leaving::Move) hand_over();
+    co_return false;
   }
   park_requested_ = false;  // a read that finished just before the cancel: not parked after all
   if (ec) {

@@ -30,6 +30,9 @@ struct Command;
 namespace tls {
 class Contexts;
 }
+namespace fleet {
+struct MovedClient;
+}
 
 // The states of a client connection, changed only by ClientSession::set_state():
 //   Login    startup packet, authentication, welcome messages
@@ -47,6 +50,13 @@ std::string_view to_string(ClientState s);
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
  public:
   ClientSession(Runtime& rt, Worker& worker, tcp::socket sock, uint64_t id);
+  // A client an old process handed over (client_takeover.cpp): its socket, and the cancel key it was
+  // given, claimed here (on the thread that frees the unclaimed slots afterwards); then adopt() on
+  // its worker.
+  ClientSession(Runtime& rt, Worker& worker, int moved_fd, uint64_t id, protocol::CancelKey key);
+  // Builds the session from the old process's state and parks it; on a refusal (logged) the session
+  // is dropped by its last owner and the socket closed.
+  void adopt(const fleet::MovedClient& m);
   ~ClientSession();
 
   awaitable<void> run();
@@ -57,6 +67,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void forward_cancel();                             // a CancelRequest with our key arrived
   void check_timeouts(Clock::time_point now);        // the worker's once-a-second sweep
   void shutdown_when_idle();                         // graceful shutdown: close at the next idle point
+  void move_when_idle();  // takeover: hand over to the new process at the next idle point, or drain
   // The one way a session ends: logs the reason, sends a FATAL to the client if there is a
   // SQLSTATE, and closes the socket so both relay loops finish.
   void disconnect(std::string reason, std::string sqlstate = {}, std::string client_message = {});
@@ -65,9 +76,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   ClientState state() const { return state_; }
   const std::string& peer() const { return peer_; }
   // Set at login: read them on this client's worker only. The pool's names once it has one (a
-  // parked client keeps no copy).
-  const std::string& database() const { return pool_ ? pool_->database : awake_->database_; }
-  const std::string& user() const { return pool_ ? pool_->user : awake_->user_; }
+  // parked client keeps no copy); empty for a moved client not yet adopted (takeover).
+  const std::string& database() const { return pool_ ? pool_->database : awake_ ? awake_->database_ : kNoName; }
+  const std::string& user() const { return pool_ ? pool_->user : awake_ ? awake_->user_ : kNoName; }
   bool is_admin() const { return admin_; }
   bool has_server() const { return server_ != nullptr; }
   const Pool* pool() const { return pool_; }  // its primary pool, once logged in
@@ -241,6 +252,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // rolled back) and the connection pooled again, or closed if that fails (client_salvage.cpp).
   awaitable<void> salvage(ServerPtr s, size_t stream_left);
   awaitable<bool> finish_server_work(ServerConn& s, size_t stream_left);
+  // takeover (client_takeover.cpp)
+  bool movable() const;
+  void park_now();   // between transactions, leaving for the new process: park at once
+  void hand_over();  // parked: state and socket to the new process, then gone
   void wake_parked();       // its socket became readable (ParkingLot)
   bool take_back_socket();  // out of the ParkingLot, into a new Awake; false if that failed
 
@@ -250,6 +265,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string tag() const;  // "C-12 app/alice@127.0.0.1:50001" for logs
 
   static constexpr size_t kKeepInBuffer = 16 * 1024;
+  static inline const std::string kNoName;
   // A batch that may run again (a read sent to a replica, a bare BEGIN), kept until a reply
   // reaches the client so that a connection that breaks first can be retried elsewhere; a failover
   // may leave more than one dead connection in the pool (each found by one retry).
@@ -332,12 +348,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   ClientState state_ = ClientState::Login;
   PoolMode mode_ = PoolMode::Transaction;
   routing::Route route_ = routing::Route::Auto;  // SET pgopt.route
+  // The process is shutting down: Drain closes the client at its next idle point, Move hands it
+  // over to the process that took the listeners (takeover.hpp).
+  enum class Leaving : uint8_t { Stay, Drain, Move };
+  Leaving leaving_ = Leaving::Stay;
   bool admin_ = false;    // a client of the admin console (database "pgopt")
   bool parked_v6_ = false;
   bool reading_idle_ = false;  // client_loop() waits for a client's next message with nothing pending
   bool park_requested_ = false;
   bool tracker_parked_ = false;  // prepared_ was dropped by park() and comes back on unpark()
-  bool shutdown_requested_ = false;
   bool client_gone_ = false;
   bool ryw_ = true;           // read_your_writes
   bool wrote_ = false;        // the primary ran something that may write since the last commit

@@ -48,7 +48,8 @@ LoadedConfig load_all(const std::string& path) {
   return out;
 }
 
-Daemon::Daemon(LoadedConfig loaded) : path_(loaded.config->path), rt_(loaded.config->pooler.workers) {
+Daemon::Daemon(LoadedConfig loaded, DaemonOptions options)
+    : path_(loaded.config->path), rt_(loaded.config->pooler.workers), options_(std::move(options)) {
   rt_.set_config(loaded.config);
   rt_.set_users(loaded.users);
   rt_.large_messages.set_limit(loaded.config->pooler.large_message_memory);
@@ -223,7 +224,8 @@ void Daemon::apply(std::shared_ptr<const Config> config, std::shared_ptr<const a
   log::set_level(config->pooler.log_level);
 }
 
-awaitable<void> Daemon::shutdown() {
+awaitable<void> Daemon::shutdown(ShutdownKind kind) {
+  if (rt_.shutting_down) co_return;  // a SIGTERM during a handover's shutdown, or the reverse
   auto cfg = rt_.config();
   log::info("shutting down: no new connections; waiting up to {} ms for transactions to finish",
             cfg->pooler.shutdown_timeout.count());
@@ -234,7 +236,10 @@ awaitable<void> Daemon::shutdown() {
   error_code ec;
   for (auto& a : acceptors_) a->close(ec);  // shutdown() runs on main_, like accept_loop()
   for (Pool* p : rt_.pools.all()) p->fail_waiters("57P01", "pgopt is shutting down");
-  for_each_client([](const auto& c) { c->shutdown_when_idle(); });
+  if (kind == ShutdownKind::Move)
+    for_each_client([](const auto& c) { c->move_when_idle(); });
+  else
+    for_each_client([](const auto& c) { c->shutdown_when_idle(); });
   asio::steady_timer t(main_);
   auto deadline = Clock::now() + cfg->pooler.shutdown_timeout;
   while (rt_.clients.load() > 0 && Clock::now() < deadline) {
@@ -252,6 +257,7 @@ awaitable<void> Daemon::shutdown() {
       co_await t.async_wait(nothrow);
     }
   }
+  if (handover_) handover_->finish();
   co_await capture::write_capture_file(rt_);  // the last one, while the workers still run
   for (auto& w : rt_.workers) w->ctx.stop();
 }
@@ -269,6 +275,40 @@ awaitable<void> Daemon::signal_loop(asio::signal_set& signals) {
     main_.stop();
     co_return;
   }
+}
+
+awaitable<void> Daemon::handover_loop() {
+  std::vector<int> fds;
+  for (auto& a : acceptors_) fds.push_back(a->native_handle());
+  if (!co_await handover_->wait_for_successor(main_, fds, rt_.client_table)) co_return;
+  // The successor has its own descriptors of these sockets: closing ours loses no queued connection.
+  error_code ec;
+  for (auto& a : acceptors_) a->close(ec);
+  rt_.handover = handover_.get();
+  co_await shutdown(ShutdownKind::Move);
+  main_.stop();
+}
+
+bool Daemon::adopt_listeners(const std::vector<int>& fds) {
+  for (int fd : fds) {
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    error_code ec;
+    auto a = std::make_unique<tcp::acceptor>(main_);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0)
+      a->assign(local.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+    else
+      ec = error_code(errno, asio::error::get_system_category());
+    if (ec) {
+      log::error("takeover: a listening socket from the old process cannot be used: {}", ec.message());
+      ::close(fd);
+      continue;
+    }
+    auto ep = a->local_endpoint(ec);
+    log::info("takeover: listening on {}:{} (the old process's socket)", ep.address().to_string(), ep.port());
+    acceptors_.push_back(std::move(a));
+  }
+  return !acceptors_.empty();
 }
 
 void Daemon::open_listeners(const Config& cfg) {
@@ -298,15 +338,39 @@ void Daemon::open_listeners(const Config& cfg) {
   }
 }
 
+bool Daemon::bind_listeners(const Config& cfg) {
+  if (!options_.takeover.empty()) {
+    // The old process's sockets, not new ones: nothing in their accept queues is lost.
+    takeover_ = std::make_unique<Takeover>(options_.takeover);
+    std::vector<int> fds;
+    std::string error;
+    if (!takeover_->take_listeners(fds, error) || !adopt_listeners(fds)) {
+      log::error("takeover from {}: {}", options_.takeover, error.empty() ? "no listening socket" : error);
+      return false;
+    }
+  } else {
+    try {
+      open_listeners(cfg);
+    } catch (const std::exception& e) {
+      log::error("{}", e.what());
+      return false;
+    }
+  }
+  if (!options_.handover_socket.empty()) {
+    handover_ = std::make_unique<Handover>(options_.handover_socket);
+    std::string error;
+    if (!handover_->open(error)) {
+      log::error("{}", error);
+      return false;
+    }
+  }
+  return true;
+}
+
 int Daemon::run() {
   auto cfg = rt_.config();
   std::signal(SIGPIPE, SIG_IGN);
-  try {
-    open_listeners(*cfg);
-  } catch (const std::exception& e) {
-    log::error("{}", e.what());
-    return 1;
-  }
+  if (!bind_listeners(*cfg)) return 1;
   // Prometheus and load balancers (metrics/), served on the main thread: it runs through the drain.
   std::shared_ptr<metrics::Endpoint> metrics_endpoint;
   if (cfg->pooler.metrics_port != 0) {
@@ -348,6 +412,8 @@ int Daemon::run() {
   asio::signal_set signals(main_, SIGHUP, SIGTERM, SIGINT);
   spawn(main_, signal_loop(signals), "the signal handler", OnFailure::Shutdown);
   spawn(main_, capture::capture_file_loop(rt_), "the capture file writer");
+  if (takeover_) spawn(main_, takeover_->receive_clients(rt_), "the takeover receiver");
+  if (handover_) spawn(main_, handover_loop(), "the handover socket");
   for (auto& w : rt_.workers) {
     w->thread = std::thread([&ctx = w->ctx] {
       auto guard = asio::make_work_guard(ctx);

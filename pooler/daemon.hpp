@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pooler/runtime.hpp"
+#include "pooler/takeover.hpp"
 #include "pooler/tls/context.hpp"
 
 namespace pgopt::pooler {
@@ -19,9 +20,15 @@ struct LoadedConfig {
 // Reads the config file and the auth file it names; nothing is returned unless both are valid.
 LoadedConfig load_all(const std::string& path);
 
+// Command-line choices that are not configuration: an online takeover (takeover.hpp).
+struct DaemonOptions {
+  std::string handover_socket;  // offer: a successor connecting here takes listeners and idle clients
+  std::string takeover;         // take: the old process's handover socket
+};
+
 class Daemon {
  public:
-  explicit Daemon(LoadedConfig loaded);
+  explicit Daemon(LoadedConfig loaded, DaemonOptions options = {});
   int run();  // blocks until shut down; returns the process exit code
 
  private:
@@ -31,7 +38,15 @@ class Daemon {
   void open_listeners(const Config& cfg);
   awaitable<void> sweep_loop(Worker& w);
   awaitable<void> signal_loop(asio::signal_set& signals);
-  awaitable<void> shutdown();
+  // Drain: idle clients are closed (57P01) at once, the others at their next idle point. Move (a
+  // successor took the listeners): clients that can move are handed over instead.
+  enum class ShutdownKind { Drain, Move };
+  awaitable<void> shutdown(ShutdownKind kind = ShutdownKind::Drain);
+  awaitable<void> handover_loop();
+  bool adopt_listeners(const std::vector<int>& fds);  // the old process's, in a takeover
+  // open_listeners(), or the old process's sockets with --takeover; the handover socket with
+  // --handover-socket. False: logged, the process exits with 1.
+  bool bind_listeners(const Config& cfg);
   awaitable<void> warm_up(int worker, Pool* p, ServerTarget target, ServerCredentials creds,
                           std::chrono::milliseconds timeout);
   std::vector<std::string> reload();  // the errors that kept the running config; empty: applied
@@ -47,6 +62,9 @@ class Daemon {
   Runtime rt_;
   asio::io_context main_{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  DaemonOptions options_;
+  std::unique_ptr<Handover> handover_;
+  std::unique_ptr<Takeover> takeover_;
   int exit_code_ = 0;
 };
 

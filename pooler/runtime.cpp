@@ -30,6 +30,42 @@ protocol::CancelKey ClientTable::add(ClientSession* c, int worker) {
   return {pid_of(index, generation), secret};
 }
 
+void ClientTable::reserve(size_t slots) {
+  std::lock_guard lk(mu_);
+  while (size_ < std::min(slots, size_t(kMaxSlots))) {
+    if (size_ % kChunk == 0) chunks_.push_back(std::make_unique<Slot[]>(kChunk));
+    slot(size_++) = {nullptr, kReserved, 0, 0};
+  }
+}
+
+bool ClientTable::claim(const protocol::CancelKey& k, ClientSession* c, int worker) {
+  const int32_t index = slot_of(k.pid);
+  if (k.pid <= 0 || index < 0) return false;
+  std::lock_guard lk(mu_);
+  if (size_t(index) >= size_ || slot(size_t(index)).secret != kReserved) return false;
+  slot(size_t(index)) = {c, k.secret, uint16_t(worker), uint16_t(uint32_t(k.pid) >> kSlotBits & 0x7ff)};
+  return true;
+}
+
+void ClientTable::release_reserved() {
+  std::lock_guard lk(mu_);
+  for (size_t i = 0; i < size_; ++i) {
+    Slot& s = slot(i);
+    if (s.session || s.secret != kReserved) continue;
+    s.secret = -1;
+    if (free_tail_ >= 0)
+      slot(size_t(free_tail_)).secret = int32_t(i);
+    else
+      free_ = int32_t(i);
+    free_tail_ = int32_t(i);
+  }
+}
+
+size_t ClientTable::slots() {
+  std::lock_guard lk(mu_);
+  return size_;
+}
+
 void ClientTable::remove(const protocol::CancelKey& k) {
   std::lock_guard lk(mu_);
   const int32_t index = slot_of(k.pid);

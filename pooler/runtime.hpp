@@ -54,6 +54,13 @@ class ClientTable {
   // before the first client: peer_id is restart-only.
   void set_peer_id(int id) { peer_id_ = id; }
   void remove(const protocol::CancelKey& k);
+  // An online takeover (daemon_takeover.cpp): the slots below the old process's table size are
+  // kept off the free list, so that each client it hands over can claim its own slot and keep the
+  // cancel key it was given; release_reserved() frees the slots nobody claimed.
+  void reserve(size_t slots);
+  bool claim(const protocol::CancelKey& k, ClientSession* c, int worker);  // false: not reserved
+  void release_reserved();
+  size_t slots();  // how many slots exist (free or not)
   std::shared_ptr<ClientSession> find(const protocol::CancelKey& k);
   std::vector<std::shared_ptr<ClientSession>> on_worker(int worker);
   static int32_t slot_of(int32_t pid) { return (pid & kMaxSlots) - 1; }
@@ -74,6 +81,7 @@ class ClientTable {
   std::vector<std::unique_ptr<Slot[]>> chunks_;
   size_t size_ = 0;
   int32_t free_ = -1, free_tail_ = -1;  // the free slots, oldest first (FIFO)
+  static constexpr int32_t kReserved = -2;  // the `secret` of a free slot kept for claim()
   int peer_id_ = 0;
 };
 
@@ -98,6 +106,8 @@ struct Worker {
   // The result cache's questions about each statement text, answered once per text (sql/cache_facts.hpp).
   sql::CacheFactsMemo cache_facts;
 };
+
+class Handover;  // takeover.hpp
 
 struct Runtime {
   explicit Runtime(int nworkers) : pools(nworkers), stats(nworkers) {}
@@ -125,6 +135,8 @@ struct Runtime {
   MemoryBudget large_messages;
   static constexpr size_t kLargeMessage = 1u << 20;  // servers asked what their session holds (session_check.hpp)
   std::atomic<bool> shutting_down{false};
+  // Set once a new process has taken the listeners (takeover.hpp): idle clients move to it.
+  std::atomic<Handover*> handover{nullptr};
   // Set by the Daemon for the admin console's RELOAD: runs on `main` (the signal thread), like
   // SIGHUP; returns the errors that kept the running config (empty: applied).
   asio::any_io_executor main;

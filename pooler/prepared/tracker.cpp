@@ -171,6 +171,16 @@ void Tracker::record(char type, std::span<const uint8_t> raw) {
   if (group_retryable_) group_.append(reinterpret_cast<const char*>(raw.data()), raw.size());
 }
 
+void Tracker::adopt(const std::string& name, std::string_view query, std::span<const int32_t> types,
+                    std::string_view sql_before, std::string_view sql_after) {
+  if (!sql_before.empty() || !sql_after.empty()) {
+    names_[name] = registry_.intern_sql(sql_before, sql_after);
+    return;
+  }
+  auto& s = names_[name] = registry_.intern(query, types);
+  mark_sql_command(s, query);
+}
+
 void Tracker::ignore_syncs(int n) {
   for (auto it = pending_.begin(); it != pending_.end() && n > 0;) {
     if (it->kind == Kind::Sync) {

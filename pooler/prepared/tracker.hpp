@@ -136,6 +136,11 @@ class Tracker {
   // caller when the command completes).
   void forget_all() { names_.clear(); }
   size_t name_count() const { return names_.size(); }
+  // An online takeover (client_takeover.cpp): the client's names with their statements, and the new
+  // process's way to give them back, as the Parse or SQL PREPARE that made them would have.
+  std::vector<std::pair<std::string, StatementPtr>> named() const { return {names_.begin(), names_.end()}; }
+  void adopt(const std::string& name, std::string_view query, std::span<const int32_t> types,
+             std::string_view sql_before, std::string_view sql_after);
 
  private:
   enum class Kind : char {

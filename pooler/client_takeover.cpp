@@ -1,0 +1,132 @@
+// A client session's part in an online takeover (takeover.hpp): on the old process, moving at its
+// next idle point; on the new process, a parked session built from what the old one sent.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pooler/client_session.hpp"
+#include "pooler/fleet/takeover_state.hpp"
+#include "pooler/log.hpp"
+#include "pooler/takeover.hpp"
+
+namespace pgopt::pooler {
+
+// What cannot move: a TLS connection (its record-layer keys and sequence numbers live in this
+// process's OpenSSL, which has no API to export them), a session-mode client (its server connection
+// is its session), the admin console, and a client still logging in. These drain.
+bool ClientSession::movable() const {
+  return rt_.handover.load() && mode_ == PoolMode::Transaction && !admin_ && state_ != ClientState::Login &&
+         state_ != ClientState::Closing && (!awake_ || !awake_->sock_.encrypted());
+}
+
+void ClientSession::move_when_idle() {
+  if (!movable()) return shutdown_when_idle();
+  leaving_ = Leaving::Move;
+  if (parked_fd_ >= 0) return hand_over();
+  park_now();
+}
+
+// Between transactions: client_loop() parks at its next read (read_client), or now if it waits in
+// one. A batch already read runs here first; the client moves at the boundary after it.
+void ClientSession::park_now() {
+  if (leaving_ != Leaving::Move || state_ != ClientState::Idle || !awake_ || !awake_->in_.empty()) return;
+  if (reading_idle_ && !park_requested_) {
+    park_requested_ = true;
+    error_code ec;
+    awake_->sock_.socket().cancel(ec);
+  }
+}
+
+// Parked: nothing owed, no server, no bytes read and unprocessed, no Asio operation. What the
+// session holds goes to the new process with the socket; if that fails the client drains.
+void ClientSession::hand_over() {
+  fleet::MovedClient m;
+  m.id = id_;
+  m.peer = peer_;
+  m.user = user();
+  m.database = database();
+  m.cancel_pid = cancel_key_.pid;
+  m.cancel_secret = cancel_key_.secret;
+  m.read_your_writes = ryw_;
+  m.ryw_pending = ryw_pending_;
+  m.ryw_lsn = ryw_lsn_;
+  m.route = uint8_t(route_);
+  for (const auto& [key, e] : want_.entries()) m.settings.push_back({e.name, e.value, e.replayed});
+  if (prepared_) {
+    for (const auto& [name, s] : prepared_->named())
+      m.statements.push_back({name, s->query, s->param_types, s->sql_before, s->sql_after});
+  }
+  if (pool_) {
+    if (auto key = pool_->scram_client_key()) m.scram_client_key.assign(reinterpret_cast<const char*>(key->data()), key->size());
+  }
+  if (!rt_.handover.load()->send_client(m, parked_fd_)) {
+    leaving_ = Leaving::Drain;
+    disconnect("shutting down (handover failed)", "57P01", "terminating connection: pgopt is shutting down");
+    return;
+  }
+  worker_.parking.remove(parked_fd_);
+  ::close(std::exchange(parked_fd_, -1));
+  state_ = ClientState::Closing;
+  client_gone_ = true;
+  log::info("{} handed over to the new process", tag());
+  auto self = std::move(parked_self_);  // may be the last owner: nothing touches `this` after this
+}
+
+ClientSession::ClientSession(Runtime& rt, Worker& worker, int moved_fd, uint64_t id, protocol::CancelKey key)
+    : rt_(rt), worker_(worker), id_(id), parked_fd_(moved_fd) {
+  rt_.clients.fetch_add(1, std::memory_order_relaxed);
+  if (rt_.client_table.claim(key, this, worker_.index)) cancel_key_ = key;
+  sockaddr_storage local{};
+  socklen_t len = sizeof local;
+  parked_v6_ = ::getsockname(moved_fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 && local.ss_family == AF_INET6;
+}
+
+void ClientSession::adopt(const fleet::MovedClient& m) {
+  peer_ = m.peer;
+  auto refuse = [&](const std::string& why) {
+    // Closing the socket is all the client sees: a connection lost between transactions.
+    log::warn("takeover: C-{} {}/{}@{} from the old process not taken: {}", m.id, m.database, m.user, m.peer, why);
+  };
+  config_ = rt_.config();
+  db_ = config_->find_database(m.database);
+  if (!db_) return refuse("its database is not in this configuration");
+  mode_ = config_->pool_mode(*db_);
+  if (mode_ != PoolMode::Transaction) return refuse("its database is not in transaction mode here");
+  const auto& pooler = config_->pooler;
+  if (!m.statements.empty() && pooler.max_prepared_statements == 0)
+    return refuse("it has prepared statements and max_prepared_statements is 0 here");
+  if (cancel_key_.pid == 0) return refuse("its cancel key's slot was not free");
+  pool_ = &rt_.pools.get(m.database, m.user);
+  if (m.scram_client_key.size() == auth::Key().size()) {
+    auth::Key k;
+    std::memcpy(k.data(), m.scram_client_key.data(), k.size());
+    pool_->set_scram_client_key(k);
+  }
+  for (const auto& s : m.settings) {
+    if (s.replayed)
+      want_.set_replayed(s.name, s.value);
+    else
+      want_.set_reported(s.name, s.value);
+  }
+  want_.intern(rt_.gucs);
+  if (pooler.max_prepared_statements > 0) {
+    prepared_ = std::make_unique<prepared::Tracker>(rt_.statements);
+    for (const auto& s : m.statements) prepared_->adopt(s.name, s.query, s.param_types, s.sql_before, s.sql_after);
+    // As park() leaves it: a blank tracker is made again at the client's next message.
+    if (prepared_->blank()) {
+      prepared_.reset();
+      tracker_parked_ = true;
+    }
+  }
+  if (config_->cache.enabled) cache_ = std::make_unique<SessionCache>(rt_.result_cache(config_->cache));
+  ryw_ = m.read_your_writes;
+  ryw_pending_ = m.ryw_pending;  // the first stamp this process polls is after that commit
+  ryw_lsn_ = m.ryw_lsn;
+  route_ = routing::Route(m.route);
+  meter_.bind(&rt_.stats.counters(worker_.index, database()));
+  set_state(ClientState::Idle);
+  if (!worker_.parking.add(parked_fd_, this)) return refuse("its socket cannot be watched");
+  parked_self_ = shared_from_this();
+  log::info("{} taken over from the old process (its C-{}), backend pid {}", tag(), m.id, cancel_key_.pid);
+}
+
+}  // namespace pgopt::pooler
