@@ -50,6 +50,7 @@ void ClientSession::hand_over() {
   m.ryw_pending = ryw_pending_;
   m.ryw_lsn = ryw_lsn_;
   m.route = uint8_t(route_);
+  m.cache_off = cache_ && cache_->use == SessionCache::Use::Off;
   for (const auto& [key, e] : want_.entries()) m.settings.push_back({e.name, e.value, e.replayed});
   if (prepared_) {
     for (const auto& [name, s] : prepared_->named())
@@ -117,7 +118,10 @@ void ClientSession::adopt(const fleet::MovedClient& m) {
       tracker_parked_ = true;
     }
   }
-  if (config_->cache.enabled) cache_ = std::make_unique<SessionCache>(rt_.result_cache(config_->cache));
+  if (config_->cache.enabled) {
+    cache_ = std::make_unique<SessionCache>(rt_.result_cache(config_->cache));
+    if (m.cache_off) cache_->use = SessionCache::Use::Off;
+  }
   ryw_ = m.read_your_writes;
   ryw_pending_ = m.ryw_pending;  // the first stamp this process polls is after that commit
   ryw_lsn_ = m.ryw_lsn;

@@ -84,6 +84,7 @@ std::string encode(const MovedClient& c) {
   p.u32(c.ryw_pending ? 1 : 0);
   p.u64(c.ryw_lsn);
   p.u32(c.route);
+  p.u32(c.cache_off ? 1 : 0);
   p.u32(uint32_t(c.settings.size()));
   for (const auto& s : c.settings) {
     p.str(s.name);
@@ -117,6 +118,7 @@ std::optional<MovedClient> decode_moved_client(std::span<const uint8_t> bytes) {
   c.ryw_pending = g.u32() != 0;
   c.ryw_lsn = g.u64();
   c.route = uint8_t(g.u32());
+  c.cache_off = g.u32() != 0;
   for (uint32_t n = g.count(12); n > 0; --n) {
     MovedSetting s;
     s.name = g.str();

@@ -45,6 +45,7 @@ struct MovedClient {
   bool ryw_pending = false;
   uint64_t ryw_lsn = 0;
   uint8_t route = 0;  // routing::Route as a number (SET pgopt.route)
+  bool cache_off = false;  // SET pgopt.cache = off
   std::vector<MovedSetting> settings;
   std::vector<MovedStatement> statements;
   // SCRAM passthrough: the ClientKey the client proved, which the new process's pool needs to log

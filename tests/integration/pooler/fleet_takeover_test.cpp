@@ -136,6 +136,23 @@ TEST(FleetTakeover, AnIdleClientKeepsItsConnectionSettingsStatementsAndCancelKey
   EXPECT_EQ(message, "canceling statement due to user request");
 }
 
+// SET pgopt.cache is the pooler's own session state: it moves with the client.
+TEST(FleetTakeover, AMovedClientKeepsItsResultCacheSetting) {
+  const std::string dbs = "[databases.pgopt_test]\nhost = \"127.0.0.1\"\nport = " +
+                          std::to_string(ClusterEnv::instance().primary_port) + "\n\n[cache]\nenabled = true\n";
+  Pair pair("", dbs);
+  Conn off = connect_ok(pair.old_proc->conninfo());
+  Conn on = connect_ok(pair.old_proc->conninfo());
+  ok(off.get(), "SET pgopt.cache = off");
+  ok(on.get(), "SELECT 1");
+  ASSERT_TRUE(pair.old_proc->wait_log("parked")) << pair.old_proc->log();
+  auto new_proc = pair.take_over("", dbs);
+  ASSERT_TRUE(new_proc->wait_log("takeover: complete", std::chrono::seconds(20))) << new_proc->log();
+  EXPECT_EQ(value(off.get(), "SHOW pgopt.cache"), "off");
+  EXPECT_EQ(value(on.get(), "SHOW pgopt.cache"), "on");
+  EXPECT_EQ(count_of(new_proc->log(), "taken over from the old process"), 2u) << new_proc->log();
+}
+
 TEST(FleetTakeover, SessionModeClientsDrainInsteadOfMoving) {
   // Their server connection is their session: it cannot move, so they get the drain's 57P01 and
   // reconnect, while a transaction-mode client of the same old process moves.

@@ -20,6 +20,7 @@ MovedClient sample() {
   c.ryw_lsn = 0x16b374d48ull;
   c.scram_client_key = std::string(32, '\x5a');
   c.route = 2;
+  c.cache_off = true;
   c.settings = {{"DateStyle", "ISO, MDY", false},
                 {"search_path", "SET search_path = app, public", true},
                 {"application_name", std::string("a\0b", 3), false}};
