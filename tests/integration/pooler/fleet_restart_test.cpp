@@ -13,23 +13,6 @@ namespace {
 
 std::string fmt(long v) { return std::to_string(v); }
 
-// Waits for a process that exits by itself and reaps it (the harness's running() would reap it
-// unrecorded, and its stop() would then wait for a PID that is gone). Its exit status, -1 if it
-// did not exit in time.
-int wait_exit(Pooler& p, std::chrono::seconds patience = std::chrono::seconds(25)) {
-  const auto deadline = std::chrono::steady_clock::now() + patience;
-  while (p.pid > 0 && std::chrono::steady_clock::now() < deadline) {
-    int st = 0;
-    if (::waitpid(p.pid, &st, WNOHANG) == p.pid) {
-      p.pid = -1;
-      p.exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      return p.exit_status;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return -1;
-}
-
 // What the clients saw, summed over all of them.
 struct Tally {
   std::atomic<long> committed{0};
@@ -117,7 +100,7 @@ TEST(FleetRestart, RollingRestartLosesNoTransactionAndMovesEachClientOnce) {
   const long before_term = t.committed;
   old_proc->signal(SIGTERM);
   EXPECT_TRUE(old_proc->wait_log("pgopt stopped", std::chrono::seconds(25))) << old_proc->log();
-  EXPECT_EQ(wait_exit(*old_proc), 0);
+  EXPECT_EQ(old_proc->wait_exit(), 0);
   // The clients go on through the new process.
   EXPECT_TRUE(committed_past(t.committed + 100)) << new_proc.log();
   stop = true;

@@ -11,23 +11,6 @@ namespace {
 
 const std::string kAdmins = "admin_users = [\"postgres\"]\n";
 
-// Waits for a process that exits by itself and reaps it (the harness's running() would reap it
-// unrecorded, and its stop() would then wait for a PID that is gone). Its exit status, -1 if it
-// did not exit in time.
-int wait_exit(Pooler& p, std::chrono::seconds patience = std::chrono::seconds(25)) {
-  const auto deadline = std::chrono::steady_clock::now() + patience;
-  while (p.pid > 0 && std::chrono::steady_clock::now() < deadline) {
-    int st = 0;
-    if (::waitpid(p.pid, &st, WNOHANG) == p.pid) {
-      p.pid = -1;
-      p.exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      return p.exit_status;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return -1;
-}
-
 // The harness runs `pgopt pool --config FILE`; PGOPT_TEST_BINARY points it at a wrapper that
 // appends `args` (the shell execs pgopt, so the harness's PID is pgopt's).
 std::unique_ptr<Pooler> start_with(const PoolerOptions& o, const std::vector<std::string>& args) {
@@ -95,7 +78,7 @@ TEST(FleetTakeover, AnIdleClientKeepsItsConnectionSettingsStatementsAndCancelKey
   auto new_proc = pair.take_over();
   ASSERT_TRUE(new_proc->wait_log("takeover: complete", std::chrono::seconds(20))) << new_proc->log();
   EXPECT_TRUE(pair.old_proc->wait_log("pgopt stopped", std::chrono::seconds(10))) << pair.old_proc->log();
-  EXPECT_EQ(wait_exit(*pair.old_proc), 0);
+  EXPECT_EQ(pair.old_proc->wait_exit(), 0);
   EXPECT_EQ(count_of(pair.old_proc->log(), "handed over to the new process"), 1u) << pair.old_proc->log();
   EXPECT_NE(new_proc->log().find("taken over from the old process"), std::string::npos) << new_proc->log();
 

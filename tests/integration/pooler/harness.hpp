@@ -202,9 +202,25 @@ class Pooler {
     return exit_status;
   }
   void signal(int sig) const { ::kill(pid, sig); }
-  bool running() const {
-    int st;
-    return pid > 0 && ::waitpid(pid, &st, WNOHANG) == 0;
+  // Whether it still runs. One that exited is reaped here and its status kept (pid -1), so a later
+  // stop() or signal() never reaches a PID the kernel gave to another process since.
+  bool running() {
+    if (pid <= 0) return false;
+    int st = 0;
+    if (::waitpid(pid, &st, WNOHANG) != pid) return true;
+    pid = -1;
+    exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return false;
+  }
+  // Waits for it to exit by itself (a drain, a takeover); its exit status, or -1 when it still
+  // runs after `patience`.
+  int wait_exit(std::chrono::milliseconds patience = std::chrono::seconds(25)) {
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    while (running()) {
+      if (std::chrono::steady_clock::now() >= deadline) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return exit_status;
   }
 
   std::string log() const {
