@@ -10,7 +10,7 @@
 #include "pooler/admin/command.hpp"
 #include "pooler/admin/control.hpp"
 #include "pooler/admin/views.hpp"
-#include "pooler/capture/collect.hpp"
+#include "pooler/ops/capture_collect.hpp"
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
 
@@ -220,7 +220,7 @@ awaitable<bool> ClientSession::run_admin_command(const admin::Command& cmd, std:
       admin::write_result(reply, admin::show_stats(rt_, *live), "SHOW");
       break;
     case admin::CommandKind::ShowQueries:
-      admin::write_result(reply, admin::show_queries(co_await capture::collect(rt_)), "SHOW");
+      admin::write_result(reply, admin::show_queries(co_await ops::collect_capture(rt_)), "SHOW");
       break;
     case admin::CommandKind::ShowCache:
       admin::write_result(reply, admin::show_cache(rt_), "SHOW");

@@ -2,7 +2,10 @@
 """The code's shape rules (docs/development.md), checked on every test run:
   - no source file over 800 lines (C++, Python and shell, in the project's folders);
   - no C++ function over 100 lines in the folders listed in FUNCTION_FOLDERS;
-  - every folder of pooler/, sql/ and analyzer/ has a README.md (it names what the folder may use).
+  - every folder of app/, pooler/, sql/ and analyzer/ has a README.md (it names what the folder may use);
+  - nothing includes upward: nothing outside app/ includes app/; pooler/ and analyzer/ never include
+    each other and sql/ includes neither; a folder below pooler/ (all but admin/ and ops/, which read
+    the runtime for operators) includes no pooler/ file above it but the leaf headers in LEAF_HEADERS.
 Usage: check_shape.py SOURCE_DIR. Prints each violation and exits 1 if there is any."""
 import os
 import re
@@ -12,8 +15,14 @@ MAX_FILE_LINES = 800
 MAX_FUNCTION_LINES = 100
 FILE_FOLDERS = ["app", "pooler", "sql", "analyzer", "tests", "bench", "scripts"]
 FUNCTION_FOLDERS = ["app", "pooler", "sql", "analyzer"]
-README_FOLDERS = ["pooler", "sql", "analyzer"]
+README_FOLDERS = ["app", "pooler", "sql", "analyzer"]
 SOURCE_SUFFIXES = (".cpp", ".hpp", ".h", ".py", ".sh")
+# Top-level pooler/ headers that include nothing of the pooler's: any part may use them.
+LEAF_HEADERS = {"pooler/log.hpp", "pooler/net.hpp", "pooler/spawn.hpp", "pooler/buffer.hpp", "pooler/memory_budget.hpp"}
+# pooler/ folders above the runtime: they read it (and the sessions) for the admin console, /metrics
+# and the capture file.
+OPS_FOLDERS = {"admin", "ops"}
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 _RAW = re.compile(r'R"([^(\s]{0,16})\(')
 
@@ -94,6 +103,27 @@ def long_functions(text):
     return found
 
 
+def upward_includes(rel, text):
+    """The includes of the file at `rel` (relative to the root) that run up a layer."""
+    parts = rel.split(os.sep)
+    out = []
+    for inc in _INCLUDE.findall(text):
+        top = inc.split("/")[0]
+        if top == "app" and parts[0] != "app":
+            out.append(inc)
+        elif parts[0] == "sql" and top in ("pooler", "analyzer"):
+            out.append(inc)
+        elif {parts[0], top} == {"pooler", "analyzer"}:
+            out.append(inc)
+        elif parts[0] == "pooler" and len(parts) > 2 and parts[1] not in OPS_FOLDERS and top == "pooler":
+            sub = inc.split("/")
+            if len(sub) == 2 and inc not in LEAF_HEADERS:
+                out.append(inc)
+            elif len(sub) > 2 and sub[1] in OPS_FOLDERS:
+                out.append(inc)
+    return out
+
+
 def main(root):
     problems = []
     for folder in FILE_FOLDERS:
@@ -111,6 +141,8 @@ def main(root):
                 if f.endswith((".cpp", ".hpp", ".h")) and rel.split(os.sep)[0] in FUNCTION_FOLDERS:
                     for start, n, head in long_functions(text):
                         problems.append(f"{rel}:{start}: a function of {n} lines (at most {MAX_FUNCTION_LINES}): {head}")
+                    for inc in upward_includes(rel, text):
+                        problems.append(f"{rel}: includes {inc}, a layer above it (see its folder's README)")
     for folder in README_FOLDERS:
         for dirpath, _, _ in os.walk(os.path.join(root, folder)):
             if not os.path.exists(os.path.join(dirpath, "README.md")):
