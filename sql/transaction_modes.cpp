@@ -115,10 +115,13 @@ bool is_bare_begin(std::string_view q) {
       if (n == sizeof words) return false;
       words[n++] = ' ';
     }
+    const size_t word_begin = n;
     while (i < q.size() && std::isalpha(static_cast<unsigned char>(q[i]))) {
       if (n == sizeof words) return false;
       words[n++] = char(std::tolower(static_cast<unsigned char>(q[i++])));
     }
+    // Every answer starts with begin or start: `select ...` stops after its first word.
+    if (word_begin == 0 && std::string_view(words, n) != "begin" && std::string_view(words, n) != "start") return false;
   }
   const std::string_view w(words, n);
   return w == "begin" || w == "begin work" || w == "begin transaction" || w == "start transaction";
