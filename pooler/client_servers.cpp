@@ -167,9 +167,8 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       at.primary = std::move(w.target);
     }
     auto got = co_await acquire_from(*at.pool, cfg->pooler.query_wait_timeout, limits);
-    if (client_gone_) {
+    if (client_gone_) {  // a granted slot goes back with `got`
       if (got.server) at.pool->release(std::move(got.server));
-      if (got.connect_needed) at.pool->slot_freed();
       co_return AttachResult::Closed;
     }
     if (!got.error.empty()) {
@@ -182,8 +181,8 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       s.reset();
       continue;
     }
-    if (got.connect_needed) {
-      const AttachStep step = co_await open_server(at, *cfg, *db, s);
+    if (got.slot) {
+      const AttachStep step = co_await open_server(at, *cfg, *db, std::move(got.slot), s);
       if (step == AttachStep::Closed) co_return AttachResult::Closed;
       if (step == AttachStep::Again) continue;
     }
@@ -207,11 +206,13 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   co_return AttachResult::Ok;
 }
 
-// A new connection for the slot acquire_from() granted (at.pool counts it until slot_freed()):
-// Done with `s` set, Again to choose again (a replica that cannot be reached is banned; a primary
-// that went away is waited for), or Closed.
+// A new connection for the slot acquire_from() granted (at.pool counts it until the connection
+// takes it over, or `slot` frees it on any other way out): Done with `s` set, Again to choose
+// again (a replica that cannot be reached is banned; a primary that went away is waited for), or
+// Closed.
 awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry& at, const Config& cfg,
-                                                                const DatabaseConfig& db, ServerPtr& s) {
+                                                                const DatabaseConfig& db, SlotLease slot,
+                                                                ServerPtr& s) {
   Pool* pool = at.pool;
   ServerCredentials creds = server_credentials(rt_, *pool_);  // the primary pool knows the SCRAM keys
   ServerTarget target = at.primary ? *at.primary : server_target(db);
@@ -228,14 +229,14 @@ awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry&
     lr.error = fmt::format("server {}:{} is no longer the primary (in_hot_standby)", target.host, target.port);
   }
   if (!lr.server && at.primary && Clock::now() < at.failover_deadline && !client_gone_) {
-    // The primary went away since the last probe: probe now, and wait for its successor.
-    pool->slot_freed();
+    // The primary went away since the last probe: probe now, and wait for its successor (without
+    // holding the slot: others may get a connection meanwhile).
+    slot.reset();
     log::warn("{} {}; waiting for the primary of {}", tag(), lr.error, database());
     co_await primary_lost(rt_, database());
     co_return AttachStep::Again;
   }
-  if (!lr.server) {
-    pool->slot_freed();
+  if (!lr.server) {  // `slot` frees the slot as this returns, before attach tries again
     log::warn("{} {}", tag(), lr.error);
     if (at.replica >= 0 && at.attempt < 3 && !client_gone_) {
       if (awake_->split_->ban(at.replica, routing::SteadyClock::now()))
@@ -247,7 +248,7 @@ awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry&
     co_return AttachStep::Closed;
   }
   s = std::move(lr.server);
-  s->pool = pool;
+  slot.hand_over(*s);
   s->worker = worker_.index;
   pool->set_defaults(std::move(lr.parameters));
   log::info("{} opened server connection {}", tag(), s->describe());

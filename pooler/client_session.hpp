@@ -157,7 +157,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     Clock::time_point failover_deadline;
   };
   enum class AttachStep { Done, Again, Closed };
-  awaitable<AttachStep> open_server(const AttachTry& at, const Config& cfg, const DatabaseConfig& db, ServerPtr& s);
+  awaitable<AttachStep> open_server(const AttachTry& at, const Config& cfg, const DatabaseConfig& db, SlotLease slot,
+                                    ServerPtr& s);
   awaitable<AttachStep> restore_settings(const AttachTry& at, bool at_login, ServerPtr& s);
   // Sends one batch (`items` point into `data`) to server_; starts the relay when `spawn_relay`.
   awaitable<bool> send_batch(std::span<const uint8_t> data, std::span<BatchItem> items, bool spawn_relay);
