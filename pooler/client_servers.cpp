@@ -145,8 +145,8 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   // primary (replica_fallback), so a dead replica costs a read no more than a failed connect.
   for (int attempt = 0; !s; ++attempt) {
     AttachTry at{pool_, -1, std::nullopt, attempt, failover_deadline};
-    if (want_replica && awake_->split_) {
-      ReplicaChoice c = choose_replica();
+    if (want_replica && awake_->split_.active()) {
+      const SplitPlanner::ReplicaChoice c = awake_->split_.choose_replica(routing::SteadyClock::now());
       if (c.index) {
         at.replica = *c.index;
         at.pool = &replica_pool(at.replica);
@@ -187,7 +187,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       if (step == AttachStep::Again) continue;
     }
     if (at.replica >= 0) {
-      s->replica_set = awake_->split_;
+      s->replica_set = awake_->split_.replicas();
       s->replica_index = at.replica;
       s->lease();
     }
@@ -217,7 +217,7 @@ awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry&
   ServerCredentials creds = server_credentials(rt_, *pool_);  // the primary pool knows the SCRAM keys
   ServerTarget target = at.primary ? *at.primary : server_target(db);
   if (at.replica >= 0) {
-    const auto& ep = awake_->split_->endpoints()[size_t(at.replica)];
+    const auto& ep = awake_->split_.replicas()->endpoints()[size_t(at.replica)];
     target.host = ep.host;
     target.port = ep.port;
   }
@@ -239,7 +239,7 @@ awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry&
   if (!lr.server) {  // `slot` frees the slot as this returns, before attach tries again
     log::warn("{} {}", tag(), lr.error);
     if (at.replica >= 0 && at.attempt < 3 && !client_gone_) {
-      if (awake_->split_->ban(at.replica, routing::SteadyClock::now()))
+      if (awake_->split_.replicas()->ban(at.replica, routing::SteadyClock::now()))
         log::warn("{} replica {}:{} cannot be reached: no reads for {} ms", tag(), target.host, target.port,
                   cfg.pooler.replica_ban_time.count());
       co_return AttachStep::Again;

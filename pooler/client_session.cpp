@@ -37,7 +37,7 @@ std::string_view to_string(ClientState s) {
 }
 
 ClientSession::ClientSession(Runtime& rt, Worker& worker, tcp::socket sock, uint64_t id)
-    : rt_(rt), worker_(worker), awake_(std::make_unique<Awake>(std::move(sock))), id_(id) {
+    : rt_(rt), worker_(worker), awake_(std::make_unique<Awake>(std::move(sock), split_memory_)), id_(id) {
   error_code ec;
   auto ep = awake_->sock_.remote_endpoint(ec);
   peer_ = ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
@@ -148,7 +148,7 @@ awaitable<void> ClientSession::client_loop() {
     bool terminate = false;
     if (!decode_batch(data, items, ready, terminate)) co_return;
     if (!terminate && !reserve_large_message(std::span<const uint8_t>(data).subspan(ready))) co_return;
-    if (ready > 0 && retrying_) {
+    if (ready > 0 && awake_->split_.retry().moving()) {
       // A batch is being moved to another server (retry_elsewhere): these messages follow it there.
       co_await wait_settled();
       if (client_gone_) co_return;
@@ -160,7 +160,7 @@ awaitable<void> ClientSession::client_loop() {
       if (!skip_to_sync_ && !co_await send_out()) co_return;
       continue;
     }
-    if (ready > 0 && !server_ && prepared_ && !begin_pending_ && answer_locally(items)) {
+    if (ready > 0 && !server_ && prepared_ && !split_memory_.begin_pending && answer_locally(items)) {
       awake_->in_.consume(ready);
       if (!co_await send_out()) co_return;
       ready = 0;
@@ -182,7 +182,7 @@ awaitable<void> ClientSession::client_loop() {
     bool want_replica = false, writes = false;
     if (ready > 0 && mode_ == PoolMode::Transaction) {
       if (!server_) refresh_split(rt_.config());
-      if (awake_->split_) {
+      if (awake_->split_.active()) {
         Plan plan = co_await plan_batch(data, items, ready);
         if (client_gone_) co_return;
         if (plan.kind == Plan::Kind::Answered) {
@@ -219,7 +219,7 @@ awaitable<void> ClientSession::client_loop() {
         }
       }
       arm_retry(std::span<const uint8_t>(data).first(ready), items, fresh, want_replica);
-      if (writes && !server_->is_replica()) wrote_ = true;
+      if (writes && !server_->is_replica()) split_memory_.wrote = true;
       if (!co_await send_batch(std::span<const uint8_t>(data).first(ready), items, fresh)) co_return;
       awake_->in_.consume(ready);
     }
@@ -348,14 +348,14 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
   ServerPtr s = server_;
   // Only once the whole batch is known to go: the tracker records what the server will have.
   awake_->to_server_.clear();
-  const bool inject_begin = begin_pending_ && spawn_relay;
+  const bool inject_begin = split_memory_.begin_pending && spawn_relay;
   if (inject_begin) {
     // The BEGIN the pooler answered (client_split.cpp) runs first, on the server the transaction's
     // first statement chose; its replies are dropped.
     proto::query(awake_->to_server_, "BEGIN");
     awake_->tx_.send_hidden_begin();
-    begin_pending_ = false;
-    retry_armed_ = false;  // a retry would have to carry the BEGIN too
+    split_memory_.begin_pending = false;
+    awake_->split_.retry().disarm();  // a retry would have to carry the BEGIN too
   }
   if (prepared_) {
     for (const auto& it : items) {
@@ -375,7 +375,7 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
   (void)n;
   if (ec) {
     if (client_gone_) co_return false;
-    if ((retry_armed_ && !forwarded_) || outlives_server()) {
+    if (awake_->split_.retry().armed() || outlives_server()) {
       // The relay sees the broken connection as well: it runs the batch elsewhere, or fails what
       // the client has in flight and keeps the client (server_failed).
       error_code ignored;
@@ -393,26 +393,16 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
 
 void ClientSession::arm_retry(std::span<const uint8_t> batch, std::span<const BatchItem> items, bool fresh,
                               bool want_replica) {
-  const bool idle = awake_->tx_.status() == session::TxStatus::Idle && !begin_pending_;
-  if (fresh) {
-    forwarded_ = false;  // nothing of this server's has reached the client
-    // A read on a replica, or a bare BEGIN on the primary, is kept until its first reply, to run
-    // it elsewhere if the server breaks before answering.
-    retry_armed_ = batch.size() <= kMaxRetryBytes &&
-                   (server_->is_replica() ||
-                    (idle && std::all_of(items.begin(), items.end(),
-                                         [](const BatchItem& it) { return bare_begin_query(it.frame); })));
-  } else {
-    // The replica is still attached because its last reply's release has not run yet (the client
-    // was quicker), but that batch is complete: this read is as new as on a fresh server and can be
-    // retried the same way.
-    retry_armed_ = want_replica && server_->is_replica() && !awake_->tx_.busy() && idle &&
-                   batch.size() <= kMaxRetryBytes;
-  }
-  if (!retry_armed_) return;
-  awake_->retry_batch_.assign(reinterpret_cast<const char*>(batch.data()), batch.size());
-  awake_->retries_ = 0;
-  forwarded_ = false;
+  BatchRetry::Facts f;
+  f.bytes = batch.size();
+  f.fresh = fresh;
+  f.on_replica = server_->is_replica();
+  f.want_replica = want_replica;
+  f.idle = awake_->tx_.status() == session::TxStatus::Idle && !split_memory_.begin_pending;
+  f.busy = awake_->tx_.busy();
+  f.bare_begins =
+      std::all_of(items.begin(), items.end(), [](const BatchItem& it) { return bare_begin_query(it.frame); });
+  awake_->split_.retry().arm(batch, f);
 }
 
 bool ClientSession::answer_locally(std::span<const BatchItem> items) {
@@ -430,14 +420,7 @@ bool ClientSession::answer_locally(std::span<const BatchItem> items) {
 void ClientSession::on_ready_for_query(session::TxTracker::Ready ready) {
   last_activity_ = Clock::now();
   if (ready.end == session::TxTracker::End::Open) return;
-  if (wrote_ && server_ && !server_->is_replica()) {
-    // Committed (or ended) on the primary: later reads wait for a replica that has replayed it.
-    if (ryw_ && awake_->split_) {
-      ryw_round_ = awake_->split_->current_round();
-      ryw_pending_ = true;
-    }
-    wrote_ = false;
-  }
+  awake_->split_.transaction_ended(server_ && !server_->is_replica());
   // The transaction is over: its session-level SETs stand if it committed, and are gone if not.
   if (ready.end == session::TxTracker::End::Failed) {
     // Rolled back, or partly (savepoints): we cannot know which SETs survived on this server. (No
@@ -518,7 +501,7 @@ void ClientSession::wake_parked() {
 
 bool ClientSession::take_back_socket() {
   const int fd = std::exchange(parked_fd_, -1);
-  awake_ = std::make_unique<Awake>(tcp::socket(worker_.ctx));
+  awake_ = std::make_unique<Awake>(tcp::socket(worker_.ctx), split_memory_);
   worker_.parking.remove(fd);
   // The session no longer holds itself; whoever called keeps it alive until this handler runs.
   if (parked_self_) asio::post(executor(), [self = std::move(parked_self_)] {});

@@ -19,6 +19,7 @@
 #include "pooler/routing/router.hpp"
 #include "pooler/server_conn.hpp"
 #include "pooler/session/tx_tracker.hpp"
+#include "pooler/split_planner.hpp"
 #include "pooler/tls/stream.hpp"
 #include "sql/session_effects.hpp"
 
@@ -212,12 +213,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   };
   RoutedText routed_text(std::span<const uint8_t> data, const BatchItem& it) const;
   Plan answer_planned(std::span<uint8_t> data, std::span<const BatchItem> items, char type, const routing::Decision& d);
-  routing::ClientState routing_state() const;
-  struct ReplicaChoice {
-    std::optional<int> index;
-    bool ryw_blocked = false;  // replicas are fit, just not caught up with this client's last write
-  };
-  ReplicaChoice choose_replica();
   Pool& replica_pool(int index);
   void replica_failed(const ServerPtr& s, std::string_view why);
   // Answers the statement or group that starts the batch with the pooler's own replies.
@@ -233,12 +228,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Keeps a copy of a batch that may run again if its server breaks before answering (or not).
   void arm_retry(std::span<const uint8_t> batch, std::span<const BatchItem> items, bool fresh, bool want_replica);
   // A batch whose server broke before it changed anything runs again on a fresh connection to the
-  // same role (a replica's read, or a bare BEGIN on the primary), up to kMaxRetries times.
+  // same role (a replica's read, or a bare BEGIN on the primary), up to BatchRetry::kMaxRetries times.
   awaitable<void> retry_elsewhere(ServerPtr failed);
   awaitable<void> retry_elsewhere_now(ServerPtr failed);
-  // What the client was last told: a BEGIN held back (begin_pending_) already said 'T'.
+  // What the client was last told: a BEGIN held back (SplitMemory::begin_pending) already said 'T'.
   char client_tx_status() const {
-    return server_ ? char(awake_->tx_.status()) : begin_pending_ ? 'T' : 'I';
+    return server_ ? char(awake_->tx_.status()) : split_memory_.begin_pending ? 'T' : 'I';
   }
 
   // Parking (see ClientState): requested by check_timeouts(), done by client_loop() once its read
@@ -267,11 +262,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   static constexpr size_t kKeepInBuffer = 16 * 1024;
   static inline const std::string kNoName;
-  // A batch that may run again (a read sent to a replica, a bare BEGIN), kept until a reply
-  // reaches the client so that a connection that breaks first can be retried elsewhere; a failover
-  // may leave more than one dead connection in the pool (each found by one retry).
-  static constexpr size_t kMaxRetryBytes = 64 * 1024;
-  static constexpr int kMaxRetries = 3;
   // A retriable read's replies are held up to this much until its ReadyForQuery (server_loop).
   static constexpr size_t kMaxHeldReply = 64 * 1024;
 
@@ -279,12 +269,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // and per-batch scratch, and the read/write-splitting state looked up again from the config.
   // Made at connect and by every wake-up (take_back_socket), freed by park(): null exactly while
   // the client is parked, which is what makes 10,000 parked clients cheap (docs/architecture.md).
-  struct RoutingGucs {
-    GucState::Handle handle;  // of want_ when these were read
-    bool read_only = false, serializable = false;
-  };
   struct Awake {
-    explicit Awake(tcp::socket s) : sock_(std::move(s)) {}
+    Awake(tcp::socket s, SplitMemory& split) : sock_(std::move(s)), split_(split) {}
     tls::Stream sock_;  // TLS after an SSLRequest the pooler accepted (tls/); never parked then
     Buffer in_;
     std::array<uint8_t, 512> small_;  // read target while in_ is empty (most messages fit)
@@ -301,15 +287,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     // Requests the server owes, the transaction status, settings deferred to the commit, open
     // WITH HOLD cursors: reset for each server attached (session/tx_tracker.hpp).
     session::TxTracker tx_;
-    // Read/write splitting, for a transaction-mode database with read_write_split (null otherwise).
-    std::shared_ptr<routing::ReplicaSet> split_;
-    std::shared_ptr<const Config> split_cfg_;  // the config split_ and the router come from
-    const DatabaseConfig* split_db_ = nullptr;  // in split_cfg_
-    std::vector<Pool*> replica_pools_;          // by replica index, filled on first use
-    RoutingGucs routing_gucs_;
+    // Read/write splitting (active for a transaction-mode database with read_write_split) and the
+    // retry of a batch whose server broke before answering.
+    SplitPlanner split_;
     std::unique_ptr<asio::steady_timer> settle_timer_;  // made by the first wait_settled()
-    std::string retry_batch_;  // a batch kept for a retry on another server (kMaxRetryBytes)
-    int retries_ = 0;          // of the batch in retry_batch_
     std::string close_reason_;
     // While queued for a server (attach): its place in the queue, and whether its socket is in the
     // worker's hang-up watch, so a client that closes leaves the queue at once.
@@ -322,6 +303,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // parked client costs.
   Runtime& rt_;
   Worker& worker_;
+  SplitMemory split_memory_;  // read-your-writes, SET pgopt.route, a held-back BEGIN (before awake_)
   std::unique_ptr<Awake> awake_;
   std::shared_ptr<ClientSession> parked_self_;  // what keeps a parked session alive
   uint64_t id_;
@@ -341,14 +323,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::unique_ptr<capture::SessionCapture> capture_;
   std::unique_ptr<SessionCache> cache_;  // the result cache's per-session part; null when off
   ServerPtr server_;  // attached while a transaction (or, in session mode, the session) runs
-  uint64_t ryw_round_ = 0;  // read-your-writes: the poll round the last commit was seen in
-  uint64_t ryw_lsn_ = 0;    // reads need a replica replayed at least this far
   protocol::CancelKey cancel_key_{};  // also this session's slot in rt_.client_table
 
   int parked_fd_ = -1;  // the socket while parked (awake_ is null meanwhile)
   ClientState state_ = ClientState::Login;
   PoolMode mode_ = PoolMode::Transaction;
-  routing::Route route_ = routing::Route::Auto;  // SET pgopt.route
   // The process is shutting down: Drain closes the client at its next idle point, Move hands it
   // over to the process that took the listeners (takeover.hpp).
   enum class Leaving : uint8_t { Stay, Drain, Move };
@@ -359,17 +338,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool park_requested_ = false;
   bool tracker_parked_ = false;  // prepared_ was dropped by park() and comes back on unpark()
   bool client_gone_ = false;
-  bool ryw_ = true;           // read_your_writes
-  bool wrote_ = false;        // the primary ran something that may write since the last commit
-  bool ryw_pending_ = false;  // a commit awaits its stamp: reads go to the primary meanwhile
   bool skip_to_sync_ = false;  // a locally failed extended-protocol group: drop messages to its Sync
-  // A bare BEGIN answered by the pooler: the transaction's first statement picks its server (SET
-  // TRANSACTION READ ONLY there makes it a replica's), and the BEGIN is sent ahead of it.
-  bool begin_pending_ = false;
   bool settle_waiting_ = false;
-  bool retry_armed_ = false;
-  bool retrying_ = false;   // retry_elsewhere() is finding the batch a new server
-  bool forwarded_ = false;  // some server reply reached the client since the server was attached
 };
 
 }  // namespace pgopt::pooler

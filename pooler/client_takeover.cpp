@@ -46,10 +46,10 @@ void ClientSession::hand_over() {
   m.database = database();
   m.cancel_pid = cancel_key_.pid;
   m.cancel_secret = cancel_key_.secret;
-  m.read_your_writes = ryw_;
-  m.ryw_pending = ryw_pending_;
-  m.ryw_lsn = ryw_lsn_;
-  m.route = uint8_t(route_);
+  m.read_your_writes = split_memory_.ryw != SplitMemory::Ryw::Off;
+  m.ryw_pending = split_memory_.ryw == SplitMemory::Ryw::AwaitingStamp;
+  m.ryw_lsn = split_memory_.ryw_lsn;
+  m.route = uint8_t(split_memory_.route);
   m.cache_off = cache_ && cache_->use == SessionCache::Use::Off;
   for (const auto& [key, e] : want_.entries()) m.settings.push_back({e.name, e.value, e.replayed});
   if (prepared_) {
@@ -122,10 +122,12 @@ void ClientSession::adopt(const fleet::MovedClient& m) {
     cache_ = std::make_unique<SessionCache>(rt_.result_cache(config_->cache));
     if (m.cache_off) cache_->use = SessionCache::Use::Off;
   }
-  ryw_ = m.read_your_writes;
-  ryw_pending_ = m.ryw_pending;  // the first stamp this process polls is after that commit
-  ryw_lsn_ = m.ryw_lsn;
-  route_ = routing::Route(m.route);
+  // A pending stamp: the first stamp this process polls is after that commit (ryw_round 0).
+  split_memory_.ryw = !m.read_your_writes ? SplitMemory::Ryw::Off
+                      : m.ryw_pending     ? SplitMemory::Ryw::AwaitingStamp
+                                          : SplitMemory::Ryw::On;
+  split_memory_.ryw_lsn = m.ryw_lsn;
+  split_memory_.route = routing::Route(m.route);
   meter_.bind(&rt_.stats.counters(worker_.index, database()));
   set_state(ClientState::Idle);
   if (!worker_.parking.add(parked_fd_, this)) return refuse("its socket cannot be watched");
