@@ -163,7 +163,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
   bool server_said_fatal = false;  // and the client has that FATAL: no second one from the pooler
   bool error_sent = false;         // the client has the server's FATAL as an ERROR (outlives_server)
   for (;;) {
-    if (client_gone_) break;
+    if (gone()) break;
     const bool drained = buf.empty() && scanner.stream_left() == 0;
     if (mode_ == PoolMode::Transaction && awake_->tx_.releasable() && drained && s->cancels_in_flight == 0) {
       server_.reset();
@@ -182,7 +182,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     }
     auto [ec, n] = co_await s->sock.async_read_some(buf.prepare(), nothrow);
     if (ec) {
-      if (client_gone_) break;
+      if (gone()) break;
       if (ec == asio::error::operation_aborted && s->sock.is_open()) continue;  // woken to re-check (a cancel finished)
       if (server_said_fatal) {
         // As PostgreSQL's own client would see it: the server's FATAL, then the connection ends.
@@ -272,7 +272,7 @@ awaitable<void> ClientSession::server_failed(ServerPtr s, error_code ec, bool be
 
 bool ClientSession::outlives_server() const {
   const session::TxTracker& tx = awake_->tx_;
-  return mode_ == PoolMode::Transaction && !client_gone_ && !split_memory_.begin_pending && !tx.hiding() &&
+  return mode_ == PoolMode::Transaction && !gone() && !split_memory_.begin_pending && !tx.hiding() &&
          tx.status() == session::TxStatus::Idle && tx.unsynced() == 0 && !tx.copy_in_open() && !tx.holds_cursors();
 }
 

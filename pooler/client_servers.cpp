@@ -73,14 +73,14 @@ void hangup_waiting_client(void* session) { static_cast<ClientSession*>(session)
 
 void ClientSession::stop_hangup_watch() {
   if (!awake_) return;
-  if (awake_->hangup_watched_) worker_.hangups.remove(awake_->sock_.socket().native_handle());
-  awake_->hangup_watched_ = false;
-  awake_->wait_ticket_ = nullptr;
+  if (awake_->queued_.hangup_watched) worker_.hangups.remove(awake_->sock_.socket().native_handle());
+  awake_->queued_.hangup_watched = false;
+  awake_->queued_.ticket = nullptr;
 }
 
 void ClientSession::hung_up_while_waiting() {
-  if (!awake_ || !awake_->wait_ticket_) return;
-  Pool::WaitTicket* ticket = awake_->wait_ticket_;
+  if (!awake_ || !awake_->queued_.ticket) return;
+  Pool::WaitTicket* ticket = awake_->queued_.ticket;
   stop_hangup_watch();
   ticket->give_up();
   disconnect("client closed the connection while waiting for a server");
@@ -92,13 +92,13 @@ awaitable<Pool::Acquired> ClientSession::acquire_from(Pool& pool, std::chrono::m
   ticket.on_queued = [this] {
     // Queued: watch the socket for a hang-up meanwhile (not for bytes: a pipelining client's next
     // messages stay in the socket until a server is there).
-    awake_->hangup_watched_ = worker_.hangups.add(awake_->sock_.socket().native_handle(), this);
+    awake_->queued_.hangup_watched = worker_.hangups.add(awake_->sock_.socket().native_handle(), this);
   };
-  awake_->wait_ticket_ = &ticket;
+  awake_->queued_.ticket = &ticket;
   auto got = co_await pool.acquire(worker_.index, wait_timeout, limits, &ticket);
   stop_hangup_watch();
   // A client that closed in the moment before its turn: nothing it sent goes to the server.
-  if (got.waited && !client_gone_ && peer_hung_up(awake_->sock_.socket().native_handle()))
+  if (got.waited && !gone() && peer_hung_up(awake_->sock_.socket().native_handle()))
     disconnect("client closed the connection while waiting for a server");
   co_return got;
 }
@@ -122,11 +122,11 @@ awaitable<void> ClientSession::look_up_code_reach(Pool& pool, ServerConn& s) {
 awaitable<bool> ClientSession::wait_while_paused() {
   if (!rt_.pauses.paused(database())) co_return true;
   asio::steady_timer t(co_await asio::this_coro::executor);
-  while (rt_.pauses.paused(database()) && !client_gone_ && state_ != ClientState::Closing) {
+  while (rt_.pauses.paused(database()) && !gone() && state_ != ClientState::Closing) {
     t.expires_after(std::chrono::milliseconds(10));
     co_await t.async_wait(nothrow);
   }
-  co_return !client_gone_ && state_ != ClientState::Closing;
+  co_return !gone() && state_ != ClientState::Closing;
 }
 
 awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) {
@@ -158,7 +158,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
     if (at.replica < 0 && !db->hosts.empty()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(failover_deadline - Clock::now());
       auto w = co_await await_primary(rt_, *db, std::max(std::chrono::milliseconds(0), left),
-                                      [this] { return client_gone_ || state_ == ClientState::Closing; });
+                                      [this] { return gone() || state_ == ClientState::Closing; });
       if (w.outcome == PrimaryWait::Outcome::Gone) co_return AttachResult::Closed;
       if (w.outcome != PrimaryWait::Outcome::Ready) {
         disconnect(w.message, w.sqlstate, w.message);
@@ -167,7 +167,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       at.primary = std::move(w.target);
     }
     auto got = co_await acquire_from(*at.pool, cfg->pooler.query_wait_timeout, limits);
-    if (client_gone_) {  // a granted slot goes back with `got`
+    if (gone()) {  // a granted slot goes back with `got`
       if (got.server) at.pool->release(std::move(got.server));
       co_return AttachResult::Closed;
     }
@@ -228,7 +228,7 @@ awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry&
     lr.server.reset();
     lr.error = fmt::format("server {}:{} is no longer the primary (in_hot_standby)", target.host, target.port);
   }
-  if (!lr.server && at.primary && Clock::now() < at.failover_deadline && !client_gone_) {
+  if (!lr.server && at.primary && Clock::now() < at.failover_deadline && !gone()) {
     // The primary went away since the last probe: probe now, and wait for its successor (without
     // holding the slot: others may get a connection meanwhile).
     slot.reset();
@@ -238,7 +238,7 @@ awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry&
   }
   if (!lr.server) {  // `slot` frees the slot as this returns, before attach tries again
     log::warn("{} {}", tag(), lr.error);
-    if (at.replica >= 0 && at.attempt < 3 && !client_gone_) {
+    if (at.replica >= 0 && at.attempt < 3 && !gone()) {
       if (awake_->split_.replicas()->ban(at.replica, routing::SteadyClock::now()))
         log::warn("{} replica {}:{} cannot be reached: no reads for {} ms", tag(), target.host, target.port,
                   cfg.pooler.replica_ban_time.count());
@@ -253,7 +253,7 @@ awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry&
   pool->set_defaults(std::move(lr.parameters));
   log::info("{} opened server connection {}", tag(), s->describe());
   if (pool->code_reach_due(Clock::now())) co_await look_up_code_reach(*pool, *s);
-  if (client_gone_) {
+  if (gone()) {
     pool->release(std::move(s));
     co_return AttachStep::Closed;
   }
@@ -272,12 +272,12 @@ awaitable<ClientSession::AttachStep> ClientSession::restore_settings(const Attac
     if (!r.ok || r.status != 'I') {
       log::warn("{} could not restore session settings on {}: {}", tag(), s->describe(), r.error);
       s->pool->discard(s);
-      if (r.broken && at.replica >= 0 && at.attempt < 3 && !client_gone_) {
+      if (r.broken && at.replica >= 0 && at.attempt < 3 && !gone()) {
         replica_failed(s, r.error);
         s.reset();
         co_return AttachStep::Again;
       }
-      if (r.broken && at.primary && at.attempt < 3 && !client_gone_) {  // a pooled primary died (failover): nothing sent yet
+      if (r.broken && at.primary && at.attempt < 3 && !gone()) {  // a pooled primary died (failover): nothing sent yet
         co_await primary_lost(rt_, database());
         s.reset();
         co_return AttachStep::Again;
@@ -345,7 +345,7 @@ awaitable<void> ClientSession::release(ServerPtr s) {
   Pool* pool = s->pool;
   auto cfg = rt_.config();
   if (s->residue == ServerConn::Residue::Check) {
-    if (client_gone_) {
+    if (gone()) {
       s->need_reset("its client left after " + s->residue_reason);  // nobody to carry state to
     } else if (!co_await check_session(*s)) {
       pool->discard(s);

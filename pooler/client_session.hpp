@@ -12,6 +12,7 @@
 #include "pooler/client_cache.hpp"
 #include "pooler/capture/session_capture.hpp"
 #include "pooler/guc_state.hpp"
+#include "pooler/login_handshake.hpp"
 #include "pooler/metrics/session_meter.hpp"
 #include "pooler/net.hpp"
 #include "pooler/prepared/tracker.hpp"
@@ -26,7 +27,7 @@
 namespace pgopt::pooler {
 
 namespace admin {
-struct Command;
+class AdminSession;
 }
 namespace tls {
 class Contexts;
@@ -78,33 +79,21 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   const std::string& peer() const { return peer_; }
   // Set at login: read them on this client's worker only. The pool's names once it has one (a
   // parked client keeps no copy); empty for a moved client not yet adopted (takeover).
-  const std::string& database() const { return pool_ ? pool_->database : awake_ ? awake_->database_ : kNoName; }
-  const std::string& user() const { return pool_ ? pool_->user : awake_ ? awake_->user_ : kNoName; }
-  bool is_admin() const { return admin_; }
+  const std::string& database() const {
+    return pool_ ? pool_->database : awake_ && awake_->login_ ? awake_->login_->database() : kNoName;
+  }
+  const std::string& user() const { return pool_ ? pool_->user : awake_ && awake_->login_ ? awake_->login_->user() : kNoName; }
+  bool is_admin() const { return kind_ == Kind::Admin; }
   bool has_server() const { return server_ != nullptr; }
   const Pool* pool() const { return pool_; }  // its primary pool, once logged in
   asio::any_io_executor executor() { return worker_.ctx.get_executor(); }
   ClientSnapshot snapshot() const;  // for the admin console, on this client's worker (admin/)
 
  private:
-  // the admin console, for a client of database "pgopt" (admin/admin_session.cpp)
-  awaitable<void> run_admin();
-  awaitable<std::optional<std::string>> read_admin_query();
-  awaitable<bool> run_admin_command(const admin::Command& cmd, std::string& reply);
-  awaitable<void> admin_reload(std::string& reply);
-  awaitable<void> admin_kill_client(uint64_t client_id, std::string& reply);
-
-  // login (client_login.cpp)
-  awaitable<bool> startup();
-  awaitable<bool> answer_encryption_request(uint32_t code, const tls::Contexts* contexts);
-  bool take_startup_params(const protocol::StartupParams& params, std::vector<std::string>& unsupported);
-  awaitable<bool> authenticate();
-  awaitable<bool> welcome();
-  bool resolve_database();  // the client's database in the config, after authentication
-  awaitable<std::optional<std::string>> read_password_message();
-  // A CancelRequest instead of a startup packet: passed to the session it names, here or, in a
-  // fleet, at the peer that issued the key (fleet/). `forwarded`: a peer sent it (never again).
-  awaitable<void> handle_cancel_request(std::span<const uint8_t> payload, bool forwarded);
+  // The session's parts that run it for a while and reach into its state: the login
+  // (login_handshake.hpp, client_login.cpp) and the admin console (admin/admin_session.hpp).
+  friend class LoginHandshake;
+  friend class admin::AdminSession;
 
   // relay, client -> server (client_session.cpp)
   awaitable<void> client_loop();
@@ -225,6 +214,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // notify_settled() like wait_settled().
   awaitable<void> wait_replies_below(int limit);
   void notify_settled();
+  awaitable<void> wait_notified();  // one sleep of the two above, until notify_settled()
   // Keeps a copy of a batch that may run again if its server breaks before answering (or not).
   void arm_retry(std::span<const uint8_t> batch, std::span<const BatchItem> items, bool fresh, bool want_replica);
   // A batch whose server broke before it changed anything runs again on a fresh connection to the
@@ -258,6 +248,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<bool> send(const std::string& data);
   awaitable<bool> send_out();  // sends out_ and empties it, so no message is ever sent twice
   void set_state(ClientState s);
+  // The client is gone or going: disconnect() or hand_over() ran (Closing is never left again).
+  bool gone() const { return state_ == ClientState::Closing; }
   std::string tag() const;  // "C-12 app/alice@127.0.0.1:50001" for logs
 
   static constexpr size_t kKeepInBuffer = 16 * 1024;
@@ -275,11 +267,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     Buffer in_;
     std::array<uint8_t, 512> small_;  // read target while in_ is empty (most messages fit)
     std::string out_;  // reused write buffer for client-bound bytes the pooler builds
-    // Login: the names the client asked for (user(), database() read the pool's once it has one),
-    // its startup parameters, and the ClientKey it proved (SCRAM passthrough, given to the pool).
-    std::string user_, database_;
-    std::vector<std::pair<std::string, std::string>> startup_gucs_;
-    std::optional<auth::Key> scram_client_key_;
+    // While logging in (dropped after the welcome; the pool has the names), and for the whole of an
+    // admin console session, which has no pool: the names it logged in with.
+    std::unique_ptr<LoginHandshake> login_;
     std::string to_server_;  // a client batch with rewritten messages
     std::vector<protocol::Frame> batch_frames_;
     std::string retry_;  // a client group sent to the server again (prepared::ReplyAction::Retry)
@@ -290,12 +280,21 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     // Read/write splitting (active for a transaction-mode database with read_write_split) and the
     // retry of a batch whose server broke before answering.
     SplitPlanner split_;
-    std::unique_ptr<asio::steady_timer> settle_timer_;  // made by the first wait_settled()
+    // What wait_settled() and wait_replies_below() sleep on until notify_settled(): a timer made
+    // by the first wait, and whether one is waiting now.
+    struct SettleWait {
+      std::unique_ptr<asio::steady_timer> timer;
+      bool waiting = false;
+    };
+    SettleWait settle_;
     std::string close_reason_;
     // While queued for a server (attach): its place in the queue, and whether its socket is in the
     // worker's hang-up watch, so a client that closes leaves the queue at once.
-    Pool::WaitTicket* wait_ticket_ = nullptr;
-    bool hangup_watched_ = false;
+    struct QueueWait {
+      Pool::WaitTicket* ticket = nullptr;
+      bool hangup_watched = false;
+    };
+    QueueWait queued_;
     BudgetLease large_message_;  // of rt_.large_messages, while a message over kLargeMessage is in in_
   };
 
@@ -332,14 +331,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // over to the process that took the listeners (takeover.hpp).
   enum class Leaving : uint8_t { Stay, Drain, Move };
   Leaving leaving_ = Leaving::Stay;
-  bool admin_ = false;    // a client of the admin console (database "pgopt")
+  // Which session runs: a relay to pooled servers, or the admin console (database "pgopt", decided
+  // by the startup packet; admin/admin_session.hpp).
+  enum class Kind : uint8_t { Relay, Admin };
+  Kind kind_ = Kind::Relay;
   bool parked_v6_ = false;
   bool reading_idle_ = false;  // client_loop() waits for a client's next message with nothing pending
   bool park_requested_ = false;
   bool tracker_parked_ = false;  // prepared_ was dropped by park() and comes back on unpark()
-  bool client_gone_ = false;
   bool skip_to_sync_ = false;  // a locally failed extended-protocol group: drop messages to its Sync
-  bool settle_waiting_ = false;
 };
 
 }  // namespace pgopt::pooler

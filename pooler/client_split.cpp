@@ -40,33 +40,34 @@ void ClientSession::replica_failed(const ServerPtr& s, std::string_view why) {
 }
 
 bool ClientSession::settled() const {
-  if (client_gone_) return true;
+  if (gone()) return true;
   if (awake_->split_.retry().moving()) return false;
   return !server_ || (!awake_->tx_.busy() && awake_->tx_.status() != session::TxStatus::Idle);
 }
 
 awaitable<void> ClientSession::wait_settled() {
   while (!settled()) {
-    settle_waiting_ = true;
-    if (!awake_->settle_timer_) awake_->settle_timer_ = std::make_unique<asio::steady_timer>(executor());
-    awake_->settle_timer_->expires_at(asio::steady_timer::time_point::max());
-    co_await awake_->settle_timer_->async_wait(nothrow);
-    settle_waiting_ = false;
+    co_await wait_notified();
   }
 }
 
 awaitable<void> ClientSession::wait_replies_below(int limit) {
-  while (server_ && !client_gone_ && awake_->tx_.outstanding() > limit) {
-    settle_waiting_ = true;
-    if (!awake_->settle_timer_) awake_->settle_timer_ = std::make_unique<asio::steady_timer>(executor());
-    awake_->settle_timer_->expires_at(asio::steady_timer::time_point::max());
-    co_await awake_->settle_timer_->async_wait(nothrow);
-    settle_waiting_ = false;
+  while (server_ && !gone() && awake_->tx_.outstanding() > limit) {
+    co_await wait_notified();
   }
 }
 
+awaitable<void> ClientSession::wait_notified() {
+  Awake::SettleWait& w = awake_->settle_;
+  w.waiting = true;
+  if (!w.timer) w.timer = std::make_unique<asio::steady_timer>(executor());
+  w.timer->expires_at(asio::steady_timer::time_point::max());
+  co_await w.timer->async_wait(nothrow);
+  w.waiting = false;  // awake_ stays: parking happens only in client_loop's read, not while it waits here
+}
+
 void ClientSession::notify_settled() {
-  if (settle_waiting_ && awake_->settle_timer_) awake_->settle_timer_->cancel();
+  if (awake_->settle_.waiting && awake_->settle_.timer) awake_->settle_.timer->cancel();
 }
 
 namespace {

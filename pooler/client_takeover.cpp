@@ -14,7 +14,7 @@ namespace pgopt::pooler {
 // process's OpenSSL, which has no API to export them), a session-mode client (its server connection
 // is its session), the admin console, and a client still logging in. These drain.
 bool ClientSession::movable() const {
-  return rt_.handover.load() && mode_ == PoolMode::Transaction && !admin_ && state_ != ClientState::Login &&
+  return rt_.handover.load() && mode_ == PoolMode::Transaction && kind_ == Kind::Relay && state_ != ClientState::Login &&
          state_ != ClientState::Closing && (!awake_ || !awake_->sock_.encrypted());
 }
 
@@ -67,7 +67,6 @@ void ClientSession::hand_over() {
   worker_.parking.remove(parked_fd_);
   ::close(std::exchange(parked_fd_, -1));
   state_ = ClientState::Closing;
-  client_gone_ = true;
   log::info("{} handed over to the new process", tag());
   auto self = std::move(parked_self_);  // may be the last owner: nothing touches `this` after this
 }
