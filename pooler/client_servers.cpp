@@ -122,11 +122,11 @@ awaitable<void> ClientSession::look_up_code_reach(Pool& pool, ServerConn& s) {
 awaitable<bool> ClientSession::wait_while_paused() {
   if (!rt_.pauses.paused(database())) co_return true;
   asio::steady_timer t(co_await asio::this_coro::executor);
-  while (rt_.pauses.paused(database()) && !gone() && state_ != ClientState::Closing) {
+  while (rt_.pauses.paused(database()) && !gone()) {
     t.expires_after(std::chrono::milliseconds(10));
     co_await t.async_wait(nothrow);
   }
-  co_return !gone() && state_ != ClientState::Closing;
+  co_return !gone();
 }
 
 awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) {
@@ -158,7 +158,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
     if (at.replica < 0 && !db->hosts.empty()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(failover_deadline - Clock::now());
       auto w = co_await await_primary(rt_, *db, std::max(std::chrono::milliseconds(0), left),
-                                      [this] { return gone() || state_ == ClientState::Closing; });
+                                      [this] { return gone(); });
       if (w.outcome == PrimaryWait::Outcome::Gone) co_return AttachResult::Closed;
       if (w.outcome != PrimaryWait::Outcome::Ready) {
         disconnect(w.message, w.sqlstate, w.message);
@@ -403,8 +403,8 @@ void ClientSession::check_timeouts(Clock::time_point now) {
     std::string().swap(awake_->out_);
     // Nor coroutine frames, once client_loop() is waiting for its next message (a plaintext
     // connection only: bytes OpenSSL has already read would never make the socket readable).
-    if (reading_idle_ && !park_requested_ && !awake_->sock_.encrypted()) {
-      park_requested_ = true;
+    if (parking_.read == Parking::Read::Idle && !awake_->sock_.encrypted()) {
+      parking_.read = Parking::Read::ParkRequested;
       error_code ec;
       awake_->sock_.socket().cancel(ec);
     }

@@ -53,7 +53,7 @@ ClientSession::ClientSession(Runtime& rt, Worker& worker, tcp::socket sock, uint
 }
 
 ClientSession::~ClientSession() {
-  if (parked_fd_ >= 0) ::close(parked_fd_);  // drop_if_parked() at exit
+  if (parking_.fd >= 0) ::close(parking_.fd);  // drop_if_parked() at exit
   rt_.client_table.remove(cancel_key_);
   rt_.clients.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -89,7 +89,7 @@ void ClientSession::disconnect(std::string reason, std::string sqlstate, std::st
   if (state_ == ClientState::Closing) return;
   // A parked client gets its socket back first, so that it still receives the FATAL (an idle
   // timeout, a shutdown, KILL all meet clients that are usually parked).
-  if (parked_fd_ >= 0 && !take_back_socket()) reason += " (and its socket was lost while parked)";
+  if (parking_.fd >= 0 && !take_back_socket()) reason += " (and its socket was lost while parked)";
   bool was_login = state_ == ClientState::Login;
   state_ = ClientState::Closing;
   awake_->close_reason_ = std::move(reason);
@@ -148,10 +148,10 @@ awaitable<void> ClientSession::client_loop() {
       if (gone()) co_return;
       continue;
     }
-    if (ready > 0 && skip_to_sync_) {
+    if (ready > 0 && split_memory_.skip_to_sync) {
       // The rest of an extended-protocol group the pooler refused: dropped up to its Sync.
       awake_->in_.consume(skip_refused_group(data, items, ready));
-      if (!skip_to_sync_ && !co_await send_out()) co_return;
+      if (!split_memory_.skip_to_sync && !co_await send_out()) co_return;
       continue;
     }
     if (ready > 0 && !server_ && prepared_ && !split_memory_.begin_pending && answer_locally(items)) {
@@ -265,12 +265,12 @@ bool ClientSession::decode_batch(std::span<uint8_t> data, std::vector<BatchItem>
 }
 
 // The bytes of a refused extended-protocol group to drop: up to and including its Sync, whose
-// ReadyForQuery goes into out_ (skip_to_sync_ then ends), or all of `ready` while it has not come.
+// ReadyForQuery goes into out_ (split_memory_.skip_to_sync then ends), or all of `ready` while it has not come.
 size_t ClientSession::skip_refused_group(std::span<const uint8_t> data, std::span<const BatchItem> items,
                                          size_t ready) {
   for (const auto& it : items) {
     if (data[it.offset] == 'S') {
-      skip_to_sync_ = false;
+      split_memory_.skip_to_sync = false;
       awake_->out_.clear();
       proto::ready_for_query(awake_->out_, client_tx_status());
       return it.offset + it.size;
@@ -294,18 +294,19 @@ awaitable<bool> ClientSession::read_client() {
     awake_->in_.shrink(kKeepInBuffer);
     awake_->large_message_.release();
   }
-  reading_idle_ = small;
+  parking_.read = small ? Parking::Read::Idle : Parking::Read::Busy;
   // Chosen before the co_await: GCC 12 evaluated in_.prepare() (a 4 kB allocation) even when the
   // condition picked small_ inside the co_await expression.
   const asio::mutable_buffer target = small ? asio::buffer(awake_->small_) : awake_->in_.prepare();
   auto [ec, n] = co_await awake_->sock_.async_read_some(target, nothrow);
-  reading_idle_ = false;
-  if (ec == asio::error::operation_aborted && park_requested_ && state_ == ClientState::Idle) {
+  // Busy again, also after a read that finished just before the cancel: not parked after all.
+  const bool park_requested = parking_.read == Parking::Read::ParkRequested;
+  parking_.read = Parking::Read::Busy;
+  if (ec == asio::error::operation_aborted && park_requested && state_ == ClientState::Idle) {
     if (!park()) co_return true;  // not parked after all: read again
     if (leaving_ == Leaving::Move) hand_over();
     co_return false;
   }
-  park_requested_ = false;  // a read that finished just before the cancel: not parked after all
   if (ec) {
     disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
     co_return false;
@@ -449,10 +450,10 @@ void ClientSession::on_ready_for_query(session::TxTracker::Ready ready) {
 }
 
 bool ClientSession::park() {
-  park_requested_ = false;
+  parking_.read = Parking::Read::Busy;
   error_code ec;
   auto& sock = awake_->sock_.socket();
-  parked_v6_ = sock.local_endpoint(ec).address().is_v6();
+  parking_.v6 = sock.local_endpoint(ec).address().is_v6();
   const int fd = ec ? -1 : sock.release(ec);
   if (fd < 0 || ec) {
     // release() failed and the socket is still Asio's (it is not closed by a failed release).
@@ -460,21 +461,21 @@ bool ClientSession::park() {
     return false;
   }
   if (!worker_.parking.add(fd, this)) {
-    sock.assign(parked_v6_ ? tcp::v6() : tcp::v4(), fd, ec);
+    sock.assign(parking_.v6 ? tcp::v6() : tcp::v4(), fd, ec);
     if (ec) {
       ::close(fd);
       disconnect("client socket lost while parking: " + ec.message());
     }
     return ec.failed();  // a lost socket has nothing to read either: client_loop() ends
   }
-  parked_fd_ = fd;
-  parked_self_ = shared_from_this();
+  parking_.fd = fd;
+  parking_.self = shared_from_this();
   awake_.reset();
   if (capture_ && capture_->blank()) capture_.reset();
   // A client that never named a statement keeps no tracker while parked (unpark makes a new one).
   if (prepared_ && prepared_->blank()) {
     prepared_.reset();
-    tracker_parked_ = true;
+    parking_.tracker_dropped = true;
   }
   ++worker_.parked_since_trim;
   log::debug("{} parked: idle, no coroutine, buffer or Asio operation until its next message", tag());
@@ -484,8 +485,8 @@ bool ClientSession::park() {
 void wake_parked_client(void* session) { static_cast<ClientSession*>(session)->wake_parked(); }
 
 void ClientSession::wake_parked() {
-  if (parked_fd_ < 0) return;  // taken back earlier in the same batch of events
-  auto self = std::move(parked_self_);
+  if (parking_.fd < 0) return;  // taken back earlier in the same batch of events
+  auto self = std::move(parking_.self);
   if (!take_back_socket()) {
     disconnect("client socket lost while parked");
     return;
@@ -494,13 +495,13 @@ void ClientSession::wake_parked() {
 }
 
 bool ClientSession::take_back_socket() {
-  const int fd = std::exchange(parked_fd_, -1);
+  const int fd = std::exchange(parking_.fd, -1);
   awake_ = std::make_unique<Awake>(tcp::socket(worker_.ctx), split_memory_);
   worker_.parking.remove(fd);
   // The session no longer holds itself; whoever called keeps it alive until this handler runs.
-  if (parked_self_) asio::post(executor(), [self = std::move(parked_self_)] {});
+  if (parking_.self) asio::post(executor(), [self = std::move(parking_.self)] {});
   error_code ec;
-  awake_->sock_.socket().assign(parked_v6_ ? tcp::v6() : tcp::v4(), fd, ec);
+  awake_->sock_.socket().assign(parking_.v6 ? tcp::v6() : tcp::v4(), fd, ec);
   if (ec) {
     ::close(fd);
     log::warn("{} cannot take back its parked socket: {}", tag(), ec.message());
@@ -510,15 +511,15 @@ bool ClientSession::take_back_socket() {
 }
 
 void ClientSession::drop_if_parked() {
-  if (parked_fd_ < 0) return;
-  worker_.parking.remove(parked_fd_);
-  auto self = std::move(parked_self_);  // may be the last owner: nothing touches `this` after this
+  if (parking_.fd < 0) return;
+  worker_.parking.remove(parking_.fd);
+  auto self = std::move(parking_.self);  // may be the last owner: nothing touches `this` after this
 }
 
 awaitable<void> ClientSession::unpark(std::shared_ptr<ClientSession> self) {
-  if (self->tracker_parked_) {
+  if (self->parking_.tracker_dropped) {
     self->prepared_ = std::make_unique<prepared::Tracker>(self->rt_.statements);
-    self->tracker_parked_ = false;
+    self->parking_.tracker_dropped = false;
   }
   co_await self->client_loop();
 }

@@ -304,7 +304,18 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   Worker& worker_;
   SplitMemory split_memory_;  // read-your-writes, SET pgopt.route, a held-back BEGIN (before awake_)
   std::unique_ptr<Awake> awake_;
-  std::shared_ptr<ClientSession> parked_self_;  // what keeps a parked session alive
+  // Parking (see ClientState): what keeps a parked client, and how far an awake one is from it.
+  struct Parking {
+    // client_loop()'s read: Busy, Idle (waiting for the next message with nothing pending), or
+    // ParkRequested (check_timeouts() or a takeover cancelled that read to park the client).
+    enum class Read : uint8_t { Busy, Idle, ParkRequested };
+    std::shared_ptr<ClientSession> self;  // what keeps a parked session alive
+    int fd = -1;                          // the socket while parked (awake_ is null meanwhile)
+    Read read = Read::Busy;
+    bool v6 = false;
+    bool tracker_dropped = false;  // prepared_ was dropped by park() and comes back on unpark()
+  };
+  Parking parking_;
   uint64_t id_;
   std::string peer_;
   Clock::time_point connected_at_ = Clock::now();
@@ -324,7 +335,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   ServerPtr server_;  // attached while a transaction (or, in session mode, the session) runs
   protocol::CancelKey cancel_key_{};  // also this session's slot in rt_.client_table
 
-  int parked_fd_ = -1;  // the socket while parked (awake_ is null meanwhile)
   ClientState state_ = ClientState::Login;
   PoolMode mode_ = PoolMode::Transaction;
   // The process is shutting down: Drain closes the client at its next idle point, Move hands it
@@ -335,11 +345,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // by the startup packet; admin/admin_session.hpp).
   enum class Kind : uint8_t { Relay, Admin };
   Kind kind_ = Kind::Relay;
-  bool parked_v6_ = false;
-  bool reading_idle_ = false;  // client_loop() waits for a client's next message with nothing pending
-  bool park_requested_ = false;
-  bool tracker_parked_ = false;  // prepared_ was dropped by park() and comes back on unpark()
-  bool skip_to_sync_ = false;  // a locally failed extended-protocol group: drop messages to its Sync
 };
 
 }  // namespace pgopt::pooler

@@ -300,7 +300,7 @@ size_t ClientSession::fail_group(std::span<const uint8_t> data, std::span<const 
       return it.offset + it.size;
     }
   }
-  skip_to_sync_ = true;
+  split_memory_.skip_to_sync = true;
   return items.back().offset + items.back().size;
 }
 

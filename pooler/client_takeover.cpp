@@ -21,7 +21,7 @@ bool ClientSession::movable() const {
 void ClientSession::move_when_idle() {
   if (!movable()) return shutdown_when_idle();
   leaving_ = Leaving::Move;
-  if (parked_fd_ >= 0) return hand_over();
+  if (parking_.fd >= 0) return hand_over();
   park_now();
 }
 
@@ -29,8 +29,8 @@ void ClientSession::move_when_idle() {
 // one. A batch already read runs here first; the client moves at the boundary after it.
 void ClientSession::park_now() {
   if (leaving_ != Leaving::Move || state_ != ClientState::Idle || !awake_ || !awake_->in_.empty()) return;
-  if (reading_idle_ && !park_requested_) {
-    park_requested_ = true;
+  if (parking_.read == Parking::Read::Idle) {
+    parking_.read = Parking::Read::ParkRequested;
     error_code ec;
     awake_->sock_.socket().cancel(ec);
   }
@@ -59,25 +59,26 @@ void ClientSession::hand_over() {
   if (pool_) {
     if (auto key = pool_->scram_client_key()) m.scram_client_key.assign(reinterpret_cast<const char*>(key->data()), key->size());
   }
-  if (!rt_.handover.load()->send_client(m, parked_fd_)) {
+  if (!rt_.handover.load()->send_client(m, parking_.fd)) {
     leaving_ = Leaving::Drain;
     disconnect("shutting down (handover failed)", "57P01", "terminating connection: pgopt is shutting down");
     return;
   }
-  worker_.parking.remove(parked_fd_);
-  ::close(std::exchange(parked_fd_, -1));
+  worker_.parking.remove(parking_.fd);
+  ::close(std::exchange(parking_.fd, -1));
   state_ = ClientState::Closing;
   log::info("{} handed over to the new process", tag());
-  auto self = std::move(parked_self_);  // may be the last owner: nothing touches `this` after this
+  auto self = std::move(parking_.self);  // may be the last owner: nothing touches `this` after this
 }
 
 ClientSession::ClientSession(Runtime& rt, Worker& worker, int moved_fd, uint64_t id, protocol::CancelKey key)
-    : rt_(rt), worker_(worker), id_(id), parked_fd_(moved_fd) {
+    : rt_(rt), worker_(worker), id_(id) {
+  parking_.fd = moved_fd;
   rt_.clients.fetch_add(1, std::memory_order_relaxed);
   if (rt_.client_table.claim(key, this, worker_.index)) cancel_key_ = key;
   sockaddr_storage local{};
   socklen_t len = sizeof local;
-  parked_v6_ = ::getsockname(moved_fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 && local.ss_family == AF_INET6;
+  parking_.v6 = ::getsockname(moved_fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 && local.ss_family == AF_INET6;
 }
 
 void ClientSession::adopt(const fleet::MovedClient& m) {
@@ -114,7 +115,7 @@ void ClientSession::adopt(const fleet::MovedClient& m) {
     // As park() leaves it: a blank tracker is made again at the client's next message.
     if (prepared_->blank()) {
       prepared_.reset();
-      tracker_parked_ = true;
+      parking_.tracker_dropped = true;
     }
   }
   if (config_->cache.enabled) {
@@ -129,8 +130,8 @@ void ClientSession::adopt(const fleet::MovedClient& m) {
   split_memory_.route = routing::Route(m.route);
   meter_.bind(&rt_.stats.counters(worker_.index, database()));
   set_state(ClientState::Idle);
-  if (!worker_.parking.add(parked_fd_, this)) return refuse("its socket cannot be watched");
-  parked_self_ = shared_from_this();
+  if (!worker_.parking.add(parking_.fd, this)) return refuse("its socket cannot be watched");
+  parking_.self = shared_from_this();
   log::info("{} taken over from the old process (its C-{}), backend pid {}", tag(), m.id, cancel_key_.pid);
 }
 

@@ -32,6 +32,9 @@ struct SplitMemory {
   // A bare BEGIN answered by the pooler: the transaction's first statement picks its server (SET
   // TRANSACTION READ ONLY there makes it a replica's), and the BEGIN is sent ahead of it.
   bool begin_pending = false;
+  // A group the pooler refused (a routing error, no replica): the rest of it is dropped up to its
+  // Sync, as a server skips an extended-protocol group after an error.
+  bool skip_to_sync = false;
   routing::Route route = routing::Route::Auto;  // SET pgopt.route
 };
 

@@ -18,7 +18,7 @@ README_FOLDERS = ["pooler", "sql", "analyzer"]
 SESSION_HEADER = os.path.join("pooler", "client_session.hpp")
 # Issue 16's goal is 25. A ratchet until the session's remaining fields have found their parts:
 # lower it with every part that takes some, never raise it.
-MAX_SESSION_FIELDS = 44
+MAX_SESSION_FIELDS = 38
 SOURCE_SUFFIXES = (".cpp", ".hpp", ".h", ".py", ".sh")
 
 _RAW = re.compile(r'R"([^(\s]{0,16})\(')
