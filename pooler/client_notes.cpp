@@ -54,7 +54,7 @@ void ClientSession::note_session_effects(std::string_view sql) {
   // ALL end them.
   if (fx.discard_all || std::any_of(fx.gucs.begin(), fx.gucs.end(),
                                     [](const auto& g) { return g.kind == sql::GucChange::Kind::ResetAll; })) {
-    route_ = routing::Route::Auto;
+    split_memory_.route = routing::Route::Auto;
     if (cache_) cache_->use = SessionCache::Use::On;
   }
   for (auto& g : fx.gucs) {

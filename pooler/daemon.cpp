@@ -129,9 +129,10 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
       // A multi-host database without a primary right now (failover.hpp) waits for the next sweep.
       const auto target = db ? primary_target(rt_, *db) : std::nullopt;
       if (w.index == 0 && db && target && keep > 0 && !rt_.shutting_down && !rt_.pauses.paused(p->database)) {
-        int n = p->reserve_to_min(keep, PoolLimits{cfg->pool_size(*db), cfg->max_db_connections(*db)});
-        for (int i = 0; i < n; ++i)
-          spawn(w.ctx, warm_up(w.index, p, *target, server_credentials(rt_, *p), cfg->pooler.server_connect_timeout),
+        for (SlotLease& slot : p->reserve_to_min(keep, PoolLimits{cfg->pool_size(*db), cfg->max_db_connections(*db)}))
+          spawn(w.ctx,
+                warm_up(w.index, std::move(slot), *target, server_credentials(rt_, *p),
+                        cfg->pooler.server_connect_timeout),
                 "min_pool_size connect");
       }
       for (auto& s : p->take_expired(w.index, now, cfg->pooler.server_idle_timeout, cfg->pooler.server_lifetime, keep)) {
@@ -142,15 +143,15 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
   }
 }
 
-awaitable<void> Daemon::warm_up(int worker, Pool* p, ServerTarget target, ServerCredentials creds,
+awaitable<void> Daemon::warm_up(int worker, SlotLease slot, ServerTarget target, ServerCredentials creds,
                                 std::chrono::milliseconds timeout) {
+  Pool* p = slot.pool();
   auto lr = co_await connect_server(target, creds, timeout, rt_.next_server_id.fetch_add(1, std::memory_order_relaxed));
-  if (!lr.server) {
-    p->slot_freed();
+  if (!lr.server) {  // the slot goes back with `slot`
     log::warn("{}/{}: min_pool_size connection failed: {}", p->database, p->user, lr.error);
     co_return;
   }
-  lr.server->pool = p;
+  slot.hand_over(*lr.server);
   lr.server->worker = worker;
   p->set_defaults(std::move(lr.parameters));
   log::info("{}/{}: opened server connection {} (min_pool_size)", p->database, p->user, lr.server->describe());
