@@ -116,15 +116,21 @@ awaitable<void> ClientSession::look_up_code_reach(Pool& pool, ServerConn& s) {
   log::debug("{} code statements can run unnamed on {}: {}", tag(), database(), to_string(pool.code_reach()));
 }
 
-// PAUSE/KILL from the admin console: no new server work until RESUME. Polled, since pauses are
-// rare and short, and a waiting client must still notice that it was disconnected. False: the
-// client is gone or closing.
+// PAUSE/KILL from the admin console: no new server work until RESUME. The client sleeps on its
+// settle timer (wait_notified), woken by RESUME through Pauses::wake_on_resume (posted to this
+// worker) or by its own disconnect (notify_settled), and looks again. False: the client is gone or
+// closing.
 awaitable<bool> ClientSession::wait_while_paused() {
-  if (!rt_.pauses.paused(database())) co_return true;
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  while (rt_.pauses.paused(database()) && !gone()) {
-    t.expires_after(std::chrono::milliseconds(10));
-    co_await t.async_wait(nothrow);
+  if (!rt_.pauses.paused(database())) co_return true;  // one atomic load while nothing is paused
+  while (!gone()) {
+    auto wake = [weak = weak_from_this(), exec = executor()] {
+      asio::post(exec, [weak] {
+        auto self = weak.lock();
+        if (self && self->awake_) self->notify_settled();  // a stale wake-up only makes a waiter look again
+      });
+    };
+    if (!rt_.pauses.wake_on_resume(database(), std::move(wake))) break;
+    co_await wait_notified();
   }
   co_return !gone();
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -32,18 +33,34 @@ class Pauses {
     return Change::Done;
   }
   // RESUME without a name lifts every pause; with one, only that database's own pause (a PAUSE of
-  // every database is lifted by RESUME without a name).
+  // every database is lifted by RESUME without a name). Every waiter registered by wake_on_resume()
+  // is woken (after the lock is released) and checks again whether its own database is free.
   Change resume(const std::string& database) {
-    std::lock_guard lk(mu_);
-    if (database.empty()) {
-      if (!all_ && databases_.empty()) return Change::NotPaused;
-      all_ = false;
-      databases_.clear();
-    } else if (databases_.erase(database) == 0) {
-      return Change::NotPaused;
+    std::vector<std::function<void()>> wake;
+    {
+      std::lock_guard lk(mu_);
+      if (database.empty()) {
+        if (!all_ && databases_.empty()) return Change::NotPaused;
+        all_ = false;
+        databases_.clear();
+      } else if (databases_.erase(database) == 0) {
+        return Change::NotPaused;
+      }
+      active_.store(all_ || !databases_.empty() ? 1 : 0, std::memory_order_release);
+      wake.swap(wakers_);
     }
-    active_.store(all_ || !databases_.empty() ? 1 : 0, std::memory_order_release);
+    for (auto& w : wake) w();
     return Change::Done;
+  }
+  // A client that found its database paused: `wake` is called by the next successful resume() (on
+  // the admin console's thread, so it only posts to the client's own worker). False, and nothing
+  // kept, when the database is not paused (any more): the caller goes on at once. Checked and
+  // registered under one lock, so a resume cannot slip between the two.
+  bool wake_on_resume(std::string_view database, std::function<void()> wake) {
+    std::lock_guard lk(mu_);
+    if (!all_ && !databases_.contains(database)) return false;
+    wakers_.push_back(std::move(wake));
+    return true;
   }
   bool all() const {
     std::lock_guard lk(mu_);
@@ -55,6 +72,7 @@ class Pauses {
   std::atomic<int> active_{0};
   bool all_ = false;
   std::set<std::string, std::less<>> databases_;
+  std::vector<std::function<void()>> wakers_;  // until the next resume(); one per waiting client
 };
 
 }  // namespace pgopt::pooler

@@ -243,7 +243,7 @@ bool read_cache(Reader& r, const toml::node& node, CacheConfig& out) {
   return ok;
 }
 
-bool check_cache_databases(Reader& r, const CacheConfig& cache, const std::map<std::string, DatabaseConfig>& dbs) {
+bool check_cache_databases(Reader& r, const CacheConfig& cache, const std::map<std::string, DatabaseConfig, std::less<>>& dbs) {
   bool ok = true;
   for (size_t i = 0; i < cache.rules.size(); ++i) {
     const CacheRule& rule = cache.rules[i];

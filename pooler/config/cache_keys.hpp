@@ -19,7 +19,7 @@ std::span<const std::string_view> cache_rule_keys();
 bool read_cache(Reader& r, const toml::node& node, CacheConfig& out);
 
 // A rule's `database` must name a [databases.NAME] table.
-bool check_cache_databases(Reader& r, const CacheConfig& cache, const std::map<std::string, DatabaseConfig>& dbs);
+bool check_cache_databases(Reader& r, const CacheConfig& cache, const std::map<std::string, DatabaseConfig, std::less<>>& dbs);
 
 // The [cache] table and its rules as TOML, for dump_config; empty when `cache` is all defaults.
 std::string cache_text(const CacheConfig& cache);

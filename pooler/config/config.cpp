@@ -91,7 +91,7 @@ int Config::max_db_connections(const DatabaseConfig& db) const {
 
 const DatabaseConfig* Config::find_database(std::string_view name) const {
   // Case-sensitive on purpose: PostgreSQL database names are.
-  auto it = databases.find(std::string(name));
+  auto it = databases.find(name);
   return it == databases.end() ? nullptr : &it->second;
 }
 

@@ -236,7 +236,7 @@ struct CacheConfig {
 struct Config {
   std::string path;  // the file it came from
   PoolerSettings pooler;
-  std::map<std::string, DatabaseConfig> databases;
+  std::map<std::string, DatabaseConfig, std::less<>> databases;  // std::less<>: found by string_view without a copy (once per transaction)
   std::map<int, PeerConfig> peers;  // [peers], by id; empty when not in a fleet
   CacheConfig cache;                // [cache] and [[cache.rules]]
 
