@@ -2,7 +2,9 @@
 """The code's shape rules (docs/development.md), checked on every test run:
   - no source file over 800 lines (C++, Python and shell, in the project's folders);
   - no C++ function over 100 lines in the folders listed in FUNCTION_FOLDERS;
-  - every folder of pooler/, sql/ and analyzer/ has a README.md (it names what the folder may use).
+  - every folder of pooler/, sql/ and analyzer/ has a README.md (it names what the folder may use);
+  - no sleep in tests/ without `// time must pass: <why>` on its line or the line above (tests wait
+    on conditions with a deadline; tests/README.md).
 Usage: check_shape.py SOURCE_DIR. Prints each violation and exits 1 if there is any."""
 import os
 import re
@@ -94,6 +96,43 @@ def long_functions(text):
     return found
 
 
+# A sleep in a test stands in for a condition unless it says why time itself must pass.
+SLEEP_FOLDERS = ["tests"]
+_SLEEP = re.compile(r"\b(sleep_for|sleep_until|usleep|nanosleep)\s*\(")
+SLEEP_REASON = "// time must pass:"
+
+
+def unexplained_sleeps_in(text):
+    """Line numbers of the sleeps in C++ `text` (comments and strings ignored) with no
+    SLEEP_REASON comment on their line or the line above."""
+    raw = text.split("\n")
+    found = []
+    for i, line in enumerate(strip_code(text).split("\n")):
+        if not _SLEEP.search(line):
+            continue
+        here = raw[i] if i < len(raw) else ""
+        above = raw[i - 1] if i > 0 else ""
+        if SLEEP_REASON not in here and SLEEP_REASON not in above:
+            found.append(i + 1)
+    return found
+
+
+def unexplained_sleeps(root):
+    problems = []
+    for folder in SLEEP_FOLDERS:
+        for dirpath, _, files in os.walk(os.path.join(root, folder)):
+            for f in sorted(files):
+                if not f.endswith((".cpp", ".hpp", ".h")):
+                    continue
+                path = os.path.join(dirpath, f)
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    text = fh.read()
+                for line in unexplained_sleeps_in(text):
+                    problems.append(f"{os.path.relpath(path, root)}:{line}: a sleep without '{SLEEP_REASON} <why>' "
+                                    "(wait on the condition with a deadline instead)")
+    return problems
+
+
 def main(root):
     problems = []
     for folder in FILE_FOLDERS:
@@ -115,6 +154,7 @@ def main(root):
         for dirpath, _, _ in os.walk(os.path.join(root, folder)):
             if not os.path.exists(os.path.join(dirpath, "README.md")):
                 problems.append(f"{os.path.relpath(dirpath, root)}/: no README.md")
+    problems += unexplained_sleeps(root)
     for p in problems:
         print(p)
     print(f"check_shape: {len(problems)} problem(s)")

@@ -2,6 +2,7 @@
 // time: client side (modes, verify-full, client certificates, SCRAM, reload on SIGHUP) and server
 // side (a separate PostgreSQL instance with ssl = on).
 #include "harness.hpp"
+#include "waits.hpp"
 
 namespace pgopt::test {
 namespace {
@@ -69,7 +70,8 @@ bool ssl_in_use(PGconn* c) { return c && PQstatus(c) == CONNECTION_OK && PQsslIn
 std::string cancelled_sleep(PGconn* c) {
   PGcancel* cancel = PQgetCancel(c);
   std::thread t([cancel] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // The cancel has something to stop (else it is lost and the statement runs its 10 s).
+    EXPECT_TRUE(wait_running("SELECT pg_sleep(10)"));
     char err[256];
     PQcancel(cancel, err, sizeof err);
   });
