@@ -175,7 +175,11 @@ TEST(FleetTakeover, PgbenchRunsAcrossTheTakeoverWithoutAFailureOrAReconnect) {
   });
   EXPECT_TRUE(eventually([&] { return count_of(pair.old_proc->log(), "login ok") >= size_t(kClients); },
                          std::chrono::seconds(10)));
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // load on the old process first
+  // Load on the old process first: transactions committed through it (each of pgbench's inserts a
+  // pgbench_history row; `pgbench -i` left the table empty).
+  Conn d = direct();
+  EXPECT_TRUE(eventually([&] { return std::atoi(value(d.get(), "SELECT count(*) FROM pgbench_history").c_str()) >= 200; },
+                         std::chrono::seconds(8)));
   auto new_proc = pair.take_over();
   EXPECT_TRUE(new_proc->wait_log("takeover: complete", std::chrono::seconds(25))) << new_proc->log();
   bench.join();

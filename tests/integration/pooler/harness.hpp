@@ -192,7 +192,9 @@ class Pooler {
       return Startup::Failed;
     }
     const std::string text = log();
-    if (text.find("cannot listen on") != std::string::npos && text.find("Address already in use") != std::string::npos)
+    // Only its client port is retried: "cannot listen on ADDR:PORT: bind: Address already in use".
+    const std::string taken = "cannot listen on " + opts_.listen_addr + ":" + std::to_string(port) + ":";
+    if (text.find(taken) != std::string::npos && text.find("Address already in use") != std::string::npos)
       return Startup::PortTaken;
     ADD_FAILURE() << "pgopt exited at startup:\n" << text;
     return Startup::Failed;

@@ -70,7 +70,7 @@ TEST(ServerLifecycle, ServerLifetimeReplacesOldConnections) {
 TEST(ServerLifecycle, UnreachableServerGivesAClearErrorNotAHang) {
   PoolerOptions o;
   o.pooler_extra = "server_connect_timeout = \"2s\"\n";
-  o.databases = "[databases.pgopt_test]\nhost = \"127.0.0.1\"\nport = " + std::to_string(free_port()) + "\n";
+  o.databases = "[databases.pgopt_test]\nhost = \"127.0.0.1\"\nport = " + std::to_string(dead_port()) + "\n";
   Pooler p(o);
   auto t0 = std::chrono::steady_clock::now();
   Conn c = connect(p.conninfo());
