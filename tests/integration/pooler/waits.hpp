@@ -9,10 +9,11 @@
 
 namespace pgopt::test {
 
-// How many sessions on the primary run exactly `sql` now (state active), counted over a direct
-// connection so the pooler under test is not in the way.
-inline int running(const std::string& sql) {
-  Conn d = direct("postgres");
+// How many sessions run exactly `sql` now (state active) on the server at `port` (0: the shared
+// cluster's primary), counted over a direct connection so the pooler under test is not in the way.
+inline int running(const std::string& sql, int port = 0) {
+  Conn d = port ? connect_ok("host=127.0.0.1 port=" + std::to_string(port) + " dbname=postgres user=postgres")
+                : direct("postgres");
   const char* params[] = {sql.c_str()};
   Result r(PQexecParams(d.get(),
                         "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = $1 "
@@ -22,11 +23,11 @@ inline int running(const std::string& sql) {
   return std::atoi(PQgetvalue(r.get(), 0, 0));
 }
 
-// Waits until `n` sessions run `sql` on the primary: "the query is running" (a cancel or a kill
-// then has something to hit). False when they do not within `patience`.
-inline bool wait_running(const std::string& sql, int n = 1,
+// Waits until `n` sessions run `sql` on the server at `port` (0: the primary): "the query is
+// running" (a cancel or a kill then has something to hit). False when they do not within `patience`.
+inline bool wait_running(const std::string& sql, int n = 1, int port = 0,
                          std::chrono::milliseconds patience = std::chrono::seconds(10)) {
-  return eventually([&] { return running(sql) >= n; }, patience);
+  return eventually([&] { return running(sql, port) >= n; }, patience);
 }
 
 }  // namespace pgopt::test
