@@ -2,20 +2,23 @@
 # Where a pooler's CPU goes: user vs kernel time and context switches per transaction, pgopt (1 and 2
 # workers) against PgBouncer, in front of one primary, with pgbench -S.
 #
-#   bench/cpu_split.sh [--clients "50 200"] [--modes "simple"] [--duration 10] [--rounds 2] [--hogs N] [--work-dir DIR]
+#   bench/cpu_split.sh [--clients "50 200"] [--modes "simple"] [--duration 10] [--rounds 2] [--hogs N]
+#                      [--workers "1 2"] [--variant BIN --variant-name NAME] [--work-dir DIR]
 #
 # Starts its own PostgreSQL 15 primary (scripts/cluster.sh), loads pgbench scale 10, runs each
 # (mode, clients) against pgopt with workers = 1, pgopt with workers = 2 and PgBouncer in turn, and
 # prints one line per run: TPS, and the pooler process's user and kernel CPU (utime, stime from
 # /proc/PID/stat) and voluntary + involuntary context switches (all threads) per transaction.
-# --hogs N runs N busy-loop processes beside the measured runs (a shared host; issue 16). Everything
-# it starts is stopped by PID on exit. Needs root (PgBouncer runs as pgopt-test).
+# --hogs N runs N busy-loop processes beside the measured runs (a shared host; issue 16). --variant
+# BIN runs a second pgopt build (say, the io_uring one) with the same worker counts in the same
+# rounds, named --variant-name. Everything it starts is stopped by PID on exit. Needs root (PgBouncer
+# runs as pgopt-test).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 PGOPT_BIN=${PGOPT_BIN:-$root/build/pgopt}
 PGBOUNCER_BIN=${PGBOUNCER_BIN:-/usr/sbin/pgbouncer}
-CLIENTS="50 200" MODES="simple" DURATION=10 ROUNDS=2 WORK_DIR="" HOGS=0
+CLIENTS="50 200" MODES="simple" DURATION=10 ROUNDS=2 WORK_DIR="" HOGS=0 WORKERS="1 2" VARIANT="" VARIANT_NAME=variant
 while [ $# -gt 0 ]; do
   case $1 in
     --clients) CLIENTS=$2; shift 2 ;;
@@ -24,7 +27,10 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift 2 ;;
     --work-dir) WORK_DIR=$2; shift 2 ;;
     --hogs) HOGS=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --workers) WORKERS=$2; shift 2 ;;
+    --variant) VARIANT=$2; shift 2 ;;
+    --variant-name) VARIANT_NAME=$2; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "cpu_split.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -55,13 +61,18 @@ psql_direct -d postgres -c "CREATE DATABASE bench" -c "ALTER ROLE postgres PASSW
 "$PGOPT_PG_BIN/pgbench" -i -q -s 10 -h 127.0.0.1 -p "$PGOPT_PRIMARY_PORT" -U postgres bench >"$work/init.log" 2>&1
 echo "\"postgres\" \"$PASSWORD\"" >"$work/users.txt"
 
-declare -A port pid
-for w in 1 2; do
-  port[w$w]=$(free_port)
-  cat >"$work/pgopt-w$w.toml" <<TOML
+declare -A port pid label
+targets=()
+# start_pgopt KEY BIN WORKERS LABEL
+start_pgopt() {
+  local key=$1 bin=$2 w=$3
+  port[$key]=$(free_port)
+  label[$key]=$4
+  targets+=("$key")
+  cat >"$work/pgopt-$key.toml" <<TOML
 [pooler]
 listen_addr = "127.0.0.1"
-listen_port = ${port[w$w]}
+listen_port = ${port[$key]}
 workers = $w
 pool_mode = "transaction"
 default_pool_size = 20
@@ -74,9 +85,15 @@ shutdown_timeout = "2s"
 host = "127.0.0.1"
 port = $PGOPT_PRIMARY_PORT
 TOML
-  "$PGOPT_BIN" pool --config "$work/pgopt-w$w.toml" >"$work/pgopt-w$w.log" 2>&1 &
-  pid[w$w]=$!; pids+=("$!")
+  "$bin" pool --config "$work/pgopt-$key.toml" >"$work/pgopt-$key.log" 2>&1 &
+  pid[$key]=$!; pids+=("$!")
+}
+for w in $WORKERS; do
+  start_pgopt "w$w" "$PGOPT_BIN" "$w" "pgopt, workers = $w"
+  [ -z "$VARIANT" ] || start_pgopt "v$w" "$VARIANT" "$w" "pgopt $VARIANT_NAME, workers = $w"
 done
+targets+=(pgbouncer)
+label[pgbouncer]=PgBouncer
 mkdir -p "$work/pgbouncer"
 cp "$work/users.txt" "$work/pgbouncer/userlist.txt"
 port[pgbouncer]=$(free_port)
@@ -111,7 +128,7 @@ cpu() {
 }
 hz=$(getconf CLK_TCK)
 runs=0
-for _ in $MODES; do for _ in $CLIENTS; do runs=$((runs + 3 * ROUNDS)); done; done
+for _ in $MODES; do for _ in $CLIENTS; do runs=$((runs + ${#targets[@]} * ROUNDS)); done; done
 for _ in $(seq 1 "$HOGS"); do
   # Bounded by timeout as well as stopped by PID at the end.
   timeout -k 5 $((runs * (DURATION + 30) + 60)) awk 'BEGIN { for (;;) x++ }' &
@@ -124,14 +141,14 @@ printf '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |\n'
 for round in $(seq 1 "$ROUNDS"); do
   for mode in $MODES; do
     for c in $CLIENTS; do
-      for t in w1 w2 pgbouncer; do
+      for t in "${targets[@]}"; do
         read -r u1 s1 c1 < <(cpu "${pid[$t]}")
         out=$(PGPASSWORD=$PASSWORD timeout $((DURATION + 60)) "$PGOPT_PG_BIN/pgbench" -n -S -M "$mode" -c "$c" -j 2 \
           -T "$DURATION" -h 127.0.0.1 -p "${port[$t]}" -U postgres bench 2>&1) || true
         read -r u2 s2 c2 < <(cpu "${pid[$t]}")
         tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
         tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
-        name=$([ "$t" = pgbouncer ] && echo PgBouncer || echo "pgopt, workers = ${t#w}")
+        name=${label[$t]}
         if [ -z "$tx" ] || [ "$tx" -eq 0 ]; then echo "| $mode | $c | $name | $round | failed: $(tail -1 <<<"$out") | | | |"; continue; fi
         awk -v m="$mode" -v c="$c" -v n="$name" -v r="$round" -v tps="$tps" -v tx="$tx" -v u=$((u2 - u1)) \
           -v s=$((s2 - s1)) -v cs=$((c2 - c1)) -v hz="$hz" \

@@ -82,7 +82,7 @@ size_t ClientSession::cache_lookup(std::span<const BatchItem> items) {
   cache_->fill.reset();
   // Only a transaction-mode client between transactions: no server attached, no BEGIN held back.
   // So never inside a transaction block, where an answer may depend on the block's own writes.
-  if (items.empty() || server_ || begin_pending_) return 0;
+  if (items.empty() || server_ || split_memory_.begin_pending) return 0;
   const size_t used = items.back().offset + items.back().size;
   if (items.size() == 1 && items[0].frame.type == proto::frontend::kQuery) {
     const std::string_view text = text_of(items[0].frame);

@@ -4,30 +4,25 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
 #include "pooler/session_check.hpp"
 #include "sql/prepared_commands.hpp"
+#include "sql/statement_info.hpp"
 
 namespace pgopt::pooler {
 
 namespace proto = pgopt::protocol;
 
-namespace {
-
-bool mentions_pg_settings(std::string_view sql) {
-  constexpr std::string_view kName = "pg_settings";
-  auto it = std::search(sql.begin(), sql.end(), kName.begin(), kName.end(),
-                        [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
-  return it != sql.end();
-}
-
-}  // namespace
-
 void ClientSession::note_session_effects(std::string_view sql) {
-  awake_->tx_.on_statement(sql);  // WITH HOLD cursors keep the client on this server
+  // The one lexical analysis of this text (also what the router, capture and the prepared tracker
+  // read); the marks are copied, since parsing below may analyse other texts.
+  const sql::StatementInfo& info = sql::analyze(sql);
+  const bool may_write = info.may(sql::Mark::WritesTables);
+  const bool may_set = info.may(sql::Mark::SessionEffects);
+  const bool names_pg_settings = info.may(sql::Mark::PgSettings);
+  awake_->tx_.on_statement(sql, info);  // WITH HOLD cursors keep the client on this server
   // Where the database has code a statement can run without naming it (triggers, rules, defaults
   // and views calling user functions), the text alone cannot show that the session is unchanged.
   switch (server_->pool ? server_->pool->code_reach() : CodeReach::Unknown) {
@@ -36,15 +31,15 @@ void ClientSession::note_session_effects(std::string_view sql) {
       break;
     case CodeReach::Writes:
     case CodeReach::Unknown:
-      if (sql::may_write_tables(sql)) server_->need_check("a write where triggers, rules or user functions exist");
+      if (may_write) server_->need_check("a write where triggers, rules or user functions exist");
       break;
     case CodeReach::None:
       // The catalog's own rules are left out of the code reach (session_check.cpp): UPDATE or
       // INSERT on pg_settings runs set_config() through them, which only the view's name shows.
-      if (mentions_pg_settings(sql) && sql::may_write_tables(sql)) server_->need_check("a write to pg_settings");
+      if (names_pg_settings && may_write) server_->need_check("a write to pg_settings");
       break;
   }
-  if (!sql::may_have_session_effects(sql)) return;
+  if (!may_set) return;
   auto fx = sql::session_effects(sql);
   // A lone SQL PREPARE is kept per client by the prepared-statement tracker, like a protocol Parse.
   const bool tracked_prepare = prepared_ && fx.dirty_reasons.size() == 1 && fx.dirty_reasons[0] == "PREPARE" &&
@@ -59,7 +54,7 @@ void ClientSession::note_session_effects(std::string_view sql) {
   // ALL end them.
   if (fx.discard_all || std::any_of(fx.gucs.begin(), fx.gucs.end(),
                                     [](const auto& g) { return g.kind == sql::GucChange::Kind::ResetAll; })) {
-    route_ = routing::Route::Auto;
+    split_memory_.route = routing::Route::Auto;
     if (cache_) cache_->use = SessionCache::Use::On;
   }
   for (auto& g : fx.gucs) {

@@ -105,7 +105,7 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
   static session::TxStatus status_of(std::span<const uint8_t> ready_body) {
     return ready_body.empty() ? session::TxStatus::Idle : session::TxStatus(ready_body[0]);
   }
-  bool retriable() const { return c.retry_armed_ && !c.forwarded_; }
+  bool retriable() const { return c.awake_->split_.retry().armed(); }
   static bool fatal(std::span<const uint8_t> body) {
     auto fields = proto::parse_error_fields(body);
     auto severity = fields ? proto::error_field(*fields, 'V') : std::string_view{};
@@ -130,7 +130,7 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
     switch (type) {
       case be::kReadyForQuery:
         c.on_ready_for_query(tx.on_ready(status_of(body)));
-        c.meter_.ready(char(tx.status()), tx.busy(), c.awake_->split_ != nullptr, s.is_replica());
+        c.meter_.ready(char(tx.status()), tx.busy(), c.awake_->split_.active(), s.is_replica());
         c.notify_settled();
         break;
       case be::kCopyInResponse:
@@ -163,7 +163,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
   bool server_said_fatal = false;  // and the client has that FATAL: no second one from the pooler
   bool error_sent = false;         // the client has the server's FATAL as an ERROR (outlives_server)
   for (;;) {
-    if (client_gone_) break;
+    if (gone()) break;
     const bool drained = buf.empty() && scanner.stream_left() == 0;
     if (mode_ == PoolMode::Transaction && awake_->tx_.releasable() && drained && s->cancels_in_flight == 0) {
       server_.reset();
@@ -182,7 +182,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     }
     auto [ec, n] = co_await s->sock.async_read_some(buf.prepare(), nothrow);
     if (ec) {
-      if (client_gone_) break;
+      if (gone()) break;
       if (ec == asio::error::operation_aborted && s->sock.is_open()) continue;  // woken to re-check (a cancel finished)
       if (server_said_fatal) {
         // As PostgreSQL's own client would see it: the server's FATAL, then the connection ends.
@@ -199,7 +199,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       co_return;
     }
     buf.commit(n);
-    if (retry_armed_ && !forwarded_ && scanner.stream_left() == 0 && !awake_->tx_.hiding() &&
+    if (awake_->split_.retry().armed() && scanner.stream_left() == 0 && !awake_->tx_.hiding() &&
         buf.size() < kMaxHeldReply && !proto::reply_ready(buf.readable())) {
       // A batch that may still be retried is passed on whole: a replica shut down mid-reply flushes
       // what it had (a RowDescription, some rows) before its notice and EOF, and a client that saw
@@ -230,7 +230,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       co_return;
     }
     if (scan.consumed > 0) {
-      if (replies.result_seen) forwarded_ = true;
+      if (replies.result_seen) awake_->split_.retry().result_forwarded();
       if (!scan.out.empty()) {
         auto [wec, wn] = co_await asio::async_write(awake_->sock_, asio::buffer(scan.out.data(), scan.out.size()), nothrow);
         meter_.sent(wn);
@@ -257,7 +257,7 @@ awaitable<void> ClientSession::server_failed(ServerPtr s, error_code ec, bool be
   s->pool->discard(s);
   if (s->is_replica()) replica_failed(s, ec.message());
   else suspect_primary(rt_, s->pool->database);  // multi-host: probe at once
-  if (retry_armed_ && !forwarded_ && between_messages) {
+  if (awake_->split_.retry().armed() && between_messages) {
     co_await retry_elsewhere(s);
     co_return;
   }
@@ -272,7 +272,7 @@ awaitable<void> ClientSession::server_failed(ServerPtr s, error_code ec, bool be
 
 bool ClientSession::outlives_server() const {
   const session::TxTracker& tx = awake_->tx_;
-  return mode_ == PoolMode::Transaction && !client_gone_ && !begin_pending_ && !tx.hiding() &&
+  return mode_ == PoolMode::Transaction && !gone() && !split_memory_.begin_pending && !tx.hiding() &&
          tx.status() == session::TxStatus::Idle && tx.unsynced() == 0 && !tx.copy_in_open() && !tx.holds_cursors();
 }
 

@@ -73,14 +73,14 @@ void hangup_waiting_client(void* session) { static_cast<ClientSession*>(session)
 
 void ClientSession::stop_hangup_watch() {
   if (!awake_) return;
-  if (awake_->hangup_watched_) worker_.hangups.remove(awake_->sock_.socket().native_handle());
-  awake_->hangup_watched_ = false;
-  awake_->wait_ticket_ = nullptr;
+  if (awake_->queued_.hangup_watched) worker_.hangups.remove(awake_->sock_.socket().native_handle());
+  awake_->queued_.hangup_watched = false;
+  awake_->queued_.ticket = nullptr;
 }
 
 void ClientSession::hung_up_while_waiting() {
-  if (!awake_ || !awake_->wait_ticket_) return;
-  Pool::WaitTicket* ticket = awake_->wait_ticket_;
+  if (!awake_ || !awake_->queued_.ticket) return;
+  Pool::WaitTicket* ticket = awake_->queued_.ticket;
   stop_hangup_watch();
   ticket->give_up();
   disconnect("client closed the connection while waiting for a server");
@@ -92,13 +92,13 @@ awaitable<Pool::Acquired> ClientSession::acquire_from(Pool& pool, std::chrono::m
   ticket.on_queued = [this] {
     // Queued: watch the socket for a hang-up meanwhile (not for bytes: a pipelining client's next
     // messages stay in the socket until a server is there).
-    awake_->hangup_watched_ = worker_.hangups.add(awake_->sock_.socket().native_handle(), this);
+    awake_->queued_.hangup_watched = worker_.hangups.add(awake_->sock_.socket().native_handle(), this);
   };
-  awake_->wait_ticket_ = &ticket;
+  awake_->queued_.ticket = &ticket;
   auto got = co_await pool.acquire(worker_.index, wait_timeout, limits, &ticket);
   stop_hangup_watch();
   // A client that closed in the moment before its turn: nothing it sent goes to the server.
-  if (got.waited && !client_gone_ && peer_hung_up(awake_->sock_.socket().native_handle()))
+  if (got.waited && !gone() && peer_hung_up(awake_->sock_.socket().native_handle()))
     disconnect("client closed the connection while waiting for a server");
   co_return got;
 }
@@ -122,11 +122,11 @@ awaitable<void> ClientSession::look_up_code_reach(Pool& pool, ServerConn& s) {
 awaitable<bool> ClientSession::wait_while_paused() {
   if (!rt_.pauses.paused(database())) co_return true;
   asio::steady_timer t(co_await asio::this_coro::executor);
-  while (rt_.pauses.paused(database()) && !client_gone_ && state_ != ClientState::Closing) {
+  while (rt_.pauses.paused(database()) && !gone()) {
     t.expires_after(std::chrono::milliseconds(10));
     co_await t.async_wait(nothrow);
   }
-  co_return !client_gone_ && state_ != ClientState::Closing;
+  co_return !gone();
 }
 
 awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) {
@@ -145,8 +145,8 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   // primary (replica_fallback), so a dead replica costs a read no more than a failed connect.
   for (int attempt = 0; !s; ++attempt) {
     AttachTry at{pool_, -1, std::nullopt, attempt, failover_deadline};
-    if (want_replica && awake_->split_) {
-      ReplicaChoice c = choose_replica();
+    if (want_replica && awake_->split_.active()) {
+      const SplitPlanner::ReplicaChoice c = awake_->split_.choose_replica(routing::SteadyClock::now());
       if (c.index) {
         at.replica = *c.index;
         at.pool = &replica_pool(at.replica);
@@ -158,7 +158,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
     if (at.replica < 0 && !db->hosts.empty()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(failover_deadline - Clock::now());
       auto w = co_await await_primary(rt_, *db, std::max(std::chrono::milliseconds(0), left),
-                                      [this] { return client_gone_ || state_ == ClientState::Closing; });
+                                      [this] { return gone(); });
       if (w.outcome == PrimaryWait::Outcome::Gone) co_return AttachResult::Closed;
       if (w.outcome != PrimaryWait::Outcome::Ready) {
         disconnect(w.message, w.sqlstate, w.message);
@@ -167,9 +167,8 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       at.primary = std::move(w.target);
     }
     auto got = co_await acquire_from(*at.pool, cfg->pooler.query_wait_timeout, limits);
-    if (client_gone_) {
+    if (gone()) {  // a granted slot goes back with `got`
       if (got.server) at.pool->release(std::move(got.server));
-      if (got.connect_needed) at.pool->slot_freed();
       co_return AttachResult::Closed;
     }
     if (!got.error.empty()) {
@@ -182,13 +181,13 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       s.reset();
       continue;
     }
-    if (got.connect_needed) {
-      const AttachStep step = co_await open_server(at, *cfg, *db, s);
+    if (got.slot) {
+      const AttachStep step = co_await open_server(at, *cfg, *db, std::move(got.slot), s);
       if (step == AttachStep::Closed) co_return AttachResult::Closed;
       if (step == AttachStep::Again) continue;
     }
     if (at.replica >= 0) {
-      s->replica_set = awake_->split_;
+      s->replica_set = awake_->split_.replicas();
       s->replica_index = at.replica;
       s->lease();
     }
@@ -207,16 +206,18 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   co_return AttachResult::Ok;
 }
 
-// A new connection for the slot acquire_from() granted (at.pool counts it until slot_freed()):
-// Done with `s` set, Again to choose again (a replica that cannot be reached is banned; a primary
-// that went away is waited for), or Closed.
+// A new connection for the slot acquire_from() granted (at.pool counts it until the connection
+// takes it over, or `slot` frees it on any other way out): Done with `s` set, Again to choose
+// again (a replica that cannot be reached is banned; a primary that went away is waited for), or
+// Closed.
 awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry& at, const Config& cfg,
-                                                                const DatabaseConfig& db, ServerPtr& s) {
+                                                                const DatabaseConfig& db, SlotLease slot,
+                                                                ServerPtr& s) {
   Pool* pool = at.pool;
   ServerCredentials creds = server_credentials(rt_, *pool_);  // the primary pool knows the SCRAM keys
   ServerTarget target = at.primary ? *at.primary : server_target(db);
   if (at.replica >= 0) {
-    const auto& ep = awake_->split_->endpoints()[size_t(at.replica)];
+    const auto& ep = awake_->split_.replicas()->endpoints()[size_t(at.replica)];
     target.host = ep.host;
     target.port = ep.port;
   }
@@ -227,18 +228,18 @@ awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry&
     lr.server.reset();
     lr.error = fmt::format("server {}:{} is no longer the primary (in_hot_standby)", target.host, target.port);
   }
-  if (!lr.server && at.primary && Clock::now() < at.failover_deadline && !client_gone_) {
-    // The primary went away since the last probe: probe now, and wait for its successor.
-    pool->slot_freed();
+  if (!lr.server && at.primary && Clock::now() < at.failover_deadline && !gone()) {
+    // The primary went away since the last probe: probe now, and wait for its successor (without
+    // holding the slot: others may get a connection meanwhile).
+    slot.reset();
     log::warn("{} {}; waiting for the primary of {}", tag(), lr.error, database());
     co_await primary_lost(rt_, database());
     co_return AttachStep::Again;
   }
-  if (!lr.server) {
-    pool->slot_freed();
+  if (!lr.server) {  // `slot` frees the slot as this returns, before attach tries again
     log::warn("{} {}", tag(), lr.error);
-    if (at.replica >= 0 && at.attempt < 3 && !client_gone_) {
-      if (awake_->split_->ban(at.replica, routing::SteadyClock::now()))
+    if (at.replica >= 0 && at.attempt < 3 && !gone()) {
+      if (awake_->split_.replicas()->ban(at.replica, routing::SteadyClock::now()))
         log::warn("{} replica {}:{} cannot be reached: no reads for {} ms", tag(), target.host, target.port,
                   cfg.pooler.replica_ban_time.count());
       co_return AttachStep::Again;
@@ -247,12 +248,12 @@ awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry&
     co_return AttachStep::Closed;
   }
   s = std::move(lr.server);
-  s->pool = pool;
+  slot.hand_over(*s);
   s->worker = worker_.index;
   pool->set_defaults(std::move(lr.parameters));
   log::info("{} opened server connection {}", tag(), s->describe());
   if (pool->code_reach_due(Clock::now())) co_await look_up_code_reach(*pool, *s);
-  if (client_gone_) {
+  if (gone()) {
     pool->release(std::move(s));
     co_return AttachStep::Closed;
   }
@@ -271,12 +272,12 @@ awaitable<ClientSession::AttachStep> ClientSession::restore_settings(const Attac
     if (!r.ok || r.status != 'I') {
       log::warn("{} could not restore session settings on {}: {}", tag(), s->describe(), r.error);
       s->pool->discard(s);
-      if (r.broken && at.replica >= 0 && at.attempt < 3 && !client_gone_) {
+      if (r.broken && at.replica >= 0 && at.attempt < 3 && !gone()) {
         replica_failed(s, r.error);
         s.reset();
         co_return AttachStep::Again;
       }
-      if (r.broken && at.primary && at.attempt < 3 && !client_gone_) {  // a pooled primary died (failover): nothing sent yet
+      if (r.broken && at.primary && at.attempt < 3 && !gone()) {  // a pooled primary died (failover): nothing sent yet
         co_await primary_lost(rt_, database());
         s.reset();
         co_return AttachStep::Again;
@@ -344,7 +345,7 @@ awaitable<void> ClientSession::release(ServerPtr s) {
   Pool* pool = s->pool;
   auto cfg = rt_.config();
   if (s->residue == ServerConn::Residue::Check) {
-    if (client_gone_) {
+    if (gone()) {
       s->need_reset("its client left after " + s->residue_reason);  // nobody to carry state to
     } else if (!co_await check_session(*s)) {
       pool->discard(s);
@@ -402,8 +403,8 @@ void ClientSession::check_timeouts(Clock::time_point now) {
     std::string().swap(awake_->out_);
     // Nor coroutine frames, once client_loop() is waiting for its next message (a plaintext
     // connection only: bytes OpenSSL has already read would never make the socket readable).
-    if (reading_idle_ && !park_requested_ && !awake_->sock_.encrypted()) {
-      park_requested_ = true;
+    if (parking_.read == Parking::Read::Idle && !awake_->sock_.encrypted()) {
+      parking_.read = Parking::Read::ParkRequested;
       error_code ec;
       awake_->sock_.socket().cancel(ec);
     }

@@ -1,5 +1,6 @@
 // One client connection: relaying its traffic to a pooled server and back, and ending it cleanly.
 #include "pooler/client_session.hpp"
+#include "pooler/admin/admin_session.hpp"
 
 #include <fmt/format.h>
 
@@ -25,6 +26,11 @@ bool bare_begin_query(const proto::Frame& f) {
 }
 }  // namespace
 
+// What a parked client costs besides its socket (bench/results/idle-clients.md): this object, with
+// awake_ null. 304 bytes with GCC 12 and libstdc++ before the session was split into parts
+// (issue 16) and after; the parts live in Awake or in the session's few bytes of SplitMemory.
+static_assert(sizeof(ClientSession) <= 304, "a parked client must not grow: keep new state in Awake or a part");
+
 std::string_view to_string(ClientState s) {
   switch (s) {
     case ClientState::Login: return "login";
@@ -37,7 +43,7 @@ std::string_view to_string(ClientState s) {
 }
 
 ClientSession::ClientSession(Runtime& rt, Worker& worker, tcp::socket sock, uint64_t id)
-    : rt_(rt), worker_(worker), awake_(std::make_unique<Awake>(std::move(sock))), id_(id) {
+    : rt_(rt), worker_(worker), awake_(std::make_unique<Awake>(std::move(sock), split_memory_)), id_(id) {
   error_code ec;
   auto ep = awake_->sock_.remote_endpoint(ec);
   peer_ = ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
@@ -47,7 +53,7 @@ ClientSession::ClientSession(Runtime& rt, Worker& worker, tcp::socket sock, uint
 }
 
 ClientSession::~ClientSession() {
-  if (parked_fd_ >= 0) ::close(parked_fd_);  // drop_if_parked() at exit
+  if (parking_.fd >= 0) ::close(parking_.fd);  // drop_if_parked() at exit
   rt_.client_table.remove(cancel_key_);
   rt_.clients.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -83,10 +89,9 @@ void ClientSession::disconnect(std::string reason, std::string sqlstate, std::st
   if (state_ == ClientState::Closing) return;
   // A parked client gets its socket back first, so that it still receives the FATAL (an idle
   // timeout, a shutdown, KILL all meet clients that are usually parked).
-  if (parked_fd_ >= 0 && !take_back_socket()) reason += " (and its socket was lost while parked)";
+  if (parking_.fd >= 0 && !take_back_socket()) reason += " (and its socket was lost while parked)";
   bool was_login = state_ == ClientState::Login;
   state_ = ClientState::Closing;
-  client_gone_ = true;
   awake_->close_reason_ = std::move(reason);
   if (!sqlstate.empty()) {
     log::warn("{} closing: {} ({})", tag(), awake_->close_reason_, sqlstate);
@@ -112,23 +117,12 @@ void ClientSession::disconnect(std::string reason, std::string sqlstate, std::st
 }
 
 awaitable<void> ClientSession::run() {
-  if (!co_await startup()) co_return;
+  awake_->login_ = std::make_unique<LoginHandshake>(*this);
+  const LoginHandshake::Outcome logged_in = co_await awake_->login_->run();
+  if (logged_in == LoginHandshake::Outcome::Over) co_return;
+  if (logged_in == LoginHandshake::Outcome::Admin) co_return co_await admin::AdminSession(*this).run();
+  awake_->login_.reset();  // what only login needed; the pool has the names
   auto cfg = rt_.config();
-  if (rt_.clients.load(std::memory_order_relaxed) > cfg->pooler.max_client_conn) {
-    disconnect("max_client_conn reached", "53300", "no more connections allowed (max_client_conn)");
-    co_return;
-  }
-  if (rt_.shutting_down) {
-    disconnect("shutting down", "57P03", "pgopt is shutting down");
-    co_return;
-  }
-  if (!co_await authenticate()) co_return;
-  if (admin_) co_return co_await run_admin();
-  if (!resolve_database()) co_return;
-  // Counted from here on: the database is one of the configuration's (so its errors at the first
-  // server login are counted too, while names a client made up never become metric labels).
-  meter_.bind(&rt_.stats.counters(worker_.index, database()));
-  if (!co_await welcome()) co_return;
   set_state(ClientState::Idle);
   if (mode_ == PoolMode::Transaction && cfg->pooler.max_prepared_statements > 0)
     prepared_ = std::make_unique<prepared::Tracker>(rt_.statements);
@@ -148,19 +142,19 @@ awaitable<void> ClientSession::client_loop() {
     bool terminate = false;
     if (!decode_batch(data, items, ready, terminate)) co_return;
     if (!terminate && !reserve_large_message(std::span<const uint8_t>(data).subspan(ready))) co_return;
-    if (ready > 0 && retrying_) {
+    if (ready > 0 && awake_->split_.retry().moving()) {
       // A batch is being moved to another server (retry_elsewhere): these messages follow it there.
       co_await wait_settled();
-      if (client_gone_) co_return;
+      if (gone()) co_return;
       continue;
     }
-    if (ready > 0 && skip_to_sync_) {
+    if (ready > 0 && split_memory_.skip_to_sync) {
       // The rest of an extended-protocol group the pooler refused: dropped up to its Sync.
       awake_->in_.consume(skip_refused_group(data, items, ready));
-      if (!skip_to_sync_ && !co_await send_out()) co_return;
+      if (!split_memory_.skip_to_sync && !co_await send_out()) co_return;
       continue;
     }
-    if (ready > 0 && !server_ && prepared_ && !begin_pending_ && answer_locally(items)) {
+    if (ready > 0 && !server_ && prepared_ && !split_memory_.begin_pending && answer_locally(items)) {
       awake_->in_.consume(ready);
       if (!co_await send_out()) co_return;
       ready = 0;
@@ -182,9 +176,9 @@ awaitable<void> ClientSession::client_loop() {
     bool want_replica = false, writes = false;
     if (ready > 0 && mode_ == PoolMode::Transaction) {
       if (!server_) refresh_split(rt_.config());
-      if (awake_->split_) {
+      if (awake_->split_.active()) {
         Plan plan = co_await plan_batch(data, items, ready);
-        if (client_gone_) co_return;
+        if (gone()) co_return;
         if (plan.kind == Plan::Kind::Answered) {
           last_activity_ = Clock::now();
           awake_->in_.consume(plan.consumed);
@@ -219,7 +213,7 @@ awaitable<void> ClientSession::client_loop() {
         }
       }
       arm_retry(std::span<const uint8_t>(data).first(ready), items, fresh, want_replica);
-      if (writes && !server_->is_replica()) wrote_ = true;
+      if (writes && !server_->is_replica()) split_memory_.wrote = true;
       if (!co_await send_batch(std::span<const uint8_t>(data).first(ready), items, fresh)) co_return;
       awake_->in_.consume(ready);
     }
@@ -231,7 +225,7 @@ awaitable<void> ClientSession::client_loop() {
       // A client that pipelines without reading its replies: read nothing more from it until half
       // of what it has in flight is answered (max_pipeline_depth). Its server keeps flowing.
       co_await wait_replies_below(config_->pooler.max_pipeline_depth / 2);
-      if (client_gone_) co_return;
+      if (gone()) co_return;
     }
     if (!co_await read_client()) co_return;
   }
@@ -271,12 +265,12 @@ bool ClientSession::decode_batch(std::span<uint8_t> data, std::vector<BatchItem>
 }
 
 // The bytes of a refused extended-protocol group to drop: up to and including its Sync, whose
-// ReadyForQuery goes into out_ (skip_to_sync_ then ends), or all of `ready` while it has not come.
+// ReadyForQuery goes into out_ (split_memory_.skip_to_sync then ends), or all of `ready` while it has not come.
 size_t ClientSession::skip_refused_group(std::span<const uint8_t> data, std::span<const BatchItem> items,
                                          size_t ready) {
   for (const auto& it : items) {
     if (data[it.offset] == 'S') {
-      skip_to_sync_ = false;
+      split_memory_.skip_to_sync = false;
       awake_->out_.clear();
       proto::ready_for_query(awake_->out_, client_tx_status());
       return it.offset + it.size;
@@ -300,18 +294,19 @@ awaitable<bool> ClientSession::read_client() {
     awake_->in_.shrink(kKeepInBuffer);
     awake_->large_message_.release();
   }
-  reading_idle_ = small;
+  parking_.read = small ? Parking::Read::Idle : Parking::Read::Busy;
   // Chosen before the co_await: GCC 12 evaluated in_.prepare() (a 4 kB allocation) even when the
   // condition picked small_ inside the co_await expression.
   const asio::mutable_buffer target = small ? asio::buffer(awake_->small_) : awake_->in_.prepare();
   auto [ec, n] = co_await awake_->sock_.async_read_some(target, nothrow);
-  reading_idle_ = false;
-  if (ec == asio::error::operation_aborted && park_requested_ && state_ == ClientState::Idle) {
+  // Busy again, also after a read that finished just before the cancel: not parked after all.
+  const bool park_requested = parking_.read == Parking::Read::ParkRequested;
+  parking_.read = Parking::Read::Busy;
+  if (ec == asio::error::operation_aborted && park_requested && state_ == ClientState::Idle) {
     if (!park()) co_return true;  // not parked after all: read again
     if (leaving_ == Leaving::Move) hand_over();
     co_return false;
   }
-  park_requested_ = false;  // a read that finished just before the cancel: not parked after all
   if (ec) {
     disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
     co_return false;
@@ -348,14 +343,14 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
   ServerPtr s = server_;
   // Only once the whole batch is known to go: the tracker records what the server will have.
   awake_->to_server_.clear();
-  const bool inject_begin = begin_pending_ && spawn_relay;
+  const bool inject_begin = split_memory_.begin_pending && spawn_relay;
   if (inject_begin) {
     // The BEGIN the pooler answered (client_split.cpp) runs first, on the server the transaction's
     // first statement chose; its replies are dropped.
     proto::query(awake_->to_server_, "BEGIN");
     awake_->tx_.send_hidden_begin();
-    begin_pending_ = false;
-    retry_armed_ = false;  // a retry would have to carry the BEGIN too
+    split_memory_.begin_pending = false;
+    awake_->split_.retry().disarm();  // a retry would have to carry the BEGIN too
   }
   if (prepared_) {
     for (const auto& it : items) {
@@ -374,8 +369,8 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
   auto [ec, n] = co_await asio::async_write(s->sock, out, nothrow);
   (void)n;
   if (ec) {
-    if (client_gone_) co_return false;
-    if ((retry_armed_ && !forwarded_) || outlives_server()) {
+    if (gone()) co_return false;
+    if (awake_->split_.retry().armed() || outlives_server()) {
       // The relay sees the broken connection as well: it runs the batch elsewhere, or fails what
       // the client has in flight and keeps the client (server_failed).
       error_code ignored;
@@ -393,26 +388,16 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
 
 void ClientSession::arm_retry(std::span<const uint8_t> batch, std::span<const BatchItem> items, bool fresh,
                               bool want_replica) {
-  const bool idle = awake_->tx_.status() == session::TxStatus::Idle && !begin_pending_;
-  if (fresh) {
-    forwarded_ = false;  // nothing of this server's has reached the client
-    // A read on a replica, or a bare BEGIN on the primary, is kept until its first reply, to run
-    // it elsewhere if the server breaks before answering.
-    retry_armed_ = batch.size() <= kMaxRetryBytes &&
-                   (server_->is_replica() ||
-                    (idle && std::all_of(items.begin(), items.end(),
-                                         [](const BatchItem& it) { return bare_begin_query(it.frame); })));
-  } else {
-    // The replica is still attached because its last reply's release has not run yet (the client
-    // was quicker), but that batch is complete: this read is as new as on a fresh server and can be
-    // retried the same way.
-    retry_armed_ = want_replica && server_->is_replica() && !awake_->tx_.busy() && idle &&
-                   batch.size() <= kMaxRetryBytes;
-  }
-  if (!retry_armed_) return;
-  awake_->retry_batch_.assign(reinterpret_cast<const char*>(batch.data()), batch.size());
-  awake_->retries_ = 0;
-  forwarded_ = false;
+  BatchRetry::Facts f;
+  f.bytes = batch.size();
+  f.fresh = fresh;
+  f.on_replica = server_->is_replica();
+  f.want_replica = want_replica;
+  f.idle = awake_->tx_.status() == session::TxStatus::Idle && !split_memory_.begin_pending;
+  f.busy = awake_->tx_.busy();
+  f.bare_begins =
+      std::all_of(items.begin(), items.end(), [](const BatchItem& it) { return bare_begin_query(it.frame); });
+  awake_->split_.retry().arm(batch, f);
 }
 
 bool ClientSession::answer_locally(std::span<const BatchItem> items) {
@@ -430,14 +415,7 @@ bool ClientSession::answer_locally(std::span<const BatchItem> items) {
 void ClientSession::on_ready_for_query(session::TxTracker::Ready ready) {
   last_activity_ = Clock::now();
   if (ready.end == session::TxTracker::End::Open) return;
-  if (wrote_ && server_ && !server_->is_replica()) {
-    // Committed (or ended) on the primary: later reads wait for a replica that has replayed it.
-    if (ryw_ && awake_->split_) {
-      ryw_round_ = awake_->split_->current_round();
-      ryw_pending_ = true;
-    }
-    wrote_ = false;
-  }
+  awake_->split_.transaction_ended(server_ && !server_->is_replica());
   // The transaction is over: its session-level SETs stand if it committed, and are gone if not.
   if (ready.end == session::TxTracker::End::Failed) {
     // Rolled back, or partly (savepoints): we cannot know which SETs survived on this server. (No
@@ -472,10 +450,10 @@ void ClientSession::on_ready_for_query(session::TxTracker::Ready ready) {
 }
 
 bool ClientSession::park() {
-  park_requested_ = false;
+  parking_.read = Parking::Read::Busy;
   error_code ec;
   auto& sock = awake_->sock_.socket();
-  parked_v6_ = sock.local_endpoint(ec).address().is_v6();
+  parking_.v6 = sock.local_endpoint(ec).address().is_v6();
   const int fd = ec ? -1 : sock.release(ec);
   if (fd < 0 || ec) {
     // release() failed and the socket is still Asio's (it is not closed by a failed release).
@@ -483,21 +461,21 @@ bool ClientSession::park() {
     return false;
   }
   if (!worker_.parking.add(fd, this)) {
-    sock.assign(parked_v6_ ? tcp::v6() : tcp::v4(), fd, ec);
+    sock.assign(parking_.v6 ? tcp::v6() : tcp::v4(), fd, ec);
     if (ec) {
       ::close(fd);
       disconnect("client socket lost while parking: " + ec.message());
     }
     return ec.failed();  // a lost socket has nothing to read either: client_loop() ends
   }
-  parked_fd_ = fd;
-  parked_self_ = shared_from_this();
+  parking_.fd = fd;
+  parking_.self = shared_from_this();
   awake_.reset();
   if (capture_ && capture_->blank()) capture_.reset();
   // A client that never named a statement keeps no tracker while parked (unpark makes a new one).
   if (prepared_ && prepared_->blank()) {
     prepared_.reset();
-    tracker_parked_ = true;
+    parking_.tracker_dropped = true;
   }
   ++worker_.parked_since_trim;
   log::debug("{} parked: idle, no coroutine, buffer or Asio operation until its next message", tag());
@@ -507,8 +485,8 @@ bool ClientSession::park() {
 void wake_parked_client(void* session) { static_cast<ClientSession*>(session)->wake_parked(); }
 
 void ClientSession::wake_parked() {
-  if (parked_fd_ < 0) return;  // taken back earlier in the same batch of events
-  auto self = std::move(parked_self_);
+  if (parking_.fd < 0) return;  // taken back earlier in the same batch of events
+  auto self = std::move(parking_.self);
   if (!take_back_socket()) {
     disconnect("client socket lost while parked");
     return;
@@ -517,13 +495,13 @@ void ClientSession::wake_parked() {
 }
 
 bool ClientSession::take_back_socket() {
-  const int fd = std::exchange(parked_fd_, -1);
-  awake_ = std::make_unique<Awake>(tcp::socket(worker_.ctx));
+  const int fd = std::exchange(parking_.fd, -1);
+  awake_ = std::make_unique<Awake>(tcp::socket(worker_.ctx), split_memory_);
   worker_.parking.remove(fd);
   // The session no longer holds itself; whoever called keeps it alive until this handler runs.
-  if (parked_self_) asio::post(executor(), [self = std::move(parked_self_)] {});
+  if (parking_.self) asio::post(executor(), [self = std::move(parking_.self)] {});
   error_code ec;
-  awake_->sock_.socket().assign(parked_v6_ ? tcp::v6() : tcp::v4(), fd, ec);
+  awake_->sock_.socket().assign(parking_.v6 ? tcp::v6() : tcp::v4(), fd, ec);
   if (ec) {
     ::close(fd);
     log::warn("{} cannot take back its parked socket: {}", tag(), ec.message());
@@ -533,15 +511,15 @@ bool ClientSession::take_back_socket() {
 }
 
 void ClientSession::drop_if_parked() {
-  if (parked_fd_ < 0) return;
-  worker_.parking.remove(parked_fd_);
-  auto self = std::move(parked_self_);  // may be the last owner: nothing touches `this` after this
+  if (parking_.fd < 0) return;
+  worker_.parking.remove(parking_.fd);
+  auto self = std::move(parking_.self);  // may be the last owner: nothing touches `this` after this
 }
 
 awaitable<void> ClientSession::unpark(std::shared_ptr<ClientSession> self) {
-  if (self->tracker_parked_) {
+  if (self->parking_.tracker_dropped) {
     self->prepared_ = std::make_unique<prepared::Tracker>(self->rt_.statements);
-    self->tracker_parked_ = false;
+    self->parking_.tracker_dropped = false;
   }
   co_await self->client_loop();
 }

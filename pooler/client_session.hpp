@@ -12,6 +12,7 @@
 #include "pooler/client_cache.hpp"
 #include "pooler/capture/session_capture.hpp"
 #include "pooler/guc_state.hpp"
+#include "pooler/login_handshake.hpp"
 #include "pooler/metrics/session_meter.hpp"
 #include "pooler/net.hpp"
 #include "pooler/prepared/tracker.hpp"
@@ -19,13 +20,14 @@
 #include "pooler/routing/router.hpp"
 #include "pooler/server_conn.hpp"
 #include "pooler/session/tx_tracker.hpp"
+#include "pooler/split_planner.hpp"
 #include "pooler/tls/stream.hpp"
 #include "sql/session_effects.hpp"
 
 namespace pgopt::pooler {
 
 namespace admin {
-struct Command;
+class AdminSession;
 }
 namespace tls {
 class Contexts;
@@ -77,33 +79,21 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   const std::string& peer() const { return peer_; }
   // Set at login: read them on this client's worker only. The pool's names once it has one (a
   // parked client keeps no copy); empty for a moved client not yet adopted (takeover).
-  const std::string& database() const { return pool_ ? pool_->database : awake_ ? awake_->database_ : kNoName; }
-  const std::string& user() const { return pool_ ? pool_->user : awake_ ? awake_->user_ : kNoName; }
-  bool is_admin() const { return admin_; }
+  const std::string& database() const {
+    return pool_ ? pool_->database : awake_ && awake_->login_ ? awake_->login_->database() : kNoName;
+  }
+  const std::string& user() const { return pool_ ? pool_->user : awake_ && awake_->login_ ? awake_->login_->user() : kNoName; }
+  bool is_admin() const { return kind_ == Kind::Admin; }
   bool has_server() const { return server_ != nullptr; }
   const Pool* pool() const { return pool_; }  // its primary pool, once logged in
   asio::any_io_executor executor() { return worker_.ctx.get_executor(); }
   ClientSnapshot snapshot() const;  // for the admin console, on this client's worker (admin/)
 
  private:
-  // the admin console, for a client of database "pgopt" (admin/admin_session.cpp)
-  awaitable<void> run_admin();
-  awaitable<std::optional<std::string>> read_admin_query();
-  awaitable<bool> run_admin_command(const admin::Command& cmd, std::string& reply);
-  awaitable<void> admin_reload(std::string& reply);
-  awaitable<void> admin_kill_client(uint64_t client_id, std::string& reply);
-
-  // login (client_login.cpp)
-  awaitable<bool> startup();
-  awaitable<bool> answer_encryption_request(uint32_t code, const tls::Contexts* contexts);
-  bool take_startup_params(const protocol::StartupParams& params, std::vector<std::string>& unsupported);
-  awaitable<bool> authenticate();
-  awaitable<bool> welcome();
-  bool resolve_database();  // the client's database in the config, after authentication
-  awaitable<std::optional<std::string>> read_password_message();
-  // A CancelRequest instead of a startup packet: passed to the session it names, here or, in a
-  // fleet, at the peer that issued the key (fleet/). `forwarded`: a peer sent it (never again).
-  awaitable<void> handle_cancel_request(std::span<const uint8_t> payload, bool forwarded);
+  // The session's parts that run it for a while and reach into its state: the login
+  // (login_handshake.hpp, client_login.cpp) and the admin console (admin/admin_session.hpp).
+  friend class LoginHandshake;
+  friend class admin::AdminSession;
 
   // relay, client -> server (client_session.cpp)
   awaitable<void> client_loop();
@@ -157,7 +147,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     Clock::time_point failover_deadline;
   };
   enum class AttachStep { Done, Again, Closed };
-  awaitable<AttachStep> open_server(const AttachTry& at, const Config& cfg, const DatabaseConfig& db, ServerPtr& s);
+  awaitable<AttachStep> open_server(const AttachTry& at, const Config& cfg, const DatabaseConfig& db, SlotLease slot,
+                                    ServerPtr& s);
   awaitable<AttachStep> restore_settings(const AttachTry& at, bool at_login, ServerPtr& s);
   // Sends one batch (`items` point into `data`) to server_; starts the relay when `spawn_relay`.
   awaitable<bool> send_batch(std::span<const uint8_t> data, std::span<BatchItem> items, bool spawn_relay);
@@ -211,12 +202,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   };
   RoutedText routed_text(std::span<const uint8_t> data, const BatchItem& it) const;
   Plan answer_planned(std::span<uint8_t> data, std::span<const BatchItem> items, char type, const routing::Decision& d);
-  routing::ClientState routing_state() const;
-  struct ReplicaChoice {
-    std::optional<int> index;
-    bool ryw_blocked = false;  // replicas are fit, just not caught up with this client's last write
-  };
-  ReplicaChoice choose_replica();
   Pool& replica_pool(int index);
   void replica_failed(const ServerPtr& s, std::string_view why);
   // Answers the statement or group that starts the batch with the pooler's own replies.
@@ -229,15 +214,16 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // notify_settled() like wait_settled().
   awaitable<void> wait_replies_below(int limit);
   void notify_settled();
+  awaitable<void> wait_notified();  // one sleep of the two above, until notify_settled()
   // Keeps a copy of a batch that may run again if its server breaks before answering (or not).
   void arm_retry(std::span<const uint8_t> batch, std::span<const BatchItem> items, bool fresh, bool want_replica);
   // A batch whose server broke before it changed anything runs again on a fresh connection to the
-  // same role (a replica's read, or a bare BEGIN on the primary), up to kMaxRetries times.
+  // same role (a replica's read, or a bare BEGIN on the primary), up to BatchRetry::kMaxRetries times.
   awaitable<void> retry_elsewhere(ServerPtr failed);
   awaitable<void> retry_elsewhere_now(ServerPtr failed);
-  // What the client was last told: a BEGIN held back (begin_pending_) already said 'T'.
+  // What the client was last told: a BEGIN held back (SplitMemory::begin_pending) already said 'T'.
   char client_tx_status() const {
-    return server_ ? char(awake_->tx_.status()) : begin_pending_ ? 'T' : 'I';
+    return server_ ? char(awake_->tx_.status()) : split_memory_.begin_pending ? 'T' : 'I';
   }
 
   // Parking (see ClientState): requested by check_timeouts(), done by client_loop() once its read
@@ -262,15 +248,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<bool> send(const std::string& data);
   awaitable<bool> send_out();  // sends out_ and empties it, so no message is ever sent twice
   void set_state(ClientState s);
+  // The client is gone or going: disconnect() or hand_over() ran (Closing is never left again).
+  bool gone() const { return state_ == ClientState::Closing; }
   std::string tag() const;  // "C-12 app/alice@127.0.0.1:50001" for logs
 
   static constexpr size_t kKeepInBuffer = 16 * 1024;
   static inline const std::string kNoName;
-  // A batch that may run again (a read sent to a replica, a bare BEGIN), kept until a reply
-  // reaches the client so that a connection that breaks first can be retried elsewhere; a failover
-  // may leave more than one dead connection in the pool (each found by one retry).
-  static constexpr size_t kMaxRetryBytes = 64 * 1024;
-  static constexpr int kMaxRetries = 3;
   // A retriable read's replies are held up to this much until its ReadyForQuery (server_loop).
   static constexpr size_t kMaxHeldReply = 64 * 1024;
 
@@ -278,21 +261,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // and per-batch scratch, and the read/write-splitting state looked up again from the config.
   // Made at connect and by every wake-up (take_back_socket), freed by park(): null exactly while
   // the client is parked, which is what makes 10,000 parked clients cheap (docs/architecture.md).
-  struct RoutingGucs {
-    GucState::Handle handle;  // of want_ when these were read
-    bool read_only = false, serializable = false;
-  };
   struct Awake {
-    explicit Awake(tcp::socket s) : sock_(std::move(s)) {}
+    Awake(tcp::socket s, SplitMemory& split) : sock_(std::move(s)), split_(split) {}
     tls::Stream sock_;  // TLS after an SSLRequest the pooler accepted (tls/); never parked then
     Buffer in_;
     std::array<uint8_t, 512> small_;  // read target while in_ is empty (most messages fit)
     std::string out_;  // reused write buffer for client-bound bytes the pooler builds
-    // Login: the names the client asked for (user(), database() read the pool's once it has one),
-    // its startup parameters, and the ClientKey it proved (SCRAM passthrough, given to the pool).
-    std::string user_, database_;
-    std::vector<std::pair<std::string, std::string>> startup_gucs_;
-    std::optional<auth::Key> scram_client_key_;
+    // While logging in (dropped after the welcome; the pool has the names), and for the whole of an
+    // admin console session, which has no pool: the names it logged in with.
+    std::unique_ptr<LoginHandshake> login_;
     std::string to_server_;  // a client batch with rewritten messages
     std::vector<protocol::Frame> batch_frames_;
     std::string retry_;  // a client group sent to the server again (prepared::ReplyAction::Retry)
@@ -300,20 +277,24 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     // Requests the server owes, the transaction status, settings deferred to the commit, open
     // WITH HOLD cursors: reset for each server attached (session/tx_tracker.hpp).
     session::TxTracker tx_;
-    // Read/write splitting, for a transaction-mode database with read_write_split (null otherwise).
-    std::shared_ptr<routing::ReplicaSet> split_;
-    std::shared_ptr<const Config> split_cfg_;  // the config split_ and the router come from
-    const DatabaseConfig* split_db_ = nullptr;  // in split_cfg_
-    std::vector<Pool*> replica_pools_;          // by replica index, filled on first use
-    RoutingGucs routing_gucs_;
-    std::unique_ptr<asio::steady_timer> settle_timer_;  // made by the first wait_settled()
-    std::string retry_batch_;  // a batch kept for a retry on another server (kMaxRetryBytes)
-    int retries_ = 0;          // of the batch in retry_batch_
+    // Read/write splitting (active for a transaction-mode database with read_write_split) and the
+    // retry of a batch whose server broke before answering.
+    SplitPlanner split_;
+    // What wait_settled() and wait_replies_below() sleep on until notify_settled(): a timer made
+    // by the first wait, and whether one is waiting now.
+    struct SettleWait {
+      std::unique_ptr<asio::steady_timer> timer;
+      bool waiting = false;
+    };
+    SettleWait settle_;
     std::string close_reason_;
     // While queued for a server (attach): its place in the queue, and whether its socket is in the
     // worker's hang-up watch, so a client that closes leaves the queue at once.
-    Pool::WaitTicket* wait_ticket_ = nullptr;
-    bool hangup_watched_ = false;
+    struct QueueWait {
+      Pool::WaitTicket* ticket = nullptr;
+      bool hangup_watched = false;
+    };
+    QueueWait queued_;
     BudgetLease large_message_;  // of rt_.large_messages, while a message over kLargeMessage is in in_
   };
 
@@ -321,8 +302,20 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // parked client costs.
   Runtime& rt_;
   Worker& worker_;
+  SplitMemory split_memory_;  // read-your-writes, SET pgopt.route, a held-back BEGIN (before awake_)
   std::unique_ptr<Awake> awake_;
-  std::shared_ptr<ClientSession> parked_self_;  // what keeps a parked session alive
+  // Parking (see ClientState): what keeps a parked client, and how far an awake one is from it.
+  struct Parking {
+    // client_loop()'s read: Busy, Idle (waiting for the next message with nothing pending), or
+    // ParkRequested (check_timeouts() or a takeover cancelled that read to park the client).
+    enum class Read : uint8_t { Busy, Idle, ParkRequested };
+    std::shared_ptr<ClientSession> self;  // what keeps a parked session alive
+    int fd = -1;                          // the socket while parked (awake_ is null meanwhile)
+    Read read = Read::Busy;
+    bool v6 = false;
+    bool tracker_dropped = false;  // prepared_ was dropped by park() and comes back on unpark()
+  };
+  Parking parking_;
   uint64_t id_;
   std::string peer_;
   Clock::time_point connected_at_ = Clock::now();
@@ -340,35 +333,18 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::unique_ptr<capture::SessionCapture> capture_;
   std::unique_ptr<SessionCache> cache_;  // the result cache's per-session part; null when off
   ServerPtr server_;  // attached while a transaction (or, in session mode, the session) runs
-  uint64_t ryw_round_ = 0;  // read-your-writes: the poll round the last commit was seen in
-  uint64_t ryw_lsn_ = 0;    // reads need a replica replayed at least this far
   protocol::CancelKey cancel_key_{};  // also this session's slot in rt_.client_table
 
-  int parked_fd_ = -1;  // the socket while parked (awake_ is null meanwhile)
   ClientState state_ = ClientState::Login;
   PoolMode mode_ = PoolMode::Transaction;
-  routing::Route route_ = routing::Route::Auto;  // SET pgopt.route
   // The process is shutting down: Drain closes the client at its next idle point, Move hands it
   // over to the process that took the listeners (takeover.hpp).
   enum class Leaving : uint8_t { Stay, Drain, Move };
   Leaving leaving_ = Leaving::Stay;
-  bool admin_ = false;    // a client of the admin console (database "pgopt")
-  bool parked_v6_ = false;
-  bool reading_idle_ = false;  // client_loop() waits for a client's next message with nothing pending
-  bool park_requested_ = false;
-  bool tracker_parked_ = false;  // prepared_ was dropped by park() and comes back on unpark()
-  bool client_gone_ = false;
-  bool ryw_ = true;           // read_your_writes
-  bool wrote_ = false;        // the primary ran something that may write since the last commit
-  bool ryw_pending_ = false;  // a commit awaits its stamp: reads go to the primary meanwhile
-  bool skip_to_sync_ = false;  // a locally failed extended-protocol group: drop messages to its Sync
-  // A bare BEGIN answered by the pooler: the transaction's first statement picks its server (SET
-  // TRANSACTION READ ONLY there makes it a replica's), and the BEGIN is sent ahead of it.
-  bool begin_pending_ = false;
-  bool settle_waiting_ = false;
-  bool retry_armed_ = false;
-  bool retrying_ = false;   // retry_elsewhere() is finding the batch a new server
-  bool forwarded_ = false;  // some server reply reached the client since the server was attached
+  // Which session runs: a relay to pooled servers, or the admin console (database "pgopt", decided
+  // by the startup packet; admin/admin_session.hpp).
+  enum class Kind : uint8_t { Relay, Admin };
+  Kind kind_ = Kind::Relay;
 };
 
 }  // namespace pgopt::pooler

@@ -16,57 +16,16 @@ namespace proto = pgopt::protocol;
 using routing::Decision;
 
 void ClientSession::refresh_split(const std::shared_ptr<const Config>& cfg) {
-  if (cfg == awake_->split_cfg_) return;
-  awake_->split_cfg_ = cfg;
+  SplitPlanner& split = awake_->split_;
+  if (cfg == split.config()) return;
   const DatabaseConfig* db = cfg->find_database(database());
   auto set = db && mode_ == PoolMode::Transaction && split_active(*cfg, *db) ? rt_.splits.find(database()) : nullptr;
-  if (set != awake_->split_) awake_->replica_pools_.clear();
-  awake_->split_ = std::move(set);
-  awake_->split_db_ = awake_->split_ ? db : nullptr;
-  ryw_ = awake_->split_db_ && awake_->split_db_->read_your_writes;
-  if (awake_->split_) awake_->replica_pools_.resize(awake_->split_->size(), nullptr);
-}
-
-routing::ClientState ClientSession::routing_state() const {
-  routing::ClientState cs;
-  cs.in_transaction = server_ && awake_->tx_.status() != session::TxStatus::Idle;
-  // PostgreSQL 14+ reports default_transaction_read_only; the isolation default is only known
-  // from the SET that made it. Looked up again only when the settings changed (a new handle).
-  if (!awake_->routing_gucs_.handle || !want_.is(awake_->routing_gucs_.handle)) {
-    awake_->routing_gucs_ = {want_.handle()};
-    if (const GucEntry* e = want_.find("default_transaction_read_only"); e && !e->replayed)
-      awake_->routing_gucs_.read_only = e->value == "on";
-    if (const GucEntry* e = want_.find("default_transaction_isolation"))
-      awake_->routing_gucs_.serializable = lower(e->value).find("serializable") != std::string::npos;
-  }
-  cs.default_read_only = awake_->routing_gucs_.read_only;
-  cs.default_serializable = awake_->routing_gucs_.serializable;
-  cs.route = route_;
-  cs.begin_pending = begin_pending_;
-  return cs;
-}
-
-ClientSession::ReplicaChoice ClientSession::choose_replica() {
-  ReplicaChoice c;
-  const auto now = routing::SteadyClock::now();
-  uint64_t min_lsn = 0;
-  if (ryw_) {
-    if (ryw_pending_) {
-      if (auto stamp = awake_->split_->stamp_after(ryw_round_)) {
-        ryw_lsn_ = std::max(ryw_lsn_, *stamp);
-        ryw_pending_ = false;
-      }
-    }
-    min_lsn = ryw_lsn_;
-  }
-  if (!ryw_pending_) c.index = awake_->split_->choose(min_lsn, now);
-  if (!c.index && (ryw_pending_ || min_lsn > 0)) c.ryw_blocked = awake_->split_->choose(0, now).has_value();
-  return c;
+  split.refresh(cfg, db, std::move(set));
 }
 
 Pool& ClientSession::replica_pool(int index) {
-  Pool*& p = awake_->replica_pools_[size_t(index)];
-  if (!p) p = &rt_.pools.get(database(), user(), node_key(awake_->split_->endpoints()[size_t(index)]));
+  Pool*& p = awake_->split_.replica_pool(index);
+  if (!p) p = &rt_.pools.get(database(), user(), node_key(awake_->split_.replicas()->endpoints()[size_t(index)]));
   return *p;
 }
 
@@ -81,33 +40,34 @@ void ClientSession::replica_failed(const ServerPtr& s, std::string_view why) {
 }
 
 bool ClientSession::settled() const {
-  if (client_gone_) return true;
-  if (retrying_) return false;
+  if (gone()) return true;
+  if (awake_->split_.retry().moving()) return false;
   return !server_ || (!awake_->tx_.busy() && awake_->tx_.status() != session::TxStatus::Idle);
 }
 
 awaitable<void> ClientSession::wait_settled() {
   while (!settled()) {
-    settle_waiting_ = true;
-    if (!awake_->settle_timer_) awake_->settle_timer_ = std::make_unique<asio::steady_timer>(executor());
-    awake_->settle_timer_->expires_at(asio::steady_timer::time_point::max());
-    co_await awake_->settle_timer_->async_wait(nothrow);
-    settle_waiting_ = false;
+    co_await wait_notified();
   }
 }
 
 awaitable<void> ClientSession::wait_replies_below(int limit) {
-  while (server_ && !client_gone_ && awake_->tx_.outstanding() > limit) {
-    settle_waiting_ = true;
-    if (!awake_->settle_timer_) awake_->settle_timer_ = std::make_unique<asio::steady_timer>(executor());
-    awake_->settle_timer_->expires_at(asio::steady_timer::time_point::max());
-    co_await awake_->settle_timer_->async_wait(nothrow);
-    settle_waiting_ = false;
+  while (server_ && !gone() && awake_->tx_.outstanding() > limit) {
+    co_await wait_notified();
   }
 }
 
+awaitable<void> ClientSession::wait_notified() {
+  Awake::SettleWait& w = awake_->settle_;
+  w.waiting = true;
+  if (!w.timer) w.timer = std::make_unique<asio::steady_timer>(executor());
+  w.timer->expires_at(asio::steady_timer::time_point::max());
+  co_await w.timer->async_wait(nothrow);
+  w.waiting = false;  // awake_ stays: parking happens only in client_loop's read, not while it waits here
+}
+
 void ClientSession::notify_settled() {
-  if (settle_waiting_ && awake_->settle_timer_) awake_->settle_timer_->cancel();
+  if (awake_->settle_.waiting && awake_->settle_.timer) awake_->settle_.timer->cancel();
 }
 
 namespace {
@@ -197,12 +157,14 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
   Plan plan;
   plan.ready = ready;
   plan.items = items.size();
-  routing::Router& router = worker_router(worker_, awake_->split_cfg_, *awake_->split_db_);
-  const routing::ClientState cs = routing_state();
-  if (!server_ && !begin_pending_ && cs.route == routing::Route::Auto && !cs.default_read_only &&
+  SplitPlanner& split = awake_->split_;
+  routing::Router& router = worker_router(worker_, split.config(), split.database());
+  const routing::ClientState cs =
+      split.routing_state(want_, server_ && awake_->tx_.status() != session::TxStatus::Idle);
+  if (!server_ && !split_memory_.begin_pending && cs.route == routing::Route::Auto && !cs.default_read_only &&
       char(data[0]) == 'Q' && sql::is_bare_begin({reinterpret_cast<const char*>(data.data()) + 5, items[0].size - 6})) {
     // Hold a plain BEGIN back: the transaction's first statement decides where it runs.
-    begin_pending_ = true;
+    split_memory_.begin_pending = true;
     awake_->out_.clear();
     proto::command_complete(awake_->out_, "BEGIN");
     proto::ready_for_query(awake_->out_, 'T');
@@ -282,7 +244,7 @@ size_t ClientSession::answer_group(std::span<const uint8_t> data, std::span<cons
                                    bool single_statement) {
   const bool show = d.command_tag == "SHOW";
   if (char(data[items[0].offset]) == 'Q') {
-    if (d.new_route) route_ = *d.new_route;
+    if (d.new_route) split_memory_.route = *d.new_route;
     if (show) {
       proto::row_description(awake_->out_, {"pgopt.route"});
       proto::data_row(awake_->out_, {std::string(d.show_value)});
@@ -295,7 +257,7 @@ size_t ClientSession::answer_group(std::span<const uint8_t> data, std::span<cons
     return fail_group(data, items,
                       routing::RouteError{"0A000", "pgopt.route must be set or shown in a message group of its own", {},
                                           "Send it as a separate query (Sync before and after)."});
-  if (d.new_route) route_ = *d.new_route;
+  if (d.new_route) split_memory_.route = *d.new_route;
   size_t used = 0;
   for (const auto& it : items) {
     const char t = char(data[it.offset]);
@@ -338,25 +300,25 @@ size_t ClientSession::fail_group(std::span<const uint8_t> data, std::span<const 
       return it.offset + it.size;
     }
   }
-  skip_to_sync_ = true;
+  split_memory_.skip_to_sync = true;
   return items.back().offset + items.back().size;
 }
 
 awaitable<void> ClientSession::retry_elsewhere(ServerPtr failed) {
   // Until the batch is on its new server, more client messages must wait (client_loop checks).
-  retrying_ = true;
+  // awake_ stays: a session is parked only from client_loop, which waits meanwhile.
+  awake_->split_.retry().set_moving(true);
   co_await retry_elsewhere_now(std::move(failed));
-  retrying_ = false;
+  if (awake_) awake_->split_.retry().set_moving(false);
   notify_settled();
 }
 
 awaitable<void> ClientSession::retry_elsewhere_now(ServerPtr failed) {
-  retry_armed_ = false;
+  BatchRetry& retry = awake_->split_.retry();
+  std::string batch = retry.take_for_retry();
   if (prepared_) prepared_->abandon_all(failed->statements);
   if (capture_) capture_->abandon();  // the batch is fed to the capture again by send_batch
   awake_->tx_.forget_requests();
-  std::string batch = std::move(awake_->retry_batch_);
-  awake_->retry_batch_.clear();
   const bool replica = failed->is_replica();
   log::info("{} {} broke before answering: running the {} again on another connection", tag(), failed->describe(),
             replica ? "read" : "BEGIN");
@@ -375,11 +337,7 @@ awaitable<void> ClientSession::retry_elsewhere_now(ServerPtr failed) {
     items.push_back({pos, r.frame.size, r.frame});
     pos += r.frame.size;
   }
-  forwarded_ = false;
-  // Armed again: in a failover the pool may hold more dead connections to the old primary. A copy:
-  // the items point into `batch`.
-  retry_armed_ = ++awake_->retries_ < kMaxRetries;
-  if (retry_armed_) awake_->retry_batch_ = batch;
+  awake_->split_.retry().rearm();  // on its new server, as after a fresh send (arm_retry)
   co_await send_batch(bytes, items, true);
 }
 

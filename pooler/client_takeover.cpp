@@ -14,14 +14,14 @@ namespace pgopt::pooler {
 // process's OpenSSL, which has no API to export them), a session-mode client (its server connection
 // is its session), the admin console, and a client still logging in. These drain.
 bool ClientSession::movable() const {
-  return rt_.handover.load() && mode_ == PoolMode::Transaction && !admin_ && state_ != ClientState::Login &&
+  return rt_.handover.load() && mode_ == PoolMode::Transaction && kind_ == Kind::Relay && state_ != ClientState::Login &&
          state_ != ClientState::Closing && (!awake_ || !awake_->sock_.encrypted());
 }
 
 void ClientSession::move_when_idle() {
   if (!movable()) return shutdown_when_idle();
   leaving_ = Leaving::Move;
-  if (parked_fd_ >= 0) return hand_over();
+  if (parking_.fd >= 0) return hand_over();
   park_now();
 }
 
@@ -29,8 +29,8 @@ void ClientSession::move_when_idle() {
 // one. A batch already read runs here first; the client moves at the boundary after it.
 void ClientSession::park_now() {
   if (leaving_ != Leaving::Move || state_ != ClientState::Idle || !awake_ || !awake_->in_.empty()) return;
-  if (reading_idle_ && !park_requested_) {
-    park_requested_ = true;
+  if (parking_.read == Parking::Read::Idle) {
+    parking_.read = Parking::Read::ParkRequested;
     error_code ec;
     awake_->sock_.socket().cancel(ec);
   }
@@ -46,10 +46,10 @@ void ClientSession::hand_over() {
   m.database = database();
   m.cancel_pid = cancel_key_.pid;
   m.cancel_secret = cancel_key_.secret;
-  m.read_your_writes = ryw_;
-  m.ryw_pending = ryw_pending_;
-  m.ryw_lsn = ryw_lsn_;
-  m.route = uint8_t(route_);
+  m.read_your_writes = split_memory_.ryw != SplitMemory::Ryw::Off;
+  m.ryw_pending = split_memory_.ryw == SplitMemory::Ryw::AwaitingStamp;
+  m.ryw_lsn = split_memory_.ryw_lsn;
+  m.route = uint8_t(split_memory_.route);
   m.cache_off = cache_ && cache_->use == SessionCache::Use::Off;
   for (const auto& [key, e] : want_.entries()) m.settings.push_back({e.name, e.value, e.replayed});
   if (prepared_) {
@@ -59,26 +59,26 @@ void ClientSession::hand_over() {
   if (pool_) {
     if (auto key = pool_->scram_client_key()) m.scram_client_key.assign(reinterpret_cast<const char*>(key->data()), key->size());
   }
-  if (!rt_.handover.load()->send_client(m, parked_fd_)) {
+  if (!rt_.handover.load()->send_client(m, parking_.fd)) {
     leaving_ = Leaving::Drain;
     disconnect("shutting down (handover failed)", "57P01", "terminating connection: pgopt is shutting down");
     return;
   }
-  worker_.parking.remove(parked_fd_);
-  ::close(std::exchange(parked_fd_, -1));
+  worker_.parking.remove(parking_.fd);
+  ::close(std::exchange(parking_.fd, -1));
   state_ = ClientState::Closing;
-  client_gone_ = true;
   log::info("{} handed over to the new process", tag());
-  auto self = std::move(parked_self_);  // may be the last owner: nothing touches `this` after this
+  auto self = std::move(parking_.self);  // may be the last owner: nothing touches `this` after this
 }
 
 ClientSession::ClientSession(Runtime& rt, Worker& worker, int moved_fd, uint64_t id, protocol::CancelKey key)
-    : rt_(rt), worker_(worker), id_(id), parked_fd_(moved_fd) {
+    : rt_(rt), worker_(worker), id_(id) {
+  parking_.fd = moved_fd;
   rt_.clients.fetch_add(1, std::memory_order_relaxed);
   if (rt_.client_table.claim(key, this, worker_.index)) cancel_key_ = key;
   sockaddr_storage local{};
   socklen_t len = sizeof local;
-  parked_v6_ = ::getsockname(moved_fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 && local.ss_family == AF_INET6;
+  parking_.v6 = ::getsockname(moved_fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 && local.ss_family == AF_INET6;
 }
 
 void ClientSession::adopt(const fleet::MovedClient& m) {
@@ -115,21 +115,23 @@ void ClientSession::adopt(const fleet::MovedClient& m) {
     // As park() leaves it: a blank tracker is made again at the client's next message.
     if (prepared_->blank()) {
       prepared_.reset();
-      tracker_parked_ = true;
+      parking_.tracker_dropped = true;
     }
   }
   if (config_->cache.enabled) {
     cache_ = std::make_unique<SessionCache>(rt_.result_cache(config_->cache));
     if (m.cache_off) cache_->use = SessionCache::Use::Off;
   }
-  ryw_ = m.read_your_writes;
-  ryw_pending_ = m.ryw_pending;  // the first stamp this process polls is after that commit
-  ryw_lsn_ = m.ryw_lsn;
-  route_ = routing::Route(m.route);
+  // A pending stamp: the first stamp this process polls is after that commit (ryw_round 0).
+  split_memory_.ryw = !m.read_your_writes ? SplitMemory::Ryw::Off
+                      : m.ryw_pending     ? SplitMemory::Ryw::AwaitingStamp
+                                          : SplitMemory::Ryw::On;
+  split_memory_.ryw_lsn = m.ryw_lsn;
+  split_memory_.route = routing::Route(m.route);
   meter_.bind(&rt_.stats.counters(worker_.index, database()));
   set_state(ClientState::Idle);
-  if (!worker_.parking.add(parked_fd_, this)) return refuse("its socket cannot be watched");
-  parked_self_ = shared_from_this();
+  if (!worker_.parking.add(parking_.fd, this)) return refuse("its socket cannot be watched");
+  parking_.self = shared_from_this();
   log::info("{} taken over from the old process (its C-{}), backend pid {}", tag(), m.id, cancel_key_.pid);
 }
 

@@ -7,7 +7,8 @@
 
 #include <malloc.h>
 
-#include "pooler/capture/collect.hpp"
+#include "pooler/ops/capture_collect.hpp"
+#include "pooler/ops/metrics_gather.hpp"
 #include "pooler/change_stream.hpp"
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
@@ -57,7 +58,7 @@ Daemon::Daemon(LoadedConfig loaded, DaemonOptions options)
   tls::install(loaded.tls);
   log::set_level(loaded.config->pooler.log_level);
   for (int i = 0; i < loaded.config->pooler.workers; ++i) rt_.workers.push_back(std::make_unique<Worker>(i, rt_.client_table));
-  capture::configure(rt_, loaded.config->pooler);
+  ops::configure_capture(rt_, loaded.config->pooler);
   rt_.main = main_.get_executor();
   rt_.reload = [this] { return reload(); };
   rt_.apply = [this](std::shared_ptr<const Config> c) { apply(std::move(c), rt_.users()); };
@@ -128,9 +129,10 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
       // A multi-host database without a primary right now (failover.hpp) waits for the next sweep.
       const auto target = db ? primary_target(rt_, *db) : std::nullopt;
       if (w.index == 0 && db && target && keep > 0 && !rt_.shutting_down && !rt_.pauses.paused(p->database)) {
-        int n = p->reserve_to_min(keep, PoolLimits{cfg->pool_size(*db), cfg->max_db_connections(*db)});
-        for (int i = 0; i < n; ++i)
-          spawn(w.ctx, warm_up(w.index, p, *target, server_credentials(rt_, *p), cfg->pooler.server_connect_timeout),
+        for (SlotLease& slot : p->reserve_to_min(keep, PoolLimits{cfg->pool_size(*db), cfg->max_db_connections(*db)}))
+          spawn(w.ctx,
+                warm_up(w.index, std::move(slot), *target, server_credentials(rt_, *p),
+                        cfg->pooler.server_connect_timeout),
                 "min_pool_size connect");
       }
       for (auto& s : p->take_expired(w.index, now, cfg->pooler.server_idle_timeout, cfg->pooler.server_lifetime, keep)) {
@@ -141,15 +143,15 @@ awaitable<void> Daemon::sweep_loop(Worker& w) {
   }
 }
 
-awaitable<void> Daemon::warm_up(int worker, Pool* p, ServerTarget target, ServerCredentials creds,
+awaitable<void> Daemon::warm_up(int worker, SlotLease slot, ServerTarget target, ServerCredentials creds,
                                 std::chrono::milliseconds timeout) {
+  Pool* p = slot.pool();
   auto lr = co_await connect_server(target, creds, timeout, rt_.next_server_id.fetch_add(1, std::memory_order_relaxed));
-  if (!lr.server) {
-    p->slot_freed();
+  if (!lr.server) {  // the slot goes back with `slot`
     log::warn("{}/{}: min_pool_size connection failed: {}", p->database, p->user, lr.error);
     co_return;
   }
-  lr.server->pool = p;
+  slot.hand_over(*lr.server);
   lr.server->worker = worker;
   p->set_defaults(std::move(lr.parameters));
   log::info("{}/{}: opened server connection {} (min_pool_size)", p->database, p->user, lr.server->describe());
@@ -219,7 +221,7 @@ void Daemon::apply(std::shared_ptr<const Config> config, std::shared_ptr<const a
   rt_.set_config(config);
   rt_.set_users(users);
   rt_.large_messages.set_limit(config->pooler.large_message_memory);
-  capture::configure(rt_, config->pooler);
+  ops::configure_capture(rt_, config->pooler);
   start_pollers(*config);
   log::set_level(config->pooler.log_level);
 }
@@ -258,7 +260,7 @@ awaitable<void> Daemon::shutdown(ShutdownKind kind) {
     }
   }
   if (handover_) handover_->finish();
-  co_await capture::write_capture_file(rt_);  // the last one, while the workers still run
+  co_await ops::write_capture_file(rt_);  // the last one, while the workers still run
   for (auto& w : rt_.workers) w->ctx.stop();
 }
 
@@ -374,7 +376,7 @@ int Daemon::run() {
   // Prometheus and load balancers (metrics/), served on the main thread: it runs through the drain.
   std::shared_ptr<metrics::Endpoint> metrics_endpoint;
   if (cfg->pooler.metrics_port != 0) {
-    auto started = metrics::Endpoint::start(rt_, main_.get_executor(), cfg->pooler.metrics_addr,
+    auto started = metrics::Endpoint::start(ops::metrics_sources(rt_), main_.get_executor(), cfg->pooler.metrics_addr,
                                             cfg->pooler.metrics_port);
     if (auto* err = std::get_if<std::string>(&started)) {
       log::error("{}", *err);
@@ -411,7 +413,7 @@ int Daemon::run() {
   // first async_wait are queued by the set.
   asio::signal_set signals(main_, SIGHUP, SIGTERM, SIGINT);
   spawn(main_, signal_loop(signals), "the signal handler", OnFailure::Shutdown);
-  spawn(main_, capture::capture_file_loop(rt_), "the capture file writer");
+  spawn(main_, ops::capture_file_loop(rt_), "the capture file writer");
   if (takeover_) spawn(main_, takeover_->receive_clients(rt_), "the takeover receiver");
   if (handover_) spawn(main_, handover_loop(), "the handover socket");
   for (auto& w : rt_.workers) {

@@ -47,7 +47,8 @@ class Daemon {
   // open_listeners(), or the old process's sockets with --takeover; the handover socket with
   // --handover-socket. False: logged, the process exits with 1.
   bool bind_listeners(const Config& cfg);
-  awaitable<void> warm_up(int worker, Pool* p, ServerTarget target, ServerCredentials creds,
+  // Opens the connection for `slot` (a min_pool_size slot of its pool) and pools it.
+  awaitable<void> warm_up(int worker, SlotLease slot, ServerTarget target, ServerCredentials creds,
                           std::chrono::milliseconds timeout);
   std::vector<std::string> reload();  // the errors that kept the running config; empty: applied
   // Puts a validated config in place: restart-only changes are logged, servers of a database whose

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "pooler/session/invariant.hpp"
+
 namespace pgopt::pooler {
 
 bool DatabaseGroup::try_reserve(int limit) {
@@ -104,8 +106,9 @@ awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wa
       }
       if (total_ < limits.pool_size && group_->try_reserve(limits.max_db_connections)) {
         ++total_;
+        lk.unlock();
         Acquired a;
-        a.connect_needed = true;
+        a.slot = SlotLease(this);
         a.waited = waited;
         co_return a;
       }
@@ -181,14 +184,29 @@ void Pool::code_defined() {
   code_checked_.store(0, std::memory_order_relaxed);  // look again soon: a view may call it now
 }
 
-int Pool::reserve_to_min(int min, const PoolLimits& limits) {
-  std::lock_guard lk(mu_);
+std::vector<SlotLease> Pool::reserve_to_min(int min, const PoolLimits& limits) {
   int n = 0;
-  while (total_ < std::min(min, limits.pool_size) && group_->try_reserve(limits.max_db_connections)) {
-    ++total_;
-    ++n;
+  {
+    std::lock_guard lk(mu_);
+    while (total_ < std::min(min, limits.pool_size) && group_->try_reserve(limits.max_db_connections)) {
+      ++total_;
+      ++n;
+    }
   }
-  return n;
+  // Made outside mu_: a lease dropped early frees its slot, which takes mu_.
+  std::vector<SlotLease> out;
+  out.reserve(size_t(n));
+  for (int i = 0; i < n; ++i) out.emplace_back(this);
+  return out;
+}
+
+void SlotLease::hand_over(ServerConn& s) {
+  PGOPT_ASSERT(pool_ != nullptr);
+  s.pool = std::exchange(pool_, nullptr);
+}
+
+void SlotLease::reset() {
+  if (pool_) std::exchange(pool_, nullptr)->slot_freed();
 }
 
 void Pool::release(ServerPtr s) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "pooler/auth/scram.hpp"
@@ -28,6 +29,39 @@ struct PoolLimits {
 };
 
 class Pool;
+
+// A connect slot a pool granted (Pool::acquire with no idle server, Pool::reserve_to_min): the pool
+// counts it in its limits until the connection it stands for is opened and handed over
+// (hand_over(), after which the server itself holds the slot and gives it back through release()
+// or discard()). Dropped any other way, by a failed connect, an early return or an exception, it
+// frees the slot itself, so no path can leak one or free it twice. Move-only; same thread as its
+// user.
+class SlotLease {
+ public:
+  SlotLease() = default;
+  explicit SlotLease(Pool* pool) : pool_(pool) {}
+  SlotLease(SlotLease&& o) noexcept : pool_(std::exchange(o.pool_, nullptr)) {}
+  SlotLease& operator=(SlotLease&& o) noexcept {
+    if (this != &o) {
+      reset();
+      pool_ = std::exchange(o.pool_, nullptr);
+    }
+    return *this;
+  }
+  SlotLease(const SlotLease&) = delete;
+  SlotLease& operator=(const SlotLease&) = delete;
+  ~SlotLease() { reset(); }
+
+  explicit operator bool() const { return pool_ != nullptr; }
+  Pool* pool() const { return pool_; }
+  // The connection for this slot is open: from now on `s` holds the slot (s.pool is set).
+  void hand_over(ServerConn& s);
+  // Gives the slot back now (before a wait that should not hold it); nothing when empty.
+  void reset();
+
+ private:
+  Pool* pool_ = nullptr;
+};
 
 // Which of the waiting clients (oldest first; each with `worker` and `since`) gets a server released
 // on `worker` at `now`. The oldest waiter on the server's own worker: handing a server across
@@ -73,8 +107,8 @@ class Pool {
   const std::string node;
 
   struct Acquired {
-    ServerPtr server;             // an idle connection, ready
-    bool connect_needed = false;  // a slot is reserved: connect, then release() or slot_freed()
+    ServerPtr server;  // an idle connection, ready
+    SlotLease slot;    // no idle one but a slot is reserved: connect, then slot.hand_over()
     bool waited = false;          // it came after a wait in the queue
     std::string error;            // waited past query_wait_timeout, shutting down, or given up
     std::string sqlstate;
@@ -100,11 +134,9 @@ class Pool {
                               WaitTicket* ticket = nullptr);
   // Back to the pool (or straight to the longest-waiting client).
   void release(ServerPtr s);
-  // Reserves connect slots to bring the pool up to `min` within its limits; returns how many. The
-  // caller opens that many connections and release()s them (or slot_freed() on failure).
-  int reserve_to_min(int min, const PoolLimits& limits);
-  // A connection (or a reserved slot that failed to connect) is gone.
-  void slot_freed();
+  // Reserves connect slots to bring the pool up to `min` within its limits. The caller opens a
+  // connection for each and hands it over (a lease dropped unused frees its slot).
+  std::vector<SlotLease> reserve_to_min(int min, const PoolLimits& limits);
   void discard(const ServerPtr& s);
 
   // Idle connections on `worker` past server_idle_timeout or server_lifetime, keeping min_pool_size.
@@ -153,6 +185,10 @@ class Pool {
   std::vector<IdleServer> idle_servers();
 
  private:
+  friend class SlotLease;
+  // A connection (or a reserved slot that failed to connect) is gone: only through discard() and
+  // SlotLease, never paired by hand.
+  void slot_freed();
   struct Waiter {
     Waiter(asio::any_io_executor e, int w) : timer(e), worker(w) {}
     bool gave_up = false;

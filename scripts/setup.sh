@@ -11,12 +11,12 @@ fi
 build_pkgs=(build-essential cmake pkg-config git
   libpq-dev libpg-query-dev libprotobuf-c-dev libboost1.81-dev libtomlplusplus-dev
   libssl-dev libcli11-dev libfmt-dev zlib1g-dev libzstd-dev libjemalloc-dev libsystemd-dev
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev)
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev liburing-dev)
 # Test and benchmark peers: a real server with HypoPG, the reference pooler and analyzer, real drivers.
 test_pkgs=(postgresql-15 postgresql-client-15 postgresql-contrib postgresql-15-hypopg
   lintian pgbouncer pgbadger python3 python3-yaml python3-psycopg python3-asyncpg
   default-jre-headless libpostgresql-jdbc-java procps iproute2 util-linux time openssl chromium
-  patroni etcd-server haproxy curl)
+  patroni etcd-server haproxy curl strace)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

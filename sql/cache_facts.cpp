@@ -1,28 +1,9 @@
 // The result cache's per-worker memo of cacheability() and written_tables() (cache_facts.hpp).
 #include "sql/cache_facts.hpp"
 
-#include <cctype>
+#include "sql/statement_info.hpp"
 
 namespace pgopt::sql {
-
-namespace {
-
-// nextval( or setval( anywhere, in any case: the call's sequence name is a literal.
-bool calls_sequence_function(std::string_view sql) {
-  for (size_t i = 0; i < sql.size(); ++i) {
-    const char c = char(std::tolower(static_cast<unsigned char>(sql[i])));
-    if (c != 'n' && c != 's') continue;
-    const std::string_view word = c == 'n' ? "nextval" : "setval";
-    if (i + word.size() > sql.size()) continue;
-    bool same = true;
-    for (size_t k = 0; k < word.size() && same; ++k)
-      same = char(std::tolower(static_cast<unsigned char>(sql[i + k]))) == word[k];
-    if (same) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 const Cacheability& CacheFactsMemo::cacheability(std::string_view sql, const CacheabilityOptions& options) {
   const TextKey k = text_key(sql, key_, kMaxCachedLength);
@@ -37,7 +18,7 @@ const Cacheability& CacheFactsMemo::cacheability(std::string_view sql, const Cac
 const WrittenTables& CacheFactsMemo::written_tables(std::string_view sql, const ClassifierOptions& options,
                                                     std::string_view options_key) {
   TextKey k = text_key(sql, key_, kMaxCachedLength);
-  if (!k.keep || calls_sequence_function(sql)) {
+  if (!k.keep || analyze(sql).may(Mark::SequenceCall)) {  // nextval( or setval(: the sequence is a literal
     writes_.note_uncached();
     return uncached_writes_ = sql::written_tables(sql, options);
   }

@@ -3,32 +3,16 @@
 
 #include "sql/deep_stack.hpp"
 #include "sql/parse_tree.hpp"
+#include "sql/statement_info.hpp"
 
 namespace pgopt::sql {
 namespace {
 
 constexpr int kCursorOptHold = 0x0020;  // CURSOR_OPT_HOLD in PostgreSQL's parsenodes.h
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
-
-bool word_at(std::string_view s, size_t i, std::string_view w) {
-  if (i + w.size() > s.size()) return false;
-  for (size_t k = 0; k < w.size(); ++k)
-    if (lower(s[i + k]) != w[k]) return false;
-  return true;
-}
-
 }  // namespace
 
-bool may_have_cursor_commands(std::string_view sql) {
-  for (size_t i = 0; i < sql.size(); ++i) {
-    char c = lower(sql[i]);
-    if ((c == 'h' && word_at(sql, i, "hold")) || (c == 'c' && word_at(sql, i, "close")) ||
-        (c == 'd' && word_at(sql, i, "discard")))
-      return true;
-  }
-  return false;
-}
+bool may_have_cursor_commands(std::string_view sql) { return analyze(sql).may(Mark::CursorCommand); }
 
 namespace {
 

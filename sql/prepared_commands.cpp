@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "sql/parse_tree.hpp"
+#include "sql/statement_info.hpp"
 
 namespace pgopt::sql {
 namespace {
@@ -44,15 +45,7 @@ std::vector<Token> tokens(std::string_view sql) {
 
 }  // namespace
 
-bool may_be_prepared_command(std::string_view sql) {
-  for (size_t i = 0; i < sql.size(); ++i) {
-    char c = lower(sql[i]);
-    if ((c == 'p' && word_at(sql, i, "prepare")) || (c == 'e' && word_at(sql, i, "execute")) ||
-        (c == 'd' && word_at(sql, i, "deallocate")))
-      return true;
-  }
-  return false;
-}
+bool may_be_prepared_command(std::string_view sql) { return analyze(sql).may(Mark::PreparedCommand); }
 
 PreparedCommand prepared_command(std::string_view sql) {
   PreparedCommand out;

@@ -1,7 +1,6 @@
 // Transaction statements and their modes (READ ONLY / READ WRITE, SERIALIZABLE) from the parse tree.
 #include "sql/transaction_modes.hpp"
 
-#include <cctype>
 #include <string>
 
 #include "sql/parse_tree.hpp"
@@ -99,8 +98,9 @@ TransactionSteps transaction_steps(std::string_view sql) {
 }
 
 bool is_bare_begin(std::string_view q) {
-  // Runs on every batch that opens a server connection: no allocation, and most texts stop at their
-  // first byte (not b/B/s/S after the blanks).
+  // Runs on every batch that opens a server connection: no allocation, no locale calls, and most
+  // texts stop at their first byte (not b/B/s/S after the blanks) or their first word.
+  auto is_alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
   char words[18];
   size_t n = 0, i = 0;
   while (i < q.size()) {
@@ -109,16 +109,19 @@ bool is_bare_begin(std::string_view q) {
       ++i;
       continue;
     }
-    if (!std::isalpha(static_cast<unsigned char>(c))) return false;
+    if (!is_alpha(c)) return false;
     if (n == 0 && c != 'b' && c != 'B' && c != 's' && c != 'S') return false;
     if (n > 0) {
       if (n == sizeof words) return false;
       words[n++] = ' ';
     }
-    while (i < q.size() && std::isalpha(static_cast<unsigned char>(q[i]))) {
+    const size_t word_begin = n;
+    while (i < q.size() && is_alpha(q[i])) {
       if (n == sizeof words) return false;
-      words[n++] = char(std::tolower(static_cast<unsigned char>(q[i++])));
+      words[n++] = char(q[i++] | 0x20);  // ASCII letters only here: lower-case
     }
+    // Every answer starts with begin or start: `select ...` stops after its first word.
+    if (word_begin == 0 && std::string_view(words, n) != "begin" && std::string_view(words, n) != "start") return false;
   }
   const std::string_view w(words, n);
   return w == "begin" || w == "begin work" || w == "begin transaction" || w == "start transaction";

@@ -7,10 +7,11 @@
 #include <csignal>
 #include <unistd.h>
 
+#include "pooler/admin/admin_session.hpp"
 #include "pooler/admin/command.hpp"
 #include "pooler/admin/control.hpp"
 #include "pooler/admin/views.hpp"
-#include "pooler/capture/collect.hpp"
+#include "pooler/ops/capture_collect.hpp"
 #include "pooler/client_session.hpp"
 #include "pooler/log.hpp"
 
@@ -75,7 +76,7 @@ ClientSnapshot ClientSession::snapshot() const {
   s.database = database();
   s.peer = peer_;
   s.state = std::string(to_string(state_));
-  s.admin = admin_;
+  s.admin = is_admin();
   s.connected_at = connected_at_;
   s.last_activity = last_activity_;
   s.tx_status = client_tx_status();
@@ -93,170 +94,172 @@ ClientSnapshot ClientSession::snapshot() const {
   return s;
 }
 
-awaitable<void> ClientSession::run_admin() {
+namespace admin {
+
+awaitable<void> AdminSession::run() {
   // The live list, so a reload that adds or removes an admin applies to the next login.
-  const auto cfg = rt_.config();
+  const auto cfg = c_.rt_.config();
   const auto& admins = cfg->pooler.admin_users;
-  if (std::find(admins.begin(), admins.end(), user()) == admins.end()) {
-    disconnect(fmt::format("user \"{}\" is not in admin_users", user()), "28000",
+  if (std::find(admins.begin(), admins.end(), c_.user()) == admins.end()) {
+    c_.disconnect(fmt::format("user \"{}\" is not in admin_users", c_.user()), "28000",
                "not allowed to connect to the admin console");
     co_return;
   }
-  awake_->out_.clear();
+  c_.awake_->out_.clear();
   // What libpq and psql expect to hear at login; the version is the PostgreSQL one pgopt speaks.
-  proto::parameter_status(awake_->out_, "server_version", "15.0 (pgopt admin console)");
-  proto::parameter_status(awake_->out_, "server_encoding", "UTF8");
-  proto::parameter_status(awake_->out_, "client_encoding", "UTF8");
-  proto::parameter_status(awake_->out_, "DateStyle", "ISO, MDY");
-  proto::parameter_status(awake_->out_, "integer_datetimes", "on");
-  proto::parameter_status(awake_->out_, "standard_conforming_strings", "on");
-  proto::ready_for_query(awake_->out_, 'I');
-  if (!co_await send_out()) co_return;
-  set_state(ClientState::Idle);
-  log::info("{} admin console login", tag());
+  proto::parameter_status(c_.awake_->out_, "server_version", "15.0 (pgopt admin console)");
+  proto::parameter_status(c_.awake_->out_, "server_encoding", "UTF8");
+  proto::parameter_status(c_.awake_->out_, "client_encoding", "UTF8");
+  proto::parameter_status(c_.awake_->out_, "DateStyle", "ISO, MDY");
+  proto::parameter_status(c_.awake_->out_, "integer_datetimes", "on");
+  proto::parameter_status(c_.awake_->out_, "standard_conforming_strings", "on");
+  proto::ready_for_query(c_.awake_->out_, 'I');
+  if (!co_await c_.send_out()) co_return;
+  c_.set_state(ClientState::Idle);
+  log::info("{} admin console login", c_.tag());
 
   for (;;) {
-    std::optional<std::string> text = co_await read_admin_query();
+    std::optional<std::string> text = co_await read_query();
     if (!text) co_return;
     // Not out_: check_timeouts frees an idle client's out_, which a slow reader could catch mid-write.
     std::string reply;
     bool shutdown = false;
-    auto parsed = admin::parse_command(*text);
-    if (auto* err = std::get_if<admin::CommandError>(&parsed)) {
+    auto parsed = parse_command(*text);
+    if (auto* err = std::get_if<CommandError>(&parsed)) {
       proto::error_response(reply, "ERROR", err->sqlstate, err->message, {}, err->hint);
     } else {
-      shutdown = co_await run_admin_command(std::get<admin::Command>(parsed), reply);
-      if (state_ == ClientState::Closing) co_return;  // killed itself, or the drain already came
+      shutdown = co_await run_command(std::get<Command>(parsed), reply);
+      if (c_.state_ == ClientState::Closing) co_return;  // killed itself, or the drain already came
     }
     proto::ready_for_query(reply, 'I');
-    if (!co_await send(reply)) co_return;
+    if (!co_await c_.send(reply)) co_return;
     if (shutdown) ::kill(::getpid(), SIGTERM);  // after the reply, so the client sees it before the drain
   }
 }
 
 // The next simple Query's text; nullopt once the session is over (Terminate, a lost connection, or
 // any other message, each disconnected here with its reason).
-awaitable<std::optional<std::string>> ClientSession::read_admin_query() {
+awaitable<std::optional<std::string>> AdminSession::read_query() {
   for (;;) {
-    auto r = proto::decode_frame(awake_->in_.readable(), kMaxAdminMessage);
+    auto r = proto::decode_frame(c_.awake_->in_.readable(), kMaxAdminMessage);
     if (r.status == proto::DecodeStatus::Malformed) {
-      disconnect("malformed message: " + r.error, "08P01", "invalid message: " + r.error);
+      c_.disconnect("malformed message: " + r.error, "08P01", "invalid message: " + r.error);
       co_return std::nullopt;
     }
     if (r.status == proto::DecodeStatus::NeedMore) {
       // Between messages the read lands in small_, never in in_: check_timeouts releases an idle
       // client's empty in_, which must not have a read pending into it.
-      const bool small = awake_->in_.empty();
+      const bool small = c_.awake_->in_.empty();
       // Chosen before the co_await: GCC 12 evaluated in_.prepare() (a 4 kB allocation) even when the
       // condition picked small_ inside the co_await expression.
-      const asio::mutable_buffer target = small ? asio::buffer(awake_->small_) : awake_->in_.prepare();
-      auto [ec, n] = co_await awake_->sock_.async_read_some(target, nothrow);
+      const asio::mutable_buffer target = small ? asio::buffer(c_.awake_->small_) : c_.awake_->in_.prepare();
+      auto [ec, n] = co_await c_.awake_->sock_.async_read_some(target, nothrow);
       if (ec) {
-        disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
+        c_.disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
         co_return std::nullopt;
       }
       if (small)
-        awake_->in_.append(awake_->small_.data(), n);
+        c_.awake_->in_.append(c_.awake_->small_.data(), n);
       else
-        awake_->in_.commit(n);
+        c_.awake_->in_.commit(n);
       continue;
     }
     const proto::Frame& f = r.frame;
-    last_activity_ = Clock::now();
+    c_.last_activity_ = Clock::now();
     if (f.type == 'X') {
-      disconnect("client closed the connection");
+      c_.disconnect("client closed the connection");
       co_return std::nullopt;
     }
     if (f.type != 'Q' || f.body.empty() || f.body.back() != 0) {
-      disconnect(fmt::format("unexpected message '{}' on the admin console", f.type), "08P01",
+      c_.disconnect(fmt::format("unexpected message '{}' on the admin console", f.type), "08P01",
                  "the admin console accepts only simple Query messages");
       co_return std::nullopt;
     }
     std::string text(reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1);
-    awake_->in_.consume(f.size);
+    c_.awake_->in_.consume(f.size);
     co_return text;
   }
 }
 
 // Runs one console command, its result or error appended to `reply`; true for SHUTDOWN, which the
 // caller carries out after sending the reply.
-awaitable<bool> ClientSession::run_admin_command(const admin::Command& cmd, std::string& reply) {
-  const auto live = rt_.config();
-  const std::string by = fmt::format("C-{} {}", id_, user());
+awaitable<bool> AdminSession::run_command(const Command& cmd, std::string& reply) {
+  const auto live = c_.rt_.config();
+  const std::string by = fmt::format("C-{} {}", c_.id_, c_.user());
   switch (cmd.kind) {
-    case admin::CommandKind::Empty:
+    case CommandKind::Empty:
       proto::empty_query_response(reply);
       break;
-    case admin::CommandKind::ShowPools: {
-      auto view = co_await clients_view(rt_, false);
-      admin::write_result(reply, admin::show_pools(rt_, view.snapshots, view.idle_by_pool), "SHOW");
+    case CommandKind::ShowPools: {
+      auto view = co_await clients_view(c_.rt_, false);
+      write_result(reply, show_pools(c_.rt_, view.snapshots, view.idle_by_pool), "SHOW");
       break;
     }
-    case admin::CommandKind::ShowClients:
-      admin::write_result(reply, admin::show_clients((co_await clients_view(rt_, true)).snapshots), "SHOW");
+    case CommandKind::ShowClients:
+      write_result(reply, show_clients((co_await clients_view(c_.rt_, true)).snapshots), "SHOW");
       break;
-    case admin::CommandKind::ShowServers:
-      admin::write_result(reply, admin::show_servers(rt_, (co_await clients_view(rt_, false)).snapshots), "SHOW");
+    case CommandKind::ShowServers:
+      write_result(reply, show_servers(c_.rt_, (co_await clients_view(c_.rt_, false)).snapshots), "SHOW");
       break;
-    case admin::CommandKind::ShowDatabases:
-      admin::write_result(reply, admin::show_databases(rt_, *live), "SHOW");
+    case CommandKind::ShowDatabases:
+      write_result(reply, show_databases(c_.rt_, *live), "SHOW");
       break;
-    case admin::CommandKind::ShowConfig:
-      admin::write_result(reply, admin::show_config(*live), "SHOW");
+    case CommandKind::ShowConfig:
+      write_result(reply, show_config(*live), "SHOW");
       break;
-    case admin::CommandKind::ShowReplicas:
-      admin::write_result(reply, admin::show_replicas(rt_, *live), "SHOW");
+    case CommandKind::ShowReplicas:
+      write_result(reply, show_replicas(c_.rt_, *live), "SHOW");
       break;
-    case admin::CommandKind::Reload:
-      co_await admin_reload(reply);
+    case CommandKind::Reload:
+      co_await reload(reply);
       break;
-    case admin::CommandKind::KillClient:
-      co_await admin_kill_client(cmd.client_id, reply);
+    case CommandKind::KillClient:
+      co_await kill_client(cmd.client_id, reply);
       break;
-    case admin::CommandKind::ShowPrepared:
-      admin::write_result(reply, admin::show_prepared(rt_, (co_await clients_view(rt_, false)).snapshots), "SHOW");
+    case CommandKind::ShowPrepared:
+      write_result(reply, show_prepared(c_.rt_, (co_await clients_view(c_.rt_, false)).snapshots), "SHOW");
       break;
-    case admin::CommandKind::ShowStats:
-      admin::write_result(reply, admin::show_stats(rt_, *live), "SHOW");
+    case CommandKind::ShowStats:
+      write_result(reply, show_stats(c_.rt_, *live), "SHOW");
       break;
-    case admin::CommandKind::ShowQueries:
-      admin::write_result(reply, admin::show_queries(co_await capture::collect(rt_)), "SHOW");
+    case CommandKind::ShowQueries:
+      write_result(reply, show_queries(co_await ops::collect_capture(c_.rt_)), "SHOW");
       break;
-    case admin::CommandKind::ShowCache:
-      admin::write_result(reply, admin::show_cache(rt_), "SHOW");
+    case CommandKind::ShowCache:
+      write_result(reply, show_cache(c_.rt_), "SHOW");
       break;
-    case admin::CommandKind::CacheClear:
-      admin::cache_clear(rt_, cmd, reply, by);
+    case CommandKind::CacheClear:
+      cache_clear(c_.rt_, cmd, reply, by);
       break;
-    case admin::CommandKind::Pause:
-      co_await admin::pause(rt_, cmd, reply, [this] { return state_ == ClientState::Closing; }, by);
+    case CommandKind::Pause:
+      co_await pause(c_.rt_, cmd, reply, [this] { return c_.state_ == ClientState::Closing; }, by);
       break;
-    case admin::CommandKind::Resume:
-      admin::resume(rt_, cmd, reply, by);
+    case CommandKind::Resume:
+      resume(c_.rt_, cmd, reply, by);
       break;
-    case admin::CommandKind::Kill:
-      co_await admin::kill_database(rt_, cmd, reply, by);
+    case CommandKind::Kill:
+      co_await kill_database(c_.rt_, cmd, reply, by);
       break;
-    case admin::CommandKind::Set:
-      co_await admin::set(rt_, cmd, reply, by);
+    case CommandKind::Set:
+      co_await set(c_.rt_, cmd, reply, by);
       break;
-    case admin::CommandKind::Shutdown:
+    case CommandKind::Shutdown:
       // Exactly what SIGTERM does (Daemon::signal_loop): stop accepting, drain, exit 0. This
       // session is idle, so the drain closes it too, with 57P01 after this reply.
-      log::info("{} admin console: SHUTDOWN", tag());
+      log::info("{} admin console: SHUTDOWN", c_.tag());
       proto::command_complete(reply, "SHUTDOWN");
       co_return true;
   }
   co_return false;
 }
 
-awaitable<void> ClientSession::admin_reload(std::string& reply) {
-  log::info("{} admin console: RELOAD", tag());
-  if (!rt_.reload) {
+awaitable<void> AdminSession::reload(std::string& reply) {
+  log::info("{} admin console: RELOAD", c_.tag());
+  if (!c_.rt_.reload) {
     proto::error_response(reply, "ERROR", "0A000", "RELOAD is not available in this process");
     co_return;
   }
-  auto errors = co_await asio::co_spawn(rt_.main, reload_on_main(rt_), asio::use_awaitable);
+  auto errors = co_await asio::co_spawn(c_.rt_.main, reload_on_main(c_.rt_), asio::use_awaitable);
   if (errors.empty()) {
     proto::command_complete(reply, "RELOAD");
     co_return;
@@ -266,18 +269,18 @@ awaitable<void> ClientSession::admin_reload(std::string& reply) {
   proto::error_response(reply, "ERROR", "F0000", "reload failed: keeping the running configuration", detail);
 }
 
-awaitable<void> ClientSession::admin_kill_client(uint64_t client_id, std::string& reply) {
-  log::info("{} admin console: KILL_CLIENT {}", tag(), client_id);
+awaitable<void> AdminSession::kill_client(uint64_t client_id, std::string& reply) {
+  log::info("{} admin console: KILL_CLIENT {}", c_.tag(), client_id);
   std::shared_ptr<ClientSession> target;
   Worker* on = nullptr;
-  for (auto& w : rt_.workers) {
+  for (auto& w : c_.rt_.workers) {
     for (auto& c : w->clients())
       if (c->id() == client_id) target = std::move(c), on = w.get();
     if (target) break;
   }
   bool killed = false;
   if (target)
-    killed = co_await asio::co_spawn(on->ctx, kill_on_worker(target, fmt::format("C-{} {}", id_, user())),
+    killed = co_await asio::co_spawn(on->ctx, kill_on_worker(target, fmt::format("C-{} {}", c_.id_, c_.user())),
                                      asio::use_awaitable);
   if (killed)
     proto::command_complete(reply, "KILL_CLIENT");
@@ -286,4 +289,5 @@ awaitable<void> ClientSession::admin_kill_client(uint64_t client_id, std::string
                           "SHOW CLIENTS lists the connected clients and their ids");
 }
 
+}  // namespace admin
 }  // namespace pgopt::pooler

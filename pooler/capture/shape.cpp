@@ -7,6 +7,7 @@
 
 #include "sql/classify.hpp"
 #include "sql/parser.hpp"
+#include "sql/statement_info.hpp"
 
 namespace pgopt::pooler::capture {
 
@@ -153,7 +154,11 @@ const std::vector<ShapePtr>& ShapeCache::lookup(std::string_view sql, bool whole
     uncached_ = compute(sql, whole);
     return uncached_;
   }
-  if (!sql::literal_free_key(sql, key_)) key_.assign(sql);
+  const sql::StatementInfo& info = sql::analyze(sql);  // the relay's one analysis of this text
+  if (info.keyed())
+    key_.assign(info.key());
+  else
+    key_.assign(sql);
   key_ += whole ? '\x02' : '\x03';  // a whole Query string and a single statement are cached apart
   if (auto it = map_.find(key_); it != map_.end()) return it->second;
   if (map_.size() >= capacity_) map_.clear();

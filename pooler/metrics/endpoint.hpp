@@ -1,6 +1,7 @@
 // The HTTP endpoint for Prometheus (/metrics) and load balancers (/healthz), on metrics_addr:port.
 #pragma once
 
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -9,15 +10,7 @@
 #include "pooler/metrics/scrape.hpp"
 #include "pooler/net.hpp"
 
-namespace pgopt::pooler {
-struct Runtime;
-}
-
 namespace pgopt::pooler::metrics {
-
-// The pooler's state as /metrics shows it: counts taken on each worker (sessions are single-
-// threaded), pools, replica sets and the statement registry read under their own locks.
-awaitable<Snapshot> gather(Runtime& rt);
 
 // HTTP/1.1 with Boost.Beast's parser: one coroutine per connection, keep-alive, requests bounded
 // (8 KiB of headers, 1 KiB of body) and timed out, at most kMaxConnections at once. Everything runs
@@ -32,14 +25,21 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
  public:
   static constexpr size_t kMaxConnections = 64;
 
+  // What the endpoint shows, given by its owner (the daemon: ops/metrics_gather.hpp), so that this
+  // folder never reads the runtime that includes it.
+  struct Sources {
+    std::function<awaitable<Snapshot>()> gather;  // the whole /metrics page's data
+    std::function<bool()> accepting;              // /healthz: 200 while new clients are taken
+  };
+
   // Listens on addr:port; an error message when it cannot.
-  static std::variant<std::shared_ptr<Endpoint>, std::string> start(Runtime& rt, asio::any_io_executor exec,
+  static std::variant<std::shared_ptr<Endpoint>, std::string> start(Sources sources, asio::any_io_executor exec,
                                                                      const std::string& addr, int port);
   // Closes the listener and every connection. Call on the executor's thread (or once it stopped).
   void stop();
   uint16_t port() const { return port_; }
 
-  Endpoint(Runtime& rt, asio::any_io_executor exec) : rt_(rt), acceptor_(exec) {}
+  Endpoint(Sources sources, asio::any_io_executor exec) : sources_(std::move(sources)), acceptor_(exec) {}
 
  private:
   static awaitable<void> accept_loop(std::shared_ptr<Endpoint> self);
@@ -57,7 +57,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // every open connection is answering a request.
   bool evict_one();
 
-  Runtime& rt_;
+  Sources sources_;
   tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   bool stopped_ = false;

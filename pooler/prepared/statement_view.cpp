@@ -3,14 +3,13 @@
 #include "pooler/prepared/tracker.hpp"
 
 #include "sql/relation_rewrite.hpp"
+#include "sql/statement_info.hpp"
 
 namespace pgopt::pooler::prepared {
 
 namespace {
 
 constexpr std::string_view kView = "pg_prepared_statements";
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
 
 // A literal that reads the same whatever standard_conforming_strings says.
 void append_literal(std::string& out, std::string_view s) {
@@ -25,16 +24,7 @@ void append_literal(std::string& out, std::string_view s) {
 
 }  // namespace
 
-bool Tracker::mentions_statement_view(std::string_view sql) {
-  if (sql.size() < kView.size()) return false;
-  for (size_t i = 0; i + kView.size() <= sql.size(); ++i) {
-    if (lower(sql[i]) != 'p') continue;
-    size_t k = 0;
-    while (k < kView.size() && lower(sql[i + k]) == kView[k]) ++k;
-    if (k == kView.size()) return true;
-  }
-  return false;
-}
+bool Tracker::mentions_statement_view(std::string_view sql) { return sql::analyze(sql).may(sql::Mark::StatementView); }
 
 std::optional<std::string> Tracker::with_own_statement_view(std::string_view sql) const {
   if (!mentions_statement_view(sql)) return std::nullopt;

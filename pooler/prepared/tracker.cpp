@@ -3,6 +3,7 @@
 #include "pooler/prepared/tracker.hpp"
 
 #include "sql/prepared_commands.hpp"
+#include "sql/statement_info.hpp"
 
 namespace pgopt::pooler::prepared {
 
@@ -33,13 +34,18 @@ std::string missing_statement_error(std::string_view name) {
   return out;
 }
 
+bool Tracker::may_need_rewrite(std::string_view sql) {
+  const sql::StatementInfo& info = sql::analyze(sql);
+  return info.may(sql::Mark::PreparedCommand) || info.may(sql::Mark::StatementView);
+}
+
 bool Tracker::needs_rewrite(const proto::Frame& f) {
   switch (f.type) {
     case 'P': {
       if (f.body.empty()) return false;
       if (f.body[0] != 0) return true;  // the statement name comes first
       auto p = proto::parse_parse(f.body);
-      return p && (sql::may_be_prepared_command(p->query) || mentions_statement_view(p->query));
+      return p && may_need_rewrite(p->query);
     }
     case 'B': {
       proto::Reader r(f.body);
@@ -51,7 +57,7 @@ bool Tracker::needs_rewrite(const proto::Frame& f) {
       return f.body.size() >= 2 && f.body[0] == 'S' && f.body[1] != 0;
     case 'Q': {
       auto q = proto::parse_query(f.body);
-      return q && (sql::may_be_prepared_command(*q) || mentions_statement_view(*q));
+      return q && may_need_rewrite(*q);
     }
     default:
       return false;
@@ -397,16 +403,18 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
   if (!out) return pass();
   auto q = proto::parse_query(f.body);
   if (!q) return pass();
+  // The marks are copied: with_own_statement_view() and prepared_command() may analyse other texts.
+  const bool may_be_command = sql::analyze(*q).may(sql::Mark::PreparedCommand);
   if (auto viewed = with_own_statement_view(*q)) {
     using K = sql::PreparedCommand::Kind;
-    const K kind = sql::may_be_prepared_command(*q) ? sql::prepared_command(*q).kind : K::None;
+    const K kind = may_be_command ? sql::prepared_command(*q).kind : K::None;
     if (kind == K::None || (kind == K::Mixed && reserved_name_error(*q).empty())) {
       proto::query(*out, *viewed);
       pending_.push_back(Expect{.kind = Kind::Query});
       return;
     }
   }
-  if (!sql::may_be_prepared_command(*q)) return pass();
+  if (!may_be_command) return pass();
   auto cmd = sql::prepared_command(*q);
   std::string reply;
   switch (cmd.kind) {

@@ -216,6 +216,9 @@ class Tracker {
                        std::string& out);
   // statement_view.cpp: a text that reads pg_prepared_statements gets the client's own view of it.
   static bool mentions_statement_view(std::string_view sql);
+  // The text may be a PREPARE/EXECUTE/DEALLOCATE or read pg_prepared_statements (sql::analyze's
+  // marks: the relay's one lexical analysis of the text).
+  static bool may_need_rewrite(std::string_view sql);
   std::optional<std::string> with_own_statement_view(std::string_view sql) const;
   // If `sql` (sent to the server as it is) names a pgopt_* statement: the error the client gets.
   static std::string reserved_name_error(std::string_view sql);

@@ -4,11 +4,14 @@
 #include <algorithm>
 
 #include "sql/cursor_commands.hpp"
+#include "sql/statement_info.hpp"
 
 namespace pgopt::pooler::session {
 
-void HoldCursors::on_statement(std::string_view sql) {
-  if (!sql::may_have_cursor_commands(sql)) return;
+void HoldCursors::on_statement(std::string_view sql) { on_statement(sql, sql::analyze(sql)); }
+
+void HoldCursors::on_statement(std::string_view sql, const sql::StatementInfo& info) {
+  if (!info.may(sql::Mark::CursorCommand)) return;
   for (auto& c : sql::cursor_commands(sql)) {
     switch (c.kind) {
       case sql::CursorCommand::Kind::DeclareHold:

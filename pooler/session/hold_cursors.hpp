@@ -6,6 +6,10 @@
 #include <string_view>
 #include <vector>
 
+namespace pgopt::sql {
+class StatementInfo;
+}
+
 namespace pgopt::pooler::session {
 
 // Socket-free: the relay feeds it each statement text sent to the server and each transaction end.
@@ -15,6 +19,9 @@ namespace pgopt::pooler::session {
 class HoldCursors {
  public:
   void on_statement(std::string_view sql);
+  // The same with the text's analysis (sql::analyze) already at hand: no scan of the text unless it
+  // may hold a cursor command.
+  void on_statement(std::string_view sql, const sql::StatementInfo& info);
   // ReadyForQuery 'I': the transaction that declared cursors committed, or not.
   void on_transaction_end(bool committed);
   bool any() const { return !open_.empty() || !declared_.empty(); }

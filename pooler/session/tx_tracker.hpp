@@ -56,6 +56,7 @@ class TxTracker {
   bool on_client(char type);
   // The text of a statement it runs (WITH HOLD cursors are declared and closed by statements).
   void on_statement(std::string_view sql) { hold_cursors_.on_statement(sql); }
+  void on_statement(std::string_view sql, const sql::StatementInfo& info) { hold_cursors_.on_statement(sql, info); }
   void defer(sql::GucChange g) { deferred_.push_back(std::move(g)); }
   void defer_discard_all() { discard_all_ = true; }
   void send_hidden_begin();

@@ -2,7 +2,12 @@
 """The code's shape rules (docs/development.md), checked on every test run:
   - no source file over 800 lines (C++, Python and shell, in the project's folders);
   - no C++ function over 100 lines in the folders listed in FUNCTION_FOLDERS;
-  - every folder of pooler/, sql/ and analyzer/ has a README.md (it names what the folder may use);
+  - every folder of app/, pooler/, sql/ and analyzer/ has a README.md (it names what the folder may use);
+  - nothing includes upward: nothing outside app/ includes app/; pooler/ and analyzer/ never include
+    each other and sql/ includes neither; a folder below pooler/ (all but admin/ and ops/, which read
+    the runtime for operators) includes no pooler/ file above it but the leaf headers in LEAF_HEADERS.
+  - ClientSession (pooler/client_session.hpp) has at most MAX_SESSION_FIELDS data members of its
+    own and of its nested Awake together: what only one part uses lives in that part.
   - no sleep in tests/ without `// time must pass: <why>` on its line or the line above (tests wait
     on conditions with a deadline; tests/README.md).
 Usage: check_shape.py SOURCE_DIR. Prints each violation and exits 1 if there is any."""
@@ -14,8 +19,18 @@ MAX_FILE_LINES = 800
 MAX_FUNCTION_LINES = 100
 FILE_FOLDERS = ["app", "pooler", "sql", "analyzer", "tests", "bench", "scripts"]
 FUNCTION_FOLDERS = ["app", "pooler", "sql", "analyzer"]
-README_FOLDERS = ["pooler", "sql", "analyzer"]
+README_FOLDERS = ["app", "pooler", "sql", "analyzer"]
+SESSION_HEADER = os.path.join("pooler", "client_session.hpp")
+# Issue 16's goal is 25. A ratchet until the session's remaining fields have found their parts:
+# lower it with every part that takes some, never raise it.
+MAX_SESSION_FIELDS = 38
 SOURCE_SUFFIXES = (".cpp", ".hpp", ".h", ".py", ".sh")
+# Top-level pooler/ headers that include nothing of the pooler's: any part may use them.
+LEAF_HEADERS = {"pooler/log.hpp", "pooler/net.hpp", "pooler/spawn.hpp", "pooler/buffer.hpp", "pooler/memory_budget.hpp"}
+# pooler/ folders above the runtime: they read it (and the sessions) for the admin console, /metrics
+# and the capture file.
+OPS_FOLDERS = {"admin", "ops"}
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 _RAW = re.compile(r'R"([^(\s]{0,16})\(')
 
@@ -133,6 +148,107 @@ def unexplained_sleeps(root):
     return problems
 
 
+def upward_includes(rel, text):
+    """The includes of the file at `rel` (relative to the root) that run up a layer."""
+    parts = rel.split(os.sep)
+    out = []
+    for inc in _INCLUDE.findall(text):
+        top = inc.split("/")[0]
+        if top == "app" and parts[0] != "app":
+            out.append(inc)
+        elif parts[0] == "sql" and top in ("pooler", "analyzer"):
+            out.append(inc)
+        elif {parts[0], top} == {"pooler", "analyzer"}:
+            out.append(inc)
+        elif parts[0] == "pooler" and len(parts) > 2 and parts[1] not in OPS_FOLDERS and top == "pooler":
+            sub = inc.split("/")
+            if len(sub) == 2 and inc not in LEAF_HEADERS:
+                out.append(inc)
+            elif len(sub) > 2 and sub[1] in OPS_FOLDERS:
+                out.append(inc)
+    return out
+
+
+def _block_end(code, open_at):
+    """Index of the brace closing the one at `open_at`."""
+    depth = 0
+    for i in range(open_at, len(code)):
+        if code[i] == "{":
+            depth += 1
+        elif code[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(code)
+
+
+def _body(code, pattern):
+    """The text inside the braces of the first definition matching `pattern` (a class or struct
+    head), or None."""
+    m = re.search(pattern + r"[^;{]*\{", code)
+    if not m:
+        return None
+    open_at = m.end() - 1
+    return code[open_at + 1:_block_end(code, open_at)]
+
+
+_NOT_FIELD = re.compile(r"^(static|using|friend|typedef|template|enum|struct|class|union)\b")
+
+
+def data_members(body):
+    """Names of the data members declared directly in a class body (comments stripped): nested
+    types, functions (with or without bodies), static members, using and friend are not counted;
+    `bool a = false, b = true;` counts two."""
+    names, head, i = [], "", 0
+    while i < len(body):
+        c = body[i]
+        if c == "{":
+            flat = " ".join(head.split())
+            in_parens = flat.count("(") > flat.count(")")  # a default argument's braces
+            if not in_parens and ("(" in flat.split("=")[0] or re.search(r"\b(struct|class|enum|union)\b", flat)):
+                i = _block_end(body, i) + 1  # a function's body or a nested type: not a member
+                head = ""
+                continue
+            end = _block_end(body, i)  # a brace initializer: part of the declaration
+            head += body[i:end + 1]
+            i = end + 1
+            continue
+        if c == ";":
+            decl = re.sub(r"^\s*((public|private|protected)\s*:\s*)+", "", " ".join(head.split()))
+            head = ""
+            i += 1
+            if not decl or _NOT_FIELD.match(decl) or "(" in decl.split("=")[0].split("{")[0]:
+                continue
+            depth, parts, cur = 0, [], ""
+            for ch in decl:  # declarators at template/paren depth 0
+                depth += ch in "<({[" and 1 or 0
+                depth -= ch in ">)}]" and 1 or 0
+                if ch == "," and depth == 0:
+                    parts.append(cur)
+                    cur = ""
+                else:
+                    cur += ch
+            parts.append(cur)
+            for part in parts:
+                m = re.search(r"(\w+)\s*(\[[^\]]*\])?\s*(=.*|\{.*\})?$", part.strip())
+                if m:
+                    names.append(m.group(1))
+            continue
+        head += c
+        i += 1
+    return names
+
+
+def session_fields(text):
+    """ClientSession's own data members and its nested Awake's."""
+    code = strip_code(text)
+    session = _body(code, r"\bclass\s+ClientSession\b")
+    if session is None:
+        return None
+    awake = _body(session, r"\bstruct\s+Awake\b") or ""
+    return data_members(session) + data_members(awake)
+
+
 def main(root):
     problems = []
     for folder in FILE_FOLDERS:
@@ -150,11 +266,22 @@ def main(root):
                 if f.endswith((".cpp", ".hpp", ".h")) and rel.split(os.sep)[0] in FUNCTION_FOLDERS:
                     for start, n, head in long_functions(text):
                         problems.append(f"{rel}:{start}: a function of {n} lines (at most {MAX_FUNCTION_LINES}): {head}")
+                    for inc in upward_includes(rel, text):
+                        problems.append(f"{rel}: includes {inc}, a layer above it (see its folder's README)")
     for folder in README_FOLDERS:
         for dirpath, _, _ in os.walk(os.path.join(root, folder)):
             if not os.path.exists(os.path.join(dirpath, "README.md")):
                 problems.append(f"{os.path.relpath(dirpath, root)}/: no README.md")
     problems += unexplained_sleeps(root)
+    header = os.path.join(root, SESSION_HEADER)
+    if os.path.exists(header):
+        with open(header, encoding="utf-8") as fh:
+            fields = session_fields(fh.read())
+        if fields is None:
+            problems.append(f"{SESSION_HEADER}: no class ClientSession found")
+        elif len(fields) > MAX_SESSION_FIELDS:
+            problems.append(f"{SESSION_HEADER}: ClientSession and its Awake have {len(fields)} fields (at most "
+                            f"{MAX_SESSION_FIELDS}; give what one part uses to that part): {' '.join(fields)}")
     for p in problems:
         print(p)
     print(f"check_shape: {len(problems)} problem(s)")

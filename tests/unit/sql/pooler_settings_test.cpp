@@ -136,7 +136,8 @@ TEST(BareBegin, PlainSpellingsOnly) {
     EXPECT_EQ(t.steps[0].kind, TransactionStep::Kind::Begin) << yes;
   }
   for (const char* no : {"", ";", "BEGIN READ ONLY", "BEGIN; INSERT INTO t VALUES (1)", "BEGIN -- x", "/*c*/BEGIN",
-                         "BEGINNING", "START", "COMMIT", "begin isolation level serializable", "BEGIN1"})
+                         "BEGINNING", "START", "COMMIT", "begin isolation level serializable", "BEGIN1",
+                         "SELECT abalance FROM pgbench_accounts WHERE aid = 1", "STARTING transaction", "SET begin"})
     EXPECT_FALSE(is_bare_begin(no)) << no;
 }
 

@@ -4,13 +4,13 @@
 #include "pooler/capture/store.hpp"
 #include "pooler/runtime.hpp"
 
-namespace pgopt::pooler::capture {
+namespace pgopt::pooler::ops {
 
 // Each worker's store is copied on its own thread, then merged (dbname filled from the live config).
-awaitable<Snapshot> collect(Runtime& rt);
+awaitable<capture::Snapshot> collect_capture(Runtime& rt);
 
 // Pushes the live capture settings to every worker (at start and after each reload).
-void configure(Runtime& rt, const PoolerSettings& settings);
+void configure_capture(Runtime& rt, const PoolerSettings& settings);
 
 // Writes capture_file now, if one is set; a failure is logged and the pooler carries on.
 awaitable<void> write_capture_file(Runtime& rt);
@@ -18,4 +18,4 @@ awaitable<void> write_capture_file(Runtime& rt);
 // from the live config each time) until shutdown.
 awaitable<void> capture_file_loop(Runtime& rt);
 
-}  // namespace pgopt::pooler::capture
+}  // namespace pgopt::pooler::ops

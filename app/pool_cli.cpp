@@ -1,6 +1,6 @@
 // The pooler's subcommands: `pgopt pool --config FILE`, `pgopt check-config FILE` and
 // `pgopt import-pgbouncer INI [--userlist FILE]`.
-#include "pooler/cli.hpp"
+#include "app/pool_cli.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -10,8 +10,10 @@
 #include "pooler/config/pgbouncer_import.hpp"
 #include "pooler/daemon.hpp"
 
-namespace pgopt::pooler {
+namespace pgopt::app {
 namespace {
+
+using namespace pgopt::pooler;  // the part whose command line this is
 int g_exit = 0;
 std::string g_pool_config;
 DaemonOptions g_pool_options;
@@ -58,7 +60,7 @@ void import_pgbouncer() {
 }
 }  // namespace
 
-void register_cli(CLI::App& app) {
+void register_pool_cli(CLI::App& app) {
   auto* pool = app.add_subcommand("pool", "Run the connection pooler");
   pool->add_option("-c,--config", g_pool_config, "Configuration file (TOML)")->required();
   pool->add_option("--handover-socket", g_pool_options.handover_socket,
@@ -97,6 +99,6 @@ void register_cli(CLI::App& app) {
   import->callback(import_pgbouncer);
 }
 
-int cli_exit_code() { return g_exit; }
+int pool_cli_exit_code() { return g_exit; }
 
-}  // namespace pgopt::pooler
+}  // namespace pgopt::app

@@ -1,6 +1,6 @@
 // `pgopt analyze`: options parsing and the pipeline's top level (workload -> catalog -> advisor ->
 // report).
-#include "analyzer/cli.hpp"
+#include "app/analyze_cli.hpp"
 
 #include <libpq-fe.h>
 #include <unistd.h>
@@ -22,8 +22,10 @@
 #include "analyzer/input/capture_reader.hpp"
 #include "analyzer/report/report.hpp"
 
-namespace pgopt::analyzer {
+namespace pgopt::app {
 namespace {
+
+using namespace pgopt::analyzer;  // the part whose command line this is
 
 int g_exit = 0;
 
@@ -333,7 +335,7 @@ int run(const Options& o) {
 
 }  // namespace
 
-void register_cli(CLI::App& app) {
+void register_analyze_cli(CLI::App& app) {
   auto opts = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
       "analyze", "Recommend indexes and partitioning from PostgreSQL logs, pg_stat_statements or a pgopt pool capture");
@@ -376,6 +378,6 @@ void register_cli(CLI::App& app) {
   cmd->callback([opts] { g_exit = run(*opts); });
 }
 
-int cli_exit_code() { return g_exit; }
+int analyze_cli_exit_code() { return g_exit; }
 
-}  // namespace pgopt::analyzer
+}  // namespace pgopt::app

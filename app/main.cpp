@@ -1,8 +1,8 @@
 // Entry of the `pgopt` executable: wires the subcommands each part registers, nothing else.
 #include <CLI/CLI.hpp>
 
-#include "analyzer/cli.hpp"
-#include "pooler/cli.hpp"
+#include "app/analyze_cli.hpp"
+#include "app/pool_cli.hpp"
 
 #ifdef PGOPT_JEMALLOC
 // Read by jemalloc at startup (MALLOC_CONF in the environment still overrides it): a background
@@ -18,8 +18,8 @@ int main(int argc, char** argv) {
   CLI::App app{"pgopt: PostgreSQL connection pooler and workload analyzer"};
   app.set_version_flag("-V,--version", std::string("pgopt ") + PGOPT_VERSION);
   app.require_subcommand(1);
-  pgopt::pooler::register_cli(app);
-  pgopt::analyzer::register_cli(app);
+  pgopt::app::register_pool_cli(app);
+  pgopt::app::register_analyze_cli(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -27,5 +27,5 @@ int main(int argc, char** argv) {
     // subcommand or --config) is a usage error: 2, as the docs promise, not CLI11's own codes.
     return app.exit(e) == 0 ? 0 : 2;
   }
-  return pgopt::pooler::cli_exit_code() | pgopt::analyzer::cli_exit_code();
+  return pgopt::app::pool_cli_exit_code() | pgopt::app::analyze_cli_exit_code();
 }

@@ -1,10 +1,12 @@
 // Copying the workers' capture stores on their own threads, merging them, writing capture_file.
-#include "pooler/capture/collect.hpp"
+#include "pooler/ops/capture_collect.hpp"
 
 #include "pooler/capture/capture_file.hpp"
 #include "pooler/log.hpp"
 
-namespace pgopt::pooler::capture {
+namespace pgopt::pooler::ops {
+
+using capture::Snapshot;
 
 namespace {
 
@@ -12,11 +14,11 @@ awaitable<Snapshot> worker_snapshot(Worker& w) { co_return w.capture.snapshot();
 
 }  // namespace
 
-awaitable<Snapshot> collect(Runtime& rt) {
+awaitable<Snapshot> collect_capture(Runtime& rt) {
   std::vector<Snapshot> parts;
   for (auto& w : rt.workers) parts.push_back(co_await asio::co_spawn(w->ctx, worker_snapshot(*w), asio::use_awaitable));
   auto cfg = rt.config();
-  Snapshot out = merge(std::move(parts), size_t(std::max(1, cfg->pooler.capture_max_queries)));
+  Snapshot out = capture::merge(std::move(parts), size_t(std::max(1, cfg->pooler.capture_max_queries)));
   for (auto& q : out.queries) {
     const DatabaseConfig* db = cfg->find_database(q.database);
     q.dbname = db && !db->dbname.empty() ? db->dbname : q.database;
@@ -24,7 +26,7 @@ awaitable<Snapshot> collect(Runtime& rt) {
   co_return out;
 }
 
-void configure(Runtime& rt, const PoolerSettings& settings) {
+void configure_capture(Runtime& rt, const PoolerSettings& settings) {
   for (auto& w : rt.workers) w->capture.settings.set(settings);
 }
 
@@ -32,9 +34,9 @@ awaitable<void> write_capture_file(Runtime& rt) {
   auto cfg = rt.config();
   const std::string path = cfg->pooler.capture_file;
   if (path.empty()) co_return;
-  Snapshot snap = co_await collect(rt);
-  const std::string text = to_jsonl(snap, cfg->pooler.capture_samples, std::chrono::system_clock::now());
-  if (std::string err = write_atomically(path, text); !err.empty())
+  Snapshot snap = co_await collect_capture(rt);
+  const std::string text = capture::to_jsonl(snap, cfg->pooler.capture_samples, std::chrono::system_clock::now());
+  if (std::string err = capture::write_atomically(path, text); !err.empty())
     log::error("capture_file not written: {}", err);
   else
     log::debug("capture_file {} written: {} fingerprint(s)", path, snap.queries.size());
@@ -56,4 +58,4 @@ awaitable<void> capture_file_loop(Runtime& rt) {
   }
 }
 
-}  // namespace pgopt::pooler::capture
+}  // namespace pgopt::pooler::ops
