@@ -135,7 +135,8 @@ TEST(ClientAbuse, SlowLoginsAreClosedByTheLoginTimeoutAndHurtNoOne) {
     for (auto& c : trickling)
       if (sent < startup.size()) c->send_raw(startup.substr(sent, 1));
     ++sent;
-    std::this_thread::sleep_for(150ms);  // the trickle's pace: the packet would take ~8 s in all
+    // time must pass: the trickle's pace (a slowloris); the packet would take ~8 s in all
+    std::this_thread::sleep_for(150ms);
     const auto b0 = std::chrono::steady_clock::now();
     Conn c = connect(good);
     if (PQstatus(c.get()) == CONNECTION_OK && value(c.get(), "SELECT 1") == "1") ++bystanders.ok;
@@ -233,7 +234,8 @@ TEST(ClientAbuse, HealthzAnswersThroughASlowFloodOfTheMetricsPort) {
             ++i;
           }
         }
-        std::this_thread::sleep_for(100ms);  // the trickle's pace, not a wait for a condition
+        // time must pass: the trickle's pace, not a wait for a condition
+        std::this_thread::sleep_for(100ms);
       }
       for (int fd : fds) ::close(fd);
     });

@@ -90,6 +90,7 @@ void idle_servers_closed(const std::string& check_delay) {
     proxy.set(f);
     ASSERT_TRUE(eventually([&] { return proxy.open_connections() == 0; }));
     proxy.set(Fault::None);
+    // time must pass: server_check_delay (10 ms), so the pooled servers are checked before reuse
     std::this_thread::sleep_until(idle_since + 50ms);
     for (int i = 0; i < 3; ++i) {
       Conn c = connect_ok(p.conninfo());

@@ -50,7 +50,8 @@ TEST_F(ServerKill, PrimaryPostmasterKilledUnderWritersLosesAndDuplicatesNothing)
           c = connect(p.conninfo("chaos_writer", "pgopt_test", "connect_timeout=5"));
           if (PQstatus(c.get()) != CONNECTION_OK) {
             ++errors;
-            std::this_thread::sleep_for(20ms);  // the primary is down: do not spin
+            // time must pass: the primary is down; a writer's retry pace, so it does not spin
+            std::this_thread::sleep_for(20ms);
             continue;
           }
         }

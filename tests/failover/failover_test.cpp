@@ -332,7 +332,8 @@ class Writer {
         times_.emplace_back(started, Steady::now());
       } else {
         errors_.push_back(e.starts_with("connection: ") ? short_error(e) : e);
-        if (e == "login") std::this_thread::sleep_for(milliseconds(20));  // no busy loop on a refused login
+        // time must pass: a retry pace, no busy loop on a refused login
+        if (e == "login") std::this_thread::sleep_for(milliseconds(20));
       }
     }
   }

@@ -8,6 +8,8 @@
     the runtime for operators) includes no pooler/ file above it but the leaf headers in LEAF_HEADERS.
   - ClientSession (pooler/client_session.hpp) has at most MAX_SESSION_FIELDS data members of its
     own and of its nested Awake together: what only one part uses lives in that part.
+  - no sleep in tests/ without `// time must pass: <why>` on its line or the line above (tests wait
+    on conditions with a deadline; tests/README.md).
 Usage: check_shape.py SOURCE_DIR. Prints each violation and exits 1 if there is any."""
 import os
 import re
@@ -107,6 +109,43 @@ def long_functions(text):
                 kind = "other"
             stack.append((kind, line, flat[-90:]))
     return found
+
+
+# A sleep in a test stands in for a condition unless it says why time itself must pass.
+SLEEP_FOLDERS = ["tests"]
+_SLEEP = re.compile(r"\b(sleep_for|sleep_until|usleep|nanosleep)\s*\(")
+SLEEP_REASON = "// time must pass:"
+
+
+def unexplained_sleeps_in(text):
+    """Line numbers of the sleeps in C++ `text` (comments and strings ignored) with no
+    SLEEP_REASON comment on their line or the line above."""
+    raw = text.split("\n")
+    found = []
+    for i, line in enumerate(strip_code(text).split("\n")):
+        if not _SLEEP.search(line):
+            continue
+        here = raw[i] if i < len(raw) else ""
+        above = raw[i - 1] if i > 0 else ""
+        if SLEEP_REASON not in here and SLEEP_REASON not in above:
+            found.append(i + 1)
+    return found
+
+
+def unexplained_sleeps(root):
+    problems = []
+    for folder in SLEEP_FOLDERS:
+        for dirpath, _, files in os.walk(os.path.join(root, folder)):
+            for f in sorted(files):
+                if not f.endswith((".cpp", ".hpp", ".h")):
+                    continue
+                path = os.path.join(dirpath, f)
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    text = fh.read()
+                for line in unexplained_sleeps_in(text):
+                    problems.append(f"{os.path.relpath(path, root)}:{line}: a sleep without '{SLEEP_REASON} <why>' "
+                                    "(wait on the condition with a deadline instead)")
+    return problems
 
 
 def upward_includes(rel, text):
@@ -233,6 +272,7 @@ def main(root):
         for dirpath, _, _ in os.walk(os.path.join(root, folder)):
             if not os.path.exists(os.path.join(dirpath, "README.md")):
                 problems.append(f"{os.path.relpath(dirpath, root)}/: no README.md")
+    problems += unexplained_sleeps(root)
     header = os.path.join(root, SESSION_HEADER)
     if os.path.exists(header):
         with open(header, encoding="utf-8") as fh:

@@ -3,6 +3,7 @@
 // key indexes; after applying its DDL a second run must recommend nothing.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "analyzer_test_util.hpp"
+#include "support/wait.hpp"
 
 namespace {
 
@@ -46,9 +48,23 @@ class AdvisorPgbench : public ScratchDatabaseTest {
     // -n: no pre-run VACUUM, so the tables keep the statistics of a fresh load (never analysed),
     // the state this scenario is about; autovacuum is kept off them for the same reason.
     EXPECT_EQ(run(pgbench("-n -c 2 -j 2 -t 150")), 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the logger flush
-    std::string all = slurp(log);
-    std::string part = all.substr(std::min<size_t>(start, all.size()));
+    // The server writes the log asynchronously: a marker statement run after the workload is in
+    // the log once the workload's lines are, and the part ends before it.
+    const std::string marker = "pgopt_advisor_workload_end_" + std::to_string(::getpid());
+    EXPECT_EQ(run(env_["PGOPT_PG_BIN"] + "/psql -X -h 127.0.0.1 -p " + port_ + " -U postgres -d " + kDb +
+                  " -Atc \"SELECT '" + marker + "'\""),
+              0);
+    std::string all;
+    size_t end = std::string::npos;
+    EXPECT_TRUE(pgopt::test::poll_until([&] {
+      all = slurp(log);
+      end = all.find(marker, std::min<size_t>(start, all.size()));
+      return end != std::string::npos;
+    }, std::chrono::seconds(10))) << "the marker statement is not in " << log;
+    if (end != std::string::npos) end = all.rfind('\n', end) + 1;  // the marker's line is not the workload's
+    const size_t from = std::min<size_t>(start, all.size());
+    if (end != std::string::npos && end < from) end = from;
+    std::string part = all.substr(from, end == std::string::npos ? std::string::npos : end - from);
     std::string path = std::string(::testing::TempDir()) + "pgopt_pgbench.log";
     std::ofstream(path, std::ios::binary) << part;
     return path;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "analyzer_test_util.hpp"
+#include "support/wait.hpp"
 
 namespace {
 
@@ -57,11 +58,10 @@ class SchemaShapes : public ScratchDatabaseTest {
     PQfinish(c);
     // The server writes the log asynchronously: wait until the last statement is in it.
     std::string all, last = statements.empty() ? std::string() : statements.back();
-    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-         std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(std::chrono::milliseconds(20))) {
+    pgopt::test::poll_until([&] {
       all = slurp(log);
-      if (all.find(last, std::min<size_t>(start, all.size())) != std::string::npos) break;
-    }
+      return all.find(last, std::min<size_t>(start, all.size())) != std::string::npos;
+    }, std::chrono::seconds(10));
     std::string path = std::string(::testing::TempDir()) + "pgopt_shapes_" + name + ".log";
     std::ofstream(path, std::ios::binary) << all.substr(std::min<size_t>(start, all.size()));
     return path;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "analyzer_test_util.hpp"
+#include "support/wait.hpp"
 
 extern char** environ;
 
@@ -242,11 +243,7 @@ void Verify::interrupt_mid_build(int sig) {
   ASSERT_EQ(posix_spawn(&pid, PGOPT_BINARY, &fa, nullptr, argv.data(), environ), 0);
   posix_spawn_file_actions_destroy(&fa);
 
-  bool building = false;
-  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-       !building && std::chrono::steady_clock::now() < deadline;
-       std::this_thread::sleep_for(std::chrono::milliseconds(20)))
-    building = leftovers(stage_) != "0";
+  const bool building = pgopt::test::poll_until([&] { return leftovers(stage_) != "0"; }, std::chrono::seconds(60));
   EXPECT_TRUE(building) << slurp(out);
   ::kill(pid, sig);
   int status = 0;

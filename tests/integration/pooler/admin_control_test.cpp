@@ -22,6 +22,7 @@ bool done(PGconn* c) {
 
 // Still waiting after `ms`: the reply did not come.
 bool still_waiting(PGconn* c, int ms = 400) {
+  // time must pass: a negative; the reply must not come within `ms`
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return !done(c);
 }

@@ -141,9 +141,13 @@ TEST(AdminConsole, ShowPoolsCountsAWaitingClient) {
   Conn waiter = connect_ok(p.conninfo());
   ASSERT_EQ(PQsendQuery(waiter.get(), "SELECT 2"), 1);
   EXPECT_TRUE(eventually([&] { return pool_row(adm.get())["cl_waiting"] == "1"; })) << p.log();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  auto row = pool_row(adm.get());
-  EXPECT_GE(std::atoi(row["maxwait_ms"].c_str()), 250) << row["maxwait_ms"];
+  // maxwait_ms grows while the client waits: it passes 250 within the deadline.
+  std::map<std::string, std::string> row;
+  EXPECT_TRUE(eventually([&] {
+    row = pool_row(adm.get());
+    return std::atoi(row["maxwait_ms"].c_str()) >= 250;
+  })) << row["maxwait_ms"];
+  EXPECT_EQ(row["cl_waiting"], "1");
   ok(holder.get(), "COMMIT");
   Result r(PQgetResult(waiter.get()));
   EXPECT_EQ(PQresultStatus(r.get()), PGRES_TUPLES_OK);
@@ -284,8 +288,10 @@ TEST(AdminConsole, IdleConsoleSurvivesTheSweep) {
   Pooler p(admin_options());
   Conn adm = admin(p);
   EXPECT_EQ(show(adm.get(), "SHOW DATABASES").rows.size(), 1u);
+  // time must pass: the idle sweep (every second) must free the console's buffer; it logs nothing
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   EXPECT_EQ(show(adm.get(), "SHOW DATABASES").rows.size(), 1u);
+  // time must pass: a second idle sweep after a command
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   EXPECT_EQ(show(adm.get(), "SHOW CONFIG").rows.size(),
             pgopt::pooler::pooler_keys().size() + pgopt::pooler::database_keys().size());

@@ -97,8 +97,12 @@ TEST(AuthFile, UsersFileIsReloadedOnSighup) {
   std::ofstream(p.dir() / "users.txt") << "\"md5_user\" \"md5-secret\"\n\"scram_user\" \"scram-secret\"\n";
   p.signal(SIGHUP);
   ASSERT_TRUE(p.wait_log("configuration reloaded")) << p.log();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  Conn after = connect_ok(p.conninfo("scram_user", "pgopt_test", "password=scram-secret"));
+  // Each worker picks the new users up on its own after the log line: retry the login until one does.
+  Conn after;
+  EXPECT_TRUE(eventually([&] {
+    after = connect(p.conninfo("scram_user", "pgopt_test", "password=scram-secret"));
+    return PQstatus(after.get()) == CONNECTION_OK;
+  })) << PQerrorMessage(after.get()) << p.log();
   EXPECT_EQ(value(after.get(), "SELECT current_user"), "scram_user");
 }
 

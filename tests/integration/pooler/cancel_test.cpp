@@ -1,6 +1,7 @@
 // Cancel requests through the pooler: each client's key reaches only the server running its query.
 #include "admin_harness.hpp"
 #include "harness.hpp"
+#include "waits.hpp"
 
 #include <future>
 #include <set>
@@ -19,7 +20,9 @@ TEST_P(Cancel, CancelStopsOnlyThatClientsQueryWithin57014) {
   Conn bystander = connect_ok(p.conninfo());
   ASSERT_EQ(PQsendQuery(victim.get(), "SELECT pg_sleep(30)"), 1);
   ASSERT_EQ(PQsendQuery(bystander.get(), "SELECT pg_sleep(1.5), 'bystander'"), 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Both run on servers of their own before the cancel, or it could not pick the wrong one.
+  ASSERT_TRUE(wait_running("SELECT pg_sleep(30)")) << p.log();
+  ASSERT_TRUE(wait_running("SELECT pg_sleep(1.5), 'bystander'")) << p.log();
 
   auto t0 = std::chrono::steady_clock::now();
   PGcancel* cancel = PQgetCancel(victim.get());
@@ -53,7 +56,7 @@ TEST(CancelTxn, CancelFromAnIdleClientDoesNotHitTheClientNowOnItsServer) {
   EXPECT_EQ(value(a.get(), "SELECT 1"), "1");
   Conn b = connect_ok(p.conninfo());
   ASSERT_EQ(PQsendQuery(b.get(), "SELECT pg_sleep(1), 'b done'"), 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(wait_running("SELECT pg_sleep(1), 'b done'")) << p.log();
   PGcancel* cancel = PQgetCancel(a.get());
   char err[256];
   PQcancel(cancel, err, sizeof err);
@@ -95,7 +98,7 @@ TEST(CancelTxn, KeyOfAGoneClientDoesNotHitTheNextClientInItsSlot) {
   EXPECT_NE(PQbackendPID(b.get()), gone_pid);
   EXPECT_GT(PQbackendPID(b.get()), 0);
   ASSERT_EQ(PQsendQuery(b.get(), "SELECT pg_sleep(1), 'b done'"), 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(wait_running("SELECT pg_sleep(1), 'b done'")) << p.log();
   char err[256];
   PQcancel(stale, err, sizeof err);
   PQfreeCancel(stale);
@@ -105,7 +108,7 @@ TEST(CancelTxn, KeyOfAGoneClientDoesNotHitTheNextClientInItsSlot) {
   while (PGresult* x = PQgetResult(b.get())) PQclear(x);
   // b's own key still works.
   ASSERT_EQ(PQsendQuery(b.get(), "SELECT pg_sleep(30)"), 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(wait_running("SELECT pg_sleep(30)")) << p.log();
   PGcancel* own = PQgetCancel(b.get());
   ASSERT_EQ(PQcancel(own, err, sizeof err), 1) << err;
   PQfreeCancel(own);
@@ -133,7 +136,7 @@ TEST(CancelTxn, ForgedCancelKeyIsIgnored) {
   Pooler p(o);
   Conn a = connect_ok(p.conninfo());
   ASSERT_EQ(PQsendQuery(a.get(), "SELECT pg_sleep(1), 'a done'"), 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(wait_running("SELECT pg_sleep(1), 'a done'")) << p.log();
   // A CancelRequest with a made-up key, sent by hand.
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

@@ -1,6 +1,7 @@
 // Failures on either side: a client that vanishes mid-transaction or mid-query, a server killed
 // under a query, and a primary restart. Nothing half-finished may reach another client.
 #include "raw_client.hpp"
+#include "waits.hpp"
 
 #include <sys/socket.h>
 
@@ -53,7 +54,7 @@ TEST_P(Failure, ClientKilledMidQueryStopsTheQuery) {
     RawClient c(p.port);
     ASSERT_TRUE(c.login());
     ASSERT_TRUE(c.send_message('Q', std::string("SELECT pg_sleep(30) /* killed */") + '\0'));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(wait_running("SELECT pg_sleep(30) /* killed */")) << p.log();
     abort_socket(c.fd());
   }
   Conn d = direct();
@@ -237,7 +238,7 @@ TEST(FailureRestart, PrimaryRestartMidRunThenQueriesSucceedAgain) {
   EXPECT_EQ(value(idle.get(), "SELECT 1"), "1");  // leaves a pooled server behind
   Conn busy = connect_ok(p.conninfo());
   ASSERT_EQ(PQsendQuery(busy.get(), "SELECT pg_sleep(20)"), 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(wait_running("SELECT pg_sleep(20)")) << p.log();
   ASSERT_EQ(env.cluster("pgctl " + env.get("PGOPT_CLUSTER_DIR") + " primary restart -m fast -w -t 60 >/dev/null"), 0);
   // The in-flight query gets a clear error, not a hang.
   Result r(PQgetResult(busy.get()));

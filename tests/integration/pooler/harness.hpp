@@ -27,6 +27,9 @@
 #include <thread>
 #include <vector>
 
+#include "support/loopback.hpp"
+#include "support/wait.hpp"
+
 namespace pgopt::test {
 
 // KEY=VALUE lines written by scripts/cluster.sh.
@@ -74,17 +77,19 @@ inline std::string run(const std::string& cmd, int* status = nullptr) {
   return out;
 }
 
-inline int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
+// A port for a program that must be told its port before it starts (pgopt's listen_port takes no
+// 0; HAProxy, a fleet's shared port): quiet_port(), below the ephemeral range and bound once to
+// check it is free. Between that check and the program's bind another process can still take it, so
+// the Pooler retries its start on "Address already in use" (tests/README.md, "Ports"). A port
+// that must stay closed (an unreachable server) is dead_port() instead.
+inline int free_port() { return quiet_port(); }
+
+// A loopback port nothing listens on, for "the server cannot be reached": a port the kernel gave
+// a bound socket that never listens, closed again. A connect to it is refused unless another
+// program binds it meanwhile, which its place outside quiet_port()'s range makes unlikely.
+inline int dead_port() {
+  int port = 0;
+  return bindable(0, &port) ? port : 1;
 }
 
 inline bool port_open(int port, const std::string& addr = "127.0.0.1") {
@@ -127,9 +132,12 @@ class Pooler {
     std::string tmpl = (std::filesystem::temp_directory_path() / "pgopt-it-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
     dir_ = tmpl;
-    port = opts_.port ? opts_.port : free_port();
-    write_config(opts_);
-    start();
+    // A port picked here can be taken by another process before pgopt binds it: pick another.
+    for (int attempt = 0;; ++attempt) {
+      port = opts_.port ? opts_.port : free_port();
+      write_config(opts_);
+      if (launch() != Startup::PortTaken || opts_.port || attempt == 4) return;
+    }
   }
   ~Pooler() { stop(); }
   Pooler(const Pooler&) = delete;
@@ -155,6 +163,13 @@ class Pooler {
   void write_raw_config(const std::string& text) { std::ofstream(dir_ / "pgopt.toml") << text; }
 
   void start() {
+    if (launch() == Startup::PortTaken) ADD_FAILURE() << "port " << port << " is taken:\n" << log();
+  }
+
+  // How a launch ended: listening, or exited because its port was taken (the constructor then
+  // tries another), or failed (the test has failed).
+  enum class Startup { Up, PortTaken, Failed };
+  Startup launch() {
     log_path = (dir_ / "pgopt.log").string();
     pid = ::fork();
     if (pid == 0) {
@@ -169,32 +184,28 @@ class Pooler {
     }
     // A shared port is open as soon as the fleet's first process listens: wait on this one's own.
     const int ready = opts_.ready_port ? opts_.ready_port : port;
-    for (int i = 0; i < 200; ++i) {
-      if (port_open(ready, opts_.listen_addr)) return;
-      int st;
-      if (::waitpid(pid, &st, WNOHANG) == pid) {
-        pid = -1;
-        FAIL() << "pgopt exited at startup:\n" << log();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    const bool settled = poll_until([&] { return port_open(ready, opts_.listen_addr) || !running(); },
+                                    std::chrono::seconds(5), std::chrono::milliseconds(25));
+    if (settled && pid > 0) return Startup::Up;
+    if (!settled) {
+      ADD_FAILURE() << "pgopt did not listen on " << ready << ":\n" << log();
+      return Startup::Failed;
     }
-    FAIL() << "pgopt did not listen on " << ready << ":\n" << log();
+    const std::string text = log();
+    // Only its client port is retried: "cannot listen on ADDR:PORT: bind: Address already in use".
+    const std::string taken = "cannot listen on " + opts_.listen_addr + ":" + std::to_string(port) + ":";
+    if (text.find(taken) != std::string::npos && text.find("Address already in use") != std::string::npos)
+      return Startup::PortTaken;
+    ADD_FAILURE() << "pgopt exited at startup:\n" << text;
+    return Startup::Failed;
   }
 
   // SIGTERM, then wait; SIGKILL by PID if it does not stop. Returns the exit status.
   int stop(std::chrono::milliseconds patience = std::chrono::seconds(20)) {
     if (pid <= 0) return exit_status;
     ::kill(pid, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + patience;
+    if (poll_until([&] { return !running(); }, patience)) return exit_status;
     int st = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (::waitpid(pid, &st, WNOHANG) == pid) {
-        pid = -1;
-        exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        return exit_status;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &st, 0);
     pid = -1;
@@ -215,12 +226,7 @@ class Pooler {
   // Waits for it to exit by itself (a drain, a takeover); its exit status, or -1 when it still
   // runs after `patience`.
   int wait_exit(std::chrono::milliseconds patience = std::chrono::seconds(25)) {
-    const auto deadline = std::chrono::steady_clock::now() + patience;
-    while (running()) {
-      if (std::chrono::steady_clock::now() >= deadline) return -1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return exit_status;
+    return poll_until([&] { return !running(); }, patience) ? exit_status : -1;
   }
 
   std::string log() const {
@@ -231,12 +237,7 @@ class Pooler {
   }
   // Waits until the log contains `needle` (reload and shutdown are asynchronous).
   bool wait_log(const std::string& needle, std::chrono::milliseconds patience = std::chrono::seconds(5)) const {
-    auto deadline = std::chrono::steady_clock::now() + patience;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (log().find(needle) != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
+    return poll_until([&] { return log().find(needle) != std::string::npos; }, patience);
   }
 
   std::string conninfo(const std::string& user = "postgres", const std::string& db = "pgopt_test",
@@ -312,12 +313,7 @@ inline std::string error_of(PGconn* c, const std::string& sql) {
 // Polls `cond` until it holds or `patience` runs out (the pooler acts asynchronously).
 inline bool eventually(const std::function<bool()>& cond,
                        std::chrono::milliseconds patience = std::chrono::seconds(5)) {
-  auto deadline = std::chrono::steady_clock::now() + patience;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return cond();
+  return poll_until(cond, patience, std::chrono::milliseconds(50));
 }
 
 // How many times `needle` occurs in `text` (log lines the pooler wrote more than once).

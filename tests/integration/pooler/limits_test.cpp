@@ -1,6 +1,8 @@
 // Pool limits through the pooler: pool exhaustion with query_wait_timeout, max_client_conn, and
 // limits that hold across worker threads.
+#include "admin_harness.hpp"
 #include "harness.hpp"
+#include "waits.hpp"
 
 #include <atomic>
 
@@ -46,7 +48,8 @@ TEST(Limits, WaitersAreServedWhenServersFreeUp) {
       Result r = exec(c.get(), "SELECT pg_sleep(0.3)");
       if (PQresultStatus(r.get()) == PGRES_TUPLES_OK) ++good;
     });
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // The pool is full (two run, six wait): the moment a third server would be opened.
+  EXPECT_TRUE(wait_running("SELECT pg_sleep(0.3)", 2)) << p.log();
   EXPECT_LE(server_connections("postgres"), 2);
   for (auto& t : ts) t.join();
   EXPECT_EQ(good.load(), 8);
@@ -62,7 +65,7 @@ TEST(Limits, PoolSizeHoldsAcrossWorkerThreads) {
   std::vector<Conn> clients;
   for (int i = 0; i < 12; ++i) clients.push_back(connect_ok(p.conninfo()));
   for (auto& c : clients) ASSERT_EQ(PQsendQuery(c.get(), "SELECT pg_sleep(0.5)"), 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(wait_running("SELECT pg_sleep(0.5)", 3)) << p.log();
   EXPECT_EQ(server_connections("postgres"), 3);
   for (auto& c : clients) {
     Result r(PQgetResult(c.get()));
@@ -81,7 +84,7 @@ TEST(Limits, MaxDbConnectionsCapsAllUsersOfADatabase) {
   for (int i = 0; i < 3; ++i) clients.push_back(connect_ok(p.conninfo("postgres")));
   for (int i = 0; i < 3; ++i) clients.push_back(connect_ok(p.conninfo("trust_user")));
   for (auto& c : clients) ASSERT_EQ(PQsendQuery(c.get(), "SELECT pg_sleep(0.4)"), 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_TRUE(wait_running("SELECT pg_sleep(0.4)", 2)) << p.log();
   EXPECT_LE(server_connections("postgres") + server_connections("trust_user"), 2);
   for (auto& c : clients) {
     Result r(PQgetResult(c.get()));
@@ -103,8 +106,9 @@ TEST(Limits, MaxClientConnRefusesWith53300) {
   EXPECT_NE(p.log().find("53300"), std::string::npos);
   // The admitted clients keep working, and a slot frees when one leaves.
   EXPECT_EQ(value(clients[0].get(), "SELECT 1"), "1");
+  const std::string leaving = local_port(clients.back().get());
   clients.pop_back();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(p.wait_log(":" + leaving + " closing: client sent Terminate")) << p.log();
   Conn again = connect_ok(p.conninfo());
   EXPECT_EQ(value(again.get(), "SELECT 2"), "2");
 }
@@ -117,7 +121,8 @@ TEST(Limits, IdleTransactionTimeoutClosesTheClientAndFreesTheServer) {
   Conn c = connect_ok(p.conninfo());
   ok(c.get(), "BEGIN");
   ok(c.get(), "CREATE TEMP TABLE held (x int)");
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  // The timeout's effect, not a fixed wait: the pooler closes the client (and logs why).
+  ASSERT_TRUE(p.wait_log("closing: idle_transaction_timeout", std::chrono::seconds(5))) << p.log();
   EXPECT_NE(error_of(c.get(), "SELECT 1"), "");
   Conn other = connect_ok(p.conninfo());
   EXPECT_EQ(value(other.get(), "SELECT 'free'"), "free");

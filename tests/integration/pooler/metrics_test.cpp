@@ -1,5 +1,6 @@
 // Statistics on a running pooler: SHOW STATS counts exactly what a libpq client ran, /metrics shows the
 // same through HTTP, /healthz turns 503 while draining, and the endpoint refuses what it does not serve.
+#include "admin_harness.hpp"
 #include "http_client.hpp"
 #include "split_harness.hpp"
 
@@ -157,11 +158,11 @@ TEST_F(Metrics, WaitTimeCountsAClientQueuedForTheOnlyServer) {
     EXPECT_EQ(value(w.get(), "SELECT 42"), "42");
   });
   Conn adm = admin();
-  // Until the waiter is queued, then 300 ms more.
+  // Until the waiter is queued and has waited 300 ms (SHOW POOLS maxwait_ms says so).
   EXPECT_TRUE(eventually([&] {
     return metric(page(), "pgopt_clients{database=\"pgopt_test\",user=\"postgres\",state=\"waiting\"}") == 1;
   }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(eventually([&] { return std::atoi(pool_row(adm.get())["maxwait_ms"].c_str()) >= 300; }));
   ok(holder.get(), "COMMIT");
   waiter.join();
   Stats s;

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/wait.hpp"
+
 extern char** environ;
 
 namespace pgopt::test {
@@ -84,20 +86,13 @@ inline ProgramRun run_program(const std::vector<std::string>& argv, const std::m
     run.output = "fork failed";
     return run;
   }
-  auto deadline = std::chrono::steady_clock::now() + limit;
   int st = 0;
-  for (;;) {
-    if (::waitpid(pid, &st, WNOHANG) == pid) {
-      run.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      break;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &st, 0);
-      run.timed_out = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (poll_until([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, limit, std::chrono::milliseconds(50))) {
+    run.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  } else {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &st, 0);
+    run.timed_out = true;
   }
   std::ifstream in(log);
   std::stringstream ss;

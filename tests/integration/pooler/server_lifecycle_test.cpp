@@ -20,7 +20,8 @@ TEST(ServerLifecycle, MinPoolSizeKeepsConnectionsOpenAndRefillsThem) {
     EXPECT_EQ(value(c.get(), "SELECT 1"), "1");
   }
   EXPECT_TRUE(eventually([] { return server_connections() == 3; }, std::chrono::seconds(5))) << server_connections();
-  // Idle timeout never takes the pool below its minimum.
+  // Idle timeout never takes the pool below its minimum. Nothing happens to wait for: a negative.
+  // time must pass: server_idle_timeout (1 s) twice over, with the sweeps that would close them
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   EXPECT_EQ(server_connections(), 3);
   // Killed connections are replaced.
@@ -56,8 +57,12 @@ TEST(ServerLifecycle, ServerLifetimeReplacesOldConnections) {
   Conn c = connect_ok(p.conninfo());
   std::string first = value(c.get(), "SELECT pg_backend_pid()");
   EXPECT_EQ(value(c.get(), "SELECT pg_backend_pid()"), first);  // reused while young
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  std::string later = value(c.get(), "SELECT pg_backend_pid()");
+  // The lifetime's effect, polled: the next query after it runs on a new server.
+  std::string later;
+  EXPECT_TRUE(eventually([&] {
+    later = value(c.get(), "SELECT pg_backend_pid()");
+    return !later.empty() && later != first;
+  }, std::chrono::seconds(5))) << p.log();
   EXPECT_FALSE(later.empty());
   EXPECT_NE(later, first);
 }
@@ -65,7 +70,7 @@ TEST(ServerLifecycle, ServerLifetimeReplacesOldConnections) {
 TEST(ServerLifecycle, UnreachableServerGivesAClearErrorNotAHang) {
   PoolerOptions o;
   o.pooler_extra = "server_connect_timeout = \"2s\"\n";
-  o.databases = "[databases.pgopt_test]\nhost = \"127.0.0.1\"\nport = " + std::to_string(free_port()) + "\n";
+  o.databases = "[databases.pgopt_test]\nhost = \"127.0.0.1\"\nport = " + std::to_string(dead_port()) + "\n";
   Pooler p(o);
   auto t0 = std::chrono::steady_clock::now();
   Conn c = connect(p.conninfo());
@@ -81,12 +86,18 @@ TEST(ServerLifecycle, ClientIdleTimeoutDisconnectsIdleClients) {
   Pooler p(o);
   Conn idle = connect_ok(p.conninfo());
   Conn active = connect_ok(p.conninfo());
-  for (int i = 0; i < 6; ++i) {
+  // The active client queries every 400 ms (under the timeout) until the idle one is closed; the
+  // log wait is both the pace and the condition, bounded by the deadline.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() < deadline) {
     EXPECT_EQ(value(active.get(), "SELECT 1"), "1");
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    closed = p.wait_log("closing: client_idle_timeout", std::chrono::milliseconds(400));
   }
+  EXPECT_TRUE(closed) << p.log();
+  EXPECT_EQ(count_of(p.log(), "closing: client_idle_timeout"), 1u) << "the active client was closed too";
   EXPECT_NE(error_of(idle.get(), "SELECT 1"), "");
-  EXPECT_TRUE(p.wait_log("client_idle_timeout"));
+  EXPECT_EQ(value(active.get(), "SELECT 1"), "1");
 }
 
 // A parked client's socket sits outside Asio (the worker's ParkingLot): the pooler takes it back to

@@ -46,20 +46,16 @@ class Child {
 
   // The exit status, or -1 if it was still running at `deadline` (it is killed then).
   int wait(std::chrono::steady_clock::time_point deadline) {
+    if (pid_ <= 0) return -1;
     int st = 0;
-    while (pid_ > 0) {
-      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      }
-      if (std::chrono::steady_clock::now() >= deadline) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &st, 0);
-        pid_ = -1;
-        return -1;
-      }
-      std::this_thread::sleep_for(50ms);
+    const auto patience = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (poll_until([&] { return ::waitpid(pid_, &st, WNOHANG) == pid_; }, std::max(patience, 0ms), 50ms)) {
+      pid_ = -1;
+      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
     return -1;
   }
   std::string output() const { return slurp(log_); }
@@ -102,12 +98,13 @@ TEST_F(SplitKill, ReplicaStoppedUnderPgbenchLosesNoTransaction) {
   Child bench({pg_bin("pgbench"), "-n", "-S", "-c", "8", "-j", "2", "-T", "12", "-h", "127.0.0.1", "-p",
                std::to_string(p.port), "-U", "postgres", "pgopt_test"},
               p.dir() / "pgbench.out");
-  std::this_thread::sleep_until(started + 3s);
   // pgbench's reads are on the replica, so stopping it breaks connections that are in use.
-  EXPECT_GT(replica_backends(), 0) << "pgbench's reads did not reach the replica";
+  EXPECT_TRUE(eventually([] { return replica_backends() > 0; }, 5s)) << "pgbench's reads did not reach the replica";
   ASSERT_EQ(ClusterEnv::instance().cluster("pgctl " + split::cluster_dir() + " replica stop -m immediate -w >/dev/null"), 0);
+  const auto down = std::chrono::steady_clock::now();
   ASSERT_FALSE(port_open(replica_port()));
-  std::this_thread::sleep_until(started + 6s);
+  // time must pass: the replica stays down 3 s, past ban_time (1 s), so the ban ends and reconnects fail again
+  std::this_thread::sleep_until(down + 3s);
   ASSERT_EQ(ClusterEnv::instance().cluster("pgctl " + split::cluster_dir() + " replica start -w -t 60 >/dev/null"), 0);
 
   int status = bench.wait(started + 60s);

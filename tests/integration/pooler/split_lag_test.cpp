@@ -54,6 +54,7 @@ TEST_F(SplitLag, ReplicaBehindInTimeGetsNoReadsUntilItCatchesUp) {
   }, 10s)) << "reads stayed on a replica paused for 10 s";
   for (int i = 0; i < 10; ++i) {
     write();
+    // time must pass: a negative; reads spread over 0.5 s of the pause never reach the replica
     std::this_thread::sleep_for(50ms);
     EXPECT_EQ(read_port(c.get()), primary_port()) << "a read ran on the replica while it was paused";
   }
@@ -74,6 +75,7 @@ TEST_F(SplitLag, ReplicaBehindInBytesGetsNoReadsUntilItCatchesUp) {
   // A small write leaves the replica behind by a few hundred bytes: still within the limit however
   // long it lasts (the limit is in bytes, not time).
   ok(d.get(), "INSERT INTO split_lag (v) VALUES ('small')");
+  // time must pass: a negative; the lag probes of a second see the small lag and keep the replica
   std::this_thread::sleep_for(1s);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(read_port(c.get()), replica_port());
   // About 4 MB of WAL: far past the limit.

@@ -57,7 +57,7 @@ TEST_F(SplitReload, ReplicaListAndSwitchApplyToConnectedClients) {
 
   // The replica list now names a server that is not there: reads fall back to the primary.
   split::SplitConfig gone = cfg;
-  gone.replica = free_port();
+  gone.replica = dead_port();
   reload(p, gone);
   EXPECT_TRUE(eventually([&] { return split::read_port(c.get()) == primary_port(); }, 5s)) << p.log();
   for (int i = 0; i < 5; ++i) EXPECT_EQ(split::read_port(c.get()), primary_port());

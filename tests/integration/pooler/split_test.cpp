@@ -316,11 +316,12 @@ TEST_F(Split, FunctionListsDecideCallsOfUserFunctions) {
 
 TEST_F(Split, UnreachableReplicaFallsBackToThePrimary) {
   split::SplitConfig cfg;
-  cfg.replica = free_port();
+  cfg.replica = dead_port();
   Pooler p(split::options(cfg));
   Conn c = connect_ok(p.conninfo());
   for (int i = 0; i < 10; ++i) {
     EXPECT_EQ(read_port(c.get()), primary_port()) << p.log();
+    // time must pass: reads spread over 1 s, across the pooler's reconnect attempts to the replica
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(transaction_port(c.get(), {"BEGIN READ ONLY"}), primary_port());
@@ -329,7 +330,7 @@ TEST_F(Split, UnreachableReplicaFallsBackToThePrimary) {
 
 TEST_F(Split, UnreachableReplicaWithFallbackErrorFailsReadsOnly) {
   split::SplitConfig cfg;
-  cfg.replica = free_port();
+  cfg.replica = dead_port();
   cfg.fallback = "error";
   Pooler p(split::options(cfg));
   Conn c = connect_ok(p.conninfo());
@@ -358,6 +359,7 @@ TEST_F(Split, SessionModeRunsEverythingOnThePrimary) {
   Conn c = connect_ok(p.conninfo());
   for (int i = 0; i < 10; ++i) {
     EXPECT_EQ(read_port(c.get()), primary_port());
+    // time must pass: a negative; reads spread over 0.5 s, after the replica is up, stay on the primary
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(transaction_port(c.get(), {"BEGIN READ ONLY"}), primary_port());
@@ -373,6 +375,7 @@ TEST_F(Split, SplitOffRunsEverythingOnThePrimary) {
   Conn c = connect_ok(p.conninfo());
   for (int i = 0; i < 10; ++i) {
     EXPECT_EQ(read_port(c.get()), primary_port());
+    // time must pass: a negative; reads spread over 0.5 s, after the replica is up, stay on the primary
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(transaction_port(c.get(), {"BEGIN READ ONLY"}), primary_port());

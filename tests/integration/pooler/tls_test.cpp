@@ -2,6 +2,7 @@
 // time: client side (modes, verify-full, client certificates, SCRAM, reload on SIGHUP) and server
 // side (a separate PostgreSQL instance with ssl = on).
 #include "harness.hpp"
+#include "waits.hpp"
 
 namespace pgopt::test {
 namespace {
@@ -66,10 +67,12 @@ bool ssl_in_use(PGconn* c) { return c && PQstatus(c) == CONNECTION_OK && PQsslIn
 
 // Cancels a long statement with libpq's PQcancel, which sends the CancelRequest in plaintext on a
 // new connection even when the session uses TLS. Returns the statement's SQLSTATE.
-std::string cancelled_sleep(PGconn* c) {
+// `server_port`: the PostgreSQL the statement runs on (0: the shared cluster's primary).
+std::string cancelled_sleep(PGconn* c, int server_port = 0) {
   PGcancel* cancel = PQgetCancel(c);
-  std::thread t([cancel] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::thread t([cancel, server_port] {
+    // The cancel has something to stop (else it is lost and the statement runs its 10 s).
+    EXPECT_TRUE(wait_running("SELECT pg_sleep(10)", 1, server_port));
     char err[256];
     PQcancel(cancel, err, sizeof err);
   });
@@ -428,7 +431,7 @@ TEST_F(TlsClient, ServerTlsSessionSurvivesMovingBetweenWorkersAndClientTlsOnTop)
     }
   }
   // The pooler's cancel reaches the TLS-only server (cancel requests are not subject to hostssl).
-  EXPECT_EQ(cancelled_sleep(clients[1].get()), "57014");
+  EXPECT_EQ(cancelled_sleep(clients[1].get(), server.port), "57014");
   EXPECT_EQ(value(clients[1].get(), "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"), "t");
 }
 

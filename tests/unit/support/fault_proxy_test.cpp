@@ -1,6 +1,7 @@
 // FaultProxy against an echo server of its own: each fault does what chaos tests rely on, and the
 // proxy goes back to forwarding when the fault is lifted.
 #include "support/fault_proxy.hpp"
+#include "support/wait.hpp"
 
 #include <gtest/gtest.h>
 
@@ -110,12 +111,7 @@ std::string receive(int fd, size_t want, std::chrono::milliseconds patience, int
 }
 
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds patience = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + patience;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return cond();
+  return poll_until(cond, patience, 5ms);
 }
 
 TEST(FaultProxy, ForwardsBothWaysAndPassesAHalfClose) {
