@@ -1,0 +1,87 @@
+// The component fixture: the real `pgopt pool` binary (integration/pooler/harness.hpp's Pooler)
+// with its one database on a scripted FakeBackend, and libpq clients in front. No PostgreSQL.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+#include "support/fake_backend.hpp"
+
+namespace pgopt::test {
+
+class Component : public ::testing::Test {
+ protected:
+  // Starts the fake (running `script` on each server connection) and a pooler in front of it.
+  void start(FakeBackend::Script script, PoolerOptions o = {}) {
+    fake = std::make_unique<FakeBackend>(std::move(script));
+    o.databases = "[databases.pgopt_test]\nhost = \"127.0.0.1\"\nport = " + std::to_string(fake->port()) + "\n";
+    o.pooler_extra += "server_tls_mode = \"disable\"\n";
+    pooler = std::make_unique<Pooler>(o);
+  }
+  void TearDown() override {
+    if (pooler) pooler->stop();
+    if (!fake) return;
+    fake->stop();
+    for (const auto& f : fake->failures()) ADD_FAILURE() << "fake backend: " << f;
+    if (HasFailure() && pooler) std::cerr << "pgopt log:\n" << pooler->log();
+  }
+
+  std::unique_ptr<FakeBackend> fake;
+  std::unique_ptr<Pooler> pooler;
+};
+
+// Replies to simple queries until the pooler closes the connection. `custom` may answer a query
+// itself (returns true); otherwise: BEGIN, COMMIT/ROLLBACK and SET get their tags, `SELECT 'x'`
+// one row `x`, each followed by ReadyForQuery with the transaction status PostgreSQL would give.
+inline void serve_queries(FakeConn& c, const std::function<bool(FakeConn&, const std::string&)>& custom = {}) {
+  namespace proto = pgopt::protocol;
+  char status = 'I';
+  while (auto m = c.next()) {
+    if (m->type != 'Q') throw ScriptError("expected a Query, got '" + std::string(1, m->type) + "'");
+    const std::string sql = m->text();
+    if (custom && custom(c, sql)) continue;
+    std::string out;
+    if (sql == "BEGIN") {
+      proto::command_complete(out, "BEGIN");
+      status = 'T';
+    } else if (sql == "COMMIT" || sql == "ROLLBACK") {
+      proto::command_complete(out, sql);
+      status = 'I';
+    } else if (sql.rfind("SET ", 0) == 0 || sql.rfind("RESET ", 0) == 0) {
+      proto::command_complete(out, sql.rfind("SET ", 0) == 0 ? "SET" : "RESET");
+    } else if (sql.size() > 9 && sql.rfind("SELECT '", 0) == 0 && sql.back() == '\'') {
+      out = FakeBackend::result({"?column?"}, {{sql.substr(8, sql.size() - 9)}});
+      out.resize(out.size() - 6);  // without its ReadyForQuery: the status is this connection's
+    } else {
+      throw ScriptError("no scripted answer to: " + sql);
+    }
+    proto::ready_for_query(out, status);
+    c.send(out);
+  }
+}
+
+// What a libpq connection's notice receiver got (primary messages).
+struct Notices {
+  std::vector<std::string> messages;
+  void attach(PGconn* c) { PQsetNoticeReceiver(c, &Notices::receive, this); }
+  static void receive(void* self, const PGresult* r) {
+    const char* m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    static_cast<Notices*>(self)->messages.emplace_back(m ? m : "");
+  }
+};
+
+// Notifications a connection has now (after reading what the socket holds).
+inline std::vector<std::string> take_notifies(PGconn* c) {
+  std::vector<std::string> out;
+  PQconsumeInput(c);
+  while (PGnotify* n = PQnotifies(c)) {
+    out.push_back(std::string(n->relname) + ":" + n->extra);
+    PQfreemem(n);
+  }
+  return out;
+}
+
+}  // namespace pgopt::test

@@ -1,0 +1,106 @@
+// Servers that fail mid-reply: one that closes half-way through a result, and an ErrorResponse in
+// the middle of an extended-protocol pipeline (PostgreSQL skips the rest until Sync).
+#include "admin_harness.hpp"
+#include "component_fixture.hpp"
+
+namespace pgopt::test {
+namespace {
+namespace proto = pgopt::protocol;
+
+TEST_F(Component, ServerClosingMidReplyFailsThatClientOnlyAndIsNeverPooledAgain) {
+  start([](FakeConn& c) {
+    if (c.index() == 0) {
+      c.expect('Q');
+      const std::string reply = FakeBackend::result({"v"}, {{std::string(3000, 'x')}, {std::string(3000, 'y')}});
+      c.send(reply.substr(0, reply.size() / 2));  // RowDescription and part of the rows, then gone
+      c.close();
+      return;
+    }
+    serve_queries(c);
+  });
+  Conn a = connect_ok(pooler->conninfo());
+  Result r = exec(a.get(), "SELECT 'doomed'");
+  EXPECT_EQ(PQresultStatus(r.get()), PGRES_FATAL_ERROR);
+  EXPECT_EQ(sqlstate(r.get()), "08006") << PQerrorMessage(a.get());
+  EXPECT_NE(std::string(PQerrorMessage(a.get())).find("server closed the connection"), std::string::npos)
+      << PQerrorMessage(a.get());
+
+  // The next client is served, by a connection the fake opened for it: the dead one was dropped.
+  Conn b = connect_ok(pooler->conninfo());
+  EXPECT_EQ(value(b.get(), "SELECT 'next'"), "next");
+  EXPECT_EQ(fake->connections(), 2);
+  EXPECT_EQ(fake->queries(1), std::vector<std::string>{"SELECT 'next'"});
+}
+
+// The messages of a pipeline: unnamed statement, Bind, Describe portal, Execute (no Sync).
+int send_in_pipeline(PGconn* c, const char* sql) {
+  return PQsendQueryParams(c, sql, 0, nullptr, nullptr, nullptr, nullptr, 0);
+}
+
+TEST_F(Component, ErrorMidPipelineSkipsToSyncAndReleasesOnlyAfterReadyForQuery) {
+  auto b_waits = std::make_shared<std::atomic<bool>>(false);
+  start([b_waits](FakeConn& c) {
+    // Two queries, then Sync: P B D E P B D E S.
+    auto got = c.until('S');
+    std::string types;
+    for (const auto& m : got) types += m.type;
+    if (types != "PBDEPBDES") throw ScriptError("pipeline arrived as " + types);
+    // As PostgreSQL: the first Execute fails, everything up to Sync is skipped, then ReadyForQuery.
+    std::string out;
+    proto::parse_complete(out);
+    proto::bind_complete(out);
+    proto::row_description(out, {"?column?"});
+    proto::error_response(out, "ERROR", "22012", "division by zero");
+    c.send_per_message(out);
+    // Hold ReadyForQuery until the other client is queued for this (the only) server: released
+    // at the error, the server would have gone to it already and it would never queue.
+    c.wait_until([&] { return b_waits->load(); }, "the second client to queue");
+    out.clear();
+    proto::ready_for_query(out, 'I');
+    c.send(out);
+    serve_queries(c);
+  }, [] {
+    PoolerOptions o;
+    o.pool_size = 1;
+    o.pooler_extra = "admin_users = [\"admin\"]\n";
+    return o;
+  }());
+  Conn a = connect_ok(pooler->conninfo());
+  Conn b = connect_ok(pooler->conninfo());
+  Conn admin = connect_ok(pooler->conninfo("admin", "pgopt"));
+  ASSERT_EQ(PQenterPipelineMode(a.get()), 1);
+  ASSERT_EQ(send_in_pipeline(a.get(), "SELECT 1/0"), 1);
+  ASSERT_EQ(send_in_pipeline(a.get(), "SELECT 2"), 1);
+  ASSERT_EQ(PQpipelineSync(a.get()), 1);
+  ASSERT_TRUE(eventually([&] { return fake->received(0).size() > 0 && fake->received(0).back().type == 'S'; }));
+  ASSERT_EQ(PQsendQuery(b.get(), "SELECT 'b'"), 1);
+  EXPECT_TRUE(eventually([&] {
+    auto pools = show(admin.get(), "SHOW POOLS").where({{"database", "pgopt_test"}});
+    return !pools.empty() && pools[0]["cl_waiting"] == "1";
+  })) << "the second client never waited for the server";
+  b_waits->store(true);
+
+  // A sees what PostgreSQL's own pipeline gives: the error, the skipped query aborted, the sync.
+  Result e(PQgetResult(a.get()));
+  EXPECT_EQ(PQresultStatus(e.get()), PGRES_FATAL_ERROR);
+  EXPECT_EQ(sqlstate(e.get()), "22012");
+  EXPECT_EQ(PQgetResult(a.get()), nullptr);
+  Result aborted(PQgetResult(a.get()));
+  EXPECT_EQ(PQresultStatus(aborted.get()), PGRES_PIPELINE_ABORTED);
+  EXPECT_EQ(PQgetResult(a.get()), nullptr);
+  Result sync(PQgetResult(a.get()));
+  EXPECT_EQ(PQresultStatus(sync.get()), PGRES_PIPELINE_SYNC);
+  ASSERT_EQ(PQexitPipelineMode(a.get()), 1) << PQerrorMessage(a.get());
+
+  // B then gets the same server (one connection), its query after A's whole pipeline.
+  Result rb(PQgetResult(b.get()));
+  ASSERT_EQ(PQresultStatus(rb.get()), PGRES_TUPLES_OK) << PQerrorMessage(b.get());
+  EXPECT_STREQ(PQgetvalue(rb.get(), 0, 0), "b");
+  EXPECT_EQ(PQgetResult(b.get()), nullptr);
+  EXPECT_EQ(fake->connections(), 1);
+  EXPECT_EQ(fake->queries(0), std::vector<std::string>{"SELECT 'b'"});
+  EXPECT_EQ(value(a.get(), "SELECT 'a again'"), "a again");
+}
+
+}  // namespace
+}  // namespace pgopt::test
