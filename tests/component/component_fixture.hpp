@@ -33,9 +33,48 @@ class Component : public ::testing::Test {
   std::unique_ptr<Pooler> pooler;
 };
 
+// PostgreSQL's answer to the pooler's settings sync (`SELECT pg_catalog.set_config($q$name$q$,
+// $q$value$q$, false), ...;` statements): one row per statement, then each setting reported back
+// as ParameterStatus, as the server does for reported settings. Empty if `sql` is not one.
+inline std::string set_config_answer(const std::string& sql) {
+  namespace proto = pgopt::protocol;
+  static const std::string kCall = "set_config($q$", kQ = "$q$";
+  if (sql.find(kCall) == std::string::npos) return {};
+  std::string out, reports;
+  std::vector<std::string> columns;
+  std::vector<std::optional<std::string>> values;
+  auto end_statement = [&] {
+    if (columns.empty()) return;
+    proto::row_description(out, columns);
+    proto::data_row(out, values);
+    proto::command_complete(out, "SELECT 1");
+    columns.clear();
+    values.clear();
+  };
+  for (size_t at = 0; at < sql.size();) {
+    if (sql[at] == ';') {
+      end_statement();
+      ++at;
+    } else if (sql.compare(at, kCall.size(), kCall) == 0) {
+      const size_t name_at = at + kCall.size(), name_end = sql.find(kQ, name_at);
+      const size_t value_at = sql.find(kQ, name_end + kQ.size()) + kQ.size(), value_end = sql.find(kQ, value_at);
+      if (name_end == std::string::npos || value_end == std::string::npos) return {};
+      const std::string value = sql.substr(value_at, value_end - value_at);
+      proto::parameter_status(reports, sql.substr(name_at, name_end - name_at), value);
+      columns.push_back("set_config");
+      values.push_back(value);
+      at = value_end + kQ.size();
+    } else {
+      ++at;
+    }
+  }
+  end_statement();
+  return out + reports;
+}
+
 // Replies to simple queries until the pooler closes the connection. `custom` may answer a query
-// itself (returns true); otherwise: BEGIN, COMMIT/ROLLBACK and SET get their tags, `SELECT 'x'`
-// one row `x`, each followed by ReadyForQuery with the transaction status PostgreSQL would give.
+// itself (returns true); otherwise: BEGIN, COMMIT/ROLLBACK and SET get their tags, the pooler's
+// set_config sync its rows and ParameterStatus, `SELECT 'x'` one row `x`, each followed by ReadyForQuery with the transaction status PostgreSQL would give.
 inline void serve_queries(FakeConn& c, const std::function<bool(FakeConn&, const std::string&)>& custom = {}) {
   namespace proto = pgopt::protocol;
   char status = 'I';
@@ -52,6 +91,8 @@ inline void serve_queries(FakeConn& c, const std::function<bool(FakeConn&, const
       status = 'I';
     } else if (sql.rfind("SET ", 0) == 0 || sql.rfind("RESET ", 0) == 0) {
       proto::command_complete(out, sql.rfind("SET ", 0) == 0 ? "SET" : "RESET");
+    } else if (auto synced = set_config_answer(sql); !synced.empty()) {
+      out = synced;
     } else if (sql.size() > 9 && sql.rfind("SELECT '", 0) == 0 && sql.back() == '\'') {
       out = FakeBackend::result({"?column?"}, {{sql.substr(8, sql.size() - 9)}});
       out.resize(out.size() - 6);  // without its ReadyForQuery: the status is this connection's

@@ -15,6 +15,7 @@ PoolerOptions one_server(const std::string& mode = "transaction") {
   PoolerOptions o;
   o.pool_mode = mode;
   o.pool_size = 1;
+  o.workers = 1;  // B's turn on A's server is then certain, not a matter of which worker took B
   return o;
 }
 

@@ -7,30 +7,84 @@ namespace pgopt::test {
 namespace {
 namespace proto = pgopt::protocol;
 
-TEST_F(Component, ServerClosingMidReplyFailsThatClientOnlyAndIsNeverPooledAgain) {
-  start([](FakeConn& c) {
+std::string two_rows() { return FakeBackend::result({"v"}, {{std::string(3000, 'x')}, {std::string(3000, 'y')}}); }
+
+// Where the first DataRow of two_rows() ends (RowDescription, then the row).
+size_t first_row_end() {
+  std::string head;
+  proto::row_description(head, {"v"});
+  proto::data_row(head, {std::string(3000, 'x')});
+  return head.size();
+}
+
+// A server that sends the first `keep` bytes of a two-row result and closes; then serves normally.
+FakeBackend::Script closes_after(size_t keep) {
+  return [keep](FakeConn& c) {
     if (c.index() == 0) {
       c.expect('Q');
-      const std::string reply = FakeBackend::result({"v"}, {{std::string(3000, 'x')}, {std::string(3000, 'y')}});
-      c.send(reply.substr(0, reply.size() / 2));  // RowDescription and part of the rows, then gone
+      c.send(two_rows().substr(0, keep));
       c.close();
       return;
     }
     serve_queries(c);
-  });
+  };
+}
+
+PoolerOptions one_worker() {
+  PoolerOptions o;
+  o.workers = 1;  // every client on the worker whose idle server the next one takes
+  return o;
+}
+
+// The next client runs on a new connection (the fake's second): the dead one was not pooled.
+void expect_next_client_served(Pooler& p, FakeBackend& f) {
+  Conn b = connect_ok(p.conninfo());
+  EXPECT_EQ(value(b.get(), "SELECT 'next'"), "next");
+  EXPECT_EQ(f.connections(), 2);
+  EXPECT_EQ(f.queries(1).back(), "SELECT 'next'");
+}
+
+TEST_F(Component, ServerClosingBetweenMessagesOfAReplyFailsThatRequestWith08006) {
+  // RowDescription and the first DataRow, then the server is gone. Transaction mode, outside a
+  // transaction block: pgopt fails the request as PostgreSQL would and keeps the client.
+  start(closes_after(first_row_end()), one_worker());
   Conn a = connect_ok(pooler->conninfo());
   Result r = exec(a.get(), "SELECT 'doomed'");
   EXPECT_EQ(PQresultStatus(r.get()), PGRES_FATAL_ERROR);
   EXPECT_EQ(sqlstate(r.get()), "08006") << PQerrorMessage(a.get());
-  EXPECT_NE(std::string(PQerrorMessage(a.get())).find("server closed the connection"), std::string::npos)
+  EXPECT_NE(std::string(PQerrorMessage(a.get())).find("lost before this request finished"), std::string::npos)
       << PQerrorMessage(a.get());
-
-  // The next client is served, by a connection the fake opened for it: the dead one was dropped.
-  Conn b = connect_ok(pooler->conninfo());
-  EXPECT_EQ(value(b.get(), "SELECT 'next'"), "next");
-  EXPECT_EQ(fake->connections(), 2);
-  EXPECT_EQ(fake->queries(1), std::vector<std::string>{"SELECT 'next'"});
+  EXPECT_EQ(value(a.get(), "SELECT 'a again'"), "a again");
+  expect_next_client_served(*pooler, *fake);
 }
+
+// Inside a DataRow (its header, its length, its value): part of the row has reached the client,
+// so no ErrorResponse can follow it in the same stream; the client must still get a clear error.
+class CutInsideRow : public Component, public ::testing::WithParamInterface<int> {};
+
+TEST_P(CutInsideRow, ServerClosingInsideADataRowGivesTheClientAClearError) {
+  start(closes_after(size_t(int(first_row_end()) + GetParam())), one_worker());
+  Conn a = connect_ok(pooler->conninfo());
+  Result r = exec(a.get(), "SELECT 'doomed'");
+  EXPECT_EQ(PQresultStatus(r.get()), PGRES_FATAL_ERROR);
+  const std::string error = PQerrorMessage(a.get());
+  EXPECT_EQ(error.find("lost synchronization"), std::string::npos) << error;
+  EXPECT_TRUE(error.find("server closed the connection") != std::string::npos ||
+              error.find("lost before this request finished") != std::string::npos) << error;
+  expect_next_client_served(*pooler, *fake);
+}
+
+// Offsets from the end of the first row: in the second's header (1, 3) and value (5, 1500), in the
+// first's header (-3010), value (-1500). Where more of the row is missing than pgopt's ErrorResponse
+// is long, libpq waits for the row's rest, then sees EOF: a clear error even though pgopt wrote an
+// ErrorResponse into the row.
+INSTANTIATE_TEST_SUITE_P(Offsets, CutInsideRow, ::testing::Values(-3010, -1500, 1, 3, 5, 1500));
+// Known bug (found by these tests, left for the relay's owners; see tests/component/README.md):
+// when fewer bytes of the row are missing, pgopt's 08006 ErrorResponse, written after the partial
+// row (ClientSession::server_failed sends it whatever scanner.stream_left() is), completes the row
+// and the rest reads as garbage: libpq says `lost synchronization with server: got message type "S"`.
+// Enable when the relay closes such a client without writing into the row.
+INSTANTIATE_TEST_SUITE_P(DISABLED_KnownBug, CutInsideRow, ::testing::Values(-5));
 
 // The messages of a pipeline: unnamed statement, Bind, Describe portal, Execute (no Sync).
 int send_in_pipeline(PGconn* c, const char* sql) {

@@ -12,6 +12,7 @@ TEST_F(Component, TransactionModeReleasesAfterIdleReadyForQueryOnly) {
   start([](FakeConn& c) { serve_queries(c); }, [] {
     PoolerOptions o;
     o.pool_size = 2;
+    o.workers = 1;  // idle servers are kept per worker: one worker, so B may reuse A's
     return o;
   }());
   Conn a = connect_ok(pooler->conninfo());
