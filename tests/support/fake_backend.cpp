@@ -54,10 +54,7 @@ std::string FakeMessage::text() const {
 
 // ---- FakeConn --------------------------------------------------------------------------------
 
-FakeConn::FakeConn(FakeBackend& owner, int fd, int index) : owner_(owner), fd_(fd), index_(index) {
-  // The fake's own key, unlike any key pgopt hands its clients, so a test can tell whose reached it.
-  key_ = {int32_t(70000 + index), int32_t(0x5eed0000u ^ uint32_t(index * 7919 + ::getpid()))};
-}
+FakeConn::FakeConn(FakeBackend& owner, int fd, int index) : owner_(owner), fd_(fd), index_(index) {}
 
 FakeConn::~FakeConn() { close(); }
 
@@ -152,7 +149,7 @@ bool FakeConn::handshake() {
       if (auto k = proto::parse_cancel_request(d.frame.payload)) owner_.add_cancel(*k);
       return false;
     }
-    index_ = owner_.register_conn(key_);
+    index_ = owner_.register_conn();
     key_ = owner_.key_of(index_);
     owner_.record(index_, std::move(m));
     std::string out;
@@ -283,12 +280,12 @@ void FakeBackend::serve(int fd) {
   }
 }
 
-int FakeBackend::register_conn(protocol::CancelKey key) {
+int FakeBackend::register_conn() {
   std::lock_guard lk(mu_);
+  const int index = int(keys_.size());
   received_.emplace_back();
-  keys_.push_back(key);
-  const int index = int(keys_.size()) - 1;
-  keys_.back() = {int32_t(70000 + index), key.secret ^ int32_t(index * 104729)};
+  // The fake's own key, unlike any pgopt hands its clients, so a test can tell which one reached it.
+  keys_.push_back({int32_t(70000 + index), int32_t(0x5eed0000u ^ uint32_t(index * 104729 + ::getpid()))});
   return index;
 }
 

@@ -11,7 +11,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -124,7 +123,7 @@ class FakeBackend {
   void accept_loop();
   void serve(int fd);
   void record(int conn, FakeMessage m);
-  int register_conn(protocol::CancelKey key);
+  int register_conn();  // a connection past its startup: its index, its key made
   void add_cancel(protocol::CancelKey key);
   void add_failure(std::string what);
 
