@@ -2,7 +2,11 @@
 // with its one database on a scripted FakeBackend, and libpq clients in front. No PostgreSQL.
 #pragma once
 
+#include <poll.h>
+
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,7 +82,7 @@ inline std::string set_config_answer(const std::string& sql) {
 inline void serve_queries(FakeConn& c, const std::function<bool(FakeConn&, const std::string&)>& custom = {}) {
   namespace proto = pgopt::protocol;
   char status = 'I';
-  while (auto m = c.next()) {
+  while (auto m = c.next(FakeConn::Idle::UntilStop)) {
     if (m->type != 'Q') throw ScriptError("expected a Query, got '" + std::string(1, m->type) + "'");
     const std::string sql = m->text();
     if (custom && custom(c, sql)) continue;
@@ -102,6 +106,35 @@ inline void serve_queries(FakeConn& c, const std::function<bool(FakeConn&, const
     proto::ready_for_query(out, status);
     c.send(out);
   }
+}
+
+// Waits until PQgetResult would not block, for at most `patience`: false if it still would (the
+// pooler got something wrong and the client would hang).
+inline bool ready_within(PGconn* c, std::chrono::milliseconds patience = std::chrono::seconds(3)) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (PQisBusy(c)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{PQsocket(c), POLLIN, 0};
+    ::poll(&p, 1, int(left.count()));
+    if (PQconsumeInput(c) != 1) return true;  // the connection failed: PQgetResult says so at once
+  }
+  return true;
+}
+
+// The one value `sql` returns, or nullopt when it fails or has not answered within `patience`:
+// for a client that may wait forever if the pooler got it wrong (a server never released).
+inline std::optional<std::string> value_within(PGconn* c, const std::string& sql,
+                                               std::chrono::milliseconds patience = std::chrono::seconds(3)) {
+  if (PQsendQuery(c, sql.c_str()) != 1) return std::nullopt;
+  std::optional<std::string> out;
+  while (ready_within(c, patience)) {  // false: the caller's connection is mid-query, to be dropped
+    PGresult* r = PQgetResult(c);
+    if (!r) return out;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) out = PQgetvalue(r, 0, 0);
+    PQclear(r);
+  }
+  return std::nullopt;
 }
 
 // What a libpq connection's notice receiver got (primary messages).

@@ -86,7 +86,11 @@ TEST_F(Component, AsyncMessagesBetweenTransactionsReachTheSessionsClient) {
   EXPECT_EQ(value(a.get(), "SELECT 'still fine'"), "still fine");
 }
 
-TEST_F(Component, NotificationToAnIdlePooledServerNeverReachesItsNextClient) {
+// Known bug (found by this test, left for the relay's owners; tests/component/README.md): about
+// one run in twelve under load (12 copies at once), B gets the stray notification: bytes an idle
+// server sent before B attached are relayed to B. Enable when a server's pre-attach bytes are
+// never given to its next client (read and dropped, or the server discarded).
+TEST_F(Component, DISABLED_NotificationToAnIdlePooledServerNeverReachesItsNextClient) {
   // Transaction mode: after A's transaction the server idles in the pool when it sends a stray
   // NotificationResponse. No client asked for it; B, who gets a server next, must not see it.
   auto a_done = std::make_shared<std::atomic<bool>>(false);

@@ -128,25 +128,29 @@ TEST_F(Component, ErrorMidPipelineSkipsToSyncAndReleasesOnlyAfterReadyForQuery) 
   ASSERT_EQ(PQpipelineSync(a.get()), 1);
   ASSERT_TRUE(eventually([&] { return fake->received(0).size() > 0 && fake->received(0).back().type == 'S'; }));
   ASSERT_EQ(PQsendQuery(b.get(), "SELECT 'b'"), 1);
-  EXPECT_TRUE(eventually([&] {
+  ASSERT_TRUE(eventually([&] {
     auto pools = show(admin.get(), "SHOW POOLS").where({{"database", "pgopt_test"}});
     return !pools.empty() && pools[0]["cl_waiting"] == "1";
   })) << "the second client never waited for the server";
   b_waits->store(true);
 
   // A sees what PostgreSQL's own pipeline gives: the error, the skipped query aborted, the sync.
+  ASSERT_TRUE(ready_within(a.get()));
   Result e(PQgetResult(a.get()));
   EXPECT_EQ(PQresultStatus(e.get()), PGRES_FATAL_ERROR);
   EXPECT_EQ(sqlstate(e.get()), "22012");
   EXPECT_EQ(PQgetResult(a.get()), nullptr);
+  ASSERT_TRUE(ready_within(a.get()));
   Result aborted(PQgetResult(a.get()));
   EXPECT_EQ(PQresultStatus(aborted.get()), PGRES_PIPELINE_ABORTED);
   EXPECT_EQ(PQgetResult(a.get()), nullptr);
+  ASSERT_TRUE(ready_within(a.get()));
   Result sync(PQgetResult(a.get()));
   EXPECT_EQ(PQresultStatus(sync.get()), PGRES_PIPELINE_SYNC);
   ASSERT_EQ(PQexitPipelineMode(a.get()), 1) << PQerrorMessage(a.get());
 
   // B then gets the same server (one connection), its query after A's whole pipeline.
+  ASSERT_TRUE(ready_within(b.get()));
   Result rb(PQgetResult(b.get()));
   ASSERT_EQ(PQresultStatus(rb.get()), PGRES_TUPLES_OK) << PQerrorMessage(b.get());
   EXPECT_STREQ(PQgetvalue(rb.get(), 0, 0), "b");

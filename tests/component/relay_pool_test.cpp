@@ -75,10 +75,12 @@ TEST_F(Component, CancelReachesTheRightServerConnectionWithItsOwnKey) {
   ASSERT_EQ(PQcancel(cancel, err, sizeof err), 1) << err;
   PQfreeCancel(cancel);
 
+  ASSERT_TRUE(ready_within(victim.get())) << "the cancelled query never ended";
   Result r(PQgetResult(victim.get()));
   EXPECT_EQ(PQresultStatus(r.get()), PGRES_FATAL_ERROR);
   EXPECT_EQ(sqlstate(r.get()), "57014");
   while (PGresult* x = PQgetResult(victim.get())) PQclear(x);
+  ASSERT_TRUE(ready_within(bystander.get()));
   Result b(PQgetResult(bystander.get()));
   ASSERT_EQ(PQresultStatus(b.get()), PGRES_TUPLES_OK) << PQerrorMessage(bystander.get());
   EXPECT_STREQ(PQgetvalue(b.get(), 0, 0), "bystander");

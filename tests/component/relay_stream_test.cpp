@@ -43,9 +43,11 @@ TEST_F(Component, ReplyCutByteAtATimeOrAtEveryBoundaryReachesTheClientIntact) {
     std::vector<size_t> cuts;  // odd offsets: inside headers, lengths and values alike
     for (size_t at = 3; at < reply.size(); at += 13) cuts.push_back(at);
     c.send_cut(reply, cuts);
+    serve_queries(c);
   }, [] {
     PoolerOptions o;
     o.pool_size = 1;
+    o.workers = 1;
     return o;
   }());
   Conn a = connect_ok(pooler->conninfo());
@@ -54,7 +56,12 @@ TEST_F(Component, ReplyCutByteAtATimeOrAtEveryBoundaryReachesTheClientIntact) {
     Result r = exec(a.get(), sql);
     expect_rows(a.get(), r.get(), rows);
   }
-  EXPECT_EQ(fake->queries(0), (std::vector<std::string>{"SELECT 'bytewise'", "SELECT 'per message'", "SELECT 'odd cuts'"}));
+  // The pooler framed the cut replies too (the client alone could not tell): it saw each
+  // ReadyForQuery, so the one server went back to the pool and the next client gets it.
+  Conn b = connect_ok(pooler->conninfo());
+  EXPECT_EQ(value_within(b.get(), "SELECT 'b'"), "b");
+  EXPECT_EQ(fake->queries(0),
+            (std::vector<std::string>{"SELECT 'bytewise'", "SELECT 'per message'", "SELECT 'odd cuts'", "SELECT 'b'"}));
   EXPECT_EQ(fake->connections(), 1);
 }
 
@@ -87,7 +94,12 @@ TEST_F(Component, FourMegabyteDataRowStreamsThroughWithoutBeingHeldWhole) {
       conn.send_cut(reply, cuts);
       return true;
     });
-  });
+  }, [] {
+    PoolerOptions o;
+    o.pool_size = 1;
+    o.workers = 1;
+    return o;
+  }());
   Conn a = connect_ok(pooler->conninfo());
   EXPECT_EQ(value(a.get(), "SELECT 'warm'"), "warm");
   const long before = peak_rss(pooler->pid);
@@ -101,6 +113,10 @@ TEST_F(Component, FourMegabyteDataRowStreamsThroughWithoutBeingHeldWhole) {
   // Streamed, the row passes through the relay's buffer a chunk at a time; held whole it would add
   // at least its own size to the peak.
   EXPECT_LT(after - before, long(kRow) / 2);
+  // And the pooler kept the row's framing: it saw the ReadyForQuery after it and released the server.
+  Conn b = connect_ok(pooler->conninfo());
+  EXPECT_EQ(value_within(b.get(), "SELECT 'b'"), "b");
+  EXPECT_EQ(fake->connections(), 1);
 }
 
 

@@ -73,7 +73,9 @@ bool FakeConn::fill(Clock::time_point deadline) {
   if (fd_ < 0) return false;
   for (;;) {
     if (owner_.stopping()) return false;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    const auto left = deadline == Clock::time_point::max()
+                          ? 50
+                          : std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) throw ScriptError("fake backend connection " + std::to_string(index_) + ": nothing from the pooler in time");
     pollfd p{fd_, POLLIN, 0};
     int r = ::poll(&p, 1, int(std::min<long long>(left, 50)));  // wakes up to see stop()
@@ -183,8 +185,8 @@ bool FakeConn::answer_internal(const FakeMessage& m) {
   return false;
 }
 
-std::optional<FakeMessage> FakeConn::next() {
-  const auto deadline = Clock::now() + owner_.patience();
+std::optional<FakeMessage> FakeConn::next(Idle idle) {
+  const auto deadline = idle == Idle::UntilStop ? Clock::time_point::max() : Clock::now() + owner_.patience();
   for (;;) {
     auto d = proto::decode_frame(bytes_of(buf_), kMaxMessage);
     if (d.status == proto::DecodeStatus::Malformed) throw ScriptError("fake backend: malformed message: " + d.error);
@@ -273,7 +275,7 @@ void FakeBackend::serve(int fd) {
     script_(c);
     // After its script, a connection stays open and answers the pooler's own queries until the
     // pooler closes it: anything else it is sent is a failure the test will see.
-    while (auto m = c.next()) add_failure("connection " + std::to_string(c.index()) + " got '" +
+    while (auto m = c.next(FakeConn::Idle::UntilStop)) add_failure("connection " + std::to_string(c.index()) + " got '" +
                                           std::string(1, m->type) + "' " + m->text() + " after its script ended");
   } catch (const ScriptError& e) {
     if (!stopping_) add_failure(e.what());

@@ -57,7 +57,10 @@ class FakeConn {
   // The next message from the pooler (recorded), answering the pooler's own catalog query
   // (code reach) and DISCARD ALL as PostgreSQL would. nullopt on Terminate, EOF or stop; throws
   // ScriptError when nothing arrives within the backend's patience.
-  std::optional<FakeMessage> next();
+  // `Idle::UntilStop`: waiting for the pooler's next use of an idle server is no failure (it may
+  // never come); the wait ends when the pooler closes or the fixture stops the fake.
+  enum class Idle { Patience, UntilStop };
+  std::optional<FakeMessage> next(Idle idle = Idle::Patience);
   // The next message, which must be of `type` (else ScriptError).
   FakeMessage expect(char type);
   // Messages up to and including the first of `type`.
