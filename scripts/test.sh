@@ -58,8 +58,9 @@ build_tree() {  # build dir, extra cmake args...
 
 run_tests() {  # build dir
   local dir=$1
-  stage "unit tests ($dir)"
-  ctest --test-dir "$dir" -L unit -j"$jobs" --output-on-failure --timeout 300
+  # Component tests (tests/component/): pgopt against a scripted fake server, no PostgreSQL.
+  stage "unit and component tests ($dir)"
+  ctest --test-dir "$dir" -L '^(unit|component)$' -j"$jobs" --output-on-failure --timeout 300
   # Integration tests share one cluster (ctest fixture) and ports; run them one at a time.
   stage "integration tests ($dir)"
   ctest --test-dir "$dir" -L integration --output-on-failure --timeout 600
