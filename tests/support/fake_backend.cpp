@@ -2,6 +2,8 @@
 // deadlines everywhere so a test that goes wrong fails in seconds instead of hanging.
 #include "support/fake_backend.hpp"
 
+#include "support/wait.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -339,13 +341,16 @@ std::vector<std::string> FakeBackend::failures() const {
 }
 
 bool FakeBackend::wait(const std::function<bool()>& cond) const {
-  const auto deadline = Clock::now() + patience_;
-  while (Clock::now() < deadline) {
-    if (cond()) return true;
-    if (stopping_) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
+  // Gives up at once when the fake is being stopped; `cond` is asked once per poll, never after.
+  bool met = false;
+  poll_until(
+      [&] {
+        if (stopping_) return true;
+        met = cond();
+        return met;
+      },
+      patience_, std::chrono::milliseconds(5));
+  return met && !stopping_;
 }
 
 std::string FakeBackend::result(const std::vector<std::string>& columns,
