@@ -265,6 +265,12 @@ awaitable<void> ClientSession::server_failed(ServerPtr s, error_code ec, bool be
     co_await fail_in_flight(std::move(s), error_sent);
     co_return;
   }
+  if (!between_messages) {
+    // Part of a message already reached the client: bytes written now would be read as the rest of
+    // it (libpq: "lost synchronization with server"). Closing says "server closed the connection".
+    disconnect(fmt::format("server connection {} lost in the middle of a message", s->describe()));
+    co_return;
+  }
   disconnect(fmt::format("server connection {} lost", s->describe()), "08006",
              fmt::format("server connection to {}:{} lost: {}", s->target.host, s->target.port,
                          ec == asio::error::eof ? "server closed the connection" : ec.message()));
