@@ -7,7 +7,8 @@
 # PostgreSQL 15 primary (scripts/cluster.sh); after a warm-up, `strace -f -c -p PID` counts its calls
 # during `pgbench -n -S -c 10 -j 1 -t 100` and again during `-t 400`; per transaction = the
 # difference / 3,000, so logins and warm-up cancel out. Prints each call's rate (failed calls, such as
-# reads returning EAGAIN, as NAME(errors)). Stops what it started by PID. Needs root and strace.
+# reads returning EAGAIN, as NAME(errors)). TRACE=1 also prints the calls of a one-client run of three
+# transactions in order. Stops what it started by PID. Needs root and strace.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -gt 0 ] || { sed -n '2,10p' "$0"; exit 2; }
@@ -50,6 +51,15 @@ TOML
     PGPASSWORD=pw "$PGOPT_PG_BIN/pgbench" -n -S -c 10 -j 1 -t $t -h 127.0.0.1 -p $port -U postgres bench >/dev/null 2>&1
     kill -INT $sp; wait $sp || true
   done
+  if [ -n "${TRACE:-}" ]; then
+    # The calls of a few transactions of one client, in order (TRACE=1): which fd, which result.
+    strace -f -tt -e trace=recvfrom,sendto,epoll_wait,epoll_ctl -o "$work/$name-trace.strace" -p $p 2>"$work/strace-$name-trace.log" & sp=$!
+    for _ in $(seq 100); do grep -q attached "$work/strace-$name-trace.log" && break; sleep 0.1; done
+    PGPASSWORD=pw "$PGOPT_PG_BIN/pgbench" -n -S -c 1 -t 3 -h 127.0.0.1 -p $port -U postgres bench >/dev/null 2>&1
+    kill -INT $sp; wait $sp || true
+    echo "== $name: trace of 3 transactions of one client"
+    tail -n 40 "$work/$name-trace.strace"
+  fi
   echo "== $name"
   python3 - "$work/$name-100.strace" "$work/$name-400.strace" <<'PY'
 import sys,re

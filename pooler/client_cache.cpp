@@ -90,9 +90,9 @@ size_t ClientSession::cache_lookup(std::span<const BatchItem> items) {
   }
   if (cache_->use == SessionCache::Use::Off) return 0;
   if (items[0].frame.type != proto::frontend::kParse && items[0].frame.type != proto::frontend::kBind) return 0;
-  awake_->batch_frames_.clear();
-  for (const auto& it : items) awake_->batch_frames_.push_back(it.frame);
-  const std::optional<CacheExtended> req = extended_request(awake_->batch_frames_, prepared_.get());
+  awake_->batch_.frames.clear();
+  for (const auto& it : items) awake_->batch_.frames.push_back(it.frame);
+  const std::optional<CacheExtended> req = extended_request(awake_->batch_.frames, prepared_.get());
   if (!req) return 0;
   // What a later Bind of the unnamed statement runs, had the server seen this Parse.
   if (req->parse) cache_->unnamed_text.assign(req->text);

@@ -76,9 +76,9 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
       decision = c.prepared_->on_server_message(type, inspect ? body : std::span<const uint8_t>{}, s.statements);
       if (decision.action == prepared::ReplyAction::Desync) return stop_desync();
       if (decision.action == prepared::ReplyAction::Retry) {
-        c.awake_->retry_.clear();
+        c.awake_->batch_.retry.clear();
         c.prepared_->replay({reinterpret_cast<const uint8_t*>(decision.replacement.data()), decision.replacement.size()},
-                            s.statements, c.awake_->prepared_capacity_, c.awake_->retry_);
+                            s.statements, c.awake_->prepared_capacity_, c.awake_->batch_.retry);
       }
     }
     // Schema changes by any client, whatever its pool mode, outdate the database's shared
@@ -157,7 +157,7 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
   }
 };
 
-awaitable<void> ClientSession::server_loop(ServerPtr s) {
+awaitable<bool> ClientSession::server_loop(ServerPtr s) {
   Buffer& buf = s->buf;
   session::ReplyScanner scanner;
   bool server_said_fatal = false;  // and the client has that FATAL: no second one from the pooler
@@ -174,7 +174,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
       else if (leaving_ == Leaving::Move)
         park_now();
-      co_return;
+      co_return leaving_ == Leaving::Stay && !gone() && awake_;
     }
     if (mode_ == PoolMode::Session && leaving_ == Leaving::Drain && awake_->tx_.releasable() && drained) {
       disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
@@ -193,10 +193,10 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
         if (s->is_replica()) replica_failed(s, "ended the session with a FATAL");
         else suspect_primary(rt_, s->pool->database);  // a shutdown or failover may have begun
         disconnect("the server ended the session (FATAL passed on)");
-        co_return;
+        co_return false;
       }
       co_await server_failed(std::move(s), ec, scanner.stream_left() == 0, error_sent);
-      co_return;
+      co_return false;
     }
     buf.commit(n);
     if (awake_->split_.retry().armed() && scanner.stream_left() == 0 && !awake_->tx_.hiding() &&
@@ -218,7 +218,7 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       if (s->is_replica()) replica_failed(s, "terminated by the server");
       else suspect_primary(rt_, s->pool->database);
       co_await retry_elsewhere(s);
-      co_return;
+      co_return false;
     }
     if (scan.status != session::ReplyScanner::Status::Ok) {
       log::error("{} server {} sent {}", tag(), s->describe(),
@@ -227,12 +227,18 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       server_.reset();
       s->pool->discard(s);
       disconnect("invalid data from server", "08P01", "invalid message from server");
-      co_return;
+      co_return false;
     }
     if (scan.consumed > 0) {
       if (replies.result_seen) awake_->split_.retry().result_forwarded();
       if (!scan.out.empty()) {
-        auto [wec, wn] = co_await asio::async_write(awake_->sock_, asio::buffer(scan.out.data(), scan.out.size()), nothrow);
+        error_code wec;
+        size_t wn = awake_->sock_.write_now(scan.out.data(), scan.out.size(), wec);
+        if (!wec && wn < scan.out.size()) {
+          auto [e, n2] = co_await asio::async_write(awake_->sock_, asio::buffer(scan.out.data() + wn, scan.out.size() - wn), nothrow);
+          wec = e;
+          wn += n2;
+        }
         meter_.sent(wn);
         if (wec) {
           buf.consume(scan.consumed);
@@ -242,12 +248,13 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
       }
       buf.consume(scan.consumed);
     }
-    if (!awake_->retry_.empty() && !co_await resend_retired_group(s)) co_return;
+    if (!awake_->batch_.retry.empty() && !co_await resend_retired_group(s)) co_return false;
   }
   // The client is gone while this server was attached: finish its work and pool the server again.
   if (cache_) cache_server_lost();  // what it had in flight may still commit
   server_.reset();
   co_await salvage(std::move(s), scanner.stream_left());
+  co_return false;
 }
 
 awaitable<void> ClientSession::server_failed(ServerPtr s, error_code ec, bool between_messages, bool error_sent) {
@@ -310,9 +317,9 @@ awaitable<void> ClientSession::fail_in_flight(ServerPtr s, bool error_sent) {
 awaitable<bool> ClientSession::resend_retired_group(const ServerPtr& s) {
   // The group failed only because its statement was retired; the client has seen none of it.
   log::info("{} retrying on {} with a fresh prepared statement (result type changed)", tag(), s->describe());
-  auto [ec, n] = co_await asio::async_write(s->sock, asio::buffer(awake_->retry_), nothrow);
+  auto [ec, n] = co_await asio::async_write(s->sock, asio::buffer(awake_->batch_.retry), nothrow);
   (void)n;
-  awake_->retry_.clear();
+  awake_->batch_.retry.clear();
   if (!ec) co_return true;
   server_.reset();
   s->pool->discard(s);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "pooler/log.hpp"
 #include "pooler/spawn.hpp"
@@ -70,7 +71,13 @@ void ClientSession::set_state(ClientState s) {
 }
 
 awaitable<bool> ClientSession::send(const std::string& data) {
-  auto [ec, n] = co_await asio::async_write(awake_->sock_, asio::buffer(data), nothrow);
+  error_code ec;
+  size_t n = awake_->sock_.write_now(data.data(), data.size(), ec);
+  if (!ec && n < data.size()) {
+    auto [wec, wn] = co_await asio::async_write(awake_->sock_, asio::buffer(data) + n, nothrow);
+    ec = wec;
+    n += wn;
+  }
   meter_.sent(n);
   if (ec) {
     disconnect("client connection lost: " + ec.message());
@@ -342,12 +349,12 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
   }
   ServerPtr s = server_;
   // Only once the whole batch is known to go: the tracker records what the server will have.
-  awake_->to_server_.clear();
+  awake_->batch_.to_server.clear();
   const bool inject_begin = split_memory_.begin_pending && spawn_relay;
   if (inject_begin) {
     // The BEGIN the pooler answered (client_split.cpp) runs first, on the server the transaction's
     // first statement chose; its replies are dropped.
-    proto::query(awake_->to_server_, "BEGIN");
+    proto::query(awake_->batch_.to_server, "BEGIN");
     awake_->tx_.send_hidden_begin();
     split_memory_.begin_pending = false;
     awake_->split_.retry().disarm();  // a retry would have to carry the BEGIN too
@@ -355,19 +362,22 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
   if (prepared_) {
     for (const auto& it : items) {
       prepared_->on_client_message(it.frame, data.subspan(it.offset, it.size), s->statements, awake_->prepared_capacity_,
-                                   rewrite ? &awake_->to_server_ : nullptr);
+                                   rewrite ? &awake_->batch_.to_server : nullptr);
       if (it.ignored_sync) prepared_->ignore_syncs(1);
     }
   }
   const size_t size = items.empty() ? 0 : items.back().offset + items.back().size;
-  if (inject_begin && !rewrite) awake_->to_server_.append(reinterpret_cast<const char*>(data.data()), size);
+  if (inject_begin && !rewrite) awake_->batch_.to_server.append(reinterpret_cast<const char*>(data.data()), size);
   // Only now, with the batch counted: co_spawn may run the relay inline, and a relay that saw
-  // nothing outstanding would hand the server straight back.
-  if (spawn_relay) spawn(awake_->sock_.get_executor(), relay_server(shared_from_this(), s), "server relay");
+  // nothing outstanding would hand the server straight back. The relay of the last transaction,
+  // docked, takes the server if there is one (relay_dock.hpp).
+  if (spawn_relay && !awake_->relay_dock_.board(s, shared_from_this(), executor()))
+    spawn(awake_->sock_.get_executor(), relay_server(shared_from_this(), s), "server relay");
   meter_.to_server(spawn_relay);
-  auto out = rewrite || inject_begin ? asio::buffer(awake_->to_server_) : asio::buffer(data.data(), size);
-  auto [ec, n] = co_await asio::async_write(s->sock, out, nothrow);
-  (void)n;
+  auto out = rewrite || inject_begin ? asio::buffer(awake_->batch_.to_server) : asio::buffer(data.data(), size);
+  error_code ec;
+  const size_t now = s->sock.write_now(out.data(), out.size(), ec);
+  if (!ec && now < out.size()) std::tie(ec, std::ignore) = co_await asio::async_write(s->sock, out + now, nothrow);
   if (ec) {
     if (gone()) co_return false;
     if (awake_->split_.retry().armed() || outlives_server()) {
@@ -401,12 +411,12 @@ void ClientSession::arm_retry(std::span<const uint8_t> batch, std::span<const Ba
 }
 
 bool ClientSession::answer_locally(std::span<const BatchItem> items) {
-  awake_->batch_frames_.clear();
-  for (const auto& it : items) awake_->batch_frames_.push_back(it.frame);
-  if (!prepared::Tracker::can_answer_locally(awake_->batch_frames_)) return false;
+  awake_->batch_.frames.clear();
+  for (const auto& it : items) awake_->batch_.frames.push_back(it.frame);
+  if (!prepared::Tracker::can_answer_locally(awake_->batch_.frames)) return false;
   last_activity_ = Clock::now();
   awake_->out_.clear();
-  prepared_->answer_locally(awake_->batch_frames_, awake_->out_);
+  prepared_->answer_locally(awake_->batch_.frames, awake_->out_);
   return true;
 }
 
@@ -526,6 +536,18 @@ awaitable<void> ClientSession::unpark(std::shared_ptr<ClientSession> self) {
 
 // Coroutine entry points take their owners as parameters: a lambda's captures would die with the
 // lambda object while the coroutine still runs.
-awaitable<void> ClientSession::relay_server(std::shared_ptr<ClientSession> self, ServerPtr s) { co_await self->server_loop(s); }
+awaitable<void> ClientSession::relay_server(std::shared_ptr<ClientSession> self, ServerPtr s) {
+  while (co_await self->server_loop(std::move(s))) {
+    // Docked until the next attach hands over a server. Not owning the session meanwhile: if it
+    // ends or parks first, this coroutine is destroyed where it waits.
+    std::weak_ptr<ClientSession> weak = self;
+    RelayDock& dock = self->awake_->relay_dock_;
+    self.reset();
+    co_await dock.wait(asio::use_awaitable);
+    self = weak.lock();  // never null: board()'s post owns the session until now
+    if (!self) co_return;
+    s = dock.take();
+  }
+}
 
 }  // namespace pgopt::pooler

@@ -16,6 +16,7 @@
 #include "pooler/metrics/session_meter.hpp"
 #include "pooler/net.hpp"
 #include "pooler/prepared/tracker.hpp"
+#include "pooler/relay_dock.hpp"
 #include "pooler/runtime.hpp"
 #include "pooler/routing/router.hpp"
 #include "pooler/server_conn.hpp"
@@ -99,7 +100,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> client_loop();
   // relay, server -> client (client_replies.cpp): ServerReplies judges each server message.
   struct ServerReplies;
-  awaitable<void> server_loop(ServerPtr server);
+  // True: the server went back to the pool and the session goes on (the relay may dock).
+  awaitable<bool> server_loop(ServerPtr server);
   // The server connection broke while attached: the retry of a batch that changed nothing, or the
   // in-flight requests fail and the client stays (outlives_server), or the client is closed.
   // `error_sent`: the client already has an ERROR for its first request (a softened FATAL).
@@ -111,7 +113,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Every request the dead server owed gets an ERROR and ReadyForQuery 'I', judged as server replies.
   awaitable<void> fail_in_flight(ServerPtr s, bool error_sent);
   awaitable<bool> resend_retired_group(const ServerPtr& s);  // false: the server was lost
-  // Entry points for co_spawn: the owning pointers travel as coroutine parameters.
+  // Entry points for co_spawn: the owning pointers travel as coroutine parameters. relay_server
+  // runs server_loop for one server after another, docked between them (relay_dock.hpp).
   static awaitable<void> relay_server(std::shared_ptr<ClientSession> self, ServerPtr s);
   static awaitable<void> send_cancel(std::shared_ptr<ClientSession> self, ServerPtr s);
   // One client message of a batch, decoded once by client_loop(); every later step reads `frame`
@@ -270,9 +273,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     // While logging in (dropped after the welcome; the pool has the names), and for the whole of an
     // admin console session, which has no pool: the names it logged in with.
     std::unique_ptr<LoginHandshake> login_;
-    std::string to_server_;  // a client batch with rewritten messages
-    std::vector<protocol::Frame> batch_frames_;
-    std::string retry_;  // a client group sent to the server again (prepared::ReplyAction::Retry)
+    // Scratch of the batch being sent, reused from batch to batch.
+    struct BatchScratch {
+      std::string to_server;  // a client batch with rewritten messages
+      std::vector<protocol::Frame> frames;
+      std::string retry;  // a client group sent to the server again (prepared::ReplyAction::Retry)
+    };
+    BatchScratch batch_;
+    RelayDock relay_dock_;  // the relay between transactions (relay_dock.hpp)
     size_t prepared_capacity_ = 0;  // of the attached server's statement cache
     // Requests the server owes, the transaction status, settings deferred to the commit, open
     // WITH HOLD cursors: reset for each server attached (session/tx_tracker.hpp).

@@ -100,6 +100,32 @@ std::vector<std::shared_ptr<ClientSession>> ClientTable::on_worker(int worker) {
   return out;
 }
 
+namespace {
+std::atomic<uint64_t> last_config_generation{0};
+}  // namespace
+
+std::shared_ptr<const Config> Runtime::config() const {
+  struct Cached {
+    uint64_t generation = 0;
+    std::shared_ptr<const Config> config;
+  };
+  thread_local Cached cached;
+  const uint64_t g = config_generation_.load(std::memory_order_acquire);
+  if (g == 0) return config_.load();
+  // Stored before its generation (set_config): a snapshot read after seeing g is g's or newer, and
+  // a newer one only means the next call reads again.
+  if (cached.generation != g) {
+    cached.config = config_.load();
+    cached.generation = g;
+  }
+  return cached.config;
+}
+
+void Runtime::set_config(std::shared_ptr<const Config> c) {
+  config_.store(std::move(c));
+  config_generation_.store(last_config_generation.fetch_add(1) + 1, std::memory_order_release);
+}
+
 ServerCredentials server_credentials(const Runtime& rt, Pool& pool) {
   ServerCredentials creds;
   creds.user = pool.user;

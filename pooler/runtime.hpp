@@ -112,8 +112,11 @@ class Handover;  // takeover.hpp
 struct Runtime {
   explicit Runtime(int nworkers) : pools(nworkers), stats(nworkers) {}
 
-  std::shared_ptr<const Config> config() const { return config_.load(); }
-  void set_config(std::shared_ptr<const Config> c) { config_.store(std::move(c)); }
+  // The running config. Each thread keeps the snapshot it read last and reads again only after a
+  // reload put another in place: an atomic<shared_ptr> load takes a lock (libstdc++ 12 guards it
+  // with a mutex from a shared pool), and the relay asks several times per transaction.
+  std::shared_ptr<const Config> config() const;
+  void set_config(std::shared_ptr<const Config> c);
   std::shared_ptr<const auth::UserList> users() const { return users_.load(); }
   void set_users(std::shared_ptr<const auth::UserList> u) { users_.store(std::move(u)); }
 
@@ -161,6 +164,9 @@ struct Runtime {
   mutable std::mutex cache_mu_;
   std::shared_ptr<cache::ResultCache> cache_;
   std::atomic<std::shared_ptr<const Config>> config_;
+  // Which config_ is in place: unique across every Runtime of the process (a thread's cached
+  // snapshot can never pass for another runtime's), 0 while there is none.
+  std::atomic<uint64_t> config_generation_{0};
   std::atomic<std::shared_ptr<const auth::UserList>> users_;
 };
 

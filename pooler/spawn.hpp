@@ -17,7 +17,7 @@ namespace pgopt::pooler {
 enum class OnFailure { Log, Shutdown };
 
 // `what` names the coroutine in the log; a string literal (no allocation per spawn: relays are
-// spawned once per transaction).
+// spawned often).
 // `where` is an executor or an io_context, as for asio::co_spawn.
 template <class Where, class Awaitable>
 void spawn(Where&& where, Awaitable&& work, const char* what, OnFailure on_failure = OnFailure::Log) {

@@ -167,6 +167,17 @@ void Stream::send_now(std::string_view data) {
   if (SSL_write(ssl_, data.data(), int(data.size())) <= 0) ERR_clear_error();
 }
 
+std::size_t Stream::write_now(const void* data, std::size_t size, error_code& ec) {
+  if (ssl_ || size == 0) return 0;
+  for (;;) {
+    const ssize_t n = ::send(sock_.native_handle(), data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) return std::size_t(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) ec = error_code(errno, asio::error::get_system_category());
+    return 0;
+  }
+}
+
 void Stream::close_notify() {
   if (!ssl_ || notified_ || failed_ || write_pending_ || !sock_.is_open() || !SSL_is_init_finished(ssl_)) return;
   notified_ = true;

@@ -72,6 +72,13 @@ class Stream {
         token, buffers);
   }
 
+  // Sends what the socket takes at once, never waiting (plaintext only: under TLS it sends nothing
+  // and returns 0). A reply or a query usually fits the socket's buffer, and then the whole write is
+  // one send() where async_write costs an Asio operation, a trip through the scheduler and a
+  // coroutine resume; the caller hands the rest, if any, to async_write. Only while no other write
+  // is in flight on this stream (the relay writes one thing at a time). `ec` is set on a failed
+  // connection, never for a full buffer.
+  std::size_t write_now(const void* data, std::size_t size, error_code& ec);
   // Best effort, never blocks: for the last words before closing (a FATAL, a Terminate). Skipped
   // under TLS while a write is half done (OpenSSL must finish that record first).
   void send_now(std::string_view data);
