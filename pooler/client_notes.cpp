@@ -77,7 +77,7 @@ ClientSession::Noted ClientSession::note_client_message(const proto::Frame& f) {
       break;
     case fe::kParse:
       if (txn) {
-        auto p = proto::parse_parse(f.body);
+        auto p = proto::parse_text(f.body);
         if (p && !p->name.empty() && !prepared_) {
           // Named statements cannot follow the client to another server yet: keep no one else
           // from seeing them.

@@ -44,7 +44,7 @@ bool Tracker::needs_rewrite(const proto::Frame& f) {
     case 'P': {
       if (f.body.empty()) return false;
       if (f.body[0] != 0) return true;  // the statement name comes first
-      auto p = proto::parse_parse(f.body);
+      auto p = proto::parse_text(f.body);  // the text only: no parameter types decoded
       return p && may_need_rewrite(p->query);
     }
     case 'B': {
