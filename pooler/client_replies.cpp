@@ -28,9 +28,7 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
   ClientSession& c;
   ServerConn& s;
   bool result_seen = false;  // a result (not a notice or setting report) reached the client
-  // A FATAL before any result on a retriable batch, or before an attachment's first reply
-  // (early_replies.hpp): the server is lost before answering (server_failed).
-  bool dying = false;
+  bool dying = false;        // a FATAL before any result on a retriable batch (retry_elsewhere)
   bool desync = false;       // a reply nothing was waiting for (the prepared-statement tracker)
   bool fatal_forwarded = false;  // the client got the server's own FATAL: the server is closing
   bool fatal_softened = false;   // ... as an ERROR: the client outlives the server (fail_in_flight)
@@ -141,10 +139,13 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
         }
         return session::Verdict::Drop;
       case Early::ServerLeaving:
-        log::info("{} server {} ended before answering: {}", c.tag(), s.describe(),
-                  proto::error_field(proto::parse_error_fields(body).value_or(std::vector<proto::ErrorField>{}), 'M'));
-        dying = true;
-        return session::Verdict::Stop;
+        // As any server lost before its reply, by the paths below: a retriable batch runs again
+        // elsewhere (dying), else the client gets the FATAL as an ERROR and stays (fatal_softened,
+        // then fail_in_flight at the EOF) or, when it cannot outlive the server, the FATAL itself.
+        // Not run again otherwise: whether the server read the request first cannot be told.
+        log::info("{} server {} ended before answering (while idle in the pool?)", c.tag(), s.describe());
+        c.awake_->tx_.on_answer();
+        return std::nullopt;
     }
     return std::nullopt;
   }
@@ -258,12 +259,6 @@ awaitable<void> ClientSession::server_loop(ServerPtr s) {
     error_sent |= replies.fatal_softened;
     if (replies.dying) {
       log::warn("{} server {} is going down before answering", tag(), s->describe());
-      if (!awake_->split_.retry().armed()) {
-        // A FATAL before the first reply of a batch that cannot run twice: as any server lost
-        // before its reply (the client gets an ERROR and stays, or the pooler's FATAL).
-        co_await server_failed(std::move(s), asio::error::eof, true, false);
-        co_return;
-      }
       if (cache_) cache_server_lost();
       server_.reset();
       s->pool->discard(s);
