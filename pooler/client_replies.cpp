@@ -6,6 +6,7 @@
 #include "pooler/client_session.hpp"
 #include "pooler/failover.hpp"
 #include "pooler/log.hpp"
+#include "pooler/session/early_replies.hpp"
 #include "pooler/session/reply_scanner.hpp"
 
 namespace pgopt::pooler {
@@ -36,6 +37,7 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
 
   bool needs_body(char type) const override {
     return c.awake_->tx_.hiding() || type == be::kReadyForQuery || type == be::kParameterStatus ||
+           (awaiting_answer() && (type == be::kNoticeResponse || type == be::kNotification)) ||
            type == be::kErrorResponse || type == be::kCommandComplete || type == be::kCopyInResponse ||
            (c.prepared_ && c.prepared_->needs_body(type)) || (c.cache_ && c.cache_->fill);
   }
@@ -43,12 +45,16 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
   session::Verdict on_message(char type, std::span<const uint8_t> body, bool streamed, std::string& replacement) override {
     using session::Verdict;
     if (streamed) {
+      if (awaiting_answer()) c.awake_->tx_.on_answer();  // the early types are never streamed (needs_body)
       if (c.cache_) c.cache_->fill.reset();  // a message too large to hold: not a reply to keep
       if (c.prepared_ && c.prepared_->on_server_message(type, {}, s.statements).action == prepared::ReplyAction::Desync)
         return stop_desync();
       return Verdict::Forward;
     }
     session::TxTracker& tx = c.awake_->tx_;
+    if (awaiting_answer()) {
+      if (auto v = judge_early(type, body)) return *v;
+    }
     if (tx.hiding()) {
       // The replies to a BEGIN the pooler held back and sent late (client_split.cpp): the client
       // had its answer already.
@@ -102,6 +108,47 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
   }
 
  private:
+  // Transaction mode, and the server attached for this transaction has not begun answering: what
+  // it sends may be from its time in the pool. (Session mode: an idle client owns its server, and
+  // what the server sends meanwhile is that client's, as with PostgreSQL itself.)
+  bool awaiting_answer() const {
+    return c.mode_ == PoolMode::Transaction && c.awake_->tx_.answer() == session::TxTracker::Answer::Awaited;
+  }
+  // A message before the server's first reply (rules and the PostgreSQL sources they rest on:
+  // pooler/session/early_replies.hpp). Set: its verdict; empty: judged as any reply.
+  std::optional<session::Verdict> judge_early(char type, std::span<const uint8_t> body) {
+    using session::Early;
+    switch (session::judge_early(type, body, c.awake_->tx_)) {
+      case Early::Reply:
+        c.awake_->tx_.on_answer();
+        return std::nullopt;
+      case Early::ClientsOwn:
+        return std::nullopt;
+      case Early::Nobodys:
+      case Early::DyingWords:
+        log::debug("{} dropped a {} server {} sent before answering (while idle in the pool)", c.tag(),
+                   proto::message_name(type, true), s.describe());
+        return session::Verdict::Drop;
+      case Early::ServerSetting:
+        if (auto ps = proto::parse_parameter_status(body)) {
+          // What the server has now; the client's own value is made true again at its next attach
+          // (restore_settings compares the two).
+          s.state.set_reported(ps->name, ps->value);
+          log::debug("{} server {} reported {} = {} while idle in the pool: not this client's", c.tag(),
+                     s.describe(), ps->name, ps->value);
+        }
+        return session::Verdict::Drop;
+      case Early::ServerLeaving:
+        // As any server lost before its reply, by the paths below: a retriable batch runs again
+        // elsewhere (dying), else the client gets the FATAL as an ERROR and stays (fatal_softened,
+        // then fail_in_flight at the EOF) or, when it cannot outlive the server, the FATAL itself.
+        // Not run again otherwise: whether the server read the request first cannot be told.
+        log::info("{} server {} ended before answering (while idle in the pool?)", c.tag(), s.describe());
+        c.awake_->tx_.on_answer();
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
   static session::TxStatus status_of(std::span<const uint8_t> ready_body) {
     return ready_body.empty() ? session::TxStatus::Idle : session::TxStatus(ready_body[0]);
   }

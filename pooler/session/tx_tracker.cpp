@@ -1,6 +1,8 @@
 // Requests owed, transaction status and a transaction's end (see tx_tracker.hpp for the rules).
 #include "pooler/session/tx_tracker.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <utility>
 
@@ -13,8 +15,21 @@ namespace fe = protocol::frontend;
 void TxTracker::start() {
   outstanding_ = unsynced_ = hidden_ = 0;
   status_ = TxStatus::Idle;
+  answer_ = Answer::Awaited;
   failed_ = false;
   copy_syncs_.reset();
+}
+
+bool TxTracker::defers_setting(std::string_view name) const {
+  if (discard_all_) return true;
+  for (const auto& g : deferred_) {
+    if (g.kind == sql::GucChange::Kind::ResetAll) return true;
+    if (g.name.size() == name.size() &&
+        std::equal(name.begin(), name.end(), g.name.begin(),
+                   [](char a, char b) { return std::tolower(uint8_t(a)) == std::tolower(uint8_t(b)); }))
+      return true;
+  }
+  return false;
 }
 
 void TxTracker::forget_requests() {

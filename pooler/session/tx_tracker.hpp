@@ -34,9 +34,14 @@ using protocol::TxStatus;
 //  - The server may go back to the pool (releasable) only when nothing is outstanding or
 //    unsynced, the status is Idle, no COPY FROM STDIN waits for the client's data and no WITH HOLD
 //    cursor is open.
+//  - Until the first reply message of an attachment (anything but NoticeResponse, ParameterStatus
+//    and NotificationResponse) the server has not begun answering (Answer::Awaited): what it sends
+//    then may have been sent while it idled in the pool (early_replies.hpp).
 class TxTracker {
  public:
   enum class End { Open, Committed, Failed };
+  // Whether the attached server has begun answering (see the rules above).
+  enum class Answer : uint8_t { Awaited, Begun };
   // What a ReadyForQuery decided. `settings`/`discard_all`: what the transaction deferred, handed
   // over when it ended (End::Committed: apply them; End::Failed: they may or may not stand).
   struct Ready {
@@ -68,6 +73,11 @@ class TxTracker {
   int on_copy_in();
   void on_error() { failed_ = true; }
   void on_command_complete(std::span<const uint8_t> tag);
+  void on_answer() { answer_ = Answer::Begun; }
+  Answer answer() const { return answer_; }
+  // Whether a request not yet answered sets or resets setting `name` (any case), RESET ALL and
+  // DISCARD ALL included: a ParameterStatus of it may be that request's own report.
+  bool defers_setting(std::string_view name) const;
 
   TxStatus status() const { return status_; }
   int outstanding() const { return outstanding_; }
@@ -84,6 +94,7 @@ class TxTracker {
   int unsynced_ = 0;     // extended-protocol messages since the last Sync
   int hidden_ = 0;       // of outstanding_: hidden BEGINs
   TxStatus status_ = TxStatus::Idle;
+  Answer answer_ = Answer::Awaited;
   bool failed_ = false;       // an ErrorResponse or ROLLBACK since the transaction began
   bool discard_all_ = false;  // DISCARD ALL, deferred
   std::vector<sql::GucChange> deferred_;
