@@ -139,7 +139,13 @@ class Pooler {
       if (launch() != Startup::PortTaken || opts_.port || attempt == 4) return;
     }
   }
-  ~Pooler() { stop(); }
+  ~Pooler() {
+    stop();
+    // Its directory (config, log) stays only when the test failed, to explain it: thousands of
+    // runs left thousands of directories behind.
+    std::error_code ec;
+    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir_, ec);
+  }
   Pooler(const Pooler&) = delete;
   Pooler& operator=(const Pooler&) = delete;
 
