@@ -99,7 +99,7 @@ size_t ClientSession::cache_lookup(std::span<const BatchItem> items) {
   return cache_answer(req->text, &*req) ? used : 0;
 }
 
-// A hit answered into out_ (true), or a fill armed for the server's reply, or nothing to do.
+// A hit answered into io_.out (true), or a fill armed for the server's reply, or nothing to do.
 bool ClientSession::cache_answer(std::string_view text, const CacheExtended* ext) {
   SessionCache& sc = *cache_;
   cache::ResultCache& rc = *sc.shared;
@@ -178,7 +178,7 @@ std::optional<bool> parse_bool(std::string_view v) {
 
 }  // namespace
 
-// SET / RESET / SHOW pgopt.cache sent on its own between transactions: answered into out_ (true).
+// SET / RESET / SHOW pgopt.cache sent on its own between transactions: answered into io_.out (true).
 // Like pgopt.route it is the pooler's own setting, not transactional; inside a transaction block it
 // goes to the server, which takes any pgopt.* name as a placeholder, and changes nothing here (the
 // cache is never used inside a block).
@@ -192,7 +192,7 @@ bool ClientSession::cache_setting(std::string_view text) {
   if (!sql::may_name_pooler_setting(text.substr(body))) return false;
   const sql::PoolerSettingCommand cmd = sql::pooler_setting_command(text);
   if (cmd.kind == Kind::None || cmd.name != "pgopt.cache") return false;
-  std::string& out = awake_->out_;
+  std::string& out = awake_->io_.out;
   out.clear();
   auto fail = [&](std::string_view sqlstate, std::string_view message, std::string_view hint) {
     proto::error_response(out, "ERROR", sqlstate, message, {}, hint);
@@ -235,7 +235,7 @@ bool ClientSession::cache_setting(std::string_view text) {
 
 // A hit as the server would have answered the client's messages.
 void ClientSession::cache_reply(std::string_view reply, const CacheExtended* ext) {
-  std::string& out = awake_->out_;
+  std::string& out = awake_->io_.out;
   out.clear();
   if (ext) {
     if (ext->parse) proto::parse_complete(out);
@@ -250,13 +250,13 @@ void ClientSession::cache_reply(std::string_view reply, const CacheExtended* ext
 void ClientSession::cache_note_client(const proto::Frame& f, Noted noted) {
   namespace fe = proto::frontend;
   SessionCache& sc = *cache_;
-  if (db_ != sc.options_of) {
+  if (binding_.db != sc.options_of) {
     // Copied once per database config (a reload gives a new one), not per statement.
-    sc.options_of = db_;
+    sc.options_of = binding_.db;
     sc.options = {};
-    if (db_) {
-      sc.options.write_functions = db_->write_functions;
-      sc.options.read_only_functions = db_->read_only_functions;
+    if (binding_.db) {
+      sc.options.write_functions = binding_.db->write_functions;
+      sc.options.read_only_functions = binding_.db->read_only_functions;
     }
     sc.options_key = sql::options_key(sc.options);
   }

@@ -87,14 +87,14 @@ awaitable<void> LoginHandshake::handle_cancel_request(std::span<const uint8_t> p
     const PeerConfig peer = *owner;  // the config snapshot stays alive meanwhile, but say what is used
     std::string err = co_await fleet::forward_cancel(peer, *key);
     if (err.empty())
-      log::debug("cancel request from {} forwarded to peer {} at {}:{}", c_.peer_, peer.id, peer.host, peer.port);
+      log::debug("cancel request from {} forwarded to peer {} at {}:{}", c_.ident_.peer, peer.id, peer.host, peer.port);
     else
-      log::warn("cancel request from {} for peer {} not forwarded: {}", c_.peer_, peer.id, err);
+      log::warn("cancel request from {} for peer {} not forwarded: {}", c_.ident_.peer, peer.id, err);
     co_return;
   }
   auto target = c_.rt_.client_table.find(*key);
   if (!target) {
-    log::debug("cancel request from {} matches no client{}", c_.peer_, forwarded ? " (forwarded by a peer)" : "");
+    log::debug("cancel request from {} matches no client{}", c_.ident_.peer, forwarded ? " (forwarded by a peer)" : "");
     co_return;
   }
   asio::post(target->executor(), [target] { target->forward_cancel(); });
@@ -103,26 +103,26 @@ awaitable<void> LoginHandshake::handle_cancel_request(std::span<const uint8_t> p
 // SSLRequest or GSSENCRequest (its packet consumed): TLS started when client_tls_mode allows it,
 // else "N" and the client goes on in plaintext. False once the client was disconnected.
 awaitable<bool> LoginHandshake::answer_encryption_request(uint32_t code, const tls::Contexts* contexts) {
-  if (!c_.awake_->in_.empty()) {
+  if (!c_.awake_->io_.in.empty()) {
     // Bytes after the request before our answer would be read as plaintext after a TLS
     // negotiation in a real server (CVE-2021-23214): refuse them.
     c_.disconnect("data after SSL/GSS request", "08P01", "unexpected data after SSL/GSS encryption request");
     co_return false;
   }
-  if (c_.awake_->sock_.encrypted()) {
+  if (c_.awake_->io_.sock.encrypted()) {
     c_.disconnect("SSL/GSS request inside TLS", "08P01", "unexpected SSL/GSS encryption request on an encrypted connection");
     co_return false;
   }
   SSL_CTX* ctx = code == proto::kSslRequestCode && contexts ? contexts->for_clients() : nullptr;
   if (!ctx) co_return co_await c_.send("N");  // client_tls_mode = disable, or GSSAPI encryption (not supported)
   if (!co_await c_.send("S")) co_return false;
-  if (auto err = co_await c_.awake_->sock_.accept(ctx); !err.empty()) {
+  if (auto err = co_await c_.awake_->io_.sock.accept(ctx); !err.empty()) {
     // No FATAL: the client expects TLS records now, and there is no TLS session to carry one.
     log::warn("{} TLS handshake failed: {}", c_.tag(), err);
     c_.disconnect("TLS handshake failed");
     co_return false;
   }
-  log::debug("{} TLS: {}", c_.tag(), c_.awake_->sock_.describe());
+  log::debug("{} TLS: {}", c_.tag(), c_.awake_->io_.sock.describe());
   co_return true;
 }
 
@@ -160,14 +160,14 @@ awaitable<bool> LoginHandshake::startup() {
   auto cfg = c_.rt_.config();
   auto contexts = tls::current();  // one snapshot: a reload does not change this login half-way
   for (;;) {
-    auto r = proto::decode_startup(c_.awake_->in_.readable(), kMaxStartupPacket);
+    auto r = proto::decode_startup(c_.awake_->io_.in.readable(), kMaxStartupPacket);
     if (r.status == proto::DecodeStatus::NeedMore) {
-      auto [ec, n] = co_await c_.awake_->sock_.async_read_some(c_.awake_->in_.prepare(512), nothrow);
+      auto [ec, n] = co_await c_.awake_->io_.sock.async_read_some(c_.awake_->io_.in.prepare(512), nothrow);
       if (ec) {
         c_.disconnect("client closed the connection before login");
         co_return false;
       }
-      c_.awake_->in_.commit(n);
+      c_.awake_->io_.in.commit(n);
       continue;
     }
     if (r.status == proto::DecodeStatus::Malformed) {
@@ -179,7 +179,7 @@ awaitable<bool> LoginHandshake::startup() {
     }
     const auto code = r.frame.code;
     if (code == proto::kSslRequestCode || code == proto::kGssEncRequestCode) {
-      c_.awake_->in_.consume(r.frame.size);
+      c_.awake_->io_.in.consume(r.frame.size);
       if (!co_await answer_encryption_request(code, contexts.get())) co_return false;
       continue;
     }
@@ -196,7 +196,7 @@ awaitable<bool> LoginHandshake::startup() {
     }
     std::string err;
     auto params = proto::parse_startup_params(code, r.frame.payload, err);
-    c_.awake_->in_.consume(r.frame.size);
+    c_.awake_->io_.in.consume(r.frame.size);
     if (!params) {
       c_.disconnect("invalid startup packet: " + err, "08P01", "invalid startup packet: " + err);
       co_return false;
@@ -209,7 +209,7 @@ awaitable<bool> LoginHandshake::startup() {
     }
     // As a hostssl-only pg_hba.conf: checked once the client has said who it is, so the log names
     // it. Cancel requests (above) stay allowed in plaintext: libpq sends them that way.
-    if (contexts && contexts->client_mode() == ClientTlsMode::Require && !c_.awake_->sock_.encrypted()) {
+    if (contexts && contexts->client_mode() == ClientTlsMode::Require && !c_.awake_->io_.sock.encrypted()) {
       c_.disconnect("client did not use TLS (client_tls_mode = require)", "28000",
                  "SSL required: this pooler accepts only encrypted connections (use sslmode=require or stronger)");
       co_return false;
@@ -217,11 +217,11 @@ awaitable<bool> LoginHandshake::startup() {
     if (database_.empty()) database_ = user_;
     // A newer minor version or _pq_ options: answer with what we speak (3.0), as PostgreSQL does.
     if ((code & 0xffff) != 0 || !unsupported.empty()) {
-      c_.awake_->out_.clear();
-      proto::negotiate_protocol_version(c_.awake_->out_, 0, unsupported);
+      c_.awake_->io_.out.clear();
+      proto::negotiate_protocol_version(c_.awake_->io_.out, 0, unsupported);
       if (!co_await c_.send_out()) co_return false;
     }
-    c_.config_ = cfg;
+    c_.binding_.config = cfg;
     // The admin console: no pool, no server (admin/). Set now: SHOW CLIENTS shows it during auth.
     if (database_ == kAdminDatabase) c_.kind_ = ClientSession::Kind::Admin;
     co_return true;
@@ -252,18 +252,18 @@ awaitable<LoginHandshake::Outcome> LoginHandshake::run() {
 bool LoginHandshake::resolve_database() {
   // After authentication, as PostgreSQL does: before it, the answer would tell anyone which
   // database names exist.
-  c_.db_ = c_.config_->find_database(database_);
-  if (!c_.db_) {
+  c_.binding_.db = c_.binding_.config->find_database(database_);
+  if (!c_.binding_.db) {
     c_.disconnect(fmt::format("unknown database \"{}\"", database_), "3D000",
                fmt::format("database \"{}\" does not exist", database_));
     return false;
   }
-  c_.mode_ = c_.config_->pool_mode(*c_.db_);
+  c_.mode_ = c_.binding_.config->pool_mode(*c_.binding_.db);
   return true;
 }
 
 awaitable<std::optional<std::string>> LoginHandshake::read_password_message() {
-  auto [ec, f] = co_await read_message(c_.awake_->sock_, c_.awake_->in_, kMaxStartupPacket);
+  auto [ec, f] = co_await read_message(c_.awake_->io_.sock, c_.awake_->io_.in, kMaxStartupPacket);
   if (ec) {
     c_.disconnect("client closed the connection during authentication");
     co_return std::nullopt;
@@ -274,19 +274,19 @@ awaitable<std::optional<std::string>> LoginHandshake::read_password_message() {
     co_return std::nullopt;
   }
   std::string body(reinterpret_cast<const char*>(f.body.data()), f.body.size());
-  c_.awake_->in_.consume(f.size);
+  c_.awake_->io_.in.consume(f.size);
   co_return body;
 }
 
 awaitable<bool> LoginHandshake::authenticate() {
-  const auto& pooler = c_.config_->pooler;
+  const auto& pooler = c_.binding_.config->pooler;
   auto fail = [&](const std::string& why) {
     log::warn("{} authentication failed: {}", c_.tag(), why);
     c_.disconnect("authentication failed", "28P01", fmt::format("password authentication failed for user \"{}\"", user_));
   };
-  c_.awake_->out_.clear();
+  c_.awake_->io_.out.clear();
   if (pooler.auth_type == AuthType::Trust) {
-    proto::auth_ok(c_.awake_->out_);
+    proto::auth_ok(c_.awake_->io_.out);
     co_return co_await c_.send_out();
   }
   auto users = c_.rt_.users();
@@ -296,7 +296,7 @@ awaitable<bool> LoginHandshake::authenticate() {
     // or message: the same 28P01 comes back either way. An empty secret (accepted for trust, as
     // PgBouncer does) is no password at all.
     uint8_t salt[4] = {1, 2, 3, 4};
-    proto::auth_md5(c_.awake_->out_, salt);
+    proto::auth_md5(c_.awake_->io_.out, salt);
     if (!co_await c_.send_out()) co_return false;
     if (!co_await read_password_message()) co_return false;
     fail(entry ? "the auth file has an empty secret for this user, which only auth_type = \"trust\" accepts"
@@ -312,7 +312,7 @@ awaitable<bool> LoginHandshake::authenticate() {
     std::string salt_bytes = auth::random_bytes(4);
     uint8_t salt[4];
     std::memcpy(salt, salt_bytes.data(), 4);
-    proto::auth_md5(c_.awake_->out_, salt);
+    proto::auth_md5(c_.awake_->io_.out, salt);
     if (!co_await c_.send_out()) co_return false;
     auto body = co_await read_password_message();
     if (!body) co_return false;
@@ -326,7 +326,7 @@ awaitable<bool> LoginHandshake::authenticate() {
     auth::ScramSecret secret = entry->kind == auth::SecretKind::Scram ? *entry->scram
                                                                        : scram_secret_for_plaintext(user_, entry->secret);
     auth::ScramServer scram(secret);
-    proto::auth_sasl(c_.awake_->out_, {"SCRAM-SHA-256"});
+    proto::auth_sasl(c_.awake_->io_.out, {"SCRAM-SHA-256"});
     if (!co_await c_.send_out()) co_return false;
     auto first = co_await read_password_message();
     if (!first) co_return false;
@@ -344,8 +344,8 @@ awaitable<bool> LoginHandshake::authenticate() {
       fail("SCRAM: " + err);
       co_return false;
     }
-    c_.awake_->out_.clear();
-    proto::auth_sasl_continue(c_.awake_->out_, *server_first);
+    c_.awake_->io_.out.clear();
+    proto::auth_sasl_continue(c_.awake_->io_.out, *server_first);
     if (!co_await c_.send_out()) co_return false;
     auto final_msg = co_await read_password_message();
     if (!final_msg) co_return false;
@@ -354,24 +354,24 @@ awaitable<bool> LoginHandshake::authenticate() {
       fail("SCRAM: " + err);
       co_return false;
     }
-    c_.awake_->out_.clear();
-    proto::auth_sasl_final(c_.awake_->out_, *server_final);
+    c_.awake_->io_.out.clear();
+    proto::auth_sasl_final(c_.awake_->io_.out, *server_final);
     if (entry->kind == auth::SecretKind::Scram) scram_client_key_ = scram.client_key();
   }
-  proto::auth_ok(c_.awake_->out_);
+  proto::auth_ok(c_.awake_->io_.out);
   co_return co_await c_.send_out();
 }
 
 awaitable<bool> LoginHandshake::welcome() {
-  c_.pool_ = &c_.rt_.pools.get(database_, user_);
-  if (scram_client_key_) c_.pool_->set_scram_client_key(*scram_client_key_);
-  auto defaults = c_.pool_->defaults();
+  c_.binding_.pool = &c_.rt_.pools.get(database_, user_);
+  if (scram_client_key_) c_.binding_.pool->set_scram_client_key(*scram_client_key_);
+  auto defaults = c_.binding_.pool->defaults();
   if (!defaults) {
     // The first client of a pool: log in to a server once to learn what it reports.
     if (co_await c_.attach() != ClientSession::AttachResult::Ok) co_return false;
     ServerPtr s = std::move(c_.server_);
     co_await c_.release(std::move(s));
-    defaults = c_.pool_->defaults();
+    defaults = c_.binding_.pool->defaults();
     if (!defaults) {
       c_.disconnect("no server parameters", "08006", "could not obtain server parameters");
       co_return false;
@@ -396,13 +396,13 @@ awaitable<bool> LoginHandshake::welcome() {
     ServerPtr s = std::move(c_.server_);
     co_await c_.release(std::move(s));
   }
-  c_.awake_->out_.clear();
+  c_.awake_->io_.out.clear();
   for (auto& [k, e] : c_.want_.entries())
-    if (!e.replayed) proto::parameter_status(c_.awake_->out_, e.name, e.value);
-  proto::backend_key_data(c_.awake_->out_, c_.cancel_key_);
-  proto::ready_for_query(c_.awake_->out_, 'I');
+    if (!e.replayed) proto::parameter_status(c_.awake_->io_.out, e.name, e.value);
+  proto::backend_key_data(c_.awake_->io_.out, c_.ident_.cancel_key);
+  proto::ready_for_query(c_.awake_->io_.out, 'I');
   if (!co_await c_.send_out()) co_return false;
-  log::info("{} login ok ({} pooling, backend pid {})", c_.tag(), to_string(c_.mode_), c_.cancel_key_.pid);
+  log::info("{} login ok ({} pooling, backend pid {})", c_.tag(), to_string(c_.mode_), c_.ident_.cancel_key.pid);
   co_return true;
 }
 

@@ -113,7 +113,7 @@ ClientSession::Noted ClientSession::note_client_message(const proto::Frame& f) {
 bool ClientSession::reserve_large_message(std::span<const uint8_t> unread) {
   if (unread.size() < 5) return true;
   const size_t need = (size_t(unread[1]) << 24 | size_t(unread[2]) << 16 | size_t(unread[3]) << 8 | unread[4]) + 1;
-  if (need <= Runtime::kLargeMessage || awake_->large_message_.grow_to(rt_.large_messages, need)) return true;
+  if (need <= Runtime::kLargeMessage || awake_->io_.large_message.grow_to(rt_.large_messages, need)) return true;
   disconnect(fmt::format("large_message_memory exhausted by a {} kB message", need / 1024), "53200",
              fmt::format("out of memory: a {} kB message does not fit in what the pooler may buffer for large "
                          "messages right now (large_message_memory); retry later",

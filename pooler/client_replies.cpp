@@ -84,7 +84,7 @@ struct ClientSession::ServerReplies final : session::ReplyListener {
       if (decision.action == prepared::ReplyAction::Retry) {
         c.awake_->batch_.retry.clear();
         c.prepared_->replay({reinterpret_cast<const uint8_t*>(decision.replacement.data()), decision.replacement.size()},
-                            s.statements, c.awake_->prepared_capacity_, c.awake_->batch_.retry);
+                            s.statements, c.awake_->batch_.statement_capacity, c.awake_->batch_.retry);
       }
     }
     // Schema changes by any client, whatever its pool mode, outdate the database's shared
@@ -280,9 +280,9 @@ awaitable<bool> ClientSession::server_loop(ServerPtr s) {
       if (replies.result_seen) awake_->split_.retry().result_forwarded();
       if (!scan.out.empty()) {
         error_code wec;
-        size_t wn = awake_->sock_.write_now(scan.out.data(), scan.out.size(), wec);
+        size_t wn = awake_->io_.sock.write_now(scan.out.data(), scan.out.size(), wec);
         if (!wec && wn < scan.out.size()) {
-          auto [e, n2] = co_await asio::async_write(awake_->sock_, asio::buffer(scan.out.data() + wn, scan.out.size() - wn), nothrow);
+          auto [e, n2] = co_await asio::async_write(awake_->io_.sock, asio::buffer(scan.out.data() + wn, scan.out.size() - wn), nothrow);
           wec = e;
           wn += n2;
         }
@@ -356,7 +356,7 @@ awaitable<void> ClientSession::fail_in_flight(ServerPtr s, bool error_sent) {
   if (prepared_) prepared_->abandon_all(s->statements);
   set_state(ClientState::Idle);
   notify_settled();
-  auto [ec, n] = co_await asio::async_write(awake_->sock_, asio::buffer(scan.out.data(), scan.out.size()), nothrow);
+  auto [ec, n] = co_await asio::async_write(awake_->io_.sock, asio::buffer(scan.out.data(), scan.out.size()), nothrow);
   meter_.sent(n);
   if (ec) disconnect("client connection lost: " + ec.message());
 }

@@ -73,14 +73,14 @@ void hangup_waiting_client(void* session) { static_cast<ClientSession*>(session)
 
 void ClientSession::stop_hangup_watch() {
   if (!awake_) return;
-  if (awake_->queued_.hangup_watched) worker_.hangups.remove(awake_->sock_.socket().native_handle());
-  awake_->queued_.hangup_watched = false;
-  awake_->queued_.ticket = nullptr;
+  if (awake_->waits_.queued.hangup_watched) worker_.hangups.remove(awake_->io_.sock.socket().native_handle());
+  awake_->waits_.queued.hangup_watched = false;
+  awake_->waits_.queued.ticket = nullptr;
 }
 
 void ClientSession::hung_up_while_waiting() {
-  if (!awake_ || !awake_->queued_.ticket) return;
-  Pool::WaitTicket* ticket = awake_->queued_.ticket;
+  if (!awake_ || !awake_->waits_.queued.ticket) return;
+  Pool::WaitTicket* ticket = awake_->waits_.queued.ticket;
   stop_hangup_watch();
   ticket->give_up();
   disconnect("client closed the connection while waiting for a server");
@@ -92,13 +92,13 @@ awaitable<Pool::Acquired> ClientSession::acquire_from(Pool& pool, std::chrono::m
   ticket.on_queued = [this] {
     // Queued: watch the socket for a hang-up meanwhile (not for bytes: a pipelining client's next
     // messages stay in the socket until a server is there).
-    awake_->queued_.hangup_watched = worker_.hangups.add(awake_->sock_.socket().native_handle(), this);
+    awake_->waits_.queued.hangup_watched = worker_.hangups.add(awake_->io_.sock.socket().native_handle(), this);
   };
-  awake_->queued_.ticket = &ticket;
+  awake_->waits_.queued.ticket = &ticket;
   auto got = co_await pool.acquire(worker_.index, wait_timeout, limits, &ticket);
   stop_hangup_watch();
   // A client that closed in the moment before its turn: nothing it sent goes to the server.
-  if (got.waited && !gone() && peer_hung_up(awake_->sock_.socket().native_handle()))
+  if (got.waited && !gone() && peer_hung_up(awake_->io_.sock.socket().native_handle()))
     disconnect("client closed the connection while waiting for a server");
   co_return got;
 }
@@ -141,7 +141,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   if (!co_await wait_while_paused()) co_return AttachResult::Closed;
   auto cfg = rt_.config();
   const DatabaseConfig* db = cfg->find_database(database());
-  if (!db) db = db_;  // removed by a reload: existing clients keep their database
+  if (!db) db = binding_.db;  // removed by a reload: existing clients keep their database
   PoolLimits limits{cfg->pool_size(*db), cfg->max_db_connections(*db), cfg->pooler.server_check_delay};
   ServerPtr s;
   // A multi-host database's primary may be moving (failover.hpp): the whole attach waits for it at
@@ -150,7 +150,7 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   // A replica that cannot be reached is banned and the choice made again: another replica, or the
   // primary (replica_fallback), so a dead replica costs a read no more than a failed connect.
   for (int attempt = 0; !s; ++attempt) {
-    AttachTry at{pool_, -1, std::nullopt, attempt, failover_deadline};
+    AttachTry at{binding_.pool, -1, std::nullopt, attempt, failover_deadline};
     if (want_replica && awake_->split_.active()) {
       const SplitPlanner::ReplicaChoice c = awake_->split_.choose_replica(routing::SteadyClock::now());
       if (c.index) {
@@ -202,10 +202,10 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
   }
   if (prepared_) {
     prepared_->detach();
-    awake_->prepared_capacity_ = size_t(std::max(1, cfg->pooler.max_prepared_statements));
+    awake_->batch_.statement_capacity = size_t(std::max(1, cfg->pooler.max_prepared_statements));
   }
   if (!s->statements.watching()) s->statements.watch(rt_.statements.schema_epoch(s->target.dbname));
-  s->last_client = id_;
+  s->last_client = ident_.id;
   server_ = s;
   awake_->tx_.start();
   set_state(ClientState::Active);
@@ -220,7 +220,7 @@ awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry&
                                                                 const DatabaseConfig& db, SlotLease slot,
                                                                 ServerPtr& s) {
   Pool* pool = at.pool;
-  ServerCredentials creds = server_credentials(rt_, *pool_);  // the primary pool knows the SCRAM keys
+  ServerCredentials creds = server_credentials(rt_, *binding_.pool);  // the primary pool knows the SCRAM keys
   ServerTarget target = at.primary ? *at.primary : server_target(db);
   if (at.replica >= 0) {
     const auto& ep = awake_->split_.replicas()->endpoints()[size_t(at.replica)];
@@ -402,17 +402,17 @@ void ClientSession::check_timeouts(Clock::time_point now) {
   auto cfg = rt_.config();
   const auto& p = cfg->pooler;
   const auto idle_for = now - last_activity_;
-  if (awake_ && state_ == ClientState::Idle && awake_->in_.empty() && now - last_activity_ > std::chrono::seconds(1)) {
+  if (awake_ && state_ == ClientState::Idle && awake_->io_.in.empty() && now - last_activity_ > std::chrono::seconds(1)) {
     // An idle client keeps no buffers (awake_ is null once it is parked): its pending read
-    // targets small_, never in_.
-    awake_->in_.release();
-    std::string().swap(awake_->out_);
+    // targets io_.small, never io_.in.
+    awake_->io_.in.release();
+    std::string().swap(awake_->io_.out);
     // Nor coroutine frames, once client_loop() is waiting for its next message (a plaintext
     // connection only: bytes OpenSSL has already read would never make the socket readable).
-    if (parking_.read == Parking::Read::Idle && !awake_->sock_.encrypted()) {
+    if (parking_.read == Parking::Read::Idle && !awake_->io_.sock.encrypted()) {
       parking_.read = Parking::Read::ParkRequested;
       error_code ec;
-      awake_->sock_.socket().cancel(ec);
+      awake_->io_.sock.socket().cancel(ec);
     }
   }
   switch (state_) {

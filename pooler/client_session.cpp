@@ -44,24 +44,24 @@ std::string_view to_string(ClientState s) {
 }
 
 ClientSession::ClientSession(Runtime& rt, Worker& worker, tcp::socket sock, uint64_t id)
-    : rt_(rt), worker_(worker), awake_(std::make_unique<Awake>(std::move(sock), split_memory_)), id_(id) {
+    : rt_(rt), worker_(worker), awake_(std::make_unique<Awake>(std::move(sock), split_memory_)), ident_(id) {
   error_code ec;
-  auto ep = awake_->sock_.remote_endpoint(ec);
-  peer_ = ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
-  awake_->sock_.set_option(tcp::no_delay(true), ec);
+  auto ep = awake_->io_.sock.remote_endpoint(ec);
+  ident_.peer = ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+  awake_->io_.sock.set_option(tcp::no_delay(true), ec);
   rt_.clients.fetch_add(1, std::memory_order_relaxed);
-  cancel_key_ = rt_.client_table.add(this, worker_.index);
+  ident_.cancel_key = rt_.client_table.add(this, worker_.index);
 }
 
 ClientSession::~ClientSession() {
   if (parking_.fd >= 0) ::close(parking_.fd);  // drop_if_parked() at exit
-  rt_.client_table.remove(cancel_key_);
+  rt_.client_table.remove(ident_.cancel_key);
   rt_.clients.fetch_sub(1, std::memory_order_relaxed);
 }
 
 std::string ClientSession::tag() const {
-  if (user().empty()) return fmt::format("C-{} {}", id_, peer_);
-  return fmt::format("C-{} {}/{}@{}", id_, database(), user(), peer_);
+  if (user().empty()) return fmt::format("C-{} {}", ident_.id, ident_.peer);
+  return fmt::format("C-{} {}/{}@{}", ident_.id, database(), user(), ident_.peer);
 }
 
 void ClientSession::set_state(ClientState s) {
@@ -72,9 +72,9 @@ void ClientSession::set_state(ClientState s) {
 
 awaitable<bool> ClientSession::send(const std::string& data) {
   error_code ec;
-  size_t n = awake_->sock_.write_now(data.data(), data.size(), ec);
+  size_t n = awake_->io_.sock.write_now(data.data(), data.size(), ec);
   if (!ec && n < data.size()) {
-    auto [wec, wn] = co_await asio::async_write(awake_->sock_, asio::buffer(data) + n, nothrow);
+    auto [wec, wn] = co_await asio::async_write(awake_->io_.sock, asio::buffer(data) + n, nothrow);
     ec = wec;
     n += wn;
   }
@@ -87,8 +87,8 @@ awaitable<bool> ClientSession::send(const std::string& data) {
 }
 
 awaitable<bool> ClientSession::send_out() {
-  bool ok = co_await send(awake_->out_);
-  awake_->out_.clear();
+  bool ok = co_await send(awake_->io_.out);
+  awake_->io_.out.clear();
   co_return ok;
 }
 
@@ -107,15 +107,15 @@ void ClientSession::disconnect(std::string reason, std::string sqlstate, std::st
     proto::error_response(msg, "FATAL", sqlstate, client_message.empty() ? awake_->close_reason_ : client_message);
     // Best effort and non-blocking: a FATAL is small and the socket is closed right after, so there
     // is no reason to wait for a client that may not be reading.
-    awake_->sock_.send_now(msg);
+    awake_->io_.sock.send_now(msg);
   } else if (was_login) {
     log::debug("{} closing: {}", tag(), awake_->close_reason_);
   } else {
     log::info("{} closing: {}", tag(), awake_->close_reason_);
   }
   error_code ec;
-  awake_->sock_.shutdown(tcp::socket::shutdown_both, ec);
-  awake_->sock_.close(ec);
+  awake_->io_.sock.shutdown(tcp::socket::shutdown_both, ec);
+  awake_->io_.sock.close(ec);
   if (server_) {
     if (awake_->tx_.busy()) forward_cancel();  // stop a running query instead of letting it hold locks
     server_->sock.cancel(ec);  // wakes server_loop, which decides between release and close
@@ -144,7 +144,7 @@ awaitable<void> ClientSession::run() {
 awaitable<void> ClientSession::client_loop() {
   std::vector<BatchItem> items;
   for (;;) {
-    auto data = awake_->in_.readable_mut();
+    auto data = awake_->io_.in.readable_mut();
     size_t ready = 0;
     bool terminate = false;
     if (!decode_batch(data, items, ready, terminate)) co_return;
@@ -157,25 +157,25 @@ awaitable<void> ClientSession::client_loop() {
     }
     if (ready > 0 && split_memory_.skip_to_sync) {
       // The rest of an extended-protocol group the pooler refused: dropped up to its Sync.
-      awake_->in_.consume(skip_refused_group(data, items, ready));
+      awake_->io_.in.consume(skip_refused_group(data, items, ready));
       if (!split_memory_.skip_to_sync && !co_await send_out()) co_return;
       continue;
     }
     if (ready > 0 && !server_ && prepared_ && !split_memory_.begin_pending && answer_locally(items)) {
-      awake_->in_.consume(ready);
+      awake_->io_.in.consume(ready);
       if (!co_await send_out()) co_return;
       ready = 0;
     }
     if (ready > 0 && cache_ && !server_ && mode_ == PoolMode::Transaction) {
       if (const size_t used = cache_lookup(items)) {  // a hit: answered without a server
         last_activity_ = Clock::now();
-        awake_->in_.consume(used);
+        awake_->io_.in.consume(used);
         if (!co_await send_out()) co_return;
         continue;
       }
       if (!cache_->hint_warning.empty()) {  // before the statement's own reply, as a server's would be
-        awake_->out_.clear();
-        proto::warning_response(awake_->out_, "01000", cache_->hint_warning);
+        awake_->io_.out.clear();
+        proto::warning_response(awake_->io_.out, "01000", cache_->hint_warning);
         cache_->hint_warning.clear();
         if (!co_await send_out()) co_return;
       }
@@ -188,7 +188,7 @@ awaitable<void> ClientSession::client_loop() {
         if (gone()) co_return;
         if (plan.kind == Plan::Kind::Answered) {
           last_activity_ = Clock::now();
-          awake_->in_.consume(plan.consumed);
+          awake_->io_.in.consume(plan.consumed);
           if (!co_await send_out()) co_return;
           continue;
         }
@@ -210,8 +210,8 @@ awaitable<void> ClientSession::client_loop() {
         auto ar = co_await attach(want_replica);
         if (ar == AttachResult::Closed) co_return;
         if (ar == AttachResult::NoReplica) {
-          awake_->out_.clear();
-          awake_->in_.consume(fail_group(data, items,
+          awake_->io_.out.clear();
+          awake_->io_.in.consume(fail_group(data, items,
                                  routing::RouteError{"57P03", "no replica is available for this read", {},
                                                      "Every replica is down or too far behind, and replica_fallback "
                                                      "is \"error\"."}));
@@ -222,16 +222,16 @@ awaitable<void> ClientSession::client_loop() {
       arm_retry(std::span<const uint8_t>(data).first(ready), items, fresh, want_replica);
       if (writes && !server_->is_replica()) split_memory_.wrote = true;
       if (!co_await send_batch(std::span<const uint8_t>(data).first(ready), items, fresh)) co_return;
-      awake_->in_.consume(ready);
+      awake_->io_.in.consume(ready);
     }
     if (terminate) {
       disconnect("client sent Terminate");
       co_return;
     }
-    if (server_ && awake_->tx_.outstanding() >= config_->pooler.max_pipeline_depth) {
+    if (server_ && awake_->tx_.outstanding() >= binding_.config->pooler.max_pipeline_depth) {
       // A client that pipelines without reading its replies: read nothing more from it until half
       // of what it has in flight is answered (max_pipeline_depth). Its server keeps flowing.
-      co_await wait_replies_below(config_->pooler.max_pipeline_depth / 2);
+      co_await wait_replies_below(binding_.config->pooler.max_pipeline_depth / 2);
       if (gone()) co_return;
     }
     if (!co_await read_client()) co_return;
@@ -243,7 +243,7 @@ awaitable<void> ClientSession::client_loop() {
 // malformed or unexpected message.
 bool ClientSession::decode_batch(std::span<uint8_t> data, std::vector<BatchItem>& items, size_t& ready,
                                  bool& terminate) {
-  const uint32_t max_len = config_->pooler.max_packet_size;
+  const uint32_t max_len = binding_.config->pooler.max_packet_size;
   items.clear();
   for (;;) {
     auto r = proto::decode_frame(std::span<const uint8_t>(data).subspan(ready), max_len);
@@ -272,40 +272,40 @@ bool ClientSession::decode_batch(std::span<uint8_t> data, std::vector<BatchItem>
 }
 
 // The bytes of a refused extended-protocol group to drop: up to and including its Sync, whose
-// ReadyForQuery goes into out_ (split_memory_.skip_to_sync then ends), or all of `ready` while it has not come.
+// ReadyForQuery goes into io_.out (split_memory_.skip_to_sync then ends), or all of `ready` while it has not come.
 size_t ClientSession::skip_refused_group(std::span<const uint8_t> data, std::span<const BatchItem> items,
                                          size_t ready) {
   for (const auto& it : items) {
     if (data[it.offset] == 'S') {
       split_memory_.skip_to_sync = false;
-      awake_->out_.clear();
-      proto::ready_for_query(awake_->out_, client_tx_status());
+      awake_->io_.out.clear();
+      proto::ready_for_query(awake_->io_.out, client_tx_status());
       return it.offset + it.size;
     }
   }
   return ready;
 }
 
-// Reads more of the client into in_; false once the session is over (disconnected, or parked: the
+// Reads more of the client into io_.in; false once the session is over (disconnected, or parked: the
 // ParkingLot starts client_loop() again at the client's next byte).
 awaitable<bool> ClientSession::read_client() {
-  // Between messages the read lands in a small inline buffer, so in_ can be released while the
+  // Between messages the read lands in a small inline buffer, so io_.in can be released while the
   // client idles (check_timeouts) without a pending read pointing into it.
-  const bool small = awake_->in_.empty();
+  const bool small = awake_->io_.in.empty();
   // Leaving for the new process (takeover) and between transactions: go now, not after a read.
-  if (small && leaving_ == Leaving::Move && state_ == ClientState::Idle && !awake_->sock_.encrypted() && park()) {
+  if (small && leaving_ == Leaving::Move && state_ == ClientState::Idle && !awake_->io_.sock.encrypted() && park()) {
     hand_over();
     co_return false;
   }
   if (small) {
-    awake_->in_.shrink(kKeepInBuffer);
-    awake_->large_message_.release();
+    awake_->io_.in.shrink(kKeepInBuffer);
+    awake_->io_.large_message.release();
   }
   parking_.read = small ? Parking::Read::Idle : Parking::Read::Busy;
-  // Chosen before the co_await: GCC 12 evaluated in_.prepare() (a 4 kB allocation) even when the
-  // condition picked small_ inside the co_await expression.
-  const asio::mutable_buffer target = small ? asio::buffer(awake_->small_) : awake_->in_.prepare();
-  auto [ec, n] = co_await awake_->sock_.async_read_some(target, nothrow);
+  // Chosen before the co_await: GCC 12 evaluated io_.in.prepare() (a 4 kB allocation) even when the
+  // condition picked io_.small inside the co_await expression.
+  const asio::mutable_buffer target = small ? asio::buffer(awake_->io_.small) : awake_->io_.in.prepare();
+  auto [ec, n] = co_await awake_->io_.sock.async_read_some(target, nothrow);
   // Busy again, also after a read that finished just before the cancel: not parked after all.
   const bool park_requested = parking_.read == Parking::Read::ParkRequested;
   parking_.read = Parking::Read::Busy;
@@ -320,9 +320,9 @@ awaitable<bool> ClientSession::read_client() {
   }
   meter_.received(n);
   if (small)
-    awake_->in_.append(awake_->small_.data(), n);
+    awake_->io_.in.append(awake_->io_.small.data(), n);
   else
-    awake_->in_.commit(n);
+    awake_->io_.in.commit(n);
   co_return true;
 }
 
@@ -361,7 +361,7 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
   }
   if (prepared_) {
     for (const auto& it : items) {
-      prepared_->on_client_message(it.frame, data.subspan(it.offset, it.size), s->statements, awake_->prepared_capacity_,
+      prepared_->on_client_message(it.frame, data.subspan(it.offset, it.size), s->statements, awake_->batch_.statement_capacity,
                                    rewrite ? &awake_->batch_.to_server : nullptr);
       if (it.ignored_sync) prepared_->ignore_syncs(1);
     }
@@ -371,8 +371,8 @@ awaitable<bool> ClientSession::send_batch(std::span<const uint8_t> data, std::sp
   // Only now, with the batch counted: co_spawn may run the relay inline, and a relay that saw
   // nothing outstanding would hand the server straight back. The relay of the last transaction,
   // docked, takes the server if there is one (relay_dock.hpp).
-  if (spawn_relay && !awake_->relay_dock_.board(s, shared_from_this(), executor()))
-    spawn(awake_->sock_.get_executor(), relay_server(shared_from_this(), s), "server relay");
+  if (spawn_relay && !awake_->waits_.relay.board(s, shared_from_this(), executor()))
+    spawn(awake_->io_.sock.get_executor(), relay_server(shared_from_this(), s), "server relay");
   meter_.to_server(spawn_relay);
   auto out = rewrite || inject_begin ? asio::buffer(awake_->batch_.to_server) : asio::buffer(data.data(), size);
   error_code ec;
@@ -415,8 +415,8 @@ bool ClientSession::answer_locally(std::span<const BatchItem> items) {
   for (const auto& it : items) awake_->batch_.frames.push_back(it.frame);
   if (!prepared::Tracker::can_answer_locally(awake_->batch_.frames)) return false;
   last_activity_ = Clock::now();
-  awake_->out_.clear();
-  prepared_->answer_locally(awake_->batch_.frames, awake_->out_);
+  awake_->io_.out.clear();
+  prepared_->answer_locally(awake_->batch_.frames, awake_->io_.out);
   return true;
 }
 
@@ -462,7 +462,7 @@ void ClientSession::on_ready_for_query(session::TxTracker::Ready ready) {
 bool ClientSession::park() {
   parking_.read = Parking::Read::Busy;
   error_code ec;
-  auto& sock = awake_->sock_.socket();
+  auto& sock = awake_->io_.sock.socket();
   parking_.v6 = sock.local_endpoint(ec).address().is_v6();
   const int fd = ec ? -1 : sock.release(ec);
   if (fd < 0 || ec) {
@@ -511,7 +511,7 @@ bool ClientSession::take_back_socket() {
   // The session no longer holds itself; whoever called keeps it alive until this handler runs.
   if (parking_.self) asio::post(executor(), [self = std::move(parking_.self)] {});
   error_code ec;
-  awake_->sock_.socket().assign(parking_.v6 ? tcp::v6() : tcp::v4(), fd, ec);
+  awake_->io_.sock.socket().assign(parking_.v6 ? tcp::v6() : tcp::v4(), fd, ec);
   if (ec) {
     ::close(fd);
     log::warn("{} cannot take back its parked socket: {}", tag(), ec.message());
@@ -541,7 +541,7 @@ awaitable<void> ClientSession::relay_server(std::shared_ptr<ClientSession> self,
     // Docked until the next attach hands over a server. Not owning the session meanwhile: if it
     // ends or parks first, this coroutine is destroyed where it waits.
     std::weak_ptr<ClientSession> weak = self;
-    RelayDock& dock = self->awake_->relay_dock_;
+    RelayDock& dock = self->awake_->waits_.relay;
     self.reset();
     co_await dock.wait(asio::use_awaitable);
     self = weak.lock();  // never null: board()'s post owns the session until now

@@ -75,18 +75,18 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // SQLSTATE, and closes the socket so both relay loops finish.
   void disconnect(std::string reason, std::string sqlstate = {}, std::string client_message = {});
 
-  uint64_t id() const { return id_; }
+  uint64_t id() const { return ident_.id; }
   ClientState state() const { return state_; }
-  const std::string& peer() const { return peer_; }
+  const std::string& peer() const { return ident_.peer; }
   // Set at login: read them on this client's worker only. The pool's names once it has one (a
   // parked client keeps no copy); empty for a moved client not yet adopted (takeover).
   const std::string& database() const {
-    return pool_ ? pool_->database : awake_ && awake_->login_ ? awake_->login_->database() : kNoName;
+    return binding_.pool ? binding_.pool->database : awake_ && awake_->login_ ? awake_->login_->database() : kNoName;
   }
-  const std::string& user() const { return pool_ ? pool_->user : awake_ && awake_->login_ ? awake_->login_->user() : kNoName; }
+  const std::string& user() const { return binding_.pool ? binding_.pool->user : awake_ && awake_->login_ ? awake_->login_->user() : kNoName; }
   bool is_admin() const { return kind_ == Kind::Admin; }
   bool has_server() const { return server_ != nullptr; }
-  const Pool* pool() const { return pool_; }  // its primary pool, once logged in
+  const Pool* pool() const { return binding_.pool; }  // its primary pool, once logged in
   asio::any_io_executor executor() { return worker_.ctx.get_executor(); }
   ClientSnapshot snapshot() const;  // for the admin console, on this client's worker (admin/)
 
@@ -129,7 +129,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool decode_batch(std::span<uint8_t> data, std::vector<BatchItem>& items, size_t& ready, bool& terminate);
   size_t skip_refused_group(std::span<const uint8_t> data, std::span<const BatchItem> items, size_t ready);
   awaitable<bool> read_client();
-  // A batch that needs no server (named Parses and Syncs while idle): answered into out_.
+  // A batch that needs no server (named Parses and Syncs while idle): answered into io_.out.
   bool answer_locally(std::span<const BatchItem> items);
   // Gets a server: a replica when `want_replica` and one is fit, else the primary. The caller starts
   // the relay. NoReplica: a read found no replica and replica_fallback is "error".
@@ -173,10 +173,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   // result cache (client_cache.cpp), only while cache_ is set ([cache] enabled = true)
   // A lone cacheable Query, or one extended-protocol execution (CacheExtended), while no server is
-  // attached: answered from the store into out_ (the bytes it used), or armed as a fill (0).
+  // attached: answered from the store into io_.out (the bytes it used), or armed as a fill (0).
   size_t cache_lookup(std::span<const BatchItem> items);
-  bool cache_setting(std::string_view text);  // SET/RESET/SHOW pgopt.cache answered into out_
-  bool cache_answer(std::string_view text, const CacheExtended* ext);  // a hit into out_, or a fill armed
+  bool cache_setting(std::string_view text);  // SET/RESET/SHOW pgopt.cache answered into io_.out
+  bool cache_answer(std::string_view text, const CacheExtended* ext);  // a hit into io_.out, or a fill armed
   void cache_reply(std::string_view reply, const CacheExtended* ext);
   void cache_note_client(const protocol::Frame& f, Noted noted);  // writes going to the server
   void cache_on_reply(char type, std::span<const uint8_t> body, bool from_replica);
@@ -186,7 +186,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   struct Plan {
     enum class Kind {
       Send,      // send the first `items` messages (`ready` bytes); to a replica if `replica`
-      Answered,  // `consumed` bytes of input were answered into out_ by the pooler
+      Answered,  // `consumed` bytes of input were answered into io_.out by the pooler
       Requeue,   // the attached server changed while waiting: plan the batch again
       NeedMore,  // an extended-protocol group to answer locally is not complete: read on
     };
@@ -249,7 +249,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool take_back_socket();  // out of the ParkingLot, into a new Awake; false if that failed
 
   awaitable<bool> send(const std::string& data);
-  awaitable<bool> send_out();  // sends out_ and empties it, so no message is ever sent twice
+  awaitable<bool> send_out();  // sends io_.out and empties it, so no message is ever sent twice
   void set_state(ClientState s);
   // The client is gone or going: disconnect() or hand_over() ran (Closing is never left again).
   bool gone() const { return state_ == ClientState::Closing; }
@@ -265,11 +265,17 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Made at connect and by every wake-up (take_back_socket), freed by park(): null exactly while
   // the client is parked, which is what makes 10,000 parked clients cheap (docs/architecture.md).
   struct Awake {
-    Awake(tcp::socket s, SplitMemory& split) : sock_(std::move(s)), split_(split) {}
-    tls::Stream sock_;  // TLS after an SSLRequest the pooler accepted (tls/); never parked then
-    Buffer in_;
-    std::array<uint8_t, 512> small_;  // read target while in_ is empty (most messages fit)
-    std::string out_;  // reused write buffer for client-bound bytes the pooler builds
+    Awake(tcp::socket s, SplitMemory& split) : io_(std::move(s)), split_(split) {}
+    // The client's connection: its socket and what is read from it and written to it.
+    struct ClientIo {
+      explicit ClientIo(tcp::socket s) : sock(std::move(s)) {}
+      tls::Stream sock;  // TLS after an SSLRequest the pooler accepted (tls/); never parked then
+      Buffer in;
+      std::array<uint8_t, 512> small;  // read target while `in` is empty (most messages fit)
+      std::string out;  // reused write buffer for client-bound bytes the pooler builds
+      BudgetLease large_message;  // of rt_.large_messages, while a message over kLargeMessage is in `in`
+    };
+    ClientIo io_;
     // While logging in (dropped after the welcome; the pool has the names), and for the whole of an
     // admin console session, which has no pool: the names it logged in with.
     std::unique_ptr<LoginHandshake> login_;
@@ -278,32 +284,35 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
       std::string to_server;  // a client batch with rewritten messages
       std::vector<protocol::Frame> frames;
       std::string retry;  // a client group sent to the server again (prepared::ReplyAction::Retry)
+      size_t statement_capacity = 0;  // of the attached server's statement cache, as of the attach
     };
     BatchScratch batch_;
-    RelayDock relay_dock_;  // the relay between transactions (relay_dock.hpp)
-    size_t prepared_capacity_ = 0;  // of the attached server's statement cache
     // Requests the server owes, the transaction status, settings deferred to the commit, open
     // WITH HOLD cursors: reset for each server attached (session/tx_tracker.hpp).
     session::TxTracker tx_;
     // Read/write splitting (active for a transaction-mode database with read_write_split) and the
     // retry of a batch whose server broke before answering.
     SplitPlanner split_;
-    // What wait_settled() and wait_replies_below() sleep on until notify_settled(): a timer made
-    // by the first wait, and whether one is waiting now.
-    struct SettleWait {
-      std::unique_ptr<asio::steady_timer> timer;
-      bool waiting = false;
-    };
-    SettleWait settle_;
     std::string close_reason_;
-    // While queued for a server (attach): its place in the queue, and whether its socket is in the
-    // worker's hang-up watch, so a client that closes leaves the queue at once.
-    struct QueueWait {
-      Pool::WaitTicket* ticket = nullptr;
-      bool hangup_watched = false;
+    // What the session's coroutines sleep on.
+    struct Waits {
+      // What wait_settled() and wait_replies_below() sleep on until notify_settled(): a timer
+      // made by the first wait, and whether one is waiting now.
+      struct Settle {
+        std::unique_ptr<asio::steady_timer> timer;
+        bool waiting = false;
+      };
+      Settle settle;
+      // While queued for a server (attach): its place in the queue, and whether its socket is in
+      // the worker's hang-up watch, so a client that closes leaves the queue at once.
+      struct Queued {
+        Pool::WaitTicket* ticket = nullptr;
+        bool hangup_watched = false;
+      };
+      Queued queued;
+      RelayDock relay;  // the relay between transactions (relay_dock.hpp)
     };
-    QueueWait queued_;
-    BudgetLease large_message_;  // of rt_.large_messages, while a message over kLargeMessage is in in_
+    Waits waits_;
   };
 
   // What stays while parked. Small fields are grouped by size: this object is most of what a
@@ -324,13 +333,23 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     bool tracker_dropped = false;  // prepared_ was dropped by park() and comes back on unpark()
   };
   Parking parking_;
-  uint64_t id_;
-  std::string peer_;
-  Clock::time_point connected_at_ = Clock::now();
+  // Who the client is, from its connection.
+  struct Identity {
+    explicit Identity(uint64_t i) : id(i) {}
+    uint64_t id;
+    std::string peer;
+    Clock::time_point connected_at = Clock::now();
+    protocol::CancelKey cancel_key{};  // also this session's slot in rt_.client_table
+  };
+  Identity ident_;
   Clock::time_point last_activity_ = Clock::now();
-  std::shared_ptr<const Config> config_;  // as of login; limits are re-read from the live config
-  const DatabaseConfig* db_ = nullptr;    // points into config_
-  Pool* pool_ = nullptr;
+  // What the login bound the client to.
+  struct Binding {
+    std::shared_ptr<const Config> config;  // as of login; limits are re-read from the live config
+    const DatabaseConfig* db = nullptr;    // points into config
+    Pool* pool = nullptr;
+  };
+  Binding binding_;
   GucState want_;  // the settings this client's session has, whichever server runs it
   // Transaction mode with max_prepared_statements > 0: the client's named statements, carried to
   // whichever server runs its next transaction. Null otherwise (session mode keeps its server).
@@ -341,7 +360,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::unique_ptr<capture::SessionCapture> capture_;
   std::unique_ptr<SessionCache> cache_;  // the result cache's per-session part; null when off
   ServerPtr server_;  // attached while a transaction (or, in session mode, the session) runs
-  protocol::CancelKey cancel_key_{};  // also this session's slot in rt_.client_table
 
   ClientState state_ = ClientState::Login;
   PoolMode mode_ = PoolMode::Transaction;

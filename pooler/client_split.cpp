@@ -58,7 +58,7 @@ awaitable<void> ClientSession::wait_replies_below(int limit) {
 }
 
 awaitable<void> ClientSession::wait_notified() {
-  Awake::SettleWait& w = awake_->settle_;
+  Awake::Waits::Settle& w = awake_->waits_.settle;
   w.waiting = true;
   if (!w.timer) w.timer = std::make_unique<asio::steady_timer>(executor());
   w.timer->expires_at(asio::steady_timer::time_point::max());
@@ -67,7 +67,7 @@ awaitable<void> ClientSession::wait_notified() {
 }
 
 void ClientSession::notify_settled() {
-  if (awake_->settle_.waiting && awake_->settle_.timer) awake_->settle_.timer->cancel();
+  if (awake_->waits_.settle.waiting && awake_->waits_.settle.timer) awake_->waits_.settle.timer->cancel();
 }
 
 namespace {
@@ -116,13 +116,13 @@ ClientSession::RoutedText ClientSession::routed_text(std::span<const uint8_t> da
   }
 }
 
-// A statement at the start of the batch that the pooler answers or refuses itself (`d`), into out_:
+// A statement at the start of the batch that the pooler answers or refuses itself (`d`), into io_.out:
 // a Query alone, or an extended-protocol group through its Sync (NeedMore until it is all here).
 ClientSession::Plan ClientSession::answer_planned(std::span<uint8_t> data, std::span<const BatchItem> items, char type,
                                                   const Decision& d) {
   Plan plan;
   plan.kind = Plan::Kind::Answered;
-  awake_->out_.clear();
+  awake_->io_.out.clear();
   if (d.action == Decision::Action::Fail) {
     plan.consumed = fail_group(data, items, d.error);
     return plan;
@@ -165,9 +165,9 @@ awaitable<ClientSession::Plan> ClientSession::plan_batch(std::span<uint8_t> data
       char(data[0]) == 'Q' && sql::is_bare_begin({reinterpret_cast<const char*>(data.data()) + 5, items[0].size - 6})) {
     // Hold a plain BEGIN back: the transaction's first statement decides where it runs.
     split_memory_.begin_pending = true;
-    awake_->out_.clear();
-    proto::command_complete(awake_->out_, "BEGIN");
-    proto::ready_for_query(awake_->out_, 'T');
+    awake_->io_.out.clear();
+    proto::command_complete(awake_->io_.out, "BEGIN");
+    proto::ready_for_query(awake_->io_.out, 'T');
     plan.kind = Plan::Kind::Answered;
     plan.consumed = items[0].size;
     co_return plan;
@@ -246,11 +246,11 @@ size_t ClientSession::answer_group(std::span<const uint8_t> data, std::span<cons
   if (char(data[items[0].offset]) == 'Q') {
     if (d.new_route) split_memory_.route = *d.new_route;
     if (show) {
-      proto::row_description(awake_->out_, {"pgopt.route"});
-      proto::data_row(awake_->out_, {std::string(d.show_value)});
+      proto::row_description(awake_->io_.out, {"pgopt.route"});
+      proto::data_row(awake_->io_.out, {std::string(d.show_value)});
     }
-    proto::command_complete(awake_->out_, d.command_tag);
-    proto::ready_for_query(awake_->out_, client_tx_status());
+    proto::command_complete(awake_->io_.out, d.command_tag);
+    proto::ready_for_query(awake_->io_.out, client_tx_status());
     return items[0].size;
   }
   if (!single_statement)
@@ -263,21 +263,21 @@ size_t ClientSession::answer_group(std::span<const uint8_t> data, std::span<cons
     const char t = char(data[it.offset]);
     used = it.offset + it.size;
     switch (t) {
-      case 'P': proto::parse_complete(awake_->out_); break;
-      case 'B': proto::bind_complete(awake_->out_); break;
+      case 'P': proto::parse_complete(awake_->io_.out); break;
+      case 'B': proto::bind_complete(awake_->io_.out); break;
       case 'D':
-        if (it.size > 5 && data[it.offset + 5] == 'S') proto::Writer(awake_->out_).begin('t').i16(0).end();
+        if (it.size > 5 && data[it.offset + 5] == 'S') proto::Writer(awake_->io_.out).begin('t').i16(0).end();
         if (show)
-          proto::row_description(awake_->out_, {"pgopt.route"});
+          proto::row_description(awake_->io_.out, {"pgopt.route"});
         else
-          proto::no_data(awake_->out_);
+          proto::no_data(awake_->io_.out);
         break;
       case 'E':
-        if (show) proto::data_row(awake_->out_, {std::string(d.show_value)});
-        proto::command_complete(awake_->out_, d.command_tag);
+        if (show) proto::data_row(awake_->io_.out, {std::string(d.show_value)});
+        proto::command_complete(awake_->io_.out, d.command_tag);
         break;
-      case 'C': proto::close_complete(awake_->out_); break;
-      case 'S': proto::ready_for_query(awake_->out_, client_tx_status()); return used;
+      case 'C': proto::close_complete(awake_->io_.out); break;
+      case 'S': proto::ready_for_query(awake_->io_.out, client_tx_status()); return used;
       default: break;
     }
   }
@@ -288,15 +288,15 @@ size_t ClientSession::fail_group(std::span<const uint8_t> data, std::span<const 
                                  const routing::RouteError& e) {
   log::debug("{} refused: {} ({})", tag(), e.message, e.sqlstate);
   meter_.error(metrics::ErrorSource::Pooler, e.sqlstate);
-  proto::error_response(awake_->out_, "ERROR", e.sqlstate, e.message, e.detail, e.hint);
+  proto::error_response(awake_->io_.out, "ERROR", e.sqlstate, e.message, e.detail, e.hint);
   if (char(data[items[0].offset]) == 'Q') {
-    proto::ready_for_query(awake_->out_, client_tx_status());
+    proto::ready_for_query(awake_->io_.out, client_tx_status());
     return items[0].size;
   }
   // As after any error in an extended-protocol group: everything up to its Sync is skipped.
   for (const auto& it : items) {
     if (char(data[it.offset]) == 'S') {
-      proto::ready_for_query(awake_->out_, client_tx_status());
+      proto::ready_for_query(awake_->io_.out, client_tx_status());
       return it.offset + it.size;
     }
   }

@@ -15,7 +15,7 @@ namespace pgopt::pooler {
 // is its session), the admin console, and a client still logging in. These drain.
 bool ClientSession::movable() const {
   return rt_.handover.load() && mode_ == PoolMode::Transaction && kind_ == Kind::Relay && state_ != ClientState::Login &&
-         state_ != ClientState::Closing && (!awake_ || !awake_->sock_.encrypted());
+         state_ != ClientState::Closing && (!awake_ || !awake_->io_.sock.encrypted());
 }
 
 void ClientSession::move_when_idle() {
@@ -28,11 +28,11 @@ void ClientSession::move_when_idle() {
 // Between transactions: client_loop() parks at its next read (read_client), or now if it waits in
 // one. A batch already read runs here first; the client moves at the boundary after it.
 void ClientSession::park_now() {
-  if (leaving_ != Leaving::Move || state_ != ClientState::Idle || !awake_ || !awake_->in_.empty()) return;
+  if (leaving_ != Leaving::Move || state_ != ClientState::Idle || !awake_ || !awake_->io_.in.empty()) return;
   if (parking_.read == Parking::Read::Idle) {
     parking_.read = Parking::Read::ParkRequested;
     error_code ec;
-    awake_->sock_.socket().cancel(ec);
+    awake_->io_.sock.socket().cancel(ec);
   }
 }
 
@@ -40,12 +40,12 @@ void ClientSession::park_now() {
 // session holds goes to the new process with the socket; if that fails the client drains.
 void ClientSession::hand_over() {
   fleet::MovedClient m;
-  m.id = id_;
-  m.peer = peer_;
+  m.id = ident_.id;
+  m.peer = ident_.peer;
   m.user = user();
   m.database = database();
-  m.cancel_pid = cancel_key_.pid;
-  m.cancel_secret = cancel_key_.secret;
+  m.cancel_pid = ident_.cancel_key.pid;
+  m.cancel_secret = ident_.cancel_key.secret;
   m.read_your_writes = split_memory_.ryw != SplitMemory::Ryw::Off;
   m.ryw_pending = split_memory_.ryw == SplitMemory::Ryw::AwaitingStamp;
   m.ryw_lsn = split_memory_.ryw_lsn;
@@ -56,8 +56,8 @@ void ClientSession::hand_over() {
     for (const auto& [name, s] : prepared_->named())
       m.statements.push_back({name, s->query, s->param_types, s->sql_before, s->sql_after});
   }
-  if (pool_) {
-    if (auto key = pool_->scram_client_key()) m.scram_client_key.assign(reinterpret_cast<const char*>(key->data()), key->size());
+  if (binding_.pool) {
+    if (auto key = binding_.pool->scram_client_key()) m.scram_client_key.assign(reinterpret_cast<const char*>(key->data()), key->size());
   }
   if (!rt_.handover.load()->send_client(m, parking_.fd)) {
     leaving_ = Leaving::Drain;
@@ -72,35 +72,35 @@ void ClientSession::hand_over() {
 }
 
 ClientSession::ClientSession(Runtime& rt, Worker& worker, int moved_fd, uint64_t id, protocol::CancelKey key)
-    : rt_(rt), worker_(worker), id_(id) {
+    : rt_(rt), worker_(worker), ident_(id) {
   parking_.fd = moved_fd;
   rt_.clients.fetch_add(1, std::memory_order_relaxed);
-  if (rt_.client_table.claim(key, this, worker_.index)) cancel_key_ = key;
+  if (rt_.client_table.claim(key, this, worker_.index)) ident_.cancel_key = key;
   sockaddr_storage local{};
   socklen_t len = sizeof local;
   parking_.v6 = ::getsockname(moved_fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 && local.ss_family == AF_INET6;
 }
 
 void ClientSession::adopt(const fleet::MovedClient& m) {
-  peer_ = m.peer;
+  ident_.peer = m.peer;
   auto refuse = [&](const std::string& why) {
     // Closing the socket is all the client sees: a connection lost between transactions.
     log::warn("takeover: C-{} {}/{}@{} from the old process not taken: {}", m.id, m.database, m.user, m.peer, why);
   };
-  config_ = rt_.config();
-  db_ = config_->find_database(m.database);
-  if (!db_) return refuse("its database is not in this configuration");
-  mode_ = config_->pool_mode(*db_);
+  binding_.config = rt_.config();
+  binding_.db = binding_.config->find_database(m.database);
+  if (!binding_.db) return refuse("its database is not in this configuration");
+  mode_ = binding_.config->pool_mode(*binding_.db);
   if (mode_ != PoolMode::Transaction) return refuse("its database is not in transaction mode here");
-  const auto& pooler = config_->pooler;
+  const auto& pooler = binding_.config->pooler;
   if (!m.statements.empty() && pooler.max_prepared_statements == 0)
     return refuse("it has prepared statements and max_prepared_statements is 0 here");
-  if (cancel_key_.pid == 0) return refuse("its cancel key's slot was not free");
-  pool_ = &rt_.pools.get(m.database, m.user);
+  if (ident_.cancel_key.pid == 0) return refuse("its cancel key's slot was not free");
+  binding_.pool = &rt_.pools.get(m.database, m.user);
   if (m.scram_client_key.size() == auth::Key().size()) {
     auth::Key k;
     std::memcpy(k.data(), m.scram_client_key.data(), k.size());
-    pool_->set_scram_client_key(k);
+    binding_.pool->set_scram_client_key(k);
   }
   for (const auto& s : m.settings) {
     if (s.replayed)
@@ -118,8 +118,8 @@ void ClientSession::adopt(const fleet::MovedClient& m) {
       parking_.tracker_dropped = true;
     }
   }
-  if (config_->cache.enabled) {
-    cache_ = std::make_unique<SessionCache>(rt_.result_cache(config_->cache));
+  if (binding_.config->cache.enabled) {
+    cache_ = std::make_unique<SessionCache>(rt_.result_cache(binding_.config->cache));
     if (m.cache_off) cache_->use = SessionCache::Use::Off;
   }
   // A pending stamp: the first stamp this process polls is after that commit (ryw_round 0).
@@ -132,7 +132,7 @@ void ClientSession::adopt(const fleet::MovedClient& m) {
   set_state(ClientState::Idle);
   if (!worker_.parking.add(parking_.fd, this)) return refuse("its socket cannot be watched");
   parking_.self = shared_from_this();
-  log::info("{} taken over from the old process (its C-{}), backend pid {}", tag(), m.id, cancel_key_.pid);
+  log::info("{} taken over from the old process (its C-{}), backend pid {}", tag(), m.id, ident_.cancel_key.pid);
 }
 
 }  // namespace pgopt::pooler

@@ -71,13 +71,13 @@ awaitable<std::vector<std::string>> reload_on_main(Runtime& rt) { co_return rt.r
 
 ClientSnapshot ClientSession::snapshot() const {
   ClientSnapshot s;
-  s.id = id_;
+  s.id = ident_.id;
   s.user = user();
   s.database = database();
-  s.peer = peer_;
+  s.peer = ident_.peer;
   s.state = std::string(to_string(state_));
   s.admin = is_admin();
-  s.connected_at = connected_at_;
+  s.connected_at = ident_.connected_at;
   s.last_activity = last_activity_;
   s.tx_status = client_tx_status();
   if (server_) {
@@ -105,15 +105,15 @@ awaitable<void> AdminSession::run() {
                "not allowed to connect to the admin console");
     co_return;
   }
-  c_.awake_->out_.clear();
+  c_.awake_->io_.out.clear();
   // What libpq and psql expect to hear at login; the version is the PostgreSQL one pgopt speaks.
-  proto::parameter_status(c_.awake_->out_, "server_version", "15.0 (pgopt admin console)");
-  proto::parameter_status(c_.awake_->out_, "server_encoding", "UTF8");
-  proto::parameter_status(c_.awake_->out_, "client_encoding", "UTF8");
-  proto::parameter_status(c_.awake_->out_, "DateStyle", "ISO, MDY");
-  proto::parameter_status(c_.awake_->out_, "integer_datetimes", "on");
-  proto::parameter_status(c_.awake_->out_, "standard_conforming_strings", "on");
-  proto::ready_for_query(c_.awake_->out_, 'I');
+  proto::parameter_status(c_.awake_->io_.out, "server_version", "15.0 (pgopt admin console)");
+  proto::parameter_status(c_.awake_->io_.out, "server_encoding", "UTF8");
+  proto::parameter_status(c_.awake_->io_.out, "client_encoding", "UTF8");
+  proto::parameter_status(c_.awake_->io_.out, "DateStyle", "ISO, MDY");
+  proto::parameter_status(c_.awake_->io_.out, "integer_datetimes", "on");
+  proto::parameter_status(c_.awake_->io_.out, "standard_conforming_strings", "on");
+  proto::ready_for_query(c_.awake_->io_.out, 'I');
   if (!co_await c_.send_out()) co_return;
   c_.set_state(ClientState::Idle);
   log::info("{} admin console login", c_.tag());
@@ -121,7 +121,7 @@ awaitable<void> AdminSession::run() {
   for (;;) {
     std::optional<std::string> text = co_await read_query();
     if (!text) co_return;
-    // Not out_: check_timeouts frees an idle client's out_, which a slow reader could catch mid-write.
+    // Not io_.out: check_timeouts frees an idle client's io_.out, which a slow reader could catch mid-write.
     std::string reply;
     bool shutdown = false;
     auto parsed = parse_command(*text);
@@ -141,27 +141,27 @@ awaitable<void> AdminSession::run() {
 // any other message, each disconnected here with its reason).
 awaitable<std::optional<std::string>> AdminSession::read_query() {
   for (;;) {
-    auto r = proto::decode_frame(c_.awake_->in_.readable(), kMaxAdminMessage);
+    auto r = proto::decode_frame(c_.awake_->io_.in.readable(), kMaxAdminMessage);
     if (r.status == proto::DecodeStatus::Malformed) {
       c_.disconnect("malformed message: " + r.error, "08P01", "invalid message: " + r.error);
       co_return std::nullopt;
     }
     if (r.status == proto::DecodeStatus::NeedMore) {
-      // Between messages the read lands in small_, never in in_: check_timeouts releases an idle
-      // client's empty in_, which must not have a read pending into it.
-      const bool small = c_.awake_->in_.empty();
-      // Chosen before the co_await: GCC 12 evaluated in_.prepare() (a 4 kB allocation) even when the
-      // condition picked small_ inside the co_await expression.
-      const asio::mutable_buffer target = small ? asio::buffer(c_.awake_->small_) : c_.awake_->in_.prepare();
-      auto [ec, n] = co_await c_.awake_->sock_.async_read_some(target, nothrow);
+      // Between messages the read lands in io_.small, never in io_.in: check_timeouts releases an idle
+      // client's empty io_.in, which must not have a read pending into it.
+      const bool small = c_.awake_->io_.in.empty();
+      // Chosen before the co_await: GCC 12 evaluated io_.in.prepare() (a 4 kB allocation) even when the
+      // condition picked io_.small inside the co_await expression.
+      const asio::mutable_buffer target = small ? asio::buffer(c_.awake_->io_.small) : c_.awake_->io_.in.prepare();
+      auto [ec, n] = co_await c_.awake_->io_.sock.async_read_some(target, nothrow);
       if (ec) {
         c_.disconnect(ec == asio::error::eof ? "client closed the connection" : "client connection lost: " + ec.message());
         co_return std::nullopt;
       }
       if (small)
-        c_.awake_->in_.append(c_.awake_->small_.data(), n);
+        c_.awake_->io_.in.append(c_.awake_->io_.small.data(), n);
       else
-        c_.awake_->in_.commit(n);
+        c_.awake_->io_.in.commit(n);
       continue;
     }
     const proto::Frame& f = r.frame;
@@ -176,7 +176,7 @@ awaitable<std::optional<std::string>> AdminSession::read_query() {
       co_return std::nullopt;
     }
     std::string text(reinterpret_cast<const char*>(f.body.data()), f.body.size() - 1);
-    c_.awake_->in_.consume(f.size);
+    c_.awake_->io_.in.consume(f.size);
     co_return text;
   }
 }
@@ -185,7 +185,7 @@ awaitable<std::optional<std::string>> AdminSession::read_query() {
 // caller carries out after sending the reply.
 awaitable<bool> AdminSession::run_command(const Command& cmd, std::string& reply) {
   const auto live = c_.rt_.config();
-  const std::string by = fmt::format("C-{} {}", c_.id_, c_.user());
+  const std::string by = fmt::format("C-{} {}", c_.ident_.id, c_.user());
   switch (cmd.kind) {
     case CommandKind::Empty:
       proto::empty_query_response(reply);
@@ -280,7 +280,7 @@ awaitable<void> AdminSession::kill_client(uint64_t client_id, std::string& reply
   }
   bool killed = false;
   if (target)
-    killed = co_await asio::co_spawn(on->ctx, kill_on_worker(target, fmt::format("C-{} {}", c_.id_, c_.user())),
+    killed = co_await asio::co_spawn(on->ctx, kill_on_worker(target, fmt::format("C-{} {}", c_.ident_.id, c_.user())),
                                      asio::use_awaitable);
   if (killed)
     proto::command_complete(reply, "KILL_CLIENT");

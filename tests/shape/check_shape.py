@@ -23,7 +23,7 @@ README_FOLDERS = ["app", "pooler", "sql", "analyzer"]
 SESSION_HEADER = os.path.join("pooler", "client_session.hpp")
 # Issue 16's goal is 25. A ratchet until the session's remaining fields have found their parts:
 # lower it with every part that takes some, never raise it.
-MAX_SESSION_FIELDS = 37
+MAX_SESSION_FIELDS = 25
 SOURCE_SUFFIXES = (".cpp", ".hpp", ".h", ".py", ".sh")
 # Top-level pooler/ headers that include nothing of the pooler's: any part may use them.
 LEAF_HEADERS = {"pooler/log.hpp", "pooler/net.hpp", "pooler/spawn.hpp", "pooler/buffer.hpp", "pooler/memory_budget.hpp"}
