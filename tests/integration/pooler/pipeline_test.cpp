@@ -2,8 +2,26 @@
 // ReadyForQuery, so replies never go to the wrong client and nothing is lost in between.
 #include "harness.hpp"
 
+#include <poll.h>
+
 namespace pgopt::test {
 namespace {
+
+// PQgetResult with a deadline: a reply the pooler never sends fails the test (null, `timed_out`)
+// instead of blocking it until ctest's timeout.
+PGresult* next_result(PGconn* c, std::chrono::steady_clock::time_point deadline, bool& timed_out) {
+  while (PQisBusy(c)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      return nullptr;
+    }
+    pollfd p{PQsocket(c), POLLIN, 0};
+    ::poll(&p, 1, int(left.count()));
+    if (!PQconsumeInput(c)) break;  // the connection broke: PQgetResult reports it
+  }
+  return PQgetResult(c);
+}
 
 // Sends `n` parameterised queries, a Sync after every `per_sync` of them, then reads every reply.
 std::vector<std::string> pipeline(PGconn* c, int n, int per_sync, const std::string& tag) {
@@ -20,8 +38,14 @@ std::vector<std::string> pipeline(PGconn* c, int n, int per_sync, const std::str
   }
   std::vector<std::string> got;
   int seen_syncs = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool timed_out = false;
   while (seen_syncs < syncs) {
-    PGresult* r = PQgetResult(c);
+    PGresult* r = next_result(c, deadline, timed_out);
+    if (timed_out) {
+      ADD_FAILURE() << tag << ": no reply within 30 s after " << got.size() << " results, " << seen_syncs << " syncs";
+      break;
+    }
     if (!r) continue;  // end of one query's results
     auto st = PQresultStatus(r);
     if (st == PGRES_PIPELINE_SYNC) {
@@ -74,8 +98,11 @@ TEST(Pipeline, ErrorInAPipelineSkipsToTheSyncAndReleasesCleanly) {
   ASSERT_EQ(PQpipelineSync(a.get()), 1);
   std::vector<ExecStatusType> statuses;
   int syncs = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool timed_out = false;
   while (syncs < 2) {
-    PGresult* r = PQgetResult(a.get());
+    PGresult* r = next_result(a.get(), deadline, timed_out);
+    ASSERT_FALSE(timed_out) << "no reply within 30 s; results so far: " << statuses.size();
     if (!r) continue;
     statuses.push_back(PQresultStatus(r));
     if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) ++syncs;
