@@ -94,5 +94,54 @@ TEST_F(Component, CancelReachesTheRightServerConnectionWithItsOwnKey) {
   EXPECT_EQ(fake->queries(1), std::vector<std::string>{"SELECT 'bystander'"});
 }
 
+// PostgreSQL's postmaster closes a cancel connection only after signalling the backend, and the
+// backend's ERROR may reach the pooler first. Until the close, the pooler keeps the server attached
+// (a signal still on its way must not stop another client's query): the client's next query in
+// that window runs on the same server, and the server goes back to the pool once the cancel is
+// done.
+TEST_F(Component, AQueryRightAfterACancelledOneRunsWhileTheCancelIsStillInFlight) {
+  start([](FakeConn& c) {
+    serve_queries(c, [](FakeConn& conn, const std::string& sql) {
+      if (sql != "SELECT 'slow'") return false;
+      conn.wait_until([&] { return !conn.backend().cancels().empty(); }, "a cancel request");
+      std::string out;
+      proto::error_response(out, "ERROR", "57014", "canceling statement due to user request");
+      proto::ready_for_query(out, 'I');
+      conn.send(out);
+      return true;
+    });
+  }, [] {
+    PoolerOptions o;
+    o.pool_size = 1;
+    o.workers = 1;
+    return o;
+  }());
+  fake->hold_cancels(true);
+  Conn c = connect_ok(pooler->conninfo());
+  ASSERT_EQ(PQsendQuery(c.get(), "SELECT 'slow'"), 1);
+  ASSERT_TRUE(eventually([&] { return fake->queries(0).size() == 1; }));
+  PGcancel* cancel = PQgetCancel(c.get());
+  char err[256];
+  ASSERT_EQ(PQcancel(cancel, err, sizeof err), 1) << err;
+  PQfreeCancel(cancel);
+  ASSERT_TRUE(ready_within(c.get())) << "the cancelled query never ended";
+  {
+    Result r(PQgetResult(c.get()));
+    EXPECT_EQ(sqlstate(r.get()), "57014");
+    while (PGresult* x = PQgetResult(c.get())) PQclear(x);
+  }
+  // The cancel connection is still open: the next query goes to the same server at once.
+  EXPECT_EQ(value(c.get(), "SELECT 'next'"), "next");
+  EXPECT_EQ(fake->cancels().size(), 1u);
+  fake->hold_cancels(false);
+  EXPECT_EQ(value(c.get(), "SELECT 'after'"), "after");
+  // And the server went back: another client gets it (pool_size 1).
+  Conn other = connect_ok(pooler->conninfo());
+  EXPECT_EQ(value(other.get(), "SELECT 'other'"), "other");
+  EXPECT_EQ(fake->connections(), 1);
+  EXPECT_EQ(fake->queries(0), (std::vector<std::string>{"SELECT 'slow'", "SELECT 'next'", "SELECT 'after'",
+                                                        "SELECT 'other'"}));
+}
+
 }  // namespace
 }  // namespace pgopt::test

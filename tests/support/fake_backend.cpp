@@ -151,6 +151,7 @@ bool FakeConn::handshake() {
     }
     if (d.frame.code == proto::kCancelRequestCode) {
       if (auto k = proto::parse_cancel_request(d.frame.payload)) owner_.add_cancel(*k);
+      owner_.wait([&] { return !owner_.cancels_held_.load(); });
       return false;
     }
     index_ = owner_.register_conn();

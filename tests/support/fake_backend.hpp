@@ -108,6 +108,9 @@ class FakeBackend {
   // Frontend messages of `type` a connection received (its Query texts for 'Q').
   std::vector<std::string> queries(int conn) const;
   std::vector<protocol::CancelKey> cancels() const;
+  // While held, a cancel request's connection stays open after it was recorded, as a busy
+  // postmaster's does until its child has signalled the backend (and at most `patience`).
+  void hold_cancels(bool held) { cancels_held_ = held; }
   protocol::CancelKey key_of(int conn) const;
   std::vector<std::string> failures() const;
   // Polls `cond` until it holds or `patience` runs out.
@@ -135,6 +138,7 @@ class FakeBackend {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> cancels_held_{false};
   std::thread acceptor_;
   mutable std::mutex mu_;
   std::vector<std::thread> threads_;

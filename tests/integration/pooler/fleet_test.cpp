@@ -54,6 +54,16 @@ int active_with(const std::string& marker) {
                        .c_str());
 }
 
+// The primary's backends whose query contains `marker` (pid, state, query), for a failure message.
+std::string activity_with(const std::string& marker) {
+  Conn d = direct("postgres");
+  Result r = exec(d.get(), "SELECT pid || ' ' || state || ' ' || query FROM pg_stat_activity WHERE query LIKE '%" +
+                               marker + "%' AND pid <> pg_backend_pid()");
+  std::string out = "backends running " + marker + ":";
+  for (int i = 0; i < PQntuples(r.get()); ++i) out += std::string("\n  ") + PQgetvalue(r.get(), i, 0);
+  return out;
+}
+
 bool cancel(PGconn* c) {
   PGcancel* k = PQgetCancel(c);
   char err[256];
@@ -175,7 +185,13 @@ TEST(Fleet, APeerForwardsAnotherPeersKeyOnceAndNeverAgain) {
   // A wrong secret with the right peer stamp is forwarded too, and stops nothing.
   ASSERT_TRUE(client.read_until_ready_or_error().back().type == 'Z');
   ASSERT_TRUE(client.send_message('Q', std::string("SELECT pg_sleep(20) /*fleet_raw2*/") + '\0'));
-  ASSERT_TRUE(eventually([] { return active_with("fleet_raw2") == 1; }, std::chrono::seconds(15)));
+  ASSERT_TRUE(eventually([] { return active_with("fleet_raw2") == 1; }, std::chrono::seconds(15)))
+      << activity_with("fleet_raw") << "\nthe client then got: " << [&] {
+           std::string got;
+           for (const auto& m : client.read_until_ready_or_error())
+             got += std::string(1, m.type) + (m.type == 'E' ? " " + RawClient::sqlstate(m) : "") + "; ";
+           return got;
+         }();
   send_cancel(f.own[1], 80877102, Key{key->pid, key->secret ^ 1});
   ASSERT_TRUE(f.procs[0]->wait_log("matches no client (forwarded by a peer)"));
   EXPECT_EQ(active_with("fleet_raw2"), 1);

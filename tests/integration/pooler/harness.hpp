@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <functional>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <map>
 #include <set>
@@ -144,8 +145,19 @@ class Pooler {
     // Its directory (config, log) stays only when the test failed, to explain it: thousands of
     // runs left thousands of directories behind.
     std::error_code ec;
-    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir_, ec);
+    if (!::testing::Test::HasFailure()) {
+      std::filesystem::remove_all(dir_, ec);
+      return;
+    }
+    // And the end of its log goes to the test's output: a CI machine's directory is out of reach.
+    std::string text = log();
+    size_t from = text.size();
+    for (int lines = 0; from != std::string::npos && from > 0 && lines <= kLogLinesOnFailure; ++lines)
+      from = text.rfind('\n', from - 1);
+    from = from == std::string::npos ? 0 : from + 1;
+    std::cerr << "---- last lines of " << log_path << " ----\n" << text.substr(from) << "---- end of log ----\n";
   }
+  static constexpr int kLogLinesOnFailure = 60;
   Pooler(const Pooler&) = delete;
   Pooler& operator=(const Pooler&) = delete;
 
