@@ -2,13 +2,15 @@
 # System calls per transaction of one or more pgopt builds, by strace's counts (issue 16).
 #
 #   bench/syscalls.sh NAME=BIN [NAME=BIN ...]     e.g. epoll=build/pgopt io_uring=build-uring/pgopt
+#   bench/syscalls.sh w1=build/pgopt pgbouncer=/usr/sbin/pgbouncer     (a NAME of pgbouncer: PgBouncer)
 #
-# Each build runs with workers = 1, pool size 10, transaction mode, md5, in front of its own
+# Each build runs with workers = $WORKERS (default 1), pool size 10, transaction mode, md5, in front of its own
 # PostgreSQL 15 primary (scripts/cluster.sh); after a warm-up, `strace -f -c -p PID` counts its calls
 # during `pgbench -n -S -c 10 -j 1 -t 100` and again during `-t 400`; per transaction = the
 # difference / 3,000, so logins and warm-up cancel out. Prints each call's rate (failed calls, such as
 # reads returning EAGAIN, as NAME(errors)). TRACE=1 also prints the calls of a one-client run of three
-# transactions in order. Stops what it started by PID. Needs root and strace.
+# transactions in order. PgBouncer runs as RUN_USER with the same pool. Stops what it started by
+# PID. Needs root and strace.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -gt 0 ] || { sed -n '2,10p' "$0"; exit 2; }
@@ -27,11 +29,35 @@ for spec in "$@"; do
   name=${spec%%=*} bin=${spec#*=}
   [ -x "$bin" ] || { echo "syscalls.sh: no pgopt at $bin" >&2; exit 1; }
   port=$(free_port)
+  if [ "$name" = pgbouncer ]; then
+    mkdir -p "$work/pgbouncer"
+    cp "$work/users.txt" "$work/pgbouncer/userlist.txt"
+    cat > "$work/pgbouncer/pgbouncer.ini" <<INI
+[databases]
+bench = host=127.0.0.1 port=$PGOPT_PRIMARY_PORT dbname=bench
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = md5
+auth_file = $work/pgbouncer/userlist.txt
+pool_mode = transaction
+default_pool_size = 10
+logfile = $work/$name.log
+INI
+    touch "$work/$name.log"
+    chown -R "$RUN_USER" "$work/pgbouncer" "$work/$name.log"
+    # setpriv execs in place: $! is PgBouncer's own PID (it refuses to run as root).
+    setpriv --reuid="$RUN_USER" --regid="$RUN_USER" --init-groups -- "$bin" "$work/pgbouncer/pgbouncer.ini" \
+      >>"$work/pgbouncer/stderr.log" 2>&1 &
+    p=$!; pids+=($p)
+    for _ in $(seq 100); do grep -q "listening on" "$work/$name.log" && break; sleep 0.1; done  # bench: its log says when
+  else
   cat > "$work/$name.toml" <<TOML
 [pooler]
 listen_addr = "127.0.0.1"
 listen_port = $port
-workers = 1
+workers = ${WORKERS:-1}
 pool_mode = "transaction"
 default_pool_size = 10
 auth_type = "md5"
@@ -44,6 +70,7 @@ TOML
   "$bin" pool --config "$work/$name.toml" > "$work/$name.log" 2>&1 &
   p=$!; pids+=($p)
   for _ in $(seq 100); do grep -q listening "$work/$name.log" && break; sleep 0.1; done  # bench: its log says when
+  fi
   PGPASSWORD=pw "$PGOPT_PG_BIN/pgbench" -n -S -c 10 -j 1 -t 50 -h 127.0.0.1 -p $port -U postgres bench >/dev/null 2>&1  # warm: logins, pool
   for t in 100 400; do
     strace -f -c -o "$work/$name-$t.strace" -p $p 2>"$work/strace-$name-$t.log" & sp=$!

@@ -216,7 +216,7 @@ awaitable<bool> ClientSession::server_loop(ServerPtr s) {
       server_.reset();
       set_state(ClientState::Idle);
       notify_settled();
-      co_await release(std::move(s));
+      if (!release_now(s)) co_await release(std::move(s));
       if (leaving_ == Leaving::Drain)
         disconnect("shutting down", "57P01", "terminating connection: pgopt is shutting down");
       else if (leaving_ == Leaving::Move)

@@ -25,9 +25,10 @@ bool peer_hung_up(int fd) {
 // A reload changed where the server's database lives (host, port or dbname) while this server was
 // busy, or a failover moved the primary of a multi-host database away from it: the idle ones were
 // dropped then, and this one must not be handed out either.
-bool moved_by_reload(const Runtime& rt, const Config& cfg, const ServerConn& s) {
+// `db`: the server's database in `cfg` when the caller knows it (else looked up by name).
+bool moved_by_reload(const Runtime& rt, const Config& cfg, const ServerConn& s, const DatabaseConfig* db) {
   if (!s.pool || !s.pool->node.empty()) return false;  // a replica's pool is keyed by its address
-  const DatabaseConfig* db = cfg.find_database(s.pool->database);
+  if (!db) db = cfg.find_database(s.pool->database);
   if (!db) return false;
   if (!db->hosts.empty()) return off_primary(rt, *db, s.target);
   const ServerTarget t = server_target(*db);
@@ -138,10 +139,11 @@ awaitable<bool> ClientSession::wait_while_paused() {
 awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) {
   const bool at_login = state_ == ClientState::Login;
   set_state(ClientState::Waiting);
-  if (!co_await wait_while_paused()) co_return AttachResult::Closed;
+  // The checks below that usually find nothing to do are made here, without entering the
+  // coroutine that would wait (each entry costs a frame and a resumption per transaction).
+  if (rt_.pauses.paused(database()) && !co_await wait_while_paused()) co_return AttachResult::Closed;
   auto cfg = rt_.config();
-  const DatabaseConfig* db = cfg->find_database(database());
-  if (!db) db = binding_.db;  // removed by a reload: existing clients keep their database
+  const DatabaseConfig* db = &current_db(cfg);
   PoolLimits limits{cfg->pool_size(*db), cfg->max_db_connections(*db), cfg->pooler.server_check_delay};
   ServerPtr s;
   // A multi-host database's primary may be moving (failover.hpp): the whole attach waits for it at
@@ -172,7 +174,11 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       }
       at.primary = std::move(w.target);
     }
-    auto got = co_await acquire_from(*at.pool, cfg->pooler.query_wait_timeout, limits);
+    // Not `now ? std::move(*now) : co_await ...`: built by GCC 12, that form crashed at the first query
+    // (co_await inside a conditional expression is a known weak spot of GCC's coroutines).
+    std::optional<Pool::Acquired> now = at.pool->try_acquire(worker_.index, executor(), limits);
+    if (!now) now = co_await acquire_from(*at.pool, cfg->pooler.query_wait_timeout, limits);
+    Pool::Acquired& got = *now;
     if (gone()) {  // a granted slot goes back with `got`
       if (got.server) at.pool->release(std::move(got.server));
       co_return AttachResult::Closed;
@@ -197,19 +203,48 @@ awaitable<ClientSession::AttachResult> ClientSession::attach(bool want_replica) 
       s->replica_index = at.replica;
       s->lease();
     }
-    const AttachStep step = co_await restore_settings(at, at_login, s);
-    if (step == AttachStep::Closed) co_return AttachResult::Closed;
+    if (!settings_in_sync(*s)) {
+      const AttachStep step = co_await restore_settings(at, at_login, s);
+      if (step == AttachStep::Closed) co_return AttachResult::Closed;
+    }
   }
+  attached(std::move(s), *cfg);
+  co_return AttachResult::Ok;
+}
+
+const DatabaseConfig& ClientSession::current_db(const std::shared_ptr<const Config>& cfg) const {
+  // The login's snapshot while no reload came since (the common case: no lookup by name).
+  const DatabaseConfig* db = cfg == binding_.config ? binding_.db : cfg->find_database(database());
+  return db ? *db : *binding_.db;  // removed by a reload: existing clients keep their database
+}
+
+bool ClientSession::attach_now(bool want_replica) {
+  if (want_replica && awake_->split_.active()) return false;
+  if (rt_.pauses.paused(database())) return false;
+  auto cfg = rt_.config();
+  const DatabaseConfig& db = current_db(cfg);
+  if (!db.hosts.empty()) return false;  // a multi-host database: the primary may be moving
+  const PoolLimits limits{cfg->pool_size(db), cfg->max_db_connections(db), cfg->pooler.server_check_delay};
+  ServerPtr s = binding_.pool->try_take_idle(worker_.index, executor(), limits);
+  if (!s) return false;
+  if (!settings_in_sync(*s)) {
+    binding_.pool->release(std::move(s));  // attach() takes one again and restores the settings
+    return false;
+  }
+  attached(std::move(s), *cfg);
+  return true;
+}
+
+void ClientSession::attached(ServerPtr s, const Config& cfg) {
   if (prepared_) {
     prepared_->detach();
-    awake_->batch_.statement_capacity = size_t(std::max(1, cfg->pooler.max_prepared_statements));
+    awake_->batch_.statement_capacity = size_t(std::max(1, cfg.pooler.max_prepared_statements));
   }
   if (!s->statements.watching()) s->statements.watch(rt_.statements.schema_epoch(s->target.dbname));
   s->last_client = ident_.id;
-  server_ = s;
+  server_ = std::move(s);
   awake_->tx_.start();
   set_state(ClientState::Active);
-  co_return AttachResult::Ok;
 }
 
 // A new connection for the slot acquire_from() granted (at.pool counts it until the connection
@@ -269,9 +304,12 @@ awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry&
 // The client's session settings made true on `s` (skipped when `s` was last synced to exactly these):
 // Done, Again with `s` reset (a replica or a pooled primary that died before anything was sent), or
 // Closed (the settings could not be restored; the server is discarded).
+bool ClientSession::settings_in_sync(const ServerConn& s) const {
+  return want_.empty() || (s.synced_want && want_.is(s.synced_want) && s.state.is(s.synced_have));
+}
+
 awaitable<ClientSession::AttachStep> ClientSession::restore_settings(const AttachTry& at, bool at_login, ServerPtr& s) {
-  const bool synced = s->synced_want && want_.is(s->synced_want) && s->state.is(s->synced_have);
-  if (want_.empty() || synced) co_return AttachStep::Done;
+  if (settings_in_sync(*s)) co_return AttachStep::Done;
   std::string sql = sync_sql(want_, s->state);
   if (!sql.empty()) {
     auto r = co_await run_internal(*s, sql);
@@ -346,6 +384,30 @@ awaitable<bool> ClientSession::check_session(ServerConn& s) {
   co_return true;
 }
 
+bool ClientSession::release_talks(const ServerConn& s, const Config& cfg) const {
+  if (s.residue != ServerConn::Residue::Clean) return true;  // a session check or DISCARD ALL
+  return (mode_ == PoolMode::Session || cfg.pooler.server_reset_query_always) && !cfg.pooler.server_reset_query.empty();
+}
+
+bool ClientSession::release_now(ServerPtr& s) {
+  auto cfg = rt_.config();
+  if (release_talks(*s, *cfg)) return false;
+  s->unlease();
+  give_back(std::move(s), *cfg);
+  return true;
+}
+
+void ClientSession::give_back(ServerPtr s, const Config& cfg) {
+  Pool* pool = s->pool;
+  const bool too_old = cfg.pooler.server_lifetime.count() > 0 && Clock::now() - s->created > cfg.pooler.server_lifetime;
+  const DatabaseConfig* known = &cfg == binding_.config.get() && pool == binding_.pool ? binding_.db : nullptr;
+  if (too_old || rt_.shutting_down || !s->buf.empty() || moved_by_reload(rt_, cfg, *s, known)) {
+    pool->discard(s);
+    return;
+  }
+  pool->release(std::move(s));
+}
+
 awaitable<void> ClientSession::release(ServerPtr s) {
   s->unlease();
   Pool* pool = s->pool;
@@ -377,12 +439,7 @@ awaitable<void> ClientSession::release(ServerPtr s) {
     s->residue = ServerConn::Residue::Clean;
     s->residue_reason.clear();
   }
-  const bool too_old = cfg->pooler.server_lifetime.count() > 0 && Clock::now() - s->created > cfg->pooler.server_lifetime;
-  if (too_old || rt_.shutting_down || !s->buf.empty() || moved_by_reload(rt_, *cfg, *s)) {
-    pool->discard(s);
-    co_return;
-  }
-  pool->release(std::move(s));
+  give_back(std::move(s), *cfg);
 }
 
 // ---- cancel, timeouts, shutdown -----------------------------------------------------------------

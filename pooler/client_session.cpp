@@ -207,7 +207,8 @@ awaitable<void> ClientSession::client_loop() {
       last_activity_ = Clock::now();
       const bool fresh = !server_;
       if (fresh) {
-        auto ar = co_await attach(want_replica);
+        AttachResult ar = AttachResult::Ok;
+        if (!attach_now(want_replica)) ar = co_await attach(want_replica);
         if (ar == AttachResult::Closed) co_return;
         if (ar == AttachResult::NoReplica) {
           awake_->io_.out.clear();

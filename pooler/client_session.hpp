@@ -150,12 +150,23 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     Clock::time_point failover_deadline;
   };
   enum class AttachStep { Done, Again, Closed };
+  // attach() when nothing has to wait (not paused, the primary of a single-host database, an idle
+  // server whose settings match): no coroutine. False: attach() must run; nothing changed.
+  bool attach_now(bool want_replica);
+  void attached(ServerPtr s, const Config& cfg);  // the server is this client's from now on
+  const DatabaseConfig& current_db(const std::shared_ptr<const Config>& cfg) const;
   awaitable<AttachStep> open_server(const AttachTry& at, const Config& cfg, const DatabaseConfig& db, SlotLease slot,
                                     ServerPtr& s);
   awaitable<AttachStep> restore_settings(const AttachTry& at, bool at_login, ServerPtr& s);
+  bool settings_in_sync(const ServerConn& s) const;  // restore_settings() would have nothing to do
   // Sends one batch (`items` point into `data`) to server_; starts the relay when `spawn_relay`.
   awaitable<bool> send_batch(std::span<const uint8_t> data, std::span<BatchItem> items, bool spawn_relay);
   awaitable<void> release(ServerPtr server);
+  // release() without its coroutine when it sends the server nothing (the common case: a clean
+  // server in transaction mode); false, and `server` untouched, when release() must run.
+  bool release_now(ServerPtr& server);
+  bool release_talks(const ServerConn& s, const Config& cfg) const;  // a session check or a reset query
+  void give_back(ServerPtr server, const Config& cfg);  // to the pool, or closed (too old, moved)
   // Asks the server what its session holds after statements whose effects the text does not show,
   // carries the settings to this client and marks what must be reset (session_check.hpp). False:
   // the connection broke and must be closed.

@@ -89,6 +89,49 @@ void Pool::WaitTicket::give_up() {
   pool_->wake(w);
 }
 
+Pool::Now Pool::take_now(std::unique_lock<std::mutex>& lk, int worker, const asio::any_io_executor& exec,
+                         const PoolLimits& limits, Acquired& out) {
+  if (ServerPtr s = pop_idle(worker)) {
+    lk.unlock();
+    if (!usable(s, exec, worker, limits)) return Now::Retry;
+    out = ready(std::move(s));
+    return Now::Got;
+  }
+  if (total_ < limits.pool_size && group_->try_reserve(limits.max_db_connections)) {
+    ++total_;
+    lk.unlock();
+    out.slot = SlotLease(this);
+    return Now::Got;
+  }
+  return Now::Wait;
+}
+
+ServerPtr Pool::try_take_idle(int worker, const asio::any_io_executor& exec, const PoolLimits& limits) {
+  for (;;) {
+    std::unique_lock lk(mu_);
+    ServerPtr s = pop_idle(worker);
+    lk.unlock();
+    if (!s) return nullptr;
+    if (usable(s, exec, worker, limits)) return s;
+  }
+}
+
+std::optional<Pool::Acquired> Pool::try_acquire(int worker, const asio::any_io_executor& exec,
+                                                const PoolLimits& limits) {
+  for (;;) {
+    std::unique_lock lk(mu_);
+    Acquired a;
+    switch (take_now(lk, worker, exec, limits, a)) {
+      case Now::Got:
+        return a;
+      case Now::Retry:
+        continue;
+      case Now::Wait:
+        return std::nullopt;
+    }
+  }
+}
+
 awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wait_timeout, const PoolLimits& limits,
                                         WaitTicket* ticket) {
   auto exec = co_await asio::this_coro::executor;
@@ -97,21 +140,14 @@ awaitable<Pool::Acquired> Pool::acquire(int worker, std::chrono::milliseconds wa
     WaiterPtr w;
     {
       std::unique_lock lk(mu_);
-      if (ServerPtr s = pop_idle(worker)) {
-        lk.unlock();
-        if (!usable(s, exec, worker, limits)) continue;
-        Acquired a = ready(std::move(s));
+      Acquired a;
+      const Now now = take_now(lk, worker, exec, limits, a);
+      if (now == Now::Retry) continue;
+      if (now == Now::Got) {
         a.waited = waited;
         co_return a;
       }
-      if (total_ < limits.pool_size && group_->try_reserve(limits.max_db_connections)) {
-        ++total_;
-        lk.unlock();
-        Acquired a;
-        a.slot = SlotLease(this);
-        a.waited = waited;
-        co_return a;
-      }
+      // Still under the lock that found nothing: a release from now on finds this waiter.
       w = std::make_shared<Waiter>(exec, worker);
       if (wait_timeout.count() > 0)
         w->timer.expires_after(wait_timeout);

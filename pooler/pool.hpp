@@ -132,6 +132,11 @@ class Pool {
   };
   awaitable<Acquired> acquire(int worker, std::chrono::milliseconds wait_timeout, const PoolLimits& limits,
                               WaitTicket* ticket = nullptr);
+  // acquire() when it would not wait: an idle connection or a slot now, else nothing (and nothing
+  // changed). Saves the coroutine of acquire() on the common path (issue 16).
+  std::optional<Acquired> try_acquire(int worker, const asio::any_io_executor& exec, const PoolLimits& limits);
+  // An idle connection, ready, or null (no slot is reserved either way).
+  ServerPtr try_take_idle(int worker, const asio::any_io_executor& exec, const PoolLimits& limits);
   // Back to the pool (or straight to the longest-waiting client).
   void release(ServerPtr s);
   // Reserves connect slots to bring the pool up to `min` within its limits. The caller opens a
@@ -205,6 +210,11 @@ class Pool {
   // An idle server about to be handed out: checked if it idled past check_delay (discarded when
   // dead), then moved to the taker's worker. Caller does not hold mu_.
   bool usable(const ServerPtr& s, const asio::any_io_executor& exec, int worker, const PoolLimits& limits);
+  // What acquire() can have at once, decided under `lk` (held on entry, released unless Wait): an
+  // idle connection in `out` (Retry when the one found was not usable: look again) or a slot.
+  enum class Now { Got, Retry, Wait };
+  Now take_now(std::unique_lock<std::mutex>& lk, int worker, const asio::any_io_executor& exec,
+               const PoolLimits& limits, Acquired& out);
   bool wake_retry_one();
 
   DatabaseGroup* group_;

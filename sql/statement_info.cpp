@@ -122,7 +122,7 @@ static_assert([] {
 }());
 
 // The marks of the patterns inside word `w`, whose letter mask is `letters`.
-inline uint16_t inner_marks(std::string_view w, uint32_t letters) {
+[[gnu::always_inline]] inline uint16_t inner_marks(std::string_view w, uint32_t letters) {
   if (w.size() < 4) return 0;  // the shortest patterns, hold and temp
   uint16_t m = 0;
   if (!(letters & kRareLetters)) {
@@ -210,7 +210,7 @@ bool unknown_call(std::string_view word, std::string_view prev_word, std::string
 // (Write; Update also starts UPDATE's SET list), or `u` (U&"name" when `&"` follows).
 enum class WordKind : uint8_t { Other, Session, Set, Do, Write, Update, U };
 
-inline WordKind word_kind(std::string_view w) {
+[[gnu::always_inline]] inline WordKind word_kind(std::string_view w) {
   const size_t n = w.size();
   switch (lower(w[0])) {
     case 'c':

@@ -121,7 +121,8 @@ bool is_bare_begin(std::string_view q) {
       words[n++] = char(q[i++] | 0x20);  // ASCII letters only here: lower-case
     }
     // Every answer starts with begin or start: `select ...` stops after its first word.
-    if (word_begin == 0 && std::string_view(words, n) != "begin" && std::string_view(words, n) != "start") return false;
+    if (word_begin == 0 && (n != 5 || (std::string_view(words, n) != "begin" && std::string_view(words, n) != "start")))
+      return false;
   }
   const std::string_view w(words, n);
   return w == "begin" || w == "begin work" || w == "begin transaction" || w == "start transaction";

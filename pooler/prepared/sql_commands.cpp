@@ -180,26 +180,26 @@ bool Tracker::on_command_portal(const proto::Frame& f, ServerStatements& server)
   using Op = SqlCommand::Op;
   if (f.type == 'D') {
     if (portal_command_->op != Op::Fail) return false;
-    pending_.push_back(Expect{.kind = Kind::Describe, .replacement = portal_command_->reply, .replace_error = true});
+    pending_.push_back(replaced(Kind::Describe, portal_command_->reply, true));
     return true;
   }
   SqlCommand c = std::move(*portal_command_);
   portal_command_.reset();  // runs once: executing it again is the server's business
-  Expect e{.kind = Kind::Execute, .on_success = ReplyAction::Replace, .replacement = std::move(c.reply)};
+  Expect e = replaced(Kind::Execute, std::move(c.reply), false, ReplyAction::Replace);
   switch (c.op) {
     case Op::Deallocate:
       if (auto it = names_.find(c.name); it != names_.end()) {
-        e.restore.emplace_back(c.name, std::move(it->second));
+        e.extra->restore.emplace_back(c.name, std::move(it->second));
         names_.erase(it);
       }
       break;
     case Op::DeallocateAll:
-      for (auto& [name, stmt] : names_) e.restore.emplace_back(name, std::move(stmt));
+      for (auto& [name, stmt] : names_) e.extra->restore.emplace_back(name, std::move(stmt));
       names_.clear();
       break;
     case Op::Prepare:
       names_[c.name] = c.stmt;
-      e.client_name = c.name;
+      e.extra->client_name = c.name;
       e.stmt = c.stmt;
       if (c.server_new) {
         e.on_success = ReplyAction::Forward;  // the server's own PREPARE reply

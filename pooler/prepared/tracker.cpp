@@ -7,6 +7,8 @@
 
 namespace pgopt::pooler::prepared {
 
+const Tracker::ExpectExtra Tracker::kNoExtra{};
+
 namespace proto = pgopt::protocol;
 
 namespace detail {
@@ -129,7 +131,7 @@ bool Tracker::close_if_outdated(const StatementPtr& s, ServerStatements& server,
   // Prepared before the schema last changed: it may name a type that is gone (see
   // server_statements.hpp). Closed here; the caller then prepares it again under the same name.
   close_statement(out, s->server_name);
-  pending_.push_back(Expect{.kind = Kind::Close, .on_success = ReplyAction::Skip, .stmt = s, .outdated_copy = true});
+  pending_.push_back(Expect{.kind = Kind::Close, .on_success = ReplyAction::Skip, .outdated_copy = true, .stmt = s});
   return true;
 }
 
@@ -144,7 +146,7 @@ void Tracker::ensure_on_server(const StatementPtr& s, ServerStatements& server, 
   add_to_server(s, server, capacity, out);
   if (s->prepare_sql.empty()) {
     out += s->parse_message;
-    pending_.push_back(Expect{.kind = Kind::Parse, .on_success = ReplyAction::Skip, .stmt = s, .server_new = true});
+    pending_.push_back(Expect{.kind = Kind::Parse, .on_success = ReplyAction::Skip, .server_new = true, .stmt = s});
   } else {
     // A SQL-level statement is made by running its PREPARE. Through the unnamed statement and
     // portal, so it fits among extended-protocol messages (and replaces an unnamed statement the
@@ -154,7 +156,7 @@ void Tracker::ensure_on_server(const StatementPtr& s, ServerStatements& server, 
     proto::Writer(out).begin('E').cstr("").i32(0).end();
     pending_.push_back(Expect{.kind = Kind::Parse, .on_success = ReplyAction::Skip});
     pending_.push_back(Expect{.kind = Kind::Bind, .on_success = ReplyAction::Skip});
-    pending_.push_back(Expect{.kind = Kind::Execute, .on_success = ReplyAction::Skip, .stmt = s, .server_new = true});
+    pending_.push_back(Expect{.kind = Kind::Execute, .on_success = ReplyAction::Skip, .server_new = true, .stmt = s});
   }
   if (before_query) {
     proto::sync(out);
@@ -248,7 +250,7 @@ void Tracker::feed(const proto::Frame& f, std::span<const uint8_t> raw, ServerSt
       return pass();
     case 'S': {
       Expect e{.kind = Kind::Sync};
-      if (group_retryable_ && !replaying_) e.retry = std::move(group_);
+      if (group_retryable_ && !replaying_ && !group_.empty()) e.more().retry = std::move(group_);
       group_.clear();
       group_retryable_ = true;
       pending_.push_back(std::move(e));
@@ -293,12 +295,12 @@ void Tracker::feed_parse(const proto::Frame& f, std::span<const uint8_t> raw, Se
   std::string name(p->name);
   if (auto err = reserved_name_error(p->query); !err.empty()) {
     proto::Writer(*out).begin('P').cstr(kNoStatement).cstr(kRejectedQuery).i16(0).end();
-    pending_.push_back(Expect{.kind = Kind::Parse, .replacement = std::move(err), .replace_error = true});
+    pending_.push_back(replaced(Kind::Parse, std::move(err), true));
     return;
   }
   if (names_.contains(name)) {
     proto::Writer(*out).begin('P').cstr(kNoStatement).cstr(kRejectedQuery).i16(0).end();
-    pending_.push_back(Expect{.kind = Kind::Parse, .replacement = duplicate_statement_error(name), .replace_error = true});
+    pending_.push_back(replaced(Kind::Parse, duplicate_statement_error(name), true));
     return;
   }
   StatementPtr s = registry_.intern(p->query, p->param_types);
@@ -310,7 +312,7 @@ void Tracker::feed_parse(const proto::Frame& f, std::span<const uint8_t> raw, Se
   if (mark_sql_command(s, p->query) && !is_sql_command(p->query)) {
     unnamed_command_.reset();  // the server's unnamed statement is replaced
     unnamed_parse(*out, *with_own_statement_view(p->query), p->param_types);
-    pending_.push_back(Expect{.kind = Kind::Parse, .stmt = s, .client_name = name});
+    pending_.push_back(naming(Kind::Parse, s, name));
     return;
   }
   // A command's text never goes to the server as a statement (see use_sql_command); its Parse
@@ -319,13 +321,15 @@ void Tracker::feed_parse(const proto::Frame& f, std::span<const uint8_t> raw, Se
     close_statement(*out, kNoStatement);
     std::string parse_complete;
     proto::parse_complete(parse_complete);
-    pending_.push_back(Expect{.kind = Kind::Close, .on_success = ReplyAction::Replace,
-                              .replacement = std::move(parse_complete), .stmt = s, .client_name = name});
+    Expect e = naming(Kind::Close, s, name);
+    e.on_success = ReplyAction::Replace;
+    e.extra->replacement = std::move(parse_complete);
+    pending_.push_back(std::move(e));
     return;
   }
   add_to_server(s, server, capacity, *out);
   *out += s->parse_message;
-  pending_.push_back(Expect{.kind = Kind::Parse, .stmt = s, .server_new = true, .client_name = name});
+  pending_.push_back(naming(Kind::Parse, s, name, /*server_new=*/true));
   return;
 }
 
@@ -368,7 +372,7 @@ void Tracker::feed_bind_or_describe(const proto::Frame& f, std::span<const uint8
   if (s)
     pending_.push_back(Expect{.kind = kind, .stmt = s});
   else
-    pending_.push_back(Expect{.kind = kind, .replacement = missing_statement_error(name), .replace_error = true});
+    pending_.push_back(replaced(kind, missing_statement_error(name), true));
   return;
 }
 
@@ -390,7 +394,10 @@ void Tracker::feed_close(const proto::Frame& f, std::span<const uint8_t> raw, st
   // The shared statement stays on the server for everyone else; the client still gets its
   // CloseComplete, in order, from a Close that changes nothing.
   close_statement(*out, kNoStatement);
-  pending_.push_back(Expect{.kind = Kind::Close, .client_name = std::move(name), .previous = std::move(previous)});
+  Expect e{.kind = Kind::Close};
+  e.more().client_name = std::move(name);
+  e.extra->previous = std::move(previous);
+  pending_.push_back(std::move(e));
   return;
 }
 
@@ -423,7 +430,7 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
       if (it == names_.end()) {
         // PostgreSQL's own error, state and all, with the client's name put back in.
         proto::query(*out, "DEALLOCATE " + std::string(kNoStatement));
-        pending_.push_back(Expect{.kind = Kind::Query, .replacement = missing_statement_error(cmd.name), .replace_error = true});
+        pending_.push_back(replaced(Kind::Query, missing_statement_error(cmd.name), true));
         return;
       }
       names_.erase(it);
@@ -437,7 +444,7 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
     case sql::PreparedCommand::Kind::Prepare: {
       if (names_.contains(cmd.name)) {
         proto::query(*out, kRejectedQuery);
-        pending_.push_back(Expect{.kind = Kind::Query, .replacement = duplicate_statement_error(cmd.name), .replace_error = true});
+        pending_.push_back(replaced(Kind::Query, duplicate_statement_error(cmd.name), true));
         return;
       }
       StatementPtr s = intern_prepare(*q, cmd.name_begin, cmd.name_end);
@@ -452,7 +459,7 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
         pending_.push_back(Expect{.kind = Kind::Sync, .on_success = ReplyAction::Skip});
       }
       proto::query(*out, s->prepare_sql);
-      pending_.push_back(Expect{.kind = Kind::Query, .stmt = s, .server_new = true, .client_name = cmd.name});
+      pending_.push_back(naming(Kind::Query, s, cmd.name, /*server_new=*/true));
       return;
     }
     case sql::PreparedCommand::Kind::Execute: {
@@ -461,20 +468,20 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
       if (!s) {
         proto::query(*out, std::string(text.substr(0, cmd.name_begin)) + std::string(kNoStatement) +
                                std::string(text.substr(cmd.name_end)));
-        pending_.push_back(Expect{.kind = Kind::Query, .replacement = missing_statement_error(cmd.name), .replace_error = true});
+        pending_.push_back(replaced(Kind::Query, missing_statement_error(cmd.name), true));
         return;
       }
       ensure_on_server(s, server, capacity, *out, /*before_query=*/true);
       proto::query(*out, std::string(text.substr(0, cmd.name_begin)) + s->server_name + std::string(text.substr(cmd.name_end)));
       Expect e{.kind = Kind::Query, .stmt = s};
-      if (!replaying_ && raw.size() <= kMaxRetryBytes) e.retry.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
+      if (!replaying_ && raw.size() <= kMaxRetryBytes) e.more().retry.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
       pending_.push_back(std::move(e));
       return;
     }
     case sql::PreparedCommand::Kind::Mixed:
       if (auto err = reserved_name_error(*q); !err.empty()) {
         proto::query(*out, "DEALLOCATE " + std::string(kNoStatement));
-        pending_.push_back(Expect{.kind = Kind::Query, .replacement = std::move(err), .replace_error = true});
+        pending_.push_back(replaced(Kind::Query, std::move(err), true));
         return;
       }
       return pass();
@@ -484,18 +491,19 @@ void Tracker::on_client_query(const proto::Frame& f, std::span<const uint8_t> ra
   // Only the client's names change; the shared statements stay for everyone else. An empty query
   // still takes a trip through the server so the reply keeps its place among the others.
   proto::query(*out, "");
-  pending_.push_back(Expect{.kind = Kind::Query, .replacement = std::move(reply)});
+  pending_.push_back(replaced(Kind::Query, std::move(reply), false));
 }
 
 void Tracker::abandoned(Expect& e, ServerStatements& server) {
-  for (auto& [name, stmt] : e.restore) names_.try_emplace(name, std::move(stmt));
+  if (e.extra)
+    for (auto& [name, stmt] : e.extra->restore) names_.try_emplace(name, std::move(stmt));
   switch (e.kind) {
     case Kind::Parse:
     case Kind::Execute:
     case Kind::Query:
       if (e.server_new && e.stmt) server.forget_added(e.stmt->id);
-      if (!e.client_name.empty()) {
-        if (auto it = names_.find(e.client_name); it != names_.end() && it->second == e.stmt) names_.erase(it);
+      if (const std::string& name = e.rare().client_name; !name.empty()) {
+        if (auto it = names_.find(name); it != names_.end() && it->second == e.stmt) names_.erase(it);
       }
       break;
     case Kind::Close:
@@ -505,11 +513,11 @@ void Tracker::abandoned(Expect& e, ServerStatements& server) {
         // An eviction that never ran: the server still has the statement.
         std::vector<StatementPtr> none;
         server.add(e.stmt, SIZE_MAX, none);
-      } else if (e.on_success == ReplyAction::Replace && !e.client_name.empty()) {
+      } else if (e.on_success == ReplyAction::Replace && !e.rare().client_name.empty()) {
         // Stood in for a Parse that PostgreSQL would have skipped: the name was never made.
-        if (auto it = names_.find(e.client_name); it != names_.end() && it->second == e.stmt) names_.erase(it);
-      } else if (e.previous && !e.client_name.empty()) {
-        names_.try_emplace(e.client_name, std::move(e.previous));
+        if (auto it = names_.find(e.extra->client_name); it != names_.end() && it->second == e.stmt) names_.erase(it);
+      } else if (e.rare().previous && !e.extra->client_name.empty()) {
+        names_.try_emplace(e.extra->client_name, std::move(e.extra->previous));
       }
       break;
     default:
@@ -543,7 +551,7 @@ void Tracker::failed(Expect& e, ServerStatements& server, std::span<const uint8_
 
 ReplyDecision Tracker::decide(Expect& e, ReplyAction success) {
   if (success != ReplyAction::Replace) return {success, {}};
-  scratch_ = std::move(e.replacement);
+  scratch_ = e.extra ? std::move(e.extra->replacement) : std::string();
   return {ReplyAction::Replace, scratch_};
 }
 
@@ -552,9 +560,9 @@ bool Tracker::hold_for_retry(std::span<const uint8_t> error_body) {
   // The retry happens at the group's end: its Sync, or the Query itself.
   for (auto& e : pending_) {
     if (e.kind == Kind::Sync || e.kind == Kind::Query || e.kind == Kind::Call) {
-      if (e.retry.empty() || e.kind == Kind::Call) return false;
-      e.held_error.clear();
-      proto::Writer(e.held_error).begin('E').raw(error_body).end();
+      if (e.rare().retry.empty() || e.kind == Kind::Call) return false;
+      e.extra->held_error.clear();
+      proto::Writer(e.extra->held_error).begin('E').raw(error_body).end();
       return true;
     }
   }
@@ -563,7 +571,7 @@ bool Tracker::hold_for_retry(std::span<const uint8_t> error_body) {
 
 ReplyDecision Tracker::on_server_message(char type, std::span<const uint8_t> body, ServerStatements& server) {
   if (type == 'N' || type == 'S' || type == 'A') return {};  // asynchronous: answer nothing
-  if (type == 'Z' && !pending_.empty() && !pending_.front().held_error.empty()) {
+  if (type == 'Z' && !pending_.empty() && !pending_.front().rare().held_error.empty()) {
     Expect e = std::move(pending_.front());
     pending_.pop_front();
     group_forwarded_ = false;
@@ -575,13 +583,13 @@ ReplyDecision Tracker::on_server_message(char type, std::span<const uint8_t> bod
         if (auto it = names_.find(name); it != names_.end() && it->second == stmt) names_.erase(it);
       held_.clear();
       held_names_.clear();
-      scratch_ = std::move(e.retry);
+      scratch_ = std::move(e.extra->retry);
       return {ReplyAction::Retry, scratch_};
     }
     scratch_ = std::move(held_);
     held_.clear();
     held_names_.clear();
-    scratch_ += e.held_error;
+    scratch_ += e.extra->held_error;
     proto::ready_for_query(scratch_, body.empty() ? 'I' : char(body[0]));
     return {ReplyAction::Replace, scratch_};
   }
@@ -667,8 +675,8 @@ ReplyDecision Tracker::reply_for(char type, std::span<const uint8_t> body, Serve
         // reply, so that if that statement turns out stale the group can still run again.
         Expect e = std::move(pending_.front());
         pending_.pop_front();
-        held_ += e.replacement;
-        held_names_.emplace_back(std::move(e.client_name), std::move(e.stmt));
+        held_ += e.rare().replacement;
+        held_names_.emplace_back(e.extra ? std::move(e.extra->client_name) : std::string(), std::move(e.stmt));
         return {ReplyAction::Skip, {}};
       }
       return pop(head.on_success);
@@ -695,7 +703,7 @@ ReplyDecision Tracker::reply_for(char type, std::span<const uint8_t> body, Serve
       return {};
     case 'I':
       if (head.kind == Kind::Execute) return pop(head.on_success);
-      if (head.kind == Kind::Query && !head.replace_error && !head.replacement.empty())
+      if (head.kind == Kind::Query && !head.replace_error && !head.rare().replacement.empty())
         return decide(head, ReplyAction::Replace);
       return {};
     default:  // DataRow, COPY traffic, FunctionCallResponse, RowDescription within a query

@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "pooler/prepared/server_statements.hpp"
 #include "pooler/prepared/statement_registry.hpp"
@@ -17,7 +19,7 @@
 namespace pgopt::pooler::prepared {
 
 // What the relay does with one server message.
-enum class ReplyAction {
+enum class ReplyAction : uint8_t {
   Forward,  // pass it to the client as it is
   Skip,     // an answer to something the pooler injected: the client never asked
   Replace,  // send `replacement` instead
@@ -146,23 +148,49 @@ class Tracker {
   enum class Kind : char {
     Parse = 'P', Bind = 'B', Describe = 'D', Execute = 'E', Close = 'C', Sync = 'S', Query = 'Q', Call = 'F'
   };
-  struct Expect {
-    Kind kind;
-    ReplyAction on_success = ReplyAction::Forward;
-    std::string replacement{};  // for Replace: of the success reply (or of the error if error_ set)
-    bool replace_error = false;
+  // What few entries need (a reply to send instead, a retry, a name whose mapping changed), out of
+  // line: the common entries (a Query, an Execute or Sync of unnamed statements, a Bind) stay 32
+  // bytes. At 200 they were two to a std::deque block, and every other transaction allocated one.
+  struct ExpectExtra {
+    std::string replacement{};  // for Replace: of the success reply (or of the error if replace_error)
     // Sync or Query: the client's messages of this group, kept while they may need a retry, and
     // the 0A000 error held back meanwhile.
     std::string retry{};
     std::string held_error{};
-    StatementPtr stmt{};       // Parse: the statement being created on the server; Bind: the one used
-    bool server_new = false;   // Parse: the server did not have it before
     std::string client_name{};  // Parse or Close by the client: the name whose mapping changed
-    StatementPtr previous{};   // Close: the mapping it removed (restored if the Close never runs)
+    StatementPtr previous{};    // Close: the mapping it removed (restored if the Close never runs)
     // Execute of a DEALLOCATE: the names it removed (restored if it never runs).
     std::vector<std::pair<std::string, StatementPtr>> restore{};
-    bool outdated_copy = false;  // Close of a copy prepared before the schema changed
   };
+  struct Expect {
+    Kind kind;
+    ReplyAction on_success = ReplyAction::Forward;
+    bool server_new = false;     // Parse: the server did not have it before
+    bool outdated_copy = false;  // Close of a copy prepared before the schema changed
+    bool replace_error = false;  // the replacement is of the error reply, not of the success one
+    StatementPtr stmt{};         // Parse: the statement being created on the server; Bind: the one used
+    std::unique_ptr<ExpectExtra> extra{};
+
+    ExpectExtra& more() {
+      if (!extra) extra = std::make_unique<ExpectExtra>();
+      return *extra;
+    }
+    const ExpectExtra& rare() const { return extra ? *extra : kNoExtra; }
+  };
+  static_assert(sizeof(Expect) <= 32, "the common entry stays small: rare fields go in ExpectExtra");
+  static const ExpectExtra kNoExtra;
+  // An entry whose reply the client gets as `reply` instead (of its error when `is_error`).
+  static Expect replaced(Kind kind, std::string reply, bool is_error, ReplyAction on_success = ReplyAction::Forward) {
+    Expect e{.kind = kind, .on_success = on_success, .replace_error = is_error};
+    e.more().replacement = std::move(reply);
+    return e;
+  }
+  // An entry that makes the client's name `name` stand for `stmt`.
+  static Expect naming(Kind kind, StatementPtr stmt, std::string name, bool server_new = false) {
+    Expect e{.kind = kind, .server_new = server_new, .stmt = std::move(stmt)};
+    e.more().client_name = std::move(name);
+    return e;
+  }
   // A prepared-statement command that came as an unnamed Parse, applied when its portal executes
   // (sql_commands.cpp).
   struct SqlCommand {

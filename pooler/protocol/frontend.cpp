@@ -309,14 +309,23 @@ std::optional<BindMsg> parse_bind(std::span<const uint8_t> body) {
   return parse_with<BindMsg>([&](BindMsg* m) { return check_bind(body, m); });
 }
 
+namespace {
+// The first NUL in [p, end), or end: memchr, whose vector loop reads a long query text several
+// times faster than a byte loop (Parse texts are scanned on every extended-protocol group).
+const uint8_t* nul_or_end(const uint8_t* p, const uint8_t* end) {
+  const void* nul = std::memchr(p, 0, size_t(end - p));
+  return nul ? static_cast<const uint8_t*>(nul) : end;
+}
+}  // namespace
+
 std::optional<ParseText> parse_text(std::span<const uint8_t> body) {
   // Two NUL-terminated strings start the body: the statement name, then its text.
   const auto* p = body.data();
   const auto* end = p + body.size();
-  const auto* name_end = std::find(p, end, uint8_t(0));
+  const auto* name_end = nul_or_end(p, end);
   if (name_end == end) return std::nullopt;
   const auto* query = name_end + 1;
-  const auto* query_end = std::find(query, end, uint8_t(0));
+  const auto* query_end = nul_or_end(query, end);
   if (query_end == end) return std::nullopt;
   return ParseText{std::string_view(reinterpret_cast<const char*>(p), size_t(name_end - p)),
                    std::string_view(reinterpret_cast<const char*>(query), size_t(query_end - query))};
@@ -326,10 +335,10 @@ std::optional<std::string_view> bind_statement_name(std::span<const uint8_t> bod
   // Two NUL-terminated strings start the body: the portal, then the statement.
   const auto* p = body.data();
   const auto* end = p + body.size();
-  const auto* portal_end = std::find(p, end, uint8_t(0));
+  const auto* portal_end = nul_or_end(p, end);
   if (portal_end == end) return std::nullopt;
   const auto* name = portal_end + 1;
-  const auto* name_end = std::find(name, end, uint8_t(0));
+  const auto* name_end = nul_or_end(name, end);
   if (name_end == end) return std::nullopt;
   return std::string_view(reinterpret_cast<const char*>(name), size_t(name_end - name));
 }

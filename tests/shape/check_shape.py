@@ -10,6 +10,8 @@
     own and of its nested Awake together: what only one part uses lives in that part.
   - no sleep in tests/ without `// time must pass: <why>` on its line or the line above (tests wait
     on conditions with a deadline; tests/README.md).
+  - no co_await inside a conditional expression (`a ? b : co_await c`) in C++ code: built by GCC 12,
+    such a line crashed the pooler (docs/development.md).
 Usage: check_shape.py SOURCE_DIR. Prints each violation and exits 1 if there is any."""
 import os
 import re
@@ -148,6 +150,15 @@ def unexplained_sleeps(root):
     return problems
 
 
+_AWAIT_IN_CONDITIONAL = re.compile(r"\?[^;{}]*:\s*co_await\b|\?\s*co_await\b")
+
+
+def awaits_in_conditionals(text):
+    """Line numbers of a co_await that is an operand of ?: (comments and strings left out)."""
+    code = strip_code(text)
+    return [code.count("\n", 0, m.start()) + 1 for m in _AWAIT_IN_CONDITIONAL.finditer(code)]
+
+
 def upward_includes(rel, text):
     """The includes of the file at `rel` (relative to the root) that run up a layer."""
     parts = rel.split(os.sep)
@@ -266,6 +277,8 @@ def main(root):
                 if f.endswith((".cpp", ".hpp", ".h")) and rel.split(os.sep)[0] in FUNCTION_FOLDERS:
                     for start, n, head in long_functions(text):
                         problems.append(f"{rel}:{start}: a function of {n} lines (at most {MAX_FUNCTION_LINES}): {head}")
+                    for line in awaits_in_conditionals(text):
+                        problems.append(f"{rel}:{line}: co_await inside a conditional expression (use an if)")
                     for inc in upward_includes(rel, text):
                         problems.append(f"{rel}: includes {inc}, a layer above it (see its folder's README)")
     for folder in README_FOLDERS:

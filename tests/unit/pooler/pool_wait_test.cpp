@@ -1,5 +1,5 @@
-// A client queued in Pool::acquire can give up its place at once (its socket closed), and a
-// ticket of a client that got a server does nothing.
+// A client queued in Pool::acquire can give up its place at once (its socket closed), a ticket of a
+// client that got a server does nothing, and try_acquire takes only what is free now.
 #include <gtest/gtest.h>
 
 #include "pooler/pool.hpp"
@@ -52,6 +52,26 @@ TEST(PoolWait, NotQueuedWhenAServerOrASlotIsFree) {
   EXPECT_FALSE(queued);
   ticket.give_up();  // nothing to give up
   EXPECT_EQ(pool.counts().waiting, 0);
+}
+
+// The relay's path without a coroutine (attach_now, attach): what is free now, never a place in
+// the queue; a slot given back is free again.
+TEST(PoolWait, TryAcquireTakesWhatIsFreeAndNeverQueues) {
+  asio::io_context ctx;
+  DatabaseGroup group;
+  Pool pool("db", "user", "", 1, &group);
+  PoolLimits limits{1, 0, std::chrono::milliseconds(1000)};
+  auto first = pool.try_acquire(0, ctx.get_executor(), limits);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->slot);
+  EXPECT_FALSE(first->waited);
+  EXPECT_FALSE(pool.try_acquire(0, ctx.get_executor(), limits)) << "the only slot is taken";
+  EXPECT_FALSE(pool.try_take_idle(0, ctx.get_executor(), limits)) << "no idle server either";
+  EXPECT_EQ(pool.counts().waiting, 0);
+  first->slot.reset();
+  auto again = pool.try_acquire(0, ctx.get_executor(), limits);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->slot);
 }
 
 }  // namespace
