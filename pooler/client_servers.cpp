@@ -301,13 +301,13 @@ awaitable<ClientSession::AttachStep> ClientSession::open_server(const AttachTry&
   co_return AttachStep::Done;
 }
 
-// The client's session settings made true on `s` (skipped when `s` was last synced to exactly these):
-// Done, Again with `s` reset (a replica or a pooled primary that died before anything was sent), or
-// Closed (the settings could not be restored; the server is discarded).
 bool ClientSession::settings_in_sync(const ServerConn& s) const {
   return want_.empty() || (s.synced_want && want_.is(s.synced_want) && s.state.is(s.synced_have));
 }
 
+// The client's session settings made true on `s` (skipped when `s` was last synced to exactly these):
+// Done, Again with `s` reset (a replica or a pooled primary that died before anything was sent), or
+// Closed (the settings could not be restored; the server is discarded).
 awaitable<ClientSession::AttachStep> ClientSession::restore_settings(const AttachTry& at, bool at_login, ServerPtr& s) {
   if (settings_in_sync(*s)) co_return AttachStep::Done;
   std::string sql = sync_sql(want_, s->state);
