@@ -3,13 +3,15 @@
 # valgrind's callgrind: a count, not a time, so it is the same on a quiet and on a busy machine and
 # stands in for hardware counters this VM does not have (issue 16).
 #
-#   bench/callgrind_relay.sh [--modes "simple extended"] [--clients N] [--txns "N1 N2"]
+#   bench/callgrind_relay.sh [--modes "simple extended"] [--clients N] [--txns "N1 N2"] [--cache-sim]
 #
 # For each pooler and pgbench protocol: two runs of the pooler under callgrind (workers = 1, pool
 # size 10, transaction mode, md5), each serving `pgbench -S -c CLIENTS -t T` (T = N1, then N2 per
 # client); instructions per transaction = (Ir(N2) - Ir(N1)) / (CLIENTS x (N2 - N1)), so start-up,
-# logins and shutdown cancel out. Starts its own PostgreSQL 15 primary (scripts/cluster.sh) and stops
-# everything it started by PID. A few minutes. Prints a Markdown table.
+# logins and shutdown cancel out. --cache-sim also counts simulated first-level and last-level data
+# cache misses per transaction (callgrind's model of this CPU's caches; slower). Starts its own
+# PostgreSQL 15 primary (scripts/cluster.sh) and stops everything it started by PID. A few minutes.
+# Prints a Markdown table.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +25,7 @@ while [ $# -gt 0 ]; do
     --modes) MODES=$2; shift 2 ;;
     --clients) CLIENTS=$2; shift 2 ;;
     --txns) TXNS=$2; shift 2 ;;
+    --cache-sim) CACHE_SIM=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "callgrind_relay.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -68,6 +71,7 @@ run_pooler() {
   echo "\"postgres\" \"$PASSWORD\"" >"$dir/users.txt"
   out=$dir/callgrind.out
   local cg=(valgrind --tool=callgrind --callgrind-out-file="$out" --trace-children=no)
+  [ -z "${CACHE_SIM:-}" ] || cg+=(--cache-sim=yes)
   if [ "$name" = pgopt ]; then
     cat >"$dir/pgopt.toml" <<TOML
 [pooler]
@@ -117,17 +121,28 @@ INI
   PGPASSWORD=$PASSWORD timeout 600 "$PGBENCH" -n -S -M "$mode" -c "$CLIENTS" -j 1 -t "$t" -h 127.0.0.1 -p "$port" \
     -U postgres "$DB" >"$dir/pgbench.out" 2>&1 || { echo "callgrind_relay.sh: pgbench failed; $dir" >&2; exit 1; }
   stop_pooler
-  awk '/^(summary|totals):/ {print $2; exit}' "$out"
+  # Ir, or with --cache-sim "Ir D1-misses LL-data-misses" (events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw).
+  awk -v sim="${CACHE_SIM:-}" '/^(summary|totals):/ {if (sim) print $2, $6 + $7, $9 + $10; else print $2; exit}' "$out"
 }
 
-echo "| pooler | pgbench | Ir at $N1 txns/client | Ir at $N2 txns/client | instructions per transaction |"
-echo "| --- | --- | ---: | ---: | ---: |"
+per_txn() { awk -v a="$1" -v b="$2" -v c="$CLIENTS" -v n1="$N1" -v n2="$N2" 'BEGIN{printf "%.1f", (b - a) / (c * (n2 - n1))}'; }
+if [ -n "${CACHE_SIM:-}" ]; then
+  echo "| pooler | pgbench | instructions per transaction | D1 misses per transaction | LL data misses per transaction |"
+  echo "| --- | --- | ---: | ---: | ---: |"
+else
+  echo "| pooler | pgbench | Ir at $N1 txns/client | Ir at $N2 txns/client | instructions per transaction |"
+  echo "| --- | --- | ---: | ---: | ---: |"
+fi
 for mode in $MODES; do
   for name in pgopt pgbouncer; do
-    a=$(run_pooler "$name" "$N1" "$mode")
-    b=$(run_pooler "$name" "$N2" "$mode")
-    per=$(awk -v a="$a" -v b="$b" -v c="$CLIENTS" -v n1="$N1" -v n2="$N2" 'BEGIN{printf "%.0f", (b - a) / (c * (n2 - n1))}')
-    echo "| $name | -S -M $mode, $CLIENTS clients | $a | $b | $per |"
+    read -r a a_d1 a_ll <<<"$(run_pooler "$name" "$N1" "$mode")"
+    read -r b b_d1 b_ll <<<"$(run_pooler "$name" "$N2" "$mode")"
+    per=$(per_txn "$a" "$b"); per=${per%.*}
+    if [ -n "${CACHE_SIM:-}" ]; then
+      echo "| $name | -S -M $mode, $CLIENTS clients | $per | $(per_txn "$a_d1" "$b_d1") | $(per_txn "$a_ll" "$b_ll") |"
+    else
+      echo "| $name | -S -M $mode, $CLIENTS clients | $a | $b | $per |"
+    fi
   done
 done
 say "callgrind outputs in $work"

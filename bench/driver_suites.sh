@@ -60,6 +60,8 @@ out=$(cd "$OUT_DIR" && pwd)
 work=$(mktemp -d /tmp/pgopt-driver-suites-work.XXXXXX)
 chmod 755 "$work"  # PgBouncer runs as another user and reads its ini from here
 say() { echo "== $*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"  # pgbouncer_ini
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 pids=()
@@ -124,21 +126,8 @@ start_pgbouncer() {  # MODE
   local mode=$1 dir=$work/pgbouncer-$1 port; port=$(free_port)
   mkdir -p "$dir"
   printf '"trust_user" ""\n"postgres" ""\n' >"$dir/userlist.txt"
-  cat >"$dir/pgbouncer.ini" <<INI
-[databases]
-pgopt_test = host=127.0.0.1 port=$PGOPT_PRIMARY_PORT dbname=pgopt_test
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $port
-unix_socket_dir =
-auth_type = trust
-auth_file = $dir/userlist.txt
-pool_mode = $mode
-default_pool_size = 10
-logfile = $dir/pgbouncer.log
-ignore_startup_parameters = extra_float_digits
-INI
+  pgbouncer_ini pgopt_test "$PGOPT_PRIMARY_PORT" "$port" trust "$dir/userlist.txt" "$mode" 10 "$dir/pgbouncer.log" \
+    "ignore_startup_parameters = extra_float_digits" >"$dir/pgbouncer.ini"
   touch "$dir/pgbouncer.log"
   if [ "$(id -u)" -eq 0 ]; then
     chown -R "$RUN_USER" "$dir"

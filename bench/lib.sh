@@ -29,3 +29,14 @@ stop_bench_primary() {
   [ -n "${cluster_started:-}" ] && bash "$root/scripts/cluster.sh" stop "$work/cluster" >/dev/null 2>&1
   cluster_started=""
 }
+
+# pgbouncer_ini DB PRIMARY_PORT LISTEN_PORT AUTH_TYPE AUTH_FILE POOL_MODE POOL_SIZE LOGFILE [LINE...]:
+# prints the pgbouncer.ini a bench script runs PgBouncer with: database DB on the scratch primary,
+# loopback only, no Unix socket; each LINE is added to [pgbouncer] as it is.
+pgbouncer_ini() {
+  local db=$1 primary=$2 port=$3 auth=$4 file=$5 mode=$6 size=$7 log=$8
+  shift 8
+  printf '[databases]\n%s = host=127.0.0.1 port=%s dbname=%s\n\n[pgbouncer]\n' "$db" "$primary" "$db"
+  printf '%s\n' "listen_addr = 127.0.0.1" "listen_port = $port" "unix_socket_dir =" "auth_type = $auth" \
+    "auth_file = $file" "pool_mode = $mode" "default_pool_size = $size" "logfile = $log" "$@"
+}

@@ -32,19 +32,8 @@ for spec in "$@"; do
   if [ "$name" = pgbouncer ]; then
     mkdir -p "$work/pgbouncer"
     cp "$work/users.txt" "$work/pgbouncer/userlist.txt"
-    cat > "$work/pgbouncer/pgbouncer.ini" <<INI
-[databases]
-bench = host=127.0.0.1 port=$PGOPT_PRIMARY_PORT dbname=bench
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $port
-unix_socket_dir =
-auth_type = md5
-auth_file = $work/pgbouncer/userlist.txt
-pool_mode = transaction
-default_pool_size = 10
-logfile = $work/$name.log
-INI
+    pgbouncer_ini bench "$PGOPT_PRIMARY_PORT" "$port" md5 "$work/pgbouncer/userlist.txt" transaction 10 "$work/$name.log" \
+      >"$work/pgbouncer/pgbouncer.ini"
     touch "$work/$name.log"
     chown -R "$RUN_USER" "$work/pgbouncer" "$work/$name.log"
     # setpriv execs in place: $! is PgBouncer's own PID (it refuses to run as root).
