@@ -121,25 +121,26 @@ INI
   PGPASSWORD=$PASSWORD timeout 600 "$PGBENCH" -n -S -M "$mode" -c "$CLIENTS" -j 1 -t "$t" -h 127.0.0.1 -p "$port" \
     -U postgres "$DB" >"$dir/pgbench.out" 2>&1 || { echo "callgrind_relay.sh: pgbench failed; $dir" >&2; exit 1; }
   stop_pooler
-  # Ir, or with --cache-sim "Ir D1-misses LL-data-misses" (events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw).
-  awk -v sim="${CACHE_SIM:-}" '/^(summary|totals):/ {if (sim) print $2, $6 + $7, $9 + $10; else print $2; exit}' "$out"
+  # Ir, or with --cache-sim "Ir I1-misses D1-misses LL-data-misses" (events: Ir Dr Dw I1mr D1mr D1mw
+  # ILmr DLmr DLmw).
+  awk -v sim="${CACHE_SIM:-}" '/^(summary|totals):/ {if (sim) print $2, $5, $6 + $7, $9 + $10; else print $2; exit}' "$out"
 }
 
 per_txn() { awk -v a="$1" -v b="$2" -v c="$CLIENTS" -v n1="$N1" -v n2="$N2" 'BEGIN{printf "%.1f", (b - a) / (c * (n2 - n1))}'; }
 if [ -n "${CACHE_SIM:-}" ]; then
-  echo "| pooler | pgbench | instructions per transaction | D1 misses per transaction | LL data misses per transaction |"
-  echo "| --- | --- | ---: | ---: | ---: |"
+  echo "| pooler | pgbench | instructions per transaction | I1 misses | D1 misses | LL data misses |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: |"
 else
   echo "| pooler | pgbench | Ir at $N1 txns/client | Ir at $N2 txns/client | instructions per transaction |"
   echo "| --- | --- | ---: | ---: | ---: |"
 fi
 for mode in $MODES; do
   for name in pgopt pgbouncer; do
-    read -r a a_d1 a_ll <<<"$(run_pooler "$name" "$N1" "$mode")"
-    read -r b b_d1 b_ll <<<"$(run_pooler "$name" "$N2" "$mode")"
+    read -r a a_i1 a_d1 a_ll <<<"$(run_pooler "$name" "$N1" "$mode")"
+    read -r b b_i1 b_d1 b_ll <<<"$(run_pooler "$name" "$N2" "$mode")"
     per=$(per_txn "$a" "$b"); per=${per%.*}
     if [ -n "${CACHE_SIM:-}" ]; then
-      echo "| $name | -S -M $mode, $CLIENTS clients | $per | $(per_txn "$a_d1" "$b_d1") | $(per_txn "$a_ll" "$b_ll") |"
+      echo "| $name | -S -M $mode, $CLIENTS clients | $per | $(per_txn "$a_i1" "$b_i1") | $(per_txn "$a_d1" "$b_d1") | $(per_txn "$a_ll" "$b_ll") |"
     else
       echo "| $name | -S -M $mode, $CLIENTS clients | $a | $b | $per |"
     fi
